@@ -1,1 +1,23 @@
+//! Service plumbing shared by the Cloud Chat services.
+//!
+//! Everything a service needs around its handlers and nothing about chat itself: typed
+//! configuration from the environment, tracing set-up, the request middleware (request ids,
+//! access log, HTTP metrics), the one error type every response error becomes (RFC 9457
+//! problem+json), health/readiness/metrics endpoints, the client IP behind trusted proxies,
+//! rate limiting, and the internal API key check.
 
+pub mod client_ip;
+pub mod config;
+pub mod healthcheck;
+pub mod internal;
+pub mod middleware;
+pub mod ops;
+pub mod problem;
+pub mod ratelimit;
+pub mod telemetry;
+
+pub use client_ip::TrustedProxies;
+pub use config::{AppEnv, ConfigError};
+pub use internal::{INTERNAL_KEY_HEADER, InternalApiKey, InternalCaller};
+pub use middleware::{REQUEST_ID_HEADER, RequestId};
+pub use problem::{FieldError, Problem};

@@ -1,1 +1,266 @@
+//! One database code path over SQLite and PostgreSQL.
+//!
+//! Services talk to their database through sqlx's `Any` driver with `$1` placeholders, so a
+//! query is written once and runs on both engines. The price is the driver's small type set:
+//! ids cross as text, timestamps as integer milliseconds, flags as integers (see
+//! `docs/decisions.md`). This crate opens the pool from a URL, applies the per-connection
+//! settings each engine needs, runs the right migration set, and recognises constraint
+//! violations so that callers can turn them into 409s.
 
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+pub use sqlx::AnyPool as Pool;
+
+/// The database engine behind a pool, chosen once from the URL scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Engine::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "DATABASE_URL must start with sqlite: or postgres: (for example sqlite://data/auth.db or postgres://user:pass@host/db)"
+    )]
+    UnsupportedUrl,
+    #[error("could not create the directory for the SQLite file {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not connect to the {engine} database: {source}")]
+    Connect {
+        engine: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("migrations failed on the {engine} database: {source}")]
+    Migrate {
+        engine: &'static str,
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// A connected pool and the engine it talks to.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pub pool: AnyPool,
+    pub engine: Engine,
+}
+
+/// Pool sizing; the defaults suit a small machine.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The two migration sets a service ships, one per engine.
+pub struct Migrations {
+    pub sqlite: &'static Migrator,
+    pub postgres: &'static Migrator,
+}
+
+impl Database {
+    /// Opens a pool. SQLite files (and their directory) are created when missing, in WAL mode
+    /// with foreign keys on; PostgreSQL must already have the database.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let engine = Engine::from_url(url)?;
+        let url = match engine {
+            Engine::Sqlite => prepare_sqlite_url(url)?,
+            Engine::Postgres => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // foreign_keys is already on (sqlx's default); busy_timeout lets a
+                        // writer wait for the lock instead of failing at once.
+                        conn.execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options
+            .connect(&url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                engine: engine.as_str(),
+                source,
+            })?;
+        if engine == Engine::Sqlite {
+            // WAL is a property of the file: set once, it persists. Readers then never block
+            // the writer.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    engine: engine.as_str(),
+                    source,
+                })?;
+        }
+        Ok(Self { pool, engine })
+    }
+
+    /// Applies the migration set for this engine.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), StoreError> {
+        let migrator = match self.engine {
+            Engine::Sqlite => migrations.sqlite,
+            Engine::Postgres => migrations.postgres,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                engine: self.engine.as_str(),
+                source,
+            })
+    }
+
+    /// A cheap round trip, for readiness probes.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Makes sure a SQLite URL creates its file and that the file's directory exists.
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+    }
+    let mut url = format!("sqlite://{path}");
+    if query.is_empty() {
+        url.push_str("?mode=rwc");
+    } else {
+        url.push('?');
+        url.push_str(query);
+        if !query.split('&').any(|kv| kv.starts_with("mode=")) {
+            url.push_str("&mode=rwc");
+        }
+    }
+    Ok(url)
+}
+
+/// If `err` is a unique-constraint violation, returns a text naming the constraint: the
+/// constraint name on PostgreSQL, the message (which names the columns or index) on SQLite.
+/// Callers match on the column or index name they care about.
+pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
+    let db = err.as_database_error()?;
+    if !db.is_unique_violation() {
+        return None;
+    }
+    Some(
+        db.constraint()
+            .map(str::to_owned)
+            .unwrap_or_else(|| db.message().to_owned()),
+    )
+}
+
+/// Whether `err` is a foreign-key violation (e.g. a row whose parent was deleted meanwhile).
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| db.is_foreign_key_violation())
+}
+
+/// Milliseconds since the Unix epoch: how every timestamp is stored.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl FromStr for Engine {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sqlite" => Ok(Engine::Sqlite),
+            "postgres" | "postgresql" => Ok(Engine::Postgres),
+            _ => Err(StoreError::UnsupportedUrl),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_from_url() {
+        assert_eq!(Engine::from_url("sqlite://x.db").ok(), Some(Engine::Sqlite));
+        assert_eq!(
+            Engine::from_url("postgres://u@h/db").ok(),
+            Some(Engine::Postgres)
+        );
+        assert!(Engine::from_url("mysql://h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_url_gets_create_mode() {
+        let dir = std::env::temp_dir().join(format!("storekit-{}", std::process::id()));
+        let url = format!("sqlite://{}/a.db", dir.display());
+        let prepared = prepare_sqlite_url(&url).ok();
+        assert_eq!(
+            prepared,
+            Some(format!("sqlite://{}/a.db?mode=rwc", dir.display()))
+        );
+        assert!(dir.is_dir());
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:?cache=shared").ok(),
+            Some("sqlite://:memory:?cache=shared&mode=rwc".to_owned())
+        );
+    }
+}

@@ -1,1 +1,119 @@
+//! Access tokens for Cloud Chat: Ed25519 (EdDSA) JWTs with a `kid`, the JWKS document that
+//! publishes the public keys, and a strict verifier.
+//!
+//! auth-service signs with [`Issuer`]; chat-service and ws-relay verify locally with a
+//! [`Verifier`] fed from auth-service's JWKS (cached, re-fetched on an unknown `kid`, and still
+//! working from cache while auth-service is down). The verifier pins `EdDSA`, requires the
+//! `at+jwt` type, and requires and checks `exp`, `iss`, `aud` and `sub` — jsonwebtoken alone
+//! checks `iss`/`aud` only when they are present.
 
+mod keys;
+mod verify;
+
+#[cfg(feature = "actix")]
+pub mod actix;
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, Header};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use keys::{Jwks, KeyError, PublicJwk, SigningKey};
+pub use verify::{Verifier, VerifyError};
+
+/// The JOSE `typ` of an access token (RFC 9068).
+pub const TOKEN_TYPE: &str = "at+jwt";
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user id.
+    pub sub: Uuid,
+    pub username: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+    pub jti: Uuid,
+    /// The session (refresh-token family) the token was issued for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+}
+
+/// Signs access tokens.
+pub struct Issuer {
+    key: SigningKey,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+impl Issuer {
+    pub fn new(
+        key: SigningKey,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        ttl: Duration,
+    ) -> Self {
+        Self {
+            key,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            ttl,
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// Signs a token for the user, valid for the issuer's TTL from now.
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        username: &str,
+        session_id: Option<Uuid>,
+    ) -> Result<(String, AccessClaims), KeyError> {
+        let now = unix_now();
+        let claims = AccessClaims {
+            sub: user_id,
+            username: username.to_owned(),
+            iat: now,
+            exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(900),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            jti: Uuid::new_v4(),
+            sid: session_id,
+        };
+        let token = self.sign(&claims)?;
+        Ok((token, claims))
+    }
+
+    /// Signs arbitrary claims with the issuer's key and headers (used by `issue`, and by
+    /// tests that need tokens with chosen claims).
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        header.kid = Some(self.key.kid().to_owned());
+        jsonwebtoken::encode(&header, claims, self.key.encoding_key()).map_err(KeyError::Sign)
+    }
+
+    /// The JWKS document for this issuer's key plus any extra published keys.
+    pub fn jwks(&self, extra: &[PublicJwk]) -> Jwks {
+        let mut keys = vec![self.key.public_jwk()];
+        keys.extend(extra.iter().cloned());
+        Jwks { keys }
+    }
+}
+
+pub(crate) fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
+}
