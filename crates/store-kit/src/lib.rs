@@ -264,3 +264,21 @@ mod tests {
         );
     }
 }
+
+/// Formats a stored millisecond timestamp as RFC 3339 UTC, as the JSON API shows it.
+pub fn rfc3339(ms: i64) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn formats_milliseconds() {
+        assert_eq!(super::rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+}

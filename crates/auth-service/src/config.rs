@@ -1,0 +1,132 @@
+//! auth-service settings, read once from the environment (see `.env.example`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use service_kit::config::{bool_var, check_database_url, check_secret, list_var, parse_var, var};
+use service_kit::{AppEnv, ConfigError, TrustedProxies};
+
+/// Rate limits (per minute) on the unauthenticated endpoints.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// Login, register, refresh, forgot and reset attempts per client IP.
+    pub per_ip_per_min: u32,
+    /// Login and forgot-password attempts per account (e-mail).
+    pub per_account_per_min: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub env: AppEnv,
+    pub bind_addr: String,
+    pub database_url: String,
+    pub migrate_on_start: bool,
+    pub data_dir: PathBuf,
+    /// PEM; `None` in development means "generate one under `data_dir`".
+    pub jwt_private_key: Option<String>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub session_max_age: Duration,
+    pub reset_ttl: Duration,
+    pub internal_api_key: String,
+    pub relay_url: Option<String>,
+    pub public_url: String,
+    pub allowed_origins: Vec<String>,
+    pub trusted_proxies: TrustedProxies,
+    pub bcrypt_cost: u32,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub dev_return_reset_link: bool,
+    pub redis_url: Option<String>,
+    pub rate_limits: RateLimits,
+}
+
+pub const DEV_INTERNAL_API_KEY: &str = "dev-internal-key";
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env = AppEnv::from_env()?;
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/auth.db", data_dir.display()));
+        let is_sqlite = database_url.starts_with("sqlite:");
+        let jwt_private_key = match (var("JWT_PRIVATE_KEY"), var("JWT_PRIVATE_KEY_FILE")) {
+            (Some(pem), _) => Some(pem.replace("\\n", "\n")),
+            (None, Some(path)) => Some(std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::new("JWT_PRIVATE_KEY_FILE", format!("cannot read {path}: {e}"))
+            })?),
+            (None, None) => None,
+        };
+        let internal_api_key = var("INTERNAL_API_KEY");
+        let allowed_origins = {
+            let list = list_var("ALLOWED_ORIGINS");
+            if list.is_empty() {
+                vec!["http://localhost:8080".to_owned(), "http://127.0.0.1:8080".to_owned()]
+            } else {
+                list
+            }
+        };
+        let settings = Self {
+            env,
+            bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8081".to_owned()),
+            migrate_on_start: bool_var("MIGRATE_ON_START", is_sqlite)?,
+            database_url,
+            data_dir,
+            jwt_private_key,
+            jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| "cloudchat-auth".to_owned()),
+            jwt_audience: var("JWT_AUDIENCE").unwrap_or_else(|| "cloudchat".to_owned()),
+            access_ttl: Duration::from_secs(parse_var("ACCESS_TOKEN_TTL_SECS", 900)?),
+            refresh_ttl: Duration::from_secs(parse_var("REFRESH_TOKEN_TTL_SECS", 14 * 24 * 3600)?),
+            session_max_age: Duration::from_secs(parse_var("SESSION_MAX_AGE_SECS", 30 * 24 * 3600)?),
+            reset_ttl: Duration::from_secs(parse_var("RESET_TOKEN_TTL_SECS", 3600)?),
+            internal_api_key: internal_api_key.clone().unwrap_or_else(|| DEV_INTERNAL_API_KEY.to_owned()),
+            relay_url: var("RELAY_URL"),
+            public_url: var("PUBLIC_URL").unwrap_or_else(|| "http://localhost:8080".to_owned()),
+            allowed_origins,
+            trusted_proxies: TrustedProxies::parse("TRUSTED_PROXIES", &list_var("TRUSTED_PROXIES"))?,
+            bcrypt_cost: parse_var("BCRYPT_COST", 12)?,
+            smtp_url: var("SMTP_URL"),
+            mail_from: var("MAIL_FROM").unwrap_or_else(|| "Cloud Chat <no-reply@localhost>".to_owned()),
+            dev_return_reset_link: bool_var("DEV_RETURN_RESET_LINK", false)?,
+            redis_url: var("REDIS_URL"),
+            rate_limits: RateLimits {
+                per_ip_per_min: parse_var("AUTH_RATE_LIMIT_PER_IP_PER_MIN", 30)?,
+                per_account_per_min: parse_var("AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MIN", 10)?,
+            },
+        };
+        if env.is_production() {
+            check_secret(env, "INTERNAL_API_KEY", internal_api_key.as_deref())?;
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Rules that hold however the settings were built (also for tests).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(4..=31).contains(&self.bcrypt_cost) {
+            return Err(ConfigError::new("BCRYPT_COST", "must be between 4 and 31"));
+        }
+        if self.env.is_production() {
+            check_secret(self.env, "INTERNAL_API_KEY", Some(&self.internal_api_key))?;
+            check_database_url(self.env, "DATABASE_URL", &self.database_url)?;
+            if self.jwt_private_key.is_none() {
+                return Err(ConfigError::new(
+                    "JWT_PRIVATE_KEY",
+                    "is required when APP_ENV=production (or JWT_PRIVATE_KEY_FILE); generate one with `auth-service keygen`",
+                ));
+            }
+            if self.bcrypt_cost < 10 {
+                return Err(ConfigError::new("BCRYPT_COST", "must be at least 10 in production"));
+            }
+            if self.dev_return_reset_link {
+                return Err(ConfigError::new(
+                    "DEV_RETURN_RESET_LINK",
+                    "returns reset links in HTTP answers and must be off in production",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,44 @@
+use service_kit::FieldError;
+
+/// An e-mail address, trimmed and lower-cased (addresses are unique in that form).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let email = raw.trim().to_lowercase();
+        let invalid = || FieldError::new("email", "must be an e-mail address like name@example.com");
+        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+        if local.is_empty()
+            || local.len() > 64
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+        {
+            return Err(invalid());
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Email;
+
+    #[test]
+    fn normalises_and_rejects() {
+        assert_eq!(Email::parse("  Alice@Example.COM ").map(|e| e.0).ok(), Some("alice@example.com".into()));
+        for bad in ["", "alice", "@example.com", "a@b", "a@@b.c", "a b@c.d", "a@.com", "a@c..d"] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

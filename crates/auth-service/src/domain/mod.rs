@@ -1,0 +1,18 @@
+//! Inputs parsed at the edge: once a value has one of these types it is valid.
+
+mod email;
+mod password;
+mod secret_token;
+mod username;
+
+pub use email::Email;
+pub use password::{MAX_PASSWORD_BYTES, Password};
+pub use secret_token::SecretToken;
+pub use username::Username;
+
+use service_kit::FieldError;
+
+/// Collects the parse results of several fields into one validation error listing them all.
+pub fn collect_errors(results: &[Option<FieldError>]) -> Vec<FieldError> {
+    results.iter().flatten().cloned().collect()
+}

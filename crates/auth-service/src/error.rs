@@ -1,0 +1,102 @@
+//! The errors auth-service handlers return, and their one mapping to problem+json.
+//! Unexpected errors are logged with their cause chain and answered with a generic 500.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use service_kit::{FieldError, Problem};
+
+use crate::store::users::UserWriteError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    #[error("refresh token reused")]
+    RefreshTokenReused,
+    #[error("invalid reset token")]
+    InvalidResetToken,
+    #[error("wrong current password")]
+    WrongCurrentPassword,
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    #[error("not found")]
+    NotFound(&'static str),
+    #[error("rate limited")]
+    RateLimited(u64),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<UserWriteError> for ApiError {
+    fn from(err: UserWriteError) -> Self {
+        match err {
+            UserWriteError::UsernameTaken => ApiError::UsernameTaken,
+            UserWriteError::EmailTaken => ApiError::EmailTaken,
+            UserWriteError::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
+}
+
+impl ApiError {
+    fn problem(&self) -> Problem {
+        match self {
+            ApiError::Validation(errors) => Problem::validation(errors.clone()),
+            ApiError::UsernameTaken => Problem::conflict("username_taken", "that username is already taken")
+                .with_errors(vec![FieldError::new("username", "is already taken")]),
+            ApiError::EmailTaken => Problem::conflict("email_taken", "an account with that e-mail already exists")
+                .with_errors(vec![FieldError::new("email", "is already registered")]),
+            ApiError::InvalidCredentials => Problem::unauthorized("invalid_credentials", "wrong e-mail or password"),
+            ApiError::InvalidRefreshToken => Problem::unauthorized(
+                "invalid_refresh_token",
+                "the refresh token is unknown, expired or revoked; log in again",
+            ),
+            ApiError::RefreshTokenReused => Problem::unauthorized(
+                "refresh_token_reused",
+                "this refresh token was already used; the session has been revoked for safety — log in again",
+            ),
+            ApiError::InvalidResetToken => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_reset_token",
+                "the reset link is invalid, expired or already used; ask for a new one",
+            ),
+            ApiError::WrongCurrentPassword => Problem::forbidden("wrong_current_password", "the current password is wrong")
+                .with_errors(vec![FieldError::new("currentPassword", "is wrong")]),
+            ApiError::OriginNotAllowed => Problem::forbidden(
+                "origin_not_allowed",
+                "cookie-authenticated requests must come from an allowed Origin",
+            ),
+            ApiError::NotFound(what) => Problem::not_found("not_found", format!("no such {what}")),
+            ApiError::RateLimited(secs) => Problem::rate_limited(*secs),
+            ApiError::Unexpected(err) => Problem::from_unexpected(err),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            other => other.problem().status(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.problem().error_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::Unexpected(err.into())
+    }
+}
+
+pub type ApiResult<T, E = ApiError> = Result<T, E>;

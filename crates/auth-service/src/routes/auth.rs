@@ -1,0 +1,284 @@
+//! `/auth/*`: register, log in, refresh, log out, password reset.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use serde::Deserialize;
+use serde_json::json;
+use service_kit::RequestId;
+use tokens::actix::AuthUser;
+
+use super::{
+    REFRESH_COOKIE, client_ip, clear_refresh_cookie, device, disconnect_user, hash_password,
+    lifetimes, rate_limit, token_answer, verify_password,
+};
+use crate::domain::{Email, Password, Username, collect_errors};
+use crate::error::{ApiError, ApiResult};
+use crate::mailer::Mail;
+use crate::startup::AppState;
+use crate::store::sessions::{self, Rotation};
+use crate::store::{resets, users};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RegisterBody {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[utoipa::path(tag = "auth", request_body = RegisterBody, responses((status = 201, description = "Account created and logged in", body = super::TokenAnswer), (status = 400, description = "Invalid fields", body = crate::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken", body = crate::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = crate::openapi::ProblemDoc)))]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RegisterBody>,
+) -> ApiResult<HttpResponse> {
+    let ip = client_ip(&state, &req);
+    rate_limit(&state, "register:ip", &ip, state.settings.rate_limits.per_ip_per_min).await?;
+    let username = Username::parse(&body.username);
+    let email = Email::parse(&body.email);
+    let password = Password::parse("password", &body.password);
+    let (username, email, password) = match (username, email, password) {
+        (Ok(u), Ok(e), Ok(p)) => (u, e, p),
+        (u, e, p) => {
+            return Err(ApiError::Validation(collect_errors(&[u.err(), e.err(), p.err()])));
+        }
+    };
+    let hash = hash_password(&state, &password).await?;
+    let now = store_kit::now_ms();
+    let user = users::insert(&state.db.pool, &username, &email, &hash, now).await?;
+    let issued = sessions::start(&state.db.pool, user.id, &device(&state, &req), lifetimes(&state), now).await?;
+    tracing::info!(user_id = %user.id, %ip, "account registered");
+    metrics::counter!("auth_registrations_total").increment(1);
+    token_answer(&state, StatusCode::CREATED, &user, issued)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginBody {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = crate::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = crate::openapi::ProblemDoc)))]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginBody>) -> ApiResult<HttpResponse> {
+    let ip = client_ip(&state, &req);
+    let limits = &state.settings.rate_limits;
+    rate_limit(&state, "login:ip", &ip, limits.per_ip_per_min).await?;
+    let email_key = body.email.trim().to_lowercase();
+    rate_limit(&state, "login:account", &email_key, limits.per_account_per_min).await?;
+    // Passwords bcrypt could not hash are wrong by definition; capping here also bounds the
+    // work an attacker can ask for.
+    let password = body.password.as_str();
+    let user = match Email::parse(&body.email) {
+        Ok(email) => users::by_email(&state.db.pool, email.as_str()).await?,
+        Err(_) => None,
+    };
+    let acceptable = password.len() <= crate::domain::MAX_PASSWORD_BYTES;
+    let checked_hash = user.as_ref().map_or(state.dummy_hash.as_str(), |u| u.password_hash.as_str());
+    let matches = verify_password(if acceptable { password } else { "" }, checked_hash).await? && acceptable;
+    let outcome = match (&user, matches) {
+        (Some(_), true) => "success",
+        (Some(_), false) => "wrong_password",
+        (None, _) => "unknown_email",
+    };
+    let user_id = user.as_ref().map_or_else(|| "unknown".to_owned(), |u| u.id.to_string());
+    tracing::info!(%user_id, %ip, outcome, "login attempt");
+    metrics::counter!("auth_logins_total", "outcome" => outcome).increment(1);
+    match user {
+        Some(user) if matches => {
+            let issued = sessions::start(&state.db.pool, user.id, &device(&state, &req), lifetimes(&state), store_kit::now_ms()).await?;
+            token_answer(&state, StatusCode::OK, &user, issued)
+        }
+        _ => Err(ApiError::InvalidCredentials),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+/// The refresh token from the body, or from the cookie — and then only with an allowed
+/// `Origin`, since browsers attach cookies to cross-site requests too (CSRF).
+fn presented_refresh_token(state: &AppState, req: &HttpRequest, body: Option<web::Json<RefreshBody>>) -> ApiResult<Option<String>> {
+    if let Some(token) = body.and_then(|b| b.into_inner().refresh_token).filter(|t| !t.is_empty()) {
+        return Ok(Some(token));
+    }
+    let Some(cookie) = req.cookie(REFRESH_COOKIE).filter(|c| !c.value().is_empty()) else {
+        return Ok(None);
+    };
+    let origin = req
+        .headers()
+        .get(actix_web::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    match origin {
+        Some(origin) if state.settings.allowed_origins.iter().any(|o| o == origin) => Ok(Some(cookie.value().to_owned())),
+        _ => Err(ApiError::OriginNotAllowed),
+    }
+}
+
+#[utoipa::path(tag = "auth", request_body(content = RefreshBody, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token", body = crate::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin", body = crate::openapi::ProblemDoc)))]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Option<web::Json<RefreshBody>>,
+) -> ApiResult<HttpResponse> {
+    let ip = client_ip(&state, &req);
+    rate_limit(&state, "refresh:ip", &ip, state.settings.rate_limits.per_ip_per_min).await?;
+    let Some(token) = presented_refresh_token(&state, &req, body)? else {
+        return Err(ApiError::InvalidRefreshToken);
+    };
+    let now = store_kit::now_ms();
+    match sessions::rotate(&state.db.pool, &token, &device(&state, &req), lifetimes(&state), now).await? {
+        Rotation::Rotated { user_id, issued } => {
+            let Some(user) = users::by_id(&state.db.pool, user_id).await? else {
+                return Err(ApiError::InvalidRefreshToken);
+            };
+            token_answer(&state, StatusCode::OK, &user, issued)
+        }
+        Rotation::Reused { user_id, family_id } => {
+            tracing::warn!(%user_id, %family_id, %ip, "refresh token reuse detected; session revoked");
+            metrics::counter!("auth_refresh_reuse_total").increment(1);
+            Err(ApiError::RefreshTokenReused)
+        }
+        Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
+    }
+}
+
+#[utoipa::path(tag = "auth", request_body = RefreshBody, responses((status = 204, description = "The session is revoked")))]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Option<web::Json<RefreshBody>>,
+) -> ApiResult<HttpResponse> {
+    if let Some(token) = presented_refresh_token(&state, &req, body)? {
+        if let Some((user_id, family_id)) = sessions::family_of(&state.db.pool, &token).await? {
+            sessions::revoke_family(&state.db.pool, family_id, "logout", store_kit::now_ms()).await?;
+            tracing::info!(%user_id, %family_id, "logged out");
+        }
+    }
+    Ok(HttpResponse::NoContent().cookie(clear_refresh_cookie()).finish())
+}
+
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Every session revoked, sockets closed"), (status = 401, body = crate::openapi::ProblemDoc)))]
+#[post("/auth/logout-all")]
+pub async fn logout_all(state: web::Data<AppState>, user: AuthUser, request_id: RequestId) -> ApiResult<HttpResponse> {
+    let mut conn = state.db.pool.acquire().await?;
+    let revoked = sessions::revoke_all(&mut conn, user.id, None, "logout_all", store_kit::now_ms()).await?;
+    tracing::info!(user_id = %user.id, revoked, "logged out everywhere");
+    disconnect_user(&state, user.id, &request_id);
+    Ok(HttpResponse::NoContent().cookie(clear_refresh_cookie()).finish())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ForgotBody {
+    #[serde(default)]
+    email: String,
+}
+
+const FORGOT_ANSWER: &str = "If an account exists for that address, a password reset link has been sent to it.";
+
+#[utoipa::path(tag = "auth", request_body = ForgotBody, responses((status = 202, description = "The same neutral answer whether or not the account exists")))]
+#[post("/auth/forgot-password")]
+pub async fn forgot_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ForgotBody>,
+) -> ApiResult<HttpResponse> {
+    let ip = client_ip(&state, &req);
+    rate_limit(&state, "forgot:ip", &ip, state.settings.rate_limits.per_ip_per_min).await?;
+    let email = Email::parse(&body.email).map_err(|e| ApiError::Validation(vec![e]))?;
+    // Per account: a handful of mails an hour is plenty and stops mail bombing.
+    rate_limit(&state, "forgot:account", email.as_str(), state.settings.rate_limits.per_account_per_min.min(5)).await?;
+
+    if state.settings.dev_return_reset_link {
+        // Development flag (refused in production): do the work inline and return the link.
+        let link = create_reset_link(&state, email.as_str()).await?;
+        return Ok(HttpResponse::Accepted().json(json!({"message": FORGOT_ANSWER, "resetUrl": link})));
+    }
+    // The lookup, the token and the mail happen off the request path, so the answer and its
+    // timing are the same whether or not the account exists.
+    let state = state.into_inner();
+    tokio::spawn(async move {
+        if let Err(err) = create_reset_link(&state, email.as_str()).await {
+            tracing::error!(error = %format!("{err:#}"), "password reset mail failed");
+        }
+    });
+    Ok(HttpResponse::Accepted().json(json!({"message": FORGOT_ANSWER})))
+}
+
+/// Creates a reset token and mails the link; `None` when no account has that address.
+async fn create_reset_link(state: &AppState, email: &str) -> anyhow::Result<Option<String>> {
+    let Some(user) = users::by_email(&state.db.pool, email).await? else {
+        return Ok(None);
+    };
+    let ttl_ms = i64::try_from(state.settings.reset_ttl.as_millis()).unwrap_or(3_600_000);
+    let token = resets::create(&state.db.pool, user.id, ttl_ms, store_kit::now_ms()).await?;
+    let link = format!("{}/reset-password?token={}", state.settings.public_url.trim_end_matches('/'), token);
+    state
+        .mailer
+        .send(Mail {
+            to: user.email.clone(),
+            subject: "Reset your Cloud Chat password".to_owned(),
+            body: format!(
+                "Hello {},\n\nSomeone asked to reset the password of your Cloud Chat account. \
+                 If it was you, open this link within {} minutes:\n\n{link}\n\n\
+                 If it was not you, ignore this message; your password is unchanged.\n",
+                user.username,
+                state.settings.reset_ttl.as_secs() / 60
+            ),
+        })
+        .await?;
+    tracing::info!(user_id = %user.id, "password reset requested");
+    Ok(Some(link))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetBody {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+#[utoipa::path(tag = "auth", request_body = ResetBody, responses((status = 204, description = "Password changed, every session revoked"), (status = 400, description = "Invalid, expired or used token, or a bad password", body = crate::openapi::ProblemDoc)))]
+#[post("/auth/reset-password")]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    request_id: RequestId,
+    body: web::Json<ResetBody>,
+) -> ApiResult<HttpResponse> {
+    let ip = client_ip(&state, &req);
+    rate_limit(&state, "reset:ip", &ip, state.settings.rate_limits.per_ip_per_min).await?;
+    let password = Password::parse("newPassword", &body.new_password).map_err(|e| ApiError::Validation(vec![e]))?;
+    if body.token.is_empty() || body.token.len() > 128 {
+        return Err(ApiError::InvalidResetToken);
+    }
+    let now = store_kit::now_ms();
+    let Some(user_id) = resets::peek(&state.db.pool, &body.token, now).await? else {
+        return Err(ApiError::InvalidResetToken);
+    };
+    let hash = hash_password(&state, &password).await?;
+    let now = store_kit::now_ms();
+    let mut tx = state.db.pool.begin().await?;
+    if !resets::spend(&mut tx, &body.token, user_id, now).await? {
+        return Err(ApiError::InvalidResetToken);
+    }
+    users::set_password(&mut tx, user_id, &hash, now).await?;
+    sessions::revoke_all(&mut tx, user_id, None, "password_reset", now).await?;
+    tx.commit().await?;
+    tracing::info!(%user_id, %ip, "password reset; every session revoked");
+    disconnect_user(&state, user_id, &request_id);
+    Ok(HttpResponse::NoContent().cookie(clear_refresh_cookie()).finish())
+}
+

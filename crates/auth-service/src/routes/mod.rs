@@ -1,0 +1,197 @@
+//! HTTP handlers, one module per resource. Paths are those of DESIGN.md section 3.
+
+pub(crate) mod auth;
+mod internal;
+pub(crate) mod jwks;
+pub(crate) mod sessions;
+pub(crate) mod users;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use service_kit::ratelimit::{Decision, Quota};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+use crate::store::sessions::{Device, Issued, Lifetimes};
+use crate::store::users::User;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(auth::register)
+        .service(auth::login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(auth::logout_all)
+        .service(auth::forgot_password)
+        .service(auth::reset_password)
+        .service(sessions::list)
+        .service(sessions::revoke)
+        .service(users::me)
+        .service(users::update_me)
+        .service(users::change_password)
+        .service(users::search)
+        .service(users::by_id)
+        .service(internal::user_by_id)
+        .service(internal::user_by_username)
+        .service(jwks::jwks)
+        .service(jwks::openapi);
+}
+
+/// The name of the HttpOnly refresh cookie (scoped to `/auth`).
+pub const REFRESH_COOKIE: &str = "refresh_token";
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            created_at: store_kit::rfc3339(u.created_at),
+            updated_at: store_kit::rfc3339(u.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TokenAnswer {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: String,
+    user: UserView,
+}
+
+/// The log-in answer (also for register and refresh): an access token, the refresh token in
+/// the body and in the HttpOnly cookie.
+fn token_answer(
+    state: &AppState,
+    status: actix_web::http::StatusCode,
+    user: &User,
+    issued: Issued,
+) -> ApiResult<HttpResponse> {
+    let (access_token, _) = state
+        .issuer
+        .issue(user.id, &user.username, Some(issued.family_id))
+        .map_err(|e| ApiError::Unexpected(e.into()))?;
+    let max_age = (issued.expires_at - store_kit::now_ms()).max(0) / 1000;
+    let cookie = Cookie::build(REFRESH_COOKIE, issued.plain.clone())
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .path("/auth")
+        .max_age(CookieDuration::seconds(max_age))
+        .finish();
+    Ok(HttpResponse::build(status)
+        .cookie(cookie)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(TokenAnswer {
+            access_token,
+            token_type: "Bearer",
+            expires_in: state.issuer.ttl().as_secs(),
+            refresh_token: issued.plain,
+            user: UserView::from(user),
+        }))
+}
+
+/// A cookie that tells the browser to forget the refresh token.
+fn clear_refresh_cookie() -> Cookie<'static> {
+    let mut cookie = Cookie::build(REFRESH_COOKIE, "")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .path("/auth")
+        .finish();
+    cookie.make_removal();
+    cookie
+}
+
+fn lifetimes(state: &AppState) -> Lifetimes {
+    Lifetimes {
+        token_ms: duration_ms(state.settings.refresh_ttl),
+        family_ms: duration_ms(state.settings.session_max_age),
+    }
+}
+
+fn duration_ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn client_ip(state: &AppState, req: &HttpRequest) -> String {
+    state
+        .settings
+        .trusted_proxies
+        .client_ip(req)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn device(state: &AppState, req: &HttpRequest) -> Device {
+    let user_agent = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(256).collect());
+    Device {
+        user_agent,
+        ip: Some(client_ip(state, req)),
+    }
+}
+
+/// Counts one attempt against `scope:key`; 429 past the per-minute quota.
+async fn rate_limit(state: &AppState, scope: &str, key: &str, per_minute: u32) -> ApiResult<()> {
+    let key = format!("{scope}:{key}");
+    match state.limiter.hit(&key, Quota::per_minute(per_minute)).await {
+        Decision::Allowed => Ok(()),
+        limited => {
+            metrics::counter!("auth_rate_limited_total", "scope" => scope.to_owned()).increment(1);
+            Err(ApiError::RateLimited(limited.retry_after_secs().unwrap_or(60)))
+        }
+    }
+}
+
+/// Runs bcrypt on the blocking pool, inside the caller's span.
+async fn blocking<T, F>(f: F) -> ApiResult<T>
+where
+    F: FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
+        .await
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("bcrypt task failed: {e}")))?
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("bcrypt failed: {e}")))
+}
+
+async fn hash_password(state: &AppState, password: &crate::domain::Password) -> ApiResult<String> {
+    let password = password.expose().to_owned();
+    let cost = state.settings.bcrypt_cost;
+    blocking(move || bcrypt::hash(password, cost)).await
+}
+
+async fn verify_password(password: &str, hash: &str) -> ApiResult<bool> {
+    let (password, hash) = (password.to_owned(), hash.to_owned());
+    blocking(move || bcrypt::verify(password, &hash)).await
+}
+
+/// Tells the relays to close every socket of the user (best effort, in the background).
+fn disconnect_user(state: &AppState, user_id: Uuid, request_id: &service_kit::RequestId) {
+    state.relay.publish_in_background(
+        wire::Publish {
+            deliveries: Vec::new(),
+            control: vec![wire::Control::DisconnectUser(user_id)],
+        },
+        request_id.to_string(),
+    );
+}

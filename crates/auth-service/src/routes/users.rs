@@ -1,0 +1,118 @@
+//! `/users/*`: the caller's profile and password, public profiles and prefix search.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use serde::Deserialize;
+use service_kit::{FieldError, RequestId};
+use tokens::actix::AuthUser;
+use uuid::Uuid;
+
+use super::{UserView, disconnect_user, hash_password, verify_password};
+use crate::domain::{Email, Password, Username, collect_errors};
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+use crate::store::{sessions, users};
+
+async fn current_user(state: &AppState, user: &AuthUser) -> ApiResult<users::User> {
+    // A token can outlive its account only if the account was deleted; say so plainly.
+    users::by_id(&state.db.pool, user.id).await?.ok_or(ApiError::NotFound("user"))
+}
+
+#[utoipa::path(tag = "users", security(("bearer" = [])), responses((status = 200, body = super::UserView)))]
+#[get("/users/me")]
+pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let account = current_user(&state, &user).await?;
+    Ok(HttpResponse::Ok().json(UserView::from(&account)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UpdateMeBody {
+    username: Option<String>,
+    email: Option<String>,
+}
+
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeBody, responses((status = 200, body = super::UserView), (status = 409, body = crate::openapi::ProblemDoc)))]
+#[patch("/users/me")]
+pub async fn update_me(state: web::Data<AppState>, user: AuthUser, body: web::Json<UpdateMeBody>) -> ApiResult<HttpResponse> {
+    let username = body.username.as_deref().map(Username::parse).transpose();
+    let email = body.email.as_deref().map(Email::parse).transpose();
+    let (username, email) = match (username, email) {
+        (Ok(u), Ok(e)) => (u, e),
+        (u, e) => return Err(ApiError::Validation(collect_errors(&[u.err(), e.err()]))),
+    };
+    if username.is_none() && email.is_none() {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "username",
+            "send username and/or email to change",
+        )]));
+    }
+    let updated = users::update_profile(&state.db.pool, user.id, username.as_ref(), email.as_ref(), store_kit::now_ms())
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    tracing::info!(user_id = %user.id, "profile updated");
+    Ok(HttpResponse::Ok().json(UserView::from(&updated)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePasswordBody {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePasswordBody, responses((status = 204, description = "Changed; other sessions revoked"), (status = 403, description = "Wrong current password", body = crate::openapi::ProblemDoc)))]
+#[post("/users/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    request_id: RequestId,
+    body: web::Json<ChangePasswordBody>,
+) -> ApiResult<HttpResponse> {
+    let new_password = Password::parse("newPassword", &body.new_password).map_err(|e| ApiError::Validation(vec![e]))?;
+    let account = current_user(&state, &user).await?;
+    let current_ok = body.current_password.len() <= crate::domain::MAX_PASSWORD_BYTES
+        && verify_password(&body.current_password, &account.password_hash).await?;
+    if !current_ok {
+        tracing::info!(user_id = %user.id, "password change refused: wrong current password");
+        return Err(ApiError::WrongCurrentPassword);
+    }
+    let hash = hash_password(&state, &new_password).await?;
+    let now = store_kit::now_ms();
+    let mut tx = state.db.pool.begin().await?;
+    users::set_password(&mut tx, user.id, &hash, now).await?;
+    let revoked = sessions::revoke_all(&mut tx, user.id, user.session_id, "password_changed", now).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user.id, revoked, "password changed; other sessions revoked");
+    disconnect_user(&state, user.id, &request_id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    prefix: String,
+}
+
+/// Prefix search on usernames, for autocomplete: at most 20 public profiles.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("prefix" = String, Query, description = "Start of the username")), responses((status = 200, body = [crate::openapi::PublicUserDoc])))]
+#[get("/users")]
+pub async fn search(state: web::Data<AppState>, _user: AuthUser, query: web::Query<SearchQuery>) -> ApiResult<HttpResponse> {
+    let prefix = query.prefix.trim();
+    if prefix.is_empty() || prefix.chars().count() > 32 {
+        return Err(ApiError::Validation(vec![FieldError::new("prefix", "must be 1 to 32 characters long")]));
+    }
+    let found = users::search_prefix(&state.db.pool, prefix, 20).await?;
+    let profiles: Vec<wire::PublicUser> = found
+        .into_iter()
+        .map(|(id, username)| wire::PublicUser { id, username })
+        .collect();
+    Ok(HttpResponse::Ok().json(profiles))
+}
+
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)), responses((status = 200, body = crate::openapi::PublicUserDoc), (status = 404, body = crate::openapi::ProblemDoc)))]
+#[get("/users/{id}")]
+pub async fn by_id(state: web::Data<AppState>, _user: AuthUser, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let user = users::by_id(&state.db.pool, path.into_inner()).await?.ok_or(ApiError::NotFound("user"))?;
+    Ok(HttpResponse::Ok().json(wire::PublicUser { id: user.id, username: user.username }))
+}

@@ -1,0 +1,209 @@
+//! Builds the application: database, keys, collaborators, and the HTTP server bound to its
+//! listener (port 0 in tests).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use futures_util::future::BoxFuture;
+use relay_client::RelayClient;
+use service_kit::InternalApiKey;
+use service_kit::ops::{Readiness, ReadinessCheck};
+use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
+use store_kit::{Database, Migrations, PoolSettings};
+use tokens::{Issuer, SigningKey, Verifier};
+
+use crate::config::Settings;
+use crate::mailer::{LogMailer, Mailer, SmtpMailer};
+use crate::routes;
+
+pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/auth/sqlite");
+pub static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/auth/postgres");
+
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &MIGRATOR_SQLITE,
+    postgres: &MIGRATOR_POSTGRES,
+};
+
+/// Everything handlers share: one app context instead of many loose pieces of state.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Database,
+    pub issuer: Issuer,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub mailer: Arc<dyn Mailer>,
+    pub relay: RelayClient,
+    /// A bcrypt hash of a random password, checked for unknown e-mails so that log-in takes
+    /// the same time whether or not the account exists.
+    pub dummy_hash: String,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind_addr)
+            .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let db = Database::connect(&settings.database_url, &PoolSettings::default()).await?;
+        if settings.migrate_on_start {
+            db.migrate(&MIGRATIONS).await?;
+        }
+        let key = load_or_create_key(&settings)?;
+        tracing::info!(kid = key.kid(), "signing key loaded");
+        let issuer = Issuer::new(key, &settings.jwt_issuer, &settings.jwt_audience, settings.access_ttl);
+        let verifier = Verifier::with_keys(&settings.jwt_issuer, &settings.jwt_audience, &issuer.jwks(&[]));
+        let limiter: Arc<dyn RateLimiter> = match &settings.redis_url {
+            Some(url) => {
+                let client = redis::Client::open(url.as_str()).context("REDIS_URL is not a valid Redis URL")?;
+                let conn = redis::aio::ConnectionManager::new(client)
+                    .await
+                    .context("cannot connect to REDIS_URL for rate limiting")?;
+                Arc::new(RedisRateLimiter::new(conn, "ratelimit:auth"))
+            }
+            None => Arc::new(MemoryRateLimiter::new()),
+        };
+        let mailer: Arc<dyn Mailer> = match &settings.smtp_url {
+            Some(url) => Arc::new(SmtpMailer::new(url, &settings.mail_from)?),
+            None => Arc::new(LogMailer),
+        };
+        let internal_key = InternalApiKey::new(settings.internal_api_key.as_str());
+        let relay = RelayClient::new(settings.relay_url.as_deref(), internal_key.clone(), Duration::from_secs(2))?;
+        let cost = settings.bcrypt_cost;
+        let dummy_hash = tokio::task::spawn_blocking(move || bcrypt::hash("not-a-real-password-at-all", cost))
+            .await
+            .context("hashing the dummy password")??;
+
+        let state = web::Data::new(AppState {
+            settings,
+            db,
+            issuer,
+            limiter,
+            mailer,
+            relay,
+            dummy_hash,
+        });
+        let port = listener.local_addr()?.port();
+        let readiness = Readiness(vec![Arc::new(DatabaseCheck(state.db.clone()))]);
+        let server = {
+            let state = state.clone();
+            let verifier = web::Data::new(verifier);
+            let internal_key = web::Data::new(internal_key);
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(from_fn(service_kit::middleware::observe))
+                    .app_data(state.clone())
+                    .app_data(verifier.clone())
+                    .app_data(internal_key.clone())
+                    .configure(|cfg| service_kit::ops::configure(cfg, readiness.clone()))
+                    .configure(|cfg| service_kit::problem::configure_extractors(cfg, 16 * 1024))
+                    .configure(routes::configure)
+                    .default_service(web::to(service_kit::problem::not_found))
+            })
+            .listen(listener)?
+            .shutdown_timeout(10)
+            .run()
+        };
+        spawn_sweeper(state.clone());
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGTERM/SIGINT (actix drains in-flight requests for up to 10 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+struct DatabaseCheck(Database);
+
+impl ReadinessCheck for DatabaseCheck {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.0
+                .ping()
+                .await
+                .map_err(|e| format!("the {} database does not answer: {e}", self.0.engine.as_str()))
+        })
+    }
+}
+
+/// The signing key: from the environment, or (development only) generated once and kept
+/// under the data directory so tokens survive a restart.
+fn load_or_create_key(settings: &Settings) -> anyhow::Result<SigningKey> {
+    if let Some(pem) = &settings.jwt_private_key {
+        return SigningKey::from_pem(pem).context("JWT_PRIVATE_KEY");
+    }
+    let path = settings.data_dir.join("jwt-signing-key.pem");
+    if path.exists() {
+        let pem = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return SigningKey::from_pem(&pem).with_context(|| format!("the key in {}", path.display()));
+    }
+    let key = SigningKey::generate()?;
+    write_private_file(&path, &key.to_pem())?;
+    tracing::warn!(path = %path.display(), "generated a development signing key; set JWT_PRIVATE_KEY in production");
+    Ok(key)
+}
+
+fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        file.write_all(contents.as_bytes())?;
+    }
+    #[cfg(not(unix))]
+    std::fs::write(path, contents)?;
+    Ok(())
+}
+
+/// Deletes expired refresh and reset tokens every ten minutes.
+fn spawn_sweeper(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = store_kit::now_ms();
+            let refresh = crate::store::sessions::sweep(&state.db.pool, now).await;
+            let resets = crate::store::resets::sweep(&state.db.pool, now).await;
+            match (refresh, resets) {
+                (Ok(r), Ok(p)) if r + p > 0 => tracing::info!(refresh_tokens = r, reset_tokens = p, "swept expired tokens"),
+                (Ok(_), Ok(_)) => {}
+                (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %format!("{e:#}"), "token sweep failed"),
+            }
+        }
+    });
+}

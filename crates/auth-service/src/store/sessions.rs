@@ -1,0 +1,265 @@
+//! Refresh tokens, grouped in families. A family is one log-in on one device — what the
+//! user sees as a session. Rotation spends the presented token and issues its successor in
+//! the same family; a token presented again after it was rotated means two parties hold it,
+//! so the whole family is revoked (reuse detection). A family never outlives its absolute
+//! expiry, however often it is rotated.
+
+use anyhow::Context;
+use sqlx::{AnyConnection, AnyPool};
+use uuid::Uuid;
+
+use super::parse_id;
+use crate::domain::SecretToken;
+
+/// Lifetimes for new tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub token_ms: i64,
+    pub family_ms: i64,
+}
+
+/// A freshly issued refresh token.
+pub struct Issued {
+    pub plain: String,
+    pub family_id: Uuid,
+    pub expires_at: i64,
+}
+
+/// Where the client is.
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+pub enum Rotation {
+    Rotated { user_id: Uuid, issued: Issued },
+    /// The token had already been rotated: the family is now revoked.
+    Reused { user_id: Uuid, family_id: Uuid },
+    /// Unknown, expired, or revoked by a log-out.
+    Invalid,
+}
+
+/// Starts a new family (a log-in).
+pub async fn start(pool: &AnyPool, user_id: Uuid, device: &Device, lifetimes: Lifetimes, now: i64) -> anyhow::Result<Issued> {
+    let family_id = Uuid::now_v7();
+    let family_expires_at = now + lifetimes.family_ms;
+    let mut conn = pool.acquire().await.context("acquiring a connection")?;
+    let family = Family { user_id, family_id, created_at: now, expires_at: family_expires_at };
+    insert(&mut conn, Uuid::now_v7(), &family, device, lifetimes, now).await
+}
+
+struct Family {
+    user_id: Uuid,
+    family_id: Uuid,
+    created_at: i64,
+    expires_at: i64,
+}
+
+async fn insert(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    family: &Family,
+    device: &Device,
+    lifetimes: Lifetimes,
+    now: i64,
+) -> anyhow::Result<Issued> {
+    let token = SecretToken::generate()?;
+    let expires_at = (now + lifetimes.token_ms).min(family.expires_at);
+    sqlx::query(
+        "INSERT INTO refresh_tokens
+            (id, user_id, family_id, token_hash, expires_at, family_created_at, family_expires_at,
+             user_agent, ip, created_at, last_used_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(id.to_string())
+    .bind(family.user_id.to_string())
+    .bind(family.family_id.to_string())
+    .bind(&token.hash)
+    .bind(expires_at)
+    .bind(family.created_at)
+    .bind(family.expires_at)
+    .bind(device.user_agent.clone())
+    .bind(device.ip.clone())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .context("inserting a refresh token")?;
+    Ok(Issued {
+        plain: token.plain,
+        family_id: family.family_id,
+        expires_at,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    user_id: String,
+    family_id: String,
+    expires_at: i64,
+    family_created_at: i64,
+    family_expires_at: i64,
+    revoked_at: Option<i64>,
+    replaced_by: Option<String>,
+}
+
+async fn find(pool: &AnyPool, plain: &str) -> anyhow::Result<Option<TokenRow>> {
+    sqlx::query_as(
+        "SELECT id, user_id, family_id, expires_at, family_created_at, family_expires_at, revoked_at, replaced_by
+         FROM refresh_tokens WHERE token_hash = $1",
+    )
+    .bind(SecretToken::hash(plain))
+    .fetch_optional(pool)
+    .await
+    .context("looking up a refresh token")
+}
+
+/// Spends `plain` and issues its successor, atomically: of two concurrent rotations of one
+/// token exactly one wins; the other is treated as reuse.
+pub async fn rotate(pool: &AnyPool, plain: &str, device: &Device, lifetimes: Lifetimes, now: i64) -> anyhow::Result<Rotation> {
+    let Some(row) = find(pool, plain).await? else {
+        return Ok(Rotation::Invalid);
+    };
+    let user_id = parse_id(&row.user_id)?;
+    let family_id = parse_id(&row.family_id)?;
+    if row.revoked_at.is_some() {
+        if row.replaced_by.is_some() {
+            revoke_family(pool, family_id, "reuse_detected", now).await?;
+            return Ok(Rotation::Reused { user_id, family_id });
+        }
+        return Ok(Rotation::Invalid);
+    }
+    if row.expires_at <= now || row.family_expires_at <= now {
+        return Ok(Rotation::Invalid);
+    }
+
+    let mut tx = pool.begin().await.context("starting a rotation")?;
+    // The write comes first so SQLite takes the write lock at once (a deferred transaction
+    // that reads first can fail to upgrade under contention).
+    let successor_id = Uuid::now_v7();
+    let claimed = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = 'rotated', replaced_by = $3, last_used_at = $2
+         WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(&row.id)
+    .bind(now)
+    .bind(successor_id.to_string())
+    .execute(&mut *tx)
+    .await
+    .context("spending a refresh token")?
+    .rows_affected();
+    if claimed != 1 {
+        tx.rollback().await.ok();
+        revoke_family(pool, family_id, "reuse_detected", now).await?;
+        return Ok(Rotation::Reused { user_id, family_id });
+    }
+    let family = Family {
+        user_id,
+        family_id,
+        created_at: row.family_created_at,
+        expires_at: row.family_expires_at,
+    };
+    let issued = insert(&mut tx, successor_id, &family, device, lifetimes, now).await?;
+    tx.commit().await.context("committing a rotation")?;
+    Ok(Rotation::Rotated { user_id, issued })
+}
+
+/// The family a token belongs to, if the token exists.
+pub async fn family_of(pool: &AnyPool, plain: &str) -> anyhow::Result<Option<(Uuid, Uuid)>> {
+    match find(pool, plain).await? {
+        Some(row) => Ok(Some((parse_id(&row.user_id)?, parse_id(&row.family_id)?))),
+        None => Ok(None),
+    }
+}
+
+pub async fn revoke_family(pool: &AnyPool, family_id: Uuid, reason: &str, now: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(family_id.to_string())
+    .bind(now)
+    .bind(reason.to_owned())
+    .execute(pool)
+    .await
+    .context("revoking a session")?;
+    Ok(done.rows_affected())
+}
+
+/// Revokes one of the user's sessions; false when the user has no such active session.
+pub async fn revoke_users_family(pool: &AnyPool, user_id: Uuid, family_id: Uuid, now: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $3, revoked_reason = 'revoked'
+         WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(family_id.to_string())
+    .bind(user_id.to_string())
+    .bind(now)
+    .execute(pool)
+    .await
+    .context("revoking a session")?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Revokes every session of the user, except `keep` when given.
+pub async fn revoke_all(conn: &mut AnyConnection, user_id: Uuid, keep: Option<Uuid>, reason: &str, now: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3
+         WHERE user_id = $1 AND revoked_at IS NULL AND family_id <> $4",
+    )
+    .bind(user_id.to_string())
+    .bind(now)
+    .bind(reason.to_owned())
+    .bind(keep.map(|k| k.to_string()).unwrap_or_default())
+    .execute(conn)
+    .await
+    .context("revoking all sessions")?;
+    Ok(done.rows_affected())
+}
+
+/// An active session as the user sees it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: Uuid,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+}
+
+pub async fn active(pool: &AnyPool, user_id: Uuid, now: i64) -> anyhow::Result<Vec<Session>> {
+    let rows: Vec<(String, Option<String>, Option<String>, i64, i64, i64)> = sqlx::query_as(
+        "SELECT family_id, user_agent, ip, family_created_at, created_at, family_expires_at
+         FROM refresh_tokens
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+         ORDER BY created_at DESC",
+    )
+    .bind(user_id.to_string())
+    .bind(now)
+    .fetch_all(pool)
+    .await
+    .context("listing sessions")?;
+    rows.into_iter()
+        .map(|(family, user_agent, ip, created_at, last_used_at, expires_at)| {
+            Ok(Session {
+                id: parse_id(&family)?,
+                user_agent,
+                ip,
+                created_at,
+                last_used_at,
+                expires_at,
+            })
+        })
+        .collect()
+}
+
+/// Deletes refresh tokens that can no longer be used (their expiry has passed).
+pub async fn sweep(pool: &AnyPool, now: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+        .bind(now)
+        .execute(pool)
+        .await
+        .context("sweeping refresh tokens")?;
+    Ok(done.rows_affected())
+}
