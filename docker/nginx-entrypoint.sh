@@ -83,8 +83,10 @@ CSP
 } > "$conf/runtime/real-ip.conf"
 
 # --- which upstreams and servers ----------------------------------------------------
-[ -f "$conf/upstreams/$upstreams.conf" ] \
-    || fail "NGINX_UPSTREAMS must be one of: $(cd "$conf/upstreams" && ls | sed 's/\.conf$//' | tr '\n' ' ')"
+case "$upstreams" in
+    compose|kubernetes) ;;
+    *) fail "NGINX_UPSTREAMS must be compose or kubernetes, got '$upstreams'" ;;
+esac
 rm -f "$conf"/sites-enabled/*.conf
 ln -s "../upstreams/$upstreams.conf" "$conf/sites-enabled/00-upstreams.conf"
 case "$tls" in
