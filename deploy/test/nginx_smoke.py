@@ -302,7 +302,7 @@ def run_checks(port, access_log) -> int:
             "wsticketsecret" not in log and "resetsecret" not in log and "prefix=al" not in log
             and any(entry["path"] == "/ws?-" for entry in lines))
 
-    print(f"nginx smoke: {c.passed} passed, {c.failed} failed")
+    print(f"nginx-smoke: {c.passed} passed, {c.failed} failed")
     return 0 if c.failed == 0 else 1
 
 
