@@ -19,6 +19,7 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -145,6 +146,7 @@ def main() -> int:
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def request(port, method, path, headers=None, body=None):
