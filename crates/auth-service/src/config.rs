@@ -63,7 +63,10 @@ impl Settings {
         let allowed_origins = {
             let list = list_var("ALLOWED_ORIGINS");
             if list.is_empty() {
-                vec!["http://localhost:8080".to_owned(), "http://127.0.0.1:8080".to_owned()]
+                vec![
+                    "http://localhost:8080".to_owned(),
+                    "http://127.0.0.1:8080".to_owned(),
+                ]
             } else {
                 list
             }
@@ -79,16 +82,25 @@ impl Settings {
             jwt_audience: var("JWT_AUDIENCE").unwrap_or_else(|| "cloudchat".to_owned()),
             access_ttl: Duration::from_secs(parse_var("ACCESS_TOKEN_TTL_SECS", 900)?),
             refresh_ttl: Duration::from_secs(parse_var("REFRESH_TOKEN_TTL_SECS", 14 * 24 * 3600)?),
-            session_max_age: Duration::from_secs(parse_var("SESSION_MAX_AGE_SECS", 30 * 24 * 3600)?),
+            session_max_age: Duration::from_secs(parse_var(
+                "SESSION_MAX_AGE_SECS",
+                30 * 24 * 3600,
+            )?),
             reset_ttl: Duration::from_secs(parse_var("RESET_TOKEN_TTL_SECS", 3600)?),
-            internal_api_key: internal_api_key.clone().unwrap_or_else(|| DEV_INTERNAL_API_KEY.to_owned()),
+            internal_api_key: internal_api_key
+                .clone()
+                .unwrap_or_else(|| DEV_INTERNAL_API_KEY.to_owned()),
             relay_url: var("RELAY_URL"),
             public_url: var("PUBLIC_URL").unwrap_or_else(|| "http://localhost:8080".to_owned()),
             allowed_origins,
-            trusted_proxies: TrustedProxies::parse("TRUSTED_PROXIES", &list_var("TRUSTED_PROXIES"))?,
+            trusted_proxies: TrustedProxies::parse(
+                "TRUSTED_PROXIES",
+                &list_var("TRUSTED_PROXIES"),
+            )?,
             bcrypt_cost: parse_var("BCRYPT_COST", 12)?,
             smtp_url: var("SMTP_URL"),
-            mail_from: var("MAIL_FROM").unwrap_or_else(|| "Cloud Chat <no-reply@localhost>".to_owned()),
+            mail_from: var("MAIL_FROM")
+                .unwrap_or_else(|| "Cloud Chat <no-reply@localhost>".to_owned()),
             dev_return_reset_link: bool_var("DEV_RETURN_RESET_LINK", false)?,
             redis_url: var("REDIS_URL"),
             rate_limits: RateLimits {
@@ -118,7 +130,10 @@ impl Settings {
                 ));
             }
             if self.bcrypt_cost < 10 {
-                return Err(ConfigError::new("BCRYPT_COST", "must be at least 10 in production"));
+                return Err(ConfigError::new(
+                    "BCRYPT_COST",
+                    "must be at least 10 in production",
+                ));
             }
             if self.dev_return_reset_link {
                 return Err(ConfigError::new(

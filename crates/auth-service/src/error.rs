@@ -49,11 +49,17 @@ impl ApiError {
     fn problem(&self) -> Problem {
         match self {
             ApiError::Validation(errors) => Problem::validation(errors.clone()),
-            ApiError::UsernameTaken => Problem::conflict("username_taken", "that username is already taken")
-                .with_errors(vec![FieldError::new("username", "is already taken")]),
-            ApiError::EmailTaken => Problem::conflict("email_taken", "an account with that e-mail already exists")
-                .with_errors(vec![FieldError::new("email", "is already registered")]),
-            ApiError::InvalidCredentials => Problem::unauthorized("invalid_credentials", "wrong e-mail or password"),
+            ApiError::UsernameTaken => {
+                Problem::conflict("username_taken", "that username is already taken")
+                    .with_errors(vec![FieldError::new("username", "is already taken")])
+            }
+            ApiError::EmailTaken => {
+                Problem::conflict("email_taken", "an account with that e-mail already exists")
+                    .with_errors(vec![FieldError::new("email", "is already registered")])
+            }
+            ApiError::InvalidCredentials => {
+                Problem::unauthorized("invalid_credentials", "wrong e-mail or password")
+            }
             ApiError::InvalidRefreshToken => Problem::unauthorized(
                 "invalid_refresh_token",
                 "the refresh token is unknown, expired or revoked; log in again",
@@ -67,8 +73,10 @@ impl ApiError {
                 "invalid_reset_token",
                 "the reset link is invalid, expired or already used; ask for a new one",
             ),
-            ApiError::WrongCurrentPassword => Problem::forbidden("wrong_current_password", "the current password is wrong")
-                .with_errors(vec![FieldError::new("currentPassword", "is wrong")]),
+            ApiError::WrongCurrentPassword => {
+                Problem::forbidden("wrong_current_password", "the current password is wrong")
+                    .with_errors(vec![FieldError::new("currentPassword", "is wrong")])
+            }
             ApiError::OriginNotAllowed => Problem::forbidden(
                 "origin_not_allowed",
                 "cookie-authenticated requests must come from an allowed Origin",

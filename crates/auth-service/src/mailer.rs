@@ -57,7 +57,10 @@ impl Mailer for SmtpMailer {
         Box::pin(async move {
             let message = Message::builder()
                 .from(self.from.clone())
-                .to(mail.to.parse().map_err(|e| anyhow::anyhow!("bad recipient: {e}"))?)
+                .to(mail
+                    .to
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("bad recipient: {e}"))?)
                 .subject(mail.subject)
                 .body(mail.body)?;
             self.transport.send(message).await?;

@@ -7,7 +7,9 @@ use auth_service::startup::{Application, MIGRATIONS};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".to_owned());
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
     if command == "keygen" {
         return keygen();
     }
@@ -23,7 +25,9 @@ async fn main() -> ExitCode {
         "serve" => serve(settings).await,
         "migrate" => migrate(settings).await,
         "healthcheck" => return service_kit::healthcheck::run(&settings.bind_addr),
-        other => Err(anyhow::anyhow!("unknown command {other:?}; use serve, migrate, keygen or healthcheck")),
+        other => Err(anyhow::anyhow!(
+            "unknown command {other:?}; use serve, migrate, keygen or healthcheck"
+        )),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,7 +47,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let db = store_kit::Database::connect(&settings.database_url, &store_kit::PoolSettings::default()).await?;
+    let db =
+        store_kit::Database::connect(&settings.database_url, &store_kit::PoolSettings::default())
+            .await?;
     db.migrate(&MIGRATIONS).await?;
     tracing::info!(engine = db.engine.as_str(), "migrations applied");
     Ok(())

@@ -22,8 +22,10 @@ use crate::config::Settings;
 use crate::mailer::{LogMailer, Mailer, SmtpMailer};
 use crate::routes;
 
-pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/auth/sqlite");
-pub static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/auth/postgres");
+pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator =
+    sqlx::migrate!("../../migrations/auth/sqlite");
+pub static MIGRATOR_POSTGRES: sqlx::migrate::Migrator =
+    sqlx::migrate!("../../migrations/auth/postgres");
 
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &MIGRATOR_SQLITE,
@@ -56,7 +58,10 @@ impl Application {
         Self::build_with_listener(settings, listener).await
     }
 
-    pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         settings.validate()?;
         let db = Database::connect(&settings.database_url, &PoolSettings::default()).await?;
         if settings.migrate_on_start {
@@ -64,11 +69,21 @@ impl Application {
         }
         let key = load_or_create_key(&settings)?;
         tracing::info!(kid = key.kid(), "signing key loaded");
-        let issuer = Issuer::new(key, &settings.jwt_issuer, &settings.jwt_audience, settings.access_ttl);
-        let verifier = Verifier::with_keys(&settings.jwt_issuer, &settings.jwt_audience, &issuer.jwks(&[]));
+        let issuer = Issuer::new(
+            key,
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+            settings.access_ttl,
+        );
+        let verifier = Verifier::with_keys(
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+            &issuer.jwks(&[]),
+        );
         let limiter: Arc<dyn RateLimiter> = match &settings.redis_url {
             Some(url) => {
-                let client = redis::Client::open(url.as_str()).context("REDIS_URL is not a valid Redis URL")?;
+                let client = redis::Client::open(url.as_str())
+                    .context("REDIS_URL is not a valid Redis URL")?;
                 let conn = redis::aio::ConnectionManager::new(client)
                     .await
                     .context("cannot connect to REDIS_URL for rate limiting")?;
@@ -81,11 +96,16 @@ impl Application {
             None => Arc::new(LogMailer),
         };
         let internal_key = InternalApiKey::new(settings.internal_api_key.as_str());
-        let relay = RelayClient::new(settings.relay_url.as_deref(), internal_key.clone(), Duration::from_secs(2))?;
+        let relay = RelayClient::new(
+            settings.relay_url.as_deref(),
+            internal_key.clone(),
+            Duration::from_secs(2),
+        )?;
         let cost = settings.bcrypt_cost;
-        let dummy_hash = tokio::task::spawn_blocking(move || bcrypt::hash("not-a-real-password-at-all", cost))
-            .await
-            .context("hashing the dummy password")??;
+        let dummy_hash =
+            tokio::task::spawn_blocking(move || bcrypt::hash("not-a-real-password-at-all", cost))
+                .await
+                .context("hashing the dummy password")??;
 
         let state = web::Data::new(AppState {
             settings,
@@ -118,7 +138,11 @@ impl Application {
             .run()
         };
         spawn_sweeper(state.clone());
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -144,10 +168,12 @@ impl ReadinessCheck for DatabaseCheck {
 
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
-            self.0
-                .ping()
-                .await
-                .map_err(|e| format!("the {} database does not answer: {e}", self.0.engine.as_str()))
+            self.0.ping().await.map_err(|e| {
+                format!(
+                    "the {} database does not answer: {e}",
+                    self.0.engine.as_str()
+                )
+            })
         })
     }
 }
@@ -160,8 +186,10 @@ fn load_or_create_key(settings: &Settings) -> anyhow::Result<SigningKey> {
     }
     let path = settings.data_dir.join("jwt-signing-key.pem");
     if path.exists() {
-        let pem = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        return SigningKey::from_pem(&pem).with_context(|| format!("the key in {}", path.display()));
+        let pem = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        return SigningKey::from_pem(&pem)
+            .with_context(|| format!("the key in {}", path.display()));
     }
     let key = SigningKey::generate()?;
     write_private_file(&path, &key.to_pem())?;
@@ -200,9 +228,13 @@ fn spawn_sweeper(state: web::Data<AppState>) {
             let refresh = crate::store::sessions::sweep(&state.db.pool, now).await;
             let resets = crate::store::resets::sweep(&state.db.pool, now).await;
             match (refresh, resets) {
-                (Ok(r), Ok(p)) if r + p > 0 => tracing::info!(refresh_tokens = r, reset_tokens = p, "swept expired tokens"),
+                (Ok(r), Ok(p)) if r + p > 0 => {
+                    tracing::info!(refresh_tokens = r, reset_tokens = p, "swept expired tokens")
+                }
                 (Ok(_), Ok(_)) => {}
-                (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %format!("{e:#}"), "token sweep failed"),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %format!("{e:#}"), "token sweep failed")
+                }
             }
         }
     });

@@ -17,7 +17,11 @@ pub struct RelayClient {
 
 impl RelayClient {
     /// `base_url` unset means no relay is configured: publishing is then a no-op.
-    pub fn new(base_url: Option<&str>, key: InternalApiKey, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        base_url: Option<&str>,
+        key: InternalApiKey,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(1))
             .timeout(timeout)

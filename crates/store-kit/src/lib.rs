@@ -170,16 +170,14 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path != ":memory:" && !path.is_empty() {
-        if let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: path.to_owned(),
-                source,
-            })?;
-        }
+    let dir = Path::new(path)
+        .parent()
+        .filter(|d| path != ":memory:" && !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: path.to_owned(),
+            source,
+        })?;
     }
     let mut url = format!("sqlite://{path}");
     if query.is_empty() {
@@ -278,7 +276,10 @@ pub fn rfc3339(ms: i64) -> String {
 mod time_tests {
     #[test]
     fn formats_milliseconds() {
-        assert_eq!(super::rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            super::rfc3339(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
     }
 }

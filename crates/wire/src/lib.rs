@@ -55,6 +55,69 @@ pub struct Publish {
     pub control: Vec<Control>,
 }
 
+/// Who a WebSocket connection belongs to, as chat-service returned it at `$connect`. The
+/// relay sends it back with every event, so chat-service keeps no per-connection state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub user_id: Uuid,
+    pub username: String,
+}
+
+/// `POST /internal/ws/connect` (relay → chat-service). Exactly one of `ticket` and `token`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectRequest {
+    pub connection_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub relay_id: String,
+    #[serde(default)]
+    pub source_ip: Option<String>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+/// The answer to a connect: who it is, the rooms to subscribe the connection to, and when the
+/// access token behind the connection expires (Unix seconds); past that, without a
+/// `refreshToken` action, the relay closes the connection with 4001.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectResponse {
+    pub identity: Identity,
+    pub rooms: Vec<i64>,
+    pub expires_at: i64,
+}
+
+/// `POST /internal/ws/actions/{action}` (relay → chat-service). `body` is the client's frame
+/// without `action` and `id`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionRequest {
+    pub connection_id: String,
+    pub identity: Identity,
+    pub body: serde_json::Value,
+}
+
+/// What to send back to the sender (`reply`) and to others (`outbound`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ActionResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<serde_json::Value>,
+    #[serde(default)]
+    pub outbound: Vec<Delivery>,
+}
+
+/// `POST /internal/ws/disconnect` (relay → chat-service), best effort.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DisconnectRequest {
+    pub connection_id: String,
+    pub identity: Identity,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,7 +132,10 @@ mod tests {
                 payload: json!({"type": "roomDeleted", "roomId": 5}),
             }],
             control: vec![
-                Control::Subscribe { user_id: user, room_id: 5 },
+                Control::Subscribe {
+                    user_id: user,
+                    room_id: 5,
+                },
                 Control::DisconnectUser(user),
             ],
         };

@@ -7,7 +7,8 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let email = raw.trim().to_lowercase();
-        let invalid = || FieldError::new("email", "must be an e-mail address like name@example.com");
+        let invalid =
+            || FieldError::new("email", "must be an e-mail address like name@example.com");
         if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
@@ -36,8 +37,20 @@ mod tests {
 
     #[test]
     fn normalises_and_rejects() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").map(|e| e.0).ok(), Some("alice@example.com".into()));
-        for bad in ["", "alice", "@example.com", "a@b", "a@@b.c", "a b@c.d", "a@.com", "a@c..d"] {
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").map(|e| e.0).ok(),
+            Some("alice@example.com".into())
+        );
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "a@b",
+            "a@@b.c",
+            "a b@c.d",
+            "a@.com",
+            "a@c..d",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }

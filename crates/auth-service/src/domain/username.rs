@@ -8,7 +8,10 @@ impl Username {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let len = raw.chars().count();
         if !(3..=32).contains(&len) {
-            return Err(FieldError::new("username", "must be 3 to 32 characters long"));
+            return Err(FieldError::new(
+                "username",
+                "must be 3 to 32 characters long",
+            ));
         }
         if !raw
             .bytes()

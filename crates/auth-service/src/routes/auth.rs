@@ -8,7 +8,7 @@ use service_kit::RequestId;
 use tokens::actix::AuthUser;
 
 use super::{
-    REFRESH_COOKIE, client_ip, clear_refresh_cookie, device, disconnect_user, hash_password,
+    REFRESH_COOKIE, clear_refresh_cookie, client_ip, device, disconnect_user, hash_password,
     lifetimes, rate_limit, token_answer, verify_password,
 };
 use crate::domain::{Email, Password, Username, collect_errors};
@@ -36,20 +36,37 @@ pub async fn register(
     body: web::Json<RegisterBody>,
 ) -> ApiResult<HttpResponse> {
     let ip = client_ip(&state, &req);
-    rate_limit(&state, "register:ip", &ip, state.settings.rate_limits.per_ip_per_min).await?;
+    rate_limit(
+        &state,
+        "register:ip",
+        &ip,
+        state.settings.rate_limits.per_ip_per_min,
+    )
+    .await?;
     let username = Username::parse(&body.username);
     let email = Email::parse(&body.email);
     let password = Password::parse("password", &body.password);
     let (username, email, password) = match (username, email, password) {
         (Ok(u), Ok(e), Ok(p)) => (u, e, p),
         (u, e, p) => {
-            return Err(ApiError::Validation(collect_errors(&[u.err(), e.err(), p.err()])));
+            return Err(ApiError::Validation(collect_errors(&[
+                u.err(),
+                e.err(),
+                p.err(),
+            ])));
         }
     };
     let hash = hash_password(&state, &password).await?;
     let now = store_kit::now_ms();
     let user = users::insert(&state.db.pool, &username, &email, &hash, now).await?;
-    let issued = sessions::start(&state.db.pool, user.id, &device(&state, &req), lifetimes(&state), now).await?;
+    let issued = sessions::start(
+        &state.db.pool,
+        user.id,
+        &device(&state, &req),
+        lifetimes(&state),
+        now,
+    )
+    .await?;
     tracing::info!(user_id = %user.id, %ip, "account registered");
     metrics::counter!("auth_registrations_total").increment(1);
     token_answer(&state, StatusCode::CREATED, &user, issued)
@@ -65,12 +82,22 @@ pub struct LoginBody {
 
 #[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = crate::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = crate::openapi::ProblemDoc)))]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginBody>) -> ApiResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> ApiResult<HttpResponse> {
     let ip = client_ip(&state, &req);
     let limits = &state.settings.rate_limits;
     rate_limit(&state, "login:ip", &ip, limits.per_ip_per_min).await?;
     let email_key = body.email.trim().to_lowercase();
-    rate_limit(&state, "login:account", &email_key, limits.per_account_per_min).await?;
+    rate_limit(
+        &state,
+        "login:account",
+        &email_key,
+        limits.per_account_per_min,
+    )
+    .await?;
     // Passwords bcrypt could not hash are wrong by definition; capping here also bounds the
     // work an attacker can ask for.
     let password = body.password.as_str();
@@ -79,19 +106,31 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
         Err(_) => None,
     };
     let acceptable = password.len() <= crate::domain::MAX_PASSWORD_BYTES;
-    let checked_hash = user.as_ref().map_or(state.dummy_hash.as_str(), |u| u.password_hash.as_str());
-    let matches = verify_password(if acceptable { password } else { "" }, checked_hash).await? && acceptable;
+    let checked_hash = user
+        .as_ref()
+        .map_or(state.dummy_hash.as_str(), |u| u.password_hash.as_str());
+    let matches =
+        verify_password(if acceptable { password } else { "" }, checked_hash).await? && acceptable;
     let outcome = match (&user, matches) {
         (Some(_), true) => "success",
         (Some(_), false) => "wrong_password",
         (None, _) => "unknown_email",
     };
-    let user_id = user.as_ref().map_or_else(|| "unknown".to_owned(), |u| u.id.to_string());
+    let user_id = user
+        .as_ref()
+        .map_or_else(|| "unknown".to_owned(), |u| u.id.to_string());
     tracing::info!(%user_id, %ip, outcome, "login attempt");
     metrics::counter!("auth_logins_total", "outcome" => outcome).increment(1);
     match user {
         Some(user) if matches => {
-            let issued = sessions::start(&state.db.pool, user.id, &device(&state, &req), lifetimes(&state), store_kit::now_ms()).await?;
+            let issued = sessions::start(
+                &state.db.pool,
+                user.id,
+                &device(&state, &req),
+                lifetimes(&state),
+                store_kit::now_ms(),
+            )
+            .await?;
             token_answer(&state, StatusCode::OK, &user, issued)
         }
         _ => Err(ApiError::InvalidCredentials),
@@ -106,8 +145,15 @@ pub struct RefreshBody {
 
 /// The refresh token from the body, or from the cookie — and then only with an allowed
 /// `Origin`, since browsers attach cookies to cross-site requests too (CSRF).
-fn presented_refresh_token(state: &AppState, req: &HttpRequest, body: Option<web::Json<RefreshBody>>) -> ApiResult<Option<String>> {
-    if let Some(token) = body.and_then(|b| b.into_inner().refresh_token).filter(|t| !t.is_empty()) {
+fn presented_refresh_token(
+    state: &AppState,
+    req: &HttpRequest,
+    body: Option<web::Json<RefreshBody>>,
+) -> ApiResult<Option<String>> {
+    if let Some(token) = body
+        .and_then(|b| b.into_inner().refresh_token)
+        .filter(|t| !t.is_empty())
+    {
         return Ok(Some(token));
     }
     let Some(cookie) = req.cookie(REFRESH_COOKIE).filter(|c| !c.value().is_empty()) else {
@@ -118,7 +164,9 @@ fn presented_refresh_token(state: &AppState, req: &HttpRequest, body: Option<web
         .get(actix_web::http::header::ORIGIN)
         .and_then(|v| v.to_str().ok());
     match origin {
-        Some(origin) if state.settings.allowed_origins.iter().any(|o| o == origin) => Ok(Some(cookie.value().to_owned())),
+        Some(origin) if state.settings.allowed_origins.iter().any(|o| o == origin) => {
+            Ok(Some(cookie.value().to_owned()))
+        }
         _ => Err(ApiError::OriginNotAllowed),
     }
 }
@@ -131,12 +179,26 @@ pub async fn refresh(
     body: Option<web::Json<RefreshBody>>,
 ) -> ApiResult<HttpResponse> {
     let ip = client_ip(&state, &req);
-    rate_limit(&state, "refresh:ip", &ip, state.settings.rate_limits.per_ip_per_min).await?;
+    rate_limit(
+        &state,
+        "refresh:ip",
+        &ip,
+        state.settings.rate_limits.per_ip_per_min,
+    )
+    .await?;
     let Some(token) = presented_refresh_token(&state, &req, body)? else {
         return Err(ApiError::InvalidRefreshToken);
     };
     let now = store_kit::now_ms();
-    match sessions::rotate(&state.db.pool, &token, &device(&state, &req), lifetimes(&state), now).await? {
+    match sessions::rotate(
+        &state.db.pool,
+        &token,
+        &device(&state, &req),
+        lifetimes(&state),
+        now,
+    )
+    .await?
+    {
         Rotation::Rotated { user_id, issued } => {
             let Some(user) = users::by_id(&state.db.pool, user_id).await? else {
                 return Err(ApiError::InvalidRefreshToken);
@@ -159,23 +221,35 @@ pub async fn logout(
     req: HttpRequest,
     body: Option<web::Json<RefreshBody>>,
 ) -> ApiResult<HttpResponse> {
-    if let Some(token) = presented_refresh_token(&state, &req, body)? {
-        if let Some((user_id, family_id)) = sessions::family_of(&state.db.pool, &token).await? {
-            sessions::revoke_family(&state.db.pool, family_id, "logout", store_kit::now_ms()).await?;
-            tracing::info!(%user_id, %family_id, "logged out");
-        }
+    let token = presented_refresh_token(&state, &req, body)?;
+    let family = match token {
+        Some(token) => sessions::family_of(&state.db.pool, &token).await?,
+        None => None,
+    };
+    if let Some((user_id, family_id)) = family {
+        sessions::revoke_family(&state.db.pool, family_id, "logout", store_kit::now_ms()).await?;
+        tracing::info!(%user_id, %family_id, "logged out");
     }
-    Ok(HttpResponse::NoContent().cookie(clear_refresh_cookie()).finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(clear_refresh_cookie())
+        .finish())
 }
 
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Every session revoked, sockets closed"), (status = 401, body = crate::openapi::ProblemDoc)))]
 #[post("/auth/logout-all")]
-pub async fn logout_all(state: web::Data<AppState>, user: AuthUser, request_id: RequestId) -> ApiResult<HttpResponse> {
+pub async fn logout_all(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    request_id: RequestId,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.db.pool.acquire().await?;
-    let revoked = sessions::revoke_all(&mut conn, user.id, None, "logout_all", store_kit::now_ms()).await?;
+    let revoked =
+        sessions::revoke_all(&mut conn, user.id, None, "logout_all", store_kit::now_ms()).await?;
     tracing::info!(user_id = %user.id, revoked, "logged out everywhere");
     disconnect_user(&state, user.id, &request_id);
-    Ok(HttpResponse::NoContent().cookie(clear_refresh_cookie()).finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(clear_refresh_cookie())
+        .finish())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -184,7 +258,8 @@ pub struct ForgotBody {
     email: String,
 }
 
-const FORGOT_ANSWER: &str = "If an account exists for that address, a password reset link has been sent to it.";
+const FORGOT_ANSWER: &str =
+    "If an account exists for that address, a password reset link has been sent to it.";
 
 #[utoipa::path(tag = "auth", request_body = ForgotBody, responses((status = 202, description = "The same neutral answer whether or not the account exists")))]
 #[post("/auth/forgot-password")]
@@ -194,15 +269,29 @@ pub async fn forgot_password(
     body: web::Json<ForgotBody>,
 ) -> ApiResult<HttpResponse> {
     let ip = client_ip(&state, &req);
-    rate_limit(&state, "forgot:ip", &ip, state.settings.rate_limits.per_ip_per_min).await?;
+    rate_limit(
+        &state,
+        "forgot:ip",
+        &ip,
+        state.settings.rate_limits.per_ip_per_min,
+    )
+    .await?;
     let email = Email::parse(&body.email).map_err(|e| ApiError::Validation(vec![e]))?;
     // Per account: a handful of mails an hour is plenty and stops mail bombing.
-    rate_limit(&state, "forgot:account", email.as_str(), state.settings.rate_limits.per_account_per_min.min(5)).await?;
+    rate_limit(
+        &state,
+        "forgot:account",
+        email.as_str(),
+        state.settings.rate_limits.per_account_per_min.min(5),
+    )
+    .await?;
 
     if state.settings.dev_return_reset_link {
         // Development flag (refused in production): do the work inline and return the link.
         let link = create_reset_link(&state, email.as_str()).await?;
-        return Ok(HttpResponse::Accepted().json(json!({"message": FORGOT_ANSWER, "resetUrl": link})));
+        return Ok(
+            HttpResponse::Accepted().json(json!({"message": FORGOT_ANSWER, "resetUrl": link}))
+        );
     }
     // The lookup, the token and the mail happen off the request path, so the answer and its
     // timing are the same whether or not the account exists.
@@ -222,7 +311,11 @@ async fn create_reset_link(state: &AppState, email: &str) -> anyhow::Result<Opti
     };
     let ttl_ms = i64::try_from(state.settings.reset_ttl.as_millis()).unwrap_or(3_600_000);
     let token = resets::create(&state.db.pool, user.id, ttl_ms, store_kit::now_ms()).await?;
-    let link = format!("{}/reset-password?token={}", state.settings.public_url.trim_end_matches('/'), token);
+    let link = format!(
+        "{}/reset-password?token={}",
+        state.settings.public_url.trim_end_matches('/'),
+        token
+    );
     state
         .mailer
         .send(Mail {
@@ -259,8 +352,15 @@ pub async fn reset_password(
     body: web::Json<ResetBody>,
 ) -> ApiResult<HttpResponse> {
     let ip = client_ip(&state, &req);
-    rate_limit(&state, "reset:ip", &ip, state.settings.rate_limits.per_ip_per_min).await?;
-    let password = Password::parse("newPassword", &body.new_password).map_err(|e| ApiError::Validation(vec![e]))?;
+    rate_limit(
+        &state,
+        "reset:ip",
+        &ip,
+        state.settings.rate_limits.per_ip_per_min,
+    )
+    .await?;
+    let password = Password::parse("newPassword", &body.new_password)
+        .map_err(|e| ApiError::Validation(vec![e]))?;
     if body.token.is_empty() || body.token.len() > 128 {
         return Err(ApiError::InvalidResetToken);
     }
@@ -279,6 +379,7 @@ pub async fn reset_password(
     tx.commit().await?;
     tracing::info!(%user_id, %ip, "password reset; every session revoked");
     disconnect_user(&state, user_id, &request_id);
-    Ok(HttpResponse::NoContent().cookie(clear_refresh_cookie()).finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(clear_refresh_cookie())
+        .finish())
 }
-

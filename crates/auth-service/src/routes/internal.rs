@@ -9,9 +9,18 @@ use crate::startup::AppState;
 use crate::store::users;
 
 #[get("/internal/users/{id}")]
-pub async fn user_by_id(_caller: InternalCaller, state: web::Data<AppState>, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    let user = users::by_id(&state.db.pool, path.into_inner()).await?.ok_or(ApiError::NotFound("user"))?;
-    Ok(HttpResponse::Ok().json(wire::PublicUser { id: user.id, username: user.username }))
+pub async fn user_by_id(
+    _caller: InternalCaller,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let user = users::by_id(&state.db.pool, path.into_inner())
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(HttpResponse::Ok().json(wire::PublicUser {
+        id: user.id,
+        username: user.username,
+    }))
 }
 
 #[get("/internal/users/by-username/{username}")]
@@ -23,5 +32,8 @@ pub async fn user_by_username(
     let user = users::by_username(&state.db.pool, &path.into_inner())
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    Ok(HttpResponse::Ok().json(wire::PublicUser { id: user.id, username: user.username }))
+    Ok(HttpResponse::Ok().json(wire::PublicUser {
+        id: user.id,
+        username: user.username,
+    }))
 }

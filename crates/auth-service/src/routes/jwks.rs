@@ -8,7 +8,10 @@ use crate::startup::AppState;
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            "public, max-age=300",
+        ))
         .json(state.issuer.jwks(&[]))
 }
 

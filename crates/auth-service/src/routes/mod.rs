@@ -156,7 +156,9 @@ async fn rate_limit(state: &AppState, scope: &str, key: &str, per_minute: u32) -
         Decision::Allowed => Ok(()),
         limited => {
             metrics::counter!("auth_rate_limited_total", "scope" => scope.to_owned()).increment(1);
-            Err(ApiError::RateLimited(limited.retry_after_secs().unwrap_or(60)))
+            Err(ApiError::RateLimited(
+                limited.retry_after_secs().unwrap_or(60),
+            ))
         }
     }
 }

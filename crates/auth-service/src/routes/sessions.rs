@@ -43,9 +43,15 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpR
 
 #[utoipa::path(tag = "sessions", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Revoked"), (status = 404, body = crate::openapi::ProblemDoc)))]
 #[delete("/auth/sessions/{id}")]
-pub async fn revoke(state: web::Data<AppState>, user: AuthUser, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let family_id = path.into_inner();
-    if sessions::revoke_users_family(&state.db.pool, user.id, family_id, store_kit::now_ms()).await? {
+    if sessions::revoke_users_family(&state.db.pool, user.id, family_id, store_kit::now_ms())
+        .await?
+    {
         tracing::info!(user_id = %user.id, %family_id, "session revoked");
         Ok(HttpResponse::NoContent().finish())
     } else {

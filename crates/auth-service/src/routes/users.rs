@@ -14,7 +14,9 @@ use crate::store::{sessions, users};
 
 async fn current_user(state: &AppState, user: &AuthUser) -> ApiResult<users::User> {
     // A token can outlive its account only if the account was deleted; say so plainly.
-    users::by_id(&state.db.pool, user.id).await?.ok_or(ApiError::NotFound("user"))
+    users::by_id(&state.db.pool, user.id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))
 }
 
 #[utoipa::path(tag = "users", security(("bearer" = [])), responses((status = 200, body = super::UserView)))]
@@ -32,7 +34,11 @@ pub struct UpdateMeBody {
 
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeBody, responses((status = 200, body = super::UserView), (status = 409, body = crate::openapi::ProblemDoc)))]
 #[patch("/users/me")]
-pub async fn update_me(state: web::Data<AppState>, user: AuthUser, body: web::Json<UpdateMeBody>) -> ApiResult<HttpResponse> {
+pub async fn update_me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<UpdateMeBody>,
+) -> ApiResult<HttpResponse> {
     let username = body.username.as_deref().map(Username::parse).transpose();
     let email = body.email.as_deref().map(Email::parse).transpose();
     let (username, email) = match (username, email) {
@@ -45,9 +51,15 @@ pub async fn update_me(state: web::Data<AppState>, user: AuthUser, body: web::Js
             "send username and/or email to change",
         )]));
     }
-    let updated = users::update_profile(&state.db.pool, user.id, username.as_ref(), email.as_ref(), store_kit::now_ms())
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let updated = users::update_profile(
+        &state.db.pool,
+        user.id,
+        username.as_ref(),
+        email.as_ref(),
+        store_kit::now_ms(),
+    )
+    .await?
+    .ok_or(ApiError::NotFound("user"))?;
     tracing::info!(user_id = %user.id, "profile updated");
     Ok(HttpResponse::Ok().json(UserView::from(&updated)))
 }
@@ -69,7 +81,8 @@ pub async fn change_password(
     request_id: RequestId,
     body: web::Json<ChangePasswordBody>,
 ) -> ApiResult<HttpResponse> {
-    let new_password = Password::parse("newPassword", &body.new_password).map_err(|e| ApiError::Validation(vec![e]))?;
+    let new_password = Password::parse("newPassword", &body.new_password)
+        .map_err(|e| ApiError::Validation(vec![e]))?;
     let account = current_user(&state, &user).await?;
     let current_ok = body.current_password.len() <= crate::domain::MAX_PASSWORD_BYTES
         && verify_password(&body.current_password, &account.password_hash).await?;
@@ -81,7 +94,8 @@ pub async fn change_password(
     let now = store_kit::now_ms();
     let mut tx = state.db.pool.begin().await?;
     users::set_password(&mut tx, user.id, &hash, now).await?;
-    let revoked = sessions::revoke_all(&mut tx, user.id, user.session_id, "password_changed", now).await?;
+    let revoked =
+        sessions::revoke_all(&mut tx, user.id, user.session_id, "password_changed", now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, revoked, "password changed; other sessions revoked");
     disconnect_user(&state, user.id, &request_id);
@@ -97,10 +111,17 @@ pub struct SearchQuery {
 /// Prefix search on usernames, for autocomplete: at most 20 public profiles.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("prefix" = String, Query, description = "Start of the username")), responses((status = 200, body = [crate::openapi::PublicUserDoc])))]
 #[get("/users")]
-pub async fn search(state: web::Data<AppState>, _user: AuthUser, query: web::Query<SearchQuery>) -> ApiResult<HttpResponse> {
+pub async fn search(
+    state: web::Data<AppState>,
+    _user: AuthUser,
+    query: web::Query<SearchQuery>,
+) -> ApiResult<HttpResponse> {
     let prefix = query.prefix.trim();
     if prefix.is_empty() || prefix.chars().count() > 32 {
-        return Err(ApiError::Validation(vec![FieldError::new("prefix", "must be 1 to 32 characters long")]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "prefix",
+            "must be 1 to 32 characters long",
+        )]));
     }
     let found = users::search_prefix(&state.db.pool, prefix, 20).await?;
     let profiles: Vec<wire::PublicUser> = found
@@ -112,7 +133,16 @@ pub async fn search(state: web::Data<AppState>, _user: AuthUser, query: web::Que
 
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)), responses((status = 200, body = crate::openapi::PublicUserDoc), (status = 404, body = crate::openapi::ProblemDoc)))]
 #[get("/users/{id}")]
-pub async fn by_id(state: web::Data<AppState>, _user: AuthUser, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    let user = users::by_id(&state.db.pool, path.into_inner()).await?.ok_or(ApiError::NotFound("user"))?;
-    Ok(HttpResponse::Ok().json(wire::PublicUser { id: user.id, username: user.username }))
+pub async fn by_id(
+    state: web::Data<AppState>,
+    _user: AuthUser,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let user = users::by_id(&state.db.pool, path.into_inner())
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(HttpResponse::Ok().json(wire::PublicUser {
+        id: user.id,
+        username: user.username,
+    }))
 }

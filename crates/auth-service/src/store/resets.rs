@@ -8,7 +8,12 @@ use super::parse_id;
 use crate::domain::SecretToken;
 
 /// Creates a token for the user and returns its plain form (for the e-mail only).
-pub async fn create(pool: &AnyPool, user_id: Uuid, ttl_ms: i64, now: i64) -> anyhow::Result<String> {
+pub async fn create(
+    pool: &AnyPool,
+    user_id: Uuid,
+    ttl_ms: i64,
+    now: i64,
+) -> anyhow::Result<String> {
     let token = SecretToken::generate()?;
     sqlx::query(
         "INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at, created_at)
@@ -40,7 +45,12 @@ pub async fn peek(pool: &AnyPool, plain: &str, now: i64) -> anyhow::Result<Optio
 
 /// Spends the token atomically; `false` when it was already used or has expired meanwhile.
 /// Also spends the user's other outstanding reset tokens.
-pub async fn spend(conn: &mut AnyConnection, plain: &str, user_id: Uuid, now: i64) -> anyhow::Result<bool> {
+pub async fn spend(
+    conn: &mut AnyConnection,
+    plain: &str,
+    user_id: Uuid,
+    now: i64,
+) -> anyhow::Result<bool> {
     let done = sqlx::query(
         "UPDATE password_reset_tokens SET used_at = $2
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
@@ -53,12 +63,14 @@ pub async fn spend(conn: &mut AnyConnection, plain: &str, user_id: Uuid, now: i6
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("UPDATE password_reset_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .context("spending the other reset tokens")?;
+    sqlx::query(
+        "UPDATE password_reset_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .context("spending the other reset tokens")?;
     Ok(true)
 }
 

@@ -33,19 +33,36 @@ pub struct Device {
 }
 
 pub enum Rotation {
-    Rotated { user_id: Uuid, issued: Issued },
+    Rotated {
+        user_id: Uuid,
+        issued: Issued,
+    },
     /// The token had already been rotated: the family is now revoked.
-    Reused { user_id: Uuid, family_id: Uuid },
+    Reused {
+        user_id: Uuid,
+        family_id: Uuid,
+    },
     /// Unknown, expired, or revoked by a log-out.
     Invalid,
 }
 
 /// Starts a new family (a log-in).
-pub async fn start(pool: &AnyPool, user_id: Uuid, device: &Device, lifetimes: Lifetimes, now: i64) -> anyhow::Result<Issued> {
+pub async fn start(
+    pool: &AnyPool,
+    user_id: Uuid,
+    device: &Device,
+    lifetimes: Lifetimes,
+    now: i64,
+) -> anyhow::Result<Issued> {
     let family_id = Uuid::now_v7();
     let family_expires_at = now + lifetimes.family_ms;
     let mut conn = pool.acquire().await.context("acquiring a connection")?;
-    let family = Family { user_id, family_id, created_at: now, expires_at: family_expires_at };
+    let family = Family {
+        user_id,
+        family_id,
+        created_at: now,
+        expires_at: family_expires_at,
+    };
     insert(&mut conn, Uuid::now_v7(), &family, device, lifetimes, now).await
 }
 
@@ -117,7 +134,13 @@ async fn find(pool: &AnyPool, plain: &str) -> anyhow::Result<Option<TokenRow>> {
 
 /// Spends `plain` and issues its successor, atomically: of two concurrent rotations of one
 /// token exactly one wins; the other is treated as reuse.
-pub async fn rotate(pool: &AnyPool, plain: &str, device: &Device, lifetimes: Lifetimes, now: i64) -> anyhow::Result<Rotation> {
+pub async fn rotate(
+    pool: &AnyPool,
+    plain: &str,
+    device: &Device,
+    lifetimes: Lifetimes,
+    now: i64,
+) -> anyhow::Result<Rotation> {
     let Some(row) = find(pool, plain).await? else {
         return Ok(Rotation::Invalid);
     };
@@ -173,7 +196,12 @@ pub async fn family_of(pool: &AnyPool, plain: &str) -> anyhow::Result<Option<(Uu
     }
 }
 
-pub async fn revoke_family(pool: &AnyPool, family_id: Uuid, reason: &str, now: i64) -> anyhow::Result<u64> {
+pub async fn revoke_family(
+    pool: &AnyPool,
+    family_id: Uuid,
+    reason: &str,
+    now: i64,
+) -> anyhow::Result<u64> {
     let done = sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL",
     )
@@ -187,7 +215,12 @@ pub async fn revoke_family(pool: &AnyPool, family_id: Uuid, reason: &str, now: i
 }
 
 /// Revokes one of the user's sessions; false when the user has no such active session.
-pub async fn revoke_users_family(pool: &AnyPool, user_id: Uuid, family_id: Uuid, now: i64) -> anyhow::Result<bool> {
+pub async fn revoke_users_family(
+    pool: &AnyPool,
+    user_id: Uuid,
+    family_id: Uuid,
+    now: i64,
+) -> anyhow::Result<bool> {
     let done = sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $3, revoked_reason = 'revoked'
          WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
@@ -202,7 +235,13 @@ pub async fn revoke_users_family(pool: &AnyPool, user_id: Uuid, family_id: Uuid,
 }
 
 /// Revokes every session of the user, except `keep` when given.
-pub async fn revoke_all(conn: &mut AnyConnection, user_id: Uuid, keep: Option<Uuid>, reason: &str, now: i64) -> anyhow::Result<u64> {
+pub async fn revoke_all(
+    conn: &mut AnyConnection,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+    now: i64,
+) -> anyhow::Result<u64> {
     let done = sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3
          WHERE user_id = $1 AND revoked_at IS NULL AND family_id <> $4",
@@ -228,8 +267,12 @@ pub struct Session {
     pub expires_at: i64,
 }
 
+/// family_id, user_agent, ip, family_created_at, created_at of the newest token (the last
+/// use), family_expires_at.
+type SessionRow = (String, Option<String>, Option<String>, i64, i64, i64);
+
 pub async fn active(pool: &AnyPool, user_id: Uuid, now: i64) -> anyhow::Result<Vec<Session>> {
-    let rows: Vec<(String, Option<String>, Option<String>, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<SessionRow> = sqlx::query_as(
         "SELECT family_id, user_agent, ip, family_created_at, created_at, family_expires_at
          FROM refresh_tokens
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
@@ -241,16 +284,18 @@ pub async fn active(pool: &AnyPool, user_id: Uuid, now: i64) -> anyhow::Result<V
     .await
     .context("listing sessions")?;
     rows.into_iter()
-        .map(|(family, user_agent, ip, created_at, last_used_at, expires_at)| {
-            Ok(Session {
-                id: parse_id(&family)?,
-                user_agent,
-                ip,
-                created_at,
-                last_used_at,
-                expires_at,
-            })
-        })
+        .map(
+            |(family, user_agent, ip, created_at, last_used_at, expires_at)| {
+                Ok(Session {
+                    id: parse_id(&family)?,
+                    user_agent,
+                    ip,
+                    created_at,
+                    last_used_at,
+                    expires_at,
+                })
+            },
+        )
         .collect()
 }
 

@@ -89,7 +89,11 @@ pub async fn insert(
     })
 }
 
-async fn fetch_one_by(pool: &AnyPool, sql: &'static str, value: &str) -> anyhow::Result<Option<User>> {
+async fn fetch_one_by(
+    pool: &AnyPool,
+    sql: &'static str,
+    value: &str,
+) -> anyhow::Result<Option<User>> {
     let row: Option<UserRow> = sqlx::query_as(sql)
         .bind(value)
         .fetch_optional(pool)
@@ -126,7 +130,11 @@ pub async fn by_username(pool: &AnyPool, username: &str) -> anyhow::Result<Optio
 }
 
 /// Users whose name starts with `prefix` (case-insensitive), by name, at most `limit`.
-pub async fn search_prefix(pool: &AnyPool, prefix: &str, limit: i64) -> anyhow::Result<Vec<(Uuid, String)>> {
+pub async fn search_prefix(
+    pool: &AnyPool,
+    prefix: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<(Uuid, String)>> {
     // LIKE wildcards in the prefix are matched literally.
     let escaped: String = prefix
         .to_lowercase()

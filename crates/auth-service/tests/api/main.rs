@@ -1,0 +1,14 @@
+//! auth-service integration tests: the real service over HTTP on port 0, each test on its own
+//! database, every test on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod internal;
+mod login;
+mod password_reset;
+mod refresh;
+mod register;
+mod security;
+mod sessions;
+mod users;

@@ -1,0 +1,317 @@
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use service_kit::{AppEnv, TrustedProxies};
+use test_support::{Engine, TempDir, both_engines};
+
+use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with, test_settings};
+
+fn claims(user_id: &str, overrides: Value) -> Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut c = json!({
+        "sub": user_id, "username": "alice", "iat": now, "exp": now + 600,
+        "iss": "cloudchat-auth", "aud": "cloudchat", "jti": uuid::Uuid::new_v4(),
+    });
+    for (k, v) in overrides.as_object().unwrap() {
+        if v.is_null() {
+            c.as_object_mut().unwrap().remove(k);
+        } else {
+            c[k] = v.clone();
+        }
+    }
+    c
+}
+
+async fn access_tokens_are_verified_strictly(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    let id = alice.user_id.as_str();
+    assert_eq!(
+        app.me(&app.sign(&claims(id, json!({})))).await.status(),
+        StatusCode::OK
+    );
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let rejected = [
+        ("wrong iss", app.sign(&claims(id, json!({"iss": "evil"})))),
+        ("wrong aud", app.sign(&claims(id, json!({"aud": "other"})))),
+        ("no exp", app.sign(&claims(id, json!({"exp": null})))),
+        ("no aud", app.sign(&claims(id, json!({"aud": null})))),
+        ("no sub", app.sign(&claims(id, json!({"sub": null})))),
+    ];
+    for (what, token) in rejected {
+        let res = app.me(&token).await;
+        assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_token").await;
+        let _ = what;
+    }
+    let expired = app.sign(&claims(id, json!({"exp": now - 300})));
+    assert_problem(
+        app.me(&expired).await,
+        StatusCode::UNAUTHORIZED,
+        "token_expired",
+    )
+    .await;
+
+    let body = URL_SAFE_NO_PAD.encode(claims(id, json!({})).to_string());
+    let none = format!(
+        "{}.{body}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#)
+    );
+    assert_problem(
+        app.me(&none).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+
+    let mut hs_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    hs_header.typ = Some("at+jwt".into());
+    hs_header.kid = Some(app.state.issuer.key().kid().into());
+    let hs = jsonwebtoken::encode(
+        &hs_header,
+        &claims(id, json!({})),
+        &jsonwebtoken::EncodingKey::from_secret(b"k"),
+    )
+    .unwrap();
+    assert_problem(app.me(&hs).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+
+    // Re-sign the same claims with typ JWT instead of at+jwt: refused.
+    let parts: Vec<&str> = alice.access.split('.').collect();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["typ"], "at+jwt");
+    let wrong_typ = format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","typ":"JWT"}"#),
+        parts[1],
+        parts[2]
+    );
+    assert_problem(
+        app.me(&wrong_typ).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+    let res = app
+        .client
+        .get(app.url("/users/me"))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::UNAUTHORIZED, "missing_token").await;
+}
+
+async fn login_is_rate_limited_with_retry_after(engine: Engine) {
+    let app = spawn_app_with(engine, |s| s.rate_limits.per_ip_per_min = 3).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.login("a@example.com", PASSWORD).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let res = app.login("a@example.com", PASSWORD).await;
+    let retry: u64 = res
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // A spoofed X-Forwarded-For from an untrusted peer does not buy a new budget.
+    let res = app
+        .client
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", "203.0.113.77")
+        .json(&json!({"email": "a@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn account_limit_holds_across_ips_and_trusted_proxy_header_is_used(engine: Engine) {
+    let app = spawn_app_with(engine, |s| {
+        s.rate_limits.per_account_per_min = 2;
+        s.rate_limits.per_ip_per_min = 3;
+        s.trusted_proxies =
+            TrustedProxies::parse("TRUSTED_PROXIES", &["127.0.0.1".into()]).unwrap();
+    })
+    .await;
+    let login_from = |ip: &'static str, email: &'static str| {
+        app.client
+            .post(app.url("/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+    };
+    // Per account: the third attempt on one e-mail is refused whatever the IP.
+    assert_eq!(
+        login_from("198.51.100.1", "victim@example.com")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from("198.51.100.2", "victim@example.com")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from("198.51.100.3", "victim@example.com")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Behind a trusted proxy, the forwarded address is the key: a fresh client is not limited.
+    assert_eq!(
+        login_from("198.51.100.9", "other@example.com")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn register_and_forgot_are_rate_limited(engine: Engine) {
+    let app = spawn_app_with(engine, |s| s.rate_limits.per_ip_per_min = 2).await;
+    app.signup("alice").await;
+    app.signup("bob").await;
+    let res = app.register("carol", "carol@example.com", PASSWORD).await;
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    app.forgot("x@example.com").await;
+    app.forgot("y@example.com").await;
+    assert_problem(
+        app.forgot("z@example.com").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+}
+
+async fn the_database_holds_no_raw_token(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    let next = app.refresh_ok(&alice.refresh).await;
+    let stored = app
+        .scalar_strings("SELECT token_hash FROM refresh_tokens")
+        .await;
+    assert_eq!(stored.len(), 2);
+    for raw in [&alice.refresh, &next.refresh] {
+        assert!(
+            stored
+                .iter()
+                .all(|h| !h.contains(raw.as_str()) && h.len() == 64)
+        );
+    }
+    let hashes = app.scalar_strings("SELECT password_hash FROM users").await;
+    assert!(hashes[0].starts_with("$2"), "bcrypt hash expected");
+    assert!(!hashes[0].contains(PASSWORD));
+}
+
+async fn production_refuses_default_secrets(engine: Engine) {
+    let db = test_support::TestDatabase::create(engine).await;
+    let data = TempDir::new("cloudchat-prod");
+    let prod = |tweak: &dyn Fn(&mut auth_service::config::Settings)| {
+        let mut s = test_settings(&db.url, &data.0);
+        s.env = AppEnv::Production;
+        s.bcrypt_cost = 12;
+        s.dev_return_reset_link = false;
+        s.internal_api_key = "kV9s-really-long-random-internal-key".into();
+        s.jwt_private_key = Some(tokens::SigningKey::generate().unwrap().to_pem());
+        if engine == Engine::Postgres {
+            s.database_url = "postgres://auth:Str0ng-Passw0rd-here@127.0.0.1/auth".into();
+        }
+        tweak(&mut s);
+        s
+    };
+    assert!(prod(&|_| {}).validate().is_ok());
+    type Tweak<'a> = &'a dyn Fn(&mut auth_service::config::Settings);
+    let cases: [(&str, Tweak); 5] = [
+        ("INTERNAL_API_KEY", &|s| {
+            s.internal_api_key = "dev-internal-key".into()
+        }),
+        ("INTERNAL_API_KEY", &|s| {
+            s.internal_api_key = "change-me".into()
+        }),
+        ("JWT_PRIVATE_KEY", &|s| s.jwt_private_key = None),
+        ("DATABASE_URL", &|s| {
+            s.database_url = "postgres://auth:postgres@db/auth".into()
+        }),
+        ("DEV_RETURN_RESET_LINK", &|s| s.dev_return_reset_link = true),
+    ];
+    for (var, tweak) in cases {
+        let err = prod(tweak).validate().unwrap_err();
+        assert_eq!(err.var, var);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let built =
+            auth_service::startup::Application::build_with_listener(prod(tweak), listener).await;
+        assert!(built.is_err(), "production started with a bad {var}");
+    }
+}
+
+async fn operational_endpoints_answer(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["checks"]["database"], "ok");
+    app.signup("alice").await;
+    let res = app
+        .client
+        .get(app.url("/users/me"))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers().get("x-request-id").unwrap(), "trace-me-123");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains(r#"route="/auth/register""#), "{metrics}");
+    assert!(metrics.contains("http_request_duration_seconds_bucket"));
+    assert_problem(
+        app.client.get(app.url("/nowhere")).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+both_engines!(
+    access_tokens_are_verified_strictly,
+    login_is_rate_limited_with_retry_after,
+    account_limit_holds_across_ips_and_trusted_proxy_header_is_used,
+    register_and_forgot_are_rate_limited,
+    the_database_holds_no_raw_token,
+    production_refuses_default_secrets,
+    operational_endpoints_answer,
+);

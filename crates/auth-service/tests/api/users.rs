@@ -1,0 +1,194 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use test_support::{Engine, both_engines};
+
+use crate::helpers::{PASSWORD, assert_problem, spawn_app};
+
+async fn me_can_be_read_and_changed(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    let res = app
+        .client
+        .patch(app.url("/users/me"))
+        .bearer_auth(&alice.access)
+        .json(&json!({"username": "alicia", "email": "Alicia@Example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["username"], "alicia");
+    assert_eq!(body["email"], "alicia@example.com");
+    assert_eq!(body["id"], alice.user_id.as_str());
+    for (patch, code) in [
+        (json!({"username": "BOB"}), "username_taken"),
+        (json!({"email": "bob@example.com"}), "email_taken"),
+    ] {
+        let res = app
+            .client
+            .patch(app.url("/users/me"))
+            .bearer_auth(&alice.access)
+            .json(&patch)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, StatusCode::CONFLICT, code).await;
+    }
+    let res = app
+        .client
+        .patch(app.url("/users/me"))
+        .bearer_auth(&alice.access)
+        .json(&json!({"username": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let res = app
+        .client
+        .patch(app.url("/users/me"))
+        .bearer_auth(&alice.access)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.login_ok("alicia@example.com", PASSWORD).await;
+}
+
+async fn change_password_needs_the_current_one_and_revokes_other_sessions(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    let phone = app.login_ok("alice@example.com", PASSWORD).await;
+    let change = |current: &str, new: &str| {
+        app.client
+            .post(app.url("/users/me/password"))
+            .bearer_auth(&alice.access)
+            .json(&json!({"currentPassword": current, "newPassword": new}))
+            .send()
+    };
+    let res = change("wrong password", "another password").await.unwrap();
+    assert_problem(res, StatusCode::FORBIDDEN, "wrong_current_password").await;
+    let res = change(PASSWORD, "short").await.unwrap();
+    assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let res = change(PASSWORD, "another password").await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_problem(
+        app.refresh(&phone.refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    )
+    .await;
+    app.refresh_ok(&alice.refresh).await;
+    app.login_ok("alice@example.com", "another password").await;
+}
+
+async fn public_profiles_and_prefix_search(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    for name in ["albert", "Alfred", "bob", "al_x", "alyx"] {
+        app.signup(name).await;
+    }
+    let found: Vec<Value> = app
+        .get("/users?prefix=AL", &alice.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = found
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["al_x", "albert", "Alfred", "alice", "alyx"]);
+    assert!(
+        found.iter().all(|u| u.as_object().unwrap().len() == 2),
+        "only id and username are public"
+    );
+    // '_' is literal, not a wildcard.
+    let found: Vec<Value> = app
+        .get("/users?prefix=al_", &alice.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    for i in 0..25 {
+        app.signup(&format!("zed{i:02}")).await;
+    }
+    let found: Vec<Value> = app
+        .get("/users?prefix=zed", &alice.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 20);
+    assert_problem(
+        app.get("/users?prefix=", &alice.access).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+
+    let profile: Value = app
+        .get(&format!("/users/{}", alice.user_id), &alice.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(profile, json!({"id": alice.user_id, "username": "alice"}));
+    let res = app
+        .get(&format!("/users/{}", uuid::Uuid::new_v4()), &alice.access)
+        .await;
+    assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
+    let res = app
+        .client
+        .get(app.url("/users?prefix=al"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::UNAUTHORIZED, "missing_token").await;
+}
+
+async fn jwks_publishes_the_signing_key(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "OKP");
+    assert_eq!(key["crv"], "Ed25519");
+    assert_eq!(key["alg"], "EdDSA");
+    assert_eq!(key["kid"], app.state.issuer.key().kid());
+    // A verifier built from the published document accepts the service's tokens.
+    let alice = app.signup("alice").await;
+    let doc: tokens::Jwks = serde_json::from_value(jwks).unwrap();
+    let verifier = tokens::Verifier::with_keys("cloudchat-auth", "cloudchat", &doc);
+    let claims = verifier.verify(&alice.access).await.unwrap();
+    assert_eq!(claims.sub.to_string(), alice.user_id);
+    assert_eq!(claims.username, "alice");
+    assert!(claims.sid.is_some());
+    let spec: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert!(spec["paths"]["/auth/login"]["post"].is_object());
+}
+
+both_engines!(
+    me_can_be_read_and_changed,
+    change_password_needs_the_current_one_and_revokes_other_sessions,
+    public_profiles_and_prefix_search,
+    jwks_publishes_the_signing_key,
+);

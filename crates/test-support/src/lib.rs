@@ -1,0 +1,203 @@
+//! Test plumbing shared by the services' integration tests.
+//!
+//! Every test gets its own database: a SQLite file in a fresh temporary directory, or a fresh
+//! PostgreSQL database on the server named by `TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). [`both_engines!`] turns one async test
+//! function into a SQLite test and a PostgreSQL test. PostgreSQL tests fail — never skip —
+//! when the server cannot be reached.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::web;
+use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use store_kit::Engine;
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub url: String,
+    pub engine: Engine,
+    _dir: Option<TempDir>,
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("creating a temporary directory");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+static SWEPT: AtomicBool = AtomicBool::new(false);
+
+/// Databases made by earlier runs are dropped after this many seconds.
+const STALE_AFTER_SECS: u64 = 3600;
+
+impl TestDatabase {
+    pub async fn create(engine: Engine) -> Self {
+        match engine {
+            Engine::Sqlite => {
+                let dir = TempDir::new("cloudchat-test");
+                let url = format!("sqlite://{}/test.db", dir.0.display());
+                Self {
+                    url,
+                    engine,
+                    _dir: Some(dir),
+                }
+            }
+            Engine::Postgres => {
+                sqlx::any::install_default_drivers();
+                let admin_url = postgres_admin_url();
+                let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}. \
+                             Start it (see README) or point TEST_POSTGRES_URL at a server where this user may CREATE DATABASE."
+                        )
+                    });
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                if !SWEPT.swap(true, Ordering::SeqCst) {
+                    drop_stale(&mut admin, now).await;
+                }
+                let name = format!("cctest_{now}_{}", uuid::Uuid::new_v4().simple());
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("creating the test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin_url);
+                Self {
+                    url: format!("{base}/{name}"),
+                    engine,
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+/// Drops test databases left by runs older than an hour (names carry their creation time).
+async fn drop_stale(admin: &mut sqlx::AnyConnection, now: u64) {
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname::text FROM pg_database WHERE datname LIKE 'cctest\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for (name,) in names {
+        let created: u64 = name
+            .split('_')
+            .nth(1)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(now);
+        if now.saturating_sub(created) > STALE_AFTER_SECS
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut *admin)
+            .await;
+        }
+    }
+}
+
+/// What a [`FakeRelay`] received: the internal key presented, and the JSON body.
+pub type Received = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
+/// A real HTTP listener standing in for a relay: records every `POST /internal/publish`.
+pub struct FakeRelay {
+    pub url: String,
+    pub received: Received,
+}
+
+impl FakeRelay {
+    pub async fn start() -> Self {
+        let received: Received = Arc::default();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let sink = received.clone();
+        let server = actix_web::HttpServer::new(move || {
+            let sink = sink.clone();
+            actix_web::App::new().route(
+                "/internal/publish",
+                web::post().to(move |req: actix_web::HttpRequest, body: web::Json<Value>| {
+                    let sink = sink.clone();
+                    async move {
+                        let key = req
+                            .headers()
+                            .get("x-internal-api-key")
+                            .map(|v| v.to_str().unwrap().to_owned());
+                        sink.lock().unwrap().push((key, body.into_inner()));
+                        actix_web::HttpResponse::Accepted().finish()
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        Self { url, received }
+    }
+
+    /// Waits up to two seconds for `n` publishes.
+    pub async fn wait_for(&self, n: usize) -> Vec<(Option<String>, Value)> {
+        for _ in 0..40 {
+            if self.received.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Runs each listed `async fn name(engine: Engine)` as two tests, `sqlite::name` and
+/// `postgres::name`.
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Engine::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Engine::Postgres).await
+                }
+            )*
+        }
+    };
+}
