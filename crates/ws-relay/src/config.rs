@@ -1,0 +1,192 @@
+//! ws-relay settings, read once from the environment (see `.env.example` and
+//! `docs/protocol.md` for the limits).
+
+use std::time::Duration;
+
+use service_kit::config::{bool_var, check_secret, list_var, parse_var, var};
+use service_kit::{AppEnv, ConfigError, TrustedProxies};
+
+pub const DEV_INTERNAL_API_KEY: &str = "dev-internal-key";
+
+/// Per-connection and per-relay limits (DESIGN.md section 4).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest client message (a frame, or all fragments of one message), in bytes; past it
+    /// the connection is closed with 1009.
+    pub max_frame_bytes: usize,
+    /// Sustained actions per second per connection (token-bucket refill rate).
+    pub actions_per_sec: u32,
+    /// Actions a connection may send at once before it is limited (bucket size).
+    pub action_burst: u32,
+    /// Frames waiting to be written to one client; a client that lets it fill is closed
+    /// with 1013.
+    pub outbound_queue: usize,
+    pub max_connections_per_user: usize,
+    pub max_connections: usize,
+    pub ping_interval: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 64 * 1024,
+            actions_per_sec: 20,
+            action_burst: 40,
+            outbound_queue: 256,
+            max_connections_per_user: 20,
+            max_connections: 50_000,
+            ping_interval: Duration::from_secs(25),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub env: AppEnv,
+    pub bind_addr: String,
+    /// chat-service's base URL (`/internal/ws/...`).
+    pub chat_url: String,
+    /// auth-service's base URL, for its JWKS (`refreshToken`).
+    pub auth_url: String,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub internal_api_key: String,
+    /// Exact `Origin` values accepted on `/ws`.
+    pub allowed_origins: Vec<String>,
+    /// Unset: this relay works alone, in memory.
+    pub redis_url: Option<String>,
+    /// Prefix of the Redis pub/sub channel (`{prefix}:fanout`); relays that should see each
+    /// other's traffic share it.
+    pub redis_prefix: String,
+    /// This relay's name in logs, in `$connect` and on Redis.
+    pub relay_id: String,
+    pub trusted_proxies: TrustedProxies,
+    /// After SIGTERM, how long connections get to close before the process exits.
+    pub shutdown_drain: Duration,
+    /// Timeout of every call to chat-service (connect timeout is the smaller of this and 2 s).
+    pub chat_timeout: Duration,
+    pub limits: Limits,
+    /// Serves `GET /ws-echo`, an unauthenticated echo socket for the Autobahn protocol suite.
+    /// Tests only; refused in production.
+    pub enable_echo: bool,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env = AppEnv::from_env()?;
+        let internal_api_key = var("INTERNAL_API_KEY");
+        if env.is_production() {
+            check_secret(env, "INTERNAL_API_KEY", internal_api_key.as_deref())?;
+        }
+        let allowed_origins = {
+            let list = list_var("ALLOWED_ORIGINS");
+            if list.is_empty() {
+                vec![
+                    "http://localhost:8080".to_owned(),
+                    "http://127.0.0.1:8080".to_owned(),
+                ]
+            } else {
+                list
+            }
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_frame_bytes: parse_var("WS_MAX_FRAME_BYTES", defaults.max_frame_bytes)?,
+            actions_per_sec: parse_var("WS_ACTIONS_PER_SEC", defaults.actions_per_sec)?,
+            action_burst: parse_var("WS_ACTION_BURST", defaults.action_burst)?,
+            outbound_queue: parse_var("WS_OUTBOUND_QUEUE", defaults.outbound_queue)?,
+            max_connections_per_user: parse_var(
+                "WS_MAX_CONNECTIONS_PER_USER",
+                defaults.max_connections_per_user,
+            )?,
+            max_connections: parse_var("WS_MAX_CONNECTIONS", defaults.max_connections)?,
+            ping_interval: Duration::from_secs(parse_var("WS_PING_INTERVAL_SECS", 25)?),
+            idle_timeout: Duration::from_secs(parse_var("WS_IDLE_TIMEOUT_SECS", 60)?),
+        };
+        let settings = Self {
+            env,
+            bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8083".to_owned()),
+            chat_url: var("CHAT_URL").unwrap_or_else(|| "http://127.0.0.1:8082".to_owned()),
+            auth_url: var("AUTH_URL").unwrap_or_else(|| "http://127.0.0.1:8081".to_owned()),
+            jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| "cloudchat-auth".to_owned()),
+            jwt_audience: var("JWT_AUDIENCE").unwrap_or_else(|| "cloudchat".to_owned()),
+            internal_api_key: internal_api_key.unwrap_or_else(|| DEV_INTERNAL_API_KEY.to_owned()),
+            allowed_origins,
+            redis_url: var("REDIS_URL"),
+            redis_prefix: var("REDIS_PREFIX").unwrap_or_else(|| "cloudchat".to_owned()),
+            relay_id: var("RELAY_ID").unwrap_or_else(default_relay_id),
+            trusted_proxies: TrustedProxies::parse(
+                "TRUSTED_PROXIES",
+                &list_var("TRUSTED_PROXIES"),
+            )?,
+            shutdown_drain: Duration::from_secs(parse_var("SHUTDOWN_DRAIN_SECS", 20)?),
+            chat_timeout: Duration::from_millis(parse_var("CHAT_TIMEOUT_MS", 5000)?),
+            limits,
+            enable_echo: bool_var("WS_ENABLE_ECHO", false)?,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Rules that hold however the settings were built (also for tests and embedding).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        if l.max_frame_bytes < 1024 {
+            return Err(ConfigError::new(
+                "WS_MAX_FRAME_BYTES",
+                "must be at least 1024",
+            ));
+        }
+        if l.actions_per_sec == 0 || l.action_burst == 0 {
+            return Err(ConfigError::new(
+                "WS_ACTIONS_PER_SEC",
+                "WS_ACTIONS_PER_SEC and WS_ACTION_BURST must be at least 1",
+            ));
+        }
+        if l.outbound_queue == 0 {
+            return Err(ConfigError::new("WS_OUTBOUND_QUEUE", "must be at least 1"));
+        }
+        if l.max_connections == 0 || l.max_connections_per_user == 0 {
+            return Err(ConfigError::new(
+                "WS_MAX_CONNECTIONS",
+                "WS_MAX_CONNECTIONS and WS_MAX_CONNECTIONS_PER_USER must be at least 1",
+            ));
+        }
+        if l.ping_interval.is_zero() || l.idle_timeout <= l.ping_interval {
+            return Err(ConfigError::new(
+                "WS_IDLE_TIMEOUT_SECS",
+                "must be longer than WS_PING_INTERVAL_SECS, which must be at least 1",
+            ));
+        }
+        if self.chat_timeout.is_zero() {
+            return Err(ConfigError::new("CHAT_TIMEOUT_MS", "must be at least 1"));
+        }
+        if self.relay_id.is_empty() || self.relay_id.len() > 128 {
+            return Err(ConfigError::new("RELAY_ID", "must be 1 to 128 characters"));
+        }
+        if self.env.is_production() {
+            check_secret(self.env, "INTERNAL_API_KEY", Some(&self.internal_api_key))?;
+            if self.enable_echo {
+                return Err(ConfigError::new(
+                    "WS_ENABLE_ECHO",
+                    "serves an unauthenticated test socket and must be off in production",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The host name (containers and pods name themselves), else a random id.
+fn default_relay_id() -> String {
+    var("HOSTNAME")
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| format!("relay-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]))
+}

@@ -1,0 +1,395 @@
+//! This relay's routing tables (DESIGN.md section 5): connectionId → connection (queue,
+//! identity, rooms); roomId → connections; userId → connections. One `RwLock` guards the three
+//! maps so they never disagree; delivery only reads, and never waits on a socket while holding
+//! the lock (`try_send` into each connection's bounded queue).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use bytestring::ByteString;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use uuid::Uuid;
+use wire::{Identity, Target};
+
+use crate::protocol::close;
+use crate::socket::writer::{CloseCommand, Closer, Outbound};
+
+/// What other parts of the relay hold of one connection.
+pub struct Connection {
+    pub id: Arc<str>,
+    pub user_id: Uuid,
+    pub queue: mpsc::Sender<Outbound>,
+    pub closer: Closer,
+    /// Identity and token expiry; replaced by `refreshToken`.
+    pub identity: RwLock<Identity>,
+    pub connected_at: time::OffsetDateTime,
+    pub source_ip: Option<String>,
+    last_active: RwLock<Instant>,
+}
+
+impl Connection {
+    pub fn new(
+        id: Arc<str>,
+        identity: Identity,
+        queue: mpsc::Sender<Outbound>,
+        closer: Closer,
+        source_ip: Option<String>,
+    ) -> Self {
+        Self {
+            id,
+            user_id: identity.user_id,
+            queue,
+            closer,
+            identity: RwLock::new(identity),
+            connected_at: time::OffsetDateTime::now_utc(),
+            source_ip,
+            last_active: RwLock::new(Instant::now()),
+        }
+    }
+
+    pub fn identity(&self) -> Identity {
+        match self.identity.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn set_identity(&self, identity: Identity) {
+        match self.identity.write() {
+            Ok(mut g) => *g = identity,
+            Err(p) => *p.into_inner() = identity,
+        }
+    }
+
+    pub fn touch(&self) {
+        match self.last_active.write() {
+            Ok(mut g) => *g = Instant::now(),
+            Err(p) => *p.into_inner() = Instant::now(),
+        }
+    }
+
+    pub fn idle_for(&self) -> std::time::Duration {
+        match self.last_active.read() {
+            Ok(g) => g.elapsed(),
+            Err(p) => p.into_inner().elapsed(),
+        }
+    }
+
+    /// Queues a frame without waiting. A full queue means the client stopped reading: the
+    /// frame is dropped, counted, and the connection closed with 1013. `false` when the frame
+    /// was not queued.
+    pub fn send(&self, frame: Outbound) -> bool {
+        match self.queue.try_send(frame) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                metrics::counter!("ws_relay_queue_drops_total").increment(1);
+                if self
+                    .closer
+                    .close(CloseCommand::new(close::TRY_AGAIN, "slow consumer"))
+                {
+                    metrics::counter!("ws_relay_slow_consumer_closes_total").increment(1);
+                    tracing::warn!(connection_id = %self.id, user_id = %self.user_id, "outbound queue full; closing slow consumer with 1013");
+                }
+                false
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+
+    pub fn send_text(&self, frame: ByteString) -> bool {
+        self.send(Outbound::Text(frame))
+    }
+}
+
+struct Entry {
+    conn: Arc<Connection>,
+    rooms: HashSet<i64>,
+}
+
+#[derive(Default)]
+struct Tables {
+    connections: HashMap<Arc<str>, Entry>,
+    rooms: HashMap<i64, HashSet<Arc<str>>>,
+    users: HashMap<Uuid, HashSet<Arc<str>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RegisterError {
+    #[error("this relay holds its maximum number of connections")]
+    RelayFull,
+    #[error("this user holds the maximum number of connections")]
+    UserFull,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    tables: RwLock<Tables>,
+}
+
+/// A read-only view of one connection for the @connections API.
+pub struct ConnectionInfo {
+    pub conn: Arc<Connection>,
+    pub rooms: Vec<i64>,
+}
+
+impl Hub {
+    fn read(&self) -> RwLockReadGuard<'_, Tables> {
+        match self.tables.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Tables> {
+        match self.tables.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().connections.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a connection subscribed to `rooms`, unless a cap says no (checked under the same
+    /// lock as the insert, so concurrent connects cannot overshoot).
+    pub fn register(
+        &self,
+        conn: Arc<Connection>,
+        rooms: &[i64],
+        max_total: usize,
+        max_per_user: usize,
+    ) -> Result<(), RegisterError> {
+        let mut t = self.write();
+        if t.connections.len() >= max_total {
+            return Err(RegisterError::RelayFull);
+        }
+        if t.users.get(&conn.user_id).map_or(0, HashSet::len) >= max_per_user {
+            return Err(RegisterError::UserFull);
+        }
+        let id = conn.id.clone();
+        for room in rooms {
+            t.rooms.entry(*room).or_default().insert(id.clone());
+        }
+        t.users.entry(conn.user_id).or_default().insert(id.clone());
+        t.connections.insert(
+            id,
+            Entry {
+                conn,
+                rooms: rooms.iter().copied().collect(),
+            },
+        );
+        metrics::gauge!("ws_relay_connections").set(t.connections.len() as f64);
+        Ok(())
+    }
+
+    /// Removes a connection from every table; `None` when it was already gone.
+    pub fn remove(&self, id: &str) -> Option<Arc<Connection>> {
+        let mut t = self.write();
+        let entry = t.connections.remove(id)?;
+        for room in &entry.rooms {
+            if let Some(set) = t.rooms.get_mut(room) {
+                set.remove(id);
+                if set.is_empty() {
+                    t.rooms.remove(room);
+                }
+            }
+        }
+        if let Some(set) = t.users.get_mut(&entry.conn.user_id) {
+            set.remove(id);
+            if set.is_empty() {
+                t.users.remove(&entry.conn.user_id);
+            }
+        }
+        metrics::gauge!("ws_relay_connections").set(t.connections.len() as f64);
+        Some(entry.conn)
+    }
+
+    pub fn get(&self, id: &str) -> Option<ConnectionInfo> {
+        let t = self.read();
+        t.connections.get(id).map(|e| {
+            let mut rooms: Vec<i64> = e.rooms.iter().copied().collect();
+            rooms.sort_unstable();
+            ConnectionInfo {
+                conn: e.conn.clone(),
+                rooms,
+            }
+        })
+    }
+
+    /// Delivers one pre-serialised frame to every local connection the target names;
+    /// returns how many queued it.
+    pub fn deliver(&self, target: &Target, frame: &ByteString) -> usize {
+        let t = self.read();
+        let send = |id: &Arc<str>| {
+            t.connections
+                .get(id)
+                .is_some_and(|e| e.conn.send_text(frame.clone()))
+        };
+        match target {
+            Target::Room(room) => t
+                .rooms
+                .get(room)
+                .map_or(0, |ids| ids.iter().filter(|id| send(id)).count()),
+            Target::User(user) => t
+                .users
+                .get(user)
+                .map_or(0, |ids| ids.iter().filter(|id| send(id)).count()),
+            Target::Connection(id) => usize::from(
+                t.connections
+                    .get(id.as_str())
+                    .is_some_and(|e| e.conn.send_text(frame.clone())),
+            ),
+        }
+    }
+
+    /// Subscribes every local connection of `user` to `room`.
+    pub fn subscribe(&self, user: Uuid, room: i64) {
+        let mut t = self.write();
+        let Some(ids) = t.users.get(&user).cloned() else {
+            return;
+        };
+        for id in ids {
+            if let Some(e) = t.connections.get_mut(&id) {
+                e.rooms.insert(room);
+            }
+            t.rooms.entry(room).or_default().insert(id);
+        }
+    }
+
+    pub fn unsubscribe(&self, user: Uuid, room: i64) {
+        let mut t = self.write();
+        let Some(ids) = t.users.get(&user).cloned() else {
+            return;
+        };
+        for id in &ids {
+            if let Some(e) = t.connections.get_mut(id) {
+                e.rooms.remove(&room);
+            }
+        }
+        if let Some(set) = t.rooms.get_mut(&room) {
+            for id in &ids {
+                set.remove(id);
+            }
+            if set.is_empty() {
+                t.rooms.remove(&room);
+            }
+        }
+    }
+
+    pub fn connections_of(&self, user: Uuid) -> Vec<Arc<Connection>> {
+        let t = self.read();
+        t.users.get(&user).map_or_else(Vec::new, |ids| {
+            ids.iter()
+                .filter_map(|id| t.connections.get(id).map(|e| e.conn.clone()))
+                .collect()
+        })
+    }
+
+    pub fn all(&self) -> Vec<Arc<Connection>> {
+        self.read()
+            .connections
+            .values()
+            .map(|e| e.conn.clone())
+            .collect()
+    }
+
+    /// Whether `user` has any connection here (for presence).
+    pub fn has_user(&self, user: Uuid) -> bool {
+        self.read().users.contains_key(&user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(user: Uuid, queue: usize) -> (Arc<Connection>, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(queue);
+        let (closer, _) = Closer::new();
+        let id: Arc<str> = Uuid::new_v4().to_string().into();
+        let identity = Identity {
+            user_id: user,
+            username: "u".into(),
+        };
+        (
+            Arc::new(Connection::new(id, identity, tx, closer, None)),
+            rx,
+        )
+    }
+
+    #[test]
+    fn rooms_users_and_connections_stay_consistent() {
+        let hub = Hub::default();
+        let alice = Uuid::new_v4();
+        let bob = Uuid::new_v4();
+        let (a1, mut a1_rx) = conn(alice, 8);
+        let (a2, mut a2_rx) = conn(alice, 8);
+        let (b1, mut b1_rx) = conn(bob, 8);
+        hub.register(a1.clone(), &[1, 2], 10, 10).unwrap();
+        hub.register(a2.clone(), &[1], 10, 10).unwrap();
+        hub.register(b1.clone(), &[1], 10, 10).unwrap();
+
+        let frame = ByteString::from_static("{}");
+        assert_eq!(hub.deliver(&Target::Room(1), &frame), 3);
+        assert_eq!(hub.deliver(&Target::Room(2), &frame), 1);
+        assert_eq!(hub.deliver(&Target::User(alice), &frame), 2);
+        assert_eq!(
+            hub.deliver(&Target::Connection(b1.id.to_string()), &frame),
+            1
+        );
+
+        hub.subscribe(bob, 2);
+        assert_eq!(hub.deliver(&Target::Room(2), &frame), 2);
+        hub.unsubscribe(alice, 1);
+        assert_eq!(hub.deliver(&Target::Room(1), &frame), 1);
+
+        hub.remove(&b1.id);
+        assert_eq!(hub.deliver(&Target::Room(2), &frame), 1);
+        assert_eq!(hub.deliver(&Target::User(bob), &frame), 0);
+        assert!(hub.get(&b1.id).is_none());
+        assert_eq!(hub.len(), 2);
+
+        let count = |rx: &mut mpsc::Receiver<Outbound>| {
+            let mut n = 0;
+            while rx.try_recv().is_ok() {
+                n += 1;
+            }
+            n
+        };
+        assert_eq!(count(&mut a1_rx), 5);
+        assert_eq!(count(&mut a2_rx), 2);
+        assert_eq!(count(&mut b1_rx), 4);
+    }
+
+    #[test]
+    fn caps_are_enforced() {
+        let hub = Hub::default();
+        let alice = Uuid::new_v4();
+        let (a1, _r1) = conn(alice, 1);
+        let (a2, _r2) = conn(alice, 1);
+        let (b1, _r3) = conn(Uuid::new_v4(), 1);
+        hub.register(a1, &[], 2, 1).unwrap();
+        assert_eq!(hub.register(a2, &[], 2, 1), Err(RegisterError::UserFull));
+        hub.register(b1, &[], 2, 1).unwrap();
+        let (c1, _r4) = conn(Uuid::new_v4(), 1);
+        assert_eq!(hub.register(c1, &[], 2, 1), Err(RegisterError::RelayFull));
+    }
+
+    #[test]
+    fn a_full_queue_closes_the_connection_instead_of_blocking() {
+        let hub = Hub::default();
+        let (a, _rx) = conn(Uuid::new_v4(), 2);
+        hub.register(a.clone(), &[7], 10, 10).unwrap();
+        let frame = ByteString::from_static("{}");
+        assert_eq!(hub.deliver(&Target::Room(7), &frame), 1);
+        assert_eq!(hub.deliver(&Target::Room(7), &frame), 1);
+        assert_eq!(hub.deliver(&Target::Room(7), &frame), 0);
+        assert_eq!(a.closer.command().and_then(|c| c.code), Some(1013));
+    }
+}

@@ -1,0 +1,255 @@
+//! The relay itself, as one cheaply cloned handle: settings, routing tables, the chat-service
+//! client, the token verifier and the fan-out. An embedding process (the quick start) holds
+//! one and mounts its routes with [`crate::configure`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytestring::ByteString;
+use service_kit::InternalApiKey;
+use service_kit::ops::ReadinessCheck;
+use tokens::Verifier;
+use uuid::Uuid;
+use wire::{Control, Delivery, Publish, Target};
+
+use crate::chat::ChatClient;
+use crate::config::Settings;
+use crate::fanout::{Envelope, FrameDelivery, RedisFanout};
+use crate::hub::Hub;
+use crate::protocol::close;
+use crate::socket::writer::CloseCommand;
+
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    hub: Arc<Hub>,
+    chat: ChatClient,
+    verifier: Verifier,
+    redis: Option<Arc<RedisFanout>>,
+    /// Distinguishes this process on Redis even when two relays share a `RELAY_ID`.
+    instance: Uuid,
+    shutting_down: AtomicBool,
+    internal_key: InternalApiKey,
+}
+
+impl Relay {
+    /// Builds the relay and starts its background tasks (Redis fan-out); call inside a Tokio
+    /// runtime.
+    pub fn new(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let internal_key = InternalApiKey::new(settings.internal_api_key.as_str());
+        let chat = ChatClient::new(
+            &settings.chat_url,
+            internal_key.clone(),
+            settings.chat_timeout,
+        )?;
+        let jwks_http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let verifier = Verifier::from_jwks_url(
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+            format!(
+                "{}/.well-known/jwks.json",
+                settings.auth_url.trim_end_matches('/')
+            ),
+            jwks_http,
+        );
+        let hub = Arc::new(Hub::default());
+        let instance = Uuid::new_v4();
+        let redis = match settings.redis_url.as_deref() {
+            None => None,
+            Some(url) => {
+                let hub = hub.clone();
+                let apply = Arc::new(move |envelope: Envelope| {
+                    let deliveries: Vec<(Target, ByteString)> = envelope
+                        .deliveries
+                        .into_iter()
+                        .map(|d| (d.target, ByteString::from(d.frame)))
+                        .collect();
+                    apply_local(&hub, &deliveries, &envelope.control);
+                });
+                Some(Arc::new(RedisFanout::start(
+                    url,
+                    &settings.redis_prefix,
+                    instance,
+                    apply,
+                )?))
+            }
+        };
+        tracing::info!(
+            relay_id = %settings.relay_id,
+            redis = redis.is_some(),
+            "relay ready ({})",
+            if redis.is_some() { "fan-out over Redis" } else { "alone, in memory" }
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                settings,
+                hub,
+                chat,
+                verifier,
+                redis,
+                instance,
+                shutting_down: AtomicBool::new(false),
+                internal_key,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub(crate) fn chat(&self) -> &ChatClient {
+        &self.inner.chat
+    }
+
+    pub(crate) fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+
+    pub fn internal_key(&self) -> &InternalApiKey {
+        &self.inner.internal_key
+    }
+
+    pub fn instance(&self) -> Uuid {
+        self.inner.instance
+    }
+
+    /// Open connections on this relay.
+    pub fn connection_count(&self) -> usize {
+        self.inner.hub.len()
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::Relaxed)
+    }
+
+    /// The checks `/readyz` should run for the relay (Redis, when configured; and "not
+    /// draining").
+    pub fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {
+        let mut checks: Vec<Arc<dyn ReadinessCheck>> = vec![Arc::new(Draining(self.clone()))];
+        if let Some(redis) = &self.inner.redis {
+            checks.push(redis.readiness());
+        }
+        checks
+    }
+
+    /// Applies a publish (from `POST /internal/publish`, an action's `outbound`, or an
+    /// embedding process) here and on every other relay. Each payload is serialised once.
+    pub fn publish(&self, publish: Publish) {
+        let encoded: Vec<(Target, String)> = publish
+            .deliveries
+            .into_iter()
+            .map(|Delivery { target, payload }| (target, payload.to_string()))
+            .collect();
+        let local: Vec<(Target, ByteString)> = encoded
+            .iter()
+            .map(|(t, s)| (t.clone(), ByteString::from(s.as_str())))
+            .collect();
+        apply_local(&self.inner.hub, &local, &publish.control);
+        if let Some(redis) = &self.inner.redis {
+            redis.publish(&Envelope {
+                origin: self.inner.instance,
+                deliveries: encoded
+                    .into_iter()
+                    .map(|(target, frame)| FrameDelivery { target, frame })
+                    .collect(),
+                control: publish.control,
+            });
+        }
+    }
+
+    /// On SIGTERM: refuse new connections, close every socket with 1012 and a jittered retry
+    /// hint (so that clients do not all come back in the same second), and wait up to `drain`
+    /// for them to go.
+    pub async fn shutdown(&self, drain: Duration) {
+        if self.inner.shutting_down.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let conns = self.inner.hub.all();
+        tracing::info!(
+            connections = conns.len(),
+            drain_secs = drain.as_secs(),
+            "shutting down: closing connections with 1012"
+        );
+        for conn in conns {
+            let retry_ms = 1000 + (Uuid::new_v4().as_u128() % 9000) as u64;
+            conn.closer.close(
+                CloseCommand::new(
+                    close::RESTART,
+                    format!("service restart; retry in {retry_ms} ms"),
+                )
+                .flushing(),
+            );
+        }
+        let started = Instant::now();
+        while !self.inner.hub.is_empty() && started.elapsed() < drain {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let left = self.inner.hub.len();
+        if left > 0 {
+            tracing::warn!(
+                connections = left,
+                "drain period over with connections still open"
+            );
+        } else {
+            tracing::info!("all connections closed");
+        }
+    }
+}
+
+/// Applies deliveries and control items to this relay's connections. Order: subscriptions
+/// first (so a member added in the same publish receives its deliveries), then deliveries,
+/// then unsubscriptions and disconnects (so a removed member still receives the news).
+pub(crate) fn apply_local(hub: &Hub, deliveries: &[(Target, ByteString)], control: &[Control]) {
+    for item in control {
+        if let Control::Subscribe { user_id, room_id } = item {
+            hub.subscribe(*user_id, *room_id);
+        }
+    }
+    for (target, frame) in deliveries {
+        hub.deliver(target, frame);
+    }
+    for item in control {
+        match item {
+            Control::Subscribe { .. } => {}
+            Control::Unsubscribe { user_id, room_id } => hub.unsubscribe(*user_id, *room_id),
+            Control::DisconnectUser(user_id) => {
+                for conn in hub.connections_of(*user_id) {
+                    conn.closer
+                        .close(CloseCommand::new(close::LOGGED_OUT, "logged out").flushing());
+                }
+            }
+        }
+    }
+}
+
+struct Draining(Relay);
+
+impl ReadinessCheck for Draining {
+    fn name(&self) -> &'static str {
+        "accepting"
+    }
+
+    fn check(&self) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            if self.0.is_shutting_down() {
+                Err("shutting down: not accepting connections".to_owned())
+            } else {
+                Ok(())
+            }
+        })
+    }
+}

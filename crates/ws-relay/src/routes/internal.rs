@@ -1,0 +1,97 @@
+//! The relay's internal API (DESIGN.md section 5), all behind `x-internal-api-key`:
+//! `POST /internal/publish` and the @connections API. The @connections API addresses
+//! connections held by the relay that answers (410 when it holds no such connection);
+//! services that do not know where a connection lives publish a `{connection}` delivery
+//! instead, which every relay sees.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use service_kit::{InternalCaller, Problem};
+use time::format_description::well_known::Rfc3339;
+use wire::{Publish, Target};
+
+use crate::protocol::{self, close};
+use crate::relay::Relay;
+use crate::socket::writer::CloseCommand;
+
+pub async fn publish(
+    _caller: InternalCaller,
+    relay: web::Data<Relay>,
+    body: web::Json<Publish>,
+) -> HttpResponse {
+    let publish = body.into_inner();
+    tracing::debug!(
+        deliveries = publish.deliveries.len(),
+        control = publish.control.len(),
+        "publish"
+    );
+    relay.publish(publish);
+    HttpResponse::Accepted().finish()
+}
+
+fn gone(id: &str) -> Problem {
+    Problem::new(
+        actix_web::http::StatusCode::GONE,
+        "connection_gone",
+        format!("no connection {id:?} on this relay"),
+    )
+}
+
+pub async fn get_connection(
+    _caller: InternalCaller,
+    relay: web::Data<Relay>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    let info = relay.hub().get(&id).ok_or_else(|| gone(&id))?;
+    let conn = &info.conn;
+    let identity = conn.identity();
+    let idle = conn.idle_for();
+    let now = time::OffsetDateTime::now_utc();
+    let last_active = now - time::Duration::try_from(idle).unwrap_or(time::Duration::ZERO);
+    Ok(HttpResponse::Ok().json(json!({
+        "connectionId": conn.id.as_ref(),
+        "identity": identity,
+        "rooms": info.rooms,
+        "connectedAt": conn.connected_at.format(&Rfc3339).unwrap_or_default(),
+        "lastActiveAt": last_active.format(&Rfc3339).unwrap_or_default(),
+        "sourceIp": conn.source_ip,
+        "relayId": relay.settings().relay_id,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct PostToConnection {
+    payload: Value,
+}
+
+pub async fn post_to_connection(
+    _caller: InternalCaller,
+    relay: web::Data<Relay>,
+    path: web::Path<String>,
+    body: web::Json<PostToConnection>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    if relay.hub().get(&id).is_none() {
+        return Err(gone(&id));
+    }
+    let frame = protocol::encode(&body.into_inner().payload);
+    if relay.hub().deliver(&Target::Connection(id.clone()), &frame) == 0 {
+        return Err(gone(&id));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn delete_connection(
+    _caller: InternalCaller,
+    relay: web::Data<Relay>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    let info = relay.hub().get(&id).ok_or_else(|| gone(&id))?;
+    info.conn
+        .closer
+        .close(CloseCommand::new(close::NORMAL, "closed by the server").flushing());
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,315 @@
+//! `GET /ws`: the upgrade. Everything that can refuse a client happens here, before the
+//! `101 Switching Protocols`: the handshake headers, `Origin`, credentials, capacity, and
+//! chat-service's `$connect` (a refused client gets a plain HTTP 401/403 it can read).
+//! The ticket or token is never logged.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use futures_util::Stream;
+use serde::Deserialize;
+use service_kit::{Problem, RequestId};
+use tokio::sync::mpsc;
+use wire::ConnectRequest;
+
+use crate::chat::ChatError;
+use crate::hub::{Connection, RegisterError};
+use crate::protocol;
+use crate::relay::Relay;
+use crate::socket::reader::FrameGuard;
+use crate::socket::session::{self, SessionParts};
+use crate::socket::writer::{Closer, Outbound};
+
+/// The subprotocol clients offer, and the only one we answer with.
+pub const SUBPROTOCOL: &str = "cloudchat.v1";
+const BEARER_PREFIX: &str = "bearer.";
+
+#[derive(Deserialize)]
+struct TicketQuery {
+    ticket: Option<String>,
+}
+
+/// How the client proves who it is.
+enum Credential {
+    Ticket(String),
+    Token(String),
+}
+
+/// A refusal before the upgrade: a problem, and when to retry for 503s. Boxed: refusals are
+/// rare and `Problem` is large.
+struct Refused(Box<(Problem, Option<u64>)>);
+
+impl From<Problem> for Refused {
+    fn from(problem: Problem) -> Self {
+        Self(Box::new((problem, None)))
+    }
+}
+
+pub async fn upgrade(
+    req: HttpRequest,
+    body: web::Payload,
+    relay: web::Data<Relay>,
+    request_id: RequestId,
+) -> HttpResponse {
+    match try_upgrade(req, body, relay, request_id).await {
+        Ok(response) => response,
+        Err(Refused(refusal)) => {
+            let (problem, retry_after) = *refusal;
+            let mut response = actix_web::ResponseError::error_response(&problem);
+            if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+    }
+}
+
+async fn try_upgrade(
+    req: HttpRequest,
+    body: web::Payload,
+    relay: web::Data<Relay>,
+    request_id: RequestId,
+) -> Result<HttpResponse, Refused> {
+    let settings = relay.settings();
+    if relay.is_shutting_down() {
+        return Err(unavailable(
+            "shutting_down",
+            "this relay is restarting; reconnect to another one",
+            2,
+        ));
+    }
+    check_origin(&req, &settings.allowed_origins)?;
+    let credential = credential(&req)?;
+    if relay.connection_count() >= settings.limits.max_connections {
+        metrics::counter!("ws_relay_connect_refusals_total", "reason" => "relay_full").increment(1);
+        return Err(unavailable(
+            "relay_full",
+            "this relay is full; retry shortly",
+            5,
+        ));
+    }
+
+    // Build the handshake response first (it only checks headers): an invalid upgrade must
+    // not consume the client's single-use ticket.
+    let max = settings.limits.max_frame_bytes;
+    let guarded: Pin<Box<dyn Stream<Item = _>>> = Box::pin(FrameGuard::new(body.into_inner(), max));
+    let mut payload = actix_web::dev::Payload::from(guarded);
+    let body = web::Payload::from_request(&req, &mut payload)
+        .await
+        .map_err(|_| Refused::from(Problem::internal()))?;
+    let (mut response, ws_session, stream) =
+        actix_ws::handle_with_protocols(&req, body, &[SUBPROTOCOL]).map_err(|e| {
+            Refused::from(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "not_a_websocket",
+                format!("expected a WebSocket upgrade: {e}"),
+            ))
+        })?;
+
+    let connection_id = uuid::Uuid::new_v4().to_string();
+    let (ticket, token) = match credential {
+        Credential::Ticket(t) => (Some(t), None),
+        Credential::Token(t) => (None, Some(t)),
+    };
+    let connect = ConnectRequest {
+        connection_id: connection_id.clone(),
+        ticket,
+        token,
+        relay_id: settings.relay_id.clone(),
+        source_ip: settings
+            .trusted_proxies
+            .client_ip(&req)
+            .map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect()),
+    };
+    let accepted = match relay.chat().connect(&connect, request_id.as_str()).await {
+        Ok(accepted) => accepted,
+        Err(ChatError::Rejected {
+            status,
+            code,
+            message,
+        }) => {
+            metrics::counter!("ws_relay_connect_refusals_total", "reason" => status.to_string())
+                .increment(1);
+            tracing::info!(%connection_id, status, %code, "chat-service refused the connection");
+            let status = match status {
+                401 => StatusCode::UNAUTHORIZED,
+                403 => StatusCode::FORBIDDEN,
+                429 => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return Err(Problem::new(status, code, message).into());
+        }
+        Err(ChatError::Unavailable(reason)) => {
+            metrics::counter!("ws_relay_connect_refusals_total", "reason" => "chat_unavailable")
+                .increment(1);
+            tracing::warn!(%connection_id, %reason, "cannot $connect: chat-service unavailable");
+            return Err(unavailable(
+                "chat_unavailable",
+                "the chat service is unavailable; retry shortly",
+                2,
+            ));
+        }
+    };
+
+    let limits = &settings.limits;
+    let (queue_tx, queue_rx) = mpsc::channel(limits.outbound_queue);
+    let (closer, close_rx) = Closer::new();
+    let conn = Arc::new(Connection::new(
+        connection_id.as_str().into(),
+        accepted.identity.clone(),
+        queue_tx,
+        closer,
+        connect.source_ip.clone(),
+    ));
+    // `ready` goes first: queued before the connection is visible to any delivery.
+    conn.send(Outbound::Text(protocol::ready_frame(
+        &connection_id,
+        accepted.identity.user_id,
+        &accepted.rooms,
+    )));
+    if let Err(err) = relay.hub().register(
+        conn.clone(),
+        &accepted.rooms,
+        limits.max_connections,
+        limits.max_connections_per_user,
+    ) {
+        metrics::counter!("ws_relay_connect_refusals_total", "reason" => match err {
+            RegisterError::RelayFull => "relay_full",
+            RegisterError::UserFull => "user_full",
+        })
+        .increment(1);
+        // chat-service saw the connect; tell it the connection is gone.
+        let relay = relay.clone();
+        let request = wire::DisconnectRequest {
+            connection_id: connection_id.clone(),
+            identity: accepted.identity.clone(),
+        };
+        let request_id = request_id.as_str().to_owned();
+        actix_web::rt::spawn(async move {
+            relay.chat().disconnect(&request, &request_id).await;
+        });
+        return Err(match err {
+            RegisterError::RelayFull => {
+                unavailable("relay_full", "this relay is full; retry shortly", 5)
+            }
+            RegisterError::UserFull => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connections",
+                format!(
+                    "at most {} connections per user; close another one first",
+                    limits.max_connections_per_user
+                ),
+            )
+            .into(),
+        });
+    }
+    metrics::counter!("ws_relay_connects_total").increment(1);
+    tracing::info!(
+        %connection_id,
+        user_id = %accepted.identity.user_id,
+        rooms = accepted.rooms.len(),
+        "connection open"
+    );
+    actix_web::rt::spawn(session::run(
+        relay.get_ref().clone(),
+        SessionParts {
+            conn,
+            session: ws_session,
+            stream,
+            queue: queue_rx,
+            close: close_rx,
+            expires_at: accepted.expires_at,
+        },
+    ));
+    // Keep intermediaries from caching or transforming the upgrade answer.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Browsers always send `Origin` on a WebSocket; it must be exactly one we serve (cross-site
+/// WebSocket hijacking). Clients that are not browsers send none and are let through: they
+/// cannot carry a victim's cookies anyway, and must still present a ticket or token.
+fn check_origin(req: &HttpRequest, allowed: &[String]) -> Result<(), Refused> {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let ok = origin
+        .to_str()
+        .is_ok_and(|o| allowed.iter().any(|a| a == o));
+    if ok {
+        Ok(())
+    } else {
+        metrics::counter!("ws_relay_connect_refusals_total", "reason" => "origin").increment(1);
+        Err(Problem::forbidden(
+            "origin_not_allowed",
+            "this Origin may not open a connection",
+        )
+        .into())
+    }
+}
+
+/// `?ticket=` wins over a bearer subprotocol; either one is required.
+fn credential(req: &HttpRequest) -> Result<Credential, Refused> {
+    let query = web::Query::<TicketQuery>::from_query(req.query_string())
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "the query string cannot be read",
+            )
+        })
+        .map_err(Refused::from)?;
+    if let Some(ticket) = query.into_inner().ticket.filter(|t| !t.is_empty()) {
+        if ticket.len() > 512 {
+            return Err(Problem::unauthorized("invalid_ticket", "the ticket is not valid").into());
+        }
+        return Ok(Credential::Ticket(ticket));
+    }
+    let offered: Vec<&str> = req
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let token = offered
+        .iter()
+        .find_map(|p| p.strip_prefix(BEARER_PREFIX))
+        .filter(|t| !t.is_empty());
+    match token {
+        Some(_) if !offered.contains(&SUBPROTOCOL) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "subprotocol_required",
+            "offer the `cloudchat.v1` subprotocol alongside `bearer.<token>`",
+        )
+        .into()),
+        Some(token) => Ok(Credential::Token(token.to_owned())),
+        None => {
+            metrics::counter!("ws_relay_connect_refusals_total", "reason" => "no_credentials")
+                .increment(1);
+            Err(Problem::unauthorized(
+                "credentials_required",
+                "connect with ?ticket= (from POST /ws-tickets) or the `cloudchat.v1, bearer.<token>` subprotocols",
+            )
+            .into())
+        }
+    }
+}
+
+fn unavailable(code: &'static str, detail: &'static str, retry_after: u64) -> Refused {
+    Refused(Box::new((
+        Problem::unavailable(code, detail),
+        Some(retry_after),
+    )))
+}

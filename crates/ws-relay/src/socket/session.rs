@@ -1,0 +1,380 @@
+//! One client connection after the upgrade: three tasks around one [`Connection`].
+//!
+//! - the **reader** (this task) reads and validates frames, applies the rate limit, answers
+//!   `ping` and protocol pings, watches for silence and token expiry, and hands actions to
+//! - the **action worker**, which runs them one at a time, in order (forwarding to
+//!   chat-service, or `refreshToken`), so a slow chat-service never stops the reader;
+//! - the **writer** ([`super::writer`]) owns the socket's sending half.
+//!
+//! Whoever decides to close (reader, worker, hub, shutdown) goes through the connection's
+//! [`Closer`](super::writer::Closer); the reader then tears everything down, forwards
+//! `$disconnect`, and counts the close by code.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_ws::{MessageStream, Session};
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use wire::{ActionRequest, Identity, Publish};
+
+use super::ratelimit::TokenBucket;
+use super::reader::{FrameReader, Incoming};
+use super::writer::{self, CloseCommand, Outbound};
+use crate::chat::ChatError;
+use crate::hub::Connection;
+use crate::protocol::{self, Action, close};
+use crate::relay::Relay;
+
+/// An action waiting for the worker. Its deadline starts when the frame arrived, so a
+/// queue behind a slow chat-service still answers every frame within the timeout.
+struct Job {
+    action: Action,
+    id: Option<Value>,
+    deadline: Instant,
+}
+
+/// Everything the upgrade handler prepared.
+pub struct SessionParts {
+    pub conn: Arc<Connection>,
+    pub session: Session,
+    pub stream: MessageStream,
+    pub queue: mpsc::Receiver<Outbound>,
+    pub close: watch::Receiver<Option<CloseCommand>>,
+    pub expires_at: i64,
+}
+
+pub async fn run(relay: Relay, parts: SessionParts) {
+    let SessionParts {
+        conn,
+        session,
+        stream,
+        queue,
+        close,
+        expires_at,
+    } = parts;
+    let limits = relay.settings().limits.clone();
+    let writer = actix_web::rt::spawn(writer::run(session, queue, close.clone()));
+    let (expiry_tx, expiry_rx) = watch::channel(expires_at);
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(limits.action_burst as usize);
+    let worker = actix_web::rt::spawn(action_worker(
+        relay.clone(),
+        conn.clone(),
+        jobs_rx,
+        expiry_tx,
+    ));
+
+    let reader = FrameReader::new(stream, limits.max_frame_bytes);
+    read_loop(&relay, &conn, reader, close, expiry_rx, jobs_tx).await;
+
+    // Teardown: out of the tables first so nothing more is queued, then let the writer send
+    // the close frame, then tell chat-service.
+    relay.hub().remove(&conn.id);
+    worker.abort();
+    let command = conn.closer.command();
+    let code = command
+        .as_ref()
+        .and_then(|c| c.code)
+        .map_or_else(|| "none".to_owned(), |c| c.to_string());
+    metrics::counter!("ws_relay_closes_total", "code" => code.clone()).increment(1);
+    metrics::counter!("ws_relay_disconnects_total").increment(1);
+    let _ = tokio::time::timeout(writer::CLOSE_WRITE_TIMEOUT, writer).await;
+    tracing::info!(connection_id = %conn.id, user_id = %conn.user_id, close_code = %code, "connection closed");
+    let request = wire::DisconnectRequest {
+        connection_id: conn.id.to_string(),
+        identity: conn.identity(),
+    };
+    relay
+        .chat()
+        .disconnect(&request, &uuid::Uuid::new_v4().to_string())
+        .await;
+}
+
+async fn read_loop(
+    relay: &Relay,
+    conn: &Arc<Connection>,
+    mut reader: FrameReader,
+    mut close: watch::Receiver<Option<CloseCommand>>,
+    mut expiry: watch::Receiver<i64>,
+    jobs: mpsc::Sender<Job>,
+) {
+    let limits = &relay.settings().limits;
+    let forward_timeout = relay.chat().timeout();
+    let mut bucket = TokenBucket::new(limits.actions_per_sec, limits.action_burst);
+    // Refused frames draw on their own bucket; emptying it is "sustained abuse" (1008).
+    let mut strikes = TokenBucket::new(limits.actions_per_sec, limits.action_burst);
+    let mut heartbeat = tokio::time::interval_at(
+        tokio::time::Instant::now() + limits.ping_interval,
+        limits.ping_interval,
+    );
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut expiry_sleep = Box::pin(tokio::time::sleep_until(deadline_of(
+        *expiry.borrow_and_update(),
+    )));
+
+    loop {
+        if close.borrow_and_update().is_some() {
+            return;
+        }
+        tokio::select! {
+            biased;
+            _ = close.changed() => return,
+            event = reader.next() => {
+                match event {
+                    Incoming::Text(text) => {
+                        conn.touch();
+                        if !bucket.take() {
+                            let id = protocol::parse_client_frame(&text).ok().and_then(|f| f.id);
+                            metrics::counter!("ws_relay_frames_in_total", "action" => "rate_limited").increment(1);
+                            if !strikes.take() {
+                                tracing::warn!(connection_id = %conn.id, "sustained flooding; closing with 1008");
+                                conn.closer.close(CloseCommand::new(close::POLICY, "rate limit exceeded"));
+                                return;
+                            }
+                            conn.send_text(protocol::error_frame(
+                                "rate_limited",
+                                "too many actions; slow down",
+                                true,
+                                id.as_ref(),
+                            ));
+                            continue;
+                        }
+                        handle_text(conn, &text, &jobs, forward_timeout);
+                    }
+                    Incoming::Binary(_) => {
+                        conn.closer.close(CloseCommand::new(close::UNSUPPORTED, "binary frames are not supported"));
+                        return;
+                    }
+                    Incoming::Ping(bytes) => {
+                        conn.touch();
+                        conn.send(Outbound::Pong(bytes));
+                    }
+                    Incoming::Pong(_) => conn.touch(),
+                    Incoming::Close(reason) => {
+                        // Answer the client's close with its own code (RFC 6455 5.5.1).
+                        let command = match reason {
+                            Some(r) => CloseCommand {
+                                code: Some(u16::from(r.code)),
+                                reason: String::new(),
+                                flush: false,
+                            },
+                            None => CloseCommand { code: None, reason: String::new(), flush: false },
+                        };
+                        conn.closer.close(command);
+                        return;
+                    }
+                    Incoming::Violation(code, reason) => {
+                        tracing::info!(connection_id = %conn.id, code = u16::from(code), reason, "protocol violation");
+                        conn.closer.close(CloseCommand::new(u16::from(code), reason));
+                        return;
+                    }
+                    Incoming::Ended => return,
+                }
+            }
+            _ = heartbeat.tick() => {
+                if conn.idle_for() >= limits.idle_timeout {
+                    tracing::info!(connection_id = %conn.id, "no frame or pong for the idle timeout; closing");
+                    conn.closer.close(CloseCommand::new(close::IDLE, "idle timeout"));
+                    return;
+                }
+                conn.send(Outbound::Ping(actix_web::web::Bytes::new()));
+            }
+            _ = &mut expiry_sleep => {
+                let expires_at = *expiry.borrow_and_update();
+                if unix_now() >= expires_at {
+                    tracing::info!(connection_id = %conn.id, "access token expired without refreshToken; closing with 4001");
+                    conn.closer.close(CloseCommand::new(close::TOKEN_EXPIRED, "token expired"));
+                    return;
+                }
+                expiry_sleep.as_mut().reset(deadline_of(expires_at));
+            }
+            changed = expiry.changed() => {
+                if changed.is_ok() {
+                    let expires_at = *expiry.borrow_and_update();
+                    expiry_sleep.as_mut().reset(deadline_of(expires_at));
+                }
+            }
+        }
+    }
+}
+
+fn handle_text(
+    conn: &Arc<Connection>,
+    text: &str,
+    jobs: &mpsc::Sender<Job>,
+    forward_timeout: Duration,
+) {
+    let frame = match protocol::parse_client_frame(text) {
+        Ok(frame) => frame,
+        Err((message, id)) => {
+            metrics::counter!("ws_relay_frames_in_total", "action" => "invalid").increment(1);
+            conn.send_text(protocol::error_frame(
+                "invalid_frame",
+                &message,
+                false,
+                id.as_ref(),
+            ));
+            return;
+        }
+    };
+    metrics::counter!("ws_relay_frames_in_total", "action" => frame.action.label()).increment(1);
+    match frame.action {
+        Action::Ping => {
+            conn.send_text(protocol::pong_frame(frame.id.as_ref()));
+        }
+        Action::Unknown(name) => {
+            let shown: String = name.chars().take(64).collect();
+            conn.send_text(protocol::error_frame(
+                "unknown_action",
+                &format!("unknown action {shown:?}"),
+                false,
+                frame.id.as_ref(),
+            ));
+        }
+        action => {
+            let job = Job {
+                action,
+                id: frame.id,
+                deadline: Instant::now() + forward_timeout,
+            };
+            if let Err(err) = jobs.try_send(job) {
+                let job = match err {
+                    mpsc::error::TrySendError::Full(job)
+                    | mpsc::error::TrySendError::Closed(job) => job,
+                };
+                conn.send_text(protocol::error_frame(
+                    "busy",
+                    "too many actions in progress on this connection; retry shortly",
+                    true,
+                    job.id.as_ref(),
+                ));
+            }
+        }
+    }
+}
+
+async fn action_worker(
+    relay: Relay,
+    conn: Arc<Connection>,
+    mut jobs: mpsc::Receiver<Job>,
+    expiry: watch::Sender<i64>,
+) {
+    while let Some(job) = jobs.recv().await {
+        let id = job.id.as_ref();
+        match job.action {
+            Action::RefreshToken(token) => {
+                let frame = refresh_token(&relay, &conn, token.as_deref(), &expiry, id).await;
+                conn.send_text(frame);
+            }
+            Action::Forward(name, body) => {
+                let remaining = job.deadline.saturating_duration_since(Instant::now());
+                if remaining < Duration::from_millis(10) {
+                    conn.send_text(protocol::error_frame(
+                        "chat_unavailable",
+                        "the chat service is slow to answer; retry shortly",
+                        true,
+                        id,
+                    ));
+                    continue;
+                }
+                forward(&relay, &conn, name, body, remaining, id).await;
+            }
+            Action::Ping | Action::Unknown(_) => {}
+        }
+    }
+}
+
+async fn forward(
+    relay: &Relay,
+    conn: &Arc<Connection>,
+    action: &'static str,
+    body: Value,
+    timeout: Duration,
+    id: Option<&Value>,
+) {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let req = ActionRequest {
+        connection_id: conn.id.to_string(),
+        identity: conn.identity(),
+        body,
+    };
+    match relay
+        .chat()
+        .action(action, &req, &request_id, timeout)
+        .await
+    {
+        Ok(response) => {
+            if let Some(reply) = response.reply {
+                conn.send_text(protocol::reply_frame(reply, id));
+            }
+            if !response.outbound.is_empty() {
+                relay.publish(Publish {
+                    deliveries: response.outbound,
+                    control: Vec::new(),
+                });
+            }
+        }
+        Err(err) => {
+            let (code, message) = match &err {
+                ChatError::Rejected { code, message, .. } => (code.as_str(), message.as_str()),
+                ChatError::Unavailable(_) => (
+                    "chat_unavailable",
+                    "the chat service is unavailable; retry shortly",
+                ),
+            };
+            if err.is_temporary() {
+                tracing::warn!(connection_id = %conn.id, %request_id, action, error = %err, "action failed");
+            }
+            conn.send_text(protocol::error_frame(code, message, err.is_temporary(), id));
+        }
+    }
+}
+
+async fn refresh_token(
+    relay: &Relay,
+    conn: &Arc<Connection>,
+    token: Option<&str>,
+    expiry: &watch::Sender<i64>,
+    id: Option<&Value>,
+) -> bytestring::ByteString {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return protocol::error_frame("invalid_token", "`token` is required", false, id);
+    };
+    match relay.verifier().verify(token).await {
+        Ok(claims) if claims.sub == conn.user_id => {
+            conn.set_identity(Identity {
+                user_id: claims.sub,
+                username: claims.username,
+            });
+            let _ = expiry.send(claims.exp);
+            protocol::token_refreshed_frame(claims.exp, id)
+        }
+        Ok(_) => protocol::error_frame(
+            "invalid_token",
+            "the token belongs to another user",
+            false,
+            id,
+        ),
+        Err(tokens::VerifyError::KeysUnavailable) => protocol::error_frame(
+            "auth_unavailable",
+            "the signing keys cannot be fetched right now; retry shortly",
+            true,
+            id,
+        ),
+        Err(err) => protocol::error_frame("invalid_token", &err.to_string(), false, id),
+    }
+}
+
+fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The Tokio instant of a Unix time in seconds (now, when it is already past).
+fn deadline_of(expires_at: i64) -> tokio::time::Instant {
+    let secs = u64::try_from(expires_at.saturating_sub(unix_now())).unwrap_or(0);
+    // A year caps absurd values so the addition cannot overflow.
+    tokio::time::Instant::now() + Duration::from_secs(secs.min(365 * 24 * 3600))
+}

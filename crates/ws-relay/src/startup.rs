@@ -1,0 +1,170 @@
+//! Builds the relay and its HTTP server bound to a listener (port 0 in tests), and runs it
+//! until SIGTERM/SIGINT with the relay's own drain (close 1012, wait, exit).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use service_kit::ops::Readiness;
+use tokio::sync::Notify;
+
+use crate::config::Settings;
+use crate::relay::Relay;
+use crate::routes;
+
+/// Mounts the relay's routes (`/ws`, `/internal/publish`, `/internal/connections/{id}`, and
+/// `/ws-echo` when enabled) with the app data they need. Operational endpoints are not
+/// included: a process mounting several services serves one `/healthz`/`/readyz`/`/metrics`
+/// and adds [`Relay::readiness_checks`] to its readiness.
+pub fn configure(cfg: &mut web::ServiceConfig, relay: &Relay) {
+    cfg.app_data(web::Data::new(relay.clone()))
+        .app_data(web::Data::new(relay.internal_key().clone()))
+        .route("/ws", web::get().to(routes::ws::upgrade))
+        .route(
+            "/internal/publish",
+            web::post().to(routes::internal::publish),
+        )
+        .route(
+            "/internal/connections/{id}",
+            web::get().to(routes::internal::get_connection),
+        )
+        .route(
+            "/internal/connections/{id}",
+            web::post().to(routes::internal::post_to_connection),
+        )
+        .route(
+            "/internal/connections/{id}",
+            web::delete().to(routes::internal::delete_connection),
+        );
+    if relay.settings().enable_echo {
+        cfg.route("/ws-echo", web::get().to(routes::echo::echo));
+    }
+}
+
+/// Largest `POST /internal/publish` body.
+const INTERNAL_BODY_LIMIT: usize = 1024 * 1024;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    relay: Relay,
+    stop: Arc<Notify>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind_addr)
+            .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let drain = settings.shutdown_drain;
+        let relay = Relay::new(settings)?;
+        let port = listener.local_addr()?.port();
+        let readiness = Readiness(relay.readiness_checks());
+        let server = {
+            let relay = relay.clone();
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(from_fn(service_kit::middleware::observe))
+                    .configure(|cfg| service_kit::ops::configure(cfg, readiness.clone()))
+                    .configure(|cfg| {
+                        service_kit::problem::configure_extractors(cfg, INTERNAL_BODY_LIMIT)
+                    })
+                    .configure(|cfg| configure(cfg, &relay))
+                    .default_service(web::to(service_kit::problem::not_found))
+            })
+            // Signals are ours: the relay closes its sockets before the server stops.
+            .disable_signals()
+            .shutdown_timeout(drain.as_secs() + 5)
+            .listen(listener)?
+            .run()
+        };
+        Ok(Self {
+            port,
+            server,
+            relay,
+            stop: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn relay(&self) -> Relay {
+        self.relay.clone()
+    }
+
+    /// Starts the same graceful shutdown as SIGTERM (for tests and embedding).
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
+    }
+
+    /// Serves until SIGTERM/SIGINT (or [`Stopper::stop`]); then refuses new connections,
+    /// closes every socket with 1012 and a jittered retry hint, waits up to
+    /// `SHUTDOWN_DRAIN_SECS` for them to go, and stops.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self {
+            server,
+            relay,
+            stop,
+            ..
+        } = self;
+        let handle = server.handle();
+        let mut server = std::pin::pin!(server);
+        tokio::select! {
+            result = &mut server => return result,
+            _ = shutdown_signal() => tracing::info!("termination signal received"),
+            _ = stop.notified() => tracing::info!("stop requested"),
+        }
+        let drain = relay.settings().shutdown_drain;
+        // Stop accepting new TCP connections while the open sockets are closed and drained.
+        let stopping = tokio::spawn(async move { handle.stop(true).await });
+        relay.shutdown(drain).await;
+        let _ = stopping.await;
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .unwrap_or(Ok(()))
+    }
+}
+
+#[derive(Clone)]
+pub struct Stopper(Arc<Notify>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.0.notify_one();
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
