@@ -23,7 +23,7 @@ describe('problem+json', () => {
   it('survives a non-JSON body', async () => {
     const e = await errorFromResponse(new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' }));
     expect(e.status).toBe(502);
-    expect(e.userMessage).toBe('Bad Gateway');
+    expect(e.userMessage).toBe('The server is having trouble (502 Bad Gateway). Try again in a moment.');
   });
 
   it('mentions Retry-After on 429', async () => {
@@ -42,6 +42,7 @@ describe('problem+json', () => {
 
   it('falls back to the title, then the status', () => {
     expect(new ApiError(404, 'x', 'Not Found', undefined).userMessage).toBe('Not Found');
-    expect(new ApiError(500, 'x', '', undefined).userMessage).toBe('Request failed (500).');
+    expect(new ApiError(500, 'x', '', undefined).userMessage).toBe('The server is having trouble (500). Try again in a moment.');
+    expect(new ApiError(418, 'x', '', undefined).userMessage).toBe('Request failed (418).');
   });
 });

@@ -22,6 +22,9 @@ export class ApiError extends Error {
       return (this.detail || 'Too many attempts.') + (this.detail?.includes('again') ? '' : wait);
     }
     if (this.status === 0) return this.detail || 'Cannot reach the server. Check your connection.';
+    if (this.status >= 500 && !this.detail) {
+      return `The server is having trouble (${this.status}${this.title ? ` ${this.title}` : ''}). Try again in a moment.`;
+    }
     return this.detail || this.title || `Request failed (${this.status}).`;
   }
 }

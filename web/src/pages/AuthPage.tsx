@@ -75,7 +75,7 @@ export function AuthPage() {
           <span className="brand-mark">☁</span> Cloud Chat
         </div>
         <h1>{title}</h1>
-        {status === 'unreachable' && <FormError message="Cannot reach the server right now. You can still try to log in." />}
+        {status === 'unreachable' && <FormError message="Cannot reach the server right now. Check your connection and try again." />}
         <form onSubmit={submit} noValidate>
           {mode === 'register' && (
             <Field

@@ -186,9 +186,9 @@ export class ChatStore {
         this.receive([frame.message], true);
         break;
       case 'ack':
-        this.outbox.settle(frame.clientMsgId);
+        // Drop the pending copy first so the message is never on screen twice.
+        if (this.outbox.settle(frame.clientMsgId)) this.syncPending();
         if (frame.message) this.receive([frame.message], false);
-        this.syncPending();
         break;
       case 'messages': {
         const roomId = frame.roomId;
