@@ -2,6 +2,8 @@
 // life, so a retry after a reconnect is recognised by the server as the same message
 // (DESIGN.md §3: `(userId, clientMsgId)` is unique) and never shows up twice.
 
+import { newUuid } from './uuid';
+
 export type PendingStatus =
   /** Waiting for a connection, never written to a socket yet (or the socket dropped). */
   | 'queued'
@@ -25,7 +27,7 @@ export interface PendingMessage {
 export class Outbox {
   private items: PendingMessage[] = [];
 
-  constructor(private readonly newId: () => string = () => crypto.randomUUID()) {}
+  constructor(private readonly newId: () => string = newUuid) {}
 
   enqueue(roomId: number, content: string, now: number): PendingMessage {
     const item: PendingMessage = {
