@@ -76,9 +76,10 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
     setBusy(true);
     try {
       await api.removeMember(room.id, user.id);
-      store.forgetRoom(room.id);
+      // Leave the page first, so it does not flash "room not found".
       onClose();
       navigate('/my-rooms');
+      store.forgetRoom(room.id);
     } catch (x) {
       setError(messageOf(x));
       setBusy(false);
@@ -89,9 +90,10 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
     setBusy(true);
     try {
       await api.deleteRoom(room.id);
-      store.forgetRoom(room.id);
+      // Leave the page first, so it does not flash "room not found".
       onClose();
       navigate('/my-rooms');
+      store.forgetRoom(room.id);
     } catch (x) {
       setError(messageOf(x));
       setBusy(false);
