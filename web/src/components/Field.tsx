@@ -40,3 +40,8 @@ export function FormError({ message }: { message?: string | null }) {
     </div>
   );
 }
+
+/** After a failed submit, put the keyboard on the first field that needs fixing. */
+export function focusFirstInvalid(form: HTMLFormElement | null): void {
+  requestAnimationFrame(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+}

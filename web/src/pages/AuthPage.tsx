@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { Link, Navigate, useLocation, useNavigate, useSearchParams } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { ApiError, messageOf } from '../api/errors';
-import { Field, FormError } from '../components/Field';
+import { Field, FormError, focusFirstInvalid } from '../components/Field';
 import { compact, emailError, passwordError, usernameError } from '../lib/validate';
 
 export function AuthPage() {
@@ -31,8 +31,9 @@ export function AuthPage() {
     setParams(mode === 'login' ? { mode: 'register' } : {}, { replace: true, state: location.state });
   };
 
-  async function submit(e: FormEvent) {
+  async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
+    const form = e.currentTarget;
     setFormError(null);
     const errs =
       mode === 'register'
@@ -47,7 +48,10 @@ export function AuthPage() {
             password: password ? undefined : 'Enter your password.',
           });
     setErrors(errs);
-    if (Object.keys(errs).length) return;
+    if (Object.keys(errs).length) {
+      focusFirstInvalid(form);
+      return;
+    }
     setBusy(true);
     try {
       if (mode === 'register') await register(username.trim(), email.trim(), password);
@@ -59,6 +63,7 @@ export function AuthPage() {
         const field = fieldForCode(err.code);
         if (field && !err.fieldErrors[field]) setErrors({ ...err.fieldErrors, [field]: err.userMessage });
         else setFormError(err.userMessage);
+        focusFirstInvalid(form);
       } else {
         setFormError(messageOf(err));
       }
