@@ -1,6 +1,6 @@
 //! auth-service settings, read once from the environment (see `.env.example`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use service_kit::config::{bool_var, check_database_url, check_secret, list_var, parse_var, var};
@@ -46,12 +46,48 @@ pub struct Settings {
 pub const DEV_INTERNAL_API_KEY: &str = "dev-internal-key";
 
 impl Settings {
+    /// Development defaults: what `from_env` gives with no variables set, on the given
+    /// database. Used by tests and by the one-process quick start.
+    pub fn development(database_url: &str, data_dir: &Path) -> Self {
+        Self {
+            env: AppEnv::Development,
+            bind_addr: "127.0.0.1:8081".to_owned(),
+            database_url: database_url.to_owned(),
+            migrate_on_start: true,
+            data_dir: data_dir.to_path_buf(),
+            jwt_private_key: None,
+            jwt_issuer: "cloudchat-auth".to_owned(),
+            jwt_audience: "cloudchat".to_owned(),
+            access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            session_max_age: Duration::from_secs(30 * 24 * 3600),
+            reset_ttl: Duration::from_secs(3600),
+            internal_api_key: DEV_INTERNAL_API_KEY.to_owned(),
+            relay_url: None,
+            public_url: "http://localhost:8080".to_owned(),
+            allowed_origins: vec![
+                "http://localhost:8080".to_owned(),
+                "http://127.0.0.1:8080".to_owned(),
+            ],
+            trusted_proxies: TrustedProxies::none(),
+            bcrypt_cost: 12,
+            smtp_url: None,
+            mail_from: "Cloud Chat <no-reply@localhost>".to_owned(),
+            dev_return_reset_link: false,
+            redis_url: None,
+            rate_limits: RateLimits {
+                per_ip_per_min: 30,
+                per_account_per_min: 10,
+            },
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         let env = AppEnv::from_env()?;
         let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
         let database_url = var("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}/auth.db", data_dir.display()));
-        let is_sqlite = database_url.starts_with("sqlite:");
+        let d = Self::development(&database_url, &data_dir);
         let jwt_private_key = match (var("JWT_PRIVATE_KEY"), var("JWT_PRIVATE_KEY_FILE")) {
             (Some(pem), _) => Some(pem.replace("\\n", "\n")),
             (None, Some(path)) => Some(std::fs::read_to_string(&path).map_err(|e| {
@@ -60,57 +96,54 @@ impl Settings {
             (None, None) => None,
         };
         let internal_api_key = var("INTERNAL_API_KEY");
-        let allowed_origins = {
-            let list = list_var("ALLOWED_ORIGINS");
-            if list.is_empty() {
-                vec![
-                    "http://localhost:8080".to_owned(),
-                    "http://127.0.0.1:8080".to_owned(),
-                ]
-            } else {
-                list
-            }
+        if env.is_production() {
+            check_secret(env, "INTERNAL_API_KEY", internal_api_key.as_deref())?;
+        }
+        let origins = list_var("ALLOWED_ORIGINS");
+        let secs = |name: &str, default: Duration| {
+            parse_var(name, default.as_secs()).map(Duration::from_secs)
         };
         let settings = Self {
             env,
-            bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8081".to_owned()),
-            migrate_on_start: bool_var("MIGRATE_ON_START", is_sqlite)?,
+            bind_addr: var("BIND_ADDR").unwrap_or(d.bind_addr),
+            migrate_on_start: bool_var("MIGRATE_ON_START", database_url.starts_with("sqlite:"))?,
             database_url,
             data_dir,
             jwt_private_key,
-            jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| "cloudchat-auth".to_owned()),
-            jwt_audience: var("JWT_AUDIENCE").unwrap_or_else(|| "cloudchat".to_owned()),
-            access_ttl: Duration::from_secs(parse_var("ACCESS_TOKEN_TTL_SECS", 900)?),
-            refresh_ttl: Duration::from_secs(parse_var("REFRESH_TOKEN_TTL_SECS", 14 * 24 * 3600)?),
-            session_max_age: Duration::from_secs(parse_var(
-                "SESSION_MAX_AGE_SECS",
-                30 * 24 * 3600,
-            )?),
-            reset_ttl: Duration::from_secs(parse_var("RESET_TOKEN_TTL_SECS", 3600)?),
-            internal_api_key: internal_api_key
-                .clone()
-                .unwrap_or_else(|| DEV_INTERNAL_API_KEY.to_owned()),
+            jwt_issuer: var("JWT_ISSUER").unwrap_or(d.jwt_issuer),
+            jwt_audience: var("JWT_AUDIENCE").unwrap_or(d.jwt_audience),
+            access_ttl: secs("ACCESS_TOKEN_TTL_SECS", d.access_ttl)?,
+            refresh_ttl: secs("REFRESH_TOKEN_TTL_SECS", d.refresh_ttl)?,
+            session_max_age: secs("SESSION_MAX_AGE_SECS", d.session_max_age)?,
+            reset_ttl: secs("RESET_TOKEN_TTL_SECS", d.reset_ttl)?,
+            internal_api_key: internal_api_key.unwrap_or(d.internal_api_key),
             relay_url: var("RELAY_URL"),
-            public_url: var("PUBLIC_URL").unwrap_or_else(|| "http://localhost:8080".to_owned()),
-            allowed_origins,
+            public_url: var("PUBLIC_URL").unwrap_or(d.public_url),
+            allowed_origins: if origins.is_empty() {
+                d.allowed_origins
+            } else {
+                origins
+            },
             trusted_proxies: TrustedProxies::parse(
                 "TRUSTED_PROXIES",
                 &list_var("TRUSTED_PROXIES"),
             )?,
-            bcrypt_cost: parse_var("BCRYPT_COST", 12)?,
+            bcrypt_cost: parse_var("BCRYPT_COST", d.bcrypt_cost)?,
             smtp_url: var("SMTP_URL"),
-            mail_from: var("MAIL_FROM")
-                .unwrap_or_else(|| "Cloud Chat <no-reply@localhost>".to_owned()),
+            mail_from: var("MAIL_FROM").unwrap_or(d.mail_from),
             dev_return_reset_link: bool_var("DEV_RETURN_RESET_LINK", false)?,
             redis_url: var("REDIS_URL"),
             rate_limits: RateLimits {
-                per_ip_per_min: parse_var("AUTH_RATE_LIMIT_PER_IP_PER_MIN", 30)?,
-                per_account_per_min: parse_var("AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MIN", 10)?,
+                per_ip_per_min: parse_var(
+                    "AUTH_RATE_LIMIT_PER_IP_PER_MIN",
+                    d.rate_limits.per_ip_per_min,
+                )?,
+                per_account_per_min: parse_var(
+                    "AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MIN",
+                    d.rate_limits.per_account_per_min,
+                )?,
             },
         };
-        if env.is_production() {
-            check_secret(env, "INTERNAL_API_KEY", internal_api_key.as_deref())?;
-        }
         settings.validate()?;
         Ok(settings)
     }

@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
     };
     let outcome = match command.as_str() {
         "serve" => serve(settings).await,
-        "migrate" => migrate(settings).await,
+        "migrate" => store_kit::migrate_url(&settings.database_url, &MIGRATIONS).await,
         "healthcheck" => return service_kit::healthcheck::run(&settings.bind_addr),
         other => Err(anyhow::anyhow!(
             "unknown command {other:?}; use serve, migrate, keygen or healthcheck"
@@ -43,15 +43,6 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(port = app.port(), "auth-service listening");
     app.run_until_stopped().await?;
     tracing::info!("auth-service stopped cleanly");
-    Ok(())
-}
-
-async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let db =
-        store_kit::Database::connect(&settings.database_url, &store_kit::PoolSettings::default())
-            .await?;
-    db.migrate(&MIGRATIONS).await?;
-    tracing::info!(engine = db.engine.as_str(), "migrations applied");
     Ok(())
 }
 

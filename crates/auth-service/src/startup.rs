@@ -10,12 +10,11 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use futures_util::future::BoxFuture;
 use relay_client::RelayClient;
 use service_kit::InternalApiKey;
-use service_kit::ops::{Readiness, ReadinessCheck};
+use service_kit::ops::Readiness;
 use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
-use store_kit::{Database, Migrations, PoolSettings};
+use store_kit::{Database, Migrations, PoolSettings, database_check};
 use tokens::{Issuer, SigningKey, Verifier};
 
 use crate::config::Settings;
@@ -117,7 +116,7 @@ impl Application {
             dummy_hash,
         });
         let port = listener.local_addr()?.port();
-        let readiness = Readiness(vec![Arc::new(DatabaseCheck(state.db.clone()))]);
+        let readiness = Readiness(vec![database_check(state.db.clone())]);
         let server = {
             let state = state.clone();
             let verifier = web::Data::new(verifier);
@@ -156,25 +155,6 @@ impl Application {
     /// Serves until SIGTERM/SIGINT (actix drains in-flight requests for up to 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
-    }
-}
-
-struct DatabaseCheck(Database);
-
-impl ReadinessCheck for DatabaseCheck {
-    fn name(&self) -> &'static str {
-        "database"
-    }
-
-    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move {
-            self.0.ping().await.map_err(|e| {
-                format!(
-                    "the {} database does not answer: {e}",
-                    self.0.engine.as_str()
-                )
-            })
-        })
     }
 }
 

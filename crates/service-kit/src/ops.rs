@@ -16,6 +16,34 @@ pub trait ReadinessCheck: Send + Sync {
     fn check(&self) -> BoxFuture<'_, Result<(), String>>;
 }
 
+/// A readiness check from a name and an async closure.
+pub fn check<F, Fut>(name: &'static str, f: F) -> Arc<dyn ReadinessCheck>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    Arc::new(FnCheck { name, f })
+}
+
+struct FnCheck<F> {
+    name: &'static str,
+    f: F,
+}
+
+impl<F, Fut> ReadinessCheck for FnCheck<F>
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin((self.f)())
+    }
+}
+
 /// The checks behind `/readyz`, registered as app data.
 #[derive(Clone, Default)]
 pub struct Readiness(pub Vec<Arc<dyn ReadinessCheck>>);

@@ -283,3 +283,23 @@ mod time_tests {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
     }
 }
+
+/// The `/readyz` check for a service's database.
+pub fn database_check(db: Database) -> std::sync::Arc<dyn service_kit::ops::ReadinessCheck> {
+    service_kit::ops::check("database", move || {
+        let db = db.clone();
+        async move {
+            db.ping()
+                .await
+                .map_err(|e| format!("the {} database does not answer: {e}", db.engine.as_str()))
+        }
+    })
+}
+
+/// `<service> migrate`: connects, applies the engine's migrations, and says so.
+pub async fn migrate_url(url: &str, migrations: &Migrations) -> anyhow::Result<()> {
+    let db = Database::connect(url, &PoolSettings::default()).await?;
+    db.migrate(migrations).await?;
+    tracing::info!(engine = db.engine.as_str(), "migrations applied");
+    Ok(())
+}

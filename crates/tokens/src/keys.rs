@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("could not generate an Ed25519 key")]
+    #[error("the system random number generator failed")]
     Generate,
     #[error("the private key is not a PEM-encoded PKCS#8 Ed25519 key ({0})")]
     Parse(&'static str),

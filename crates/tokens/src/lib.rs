@@ -8,6 +8,7 @@
 //! checks `iss`/`aud` only when they are present.
 
 mod keys;
+mod secret;
 mod verify;
 
 #[cfg(feature = "actix")]
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use keys::{Jwks, KeyError, PublicJwk, SigningKey};
+pub use secret::SecretToken;
 pub use verify::{Verifier, VerifyError};
 
 /// The JOSE `typ` of an access token (RFC 9068).

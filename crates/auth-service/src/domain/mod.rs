@@ -2,12 +2,11 @@
 
 mod email;
 mod password;
-mod secret_token;
 mod username;
 
 pub use email::Email;
 pub use password::{MAX_PASSWORD_BYTES, Password};
-pub use secret_token::SecretToken;
+pub use tokens::SecretToken;
 pub use username::Username;
 
 use service_kit::FieldError;

@@ -6,7 +6,6 @@ use auth_service::config::{RateLimits, Settings};
 use auth_service::startup::{AppState, Application};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use service_kit::{AppEnv, TrustedProxies};
 pub use test_support::FakeRelay;
 use test_support::{Engine, TempDir, TestDatabase};
 
@@ -23,35 +22,21 @@ pub struct TestApp {
 }
 
 pub fn test_settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
-    Settings {
-        env: AppEnv::Development,
-        bind_addr: "127.0.0.1:0".into(),
-        database_url: database_url.into(),
-        migrate_on_start: true,
-        data_dir: data_dir.to_path_buf(),
-        jwt_private_key: None,
-        jwt_issuer: "cloudchat-auth".into(),
-        jwt_audience: "cloudchat".into(),
-        access_ttl: Duration::from_secs(900),
-        refresh_ttl: Duration::from_secs(3600),
-        session_max_age: Duration::from_secs(7200),
-        reset_ttl: Duration::from_secs(3600),
-        internal_api_key: INTERNAL_KEY.into(),
-        relay_url: None,
-        public_url: "http://localhost:8080".into(),
-        allowed_origins: vec![ORIGIN.into()],
-        trusted_proxies: TrustedProxies::none(),
-        // Cost 4 keeps the suite fast; production refuses anything under 10.
-        bcrypt_cost: 4,
-        smtp_url: None,
-        mail_from: "Cloud Chat <no-reply@localhost>".into(),
-        dev_return_reset_link: true,
-        redis_url: None,
-        rate_limits: RateLimits {
-            per_ip_per_min: 10_000,
-            per_account_per_min: 10_000,
-        },
-    }
+    let mut s = Settings::development(database_url, data_dir);
+    s.bind_addr = "127.0.0.1:0".into();
+    s.access_ttl = Duration::from_secs(900);
+    s.refresh_ttl = Duration::from_secs(3600);
+    s.session_max_age = Duration::from_secs(7200);
+    s.internal_api_key = INTERNAL_KEY.into();
+    s.allowed_origins = vec![ORIGIN.into()];
+    // Cost 4 keeps the suite fast; production refuses anything under 10.
+    s.bcrypt_cost = 4;
+    s.dev_return_reset_link = true;
+    s.rate_limits = RateLimits {
+        per_ip_per_min: 10_000,
+        per_account_per_min: 10_000,
+    };
+    s
 }
 
 pub async fn spawn_app(engine: Engine) -> TestApp {

@@ -1,4 +1,4 @@
-//! Opaque secrets handed to clients (refresh tokens, reset tokens): 32 bytes from the OS
+//! Opaque secrets handed to clients (refresh tokens, reset tokens, WebSocket tickets): 32 bytes from the OS
 //! CSPRNG, base64url. Only their SHA-256 is stored.
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -11,11 +11,11 @@ pub struct SecretToken {
 }
 
 impl SecretToken {
-    pub fn generate() -> anyhow::Result<Self> {
+    pub fn generate() -> Result<Self, crate::KeyError> {
         let mut bytes = [0u8; 32];
         SystemRandom::new()
             .fill(&mut bytes)
-            .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+            .map_err(|_| crate::KeyError::Generate)?;
         let plain = URL_SAFE_NO_PAD.encode(bytes);
         let hash = Self::hash(&plain);
         Ok(Self { plain, hash })

@@ -1,0 +1,39 @@
+# Cloud Chat — the commands a developer runs. `make help` lists them.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: help run test test-rust test-web lint fmt web-build web-e2e deploy-check clean-test-dbs
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+run: ## start Cloud Chat on SQLite (nothing else to install)
+	$(CARGO) run --release -p auth-service
+
+test: test-rust test-web ## every test: Rust on SQLite and PostgreSQL, then the SPA's unit tests
+
+test-rust: ## Rust unit and integration tests (needs PostgreSQL on 127.0.0.1:5432 and Redis)
+	$(CARGO) test --workspace
+
+test-web: web/node_modules ## the SPA's unit tests (Vitest)
+	cd web && npm test
+
+web/node_modules: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch web/node_modules
+
+web-build: web/node_modules ## build the SPA into web/dist
+	cd web && npm run build
+
+lint: ## rustfmt check, clippy with warnings as errors, the SPA's type check
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --all-targets --workspace -- -D warnings
+
+fmt: ## format the Rust code
+	$(CARGO) fmt --all
+
+deploy-check: ## nginx -t and a live nginx routing test, compose and k8s schemas, Dockerfile lint
+	bash scripts/deploy-check.sh
+
+clean-test-dbs: ## drop the PostgreSQL databases tests left behind
+	psql -h 127.0.0.1 -U postgres -Atc "SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'cctest\_%'" | psql -h 127.0.0.1 -U postgres -q

@@ -1,0 +1,81 @@
+//! auth-service's internal user look-up, for adding members by username.
+
+use std::time::Duration;
+
+use service_kit::{INTERNAL_KEY_HEADER, InternalApiKey, REQUEST_ID_HEADER};
+use wire::PublicUser;
+
+use crate::error::ApiError;
+
+#[derive(Clone)]
+pub struct AuthClient {
+    http: reqwest::Client,
+    base: String,
+    key: InternalApiKey,
+}
+
+impl AuthClient {
+    pub fn new(http: reqwest::Client, base: &str, key: InternalApiKey) -> Self {
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            key,
+        }
+    }
+
+    /// The user with this name (case-insensitive), `None` when there is none.
+    pub async fn user_by_username(
+        &self,
+        username: &str,
+        request_id: &str,
+    ) -> Result<Option<PublicUser>, ApiError> {
+        let url = format!(
+            "{}/internal/users/by-username/{}",
+            self.base,
+            percent_encode(username)
+        );
+        let res = self
+            .http
+            .get(url)
+            .header(INTERNAL_KEY_HEADER, self.key.as_str())
+            .header(REQUEST_ID_HEADER, request_id)
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "auth-service user look-up failed");
+                ApiError::AuthUnavailable
+            })?;
+        match res.status() {
+            reqwest::StatusCode::OK => res.json().await.map(Some).map_err(|err| {
+                tracing::warn!(error = %err, "auth-service answered a user look-up with an unexpected body");
+                ApiError::AuthUnavailable
+            }),
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
+            status => {
+                tracing::warn!(%status, "auth-service refused a user look-up");
+                Err(ApiError::AuthUnavailable)
+            }
+        }
+    }
+}
+
+/// Usernames are `[A-Za-z0-9_.-]`, but the look-up may be asked for anything: escape the
+/// rest so it stays one path segment.
+fn percent_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodes_one_segment() {
+        assert_eq!(super::percent_encode("al.ice_1-x"), "al.ice_1-x");
+        assert_eq!(super::percent_encode("a/b c"), "a%2Fb%20c");
+    }
+}

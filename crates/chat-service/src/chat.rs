@@ -1,0 +1,204 @@
+//! The chat operations that both the REST routes and the WebSocket actions run, so that a
+//! message sent over HTTP and one sent over a socket follow exactly the same rules.
+
+use serde_json::Value;
+use service_kit::ratelimit::{Decision, Quota};
+use uuid::Uuid;
+use wire::{Control, Delivery, Publish, Target};
+
+use crate::domain::{ClientMsgId, MessageContent};
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+use crate::store::messages::{self, InsertError, Message, PageQuery, Stored};
+use crate::store::rooms::{self, Room};
+
+/// Who is acting: from an access token (REST) or from the identity the relay carries (WS).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: Uuid,
+    pub username: String,
+}
+
+impl From<&tokens::actix::AuthUser> for Caller {
+    fn from(u: &tokens::actix::AuthUser) -> Self {
+        Self {
+            id: u.id,
+            username: u.username.clone(),
+        }
+    }
+}
+
+impl From<&wire::Identity> for Caller {
+    fn from(i: &wire::Identity) -> Self {
+        Self {
+            id: i.user_id,
+            username: i.username.clone(),
+        }
+    }
+}
+
+/// The room, if the caller may see it. A private room the caller is not in answers exactly
+/// like a room that does not exist (no existence leak).
+pub async fn visible_room(state: &AppState, caller: &Caller, room_id: i64) -> ApiResult<Room> {
+    match rooms::with_membership(&state.db.pool, room_id, caller.id).await? {
+        Some((room, true)) => Ok(room),
+        _ => Err(ApiError::RoomNotFound),
+    }
+}
+
+/// The room, if the caller owns it (403 for members who do not, 404 for everyone else).
+pub async fn owned_room(state: &AppState, caller: &Caller, room_id: i64) -> ApiResult<Room> {
+    let room = visible_room(state, caller, room_id).await?;
+    if room.is_general {
+        return Err(ApiError::GeneralRoom);
+    }
+    if room.owner_user_id != Some(caller.id) {
+        return Err(ApiError::NotRoomOwner);
+    }
+    Ok(room)
+}
+
+fn reject(reason: &'static str, err: ApiError) -> ApiError {
+    metrics::counter!("chat_sends_rejected_total", "reason" => reason).increment(1);
+    err
+}
+
+/// Stores a message (or finds the original of a retried send).
+pub async fn send(
+    state: &AppState,
+    caller: &Caller,
+    room_id: i64,
+    content: &str,
+    client_msg_id: Option<&str>,
+) -> ApiResult<Stored> {
+    let parsed_content = MessageContent::parse(content);
+    let parsed_cid = client_msg_id.map(ClientMsgId::parse).transpose();
+    let (content, cid) = match (parsed_content, parsed_cid) {
+        (Ok(c), Ok(id)) => (c, id),
+        (c, id) => {
+            let errors = [c.err(), id.err()].into_iter().flatten().collect();
+            return Err(reject("invalid", ApiError::Validation(errors)));
+        }
+    };
+    let quota = Quota {
+        limit: state.settings.send_limit,
+        window: state.settings.send_window,
+    };
+    if let limited @ Decision::Limited { .. } = state
+        .limiter
+        .hit(&format!("send:{}", caller.id), quota)
+        .await
+    {
+        return Err(reject(
+            "rate_limited",
+            ApiError::RateLimited(limited.retry_after_secs().unwrap_or(1)),
+        ));
+    }
+    visible_room(state, caller, room_id)
+        .await
+        .map_err(|e| reject("not_member", e))?;
+    let now = store_kit::now_ms();
+    match messages::insert(
+        &state.db.pool,
+        room_id,
+        caller.id,
+        &caller.username,
+        &content,
+        cid.as_ref(),
+        now,
+    )
+    .await
+    {
+        Ok(stored) => {
+            if !stored.duplicate {
+                metrics::counter!("chat_messages_created_total").increment(1);
+            }
+            Ok(stored)
+        }
+        Err(InsertError::RoomGone) => Err(reject("not_member", ApiError::RoomNotFound)),
+        Err(InsertError::Unexpected(e)) => Err(e.into()),
+    }
+}
+
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 200;
+
+/// A page of history. Negative cursors are refused; limits above 200 are capped.
+pub async fn history(
+    state: &AppState,
+    caller: &Caller,
+    room_id: i64,
+    after_seq: Option<i64>,
+    before_seq: Option<i64>,
+    limit: Option<i64>,
+) -> ApiResult<(Vec<Message>, bool)> {
+    let mut errors = Vec::new();
+    if after_seq.is_some_and(|s| s < 0) {
+        errors.push(service_kit::FieldError::new(
+            "afterSeq",
+            "must be 0 or more",
+        ));
+    }
+    if before_seq.is_some_and(|s| s < 0) {
+        errors.push(service_kit::FieldError::new(
+            "beforeSeq",
+            "must be 0 or more",
+        ));
+    }
+    if limit.is_some_and(|l| l < 1) {
+        errors.push(service_kit::FieldError::new(
+            "limit",
+            "must be at least 1 (at most 200 are returned)",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    visible_room(state, caller, room_id).await?;
+    let query = PageQuery {
+        after_seq,
+        before_seq,
+        limit: limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE),
+    };
+    Ok(messages::page(&state.db.pool, room_id, query).await?)
+}
+
+/// Moves the caller's read marker (never past the room's last seq, never backwards).
+pub async fn mark_read(state: &AppState, caller: &Caller, room_id: i64, seq: i64) -> ApiResult<()> {
+    if seq < 0 {
+        return Err(ApiError::field("seq", "must be 0 or more"));
+    }
+    let room = visible_room(state, caller, room_id).await?;
+    rooms::mark_read(&state.db.pool, room_id, caller.id, seq.min(room.last_seq)).await?;
+    Ok(())
+}
+
+pub fn to_room(room_id: i64, payload: Value) -> Delivery {
+    Delivery {
+        target: Target::Room(room_id),
+        payload,
+    }
+}
+
+pub fn to_user(user_id: Uuid, payload: Value) -> Delivery {
+    Delivery {
+        target: Target::User(user_id),
+        payload,
+    }
+}
+
+/// Tells the relays about an event that started in a REST call (best effort, background).
+pub fn publish(
+    state: &AppState,
+    deliveries: Vec<Delivery>,
+    control: Vec<Control>,
+    request_id: &service_kit::RequestId,
+) {
+    state.relay.publish_in_background(
+        Publish {
+            deliveries,
+            control,
+        },
+        request_id.to_string(),
+    );
+}

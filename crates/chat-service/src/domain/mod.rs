@@ -1,0 +1,122 @@
+//! Inputs parsed at the edge: once a value has one of these types it is valid.
+
+use service_kit::FieldError;
+
+/// A room name: 2–64 characters after trimming, no control characters. Unique without
+/// regard to case (`general` is taken by the general room).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomName(String);
+
+impl RoomName {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let name = raw.trim();
+        let len = name.chars().count();
+        if !(2..=64).contains(&len) {
+            return Err(FieldError::new("name", "must be 2 to 64 characters long"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "name",
+                "may not contain control characters",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Message text: 1–4000 characters once trimmed, stored exactly as sent (escaping is the
+/// renderer's job).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageContent(String);
+
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+impl MessageContent {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(FieldError::new("content", "must not be empty"));
+        }
+        if trimmed.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(FieldError::new(
+                "content",
+                "must be at most 4000 characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The client's id for a send, so that a retry finds the original: 1–64 characters of
+/// `[A-Za-z0-9_-]` (a UUID fits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientMsgId(String);
+
+impl ClientMsgId {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        if raw.is_empty()
+            || raw.len() > 64
+            || !raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(FieldError::new(
+                "clientMsgId",
+                "must be 1 to 64 characters of letters, digits, '-' and '_' (a UUID)",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names() {
+        assert_eq!(
+            RoomName::parse("  Team  ").map(|n| n.0).ok(),
+            Some("Team".into())
+        );
+        assert!(RoomName::parse("x").is_err());
+        assert!(RoomName::parse(&"x".repeat(65)).is_err());
+        assert!(RoomName::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn message_content() {
+        assert!(MessageContent::parse("   ").is_err());
+        assert!(MessageContent::parse(&"é".repeat(4000)).is_ok());
+        assert!(MessageContent::parse(&"x".repeat(4001)).is_err());
+        assert_eq!(
+            MessageContent::parse(" hi ").map(|c| c.0).ok(),
+            Some(" hi ".into())
+        );
+        let xss = "<img src=x onerror=alert(1)>";
+        assert_eq!(
+            MessageContent::parse(xss).map(|c| c.0).ok(),
+            Some(xss.into())
+        );
+    }
+
+    #[test]
+    fn client_msg_ids() {
+        assert!(ClientMsgId::parse("3f0e1c1e-8a4b-4c56-9d1a-2b3c4d5e6f70").is_ok());
+        assert!(ClientMsgId::parse("").is_err());
+        assert!(ClientMsgId::parse("has space").is_err());
+        assert!(ClientMsgId::parse(&"a".repeat(65)).is_err());
+    }
+}

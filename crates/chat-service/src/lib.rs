@@ -1,0 +1,14 @@
+//! chat-service: rooms, members and messages over stateless REST, and the relay's internal
+//! WebSocket contract. No socket and no per-connection state lives here: every WebSocket
+//! event arrives with the identity returned at `$connect`.
+
+pub mod auth_client;
+pub mod chat;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod views;

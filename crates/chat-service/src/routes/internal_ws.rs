@@ -1,0 +1,180 @@
+//! The relay's side of the WebSocket (DESIGN.md section 5), behind the internal API key:
+//! `$connect`, the routed actions, `$disconnect`. Nothing here is kept between calls: every
+//! event carries the identity returned at connect.
+
+use actix_web::{HttpResponse, post, web};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use service_kit::{FieldError, InternalCaller};
+use wire::{
+    ActionRequest, ActionResponse, ConnectRequest, ConnectResponse, DisconnectRequest, Identity,
+};
+
+use crate::chat::{self, Caller, to_room};
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+use crate::store::{rooms, tickets};
+use crate::views::frames;
+
+#[post("/internal/ws/connect")]
+pub async fn connect(
+    _caller: InternalCaller,
+    state: web::Data<AppState>,
+    body: web::Json<ConnectRequest>,
+) -> ApiResult<HttpResponse> {
+    let request = body.into_inner();
+    let (identity, expires_at) = match (&request.ticket, &request.token) {
+        (Some(ticket), _) => {
+            let (user_id, username, token_exp) =
+                tickets::consume(&state.db.pool, ticket, store_kit::now_ms())
+                    .await?
+                    .ok_or(ApiError::InvalidTicket)?;
+            (Identity { user_id, username }, token_exp)
+        }
+        (None, Some(token)) => {
+            let claims = state.verifier.verify(token).await.map_err(|e| {
+                tracing::info!(reason = %e, "WebSocket connect refused: bad token");
+                ApiError::InvalidTicket
+            })?;
+            (
+                Identity {
+                    user_id: claims.sub,
+                    username: claims.username,
+                },
+                claims.exp,
+            )
+        }
+        (None, None) => return Err(ApiError::InvalidTicket),
+    };
+    let rooms = rooms::ids_for_user(&state.db.pool, identity.user_id).await?;
+    tracing::info!(
+        connection_id = %request.connection_id,
+        relay_id = %request.relay_id,
+        user_id = %identity.user_id,
+        rooms = rooms.len(),
+        "WebSocket connected"
+    );
+    Ok(HttpResponse::Ok().json(ConnectResponse {
+        identity,
+        rooms,
+        expires_at,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SendMessage {
+    room_id: i64,
+    #[serde(default)]
+    content: String,
+    client_msg_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Sync {
+    room_id: i64,
+    #[serde(default)]
+    after_seq: i64,
+    limit: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Typing {
+    room_id: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MarkRead {
+    room_id: i64,
+    seq: i64,
+}
+
+fn parse<T: DeserializeOwned>(body: serde_json::Value) -> ApiResult<T> {
+    serde_json::from_value(body)
+        .map_err(|e| ApiError::Validation(vec![FieldError::new("body", e.to_string())]))
+}
+
+#[post("/internal/ws/actions/{action}")]
+pub async fn action(
+    _caller: InternalCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<ActionRequest>,
+) -> ApiResult<HttpResponse> {
+    let action = path.into_inner();
+    let ActionRequest { identity, body, .. } = body.into_inner();
+    let caller = Caller::from(&identity);
+    let response = match action.as_str() {
+        "sendMessage" => {
+            let send: SendMessage = parse(body)?;
+            let stored = chat::send(
+                &state,
+                &caller,
+                send.room_id,
+                &send.content,
+                send.client_msg_id.as_deref(),
+            )
+            .await?;
+            let reply = frames::ack(stored.message.client_msg_id.as_deref(), &stored.message);
+            // A retried send is acknowledged again but not delivered a second time.
+            let outbound = if stored.duplicate {
+                Vec::new()
+            } else {
+                vec![to_room(
+                    stored.message.room_id,
+                    frames::message(&stored.message),
+                )]
+            };
+            ActionResponse {
+                reply: Some(reply),
+                outbound,
+            }
+        }
+        "sync" => {
+            let sync: Sync = parse(body)?;
+            let (page, has_more) = chat::history(
+                &state,
+                &caller,
+                sync.room_id,
+                Some(sync.after_seq),
+                None,
+                sync.limit,
+            )
+            .await?;
+            ActionResponse {
+                reply: Some(frames::messages(sync.room_id, &page, has_more)),
+                outbound: Vec::new(),
+            }
+        }
+        "typing" => {
+            let typing: Typing = parse(body)?;
+            chat::visible_room(&state, &caller, typing.room_id).await?;
+            ActionResponse {
+                reply: None,
+                outbound: vec![to_room(
+                    typing.room_id,
+                    frames::typing(typing.room_id, caller.id, &caller.username),
+                )],
+            }
+        }
+        "markRead" => {
+            let mark: MarkRead = parse(body)?;
+            chat::mark_read(&state, &caller, mark.room_id, mark.seq).await?;
+            ActionResponse::default()
+        }
+        _ => return Err(ApiError::UnknownAction(action)),
+    };
+    Ok(HttpResponse::Ok().json(response))
+}
+
+#[post("/internal/ws/disconnect")]
+pub async fn disconnect(
+    _caller: InternalCaller,
+    body: web::Json<DisconnectRequest>,
+) -> HttpResponse {
+    tracing::info!(connection_id = %body.connection_id, user_id = %body.identity.user_id, "WebSocket disconnected");
+    HttpResponse::NoContent().finish()
+}

@@ -1,0 +1,34 @@
+//! HTTP handlers, one module per resource. Paths are those of DESIGN.md sections 3 and 5.
+
+pub(crate) mod internal_ws;
+pub(crate) mod members;
+pub(crate) mod messages;
+pub(crate) mod rooms;
+pub(crate) mod tickets;
+
+use actix_web::{HttpResponse, get, web};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(rooms::list)
+        .service(rooms::create)
+        .service(rooms::get)
+        .service(rooms::delete)
+        .service(members::list)
+        .service(members::add)
+        .service(members::remove)
+        .service(messages::history)
+        .service(messages::post)
+        .service(messages::edit)
+        .service(messages::delete)
+        .service(messages::mark_read)
+        .service(tickets::create)
+        .service(internal_ws::connect)
+        .service(internal_ws::action)
+        .service(internal_ws::disconnect)
+        .service(openapi);
+}
+
+#[get("/openapi.json")]
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(crate::openapi::document())
+}

@@ -1,0 +1,39 @@
+//! `POST /ws-tickets`: a 30-second, single-use ticket for opening a WebSocket, so that no
+//! long-lived token ever sits in a URL or a log.
+
+use actix_web::{HttpResponse, post, web};
+use serde::Serialize;
+use tokens::actix::AuthUser;
+
+use crate::error::ApiResult;
+use crate::startup::AppState;
+use crate::store::tickets;
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketAnswer {
+    ticket: String,
+    expires_in: u64,
+}
+
+#[utoipa::path(tag = "websocket", security(("bearer" = [])), responses((status = 201, description = "Connect with /ws?ticket=...", body = TicketAnswer)))]
+#[post("/ws-tickets")]
+pub async fn create(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let ttl = state.settings.ticket_ttl;
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(30_000);
+    let ticket = tickets::issue(
+        &state.db.pool,
+        user.id,
+        &user.username,
+        user.claims.exp,
+        ttl_ms,
+        store_kit::now_ms(),
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(TicketAnswer {
+            ticket,
+            expires_in: ttl.as_secs(),
+        }))
+}

@@ -1,0 +1,171 @@
+//! Builds the application: database, token verifier, collaborators, and the HTTP server bound
+//! to its listener (port 0 in tests).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use relay_client::RelayClient;
+use service_kit::InternalApiKey;
+use service_kit::ops::Readiness;
+use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter};
+use store_kit::{Database, Migrations, PoolSettings, database_check};
+use tokens::Verifier;
+
+use crate::auth_client::AuthClient;
+use crate::config::Settings;
+use crate::routes;
+
+pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator =
+    sqlx::migrate!("../../migrations/chat/sqlite");
+pub static MIGRATOR_POSTGRES: sqlx::migrate::Migrator =
+    sqlx::migrate!("../../migrations/chat/postgres");
+
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &MIGRATOR_SQLITE,
+    postgres: &MIGRATOR_POSTGRES,
+};
+
+/// Everything handlers share.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Database,
+    pub verifier: Verifier,
+    /// Per-user send limits. In memory: with several replicas each enforces its own share.
+    pub limiter: Arc<dyn RateLimiter>,
+    pub relay: RelayClient,
+    pub auth: AuthClient,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind_addr)
+            .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let db = Database::connect(&settings.database_url, &PoolSettings::default()).await?;
+        if settings.migrate_on_start {
+            db.migrate(&MIGRATIONS).await?;
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let auth_url = settings.auth_url.trim_end_matches('/').to_owned();
+        let verifier = Verifier::from_jwks_url(
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+            format!("{auth_url}/.well-known/jwks.json"),
+            http.clone(),
+        );
+        if verifier.refresh().await.is_err() {
+            tracing::warn!(%auth_url, "auth-service's JWKS is not reachable yet; tokens are verified once it is");
+        }
+        let internal_key = InternalApiKey::new(settings.internal_api_key.as_str());
+        let relay = RelayClient::new(
+            settings.relay_url.as_deref(),
+            internal_key.clone(),
+            Duration::from_secs(2),
+        )?;
+        let auth = AuthClient::new(http, &auth_url, internal_key.clone());
+        let state = web::Data::new(AppState {
+            settings,
+            db,
+            verifier: verifier.clone(),
+            limiter: Arc::new(MemoryRateLimiter::new()),
+            relay,
+            auth,
+        });
+        let port = listener.local_addr()?.port();
+        let keys = verifier.clone();
+        let readiness = Readiness(vec![
+            database_check(state.db.clone()),
+            service_kit::ops::check("signing_keys", move || {
+                let ready = keys.ready();
+                async move {
+                    if ready {
+                        Ok(())
+                    } else {
+                        Err(
+                            "auth-service's JWKS has not been fetched yet (is AUTH_URL right?)"
+                                .to_owned(),
+                        )
+                    }
+                }
+            }),
+        ]);
+        let server = {
+            let state = state.clone();
+            let verifier = web::Data::new(verifier.clone());
+            let internal_key = web::Data::new(internal_key);
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(from_fn(service_kit::middleware::observe))
+                    .app_data(state.clone())
+                    .app_data(verifier.clone())
+                    .app_data(internal_key.clone())
+                    .configure(|cfg| service_kit::ops::configure(cfg, readiness.clone()))
+                    .configure(|cfg| service_kit::problem::configure_extractors(cfg, 64 * 1024))
+                    .configure(routes::configure)
+                    .default_service(web::to(service_kit::problem::not_found))
+            })
+            .listen(listener)?
+            .shutdown_timeout(10)
+            .run()
+        };
+        spawn_background(state.clone(), verifier);
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGTERM/SIGINT (actix drains in-flight requests for up to 10 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Sweeps expired tickets every minute and re-reads the JWKS every five (key rotation).
+fn spawn_background(state: web::Data<AppState>, verifier: Verifier) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::store::tickets::sweep(&state.db.pool, store_kit::now_ms()).await
+            {
+                tracing::warn!(error = %format!("{e:#}"), "ticket sweep failed");
+            }
+            if n.is_multiple_of(5) || !verifier.ready() {
+                let _ = verifier.refresh().await;
+            }
+            n += 1;
+        }
+    });
+}

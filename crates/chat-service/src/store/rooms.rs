@@ -1,0 +1,252 @@
+//! The `rooms` table, and the read markers that drive unread counts.
+
+use anyhow::Context;
+use sqlx::AnyPool;
+use uuid::Uuid;
+
+use super::parse_user_id;
+use crate::domain::RoomName;
+
+#[derive(Debug, Clone)]
+pub struct Room {
+    pub id: i64,
+    pub name: String,
+    pub owner_user_id: Option<Uuid>,
+    pub owner_username: Option<String>,
+    pub is_general: bool,
+    pub last_seq: i64,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RoomRow {
+    id: i64,
+    name: String,
+    owner_user_id: Option<String>,
+    owner_username_snapshot: Option<String>,
+    is_general: i64,
+    last_seq: i64,
+    created_at: i64,
+}
+
+impl TryFrom<RoomRow> for Room {
+    type Error = anyhow::Error;
+    fn try_from(r: RoomRow) -> anyhow::Result<Self> {
+        Ok(Room {
+            id: r.id,
+            name: r.name,
+            owner_user_id: r.owner_user_id.as_deref().map(parse_user_id).transpose()?,
+            owner_username: r.owner_username_snapshot,
+            is_general: r.is_general == 1,
+            last_seq: r.last_seq,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// A room as one user sees it: with member count and unread count.
+#[derive(Debug, Clone)]
+pub struct RoomSummary {
+    pub room: Room,
+    pub member_count: i64,
+    pub unread_count: i64,
+}
+
+/// Unread counts stop at this number (a new user in a busy `general` would otherwise count
+/// its whole history on every listing).
+pub const UNREAD_CAP: i64 = 1000;
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    #[sqlx(flatten)]
+    room: RoomRow,
+    member_count: i64,
+    unread_count: i64,
+}
+
+/// The rooms the user belongs to, `general` first, then by id.
+pub async fn list_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<RoomSummary>> {
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "SELECT r.id, r.name, r.owner_user_id, r.owner_username_snapshot, r.is_general, r.last_seq, r.created_at,
+                (SELECT COUNT(*) FROM room_members m WHERE m.room_id = r.id) AS member_count,
+                (SELECT COUNT(*) FROM (
+                    SELECT 1 FROM messages g
+                    WHERE g.room_id = r.id AND g.deleted_at IS NULL AND g.user_id <> $1
+                      AND g.seq > COALESCE(
+                          (SELECT k.last_read_seq FROM read_markers k WHERE k.room_id = r.id AND k.user_id = $1), 0)
+                    LIMIT 1000) AS unread) AS unread_count
+         FROM rooms r
+         WHERE r.is_general = 1 OR r.id IN (SELECT room_id FROM room_members WHERE user_id = $1)
+         ORDER BY r.is_general DESC, r.id",
+    )
+    .bind(user_id.to_string())
+    .fetch_all(pool)
+    .await
+    .context("listing rooms")?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(RoomSummary {
+                room: Room::try_from(r.room)?,
+                member_count: r.member_count,
+                unread_count: r.unread_count,
+            })
+        })
+        .collect()
+}
+
+/// The ids of the rooms a connection of this user subscribes to.
+pub async fn ids_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<i64>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM rooms WHERE is_general = 1
+         UNION
+         SELECT room_id FROM room_members WHERE user_id = $1
+         ORDER BY 1",
+    )
+    .bind(user_id.to_string())
+    .fetch_all(pool)
+    .await
+    .context("listing room ids")?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// A room and whether `user_id` is a member of it (always true for `general`).
+pub async fn with_membership(
+    pool: &AnyPool,
+    room_id: i64,
+    user_id: Uuid,
+) -> anyhow::Result<Option<(Room, bool)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        room: RoomRow,
+        is_member: i64,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT r.id, r.name, r.owner_user_id, r.owner_username_snapshot, r.is_general, r.last_seq, r.created_at,
+                (SELECT COUNT(*) FROM room_members m WHERE m.room_id = r.id AND m.user_id = $2) AS is_member
+         FROM rooms r WHERE r.id = $1",
+    )
+    .bind(room_id)
+    .bind(user_id.to_string())
+    .fetch_optional(pool)
+    .await
+    .context("reading a room")?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let room = Room::try_from(row.room)?;
+            let member = room.is_general || row.is_member > 0;
+            Ok(Some((room, member)))
+        }
+    }
+}
+
+pub async fn member_count(pool: &AnyPool, room_id: i64) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM room_members WHERE room_id = $1")
+        .bind(room_id)
+        .fetch_one(pool)
+        .await
+        .context("counting members")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateRoomError {
+    #[error("room name taken")]
+    NameTaken,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Creates a room with its owner as first member.
+pub async fn create(
+    pool: &AnyPool,
+    name: &RoomName,
+    owner: Uuid,
+    owner_username: &str,
+    now: i64,
+) -> Result<Room, CreateRoomError> {
+    let mut tx = pool.begin().await.context("starting a transaction")?;
+    let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+        "INSERT INTO rooms (name, owner_user_id, owner_username_snapshot, is_general, last_seq, created_at)
+         VALUES ($1, $2, $3, 0, 0, $4) RETURNING id",
+    )
+    .bind(name.as_str())
+    .bind(owner.to_string())
+    .bind(owner_username)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(err) if store_kit::unique_violation(&err).is_some() => {
+            return Err(CreateRoomError::NameTaken);
+        }
+        Err(err) => return Err(anyhow::Error::new(err).context("inserting a room").into()),
+    };
+    sqlx::query("INSERT INTO room_members (room_id, user_id, username_snapshot, joined_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(owner.to_string())
+        .bind(owner_username)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .context("adding the owner")?;
+    tx.commit().await.context("committing a room")?;
+    Ok(Room {
+        id,
+        name: name.as_str().to_owned(),
+        owner_user_id: Some(owner),
+        owner_username: Some(owner_username.to_owned()),
+        is_general: false,
+        last_seq: 0,
+        created_at: now,
+    })
+}
+
+/// Deletes a room with its members, messages and read markers (cascade).
+pub async fn delete(pool: &AnyPool, room_id: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query("DELETE FROM rooms WHERE id = $1 AND is_general = 0")
+        .bind(room_id)
+        .execute(pool)
+        .await
+        .context("deleting a room")?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn set_owner(
+    conn: &mut sqlx::AnyConnection,
+    room_id: i64,
+    owner: Uuid,
+    owner_username: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE rooms SET owner_user_id = $2, owner_username_snapshot = $3 WHERE id = $1")
+        .bind(room_id)
+        .bind(owner.to_string())
+        .bind(owner_username)
+        .execute(conn)
+        .await
+        .context("transferring ownership")?;
+    Ok(())
+}
+
+/// Moves the user's read marker forward to `seq` (never back).
+pub async fn mark_read(
+    pool: &AnyPool,
+    room_id: i64,
+    user_id: Uuid,
+    seq: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO read_markers (room_id, user_id, last_read_seq) VALUES ($1, $2, $3)
+         ON CONFLICT (room_id, user_id) DO UPDATE SET last_read_seq =
+             CASE WHEN excluded.last_read_seq > read_markers.last_read_seq
+                  THEN excluded.last_read_seq ELSE read_markers.last_read_seq END",
+    )
+    .bind(room_id)
+    .bind(user_id.to_string())
+    .bind(seq)
+    .execute(pool)
+    .await
+    .context("moving a read marker")?;
+    Ok(())
+}

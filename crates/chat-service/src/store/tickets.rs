@@ -1,0 +1,66 @@
+//! Single-use WebSocket tickets: 128+ random bits handed to the browser, only their SHA-256
+//! stored, consumed atomically by `DELETE ... RETURNING`.
+
+use anyhow::Context;
+use sqlx::AnyPool;
+use tokens::SecretToken;
+use uuid::Uuid;
+
+use super::parse_user_id;
+
+/// Issues a ticket for the user; `token_expires_at` (Unix seconds) is the expiry of the
+/// access token it was bought with, which the connection inherits.
+pub async fn issue(
+    pool: &AnyPool,
+    user_id: Uuid,
+    username: &str,
+    token_expires_at: i64,
+    ttl_ms: i64,
+    now: i64,
+) -> anyhow::Result<String> {
+    let ticket = SecretToken::generate()?;
+    sqlx::query(
+        "INSERT INTO ws_tickets (ticket_hash, user_id, username, token_expires_at, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&ticket.hash)
+    .bind(user_id.to_string())
+    .bind(username)
+    .bind(token_expires_at)
+    .bind(now + ttl_ms)
+    .bind(now)
+    .execute(pool)
+    .await
+    .context("storing a ticket")?;
+    Ok(ticket.plain)
+}
+
+/// Who the ticket was issued to, if it is valid; it can never be used again.
+pub async fn consume(
+    pool: &AnyPool,
+    ticket: &str,
+    now: i64,
+) -> anyhow::Result<Option<(Uuid, String, i64)>> {
+    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        "DELETE FROM ws_tickets WHERE ticket_hash = $1 RETURNING user_id, username, token_expires_at, expires_at",
+    )
+    .bind(SecretToken::hash(ticket))
+    .fetch_optional(pool)
+    .await
+    .context("consuming a ticket")?;
+    match row {
+        Some((user_id, username, token_exp, expires_at)) if expires_at > now => {
+            Ok(Some((parse_user_id(&user_id)?, username, token_exp)))
+        }
+        _ => Ok(None),
+    }
+}
+
+pub async fn sweep(pool: &AnyPool, now: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM ws_tickets WHERE expires_at < $1")
+        .bind(now)
+        .execute(pool)
+        .await
+        .context("sweeping tickets")?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,145 @@
+//! The JSON shapes of rooms, members and messages, and the WebSocket event payloads built
+//! from them (the same shapes over REST and over the socket).
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::store::members::Member;
+use crate::store::messages::Message;
+use crate::store::rooms::{Room, RoomSummary};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: i64,
+    pub room_id: i64,
+    pub seq: i64,
+    pub user_id: Uuid,
+    pub username: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub content: String,
+    pub client_msg_id: Option<String>,
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    pub deleted: bool,
+}
+
+impl From<&Message> for MessageView {
+    fn from(m: &Message) -> Self {
+        Self {
+            id: m.id,
+            room_id: m.room_id,
+            seq: m.seq,
+            user_id: m.user_id,
+            username: m.username.clone(),
+            kind: m.kind.clone(),
+            content: m.content.clone(),
+            client_msg_id: m.client_msg_id.clone(),
+            created_at: store_kit::rfc3339(m.created_at),
+            edited_at: m.edited_at.map(store_kit::rfc3339),
+            deleted: m.deleted_at.is_some(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomView {
+    pub id: i64,
+    pub name: String,
+    pub owner_user_id: Option<Uuid>,
+    pub owner_username: Option<String>,
+    pub is_general: bool,
+    /// Members with a membership row; 0 for `general`, which belongs to everyone.
+    pub member_count: i64,
+    pub last_seq: i64,
+    /// Messages by others after the caller's read marker (at most 1000).
+    pub unread_count: i64,
+    pub created_at: String,
+}
+
+impl RoomView {
+    pub fn new(room: &Room, member_count: i64, unread_count: i64) -> Self {
+        Self {
+            id: room.id,
+            name: room.name.clone(),
+            owner_user_id: room.owner_user_id,
+            owner_username: room.owner_username.clone(),
+            is_general: room.is_general,
+            member_count,
+            last_seq: room.last_seq,
+            unread_count,
+            created_at: store_kit::rfc3339(room.created_at),
+        }
+    }
+}
+
+impl From<&RoomSummary> for RoomView {
+    fn from(s: &RoomSummary) -> Self {
+        Self::new(&s.room, s.member_count, s.unread_count)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberView {
+    pub user_id: Uuid,
+    pub username: String,
+    pub joined_at: String,
+    pub is_owner: bool,
+}
+
+impl MemberView {
+    pub fn new(member: &Member, room: &Room) -> Self {
+        Self {
+            user_id: member.user_id,
+            username: member.username.clone(),
+            joined_at: store_kit::rfc3339(member.joined_at),
+            is_owner: room.owner_user_id == Some(member.user_id),
+        }
+    }
+}
+
+/// Server → client frames (DESIGN.md section 4).
+pub mod frames {
+    use super::*;
+
+    pub fn message(m: &Message) -> Value {
+        json!({"type": "message", "message": MessageView::from(m)})
+    }
+
+    pub fn ack(client_msg_id: Option<&str>, m: &Message) -> Value {
+        json!({"type": "ack", "clientMsgId": client_msg_id, "message": MessageView::from(m)})
+    }
+
+    pub fn messages(room_id: i64, page: &[Message], has_more: bool) -> Value {
+        let list: Vec<MessageView> = page.iter().map(MessageView::from).collect();
+        json!({"type": "messages", "roomId": room_id, "messages": list, "hasMore": has_more})
+    }
+
+    pub fn message_edited(m: &Message) -> Value {
+        json!({"type": "messageEdited", "roomId": m.room_id, "message": MessageView::from(m)})
+    }
+
+    pub fn message_deleted(m: &Message) -> Value {
+        json!({"type": "messageDeleted", "roomId": m.room_id, "id": m.id, "seq": m.seq})
+    }
+
+    pub fn typing(room_id: i64, user_id: Uuid, username: &str) -> Value {
+        json!({"type": "typing", "roomId": room_id, "userId": user_id, "username": username})
+    }
+
+    pub fn member_added(room: &Room, member: &MemberView) -> Value {
+        json!({"type": "memberAdded", "roomId": room.id, "roomName": room.name, "member": member})
+    }
+
+    pub fn member_removed(room_id: i64, user_id: Uuid, new_owner: Option<Uuid>) -> Value {
+        json!({"type": "memberRemoved", "roomId": room_id, "userId": user_id, "newOwnerUserId": new_owner})
+    }
+
+    pub fn room_deleted(room_id: i64) -> Value {
+        json!({"type": "roomDeleted", "roomId": room_id})
+    }
+}

@@ -1,0 +1,229 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use test_support::{Engine, both_engines};
+
+use crate::helpers::{GENERAL, assert_problem, spawn_app, spawn_app_with};
+
+fn connect_body(ticket: Option<&str>, token: Option<&str>) -> Value {
+    json!({
+        "connectionId": "c0ffee", "ticket": ticket, "token": token,
+        "relayId": "relay-a", "sourceIp": "203.0.113.5", "userAgent": "test"
+    })
+}
+
+async fn internal_endpoints_need_the_key(engine: Engine) {
+    let app = spawn_app(engine).await;
+    for path in [
+        "/internal/ws/connect",
+        "/internal/ws/actions/sendMessage",
+        "/internal/ws/disconnect",
+    ] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
+        let res = app
+            .client
+            .post(app.url(path))
+            .header("x-internal-api-key", "nope")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
+    }
+}
+
+async fn a_ticket_connects_once(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    let room = app.create_room(&alice, "mine").await;
+    let ticket = app.ticket(&alice).await;
+    let res = app
+        .internal("/internal/ws/connect", &connect_body(Some(&ticket), None))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["identity"],
+        json!({"userId": alice.id, "username": "alice"})
+    );
+    assert_eq!(body["rooms"], json!([GENERAL, room]));
+    assert!(body["expiresAt"].as_i64().unwrap() > 0);
+    let res = app
+        .internal("/internal/ws/connect", &connect_body(Some(&ticket), None))
+        .await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_ticket").await;
+    let res = app
+        .internal("/internal/ws/connect", &connect_body(Some("made-up"), None))
+        .await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_ticket").await;
+    let res = app
+        .internal("/internal/ws/connect", &connect_body(None, None))
+        .await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_ticket").await;
+    // No ticket is stored in the clear.
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT ticket_hash FROM ws_tickets")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|(h,)| h != &ticket));
+    // A bearer token works too (non-browser clients); a bad one does not.
+    let res = app
+        .internal(
+            "/internal/ws/connect",
+            &connect_body(None, Some(&alice.token)),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .internal("/internal/ws/connect", &connect_body(None, Some("a.b.c")))
+        .await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_ticket").await;
+}
+
+async fn a_ticket_expires(engine: Engine) {
+    let app = spawn_app_with(engine, |s| s.ticket_ttl = std::time::Duration::from_secs(1)).await;
+    let alice = app.signup("alice").await;
+    let res = app.post(&alice, "/ws-tickets", &json!({})).await;
+    let ticket = res.json::<Value>().await.unwrap()["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let res = app
+        .internal("/internal/ws/connect", &connect_body(Some(&ticket), None))
+        .await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_ticket").await;
+}
+
+async fn send_message_acks_the_sender_and_targets_the_room(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let room = app.create_room(&alice, "ws").await;
+    let body = json!({"roomId": room, "content": "over the socket", "clientMsgId": "ws-1"});
+    let res = app.action(&alice, "sendMessage", body.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["reply"]["type"], "ack");
+    assert_eq!(answer["reply"]["clientMsgId"], "ws-1");
+    assert_eq!(answer["reply"]["message"]["seq"], 1);
+    assert_eq!(answer["reply"]["message"]["content"], "over the socket");
+    assert_eq!(answer["outbound"].as_array().unwrap().len(), 1);
+    assert_eq!(answer["outbound"][0]["target"], json!({"room": room}));
+    assert_eq!(answer["outbound"][0]["payload"]["type"], "message");
+    assert_eq!(
+        answer["outbound"][0]["payload"]["message"],
+        answer["reply"]["message"]
+    );
+    // A retry is acked with the same message and not delivered again.
+    let again: Value = app
+        .action(&alice, "sendMessage", body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["reply"]["message"], answer["reply"]["message"]);
+    assert!(again["outbound"].as_array().unwrap().is_empty());
+    // A non-member is refused; so is bad input.
+    let res = app
+        .action(
+            &bob,
+            "sendMessage",
+            json!({"roomId": room, "content": "let me in"}),
+        )
+        .await;
+    assert_problem(res, StatusCode::NOT_FOUND, "room_not_found").await;
+    let res = app
+        .action(
+            &alice,
+            "sendMessage",
+            json!({"roomId": room, "content": ""}),
+        )
+        .await;
+    assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let res = app
+        .action(&alice, "sendMessage", json!({"content": "where?"}))
+        .await;
+    assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let res = app
+        .action(
+            &alice,
+            "sendMessage",
+            json!({"roomId": "one", "content": "x"}),
+        )
+        .await;
+    assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+}
+
+async fn sync_typing_mark_read_and_unknown_actions(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let room = app.create_room(&alice, "sync").await;
+    for i in 1..=5 {
+        app.send_ok(&alice, room, &format!("s{i}")).await;
+    }
+    let answer: Value = app
+        .action(&alice, "sync", json!({"roomId": room, "afterSeq": 2}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["reply"]["type"], "messages");
+    assert_eq!(answer["reply"]["roomId"], room);
+    let seqs: Vec<i64> = answer["reply"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [3, 4, 5]);
+    assert_eq!(answer["reply"]["hasMore"], false);
+    let res = app
+        .action(&bob, "sync", json!({"roomId": room, "afterSeq": 0}))
+        .await;
+    assert_problem(res, StatusCode::NOT_FOUND, "room_not_found").await;
+
+    let answer: Value = app
+        .action(&alice, "typing", json!({"roomId": room}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(answer.get("reply").is_none());
+    assert_eq!(
+        answer["outbound"][0],
+        json!({"target": {"room": room}, "payload": {"type": "typing", "roomId": room, "userId": alice.id, "username": "alice"}})
+    );
+    let res = app.action(&bob, "typing", json!({"roomId": room})).await;
+    assert_problem(res, StatusCode::NOT_FOUND, "room_not_found").await;
+
+    app.send_ok(&bob, GENERAL, "hello").await;
+    assert_eq!(app.rooms(&alice).await[0]["unreadCount"], 1);
+    let res = app
+        .action(&alice, "markRead", json!({"roomId": GENERAL, "seq": 1}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.rooms(&alice).await[0]["unreadCount"], 0);
+
+    let res = app.action(&alice, "dance", json!({})).await;
+    assert_problem(res, StatusCode::NOT_FOUND, "unknown_action").await;
+    let res = app
+        .internal("/internal/ws/disconnect", &json!({"connectionId": "c0ffee", "identity": {"userId": alice.id, "username": "alice"}}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+both_engines!(
+    internal_endpoints_need_the_key,
+    a_ticket_connects_once,
+    a_ticket_expires,
+    send_message_acks_the_sender_and_targets_the_room,
+    sync_typing_mark_read_and_unknown_actions,
+);

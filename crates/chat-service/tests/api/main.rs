@@ -1,0 +1,12 @@
+//! chat-service integration tests: real chat-service and real auth-service over HTTP on port
+//! 0, each on its own database, every test on SQLite and on PostgreSQL. A plain HTTP listener
+//! stands in for the relay to record what chat-service publishes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod concurrency;
+mod internal;
+mod members;
+mod messages;
+mod rooms;

@@ -1,0 +1,118 @@
+// Shared helpers for the end-to-end suite: Debian's Chromium driven by playwright-core
+// (no browser download), settings from the environment, small wait/assert helpers.
+
+import { chromium } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export const env = {
+  baseUrl: (process.env.E2E_BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, ''),
+  chromium: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
+  /** Shell command that restarts the server (e.g. `docker compose restart` or a script). */
+  restartCmd: process.env.E2E_RESTART_CMD || '',
+  screenshots: process.env.E2E_SCREENSHOT_DIR || resolve(here, '../../docs/screenshots'),
+  /** Set to 0 to skip writing screenshots (e.g. in the nginx run). */
+  takeScreenshots: process.env.E2E_SCREENSHOTS !== '0',
+  timeout: Number(process.env.E2E_TIMEOUT_MS || 15_000),
+  headless: process.env.E2E_HEADFUL !== '1',
+};
+
+/** Flags for a closed network: nothing phones home, no sandbox (root in CI), no GPU. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-dev-shm-usage',
+  '--disable-gpu',
+  '--no-first-run',
+  '--no-default-browser-check',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-default-apps',
+  '--disable-extensions',
+  '--disable-domain-reliability',
+  '--disable-client-side-phishing-detection',
+  '--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,AutofillServerCommunication,InterestFeedContentSuggestions',
+  '--metrics-recording-only',
+  '--password-store=basic',
+  '--use-mock-keychain',
+];
+
+export async function launch() {
+  return chromium.launch({ executablePath: env.chromium, headless: env.headless, args: CHROMIUM_ARGS });
+}
+
+/**
+ * A browser context for one user. Every page dialog (alert/confirm) is recorded and
+ * dismissed: the app never opens one, so any entry means injected script ran.
+ */
+export async function newUserContext(browser, { colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({
+    baseURL: env.baseUrl,
+    viewport: { width: 1280, height: 800 },
+    colorScheme,
+    reducedMotion: 'reduce',
+  });
+  context.setDefaultTimeout(env.timeout);
+  const page = await context.newPage();
+  const dialogs = [];
+  const consoleErrors = [];
+  page.on('dialog', async (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    await d.dismiss().catch(() => {});
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  return { context, page, dialogs, consoleErrors };
+}
+
+export async function screenshot(page, name) {
+  if (!env.takeScreenshots) return;
+  await mkdir(env.screenshots, { recursive: true });
+  await page.screenshot({ path: resolve(env.screenshots, `${name}.png`) });
+}
+
+export function unique() {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** Polls `fn` until it returns a truthy value or the time runs out. */
+export async function eventually(fn, { timeout = env.timeout, interval = 250, message = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${message}${last ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** JSON over HTTP against the same base URL (for the server-side half of some checks). */
+export async function api(path, { method = 'GET', body, token } = {}) {
+  const res = await fetch(env.baseUrl + path, {
+    method,
+    headers: {
+      Accept: 'application/json',
+      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}

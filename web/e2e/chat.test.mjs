@@ -1,0 +1,314 @@
+// End-to-end: two users in two browser contexts against a real Cloud Chat server
+// (quick start, or the nginx deployment), in Debian's Chromium.
+//
+//   E2E_BASE_URL=http://127.0.0.1:8080 E2E_RESTART_CMD='...' npm run e2e
+//
+// The steps build on each other (register → room → messages → restart), so they run in
+// order inside one describe block.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { api, env, eventually, launch, newUserContext, screenshot, unique } from './browser.mjs';
+
+const sfx = unique();
+const PASSWORD = 'correct-horse-battery-1';
+const alice = { username: `alice_${sfx}`, email: `alice_${sfx}@example.test` };
+const bob = { username: `bob_${sfx}`, email: `bob_${sfx}@example.test` };
+const roomName = `e2e-${sfx}`;
+const XSS = '<img src=x onerror=alert(1)>';
+const XSS2 = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+
+let browser;
+let A; // alice's { context, page, dialogs, consoleErrors }
+let B; // bob's
+let roomId;
+
+const status = (page) => page.getByTestId('connection-status');
+const composer = (page) => page.getByTestId('composer');
+const messageText = (page, text) => page.getByTestId('message-text').filter({ hasText: text });
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const exactMessage = (page, text) => page.getByTestId('message-text').filter({ hasText: new RegExp(`^${escapeRe(text)}$`) });
+
+async function waitConnected(page, timeout = env.timeout) {
+  await page.locator('[data-testid="connection-status"][data-state="open"]').waitFor({ timeout });
+}
+
+async function register(page, user) {
+  await page.goto('/login');
+  await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  await page.getByRole('button', { name: 'Create an account' }).click();
+  await page.getByLabel('Username', { exact: true }).fill(user.username);
+  await page.getByLabel('E-mail', { exact: true }).fill(user.email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+  return async () => {
+    await page.getByRole('button', { name: 'Create account', exact: true }).click();
+    await page.getByRole('heading', { name: `Welcome, ${user.username}` }).waitFor();
+  };
+}
+
+async function send(page, text) {
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+}
+
+/** The seqs of the messages on screen, in DOM order. */
+async function shownSeqs(page) {
+  return page.getByTestId('message').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
+}
+
+function assertIncreasing(seqs, who) {
+  for (let i = 1; i < seqs.length; i++) {
+    assert.ok(seqs[i] > seqs[i - 1], `${who}: messages out of seq order or duplicated: ${seqs.join(',')}`);
+  }
+}
+
+function runShell(cmd) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`restart command exited ${code}:\n${out}`))));
+  });
+}
+
+/** Like `it`, but skipped once an earlier step failed (the steps build on each other). */
+let failedStep = null;
+function step(name, fn) {
+  it(name, async (t) => {
+    if (failedStep) {
+      t.skip(`an earlier step failed: ${failedStep}`);
+      return;
+    }
+    try {
+      await fn(t);
+    } catch (e) {
+      failedStep = name;
+      throw e;
+    }
+  });
+}
+
+describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 60_000 }, () => {
+  before(async () => {
+    browser = await launch();
+    A = await newUserContext(browser, { colorScheme: 'light' });
+    B = await newUserContext(browser, { colorScheme: 'dark' });
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  step('redirects a visitor without a session to log in', async () => {
+    await A.page.goto('/my-rooms');
+    await A.page.waitForURL(/\/login/);
+    await A.page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await screenshot(A.page, 'login');
+    await A.page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await A.page.getByRole('heading', { name: 'Forgot your password?' }).waitFor();
+    await screenshot(A.page, 'forgot-password');
+  });
+
+  step('registers both users and opens the socket', async () => {
+    const submitA = await register(A.page, alice);
+    await screenshot(A.page, 'register');
+    await submitA();
+    const submitB = await register(B.page, bob);
+    await submitB();
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    await screenshot(A.page, 'home');
+  });
+
+  step('keeps the session across a reload (silent refresh from the cookie)', async () => {
+    await A.page.reload();
+    await A.page.getByRole('heading', { name: `Welcome, ${alice.username}` }).waitFor();
+    await waitConnected(A.page);
+  });
+
+  step('alice creates a room and adds bob with the autocomplete', async () => {
+    const { page } = A;
+    await page.getByRole('button', { name: 'Create a room', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create a room' });
+    await dialog.getByLabel('Room name').fill(roomName);
+    await screenshot(page, 'create-room');
+    await dialog.getByRole('button', { name: 'Create room' }).click();
+    await page.waitForURL(/\/chat\/\d+$/);
+    roomId = Number(new URL(page.url()).pathname.split('/').pop());
+    await page.getByRole('heading', { name: roomName }).waitFor();
+
+    await page.getByRole('button', { name: 'Room settings' }).click();
+    const settings = page.getByRole('dialog', { name: `Room settings — ${roomName}` });
+    const input = settings.getByRole('combobox', { name: 'Username' });
+    await input.fill(bob.username.slice(0, -2));
+    await settings.getByRole('option', { name: bob.username }).click();
+    assert.equal(await input.inputValue(), bob.username);
+    await settings.getByRole('button', { name: 'Add', exact: true }).click();
+    await settings.getByRole('list', { name: 'Members' }).getByText(bob.username).waitFor();
+    await screenshot(page, 'room-settings');
+    await page.keyboard.press('Escape');
+    await settings.waitFor({ state: 'hidden' });
+    // Focus goes back to the button that opened the dialog.
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Room settings');
+  });
+
+  step('bob sees the room appear without reloading', async () => {
+    const link = B.page.locator(`.room-link[data-room-name="${roomName}"]`);
+    let live = true;
+    try {
+      await link.waitFor({ timeout: env.timeout });
+    } catch {
+      live = false;
+      await B.page.reload();
+      await link.waitFor();
+    }
+    await link.click();
+    await B.page.getByRole('heading', { name: roomName }).waitFor();
+    assert.ok(live, 'the room only showed up after a reload: no memberAdded frame reached bob');
+  });
+
+  step('messages go both ways, live, marked as own on the sender side', async () => {
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    await send(A.page, 'Hello Bob, this is Alice');
+    await messageText(B.page, 'Hello Bob, this is Alice').waitFor();
+    await A.page.locator('[data-testid="message"][data-own="true"]').filter({ hasText: 'Hello Bob, this is Alice' }).waitFor();
+    await B.page.locator('[data-testid="message"][data-own="false"]').filter({ hasText: 'Hello Bob, this is Alice' }).waitFor();
+
+    // Bob types: alice sees the typing indicator, then the message.
+    await composer(B.page).fill('Hi Alice! Bob here');
+    await A.page.getByTestId('typing').getByText(`${bob.username} is typing…`).waitFor();
+    await composer(B.page).press('Enter');
+    await messageText(A.page, 'Hi Alice! Bob here').waitFor();
+    await send(A.page, 'Line one\nline two (shift+enter is a newline; this was sent by fill)');
+    await messageText(B.page, 'Line one').waitFor();
+    await screenshot(A.page, 'chat');
+    await screenshot(B.page, 'chat-dark');
+  });
+
+  step('renders markup as text, never as HTML', async () => {
+    await send(A.page, XSS);
+    await send(A.page, XSS2);
+    for (const side of [A, B]) {
+      await exactMessage(side.page, XSS).waitFor();
+      await exactMessage(side.page, XSS2).waitFor();
+      assert.equal(await side.page.getByTestId('message-list').locator('img, script').count(), 0);
+      assert.equal(await side.page.evaluate(() => window.__pwned), undefined);
+      assert.deepEqual(side.dialogs, []);
+    }
+  });
+
+  step('edits and deletes own messages, seen live by the other side', async () => {
+    const { page } = A;
+    const mine = page.locator('[data-testid="message"][data-own="true"]').filter({ hasText: 'Hello Bob, this is Alice' });
+    await mine.hover();
+    await mine.getByRole('button', { name: /^Edit message/ }).click();
+    const box = mine.getByLabel('Edit message');
+    await box.fill('Hello Bob, this is Alice (edited)');
+    await box.press('Enter');
+    await messageText(B.page, 'Hello Bob, this is Alice (edited)').waitFor();
+    await B.page.locator('[data-testid="message"]').filter({ hasText: 'Hello Bob, this is Alice (edited)' }).getByText('(edited)', { exact: true }).waitFor();
+
+    const xss2 = page.locator('[data-testid="message"][data-own="true"]').filter({ hasText: 'window.__pwned=1' });
+    await xss2.hover();
+    await xss2.getByRole('button', { name: /^Delete message/ }).click();
+    await xss2.getByRole('button', { name: 'Delete', exact: true }).click();
+    await eventually(async () => (await exactMessage(B.page, XSS2).count()) === 0, { message: 'the deleted message to disappear for bob' });
+    await B.page.getByText('This message was deleted.').first().waitFor();
+
+    // Bob cannot edit alice's messages.
+    const theirs = B.page.locator('[data-testid="message"][data-own="false"]').first();
+    assert.equal(await theirs.getByRole('button', { name: /^Edit message/ }).count(), 0);
+  });
+
+  step('counts unread messages on rooms not on screen', async () => {
+    await B.page.getByRole('link', { name: 'Home', exact: true }).click();
+    await B.page.getByRole('heading', { name: `Welcome, ${bob.username}` }).waitFor();
+    await send(A.page, 'Are you there, Bob?');
+    const badge = B.page.locator(`.room-link[data-room-name="${roomName}"] [data-testid="unread-badge"]`);
+    await badge.waitFor();
+    assert.equal((await badge.textContent()).trim(), '1');
+    await screenshot(B.page, 'home-unread-dark');
+    await B.page.getByRole('link', { name: 'My rooms', exact: true }).click();
+    await B.page.getByRole('heading', { name: 'My rooms' }).waitFor();
+    await screenshot(B.page, 'my-rooms-dark');
+    await B.page.locator(`.room-link[data-room-name="${roomName}"]`).click();
+    await messageText(B.page, 'Are you there, Bob?').waitFor();
+    await badge.waitFor({ state: 'detached' });
+  });
+
+  step('reconnects after a server restart and shows what was sent meanwhile', async (t) => {
+    if (!env.restartCmd) {
+      t.skip('set E2E_RESTART_CMD to a command that restarts the server');
+      return;
+    }
+    const restarting = runShell(env.restartCmd);
+    restarting.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
+
+    // Both pages notice the drop and say so.
+    await A.page.locator('[data-testid="connection-status"]:not([data-state="open"])').waitFor({ timeout: 60_000 });
+    await screenshot(A.page, 'reconnecting');
+
+    // Alice writes while disconnected: shown as pending, sent after the reconnect. (If the
+    // restart was so quick that the page is already back, it is simply delivered.)
+    await send(A.page, 'Written while the server was down');
+    const pending = A.page.getByTestId('pending-message').filter({ hasText: 'Written while the server was down' });
+    const delivered = A.page.locator('[data-testid="message"]').filter({ hasText: 'Written while the server was down' });
+    await pending.or(delivered).first().waitFor();
+
+    await restarting;
+    // The server answers again; bob posts over HTTP before the pages are (all) back.
+    const login = await eventually(
+      async () => {
+        const r = await api('/auth/login', { method: 'POST', body: { email: bob.email, password: PASSWORD } });
+        return r.status === 200 ? r.json : null;
+      },
+      { timeout: 90_000, interval: 300, message: 'the server to accept logins after the restart' },
+    );
+    const posted = await api(`/rooms/${roomId}/messages`, {
+      method: 'POST',
+      token: login.accessToken,
+      body: { content: 'Sent over HTTP during the reconnect', clientMsgId: crypto.randomUUID() },
+    });
+    assert.equal(posted.status, 201, posted.text);
+
+    await waitConnected(A.page, 90_000);
+    await waitConnected(B.page, 90_000);
+    await messageText(A.page, 'Sent over HTTP during the reconnect').waitFor();
+    await messageText(B.page, 'Sent over HTTP during the reconnect').waitFor();
+    await messageText(B.page, 'Written while the server was down').waitFor();
+    await pending.waitFor({ state: 'detached', timeout: 30_000 });
+    await A.page.locator('[data-testid="message"][data-own="true"]').filter({ hasText: 'Written while the server was down' }).waitFor();
+
+    // Nothing shown twice, everything in seq order, on both sides.
+    for (const [side, who] of [
+      [A, 'alice'],
+      [B, 'bob'],
+    ]) {
+      assert.equal(await messageText(side.page, 'Written while the server was down').count(), 1, `${who}: offline message shown twice`);
+      assert.equal(await messageText(side.page, 'Sent over HTTP during the reconnect').count(), 1, `${who}: HTTP message shown twice`);
+      assertIncreasing(await shownSeqs(side.page), who);
+    }
+    // And live traffic flows again.
+    await send(B.page, 'Back online');
+    await messageText(A.page, 'Back online').waitFor();
+  });
+
+  step('profile dialog shows sessions; log out returns to log in', async () => {
+    const { page } = A;
+    await page.getByRole('button', { name: /^Profile and settings/ }).click();
+    const dlg = page.getByRole('dialog', { name: 'Your profile' });
+    await dlg.getByRole('heading', { name: 'Active sessions' }).waitFor();
+    await screenshot(page, 'profile');
+    await dlg.getByRole('button', { name: 'Log out', exact: true }).click();
+    await page.waitForURL(/\/login/);
+    await page.goto('/');
+    await page.waitForURL(/\/login/);
+    assert.deepEqual(A.dialogs, []);
+    assert.deepEqual(B.dialogs, []);
+  });
+});

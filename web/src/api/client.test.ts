@@ -1,0 +1,120 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiClient } from './client';
+import { ApiError } from './errors';
+
+const login = (token: string) => ({
+  accessToken: token,
+  tokenType: 'Bearer',
+  expiresIn: 900,
+  user: { id: 'u', username: 'alice' },
+});
+
+function json(status: number, body?: unknown): Response {
+  return new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' },
+  });
+}
+
+type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
+
+function client(handler: Handler) {
+  const calls: { url: string; auth?: string; credentials?: string; body?: string }[] = [];
+  const f = vi.fn(async (url: string, init: RequestInit) => {
+    const h = init.headers as Record<string, string>;
+    calls.push({ url, auth: h.Authorization, credentials: init.credentials, body: init.body as string });
+    return handler(url, init);
+  });
+  const c = new ApiClient({ baseUrl: 'http://api', fetch: f as unknown as typeof fetch });
+  return { c, calls };
+}
+
+describe('ApiClient', () => {
+  it('keeps the access token in memory and sends it as Bearer', async () => {
+    const { c, calls } = client((url) => (url.endsWith('/auth/login') ? json(200, login('A')) : json(200, [])));
+    await c.login('a@x', 'pw');
+    expect(c.token).toBe('A');
+    await c.rooms();
+    expect(calls[0].credentials).toBe('include');
+    expect(calls[1]).toMatchObject({ url: 'http://api/rooms', auth: 'Bearer A' });
+  });
+
+  it('on 401, refreshes once with the cookie and retries the call', async () => {
+    let roomsCalls = 0;
+    const { c, calls } = client((url, init) => {
+      if (url.endsWith('/auth/login')) return json(200, login('old'));
+      if (url.endsWith('/auth/refresh')) return json(200, login('new'));
+      roomsCalls += 1;
+      const auth = (init.headers as Record<string, string>).Authorization;
+      return auth === 'Bearer new' ? json(200, [{ id: 1 }]) : json(401, { code: 'token_expired', title: 'Unauthorized' });
+    });
+    await c.login('a@x', 'pw');
+    const rooms = await c.rooms();
+    expect(rooms).toEqual([{ id: 1 }]);
+    expect(roomsCalls).toBe(2);
+    expect(calls.map((x) => x.url.replace('http://api', ''))).toEqual(['/auth/login', '/rooms', '/auth/refresh', '/rooms']);
+    expect(calls[2].credentials).toBe('include');
+    expect(c.token).toBe('new');
+  });
+
+  it('shares one refresh between concurrent 401s (a rotated cookie is spent once)', async () => {
+    let refreshes = 0;
+    const { c } = client(async (url, init) => {
+      if (url.endsWith('/auth/login')) return json(200, login('old'));
+      if (url.endsWith('/auth/refresh')) {
+        refreshes += 1;
+        await new Promise((r) => setTimeout(r, 5));
+        return json(200, login('new'));
+      }
+      const auth = (init.headers as Record<string, string>).Authorization;
+      return auth === 'Bearer new' ? json(200, []) : json(401, {});
+    });
+    await c.login('a@x', 'pw');
+    await Promise.all([c.rooms(), c.rooms(), c.me()]);
+    expect(refreshes).toBe(1);
+  });
+
+  it('ends the session when the refresh is refused', async () => {
+    const { c } = client((url) => {
+      if (url.endsWith('/auth/login')) return json(200, login('old'));
+      if (url.endsWith('/auth/refresh')) return json(401, { code: 'invalid_refresh_token' });
+      return json(401, { code: 'token_expired', detail: 'expired' });
+    });
+    const seen: (string | null)[] = [];
+    c.onSession((s) => seen.push(s ? s.accessToken : null));
+    await c.login('a@x', 'pw');
+    await expect(c.rooms()).rejects.toBeInstanceOf(ApiError);
+    expect(c.token).toBeNull();
+    expect(seen).toEqual(['old', null]);
+  });
+
+  it('silent refresh on page load resolves null without a cookie', async () => {
+    const { c } = client(() => json(401, { code: 'no_session' }));
+    await expect(c.refresh()).resolves.toBeNull();
+  });
+
+  it('reports network failures as status 0 and does not end the session', async () => {
+    const { c } = client(() => {
+      throw new TypeError('Failed to fetch');
+    });
+    await expect(c.refresh()).rejects.toMatchObject({ status: 0, code: 'network_error' });
+  });
+
+  it('turns problem+json into ApiError with field errors', async () => {
+    const { c } = client(() =>
+      json(409, { code: 'email_taken', title: 'Conflict', detail: 'E-mail already registered', errors: { email: ['taken'] } }),
+    );
+    const e = await c.register('alice', 'a@x', 'password1').catch((x) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e.code).toBe('email_taken');
+    expect(e.fieldErrors).toEqual({ email: 'taken' });
+  });
+
+  it('encodes query parameters', async () => {
+    const { c, calls } = client(() => json(200, []));
+    await c.searchUsers('a b&c');
+    await c.messages(3, { beforeSeq: 10, limit: 50 });
+    expect(calls[0].url).toBe('http://api/users?prefix=a%20b%26c');
+    expect(calls[1].url).toBe('http://api/rooms/3/messages?beforeSeq=10&limit=50');
+  });
+});

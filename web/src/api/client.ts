@@ -1,0 +1,294 @@
+// HTTP client for the public API. The access token lives only in this object (memory);
+// the refresh token is the HttpOnly cookie at Path=/auth, which the browser sends on
+// /auth/* calls. A 401 on an authenticated call triggers one refresh and one retry.
+
+import { ApiError, errorFromResponse, networkError } from './errors';
+import type {
+  LoginAnswer,
+  Member,
+  Message,
+  MessagesPage,
+  PublicUser,
+  Room,
+  Session,
+  Ticket,
+  User,
+} from './types';
+
+type Fetch = typeof fetch;
+/** Runs `fn` while holding a lock shared by every tab of this origin. */
+type LockRunner = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  fetch?: Fetch;
+  lock?: LockRunner;
+  /** Refresh this long before the access token expires. */
+  refreshMarginMs?: number;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  /** Send the Bearer token (default true). */
+  auth?: boolean;
+  /** Send cookies cross-origin too (the /auth endpoints). */
+  cookies?: boolean;
+  signal?: AbortSignal;
+}
+
+export type SessionListener = (session: LoginAnswer | null) => void;
+
+/** navigator.locks when the browser has it, so two tabs never rotate the same cookie at once. */
+export function browserLock(): LockRunner | undefined {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (!locks) return undefined;
+  return (name, fn) => locks.request(name, fn) as ReturnType<typeof fn>;
+}
+
+export class ApiClient {
+  private accessToken: string | null = null;
+  private refreshing: Promise<LoginAnswer | null> | null = null;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private listeners = new Set<SessionListener>();
+  private readonly fetchImpl: Fetch;
+  private readonly lock: LockRunner;
+  private readonly margin: number;
+
+  constructor(private readonly opts: ApiClientOptions) {
+    this.fetchImpl = opts.fetch ?? ((...a) => fetch(...a));
+    this.lock = opts.lock ?? ((_n, fn) => fn());
+    this.margin = opts.refreshMarginMs ?? 60_000;
+  }
+
+  get token(): string | null {
+    return this.accessToken;
+  }
+
+  /** Called with the new login answer after every refresh, and with null when the session ends. */
+  onSession(l: SessionListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  setSession(answer: LoginAnswer): void {
+    this.accessToken = answer.accessToken;
+    this.scheduleRefresh(answer.expiresIn);
+    for (const l of this.listeners) l(answer);
+  }
+
+  clearSession(): void {
+    const had = this.accessToken !== null;
+    this.accessToken = null;
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (had) for (const l of this.listeners) l(null);
+  }
+
+  /**
+   * Trades the refresh cookie for a new access token. Concurrent callers share one request.
+   * Resolves null when there is no valid session; rejects on network trouble.
+   */
+  refresh(): Promise<LoginAnswer | null> {
+    if (!this.refreshing) {
+      this.refreshing = this.lock('cloudchat-auth-refresh', () => this.doRefresh()).finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<LoginAnswer | null> {
+    try {
+      const answer = await this.request<LoginAnswer>('POST', '/auth/refresh', { body: {}, auth: false, cookies: true });
+      this.setSession(answer);
+      return answer;
+    } catch (e) {
+      if (e instanceof ApiError && e.status !== 0 && e.status !== 429 && e.status < 500) {
+        this.clearSession();
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  private scheduleRefresh(expiresInSec: number): void {
+    clearTimeout(this.refreshTimer);
+    const ms = Math.max(10_000, expiresInSec * 1000 - this.margin);
+    this.refreshTimer = setTimeout(() => {
+      this.refresh().catch(() => {
+        // offline: try again soon; the 401 path also covers it when the user acts
+        if (this.accessToken) this.scheduleRefresh(this.margin / 1000 + 30);
+      });
+    }, ms);
+  }
+
+  async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    const auth = o.auth ?? true;
+    const res = await this.send(method, path, o, auth);
+    if (res.status === 401 && auth && this.accessToken !== null) {
+      const renewed = await this.refresh().catch(() => null);
+      if (renewed) {
+        const again = await this.send(method, path, o, auth);
+        return this.parse<T>(again);
+      }
+      this.clearSession();
+    }
+    return this.parse<T>(res);
+  }
+
+  private async send(method: string, path: string, o: RequestOptions, auth: boolean): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (o.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (auth && this.accessToken) headers.Authorization = `Bearer ${this.accessToken}`;
+    try {
+      return await this.fetchImpl(this.opts.baseUrl + path, {
+        method,
+        headers,
+        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+        credentials: o.cookies ? 'include' : 'same-origin',
+        signal: o.signal,
+      });
+    } catch (e) {
+      if ((e as Error)?.name === 'AbortError') throw e;
+      throw networkError(e);
+    }
+  }
+
+  private async parse<T>(res: Response): Promise<T> {
+    if (!res.ok) throw await errorFromResponse(res);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  // ---- auth-service ----
+
+  async login(email: string, password: string): Promise<LoginAnswer> {
+    const a = await this.request<LoginAnswer>('POST', '/auth/login', { body: { email, password }, auth: false, cookies: true });
+    this.setSession(a);
+    return a;
+  }
+
+  async register(username: string, email: string, password: string): Promise<LoginAnswer> {
+    const a = await this.request<LoginAnswer>('POST', '/auth/register', {
+      body: { username, email, password },
+      auth: false,
+      cookies: true,
+    });
+    this.setSession(a);
+    return a;
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.request<void>('POST', '/auth/logout', { body: {}, auth: false, cookies: true });
+    } finally {
+      this.clearSession();
+    }
+  }
+
+  async logoutAll(): Promise<void> {
+    try {
+      await this.request<void>('POST', '/auth/logout-all', { cookies: true });
+    } finally {
+      this.clearSession();
+    }
+  }
+
+  forgotPassword(email: string): Promise<unknown> {
+    return this.request('POST', '/auth/forgot-password', { body: { email }, auth: false });
+  }
+
+  resetPassword(token: string, newPassword: string): Promise<void> {
+    return this.request('POST', '/auth/reset-password', { body: { token, newPassword }, auth: false });
+  }
+
+  async sessions(): Promise<Session[]> {
+    const r = await this.request<Session[] | { sessions: Session[] }>('GET', '/auth/sessions');
+    return Array.isArray(r) ? r : r.sessions ?? [];
+  }
+
+  revokeSession(id: string | number): Promise<void> {
+    return this.request('DELETE', `/auth/sessions/${encodeURIComponent(String(id))}`);
+  }
+
+  me(): Promise<User> {
+    return this.request('GET', '/users/me');
+  }
+
+  updateMe(patch: { username?: string; email?: string }): Promise<User> {
+    return this.request('PATCH', '/users/me', { body: patch });
+  }
+
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    return this.request('POST', '/users/me/password', { body: { currentPassword, newPassword } });
+  }
+
+  async searchUsers(prefix: string, signal?: AbortSignal): Promise<PublicUser[]> {
+    const r = await this.request<PublicUser[] | { users: PublicUser[] }>(
+      'GET',
+      `/users?prefix=${encodeURIComponent(prefix)}`,
+      { signal },
+    );
+    return Array.isArray(r) ? r : r.users ?? [];
+  }
+
+  // ---- chat-service ----
+
+  rooms(): Promise<Room[]> {
+    return this.request('GET', '/rooms');
+  }
+
+  room(id: number): Promise<Room> {
+    return this.request('GET', `/rooms/${id}`);
+  }
+
+  createRoom(name: string): Promise<Room> {
+    return this.request('POST', '/rooms', { body: { name } });
+  }
+
+  deleteRoom(id: number): Promise<void> {
+    return this.request('DELETE', `/rooms/${id}`);
+  }
+
+  members(roomId: number): Promise<Member[]> {
+    return this.request('GET', `/rooms/${roomId}/members`);
+  }
+
+  addMember(roomId: number, username: string): Promise<Member> {
+    return this.request('POST', `/rooms/${roomId}/members`, { body: { username } });
+  }
+
+  removeMember(roomId: number, userId: string): Promise<void> {
+    return this.request('DELETE', `/rooms/${roomId}/members/${encodeURIComponent(userId)}`);
+  }
+
+  messages(roomId: number, q: { beforeSeq?: number; afterSeq?: number; limit?: number }): Promise<MessagesPage> {
+    const p = new URLSearchParams();
+    if (q.beforeSeq !== undefined) p.set('beforeSeq', String(q.beforeSeq));
+    if (q.afterSeq !== undefined) p.set('afterSeq', String(q.afterSeq));
+    if (q.limit !== undefined) p.set('limit', String(q.limit));
+    const qs = p.toString();
+    return this.request('GET', `/rooms/${roomId}/messages${qs ? `?${qs}` : ''}`);
+  }
+
+  postMessage(roomId: number, content: string, clientMsgId?: string): Promise<Message> {
+    return this.request('POST', `/rooms/${roomId}/messages`, { body: { content, clientMsgId } });
+  }
+
+  editMessage(id: number, content: string): Promise<Message> {
+    return this.request('PATCH', `/messages/${id}`, { body: { content } });
+  }
+
+  deleteMessage(id: number): Promise<Message | undefined> {
+    return this.request('DELETE', `/messages/${id}`);
+  }
+
+  markRead(roomId: number, seq: number): Promise<void> {
+    return this.request('POST', `/rooms/${roomId}/read`, { body: { seq } });
+  }
+
+  wsTicket(): Promise<Ticket> {
+    return this.request('POST', '/ws-tickets', { body: {} });
+  }
+}

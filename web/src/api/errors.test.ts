@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, errorFromResponse, normalizeFieldErrors } from './errors';
+
+describe('problem+json', () => {
+  it('reads code, title, detail and field errors', async () => {
+    const res = new Response(
+      JSON.stringify({
+        type: 'about:blank',
+        title: 'Conflict',
+        status: 409,
+        code: 'username_taken',
+        detail: 'That username is taken.',
+        errors: [{ field: 'username', message: 'already taken' }],
+      }),
+      { status: 409, headers: { 'content-type': 'application/problem+json' } },
+    );
+    const e = await errorFromResponse(res);
+    expect(e.code).toBe('username_taken');
+    expect(e.userMessage).toBe('That username is taken.');
+    expect(e.fieldErrors).toEqual({ username: 'already taken' });
+  });
+
+  it('survives a non-JSON body', async () => {
+    const e = await errorFromResponse(new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' }));
+    expect(e.status).toBe(502);
+    expect(e.userMessage).toBe('The server is having trouble (502 Bad Gateway). Try again in a moment.');
+  });
+
+  it('mentions Retry-After on 429', async () => {
+    const e = await errorFromResponse(new Response('{}', { status: 429, headers: { 'retry-after': '12' } }));
+    expect(e.retryAfter).toBe(12);
+    expect(e.userMessage).toContain('12 s');
+  });
+
+  it('normalises the usual field-error shapes', () => {
+    expect(normalizeFieldErrors({ email: ['bad'], password: 'short' })).toEqual({ email: 'bad', password: 'short' });
+    expect(normalizeFieldErrors([{ pointer: '/password', detail: 'too long' }])).toEqual({ password: 'too long' });
+    expect(normalizeFieldErrors([{ name: 'body.username', reason: 'invalid' }])).toEqual({ username: 'invalid' });
+    expect(normalizeFieldErrors(undefined)).toEqual({});
+    expect(normalizeFieldErrors('nonsense')).toEqual({});
+  });
+
+  it('falls back to the title, then the status', () => {
+    expect(new ApiError(404, 'x', 'Not Found', undefined).userMessage).toBe('Not Found');
+    expect(new ApiError(500, 'x', '', undefined).userMessage).toBe('The server is having trouble (500). Try again in a moment.');
+    expect(new ApiError(418, 'x', '', undefined).userMessage).toBe('Request failed (418).');
+  });
+});

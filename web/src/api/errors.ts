@@ -1,0 +1,95 @@
+// Errors from the API (RFC 9457 problem+json) turned into something a form can show.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    readonly detail: string | undefined,
+    /** Per-field messages, keyed by the JSON field name. */
+    readonly fieldErrors: Record<string, string> = {},
+    /** Seconds from Retry-After, on 429. */
+    readonly retryAfter?: number,
+  ) {
+    super(detail || title || `Request failed (${status})`);
+    this.name = 'ApiError';
+  }
+
+  /** What to show the user. */
+  get userMessage(): string {
+    if (this.status === 429) {
+      const wait = this.retryAfter ? ` Try again in ${this.retryAfter} s.` : ' Try again in a moment.';
+      return (this.detail || 'Too many attempts.') + (this.detail?.includes('again') ? '' : wait);
+    }
+    if (this.status === 0) return this.detail || 'Cannot reach the server. Check your connection.';
+    if (this.status >= 500 && !this.detail) {
+      return `The server is having trouble (${this.status}${this.title ? ` ${this.title}` : ''}). Try again in a moment.`;
+    }
+    return this.detail || this.title || `Request failed (${this.status}).`;
+  }
+}
+
+/**
+ * Field errors may come as `[{field, message}]`, `[{name, reason}]`, `{field: "msg"}` or
+ * `{field: ["msg", ...]}`; all become `{field: "msg"}`.
+ */
+export function normalizeFieldErrors(raw: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (Array.isArray(raw)) {
+    for (const e of raw) {
+      if (!e || typeof e !== 'object') continue;
+      const o = e as Record<string, unknown>;
+      const field = firstString(o.field, o.name, o.pointer, o.path);
+      const msg = firstString(o.message, o.detail, o.reason, o.code);
+      if (field) out[cleanField(field)] = msg ?? 'Invalid value';
+    }
+  } else if (raw && typeof raw === 'object') {
+    for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+      const msg = Array.isArray(v) ? firstString(...v) : firstString(v, (v as Record<string, unknown> | null)?.message);
+      out[cleanField(k)] = msg ?? 'Invalid value';
+    }
+  }
+  return out;
+}
+
+function firstString(...vs: unknown[]): string | undefined {
+  for (const v of vs) if (typeof v === 'string' && v.length) return v;
+  return undefined;
+}
+
+/** "/password" (JSON pointer) or "body.password" → "password". */
+function cleanField(f: string): string {
+  const parts = f.split(/[/.]/).filter(Boolean);
+  return parts.length ? parts[parts.length - 1] : f;
+}
+
+export async function errorFromResponse(res: Response): Promise<ApiError> {
+  let body: Record<string, unknown> = {};
+  try {
+    const text = await res.text();
+    if (text) body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON (e.g. a proxy's HTML error page): fall back to the status line
+  }
+  const retry = Number(res.headers.get('retry-after'));
+  return new ApiError(
+    res.status,
+    typeof body.code === 'string' ? body.code : `http_${res.status}`,
+    typeof body.title === 'string' ? body.title : res.statusText,
+    typeof body.detail === 'string' ? body.detail : undefined,
+    normalizeFieldErrors(body.errors ?? body.fields ?? body.invalidParams ?? body['invalid-params']),
+    Number.isFinite(retry) && retry > 0 ? retry : undefined,
+  );
+}
+
+export function networkError(cause: unknown): ApiError {
+  const e = new ApiError(0, 'network_error', 'Network error', 'Cannot reach the server. Check your connection.');
+  (e as { cause?: unknown }).cause = cause;
+  return e;
+}
+
+export function messageOf(e: unknown): string {
+  if (e instanceof ApiError) return e.userMessage;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

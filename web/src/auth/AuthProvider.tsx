@@ -1,0 +1,99 @@
+// Session state for the whole app: the signed-in user (or null), the API client, and the
+// silent refresh on page load that turns the HttpOnly refresh cookie into an access token.
+
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { ApiClient, browserLock } from '../api/client';
+import type { User } from '../api/types';
+import { config } from '../config';
+
+export type AuthStatus = 'loading' | 'signedIn' | 'signedOut' | 'unreachable';
+
+interface AuthValue {
+  api: ApiClient;
+  status: AuthStatus;
+  user: User | null;
+  login(email: string, password: string): Promise<void>;
+  register(username: string, email: string, password: string): Promise<void>;
+  logout(): Promise<void>;
+  logoutAll(): Promise<void>;
+  setUser(u: User): void;
+  retry(): void;
+}
+
+const AuthContext = createContext<AuthValue | null>(null);
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const api = useMemo(() => new ApiClient({ baseUrl: config().apiBase, lock: browserLock() }), []);
+  const [status, setStatus] = useState<AuthStatus>('loading');
+  const [user, setUserState] = useState<User | null>(null);
+  const attempt = useRef(0);
+
+  useEffect(
+    () =>
+      api.onSession((s) => {
+        if (s) {
+          setUserState((prev) => (prev && prev.id === s.user.id ? { ...prev, ...s.user } : s.user));
+          setStatus('signedIn');
+        } else {
+          setUserState(null);
+          setStatus('signedOut');
+        }
+      }),
+    [api],
+  );
+
+  const silentRefresh = useCallback(() => {
+    const my = ++attempt.current;
+    setStatus('loading');
+    api
+      .refresh()
+      .then((s) => {
+        if (my !== attempt.current) return;
+        if (!s) setStatus('signedOut');
+      })
+      .catch(() => {
+        if (my === attempt.current) setStatus('unreachable');
+      });
+  }, [api]);
+
+  useEffect(() => {
+    silentRefresh();
+  }, [silentRefresh]);
+
+  const value = useMemo<AuthValue>(
+    () => ({
+      api,
+      status,
+      user,
+      async login(email, password) {
+        await api.login(email, password);
+      },
+      async register(username, email, password) {
+        await api.register(username, email, password);
+      },
+      async logout() {
+        await api.logout().catch(() => undefined);
+        setStatus('signedOut');
+        setUserState(null);
+      },
+      async logoutAll() {
+        await api.logoutAll();
+        setStatus('signedOut');
+        setUserState(null);
+      },
+      setUser(u) {
+        setUserState(u);
+      },
+      retry: silentRefresh,
+    }),
+    [api, status, user, silentRefresh],
+  );
+
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): AuthValue {
+  const v = useContext(AuthContext);
+  if (!v) throw new Error('useAuth outside AuthProvider');
+  return v;
+}

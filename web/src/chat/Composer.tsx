@@ -1,0 +1,66 @@
+// The input at the bottom of a room: Enter sends, Shift+Enter starts a new line. Sends made
+// while offline are queued by the store and shown as pending.
+
+import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useChatStore } from '../state/ChatProvider';
+import { messageError } from '../lib/validate';
+
+export function Composer({ roomId, roomName }: { roomId: number; roomName: string }) {
+  const store = useChatStore();
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const id = `composer-${roomId}`;
+
+  function send(e?: FormEvent) {
+    e?.preventDefault();
+    const err = messageError(text);
+    if (err) {
+      setError(text.trim() ? err : null);
+      return;
+    }
+    store.send(roomId, text.trim());
+    setText('');
+    setError(null);
+    ref.current?.focus();
+  }
+
+  function onKey(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      send();
+    }
+  }
+
+  const len = [...text].length;
+  return (
+    <form className="composer" onSubmit={send}>
+      <label htmlFor={id} className="sr-only">
+        Message {roomName}
+      </label>
+      <textarea
+        id={id}
+        ref={ref}
+        value={text}
+        placeholder={`Message ${roomName}`}
+        rows={Math.min(6, text.split('\n').length)}
+        onChange={(e) => {
+          setText(e.target.value);
+          if (e.target.value.trim()) store.typing(roomId);
+        }}
+        onKeyDown={onKey}
+        aria-describedby={error ? `${id}-err` : undefined}
+        autoFocus
+        data-testid="composer"
+      />
+      <button type="submit" className="button button-primary" disabled={!text.trim()}>
+        Send
+      </button>
+      {(error || len > 3500) && (
+        <p id={`${id}-err`} className={error ? 'composer-note field-error' : 'composer-note muted small'} role={error ? 'alert' : undefined}>
+          {error ?? `${len} / 4000`}
+        </p>
+      )}
+    </form>
+  );
+}

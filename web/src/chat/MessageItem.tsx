@@ -1,0 +1,227 @@
+// One message: author, time, text (always as text, never HTML), edit/delete for its author
+// (delete also for the room owner).
+
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { messageOf } from '../api/errors';
+import type { Message } from '../api/types';
+import { formatFull, formatTime, hueOf, initials } from '../lib/format';
+import { messageError } from '../lib/validate';
+import type { PendingMessage } from '../lib/outbox';
+
+interface Props {
+  message: Message;
+  own: boolean;
+  canDelete: boolean;
+  onEdit(m: Message, content: string): Promise<void>;
+  onDelete(m: Message): Promise<void>;
+}
+
+export function MessageItem({ message: m, own, canDelete, onEdit, onDelete }: Props) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(m.content);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const editRef = useRef<HTMLTextAreaElement>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (editing) {
+      const el = editRef.current;
+      el?.focus();
+      el?.setSelectionRange(el.value.length, el.value.length);
+    }
+  }, [editing]);
+
+  async function save() {
+    const err = messageError(draft);
+    if (err) {
+      setError(err);
+      return;
+    }
+    if (draft.trim() === m.content.trim()) {
+      setEditing(false);
+      return;
+    }
+    setBusy(true);
+    try {
+      await onEdit(m, draft.trim());
+      setEditing(false);
+      setError(null);
+      editButton.current?.focus();
+    } catch (x) {
+      setError(messageOf(x));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function remove() {
+    setBusy(true);
+    try {
+      await onDelete(m);
+      setConfirming(false);
+    } catch (x) {
+      setError(messageOf(x));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function onKey(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      void save();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      setEditing(false);
+      setDraft(m.content);
+      setError(null);
+    }
+  }
+
+  return (
+    <li
+      className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}`}
+      data-seq={m.seq}
+      data-own={own ? 'true' : 'false'}
+      data-testid="message"
+    >
+      <span className="avatar" style={{ ['--hue' as string]: hueOf(m.userId) }} aria-hidden="true">
+        {initials(m.username)}
+      </span>
+      <div className="msg-bubble">
+        <div className="msg-meta">
+          <span className="msg-author">{own ? `${m.username} (you)` : m.username}</span>
+          <time dateTime={m.createdAt} title={formatFull(m.createdAt)} className="msg-time">
+            {formatTime(m.createdAt)}
+          </time>
+          {m.editedAt && !m.deleted && (
+            <span className="msg-edited" title={`Edited ${formatFull(m.editedAt)}`}>
+              (edited)
+            </span>
+          )}
+        </div>
+        {m.deleted ? (
+          <p className="msg-text msg-text-deleted">This message was deleted.</p>
+        ) : editing ? (
+          <div className="msg-edit">
+            <label className="sr-only" htmlFor={`edit-${m.id}`}>
+              Edit message
+            </label>
+            <textarea
+              id={`edit-${m.id}`}
+              ref={editRef}
+              value={draft}
+              onChange={(e) => setDraft(e.target.value)}
+              onKeyDown={onKey}
+              rows={Math.min(8, draft.split('\n').length + 1)}
+            />
+            <div className="msg-edit-actions">
+              <span className="muted small">Enter to save · Esc to cancel</span>
+              <button type="button" className="button button-small" onClick={() => { setEditing(false); setDraft(m.content); setError(null); }}>
+                Cancel
+              </button>
+              <button type="button" className="button button-small button-primary" onClick={save} disabled={busy}>
+                Save
+              </button>
+            </div>
+          </div>
+        ) : (
+          <p className="msg-text" data-testid="message-text">
+            {m.content}
+          </p>
+        )}
+        {error && (
+          <p className="field-error" role="alert">
+            {error}
+          </p>
+        )}
+        {!m.deleted && !editing && (own || canDelete) && (
+          <div className="msg-actions">
+            {confirming ? (
+              <span role="group" aria-label="Confirm deletion">
+                <span className="small">Delete this message?</span>{' '}
+                <button type="button" className="button button-small button-danger" onClick={remove} disabled={busy}>
+                  Delete
+                </button>{' '}
+                <button type="button" className="button button-small" onClick={() => setConfirming(false)}>
+                  Keep
+                </button>
+              </span>
+            ) : (
+              <>
+                {own && (
+                  <button
+                    type="button"
+                    ref={editButton}
+                    className="link-button small"
+                    onClick={() => {
+                      setDraft(m.content);
+                      setEditing(true);
+                    }}
+                    aria-label={`Edit message from ${formatTime(m.createdAt)}`}
+                  >
+                    Edit
+                  </button>
+                )}
+                <button
+                  type="button"
+                  className="link-button small"
+                  onClick={() => setConfirming(true)}
+                  aria-label={`Delete message from ${formatTime(m.createdAt)}`}
+                >
+                  Delete
+                </button>
+              </>
+            )}
+          </div>
+        )}
+      </div>
+    </li>
+  );
+}
+
+export function PendingItem({
+  item,
+  username,
+  userId,
+  online,
+  onRetry,
+  onDiscard,
+}: {
+  item: PendingMessage;
+  username: string;
+  userId: string;
+  online: boolean;
+  onRetry(): void;
+  onDiscard(): void;
+}) {
+  const status =
+    item.status === 'failed' ? `Not sent: ${item.error ?? 'refused'}` : online ? 'Sending…' : 'Waiting for connection…';
+  return (
+    <li className={`msg msg-own msg-pending${item.status === 'failed' ? ' msg-failed' : ''}`} data-testid="pending-message" data-status={item.status}>
+      <span className="avatar" style={{ ['--hue' as string]: hueOf(userId) }} aria-hidden="true">
+        {initials(username)}
+      </span>
+      <div className="msg-bubble">
+        <div className="msg-meta">
+          <span className="msg-author">{username} (you)</span>
+          <span className="msg-time">{status}</span>
+        </div>
+        <p className="msg-text">{item.content}</p>
+        {item.status === 'failed' && (
+          <div className="msg-actions visible">
+            <button type="button" className="link-button small" onClick={onRetry}>
+              Retry
+            </button>
+            <button type="button" className="link-button small" onClick={onDiscard}>
+              Discard
+            </button>
+          </div>
+        )}
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,161 @@
+// The scrollable history: loads older pages when scrolled to the top (keeping the view
+// steady), follows new messages while the reader is at the bottom, and offers a jump
+// button otherwise.
+
+import { Fragment, useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { Message } from '../api/types';
+import type { PendingMessage } from '../lib/outbox';
+import type { Timeline } from '../state/chatStore';
+import { useChatStore } from '../state/ChatProvider';
+import { MessageItem, PendingItem } from './MessageItem';
+
+interface Props {
+  roomId: number;
+  timeline: Timeline | undefined;
+  pending: PendingMessage[];
+  me: { id: string; username: string };
+  isRoomOwner: boolean;
+  online: boolean;
+}
+
+const EMPTY: Message[] = [];
+
+export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online }: Props) {
+  const store = useChatStore();
+  const ref = useRef<HTMLOListElement>(null);
+  const atBottom = useRef(true);
+  const prev = useRef<{ first?: number; last?: number; height: number; pending: number; roomId: number }>({
+    height: 0,
+    pending: 0,
+    roomId,
+  });
+  const [showJump, setShowJump] = useState(false);
+  const messages = timeline?.messages ?? EMPTY;
+
+  const loadOlderIfNeeded = useCallback(() => {
+    const el = ref.current;
+    if (!el || !timeline?.loaded || !timeline.hasMoreOlder || timeline.loadingOlder) return;
+    if (el.scrollTop < 120 || el.scrollHeight <= el.clientHeight) void store.loadOlder(roomId);
+  }, [store, roomId, timeline]);
+
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const p = prev.current;
+    const first = messages[0]?.seq;
+    const last = messages[messages.length - 1]?.seq;
+    if (p.roomId !== roomId) {
+      atBottom.current = true;
+    }
+    if (p.roomId === roomId && p.first !== undefined && first !== undefined && first < p.first) {
+      // Older page prepended: keep what the reader was looking at in place.
+      el.scrollTop += el.scrollHeight - p.height;
+    } else {
+      const grew = last !== p.last || pending.length > p.pending;
+      const ownNew = pending.length > p.pending || messages[messages.length - 1]?.userId === me.id;
+      if (atBottom.current || (grew && ownNew) || p.roomId !== roomId) {
+        el.scrollTop = el.scrollHeight;
+        atBottom.current = true;
+        setShowJump(false);
+      } else if (grew) {
+        setShowJump(true);
+      }
+    }
+    prev.current = { first, last, height: el.scrollHeight, pending: pending.length, roomId };
+    loadOlderIfNeeded();
+  }, [messages, pending.length, roomId, me.id, loadOlderIfNeeded]);
+
+  const onScroll = () => {
+    const el = ref.current;
+    if (!el) return;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    if (atBottom.current) {
+      setShowJump(false);
+      store.markActiveRead();
+    }
+    loadOlderIfNeeded();
+  };
+
+  const jump = () => {
+    const el = ref.current;
+    if (!el) return;
+    el.scrollTop = el.scrollHeight;
+    atBottom.current = true;
+    setShowJump(false);
+  };
+
+  const onEdit = useCallback((m: Message, content: string) => store.edit(m, content), [store]);
+  const onDelete = useCallback((m: Message) => store.remove(m), [store]);
+
+  const days = useMemo(() => dayBreaks(messages), [messages]);
+
+  return (
+    <div className="messages-wrap">
+      <ol
+        ref={ref}
+        className="messages"
+        onScroll={onScroll}
+        role="log"
+        aria-live="polite"
+        aria-relevant="additions"
+        aria-label="Messages"
+        tabIndex={0}
+        data-testid="message-list"
+      >
+        <li className="history-edge" aria-live="off">
+          {timeline?.loadingOlder
+            ? 'Loading older messages…'
+            : timeline?.loaded && !timeline.hasMoreOlder
+              ? messages.length
+                ? 'This is the beginning of the room.'
+                : 'No messages yet. Say hello!'
+              : timeline?.loaded
+                ? ''
+                : 'Loading…'}
+        </li>
+        {messages.map((m) => (
+          <Fragment key={m.seq}>
+            {days.has(m.seq) && (
+              <li className="day-break" aria-hidden="true">
+                <span>{days.get(m.seq)}</span>
+              </li>
+            )}
+            <MessageItem message={m} own={m.userId === me.id} canDelete={isRoomOwner} onEdit={onEdit} onDelete={onDelete} />
+          </Fragment>
+        ))}
+        {pending.map((p) => (
+          <PendingItem
+            key={p.clientMsgId}
+            item={p}
+            username={me.username}
+            userId={me.id}
+            online={online}
+            onRetry={() => store.retry(p.clientMsgId)}
+            onDiscard={() => store.discard(p.clientMsgId)}
+          />
+        ))}
+      </ol>
+      {showJump && (
+        <button type="button" className="jump-button" onClick={jump}>
+          New messages ↓
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** Seq of the first message of each day → that day's label. */
+function dayBreaks(messages: Message[]): Map<number, string> {
+  const out = new Map<number, string>();
+  let prevDay = '';
+  for (const m of messages) {
+    const d = new Date(m.createdAt);
+    if (Number.isNaN(d.getTime())) continue;
+    const key = d.toDateString();
+    if (key !== prevDay) {
+      out.set(m.seq, d.toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }));
+      prevDay = key;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+// The signed-in frame: header (brand, connection state, profile), room sidebar, page.
+
+import { useState } from 'react';
+import { Link, Outlet, useNavigate, useOutletContext } from 'react-router-dom';
+import { useAuth } from '../auth/AuthProvider';
+import { useChat, useChatStore } from '../state/ChatProvider';
+import { ConnectionStatus } from './ConnectionStatus';
+import { RoomList } from './RoomList';
+import { CreateRoomDialog } from '../dialogs/CreateRoomDialog';
+import { ProfileDialog } from '../dialogs/ProfileDialog';
+import { hueOf, initials } from '../lib/format';
+
+export interface LayoutContext {
+  openCreateRoom(): void;
+  openProfile(): void;
+}
+
+export function useLayout(): LayoutContext {
+  return useOutletContext<LayoutContext>();
+}
+
+export function Layout() {
+  const { user } = useAuth();
+  const store = useChatStore();
+  const notice = useChat((s) => s.notice);
+  const navigate = useNavigate();
+  const [dialog, setDialog] = useState<'create' | 'profile' | null>(null);
+  const ctx: LayoutContext = { openCreateRoom: () => setDialog('create'), openProfile: () => setDialog('profile') };
+
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link to="/" className="brand">
+          <span className="brand-mark" aria-hidden="true">
+            ☁
+          </span>{' '}
+          Cloud Chat
+        </Link>
+        <ConnectionStatus />
+        <button
+          type="button"
+          className="profile-button"
+          onClick={() => setDialog('profile')}
+          aria-haspopup="dialog"
+          aria-label={`Profile and settings (${user?.username ?? ''})`}
+        >
+          <span className="avatar" style={{ ['--hue' as string]: hueOf(user?.id ?? '') }} aria-hidden="true">
+            {initials(user?.username ?? '?')}
+          </span>
+          <span className="profile-name">{user?.username}</span>
+        </button>
+      </header>
+      {notice && (
+        <div className="toast" role="alert">
+          <span>{notice}</span>
+          <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => store.clearNotice()}>
+            ×
+          </button>
+        </div>
+      )}
+      <div className="shell">
+        <aside className="sidebar">
+          <RoomList onCreate={() => setDialog('create')} />
+          <nav className="side-links" aria-label="Pages">
+            <Link to="/">Home</Link>
+            <Link to="/my-rooms">My rooms</Link>
+          </nav>
+        </aside>
+        <main id="main" className="content" tabIndex={-1}>
+          <Outlet context={ctx} />
+        </main>
+      </div>
+      {dialog === 'create' && (
+        <CreateRoomDialog
+          onClose={() => setDialog(null)}
+          onCreated={(room) => {
+            setDialog(null);
+            navigate(`/chat/${room.id}`);
+          }}
+        />
+      )}
+      {dialog === 'profile' && <ProfileDialog onClose={() => setDialog(null)} />}
+    </div>
+  );
+}

@@ -1,0 +1,47 @@
+// Runtime configuration from /env.js (written by the container entrypoint), with
+// same-origin defaults when the file is missing or a value is empty.
+
+export interface RuntimeConfig {
+  /** Prefix of every API path, e.g. "https://api.example.com"; "" = same origin. */
+  apiBase: string;
+  /** Full WebSocket URL, e.g. "wss://chat.example.com/ws". */
+  wsUrl: string;
+}
+
+interface RawConfig {
+  apiBase?: unknown;
+  wsUrl?: unknown;
+}
+
+interface LocationLike {
+  protocol: string;
+  host: string;
+}
+
+export function resolveConfig(raw: RawConfig | undefined, location: LocationLike): RuntimeConfig {
+  const apiBase = typeof raw?.apiBase === 'string' ? raw.apiBase.trim().replace(/\/+$/, '') : '';
+  const explicitWs = typeof raw?.wsUrl === 'string' ? raw.wsUrl.trim() : '';
+  let wsUrl: string;
+  if (explicitWs) {
+    wsUrl = explicitWs;
+  } else if (/^https?:\/\//i.test(apiBase)) {
+    wsUrl = apiBase.replace(/^http/i, 'ws') + '/ws';
+  } else {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    wsUrl = `${scheme}://${location.host}${apiBase}/ws`;
+  }
+  return { apiBase, wsUrl };
+}
+
+declare global {
+  interface Window {
+    __CLOUDCHAT__?: RawConfig;
+  }
+}
+
+let cached: RuntimeConfig | undefined;
+
+export function config(): RuntimeConfig {
+  if (!cached) cached = resolveConfig(window.__CLOUDCHAT__, window.location);
+  return cached;
+}

@@ -1,0 +1,251 @@
+// Profile: change username, e-mail and password; active sessions; log out (here or everywhere).
+
+import { useEffect, useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router-dom';
+import { useAuth } from '../auth/AuthProvider';
+import { ApiError, messageOf } from '../api/errors';
+import type { Session } from '../api/types';
+import { Dialog } from '../components/Dialog';
+import { Field, FormError } from '../components/Field';
+import { formatFull } from '../lib/format';
+import { compact, emailError, passwordError, usernameError } from '../lib/validate';
+
+export function ProfileDialog({ onClose }: { onClose: () => void }) {
+  const { user, logout, logoutAll } = useAuth();
+  const navigate = useNavigate();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function doLogout(all: boolean) {
+    setBusy(true);
+    setError(null);
+    try {
+      if (all) await logoutAll();
+      else await logout();
+      navigate('/login', { replace: true });
+    } catch (x) {
+      setError(messageOf(x));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title="Your profile" onClose={onClose} wide>
+      <p className="muted">
+        Signed in as <strong>{user?.username}</strong>
+        {user?.email ? ` (${user.email})` : ''}
+      </p>
+      <AccountForm />
+      <PasswordForm />
+      <SessionsList />
+      <section className="dialog-section">
+        <h3>Log out</h3>
+        <FormError message={error} />
+        <div className="dialog-actions start">
+          <button type="button" className="button" onClick={() => doLogout(false)} disabled={busy}>
+            Log out
+          </button>
+          <button type="button" className="button button-danger" onClick={() => doLogout(true)} disabled={busy}>
+            Log out everywhere
+          </button>
+        </div>
+        <p className="muted small">“Log out everywhere” ends every session of your account, on all devices.</p>
+      </section>
+    </Dialog>
+  );
+}
+
+function AccountForm() {
+  const { api, user, setUser } = useAuth();
+  const [username, setUsername] = useState(user?.username ?? '');
+  const [email, setEmail] = useState(user?.email ?? '');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  // The login answer may not carry the e-mail: fetch the full profile once.
+  useEffect(() => {
+    let live = true;
+    api
+      .me()
+      .then((me) => {
+        if (!live) return;
+        setUser(me);
+        setEmail((e) => e || me.email || '');
+        setUsername((u) => u || me.username);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api]);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setSaved(false);
+    setFormError(null);
+    const patch: { username?: string; email?: string } = {};
+    if (username.trim() !== user?.username) patch.username = username.trim();
+    if (email.trim() !== (user?.email ?? '')) patch.email = email.trim();
+    const errs = compact({
+      username: patch.username !== undefined ? usernameError(patch.username) : undefined,
+      email: patch.email !== undefined ? emailError(patch.email) : undefined,
+    });
+    setErrors(errs);
+    if (Object.keys(errs).length || Object.keys(patch).length === 0) return;
+    setBusy(true);
+    try {
+      const me = await api.updateMe(patch);
+      setUser(me);
+      setSaved(true);
+    } catch (x) {
+      if (x instanceof ApiError) {
+        const field = x.code.includes('username') ? 'username' : x.code.includes('email') ? 'email' : undefined;
+        setErrors(field ? { ...x.fieldErrors, [field]: x.userMessage } : x.fieldErrors);
+        if (!field && !Object.keys(x.fieldErrors).length) setFormError(x.userMessage);
+      } else setFormError(messageOf(x));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="dialog-section">
+      <h3>Account</h3>
+      <form onSubmit={submit} noValidate>
+        <Field label="Username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} error={errors.username} />
+        <Field label="E-mail" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} />
+        <FormError message={formError} />
+        {saved && (
+          <p className="success" role="status">
+            Saved. New messages show your new name; earlier ones keep the name they were sent with.
+          </p>
+        )}
+        <div className="dialog-actions start">
+          <button type="submit" className="button button-primary" disabled={busy}>
+            Save changes
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function PasswordForm() {
+  const { api } = useAuth();
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setSaved(false);
+    setFormError(null);
+    const errs = compact({
+      currentPassword: current ? undefined : 'Enter your current password.',
+      newPassword: passwordError(next),
+      confirm: confirm !== next ? 'The passwords differ.' : undefined,
+    });
+    setErrors(errs);
+    if (Object.keys(errs).length) return;
+    setBusy(true);
+    try {
+      await api.changePassword(current, next);
+      setSaved(true);
+      setCurrent('');
+      setNext('');
+      setConfirm('');
+    } catch (x) {
+      if (x instanceof ApiError && Object.keys(x.fieldErrors).length) setErrors(x.fieldErrors);
+      else if (x instanceof ApiError && x.status === 401 && x.code.includes('password')) setErrors({ currentPassword: x.userMessage });
+      else setFormError(messageOf(x));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="dialog-section">
+      <h3>Password</h3>
+      <form onSubmit={submit} noValidate>
+        <Field label="Current password" type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} error={errors.currentPassword} />
+        <Field label="New password" type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} error={errors.newPassword} />
+        <Field label="Confirm new password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} error={errors.confirm} />
+        <FormError message={formError} />
+        {saved && (
+          <p className="success" role="status">
+            Password changed. Your other sessions were logged out.
+          </p>
+        )}
+        <div className="dialog-actions start">
+          <button type="submit" className="button button-primary" disabled={busy}>
+            Change password
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function SessionsList() {
+  const { api } = useAuth();
+  const [sessions, setSessions] = useState<Session[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = () =>
+    api
+      .sessions()
+      .then(setSessions)
+      .catch((x) => setError(messageOf(x)));
+
+  useEffect(() => {
+    void load();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api]);
+
+  async function revoke(id: Session['id']) {
+    setError(null);
+    try {
+      await api.revokeSession(id);
+      await load();
+    } catch (x) {
+      setError(messageOf(x));
+    }
+  }
+
+  return (
+    <section className="dialog-section">
+      <h3>Active sessions</h3>
+      <FormError message={error} />
+      {sessions === null && !error && <p className="muted small">Loading…</p>}
+      {sessions && sessions.length === 0 && <p className="muted small">No other sessions.</p>}
+      {sessions && sessions.length > 0 && (
+        <ul className="session-list">
+          {sessions.map((s) => (
+            <li key={String(s.id)}>
+              <div>
+                <strong>{s.device || s.userAgent || 'Unknown device'}</strong>
+                {s.current && <span className="tag">This device</span>}
+                <div className="muted small">
+                  {s.ip ? `${s.ip} · ` : ''}signed in {formatFull(s.createdAt)}
+                  {s.lastUsedAt ? ` · last used ${formatFull(s.lastUsedAt)}` : ''}
+                </div>
+              </div>
+              {!s.current && (
+                <button type="button" className="button button-small" onClick={() => revoke(s.id)}>
+                  Revoke
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,185 @@
+// Room settings: the member list for everyone; the owner adds (with autocomplete) and
+// removes members and can delete the room; other members can leave.
+
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router-dom';
+import { useAuth } from '../auth/AuthProvider';
+import { messageOf } from '../api/errors';
+import type { Member, Room } from '../api/types';
+import { Dialog } from '../components/Dialog';
+import { FormError } from '../components/Field';
+import { UserAutocomplete } from '../components/UserAutocomplete';
+import { useChat, useChatStore } from '../state/ChatProvider';
+import { formatFull, hueOf, initials } from '../lib/format';
+
+export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () => void }) {
+  const { api, user } = useAuth();
+  const store = useChatStore();
+  const navigate = useNavigate();
+  const version = useChat((s) => s.membersVersion[room.id] ?? 0);
+  const online = useChat((s) => s.online[room.id]);
+  const [members, setMembers] = useState<Member[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [username, setUsername] = useState('');
+  const [addError, setAddError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const isOwner = room.ownerUserId === user?.id;
+
+  const load = useCallback(() => {
+    api
+      .members(room.id)
+      .then((m) => setMembers(m))
+      .catch((x) => setError(messageOf(x)));
+  }, [api, room.id]);
+
+  useEffect(() => {
+    load();
+  }, [load, version]);
+
+  const memberIds = useMemo(() => new Set((members ?? []).map((m) => m.userId)), [members]);
+
+  async function add(e: FormEvent) {
+    e.preventDefault();
+    const n = username.trim();
+    if (!n) {
+      setAddError('Type a username.');
+      return;
+    }
+    setAddError(undefined);
+    setBusy(true);
+    try {
+      await api.addMember(room.id, n);
+      setUsername('');
+      load();
+      void store.loadRooms();
+    } catch (x) {
+      setAddError(messageOf(x));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function remove(m: Member) {
+    setError(null);
+    try {
+      await api.removeMember(room.id, m.userId);
+      load();
+      void store.loadRooms();
+    } catch (x) {
+      setError(messageOf(x));
+    }
+  }
+
+  async function leave() {
+    if (!user) return;
+    setBusy(true);
+    try {
+      await api.removeMember(room.id, user.id);
+      // Leave the page first, so it does not flash "room not found".
+      onClose();
+      navigate('/my-rooms');
+      store.forgetRoom(room.id);
+    } catch (x) {
+      setError(messageOf(x));
+      setBusy(false);
+    }
+  }
+
+  async function deleteRoom() {
+    setBusy(true);
+    try {
+      await api.deleteRoom(room.id);
+      // Leave the page first, so it does not flash "room not found".
+      onClose();
+      navigate('/my-rooms');
+      store.forgetRoom(room.id);
+    } catch (x) {
+      setError(messageOf(x));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={`Room settings — ${room.name}`} onClose={onClose} wide>
+      <p className="muted small">
+        Owner: <strong>{room.ownerUsername ?? 'unknown'}</strong> · created {formatFull(room.createdAt)}
+      </p>
+      <section className="dialog-section">
+        <h3>Members {members ? `(${members.length})` : ''}</h3>
+        {members === null && !error && <p className="muted small">Loading…</p>}
+        <ul className="member-list" aria-label="Members">
+          {(members ?? []).map((m) => (
+            <li key={m.userId}>
+              <span className="avatar small" style={{ ['--hue' as string]: hueOf(m.userId) }} aria-hidden="true">
+                {initials(m.username)}
+              </span>
+              <span className="member-name">
+                {m.username}
+                {m.userId === user?.id && <span className="muted"> (you)</span>}
+              </span>
+              {online?.includes(m.userId) && <span className="online-dot" title="Online" aria-label="online" />}
+              {m.isOwner && <span className="tag">Owner</span>}
+              {isOwner && !m.isOwner && m.userId !== user?.id && (
+                <button type="button" className="button button-small" onClick={() => remove(m)} aria-label={`Remove ${m.username}`}>
+                  Remove
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+        <FormError message={error} />
+      </section>
+
+      {isOwner && (
+        <section className="dialog-section">
+          <h3>Add a member</h3>
+          <form onSubmit={add} className="inline-form" noValidate>
+            <UserAutocomplete
+              label="Username"
+              value={username}
+              onChange={setUsername}
+              onPick={() => setAddError(undefined)}
+              exclude={memberIds}
+              error={addError}
+            />
+            <button type="submit" className="button button-primary" disabled={busy}>
+              Add
+            </button>
+          </form>
+        </section>
+      )}
+
+      <section className="dialog-section danger-zone">
+        {isOwner ? (
+          <>
+            <h3>Delete this room</h3>
+            <p className="muted small">The room and all its messages are deleted for every member.</p>
+            {confirmDelete ? (
+              <div className="dialog-actions start" role="group" aria-label="Confirm deletion">
+                <button type="button" className="button button-danger" onClick={deleteRoom} disabled={busy}>
+                  Yes, delete “{room.name}”
+                </button>
+                <button type="button" className="button" onClick={() => setConfirmDelete(false)}>
+                  Cancel
+                </button>
+              </div>
+            ) : (
+              <button type="button" className="button button-danger" onClick={() => setConfirmDelete(true)}>
+                Delete room…
+              </button>
+            )}
+          </>
+        ) : (
+          <>
+            <h3>Leave this room</h3>
+            <p className="muted small">You will need the owner to add you again.</p>
+            <button type="button" className="button button-danger" onClick={leave} disabled={busy}>
+              Leave room
+            </button>
+          </>
+        )}
+      </section>
+    </Dialog>
+  );
+}

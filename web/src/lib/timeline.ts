@@ -1,0 +1,90 @@
+// A room's message history kept in `seq` order with one entry per seq.
+// Pure functions over immutable arrays so React can compare by reference.
+
+import type { Message } from '../api/types';
+
+/** How far along a copy of a message is: a deleted or later-edited copy wins. */
+function rank(m: Message): [number, number] {
+  return [m.deleted ? 1 : 0, m.editedAt ? Date.parse(m.editedAt) || 0 : 0];
+}
+
+/** Picks the most recent state of two copies of the same message (same seq). */
+export function newerCopy(a: Message, b: Message): Message {
+  const [da, ea] = rank(a);
+  const [db, eb] = rank(b);
+  if (da !== db) return da > db ? a : b;
+  if (ea !== eb) return ea > eb ? a : b;
+  return b; // same state: take the later-arrived copy
+}
+
+/**
+ * Merges `incoming` into `existing` (sorted by seq, unique). Returns `existing` itself when
+ * nothing changed so callers can skip re-rendering.
+ */
+export function mergeMessages(existing: readonly Message[], incoming: readonly Message[]): Message[] {
+  if (incoming.length === 0) return existing as Message[];
+  const last = existing.length ? existing[existing.length - 1].seq : 0;
+  // Fast path: live traffic arrives in order, after everything we have.
+  if (isStrictlyIncreasing(incoming) && incoming[0].seq > last) {
+    return existing.concat(incoming);
+  }
+  const bySeq = new Map<number, Message>();
+  for (const m of existing) bySeq.set(m.seq, m);
+  let changed = false;
+  for (const m of incoming) {
+    const prev = bySeq.get(m.seq);
+    if (!prev) {
+      bySeq.set(m.seq, m);
+      changed = true;
+    } else {
+      const winner = newerCopy(prev, m);
+      if (winner !== prev && !sameState(prev, winner)) {
+        bySeq.set(m.seq, winner);
+        changed = true;
+      }
+    }
+  }
+  if (!changed) return existing as Message[];
+  return Array.from(bySeq.values()).sort((x, y) => x.seq - y.seq);
+}
+
+function isStrictlyIncreasing(ms: readonly Message[]): boolean {
+  for (let i = 1; i < ms.length; i++) if (ms[i].seq <= ms[i - 1].seq) return false;
+  return true;
+}
+
+function sameState(a: Message, b: Message): boolean {
+  return a.id === b.id && a.content === b.content && a.deleted === b.deleted && a.editedAt === b.editedAt;
+}
+
+/** Applies a partial update (edit or delete) to the message with that id, if present. */
+export function patchMessage(
+  existing: readonly Message[],
+  patch: Partial<Message> & { id: number },
+): Message[] {
+  const i = existing.findIndex((m) => m.id === patch.id);
+  if (i < 0) return existing as Message[];
+  const current = existing[i];
+  const candidate: Message = { ...current, ...stripUndefined(patch) };
+  const next = newerCopy(current, candidate);
+  if (next === current || sameState(current, next)) return existing as Message[];
+  const copy = existing.slice();
+  copy[i] = next;
+  return copy;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/** Highest seq held, 0 when empty. */
+export function lastSeqOf(ms: readonly Message[]): number {
+  return ms.length ? ms[ms.length - 1].seq : 0;
+}
+
+/** Lowest seq held, or undefined when empty. */
+export function firstSeqOf(ms: readonly Message[]): number | undefined {
+  return ms.length ? ms[0].seq : undefined;
+}

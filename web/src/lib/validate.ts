@@ -1,0 +1,34 @@
+// Client-side checks mirroring the server's rules (DESIGN.md §3), so users get quick
+// feedback; the server stays the authority.
+
+export function usernameError(u: string): string | undefined {
+  if (u.length < 3 || u.length > 32) return 'Use 3 to 32 characters.';
+  if (!/^[A-Za-z0-9_.-]+$/.test(u)) return 'Letters, digits, "_", "." and "-" only.';
+  return undefined;
+}
+
+export function emailError(e: string): string | undefined {
+  if (!/^[^\s@]+@[^\s@]+$/.test(e.trim())) return 'Enter a valid e-mail address.';
+  return undefined;
+}
+
+export function passwordError(p: string): string | undefined {
+  const bytes = new TextEncoder().encode(p).length;
+  if (bytes < 8) return 'Use at least 8 characters.';
+  if (bytes > 72) return 'Use at most 72 bytes (accented letters and emoji count as more than one).';
+  return undefined;
+}
+
+export function messageError(content: string): string | undefined {
+  const t = content.trim();
+  if (t.length === 0) return 'Type a message first.';
+  if ([...t].length > 4000) return 'Messages are limited to 4000 characters.';
+  return undefined;
+}
+
+/** Drops undefined entries so `Object.keys(errors).length` tells whether the form is valid. */
+export function compact(errors: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(errors)) if (v) out[k] = v;
+  return out;
+}

@@ -1,0 +1,81 @@
+// Creates the chat store and its single WebSocket for the signed-in user, and tears both
+// down on log-out. Components read state with useChat(selector).
+
+import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { useAuth } from '../auth/AuthProvider';
+import { ApiError } from '../api/errors';
+import { config } from '../config';
+import { RealtimeSocket } from '../realtime/socket';
+import { ChatStore, type ChatState } from './chatStore';
+
+const ChatContext = createContext<{ store: ChatStore; socket: RealtimeSocket } | null>(null);
+
+export function ChatProvider({ children }: { children: ReactNode }) {
+  const { api, user } = useAuth();
+  const userId = user?.id;
+  const [pair, setPair] = useState<{ store: ChatStore; socket: RealtimeSocket } | null>(null);
+
+  useEffect(() => {
+    if (!user) return;
+    const store = new ChatStore(user, api);
+    const socket = new RealtimeSocket(
+      {
+        url: config().wsUrl,
+        getTicket: async () => (await api.wsTicket()).ticket,
+        isAuthLost: (e) => e instanceof ApiError && e.status === 401 && api.token === null,
+      },
+      {
+        onFrame: (f) => store.onFrame(f),
+        onReady: () => store.onReady(),
+        onDown: () => store.onDown(),
+        onState: (i) => store.onConnection(i),
+        onAuthLost: () => api.clearSession(),
+      },
+    );
+    // Keep the socket's identity fresh: the relay closes with 4001 when the token expires.
+    const offSession = api.onSession((s) => {
+      if (s) socket.send({ action: 'refreshToken', token: s.accessToken });
+    });
+    const onOnline = () => socket.reconnectNow();
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') {
+        store.onVisible();
+        socket.reconnectNow();
+      }
+    };
+    window.addEventListener('online', onOnline);
+    document.addEventListener('visibilitychange', onVisible);
+    store.attach(socket);
+    void store.loadRooms();
+    setPair({ store, socket });
+    return () => {
+      offSession();
+      window.removeEventListener('online', onOnline);
+      document.removeEventListener('visibilitychange', onVisible);
+      store.dispose();
+      setPair(null);
+    };
+    // A new store per signed-in user id; username edits keep the store.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, userId]);
+
+  if (!pair) return null;
+  return <ChatContext.Provider value={pair}>{children}</ChatContext.Provider>;
+}
+
+export function useChatStore(): ChatStore {
+  const v = useContext(ChatContext);
+  if (!v) throw new Error('useChatStore outside ChatProvider');
+  return v.store;
+}
+
+export function useSocket(): RealtimeSocket {
+  const v = useContext(ChatContext);
+  if (!v) throw new Error('useSocket outside ChatProvider');
+  return v.socket;
+}
+
+export function useChat<T>(select: (s: ChatState) => T): T {
+  const store = useChatStore();
+  return useSyncExternalStore(store.subscribe, () => select(store.getState()));
+}

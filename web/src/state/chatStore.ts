@@ -1,0 +1,591 @@
+// The client's chat state: rooms, message timelines, the offline send queue, typing and
+// presence, and the bookkeeping that makes reconnects lossless (sync from the last seq of
+// every loaded room after each `ready`). Framework-free; React reads it through
+// useSyncExternalStore.
+
+import type { ClientFrame, Message, Room, ServerFrame, User } from '../api/types';
+import type { ApiClient } from '../api/client';
+import { ApiError } from '../api/errors';
+import { Outbox, type PendingMessage } from '../lib/outbox';
+import { lastSeqOf, firstSeqOf, mergeMessages, patchMessage } from '../lib/timeline';
+import type { ConnInfo } from '../realtime/socket';
+
+export interface Timeline {
+  messages: Message[];
+  /** The latest page has arrived (before that, live messages are buffered here). */
+  loaded: boolean;
+  hasMoreOlder: boolean;
+  loadingOlder: boolean;
+  error?: string;
+}
+
+export interface TypingEntry {
+  userId: string;
+  username: string;
+  until: number;
+}
+
+export interface ChatState {
+  me: User;
+  connection: ConnInfo;
+  rooms: Room[];
+  roomsLoaded: boolean;
+  roomsError?: string;
+  timelines: Record<number, Timeline>;
+  pending: PendingMessage[];
+  typing: Record<number, TypingEntry[]>;
+  /** Users seen online per room (from presence frames). */
+  online: Record<number, string[]>;
+  /** Bumped when a room's member list changes, so an open members list reloads. */
+  membersVersion: Record<number, number>;
+  activeRoomId: number | null;
+  /** A one-off message for the user (e.g. "you were removed from X"). */
+  notice: string | null;
+}
+
+/** What the store needs from the socket (RealtimeSocket, or a test double). */
+export interface SocketPort {
+  isReady: boolean;
+  send(frame: ClientFrame): boolean;
+  start(): void;
+  stop(): void;
+  reconnectNow(): void;
+}
+
+export type ChatApi = Pick<
+  ApiClient,
+  'rooms' | 'messages' | 'editMessage' | 'deleteMessage' | 'markRead' | 'createRoom' | 'deleteRoom' | 'removeMember'
+>;
+
+export interface ChatStoreOptions {
+  pageSize?: number;
+  ackTimeoutMs?: number;
+  typingTtlMs?: number;
+  typingThrottleMs?: number;
+  now?: () => number;
+  newId?: () => string;
+  /** Whether the user can see the page (for read markers). */
+  isVisible?: () => boolean;
+}
+
+const EMPTY: Timeline = { messages: [], loaded: false, hasMoreOlder: true, loadingOlder: false };
+
+export class ChatStore {
+  private state: ChatState;
+  private listeners = new Set<() => void>();
+  private readonly outbox: Outbox;
+  private socket: SocketPort | null = null;
+  /** Rooms with a sync in flight, and the afterSeq it was asked from. */
+  private syncing = new Map<number, number>();
+  private lastMarked = new Map<number, number>();
+  private lastTypingSent = new Map<number, number>();
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private readonly opts: Required<Omit<ChatStoreOptions, 'newId'>>;
+
+  constructor(
+    me: User,
+    private readonly api: ChatApi,
+    options: ChatStoreOptions = {},
+  ) {
+    this.opts = {
+      pageSize: options.pageSize ?? 50,
+      ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
+      typingTtlMs: options.typingTtlMs ?? 5_000,
+      typingThrottleMs: options.typingThrottleMs ?? 3_000,
+      now: options.now ?? Date.now,
+      isVisible: options.isVisible ?? (() => typeof document === 'undefined' || document.visibilityState === 'visible'),
+    };
+    this.outbox = new Outbox(options.newId);
+    this.state = {
+      me,
+      connection: { state: 'idle', attempt: 0 },
+      rooms: [],
+      roomsLoaded: false,
+      timelines: {},
+      pending: [],
+      typing: {},
+      online: {},
+      membersVersion: {},
+      activeRoomId: null,
+      notice: null,
+    };
+  }
+
+  // ---- store plumbing ----
+
+  getState = (): ChatState => this.state;
+
+  subscribe = (l: () => void): (() => void) => {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  };
+
+  private set(patch: Partial<ChatState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l();
+  }
+
+  private setTimeline(roomId: number, f: (t: Timeline) => Timeline): void {
+    const cur = this.state.timelines[roomId] ?? EMPTY;
+    const next = f(cur);
+    if (next === cur) return;
+    this.set({ timelines: { ...this.state.timelines, [roomId]: next } });
+  }
+
+  private syncPending(): void {
+    this.set({ pending: this.outbox.list() });
+  }
+
+  /** Starts the periodic work (ack timeouts, typing expiry) and the socket. */
+  attach(socket: SocketPort): void {
+    this.socket = socket;
+    this.timers.push(setInterval(() => this.flush(), Math.max(1000, this.opts.ackTimeoutMs / 2)));
+    this.timers.push(setInterval(() => this.expireTyping(), 1000));
+    socket.start();
+  }
+
+  dispose(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.socket?.stop();
+    this.socket = null;
+    this.listeners.clear();
+  }
+
+  // ---- socket events ----
+
+  onConnection(info: ConnInfo): void {
+    this.set({ connection: info });
+  }
+
+  /** After every (re)connect: catch up every loaded room, then resend what is queued. */
+  onReady(): void {
+    this.syncing.clear();
+    for (const [id, t] of Object.entries(this.state.timelines)) {
+      if (t.loaded) this.requestSync(Number(id));
+    }
+    // Unread counts and memberships may have changed while we were away.
+    void this.loadRooms();
+    this.flush(true);
+    const active = this.state.activeRoomId;
+    if (active !== null) {
+      this.lastMarked.delete(active);
+      this.markActiveRead();
+    }
+  }
+
+  onDown(): void {
+    this.outbox.requeueInFlight();
+    this.syncing.clear();
+    this.syncPending();
+  }
+
+  onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'message':
+        this.receive([frame.message], true);
+        break;
+      case 'ack':
+        // Drop the pending copy first so the message is never on screen twice.
+        if (this.outbox.settle(frame.clientMsgId)) this.syncPending();
+        if (frame.message) this.receive([frame.message], false);
+        break;
+      case 'messages': {
+        const roomId = frame.roomId;
+        this.syncing.delete(roomId);
+        this.receive(frame.messages ?? [], false, roomId);
+        if (frame.hasMore && this.state.timelines[roomId]?.loaded) this.requestSync(roomId);
+        break;
+      }
+      case 'messageEdited':
+      case 'messageDeleted': {
+        const m = frame.message;
+        const id = m?.id ?? frame.messageId ?? frame.id;
+        const roomId = m?.roomId ?? frame.roomId;
+        if (id === undefined || roomId === undefined) break;
+        const patch: Partial<Message> & { id: number } = {
+          ...(m ?? {}),
+          id,
+          roomId,
+          ...(frame.content !== undefined ? { content: frame.content } : {}),
+          ...(frame.editedAt !== undefined ? { editedAt: frame.editedAt } : {}),
+        };
+        if (frame.type === 'messageDeleted') patch.deleted = true;
+        this.setTimeline(roomId, (t) => {
+          const messages = patchMessage(t.messages, patch);
+          return messages === t.messages ? t : { ...t, messages };
+        });
+        break;
+      }
+      case 'typing':
+        if (frame.userId !== this.state.me.id) this.addTyping(frame.roomId, frame.userId, frame.username);
+        break;
+      case 'presence': {
+        const cur = this.state.online[frame.roomId] ?? [];
+        const next = frame.online
+          ? cur.includes(frame.userId)
+            ? cur
+            : [...cur, frame.userId]
+          : cur.filter((u) => u !== frame.userId);
+        if (next !== cur) this.set({ online: { ...this.state.online, [frame.roomId]: next } });
+        break;
+      }
+      case 'memberAdded':
+      case 'memberRemoved': {
+        const who = frame.type === 'memberAdded' ? frame.userId ?? frame.member?.userId : frame.userId;
+        this.bumpMembers(frame.roomId);
+        if (frame.type === 'memberRemoved' && who === this.state.me.id) {
+          this.forgetRoom(frame.roomId, 'You are no longer a member of');
+        } else {
+          void this.loadRooms();
+        }
+        break;
+      }
+      case 'roomDeleted':
+        this.forgetRoom(frame.roomId, 'This room was deleted:');
+        break;
+      case 'error':
+        this.onError(frame);
+        break;
+      default:
+        break; // ready, pong: nothing to do
+    }
+  }
+
+  private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {
+    const id = frame.id;
+    if (id && this.outbox.get(id)) {
+      if (frame.temporary) {
+        // e.g. rate_limited: leave it in flight; the ack timeout resends it later.
+        return;
+      }
+      this.outbox.fail(id, frame.message || humanCode(frame.code));
+      this.syncPending();
+      return;
+    }
+    if (id?.startsWith('sync:')) {
+      const roomId = Number(id.split(':')[1]);
+      this.syncing.delete(roomId);
+      void this.syncOverHttp(roomId);
+    }
+  }
+
+  /**
+   * Takes messages from any path (live, ack, sync, HTTP). Only rooms whose timeline exists
+   * keep them; other rooms just count unread.
+   */
+  private receive(messages: Message[], live: boolean, syncRoom?: number): void {
+    if (messages.length === 0) return;
+    const me = this.state.me.id;
+    let settled = false;
+    const byRoom = new Map<number, Message[]>();
+    for (const m of messages) {
+      if (m.userId === me && m.clientMsgId && this.outbox.settle(m.clientMsgId)) settled = true;
+      const list = byRoom.get(m.roomId) ?? [];
+      list.push(m);
+      byRoom.set(m.roomId, list);
+    }
+    if (settled) this.syncPending();
+
+    for (const [roomId, list] of byRoom) {
+      const t = this.state.timelines[roomId];
+      const before = t ? lastSeqOf(t.messages) : 0;
+      if (t) {
+        this.setTimeline(roomId, (cur) => {
+          const merged = mergeMessages(cur.messages, list);
+          return merged === cur.messages ? cur : { ...cur, messages: merged };
+        });
+      }
+      // Typing stops when the typist's message lands.
+      for (const m of list) this.removeTyping(roomId, m.userId);
+      this.updateRoomCounters(roomId, list, live || syncRoom !== undefined);
+      // A hole before a live message means something was missed: catch up.
+      if (live && t?.loaded && list.length && list[0].seq > before + 1 && !this.syncing.has(roomId)) {
+        this.requestSync(roomId, before);
+      }
+    }
+    this.markActiveRead();
+  }
+
+  private updateRoomCounters(roomId: number, list: Message[], countUnread: boolean): void {
+    const idx = this.state.rooms.findIndex((r) => r.id === roomId);
+    if (idx < 0) return;
+    const room = this.state.rooms[idx];
+    const maxSeq = Math.max(room.lastSeq, ...list.map((m) => m.seq));
+    let unread = room.unreadCount;
+    if (countUnread && !this.isReading(roomId)) {
+      const me = this.state.me.id;
+      // Only what is newer than what the room already counted.
+      unread += list.filter((m) => m.userId !== me && m.seq > room.lastSeq && !m.deleted).length;
+    }
+    if (maxSeq === room.lastSeq && unread === room.unreadCount) return;
+    const rooms = this.state.rooms.slice();
+    rooms[idx] = { ...room, lastSeq: maxSeq, unreadCount: unread };
+    this.set({ rooms });
+  }
+
+  private isReading(roomId: number): boolean {
+    return this.state.activeRoomId === roomId && this.opts.isVisible();
+  }
+
+  // ---- sync ----
+
+  private requestSync(roomId: number, afterSeq?: number): void {
+    const t = this.state.timelines[roomId];
+    const from = afterSeq ?? (t ? lastSeqOf(t.messages) : 0);
+    if (this.syncing.get(roomId) === from) return;
+    const ok = this.socket?.send({ action: 'sync', id: `sync:${roomId}:${from}`, roomId, afterSeq: from });
+    if (ok) this.syncing.set(roomId, from);
+  }
+
+  private async syncOverHttp(roomId: number): Promise<void> {
+    const t = this.state.timelines[roomId];
+    if (!t) return;
+    try {
+      const page = await this.api.messages(roomId, { afterSeq: lastSeqOf(t.messages), limit: 200 });
+      this.receive(page.messages, false, roomId);
+      if (page.hasMore) void this.syncOverHttp(roomId);
+    } catch {
+      // the next reconnect syncs again
+    }
+  }
+
+  /** Rooms currently waiting for a sync answer (for tests and diagnostics). */
+  get syncingRooms(): number[] {
+    return [...this.syncing.keys()];
+  }
+
+  // ---- rooms ----
+
+  async loadRooms(): Promise<void> {
+    try {
+      const rooms = await this.api.rooms();
+      // Keep locally-known higher counters (messages that arrived during the request).
+      const prev = new Map(this.state.rooms.map((r) => [r.id, r]));
+      const merged = rooms.map((r) => {
+        const p = prev.get(r.id);
+        if (!p || p.lastSeq <= r.lastSeq) return this.isReading(r.id) ? { ...r, unreadCount: 0 } : r;
+        return { ...r, lastSeq: p.lastSeq, unreadCount: this.isReading(r.id) ? 0 : Math.max(r.unreadCount, p.unreadCount) };
+      });
+      this.set({ rooms: merged, roomsLoaded: true, roomsError: undefined });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return;
+      this.set({ roomsLoaded: true, roomsError: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  upsertRoom(room: Room): void {
+    const rooms = this.state.rooms.some((r) => r.id === room.id)
+      ? this.state.rooms.map((r) => (r.id === room.id ? room : r))
+      : [...this.state.rooms, room];
+    this.set({ rooms });
+  }
+
+  /** The user left, was removed, or the room is gone. */
+  forgetRoom(roomId: number, why?: string): void {
+    const room = this.state.rooms.find((r) => r.id === roomId);
+    const timelines = { ...this.state.timelines };
+    delete timelines[roomId];
+    this.outbox.dropRoom(roomId);
+    this.syncing.delete(roomId);
+    this.set({
+      rooms: this.state.rooms.filter((r) => r.id !== roomId),
+      timelines,
+      pending: this.outbox.list(),
+      notice: why && room ? `${why} ${room.name}` : this.state.notice,
+    });
+  }
+
+  clearNotice(): void {
+    this.set({ notice: null });
+  }
+
+  private bumpMembers(roomId: number): void {
+    const v = (this.state.membersVersion[roomId] ?? 0) + 1;
+    this.set({ membersVersion: { ...this.state.membersVersion, [roomId]: v } });
+  }
+
+  // ---- timelines ----
+
+  /** The user opened a room: load its latest page once, then keep it current. */
+  async openRoom(roomId: number): Promise<void> {
+    this.set({ activeRoomId: roomId });
+    this.zeroUnread(roomId);
+    const t = this.state.timelines[roomId];
+    if (t?.loaded) {
+      this.markActiveRead();
+      return;
+    }
+    if (!t) this.setTimeline(roomId, () => ({ ...EMPTY }));
+    try {
+      const page = await this.api.messages(roomId, { limit: this.opts.pageSize });
+      this.setTimeline(roomId, (cur) => ({
+        ...cur,
+        messages: mergeMessages(cur.messages, page.messages),
+        loaded: true,
+        hasMoreOlder: page.hasMore,
+        error: undefined,
+      }));
+      // Settle sends whose message already came back in the page.
+      this.receive(page.messages, false, roomId);
+      // Anything written between the page and now arrives by sync.
+      if (this.socket?.isReady) this.requestSync(roomId);
+      this.markActiveRead();
+    } catch (e) {
+      this.setTimeline(roomId, (cur) => ({ ...cur, error: e instanceof Error ? e.message : String(e) }));
+    }
+  }
+
+  closeRoom(roomId: number): void {
+    if (this.state.activeRoomId === roomId) this.set({ activeRoomId: null });
+  }
+
+  async loadOlder(roomId: number): Promise<void> {
+    const t = this.state.timelines[roomId];
+    if (!t || !t.loaded || !t.hasMoreOlder || t.loadingOlder) return;
+    const first = firstSeqOf(t.messages);
+    if (first === undefined || first <= 1) {
+      this.setTimeline(roomId, (cur) => ({ ...cur, hasMoreOlder: false }));
+      return;
+    }
+    this.setTimeline(roomId, (cur) => ({ ...cur, loadingOlder: true }));
+    try {
+      const page = await this.api.messages(roomId, { beforeSeq: first, limit: this.opts.pageSize });
+      this.setTimeline(roomId, (cur) => ({
+        ...cur,
+        messages: mergeMessages(cur.messages, page.messages),
+        hasMoreOlder: page.hasMore && page.messages.length > 0,
+        loadingOlder: false,
+      }));
+    } catch (e) {
+      this.setTimeline(roomId, (cur) => ({ ...cur, loadingOlder: false, error: e instanceof Error ? e.message : String(e) }));
+    }
+  }
+
+  // ---- sending ----
+
+  /** Queues a message; it is written now if connected, else after the next `ready`. */
+  send(roomId: number, content: string): PendingMessage {
+    const item = this.outbox.enqueue(roomId, content, this.opts.now());
+    this.syncPending();
+    this.flush();
+    return this.outbox.get(item.clientMsgId) ?? item;
+  }
+
+  retry(clientMsgId: string): void {
+    this.outbox.retry(clientMsgId);
+    this.syncPending();
+    this.flush();
+  }
+
+  discard(clientMsgId: string): void {
+    this.outbox.discard(clientMsgId);
+    this.syncPending();
+  }
+
+  /** Writes what is due. `all` resends every unacked item (after a reconnect). */
+  flush(all = false): void {
+    if (!this.socket?.isReady) return;
+    const now = this.opts.now();
+    const due = all ? this.outbox.list().filter((m) => m.status !== 'failed') : this.outbox.due(now, this.opts.ackTimeoutMs);
+    let changed = false;
+    for (const m of due) {
+      const ok = this.socket.send({
+        action: 'sendMessage',
+        id: m.clientMsgId,
+        roomId: m.roomId,
+        content: m.content,
+        clientMsgId: m.clientMsgId,
+      });
+      if (!ok) break;
+      this.outbox.markSent(m.clientMsgId, now);
+      changed = true;
+    }
+    if (changed) this.syncPending();
+  }
+
+  async edit(message: Message, content: string): Promise<void> {
+    const updated = await this.api.editMessage(message.id, content);
+    const patch = updated && typeof updated === 'object' ? updated : { ...message, content, editedAt: new Date().toISOString() };
+    this.setTimeline(message.roomId, (t) => {
+      const messages = patchMessage(t.messages, { ...patch, id: message.id });
+      return messages === t.messages ? t : { ...t, messages };
+    });
+  }
+
+  async remove(message: Message): Promise<void> {
+    const updated = await this.api.deleteMessage(message.id);
+    const patch = updated && typeof updated === 'object' ? { ...updated, deleted: true } : { ...message, deleted: true };
+    this.setTimeline(message.roomId, (t) => {
+      const messages = patchMessage(t.messages, { ...patch, id: message.id });
+      return messages === t.messages ? t : { ...t, messages };
+    });
+  }
+
+  // ---- typing and read markers ----
+
+  /** The user is typing in a room: tell the others, at most once per throttle window. */
+  typing(roomId: number): void {
+    const now = this.opts.now();
+    const last = this.lastTypingSent.get(roomId) ?? 0;
+    if (now - last < this.opts.typingThrottleMs) return;
+    if (this.socket?.send({ action: 'typing', roomId })) this.lastTypingSent.set(roomId, now);
+  }
+
+  private addTyping(roomId: number, userId: string, username: string): void {
+    const until = this.opts.now() + this.opts.typingTtlMs;
+    const cur = (this.state.typing[roomId] ?? []).filter((e) => e.userId !== userId);
+    this.set({ typing: { ...this.state.typing, [roomId]: [...cur, { userId, username, until }] } });
+  }
+
+  private removeTyping(roomId: number, userId: string): void {
+    const cur = this.state.typing[roomId];
+    if (!cur?.some((e) => e.userId === userId)) return;
+    this.set({ typing: { ...this.state.typing, [roomId]: cur.filter((e) => e.userId !== userId) } });
+  }
+
+  expireTyping(): void {
+    const now = this.opts.now();
+    let changed = false;
+    const next: Record<number, TypingEntry[]> = {};
+    for (const [room, list] of Object.entries(this.state.typing)) {
+      const kept = list.filter((e) => e.until > now);
+      if (kept.length !== list.length) changed = true;
+      if (kept.length) next[Number(room)] = kept;
+    }
+    if (changed) this.set({ typing: next });
+  }
+
+  /** Moves the read marker of the room on screen to its last message. */
+  markActiveRead(): void {
+    const roomId = this.state.activeRoomId;
+    if (roomId === null || !this.opts.isVisible()) return;
+    const t = this.state.timelines[roomId];
+    if (!t?.loaded) return;
+    const seq = lastSeqOf(t.messages);
+    this.zeroUnread(roomId);
+    if (seq === 0 || (this.lastMarked.get(roomId) ?? 0) >= seq) return;
+    this.lastMarked.set(roomId, seq);
+    if (!this.socket?.send({ action: 'markRead', roomId, seq })) {
+      this.api.markRead(roomId, seq).catch(() => this.lastMarked.delete(roomId));
+    }
+  }
+
+  private zeroUnread(roomId: number): void {
+    const idx = this.state.rooms.findIndex((r) => r.id === roomId);
+    if (idx < 0 || this.state.rooms[idx].unreadCount === 0) return;
+    const rooms = this.state.rooms.slice();
+    rooms[idx] = { ...rooms[idx], unreadCount: 0 };
+    this.set({ rooms });
+  }
+
+  /** The browser tab became visible again. */
+  onVisible(): void {
+    this.markActiveRead();
+  }
+}
+
+function humanCode(code: string): string {
+  const s = code.replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
