@@ -74,6 +74,32 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Development defaults (what `from_env` gives with nothing set), for tests and for a
+    /// process that embeds the relay.
+    pub fn development(chat_url: &str, auth_url: &str) -> Self {
+        Self {
+            env: AppEnv::Development,
+            bind_addr: "127.0.0.1:8083".to_owned(),
+            chat_url: chat_url.to_owned(),
+            auth_url: auth_url.to_owned(),
+            jwt_issuer: "cloudchat-auth".to_owned(),
+            jwt_audience: "cloudchat".to_owned(),
+            internal_api_key: DEV_INTERNAL_API_KEY.to_owned(),
+            allowed_origins: vec![
+                "http://localhost:8080".to_owned(),
+                "http://127.0.0.1:8080".to_owned(),
+            ],
+            redis_url: None,
+            redis_prefix: "cloudchat".to_owned(),
+            relay_id: default_relay_id(),
+            trusted_proxies: TrustedProxies::none(),
+            shutdown_drain: Duration::from_secs(20),
+            chat_timeout: Duration::from_millis(5000),
+            limits: Limits::default(),
+            enable_echo: false,
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         let env = AppEnv::from_env()?;
         let internal_api_key = var("INTERNAL_API_KEY");

@@ -210,27 +210,27 @@ impl Relay {
     }
 }
 
-/// Applies deliveries and control items to this relay's connections. Order: subscriptions
-/// first (so a member added in the same publish receives its deliveries), then deliveries,
-/// then unsubscriptions and disconnects (so a removed member still receives the news).
+/// Applies deliveries and control items to this relay's connections. Order: routing changes
+/// (`subscribe`, `unsubscribe`) first, so that a member added in the same publish hears its
+/// deliveries and a removed one does not (chat-service reaches them through a `{user}`
+/// target); then deliveries; then `disconnectUser`, so that a final delivery still goes out
+/// before the close.
 pub(crate) fn apply_local(hub: &Hub, deliveries: &[(Target, ByteString)], control: &[Control]) {
     for item in control {
-        if let Control::Subscribe { user_id, room_id } = item {
-            hub.subscribe(*user_id, *room_id);
+        match item {
+            Control::Subscribe { user_id, room_id } => hub.subscribe(*user_id, *room_id),
+            Control::Unsubscribe { user_id, room_id } => hub.unsubscribe(*user_id, *room_id),
+            Control::DisconnectUser(_) => {}
         }
     }
     for (target, frame) in deliveries {
         hub.deliver(target, frame);
     }
     for item in control {
-        match item {
-            Control::Subscribe { .. } => {}
-            Control::Unsubscribe { user_id, room_id } => hub.unsubscribe(*user_id, *room_id),
-            Control::DisconnectUser(user_id) => {
-                for conn in hub.connections_of(*user_id) {
-                    conn.closer
-                        .close(CloseCommand::new(close::LOGGED_OUT, "logged out").flushing());
-                }
+        if let Control::DisconnectUser(user_id) = item {
+            for conn in hub.connections_of(*user_id) {
+                conn.closer
+                    .close(CloseCommand::new(close::LOGGED_OUT, "logged out").flushing());
             }
         }
     }

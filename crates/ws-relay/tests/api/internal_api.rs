@@ -1,0 +1,159 @@
+//! The relay's internal API: `POST /internal/publish` and @connections, behind the key;
+//! and the operational endpoints.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use test_support::Engine;
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_api_reads_posts_and_closes() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+    let (mut ws, ready) = stack.connect_to(&stack.relay, &alice).await;
+    let id = ready["connectionId"].as_str().unwrap().to_owned();
+    let path = format!("/internal/connections/{id}");
+
+    let res = stack.internal(&stack.relay, Method::GET, &path, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let info: Value = res.json().await.unwrap();
+    assert_eq!(info["connectionId"], id.as_str());
+    assert_eq!(info["identity"]["userId"], alice.id.to_string());
+    assert_eq!(info["identity"]["username"], "alice");
+    assert_eq!(info["rooms"], json!([GENERAL]));
+    assert!(info["connectedAt"].as_str().unwrap().ends_with('Z'));
+
+    let res = stack
+        .internal(
+            &stack.relay,
+            Method::POST,
+            &path,
+            Some(json!({"payload": {"type": "notice", "text": "hi"}})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(ws.recv().await, json!({"type": "notice", "text": "hi"}));
+
+    let res = stack.internal(&stack.relay, Method::DELETE, &path, None).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(ws.closed(WAIT).await.0, Some(1000));
+    eventually("the connection is gone", || async {
+        stack
+            .internal(&stack.relay, Method::GET, &path, None)
+            .await
+            .status()
+            == StatusCode::GONE
+    })
+    .await;
+    for method in [Method::POST, Method::DELETE] {
+        let body = (method == Method::POST).then(|| json!({"payload": {}}));
+        let res = stack.internal(&stack.relay, method, &path, body).await;
+        assert_eq!(res.status(), StatusCode::GONE);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_endpoints_need_the_key() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let client = reqwest::Client::new();
+    for (method, path) in [
+        (Method::POST, "/internal/publish"),
+        (Method::GET, "/internal/connections/x"),
+        (Method::DELETE, "/internal/connections/x"),
+    ] {
+        for key in [None, Some("wrong-key")] {
+            let mut req = client
+                .request(method.clone(), format!("{}{path}", stack.relay.http))
+                .json(&json!({}));
+            if let Some(key) = key {
+                req = req.header("x-internal-api-key", key);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+        }
+    }
+    // A malformed publish is a 400 problem, not a 500.
+    let res = stack
+        .internal(
+            &stack.relay,
+            Method::POST,
+            "/internal/publish",
+            Some(json!({"deliveries": [{"target": {"planet": 3}, "payload": 1}]})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_targets_rooms_users_and_connections() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let (mut a, ready) = stack.connect_to(&stack.relay, &alice).await;
+    let a_id = ready["connectionId"].as_str().unwrap().to_owned();
+    let mut b = stack.connect(&bob).await;
+
+    stack
+        .publish(
+            &stack.relay,
+            json!({
+                "deliveries": [
+                    {"target": {"user": bob.id}, "payload": {"type": "t", "n": 1}},
+                    {"target": {"connection": a_id}, "payload": {"type": "t", "n": 2}},
+                    {"target": {"room": 999}, "payload": {"type": "t", "n": 3}}
+                ],
+                "control": [{"subscribe": {"userId": alice.id, "roomId": 999}}]
+            }),
+        )
+        .await;
+    assert_eq!(b.recv().await, json!({"type": "t", "n": 1}));
+    let mut got = vec![a.recv().await["n"].clone(), a.recv().await["n"].clone()];
+    got.sort_by_key(|v| v.as_i64());
+    assert_eq!(got, [json!(2), json!(3)]);
+    b.silent(std::time::Duration::from_millis(300)).await;
+
+    stack
+        .publish(
+            &stack.relay,
+            json!({
+                "deliveries": [{"target": {"room": 999}, "payload": {"type": "t", "n": 4}}],
+                "control": [{"unsubscribe": {"userId": alice.id, "roomId": 999}}]
+            }),
+        )
+        .await;
+    a.silent(std::time::Duration::from_millis(300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+    let mut ws = stack.connect(&alice).await;
+    ws.send(json!({"action": "ping"})).await;
+    ws.recv().await;
+
+    let res = reqwest::get(format!("{}/healthz", stack.relay.http))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = reqwest::get(format!("{}/readyz", stack.relay.http))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = reqwest::get(format!("{}/metrics", stack.relay.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "ws_relay_connections",
+        "ws_relay_connects_total",
+        "ws_relay_frames_in_total{action=\"ping\"}",
+        "ws_relay_frames_out_total",
+        "ws_relay_forward_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics");
+    }
+}

@@ -1,0 +1,432 @@
+//! The relay's own protection and protocol rules, over the real stack (SQLite): refusals
+//! before the upgrade, frame limits, routing errors, rate limits, slow consumers, chat-service
+//! failures, heartbeats and shutdown.
+
+use std::time::{Duration, Instant};
+
+use futures_util::SinkExt;
+use serde_json::json;
+use test_support::Engine;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_reused_and_cross_origin_connects_are_refused_before_the_upgrade() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+    let ws = &stack.relay.ws;
+
+    assert_eq!(
+        Ws::connect(&format!("{ws}?ticket=not-a-ticket"), Some(ORIGIN))
+            .await
+            .err(),
+        Some(reqwest::StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(
+        Ws::connect(ws, Some(ORIGIN)).await.err(),
+        Some(reqwest::StatusCode::UNAUTHORIZED)
+    );
+
+    // A wrong Origin is refused before chat-service is asked: the ticket still works after.
+    let ticket = stack.ticket(&alice).await;
+    let url = format!("{ws}?ticket={ticket}");
+    assert_eq!(
+        Ws::connect(&url, Some("https://evil.example")).await.err(),
+        Some(reqwest::StatusCode::FORBIDDEN)
+    );
+    assert_eq!(
+        Ws::connect(&url, Some("http://localhost:8080.evil.example"))
+            .await
+            .err(),
+        Some(reqwest::StatusCode::FORBIDDEN)
+    );
+    let mut first = Ws::connect(&url, Some(ORIGIN)).await.unwrap();
+    assert_eq!(first.recv().await["type"], "ready");
+    // Single use.
+    assert_eq!(
+        Ws::connect(&url, Some(ORIGIN)).await.err(),
+        Some(reqwest::StatusCode::UNAUTHORIZED)
+    );
+
+    // Non-browser clients: the bearer subprotocol, answered with cloudchat.v1 only.
+    let mut bearer = Ws::connect_with(
+        ws,
+        None,
+        Some(&format!("cloudchat.v1, bearer.{}", alice.token)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bearer.protocol.as_deref(), Some("cloudchat.v1"));
+    let ready = bearer.recv().await;
+    assert_eq!(ready["userId"], alice.id.to_string());
+    assert_eq!(
+        Ws::connect_with(ws, None, Some("cloudchat.v1, bearer.bad.token.here"))
+            .await
+            .err(),
+        Some(reqwest::StatusCode::UNAUTHORIZED)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frame_limits_close_with_the_rfc_codes() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+
+    // Exactly 64 KiB is accepted (and answered as an invalid frame: it is not JSON).
+    let mut ws = stack.connect(&alice).await;
+    ws.send_message(Message::text("x".repeat(64 * 1024))).await;
+    assert_eq!(ws.recv().await["code"], "invalid_frame");
+
+    // 65 KiB: 1009.
+    ws.send_message(Message::text("x".repeat(65 * 1024))).await;
+    assert_eq!(ws.closed(WAIT).await.0, Some(1009));
+
+    // 65 KiB in fragments: 1009 too.
+    let mut ws = stack.connect(&alice).await;
+    let chunk = vec![b'y'; 33 * 1024];
+    ws.send_message(Message::Frame(Frame::message(
+        chunk.clone(),
+        OpCode::Data(Data::Text),
+        false,
+    )))
+    .await;
+    ws.send_message(Message::Frame(Frame::message(
+        chunk,
+        OpCode::Data(Data::Continue),
+        true,
+    )))
+    .await;
+    assert_eq!(ws.closed(WAIT).await.0, Some(1009));
+
+    // Invalid UTF-8: 1007.
+    let mut ws = stack.connect(&alice).await;
+    ws.send_message(Message::Frame(Frame::message(
+        vec![b'{', 0xff, 0xfe, b'}'],
+        OpCode::Data(Data::Text),
+        true,
+    )))
+    .await;
+    assert_eq!(ws.closed(WAIT).await.0, Some(1007));
+
+    // Binary frames are not part of the protocol: 1003.
+    let mut ws = stack.connect(&alice).await;
+    ws.send_message(Message::binary(vec![1, 2, 3])).await;
+    assert_eq!(ws.closed(WAIT).await.0, Some(1003));
+
+    // A header announcing a huge frame is refused at once, without waiting for the payload.
+    let mut ws = stack.connect(&alice).await;
+    let mut header = vec![0x81, 0x80 | 127];
+    header.extend_from_slice(&(1u64 << 32).to_be_bytes());
+    header.extend_from_slice(&[0, 0, 0, 0]);
+    let stream = ws.inner.get_mut();
+    let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = stream else {
+        panic!("plain TCP expected");
+    };
+    tcp.write_all(&header).await.unwrap();
+    tcp.write_all(&[b'z'; 1024]).await.unwrap();
+    assert_eq!(ws.closed(WAIT).await.0, Some(1009));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_and_invalid_frames_get_error_frames() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+    let mut ws = stack.connect(&alice).await;
+
+    ws.send(json!({"action": "deleteEverything", "id": "u1"}))
+        .await;
+    let err = ws.recv().await;
+    assert_eq!(err["type"], "error");
+    assert_eq!(err["code"], "unknown_action");
+    assert_eq!(err["temporary"], false);
+    assert_eq!(err["id"], "u1");
+
+    for bad in ["not json", "[1]", r#"{"noAction": true}"#, r#"{"action": 3}"#] {
+        ws.send_message(Message::text(bad)).await;
+        let err = ws.recv().await;
+        assert_eq!(err["code"], "invalid_frame", "{bad}");
+    }
+
+    // chat-service's own refusals come back as non-temporary errors with its code.
+    ws.send(json!({"action": "sendMessage", "id": "v", "roomId": GENERAL, "content": "   ", "clientMsgId": client_msg_id()}))
+        .await;
+    let err = ws.recv().await;
+    assert_eq!(err["type"], "error");
+    assert_eq!(err["temporary"], false);
+    assert_eq!(err["id"], "v");
+    assert!(err["code"].as_str().is_some_and(|c| !c.is_empty()));
+
+    ws.send(json!({"action": "ping", "id": 42})).await;
+    assert_eq!(ws.recv().await, json!({"type": "pong", "id": 42}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flooding_is_rate_limited_then_closed() {
+    let stack = spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| {
+        s.limits.actions_per_sec = 5;
+        s.limits.action_burst = 10;
+    }))
+    .await;
+    let alice = stack.signup("alice").await;
+    let mut ws = stack.connect(&alice).await;
+
+    for i in 0..15 {
+        ws.inner
+            .feed(Message::text(json!({"action": "ping", "id": i}).to_string()))
+            .await
+            .unwrap();
+    }
+    ws.inner.flush().await.unwrap();
+    let mut pongs = 0;
+    let mut limited = 0;
+    for _ in 0..15 {
+        let frame = ws.recv().await;
+        match frame["type"].as_str() {
+            Some("pong") => pongs += 1,
+            Some("error") => {
+                assert_eq!(frame["code"], "rate_limited");
+                assert_eq!(frame["temporary"], true);
+                assert!(frame["id"].is_number());
+                limited += 1;
+            }
+            _ => panic!("unexpected {frame}"),
+        }
+    }
+    assert!((10..=11).contains(&pongs), "{pongs} pongs");
+    assert_eq!(pongs + limited, 15);
+
+    // Keeping it up is sustained abuse: 1008.
+    let mut closed = None;
+    for i in 0..200 {
+        if ws
+            .inner
+            .send(Message::text(json!({"action": "ping", "id": i}).to_string()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        if let Ok(Some(Ok(Message::Close(frame)))) =
+            tokio::time::timeout(Duration::from_millis(1), futures_util::StreamExt::next(&mut ws.inner)).await
+        {
+            closed = frame.map(|f| u16::from(f.code));
+            break;
+        }
+    }
+    let code = match closed {
+        Some(code) => Some(code),
+        None => ws.closed(WAIT).await.0,
+    };
+    assert_eq!(code, Some(1008));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_closed_and_others_are_not_held_up() {
+    let stack = spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| {
+        s.limits.outbound_queue = 16;
+    }))
+    .await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let (mut slow, ready) = stack.connect_to(&stack.relay, &alice).await;
+    let slow_id = ready["connectionId"].as_str().unwrap().to_owned();
+    let mut fast = stack.connect(&bob).await;
+
+    // 2000 frames of 32 KiB (64 MiB) to the room; the slow client reads nothing.
+    let total = 2000;
+    let filler = "f".repeat(32 * 1024);
+    let reader = tokio::spawn(async move {
+        let mut n = 0;
+        while n < total {
+            let frame = fast.recv().await;
+            assert_eq!(frame["type"], "bulk");
+            n += 1;
+        }
+        fast
+    });
+    for i in 0..total {
+        stack
+            .publish(
+                &stack.relay,
+                json!({"deliveries": [{"target": {"room": GENERAL}, "payload": {"type": "bulk", "i": i, "filler": filler}}]}),
+            )
+            .await;
+    }
+    let _fast = tokio::time::timeout(Duration::from_secs(30), reader)
+        .await
+        .expect("the fast client got everything in time")
+        .unwrap();
+
+    let path = format!("/internal/connections/{slow_id}");
+    eventually("the slow consumer is dropped", || async {
+        stack
+            .internal(&stack.relay, reqwest::Method::GET, &path, None)
+            .await
+            .status()
+            == reqwest::StatusCode::GONE
+    })
+    .await;
+    assert!(metric(&stack.relay, "ws_relay_slow_consumer_closes_total").await >= 1.0);
+    assert!(metric(&stack.relay, "ws_relay_queue_drops_total").await >= 1.0);
+
+    // What it finds when it reads again: what was buffered, then 1013 — far less than 2000.
+    let (code, _, texts) = slow.closed(Duration::from_secs(15)).await;
+    assert_eq!(code, Some(1013));
+    assert!(texts < total / 2, "{texts} frames were buffered for it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_service_down_or_hung_gives_temporary_errors_within_the_timeout() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+    let mut ws = stack.connect(&alice).await;
+    let send = |id: &str| json!({"action": "sendMessage", "id": id, "roomId": GENERAL, "content": "hello", "clientMsgId": client_msg_id()});
+
+    stack.gate.refuse();
+    let started = Instant::now();
+    ws.send(send("down")).await;
+    let err = ws.recv().await;
+    assert_eq!(err["type"], "error");
+    assert_eq!(err["code"], "chat_unavailable");
+    assert_eq!(err["temporary"], true);
+    assert_eq!(err["id"], "down");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // New connections are refused with 503 meanwhile.
+    let ticket_user = stack.signup("bob").await;
+    let ticket = stack.ticket(&ticket_user).await;
+    assert_eq!(
+        Ws::connect(&format!("{}?ticket={ticket}", stack.relay.ws), Some(ORIGIN))
+            .await
+            .err(),
+        Some(reqwest::StatusCode::SERVICE_UNAVAILABLE)
+    );
+
+    // Hung: the answer comes at the 2 s timeout, and pings are answered meanwhile.
+    stack.gate.hang();
+    let started = Instant::now();
+    ws.send(send("hung")).await;
+    ws.send(json!({"action": "ping", "id": "p"})).await;
+    assert_eq!(ws.recv().await["type"], "pong");
+    let err = ws.recv().await;
+    assert_eq!(err["code"], "chat_unavailable");
+    assert_eq!(err["temporary"], true);
+    assert_eq!(err["id"], "hung");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
+
+    stack.gate.open();
+    ws.send(send("back")).await;
+    let ack = ws.recv_type("ack").await;
+    assert_eq!(ack["id"], "back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_sent_with_the_upgrade_are_queued_not_dropped() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+    let ticket = stack.ticket(&alice).await;
+    let port = stack.relay.http.rsplit(':').next().unwrap().to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    // The upgrade and two frames in one write: they reach the relay while `$connect` is
+    // still being asked of chat-service.
+    let mut bytes = format!(
+        "GET /ws?ticket={ticket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nOrigin: {ORIGIN}\r\n\r\n"
+    )
+    .into_bytes();
+    for id in ["early-1", "early-2"] {
+        let payload = json!({"action": "ping", "id": id}).to_string().into_bytes();
+        bytes.push(0x81);
+        bytes.push(0x80 | u8::try_from(payload.len()).unwrap());
+        bytes.extend_from_slice(&[0, 0, 0, 0]); // a zero mask leaves the payload as is
+        bytes.extend_from_slice(&payload);
+    }
+    tcp.write_all(&bytes).await.unwrap();
+
+    let mut received = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut buf = [0u8; 4096];
+    while tokio::time::Instant::now() < deadline {
+        let Ok(Ok(n)) = tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await else {
+            break;
+        };
+        if n == 0 {
+            break;
+        }
+        received.extend_from_slice(&buf[..n]);
+        if String::from_utf8_lossy(&received).contains("early-2") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 101"), "{text}");
+    let ready = text.find("\"ready\"").expect("ready");
+    let first = text.find("early-1").expect("first pong");
+    let second = text.find("early-2").expect("second pong");
+    assert!(ready < first && first < second, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_pinged_then_closed() {
+    let stack = spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| {
+        s.limits.ping_interval = Duration::from_secs(1);
+        s.limits.idle_timeout = Duration::from_secs(2);
+    }))
+    .await;
+    let alice = stack.signup("alice").await;
+    let mut alive = stack.connect(&alice).await;
+    let mut silent = stack.connect(&alice).await;
+
+    // `alive` reads (tungstenite answers pings by itself); `silent` does not read at all.
+    let keep = tokio::spawn(async move {
+        alive.silent(Duration::from_millis(4500)).await;
+        alive
+    });
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    let (code, reason, _) = silent.closed(WAIT).await;
+    assert_eq!(code, Some(4008));
+    assert_eq!(reason, "idle timeout");
+    let mut alive = keep.await.unwrap();
+    alive.send(json!({"action": "ping"})).await;
+    assert_eq!(alive.recv().await["type"], "pong");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_with_1012_and_a_retry_hint() {
+    let mut stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+    let mut a = stack.connect(&alice).await;
+    let mut b = stack.connect(&alice).await;
+
+    stack.relay.stopper.stop();
+    for ws in [&mut a, &mut b] {
+        let (code, reason, _) = ws.closed(WAIT).await;
+        assert_eq!(code, Some(1012));
+        let ms: u64 = reason
+            .strip_prefix("service restart; retry in ")
+            .and_then(|r| r.strip_suffix(" ms"))
+            .and_then(|r| r.parse().ok())
+            .unwrap_or_else(|| panic!("no retry hint in {reason:?}"));
+        assert!((1000..10_000).contains(&ms));
+    }
+    let res = reqwest::get(format!("{}/readyz", stack.relay.http)).await;
+    if let Ok(res) = res {
+        assert_ne!(res.status(), reqwest::StatusCode::OK);
+    }
+    let server = &mut stack.relay.server;
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the relay stops after draining")
+        .unwrap()
+        .unwrap();
+}
