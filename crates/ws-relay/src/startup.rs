@@ -120,20 +120,20 @@ impl Application {
             ..
         } = self;
         let handle = server.handle();
-        let mut server = std::pin::pin!(server);
+        // The server future must keep being polled for `stop` to make progress.
+        let mut server = tokio::spawn(server);
         tokio::select! {
-            result = &mut server => return result,
+            result = &mut server => return result.unwrap_or(Ok(())),
             _ = shutdown_signal() => tracing::info!("termination signal received"),
             _ = stop.notified() => tracing::info!("stop requested"),
         }
         let drain = relay.settings().shutdown_drain;
         // Stop accepting new TCP connections while the open sockets are closed and drained.
-        let stopping = tokio::spawn(async move { handle.stop(true).await });
-        relay.shutdown(drain).await;
-        let _ = stopping.await;
-        tokio::time::timeout(Duration::from_secs(5), server)
-            .await
-            .unwrap_or(Ok(()))
+        tokio::join!(handle.stop(true), relay.shutdown(drain));
+        match tokio::time::timeout(Duration::from_secs(5), server).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) | Err(_) => Ok(()),
+        }
     }
 }
 

@@ -77,6 +77,8 @@ async fn sync_after_reconnect_returns_exactly_what_was_missed(engine: Engine) {
     let mut a = stack.connect(&alice).await;
     a.send(json!({"action": "sendMessage", "roomId": room, "content": "before", "clientMsgId": client_msg_id()}))
         .await;
+    a.recv_type("ack").await;
+    a.recv_type("message").await;
     let last_seen = b.recv_type("message").await["message"]["seq"]
         .as_i64()
         .unwrap();
@@ -87,6 +89,7 @@ async fn sync_after_reconnect_returns_exactly_what_was_missed(engine: Engine) {
         a.send(json!({"action": "sendMessage", "roomId": room, "content": text, "clientMsgId": client_msg_id()}))
             .await;
         a.recv_type("ack").await;
+        a.recv_type("message").await;
     }
     stack.send_rest(&alice, room, "missed 3").await;
 
@@ -116,7 +119,8 @@ async fn a_retried_send_is_stored_and_delivered_once(engine: Engine) {
     let mut b = stack.connect(&bob).await;
 
     let cid = client_msg_id();
-    let frame = json!({"action": "sendMessage", "roomId": room, "content": "once", "clientMsgId": cid});
+    let frame =
+        json!({"action": "sendMessage", "roomId": room, "content": "once", "clientMsgId": cid});
     a.send(frame.clone()).await;
     let first = a.recv_type("ack").await;
     a.recv_type("message").await;
@@ -155,7 +159,10 @@ async fn membership_changes_apply_without_reconnecting(engine: Engine) {
     assert_eq!(added["roomId"], room);
     a.recv_type("memberAdded").await;
     stack.send_rest(&alice, room, "welcome").await;
-    assert_eq!(b.recv_type("message").await["message"]["content"], "welcome");
+    assert_eq!(
+        b.recv_type("message").await["message"]["content"],
+        "welcome"
+    );
     a.recv_type("message").await;
 
     stack.remove_member(&alice, room, &bob).await;
@@ -165,7 +172,10 @@ async fn membership_changes_apply_without_reconnecting(engine: Engine) {
     b.silent(QUIET).await;
     a.recv_type("memberRemoved").await;
     stack.send_rest(&alice, room, "bob is gone").await;
-    assert_eq!(a.recv_type("message").await["message"]["content"], "bob is gone");
+    assert_eq!(
+        a.recv_type("message").await["message"]["content"],
+        "bob is gone"
+    );
     b.silent(QUIET).await;
 }
 
@@ -209,7 +219,8 @@ async fn refresh_token_keeps_the_connection_past_expiry(engine: Engine) {
     assert_eq!(refreshed["id"], "r");
     // Someone else's token is refused.
     let bobs = stack.login(&bob).await;
-    a.send(json!({"action": "refreshToken", "token": bobs})).await;
+    a.send(json!({"action": "refreshToken", "token": bobs}))
+        .await;
     assert_eq!(a.recv().await["code"], "invalid_token");
     a.send(json!({"action": "refreshToken", "token": "garbage"}))
         .await;

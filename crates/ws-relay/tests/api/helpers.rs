@@ -228,7 +228,9 @@ impl Stack {
     }
 
     pub async fn create_room(&self, owner: &User, name: &str) -> i64 {
-        let res = self.chat_post(owner, "/rooms", &json!({"name": name})).await;
+        let res = self
+            .chat_post(owner, "/rooms", &json!({"name": name}))
+            .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
     }
@@ -477,9 +479,8 @@ impl Gate {
                             if let Ok(mut outbound) =
                                 TcpStream::connect(("127.0.0.1", target_port)).await
                             {
-                                let _ =
-                                    tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
-                                        .await;
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+                                    .await;
                             }
                         });
                         c.lock().unwrap().push(task);

@@ -35,7 +35,9 @@ async fn connections_api_reads_posts_and_closes() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(ws.recv().await, json!({"type": "notice", "text": "hi"}));
 
-    let res = stack.internal(&stack.relay, Method::DELETE, &path, None).await;
+    let res = stack
+        .internal(&stack.relay, Method::DELETE, &path, None)
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(ws.closed(WAIT).await.0, Some(1000));
     eventually("the connection is gone", || async {

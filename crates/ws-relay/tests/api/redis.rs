@@ -22,9 +22,10 @@ async fn ready(node: &RelayNode) -> (StatusCode, Value) {
 }
 
 async fn wait_ready(node: &RelayNode) {
-    eventually("the relay is subscribed to Redis (is Redis running?)", || async {
-        ready(node).await.0 == StatusCode::OK
-    })
+    eventually(
+        "the relay is subscribed to Redis (is Redis running?)",
+        || async { ready(node).await.0 == StatusCode::OK },
+    )
     .await;
 }
 
@@ -61,9 +62,15 @@ async fn two_relays_deliver_to_their_own_connections() {
     stack.add_member(&alice, room, &carol).await;
     c.recv_type("memberAdded").await;
     stack.send_rest(&bob, room, "hi carol").await;
-    assert_eq!(c.recv_type("message").await["message"]["content"], "hi carol");
+    assert_eq!(
+        c.recv_type("message").await["message"]["content"],
+        "hi carol"
+    );
     a.recv_type("memberAdded").await;
-    assert_eq!(a.recv_type("message").await["message"]["content"], "hi carol");
+    assert_eq!(
+        a.recv_type("message").await["message"]["content"],
+        "hi carol"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +102,14 @@ struct RedisServer {
 impl RedisServer {
     fn start(port: u16) -> Self {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
