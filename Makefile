@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test test-rust test-web lint fmt web-build web-e2e deploy-check clean-test-dbs
+.PHONY: help run test test-rust test-web lint fmt web-build web-e2e deploy-check autobahn clean-test-dbs
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ fmt: ## format the Rust code
 
 deploy-check: ## nginx -t and a live nginx routing test, compose and k8s schemas, Dockerfile lint
 	bash scripts/deploy-check.sh
+
+autobahn: ## the Autobahn WebSocket cases (1-7, 10) against the relay's frame handling (installs PyPI kosoku)
+	bash scripts/autobahn.sh
 
 clean-test-dbs: ## drop the PostgreSQL databases tests left behind
 	psql -h 127.0.0.1 -U postgres -Atc "SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'cctest\_%'" | psql -h 127.0.0.1 -U postgres -q
