@@ -22,6 +22,7 @@ log="$(mktemp)"
 BIND_ADDR="127.0.0.1:$port" WS_ENABLE_ECHO=true RUST_LOG=warn \
   "$CARGO_TARGET_DIR/debug/ws-relay" serve >"$log" 2>&1 &
 relay=$!
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() { kill "$relay" 2>/dev/null || true; wait "$relay" 2>/dev/null || true; rm -f "$log"; }
 trap cleanup EXIT
 for _ in $(seq 1 50); do
