@@ -71,11 +71,18 @@ pub async fn run(relay: Relay, parts: SessionParts) {
     // the close frame, then tell chat-service.
     relay.hub().remove(&conn.id);
     worker.abort();
-    let command = conn.closer.command();
-    let code = command
-        .as_ref()
-        .and_then(|c| c.code)
-        .map_or_else(|| "none".to_owned(), |c| c.to_string());
+    // Nobody chose a code: the client went away without a close frame (1006 in reports).
+    let went_away = conn.closer.close(CloseCommand {
+        code: None,
+        reason: String::new(),
+        flush: false,
+    });
+    let code = match conn.closer.command().and_then(|c| c.code) {
+        _ if went_away => "1006".to_owned(),
+        Some(code) => code.to_string(),
+        // The client closed without a status code.
+        None => "1005".to_owned(),
+    };
     metrics::counter!("ws_relay_closes_total", "code" => code.clone()).increment(1);
     metrics::counter!("ws_relay_disconnects_total").increment(1);
     let _ = tokio::time::timeout(writer::CLOSE_WRITE_TIMEOUT, writer).await;
