@@ -2,7 +2,6 @@
 //! Unexpected errors are logged with their cause chain and answered with a generic 500.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use service_kit::{FieldError, Problem};
 
 use crate::store::users::UserWriteError;
@@ -46,7 +45,7 @@ impl From<UserWriteError> for ApiError {
 }
 
 impl ApiError {
-    fn problem(&self) -> Problem {
+    pub fn problem(&self) -> Problem {
         match self {
             ApiError::Validation(errors) => Problem::validation(errors.clone()),
             ApiError::UsernameTaken => {
@@ -88,18 +87,7 @@ impl ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            other => other.problem().status(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.problem().error_response()
-    }
-}
+service_kit::problem_response_error!(ApiError, ApiError::Unexpected);
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {

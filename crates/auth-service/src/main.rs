@@ -7,57 +7,47 @@ use auth_service::startup::{Application, MIGRATIONS};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let command = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "serve".to_owned());
-    if command == "keygen" {
+    if std::env::args().nth(1).as_deref() == Some("keygen") {
         return keygen();
     }
-    service_kit::telemetry::init();
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
-        Err(err) => {
-            tracing::error!("{err}");
-            return ExitCode::FAILURE;
+    service_kit::cli::main(
+        "auth-service",
+        Settings::from_env,
+        |s| s.bind_addr.clone(),
+        run,
+    )
+    .await
+}
+
+async fn run(command: String, settings: Settings) -> anyhow::Result<()> {
+    match command.as_str() {
+        "serve" => {
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), "auth-service listening");
+            app.run_until_stopped().await?;
+            tracing::info!("auth-service stopped cleanly");
+            Ok(())
         }
-    };
-    let outcome = match command.as_str() {
-        "serve" => serve(settings).await,
         "migrate" => store_kit::migrate_url(&settings.database_url, &MIGRATIONS).await,
-        "healthcheck" => return service_kit::healthcheck::run(&settings.bind_addr),
-        other => Err(anyhow::anyhow!(
-            "unknown command {other:?}; use serve, migrate, keygen or healthcheck"
+        other => Err(service_kit::cli::unknown_command(
+            other,
+            "serve, migrate, keygen or healthcheck",
         )),
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = %format!("{err:#}"), "auth-service stopped");
-            ExitCode::FAILURE
-        }
     }
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let app = Application::build(settings).await?;
-    tracing::info!(port = app.port(), "auth-service listening");
-    app.run_until_stopped().await?;
-    tracing::info!("auth-service stopped cleanly");
-    Ok(())
-}
-
-/// Prints a new Ed25519 private key (PKCS#8 PEM) for JWT_PRIVATE_KEY.
+/// Prints a new Ed25519 private key (PKCS#8 PEM) for JWT_PRIVATE_KEY; needs no settings.
 fn keygen() -> ExitCode {
     use std::io::Write;
-    match tokens::SigningKey::generate() {
-        Ok(key) => {
-            let mut out = std::io::stdout();
-            if out.write_all(key.to_pem().as_bytes()).is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+    let written = tokens::SigningKey::generate()
+        .map_err(|e| e.to_string())
+        .and_then(|key| {
+            std::io::stdout()
+                .write_all(key.to_pem().as_bytes())
+                .map_err(|e| e.to_string())
+        });
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let _ = writeln!(std::io::stderr(), "keygen failed: {err}");
             ExitCode::FAILURE

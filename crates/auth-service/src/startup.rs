@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use anyhow::Context;
 use relay_client::RelayClient;
 use service_kit::InternalApiKey;
 use service_kit::ops::Readiness;
 use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
-use store_kit::{Database, Migrations, PoolSettings, database_check};
+use store_kit::{Database, Migrations, database_check};
 use tokens::{Issuer, SigningKey, Verifier};
 
 use crate::config::Settings;
@@ -52,8 +51,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&settings.bind_addr)
-            .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
+        let listener = service_kit::server::bind(&settings.bind_addr)?;
         Self::build_with_listener(settings, listener).await
     }
 
@@ -62,10 +60,12 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         settings.validate()?;
-        let db = Database::connect(&settings.database_url, &PoolSettings::default()).await?;
-        if settings.migrate_on_start {
-            db.migrate(&MIGRATIONS).await?;
-        }
+        let db = Database::open(
+            &settings.database_url,
+            &MIGRATIONS,
+            settings.migrate_on_start,
+        )
+        .await?;
         let key = load_or_create_key(&settings)?;
         tracing::info!(kid = key.kid(), "signing key loaded");
         let issuer = Issuer::new(
@@ -121,20 +121,12 @@ impl Application {
             let state = state.clone();
             let verifier = web::Data::new(verifier);
             let internal_key = web::Data::new(internal_key);
-            HttpServer::new(move || {
-                App::new()
-                    .wrap(from_fn(service_kit::middleware::observe))
-                    .app_data(state.clone())
+            service_kit::server::http_server(listener, readiness, 16 * 1024, move |cfg| {
+                cfg.app_data(state.clone())
                     .app_data(verifier.clone())
-                    .app_data(internal_key.clone())
-                    .configure(|cfg| service_kit::ops::configure(cfg, readiness.clone()))
-                    .configure(|cfg| service_kit::problem::configure_extractors(cfg, 16 * 1024))
-                    .configure(routes::configure)
-                    .default_service(web::to(service_kit::problem::not_found))
-            })
-            .listen(listener)?
-            .shutdown_timeout(10)
-            .run()
+                    .app_data(internal_key.clone());
+                routes::configure(cfg);
+            })?
         };
         spawn_sweeper(state.clone());
         Ok(Self {

@@ -2,8 +2,6 @@
 //! Unexpected errors are logged with their cause chain and answered with a generic 500. The
 //! relay turns these problems into WebSocket `error` frames, keeping `code`.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use service_kit::{FieldError, Problem};
 
 #[derive(Debug, thiserror::Error)]
@@ -93,18 +91,7 @@ impl ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            other => other.problem().status(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.problem().error_response()
-    }
-}
+service_kit::problem_response_error!(ApiError, ApiError::Unexpected);
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {

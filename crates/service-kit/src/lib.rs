@@ -6,14 +6,17 @@
 //! problem+json), health/readiness/metrics endpoints, the client IP behind trusted proxies,
 //! rate limiting, and the internal API key check.
 
+pub mod cli;
 pub mod client_ip;
 pub mod config;
 pub mod healthcheck;
 pub mod internal;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod ratelimit;
+pub mod server;
 pub mod telemetry;
 
 pub use client_ip::TrustedProxies;

@@ -275,3 +275,24 @@ impl actix_web::Responder for Problem {
         self.error_response()
     }
 }
+
+/// Implements `ResponseError` for a service's error enum through its `problem()` method.
+/// `$unexpected` names the variant for unexpected errors: a 500 whose cause is logged once,
+/// when the response is built, and never sent.
+#[macro_export]
+macro_rules! problem_response_error {
+    ($ty:ty, $unexpected:path) => {
+        impl ::actix_web::ResponseError for $ty {
+            fn status_code(&self) -> ::actix_web::http::StatusCode {
+                match self {
+                    $unexpected(_) => ::actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    other => other.problem().status(),
+                }
+            }
+
+            fn error_response(&self) -> ::actix_web::HttpResponse {
+                ::actix_web::ResponseError::error_response(&self.problem())
+            }
+        }
+    };
+}

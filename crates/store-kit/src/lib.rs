@@ -140,6 +140,20 @@ impl Database {
         Ok(Self { pool, engine })
     }
 
+    /// Connects with the default pool settings and, when `migrate` is set, applies the
+    /// engine's migrations: what a service does at start-up.
+    pub async fn open(
+        url: &str,
+        migrations: &Migrations,
+        migrate: bool,
+    ) -> Result<Self, StoreError> {
+        let db = Self::connect(url, &PoolSettings::default()).await?;
+        if migrate {
+            db.migrate(migrations).await?;
+        }
+        Ok(db)
+    }
+
     /// Applies the migration set for this engine.
     pub async fn migrate(&self, migrations: &Migrations) -> Result<(), StoreError> {
         let migrator = match self.engine {
@@ -298,8 +312,7 @@ pub fn database_check(db: Database) -> std::sync::Arc<dyn service_kit::ops::Read
 
 /// `<service> migrate`: connects, applies the engine's migrations, and says so.
 pub async fn migrate_url(url: &str, migrations: &Migrations) -> anyhow::Result<()> {
-    let db = Database::connect(url, &PoolSettings::default()).await?;
-    db.migrate(migrations).await?;
+    let db = Database::open(url, migrations, true).await?;
     tracing::info!(engine = db.engine.as_str(), "migrations applied");
     Ok(())
 }

@@ -178,6 +178,24 @@ impl FakeRelay {
     }
 }
 
+/// Asserts a problem+json answer with this status and `code`, and returns its body.
+pub async fn assert_problem(
+    res: reqwest::Response,
+    status: reqwest::StatusCode,
+    code: &str,
+) -> Value {
+    assert_eq!(res.status(), status);
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], code, "body: {body}");
+    assert_eq!(body["status"], status.as_u16());
+    body
+}
+
 /// Runs each listed `async fn name(engine: Engine)` as two tests, `sqlite::name` and
 /// `postgres::name`.
 #[macro_export]

@@ -28,7 +28,7 @@ pub struct RegisterBody {
     password: String,
 }
 
-#[utoipa::path(tag = "auth", request_body = RegisterBody, responses((status = 201, description = "Account created and logged in", body = super::TokenAnswer), (status = 400, description = "Invalid fields", body = crate::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken", body = crate::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body = RegisterBody, responses((status = 201, description = "Account created and logged in", body = super::TokenAnswer), (status = 400, description = "Invalid fields", body = service_kit::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
@@ -80,7 +80,7 @@ pub struct LoginBody {
     password: String,
 }
 
-#[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = crate::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -171,7 +171,7 @@ fn presented_refresh_token(
     }
 }
 
-#[utoipa::path(tag = "auth", request_body(content = RefreshBody, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token", body = crate::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin", body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body(content = RefreshBody, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -235,7 +235,7 @@ pub async fn logout(
         .finish())
 }
 
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Every session revoked, sockets closed"), (status = 401, body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Every session revoked, sockets closed"), (status = 401, body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/logout-all")]
 pub async fn logout_all(
     state: web::Data<AppState>,
@@ -343,7 +343,7 @@ pub struct ResetBody {
     new_password: String,
 }
 
-#[utoipa::path(tag = "auth", request_body = ResetBody, responses((status = 204, description = "Password changed, every session revoked"), (status = 400, description = "Invalid, expired or used token, or a bad password", body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body = ResetBody, responses((status = 204, description = "Password changed, every session revoked"), (status = 400, description = "Invalid, expired or used token, or a bad password", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/reset-password")]
 pub async fn reset_password(
     state: web::Data<AppState>,

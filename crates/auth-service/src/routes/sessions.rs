@@ -41,7 +41,7 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpR
     Ok(HttpResponse::Ok().json(views))
 }
 
-#[utoipa::path(tag = "sessions", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Revoked"), (status = 404, body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "sessions", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Revoked"), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/auth/sessions/{id}")]
 pub async fn revoke(
     state: web::Data<AppState>,

@@ -32,7 +32,7 @@ pub struct UpdateMeBody {
     email: Option<String>,
 }
 
-#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeBody, responses((status = 200, body = super::UserView), (status = 409, body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeBody, responses((status = 200, body = super::UserView), (status = 409, body = service_kit::openapi::ProblemDoc)))]
 #[patch("/users/me")]
 pub async fn update_me(
     state: web::Data<AppState>,
@@ -73,7 +73,7 @@ pub struct ChangePasswordBody {
     new_password: String,
 }
 
-#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePasswordBody, responses((status = 204, description = "Changed; other sessions revoked"), (status = 403, description = "Wrong current password", body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePasswordBody, responses((status = 204, description = "Changed; other sessions revoked"), (status = 403, description = "Wrong current password", body = service_kit::openapi::ProblemDoc)))]
 #[post("/users/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -131,7 +131,7 @@ pub async fn search(
     Ok(HttpResponse::Ok().json(profiles))
 }
 
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)), responses((status = 200, body = crate::openapi::PublicUserDoc), (status = 404, body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)), responses((status = 200, body = crate::openapi::PublicUserDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[get("/users/{id}")]
 pub async fn by_id(
     state: web::Data<AppState>,

@@ -6,8 +6,8 @@ use auth_service::config::{RateLimits, Settings};
 use auth_service::startup::{AppState, Application};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-pub use test_support::FakeRelay;
 use test_support::{Engine, TempDir, TestDatabase};
+pub use test_support::{FakeRelay, assert_problem};
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const ORIGIN: &str = "http://localhost:8080";
@@ -190,21 +190,4 @@ impl TestApp {
             .unwrap();
         rows.into_iter().map(|(s,)| s).collect()
     }
-}
-
-/// Asserts a problem+json answer and returns its body.
-pub async fn assert_problem(res: Response, status: StatusCode, code: &str) -> Value {
-    assert_eq!(res.status(), status);
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], code, "body: {body}");
-    assert_eq!(body["status"], status.as_u16());
-    body
 }

@@ -13,7 +13,7 @@ use crate::startup::AppState;
 use crate::store::{members, rooms};
 use crate::views::{MemberView, frames};
 
-#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = [MemberView]), (status = 404, body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = [MemberView]), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[get("/rooms/{id}/members")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -35,7 +35,7 @@ pub struct AddMemberBody {
     username: String,
 }
 
-#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path)), request_body = AddMemberBody, responses((status = 201, body = MemberView), (status = 403, body = crate::openapi::ProblemDoc), (status = 404, description = "room_not_found or user_not_found", body = crate::openapi::ProblemDoc), (status = 409, description = "already_member", body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path)), request_body = AddMemberBody, responses((status = 201, body = MemberView), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, description = "room_not_found or user_not_found", body = service_kit::openapi::ProblemDoc), (status = 409, description = "already_member", body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/members")]
 pub async fn add(
     state: web::Data<AppState>,
@@ -84,7 +84,7 @@ pub async fn add(
 
 /// The owner removes a member, or a member leaves. When the owner leaves, the longest-standing
 /// member becomes owner; when the last member leaves, the room is deleted.
-#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path), ("userId" = Uuid, Path)), responses((status = 204, description = "Removed"), (status = 403, body = crate::openapi::ProblemDoc), (status = 404, body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path), ("userId" = Uuid, Path)), responses((status = 204, description = "Removed"), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/rooms/{id}/members/{userId}")]
 pub async fn remove(
     state: web::Data<AppState>,

@@ -32,7 +32,7 @@ pub struct HistoryPage {
     params(("id" = i64, Path), ("afterSeq" = Option<i64>, Query, description = "messages after this seq, oldest first"),
            ("beforeSeq" = Option<i64>, Query, description = "messages before this seq"),
            ("limit" = Option<i64>, Query, description = "1 to 200 (default 50; larger values are capped)")),
-    responses((status = 200, body = HistoryPage), (status = 404, body = crate::openapi::ProblemDoc))
+    responses((status = 200, body = HistoryPage), (status = 404, body = service_kit::openapi::ProblemDoc))
 )]
 #[get("/rooms/{id}/messages")]
 pub async fn history(
@@ -67,8 +67,8 @@ pub struct PostMessageBody {
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = PostMessageBody,
     responses((status = 201, description = "Stored and fanned out", body = MessageView),
               (status = 200, description = "A retried send: the original message", body = MessageView),
-              (status = 400, body = crate::openapi::ProblemDoc), (status = 404, body = crate::openapi::ProblemDoc),
-              (status = 429, body = crate::openapi::ProblemDoc)))]
+              (status = 400, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc),
+              (status = 429, body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/messages")]
 pub async fn post(
     state: web::Data<AppState>,
@@ -123,7 +123,7 @@ pub struct EditMessageBody {
 }
 
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EditMessageBody,
-    responses((status = 200, body = MessageView), (status = 403, body = crate::openapi::ProblemDoc), (status = 404, body = crate::openapi::ProblemDoc)))]
+    responses((status = 200, body = MessageView), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[patch("/messages/{id}")]
 pub async fn edit(
     state: web::Data<AppState>,
@@ -155,7 +155,7 @@ pub async fn edit(
 }
 
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "Soft-deleted (idempotent)"), (status = 403, body = crate::openapi::ProblemDoc), (status = 404, body = crate::openapi::ProblemDoc)))]
+    responses((status = 204, description = "Soft-deleted (idempotent)"), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/messages/{id}")]
 pub async fn delete(
     state: web::Data<AppState>,
@@ -188,7 +188,7 @@ pub struct ReadBody {
 }
 
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = ReadBody,
-    responses((status = 204, description = "Marker moved (never backwards)"), (status = 404, body = crate::openapi::ProblemDoc)))]
+    responses((status = 204, description = "Marker moved (never backwards)"), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/read")]
 pub async fn mark_read(
     state: web::Data<AppState>,

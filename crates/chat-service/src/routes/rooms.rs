@@ -27,7 +27,7 @@ pub struct CreateRoomBody {
     name: String,
 }
 
-#[utoipa::path(tag = "rooms", security(("bearer" = [])), request_body = CreateRoomBody, responses((status = 201, body = RoomView), (status = 409, description = "room_name_taken", body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "rooms", security(("bearer" = [])), request_body = CreateRoomBody, responses((status = 201, body = RoomView), (status = 409, description = "room_name_taken", body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -62,7 +62,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(RoomView::new(&room, 1, 0)))
 }
 
-#[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = RoomView), (status = 404, body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = RoomView), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[get("/rooms/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -78,7 +78,7 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(RoomView::from(summary)))
 }
 
-#[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204, description = "Deleted with its messages"), (status = 403, body = crate::openapi::ProblemDoc), (status = 404, body = crate::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204, description = "Deleted with its messages"), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/rooms/{id}")]
 pub async fn delete(
     state: web::Data<AppState>,

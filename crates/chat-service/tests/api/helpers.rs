@@ -5,8 +5,8 @@ use chat_service::config::Settings;
 use chat_service::startup::{AppState, Application};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-pub use test_support::FakeRelay;
 use test_support::{Engine, TempDir, TestDatabase};
+pub use test_support::{FakeRelay, assert_problem};
 use uuid::Uuid;
 
 pub const INTERNAL_KEY: &str = "test-internal-key-0123456789";
@@ -231,18 +231,6 @@ impl TestApp {
             })
             .collect()
     }
-}
-
-/// Asserts a problem+json answer and returns its body.
-pub async fn assert_problem(res: Response, status: StatusCode, code: &str) -> Value {
-    assert_eq!(res.status(), status);
-    assert_eq!(
-        res.headers().get("content-type").unwrap(),
-        "application/problem+json"
-    );
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], code, "body: {body}");
-    body
 }
 
 pub fn seqs(page: &Value) -> Vec<i64> {
