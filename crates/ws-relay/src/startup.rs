@@ -8,7 +8,6 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use anyhow::Context;
 use service_kit::ops::Readiness;
 use tokio::sync::Notify;
 
@@ -57,8 +56,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&settings.bind_addr)
-            .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
+        let listener = service_kit::server::bind(&settings.bind_addr)?;
         Self::build_with_listener(settings, listener).await
     }
 
@@ -70,6 +68,8 @@ impl Application {
         let relay = Relay::new(settings)?;
         let port = listener.local_addr()?.port();
         let readiness = Readiness(relay.readiness_checks());
+        // Not `service_kit::server::http_server`: the relay handles signals itself (it closes
+        // its sockets before the server stops) and waits `SHUTDOWN_DRAIN_SECS`, not 10 s.
         let server = {
             let relay = relay.clone();
             HttpServer::new(move || {
@@ -124,7 +124,7 @@ impl Application {
         let mut server = tokio::spawn(server);
         tokio::select! {
             result = &mut server => return result.unwrap_or(Ok(())),
-            _ = shutdown_signal() => tracing::info!("termination signal received"),
+            _ = service_kit::server::shutdown_signal() => tracing::info!("termination signal received"),
             _ = stop.notified() => tracing::info!("stop requested"),
         }
         let drain = relay.settings().shutdown_drain;
@@ -143,28 +143,5 @@ pub struct Stopper(Arc<Notify>);
 impl Stopper {
     pub fn stop(&self) {
         self.0.notify_one();
-    }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => std::future::pending::<()>().await,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
