@@ -2,13 +2,15 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test test-rust test-web lint fmt web-build web-e2e deploy-check autobahn clean-test-dbs
+.PHONY: help run test test-rust test-web lint fmt web-build e2e-web deploy-check autobahn clean-test-dbs
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-run: ## start Cloud Chat on SQLite (nothing else to install)
-	$(CARGO) run --release -p auth-service
+run: ## start Cloud Chat on http://localhost:8080: one process, SQLite under ./data
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web-build; \
+	else echo "npm not found: serving the API without the web app (install Node.js 20 to get it)"; fi
+	$(CARGO) run --release -p cloudchat
 
 test: test-rust test-web ## every test: Rust on SQLite and PostgreSQL, then the SPA's unit tests
 
@@ -24,6 +26,9 @@ web/node_modules: web/package-lock.json
 
 web-build: web/node_modules ## build the SPA into web/dist
 	cd web && npm run build
+
+e2e-web: ## the SPA in Debian's Chromium against the real quick-start server (needs chromium)
+	bash scripts/e2e-web.sh
 
 lint: ## rustfmt check, clippy with warnings as errors, the SPA's type check
 	$(CARGO) fmt --all --check

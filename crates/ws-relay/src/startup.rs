@@ -119,21 +119,32 @@ impl Application {
             stop,
             ..
         } = self;
-        let handle = server.handle();
-        // The server future must keep being polled for `stop` to make progress.
-        let mut server = tokio::spawn(server);
-        tokio::select! {
-            result = &mut server => return result.unwrap_or(Ok(())),
-            _ = service_kit::server::shutdown_signal() => tracing::info!("termination signal received"),
-            _ = stop.notified() => tracing::info!("stop requested"),
-        }
-        let drain = relay.settings().shutdown_drain;
-        // Stop accepting new TCP connections while the open sockets are closed and drained.
-        tokio::join!(handle.stop(true), relay.shutdown(drain));
-        match tokio::time::timeout(Duration::from_secs(5), server).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) | Err(_) => Ok(()),
-        }
+        serve_with_drain(server, relay, async move { stop.notified().await }).await
+    }
+}
+
+/// Runs `server` until SIGTERM/SIGINT or `stop`, then closes the relay's sockets with 1012
+/// and a retry hint while the server stops accepting, and waits for both (used by the relay
+/// binary and by any process that mounts the relay with [`configure`]).
+pub async fn serve_with_drain(
+    server: Server,
+    relay: Relay,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let handle = server.handle();
+    // The server future must keep being polled for `stop` to make progress.
+    let mut server = tokio::spawn(server);
+    tokio::select! {
+        result = &mut server => return result.unwrap_or(Ok(())),
+        _ = service_kit::server::shutdown_signal() => tracing::info!("termination signal received"),
+        _ = stop => tracing::info!("stop requested"),
+    }
+    let drain = relay.settings().shutdown_drain;
+    // Stop accepting new TCP connections while the open sockets are closed and drained.
+    tokio::join!(handle.stop(true), relay.shutdown(drain));
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) | Err(_) => Ok(()),
     }
 }
 

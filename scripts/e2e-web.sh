@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The web app's end-to-end suite: Debian's Chromium, driven by playwright-core, against the
+# real quick-start server (cloudchat) on a free port with a fresh data directory. The suite
+# restarts the server mid-conversation through the script this writes.
+#   E2E_UPDATE_SCREENSHOTS=1  write the screenshots to docs/screenshots (default: a temp dir)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+target=${CARGO_TARGET_DIR:-$repo/target}
+
+[ -x /usr/bin/chromium ] || { echo "e2e-web: /usr/bin/chromium is missing (apt-get install chromium)" >&2; exit 1; }
+cargo build -p cloudchat
+make web-build
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/start.sh" <<SCRIPT
+#!/usr/bin/env bash
+cd "$repo"
+DATA_DIR="$work/data" WEB_DIR="$repo/web/dist" BCRYPT_COST=4 PORT=$port \
+  "$target/debug/cloudchat" >>"$work/server.log" 2>&1 &
+echo \$! > "$work/pid"
+for _ in \$(seq 1 100); do
+  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && exit 0
+  sleep 0.1
+done
+echo "cloudchat did not become ready; see $work/server.log" >&2
+exit 1
+SCRIPT
+cat > "$work/restart.sh" <<SCRIPT
+#!/usr/bin/env bash
+pid=\$(cat "$work/pid")
+kill "\$pid" 2>/dev/null || true
+while kill -0 "\$pid" 2>/dev/null; do sleep 0.1; done
+exec "$work/start.sh"
+SCRIPT
+chmod +x "$work/start.sh" "$work/restart.sh"
+cleanup() {
+  pid=$(cat "$work/pid" 2>/dev/null || true)
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  if [ "${failed:-0}" = 1 ]; then echo "--- server log"; tail -n 60 "$work/server.log"; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$work/start.sh"
+shots="$work/screenshots"
+[ "${E2E_UPDATE_SCREENSHOTS:-0}" = 1 ] && shots="$repo/docs/screenshots"
+E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_SCREENSHOT_DIR="$shots" \
+  npm --prefix web run e2e || { failed=1; exit 1; }
