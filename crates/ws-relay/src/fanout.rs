@@ -12,7 +12,7 @@
 //! task with an auto-reconnecting connection, so a slow Redis never blocks a socket.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -45,6 +45,8 @@ pub struct RedisFanout {
     channel: String,
     outgoing: mpsc::Sender<String>,
     subscribed: Arc<AtomicBool>,
+    /// Subscriptions made so far: 1 while the first one holds, more after each reconnect.
+    sessions: Arc<AtomicU64>,
 }
 
 /// Messages waiting to be published; past this, publishes are dropped and counted.
@@ -64,20 +66,27 @@ impl RedisFanout {
         let channel = format!("{prefix}:fanout");
         let (outgoing, rx) = mpsc::channel(PUBLISH_QUEUE);
         let subscribed = Arc::new(AtomicBool::new(false));
+        let sessions = Arc::new(AtomicU64::new(0));
         metrics::gauge!("ws_relay_redis_connected").set(0.0);
         tokio::spawn(publisher(client.clone(), channel.clone(), rx));
         tokio::spawn(subscriber(
             client,
             channel.clone(),
             instance,
-            subscribed.clone(),
+            (subscribed.clone(), sessions.clone()),
             apply,
         ));
         Ok(Self {
             channel,
             outgoing,
             subscribed,
+            sessions,
         })
+    }
+
+    /// How many times the subscriber has subscribed (1 = never lost the connection).
+    pub fn sessions(&self) -> u64 {
+        self.sessions.load(Ordering::Relaxed)
     }
 
     pub fn channel(&self) -> &str {
@@ -138,7 +147,7 @@ async fn subscriber(
     client: redis::Client,
     channel: String,
     instance: Uuid,
-    subscribed: Arc<AtomicBool>,
+    (subscribed, sessions): (Arc<AtomicBool>, Arc<AtomicU64>),
     apply: Arc<dyn Fn(Envelope) + Send + Sync>,
 ) {
     let mut backoff = Duration::from_millis(250);
@@ -152,6 +161,7 @@ async fn subscriber(
         match tokio::time::timeout(Duration::from_secs(5), session).await {
             Ok(Ok(pubsub)) => {
                 subscribed.store(true, Ordering::Relaxed);
+                sessions.fetch_add(1, Ordering::Relaxed);
                 metrics::gauge!("ws_relay_redis_connected").set(1.0);
                 if was_up {
                     tracing::info!(%channel, "reconnected to Redis pub/sub");
@@ -204,7 +214,7 @@ async fn listen(
                 }
             }
             _ = ping.tick() => {
-                let pong = tokio::time::timeout(PING_TIMEOUT, sink.ping::<String>()).await;
+                let pong = tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await;
                 match pong {
                     Ok(Ok(_)) => {}
                     Ok(Err(err)) => return format!("ping failed: {err}"),

@@ -132,6 +132,12 @@ impl Relay {
         self.inner.hub.len()
     }
 
+    /// Redis subscriptions made so far (`None` without Redis): more than one means the
+    /// relay lost Redis and reconnected.
+    pub fn redis_sessions(&self) -> Option<u64> {
+        self.inner.redis.as_ref().map(|r| r.sessions())
+    }
+
     pub fn is_shutting_down(&self) -> bool {
         self.inner.shutting_down.load(Ordering::Relaxed)
     }

@@ -71,6 +71,44 @@ async fn two_relays_deliver_to_their_own_connections() {
         a.recv_type("message").await["message"]["content"],
         "hi carol"
     );
+
+    b.recv_type("memberAdded").await;
+    assert_eq!(
+        b.recv_type("message").await["message"]["content"],
+        "hi carol"
+    );
+
+    // The subscriber's keep-alive ping (every 5 s) must not break the subscription: after
+    // a few pings both relays are still ready and still hear each other.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    for node in [&stack.relay, &b_node] {
+        let (status, body) = ready(node).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            node.relay.redis_sessions(),
+            Some(1),
+            "the subscription was dropped and remade"
+        );
+    }
+    a.send(json!({"action": "sendMessage", "roomId": room, "content": "still across", "clientMsgId": client_msg_id()}))
+        .await;
+    a.recv_type("ack").await;
+    assert_eq!(
+        b.recv_type("message").await["message"]["content"],
+        "still across"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", b_node.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("ws_relay_redis_connected") && l.ends_with(" 1")),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
