@@ -92,14 +92,19 @@ pub async fn start_with_listener(
         auth_service::startup::Application::build_with_listener(auth, loopback()?).await?;
     let auth_url = format!("http://127.0.0.1:{}", auth_app.port());
 
-    let mut chat = chat_service::config::Settings::development(&sqlite("chat.db"), &auth_url);
+    let mut chat = chat_service::config::Settings::from_env()?;
+    chat.database_url = sqlite("chat.db");
+    chat.migrate_on_start = true;
+    chat.auth_url = auth_url.clone();
     chat.internal_api_key = internal_key.clone();
     chat.relay_url = Some(front_url.clone());
     let chat_app =
         chat_service::startup::Application::build_with_listener(chat, loopback()?).await?;
     let chat_url = format!("http://127.0.0.1:{}", chat_app.port());
 
-    let mut relay_settings = ws_relay::config::Settings::development(&chat_url, &auth_url);
+    let mut relay_settings = ws_relay::config::Settings::from_env()?;
+    relay_settings.chat_url = chat_url.clone();
+    relay_settings.auth_url = auth_url.clone();
     relay_settings.internal_api_key = internal_key;
     relay_settings.allowed_origins = origins;
     let relay = Relay::new(relay_settings)?;
