@@ -140,6 +140,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server from outside (tests stop auth-service to check that others cope).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
     }

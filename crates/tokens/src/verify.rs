@@ -45,8 +45,9 @@ struct Source {
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
-/// An unknown `kid` triggers at most one JWKS fetch per this interval.
-const REFETCH_THROTTLE: Duration = Duration::from_secs(10);
+/// An unknown `kid` triggers at most one JWKS fetch per this interval (garbage kids cannot
+/// turn into a flood of requests to auth-service).
+const REFETCH_THROTTLE: Duration = Duration::from_secs(1);
 /// Clock skew tolerated on `exp`.
 const LEEWAY_SECS: u64 = 30;
 

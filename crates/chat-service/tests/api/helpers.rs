@@ -18,6 +18,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub relay: FakeRelay,
     pub state: web::Data<AppState>,
+    pub auth_server: actix_web::dev::ServerHandle,
     chat_settings: Settings,
     _dbs: (TestDatabase, TestDatabase),
     _data: TempDir,
@@ -47,6 +48,7 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -
         .await
         .expect("building auth-service");
     let auth = format!("http://127.0.0.1:{}", auth_app.port());
+    let auth_server = auth_app.server_handle();
     tokio::spawn(auth_app.run_until_stopped());
 
     let relay = FakeRelay::start().await;
@@ -62,6 +64,7 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -
         client: reqwest::Client::new(),
         relay,
         state,
+        auth_server,
         chat_settings: settings,
         _dbs: (auth_db, chat_db),
         _data: data,

@@ -229,7 +229,22 @@ async fn operational_endpoints_answer(engine: Engine) {
     assert!(spec["paths"]["/rooms/{id}/members/{userId}"]["delete"].is_object());
 }
 
+async fn tokens_still_verify_while_auth_service_is_down(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    let room = app.create_room(&alice, "resilient").await;
+    app.auth_server.stop(true).await;
+    // The signing keys are cached: reading and writing go on.
+    assert_eq!(app.rooms(&alice).await.len(), 2);
+    app.send_ok(&alice, room, "auth is down, chat is not").await;
+    // Only what needs auth-service itself says so, as a 503 to retry.
+    let res = app.add_member(&alice, room, "bob").await;
+    assert_problem(res, StatusCode::SERVICE_UNAVAILABLE, "auth_unavailable").await;
+}
+
 both_engines!(
+    tokens_still_verify_while_auth_service_is_down,
     a_new_user_sees_general_first,
     create_room_answers_201_and_names_are_unique,
     private_rooms_are_invisible_to_non_members,
