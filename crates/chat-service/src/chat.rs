@@ -9,7 +9,7 @@ use wire::{Control, Delivery, Publish, Target};
 use crate::domain::{ClientMsgId, MessageContent};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
-use crate::store::messages::{self, InsertError, Message, PageQuery, Stored};
+use crate::store::messages::{self, InsertError, Message, NewMessage, PageQuery, Stored};
 use crate::store::rooms::{self, Room};
 
 /// Who is acting: from an access token (REST) or from the identity the relay carries (WS).
@@ -98,17 +98,15 @@ pub async fn send(
         .await
         .map_err(|e| reject("not_member", e))?;
     let now = store_kit::now_ms();
-    match messages::insert(
-        &state.db.pool,
+    let message = NewMessage {
         room_id,
-        caller.id,
-        &caller.username,
-        &content,
-        cid.as_ref(),
+        user_id: caller.id,
+        username: caller.username.clone(),
+        content,
+        client_msg_id: cid,
         now,
-    )
-    .await
-    {
+    };
+    match state.sends.insert(message).await {
         Ok(stored) => {
             if !stored.duplicate {
                 metrics::counter!("chat_messages_created_total").increment(1);

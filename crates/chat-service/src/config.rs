@@ -24,6 +24,8 @@ pub struct Settings {
     /// Sends allowed per user per `send_window`: bursts of at least 50 must pass.
     pub send_limit: u32,
     pub send_window: Duration,
+    /// Most sends stored in one transaction (group commit).
+    pub write_batch: usize,
 }
 
 impl Settings {
@@ -43,6 +45,7 @@ impl Settings {
             ticket_ttl: Duration::from_secs(30),
             send_limit: 120,
             send_window: Duration::from_secs(10),
+            write_batch: 128,
         }
     }
 
@@ -75,6 +78,7 @@ impl Settings {
                 "CHAT_SEND_WINDOW_SECS",
                 d.send_window.as_secs(),
             )?),
+            write_batch: parse_var("CHAT_WRITE_BATCH", d.write_batch)?,
         };
         settings.validate()?;
         Ok(settings)

@@ -3,6 +3,7 @@
 //! event arrives with the identity returned at `$connect`.
 
 pub mod auth_client;
+pub mod batcher;
 pub mod chat;
 pub mod config;
 pub mod domain;

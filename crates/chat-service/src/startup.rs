@@ -15,6 +15,7 @@ use store_kit::{Database, Migrations, database_check};
 use tokens::Verifier;
 
 use crate::auth_client::AuthClient;
+use crate::batcher::SendBatcher;
 use crate::config::Settings;
 use crate::routes;
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     pub relay: RelayClient,
     pub auth: AuthClient,
+    /// Every send goes through here: group commit (see `batcher.rs`).
+    pub sends: SendBatcher,
 }
 
 pub struct Application {
@@ -83,6 +86,12 @@ impl Application {
             Duration::from_secs(2),
         )?;
         let auth = AuthClient::new(http, &auth_url, internal_key.clone());
+        // SQLite has one writer anyway; PostgreSQL commits one batch while the next gathers.
+        let writers = match db.engine {
+            store_kit::Engine::Sqlite => 1,
+            store_kit::Engine::Postgres => 2,
+        };
+        let sends = SendBatcher::start(db.pool.clone(), writers, settings.write_batch);
         let state = web::Data::new(AppState {
             settings,
             db,
@@ -90,6 +99,7 @@ impl Application {
             limiter: Arc::new(MemoryRateLimiter::new()),
             relay,
             auth,
+            sends,
         });
         let port = listener.local_addr()?.port();
         let keys = verifier.clone();

@@ -187,6 +187,239 @@ pub async fn insert(
     })
 }
 
+/// A message to store, for [`insert_batch`].
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub room_id: i64,
+    pub user_id: Uuid,
+    pub username: String,
+    pub content: MessageContent,
+    pub client_msg_id: Option<ClientMsgId>,
+    pub now: i64,
+}
+
+/// Why a whole batch could not be stored at once; the caller then stores its messages one by
+/// one (which sorts out the rare cases: a copy of a send committed meanwhile by another
+/// replica, or a room deleted under the batch).
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("a send of this batch collided with a stored message")]
+    Conflict,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Stores several messages in one transaction — one `UPDATE rooms` per room, in room id
+/// order so that concurrent batches cannot deadlock, and one multi-row `INSERT` — and
+/// answers each in the order given. Seqs within a room follow that order, and the rules of
+/// [`insert`] hold: a send whose (user, clientMsgId) is already stored, or appears earlier in
+/// the same batch, answers with the original and stores nothing.
+pub async fn insert_batch(
+    pool: &AnyPool,
+    batch: &[NewMessage],
+) -> Result<Vec<Result<Stored, InsertError>>, BatchError> {
+    let mut answers: Vec<Option<Result<Stored, InsertError>>> =
+        (0..batch.len()).map(|_| None).collect();
+    // Retries of sends already stored.
+    let keyed: Vec<(usize, &NewMessage, &ClientMsgId)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.client_msg_id.as_ref().map(|c| (i, m, c)))
+        .collect();
+    if !keyed.is_empty() {
+        let existing =
+            by_client_ids(pool, keyed.iter().map(|(_, m, c)| (m.user_id, c.as_str()))).await?;
+        for (i, m, c) in &keyed {
+            if let Some(message) = existing
+                .iter()
+                .find(|e| e.user_id == m.user_id && e.client_msg_id.as_deref() == Some(c.as_str()))
+            {
+                answers[*i] = Some(Ok(Stored {
+                    message: message.clone(),
+                    duplicate: true,
+                }));
+            }
+        }
+    }
+    // Copies inside the batch: the first one is stored, the others answer with it.
+    let mut first_of: Vec<Option<usize>> = vec![None; batch.len()];
+    for (i, m, c) in &keyed {
+        if answers[*i].is_some() {
+            continue;
+        }
+        first_of[*i] = keyed
+            .iter()
+            .find(|(j, other, oc)| j < i && other.user_id == m.user_id && oc.as_str() == c.as_str())
+            .map(|(j, _, _)| *j);
+    }
+    let fresh: Vec<usize> = (0..batch.len())
+        .filter(|i| answers[*i].is_none() && first_of[*i].is_none())
+        .collect();
+    if !fresh.is_empty() {
+        let mut tx = pool.begin().await.context("starting a batch")?;
+        let mut rooms: Vec<i64> = fresh.iter().map(|i| batch[*i].room_id).collect();
+        rooms.sort_unstable();
+        rooms.dedup();
+        let mut next_seq: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+        for room in &rooms {
+            let count = fresh.iter().filter(|i| batch[**i].room_id == *room).count() as i64;
+            let last: Option<i64> = sqlx::query_scalar(
+                "UPDATE rooms SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq",
+            )
+            .bind(room)
+            .bind(count)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("taking seqs for a batch")?;
+            match last {
+                Some(last) => {
+                    next_seq.insert(*room, last - count + 1);
+                }
+                None => {
+                    for i in fresh.iter().filter(|i| batch[**i].room_id == *room) {
+                        answers[*i] = Some(Err(InsertError::RoomGone));
+                    }
+                }
+            }
+        }
+        let mut rows: Vec<(usize, i64)> = Vec::with_capacity(fresh.len());
+        for i in &fresh {
+            if let Some(seq) = next_seq.get_mut(&batch[*i].room_id) {
+                rows.push((*i, *seq));
+                *seq += 1;
+            }
+        }
+        if !rows.is_empty() {
+            let mut sql = String::from(
+                "INSERT INTO messages (room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at) VALUES ",
+            );
+            for n in 0..rows.len() {
+                let b = n * 7;
+                if n > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, 'text', ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                ));
+            }
+            sql.push_str(" RETURNING id, room_id, seq");
+            // Only numbered placeholders are formatted into this statement; every value is bound.
+            let mut query = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
+            for (i, seq) in &rows {
+                let m = &batch[*i];
+                query = query
+                    .bind(m.room_id)
+                    .bind(*seq)
+                    .bind(m.user_id.to_string())
+                    .bind(m.username.clone())
+                    .bind(m.content.as_str().to_owned())
+                    .bind(m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()))
+                    .bind(m.now);
+            }
+            let ids = match query.fetch_all(&mut *tx).await {
+                Ok(ids) => ids,
+                Err(err) if store_kit::unique_violation(&err).is_some() => {
+                    return Err(BatchError::Conflict);
+                }
+                Err(err) => {
+                    return Err(anyhow::Error::new(err).context("inserting a batch").into());
+                }
+            };
+            tx.commit().await.context("committing a batch")?;
+            for (i, seq) in &rows {
+                let m = &batch[*i];
+                let Some((id, _, _)) = ids
+                    .iter()
+                    .find(|(_, room, s)| *room == m.room_id && s == seq)
+                else {
+                    return Err(BatchError::Unexpected(anyhow::anyhow!(
+                        "a batched insert returned no id for seq {seq}"
+                    )));
+                };
+                answers[*i] = Some(Ok(Stored {
+                    message: Message {
+                        id: *id,
+                        room_id: m.room_id,
+                        seq: *seq,
+                        user_id: m.user_id,
+                        username: m.username.clone(),
+                        kind: "text".to_owned(),
+                        content: m.content.as_str().to_owned(),
+                        client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
+                        created_at: m.now,
+                        edited_at: None,
+                        deleted_at: None,
+                    },
+                    duplicate: false,
+                }));
+            }
+        } else {
+            tx.commit().await.context("committing a batch")?;
+        }
+    }
+    for i in 0..batch.len() {
+        if let Some(first) = first_of[i] {
+            answers[i] = Some(match &answers[first] {
+                Some(Ok(stored)) => Ok(Stored {
+                    message: stored.message.clone(),
+                    duplicate: true,
+                }),
+                Some(Err(InsertError::RoomGone)) | None => Err(InsertError::RoomGone),
+                Some(Err(InsertError::Unexpected(e))) => {
+                    Err(InsertError::Unexpected(anyhow::anyhow!("{e:#}")))
+                }
+            });
+        }
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| {
+                Err(InsertError::Unexpected(anyhow::anyhow!(
+                    "a batched send got no answer"
+                )))
+            })
+        })
+        .collect())
+}
+
+/// Stored messages for these (user, clientMsgId) pairs.
+async fn by_client_ids<'a>(
+    pool: &AnyPool,
+    keys: impl Iterator<Item = (Uuid, &'a str)>,
+) -> anyhow::Result<Vec<Message>> {
+    let keys: Vec<(Uuid, &str)> = keys.collect();
+    let mut sql = String::from(
+        "SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at
+         FROM messages WHERE (user_id, client_msg_id) IN (",
+    );
+    for n in 0..keys.len() {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("(${}, ${})", 2 * n + 1, 2 * n + 2));
+    }
+    sql.push(')');
+    // Only numbered placeholders are formatted into this statement; every value is bound.
+    let mut query = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql));
+    for (user, cid) in keys {
+        query = query.bind(user.to_string()).bind(cid.to_owned());
+    }
+    convert(
+        query
+            .fetch_all(pool)
+            .await
+            .context("looking up retried sends")?,
+    )
+}
+
 /// Which page of a room's history.
 #[derive(Debug, Clone, Copy)]
 pub struct PageQuery {

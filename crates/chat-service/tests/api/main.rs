@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod batching;
 mod concurrency;
 mod internal;
 mod members;
