@@ -22,8 +22,10 @@ async fn ready(node: &RelayNode) -> (StatusCode, Value) {
 }
 
 async fn wait_ready(node: &RelayNode) {
-    eventually(
+    // Generous: after an outage the subscriber retries with a backoff of up to 5 s.
+    eventually_within(
         "the relay is subscribed to Redis (is Redis running?)",
+        Duration::from_secs(20),
         || async { ready(node).await.0 == StatusCode::OK },
     )
     .await;
@@ -42,11 +44,15 @@ async fn two_relays_deliver_to_their_own_connections() {
     let bob = stack.signup("bob").await;
     let carol = stack.signup("carol").await;
     let room = stack.create_room(&alice, "spread").await;
-    stack.add_member(&alice, room, &bob).await;
-
     let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
     let (mut b, _) = stack.connect_to(&b_node, &bob).await;
     let (mut c, _) = stack.connect_to(&b_node, &carol).await;
+
+    // Bob is added while connected to relay B: the subscribe crosses Redis, and both sockets
+    // of the room hear of it (connecting after the add would race the background publish).
+    stack.add_member(&alice, room, &bob).await;
+    a.recv_type("memberAdded").await;
+    b.recv_type("memberAdded").await;
 
     // A socket send on relay A reaches Bob on relay B, once.
     a.send(json!({"action": "sendMessage", "roomId": room, "content": "across", "clientMsgId": client_msg_id()}))
@@ -163,12 +169,15 @@ impl Drop for RedisServer {
     }
 }
 
+/// A free port below Linux's ephemeral range (32768+): while the private Redis is down, no
+/// outgoing connection or `bind(0)` elsewhere can take its port.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    loop {
+        let port = 20_000 + (Uuid::new_v4().as_u128() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
