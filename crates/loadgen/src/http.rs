@@ -102,6 +102,7 @@ where
 
 pub async fn run(a: &Args) -> Result<Value> {
     let base = a.str("base")?;
+    let auth_base = a.opt_str("auth-base").unwrap_or_else(|| base.clone());
     let login_users: Vec<User> = load(&a.str("login-users")?)?.users;
     let pop = load(&a.str("users")?)?;
     let secs: f64 = a.get("duration-secs", 8.0)?;
@@ -147,7 +148,7 @@ pub async fn run(a: &Args) -> Result<Value> {
     let cpu0 = watch.snapshot();
     let t0 = Instant::now();
     {
-        let base = base.clone();
+        let base = auth_base.clone();
         let users = login_users.clone();
         closed_loop(concurrency, secs, logins.clone(), move |w, k| {
             let u = &users[(w + k * concurrency) % users.len()];

@@ -75,6 +75,8 @@ pub async fn call(
 
 pub async fn run(a: &Args) -> Result<Value> {
     let base = a.str("base")?;
+    // Registration lives on auth-service: in a split stack it has its own address.
+    let auth_base = a.opt_str("auth-base").unwrap_or_else(|| base.clone());
     let n: usize = a.get("users", 100)?;
     let rooms: usize = a.get("rooms", 0)?;
     let members: usize = a.get("members", 10)?;
@@ -90,7 +92,7 @@ pub async fn run(a: &Args) -> Result<Value> {
     let results: Vec<Result<User>> = stream::iter(0..n)
         .map(|i| {
             let client = clients[i % clients.len()].clone();
-            let base = base.clone();
+            let base = auth_base.clone();
             let username = format!("{prefix}{i}");
             async move {
                 let email = format!("{username}@bench.invalid");
