@@ -131,7 +131,7 @@ def render(res):
     pgb = pg.get("pgbench", {})
     out += ["pgbench, one message per transaction (UPDATE rooms … RETURNING last_seq; INSERT "
             "INTO messages; COMMIT), 100 rooms, on the same PostgreSQL:", ""]
-    for k in ("clients8", "clients32"):
+    for k in ("clients8", "clients16"):
         if pgb.get(k):
             out.append(f"- {k.replace('clients', '')} clients: median {f(med(pgb[k]))} tps "
                        f"(runs {', '.join(f(x) for x in pgb[k])})")

@@ -342,7 +342,7 @@ class Bench:
             "COMMIT;\n")
         host, port = (self.pg.split(":") + ["5432"])[:2]
         out = {}
-        for clients in (8, 32):
+        for clients in (8, 16):
             tps = []
             for _ in range(P["reps"]):
                 r = subprocess.run(["pgbench", "-h", host, "-p", port, "-U", "postgres", "-n", "-f",
