@@ -2,6 +2,7 @@
 this is its readable view, with the targets of the benchmark issue next to the figures)."""
 
 import statistics
+from pathlib import Path
 
 
 def med(xs):
@@ -35,7 +36,8 @@ def fan_table(title, fan):
     lines = [f"**{title}** — {fan['connections']} connections, {fan['rooms']} rooms × "
              f"{fan['roomSize']:.0f} members, {fan['senders']} senders, {fan['relays']} relay(s)", "",
              "| target sends/s | sends/s (median, min–max) | deliveries/s (median, min–max) | "
-             "p50 ms | p95 ms | p99 ms | max ms | skipped (backpressure) | errors | CPU % (median run) |",
+             "p50 ms | p95 ms | p99 ms | max ms | skipped (backpressure) | errors | "
+             "CPU % of one core, median run (200 = the machine) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for rate, runs in sorted(by_rate(fan).items()):
         s = [r["sendsPerSec"] for r in runs]
@@ -73,11 +75,15 @@ def conn_rows(name, runs):
     if not runs:
         return []
     acc = [r["acceptPerSec"] for r in runs]
-    per = [r["rssPerConnKiB"] for r in runs]
     lo, hi = spread(acc)
-    plo, phi = spread(per)
+    # Only a run on a freshly started process weighs the connections: after a first run the
+    # allocator keeps the freed memory and the next run's RSS growth understates the cost.
+    fresh = [r["rssPerConnKiB"] for r in runs if r.get("freshProcess", True)][:1] \
+        if not all(r.get("freshProcess") for r in runs) else [r["rssPerConnKiB"] for r in runs]
+    plo, phi = spread(fresh)
     return [f"| {name} | {runs[0]['n']:,} | {med([r['opened'] for r in runs]):,.0f} | "
-            f"{f(med(acc))} ({f(lo)}–{f(hi)}) | {f(med(per), 2)} ({f(plo, 2)}–{f(phi, 2)}) | "
+            f"{f(med(acc))} ({f(lo)}–{f(hi)}) | {f(med(fresh), 2)} ({f(plo, 2)}–{f(phi, 2)}; "
+            f"{len(fresh)} run(s) on a fresh process) | "
             f"{f(med([r['connectLatency']['p99_ms'] for r in runs]), 1)} | "
             f"{sum(r['failed'] for r in runs)} |"]
 
@@ -155,7 +161,8 @@ def render(res):
     conns = pg.get("connections") or []
     if conns:
         opened = med([r["opened"] for r in conns])
-        per = med([r["rssPerConnKiB"] for r in conns])
+        per = med([r["rssPerConnKiB"] for r in conns if r.get("freshProcess")]
+                  or [conns[0]["rssPerConnKiB"]])
         acc = med([r["acceptPerSec"] for r in conns])
         ok = opened >= 20000 and per is not None and per <= 10
         out.append(f"| ≥ 20,000 idle connections on one relay at ≤ 10 KiB each | {opened:,.0f} at "
@@ -179,12 +186,22 @@ def render(res):
         out.append(f"| p99 ≤ 50 ms at half the peak rate | {f(p99, 1)} ms at {closest:,.0f}/s "
                    f"(nearest measured rate to {half:,.0f}/s) | "
                    f"{'met' if p99 is not None and p99 <= 50 else 'missed'} |")
-    _, nats = peak(pg.get("nats")) or (None, None)
+    nrate, nats = peak(pg.get("nats")) or (None, None)
     if deliv and nats:
         ratio = deliv / nats
+        # When NATS kept up with its highest offered rate, its peak is a floor of its ceiling
+        # (the load generator ran out first), so our ratio is an upper bound.
+        room = pg["nats"].get("roomSize", 10)
+        unsaturated = nats >= 0.95 * nrate * room
+        note = " — NATS kept up with the highest rate offered, so this ratio is an upper bound" \
+            if unsaturated else ""
         out.append(f"| deliveries/s ≥ 50% of NATS in the same run | {ratio * 100:.0f}% "
-                   f"({f(deliv)} vs {f(nats)}) | {'met' if ratio >= 0.5 else 'missed'} |")
+                   f"({f(deliv)} vs {f(nats)}){note} | {'met' if ratio >= 0.5 else 'missed'} |")
     out.append("")
+
+    notes = Path(__file__).resolve().parent / "analysis.md"
+    if notes.is_file() and not res.get("quick"):
+        out += [notes.read_text().rstrip(), ""]
 
     prof = pg.get("profile")
     if prof and "byCommAndDso" in prof:

@@ -158,7 +158,14 @@ class Bench:
         out = {"setup": setup, "connections": [], "fanout": None}
         ws = f"ws://127.0.0.1:{port}/ws"
         for rep in range(P["conn_reps"]):
+            if rep:
+                # A fresh process per run: the allocator keeps what the last run freed, and
+                # the RSS growth would understate what connections cost.
+                self.procs.stop("cloudchat")
+                proc = self.procs.start("cloudchat", [str(self.bin / "cloudchat")], env)
+                wait_http(f"{base}/readyz", proc)
             r = self.loadgen("connections", ws=ws, users=pop, n=P["conn_n"], origin=base, pid=proc.pid)
+            r["freshProcess"] = True
             log(f"quick start connections rep {rep + 1}: {r['opened']} open, {r['acceptPerSec']:.0f}/s, "
                 f"{fmt(r['rssPerConnKiB'])} KiB/conn")
             out["connections"].append(r)
@@ -243,12 +250,18 @@ class Bench:
                      watch_comms="postgres,redis-server")
         out["connections"] = []
         for rep in range(P["conn_reps"]):
+            # A fresh relay per run (see quick_start).
+            self.procs.stop("relay1")
+            self.start_service("relay1")
             r = self.loadgen("connections", ws=ws1, users=big, n=P["conn_n"], origin=ORIGIN,
                              pid=self.procs.procs["relay1"].pid)
+            r["freshProcess"] = True
             log(f"relay connections rep {rep + 1}: {r['opened']} open, {r['acceptPerSec']:.0f}/s, "
                 f"{fmt(r['rssPerConnKiB'])} KiB/conn, errors {r['errors']}")
             out["connections"].append(r)
             time.sleep(3)
+        # The relay was restarted: its pid changed.
+        watch["watch_pids"] = self.pids_arg(["auth", "chat", "relay1", "relay2"])
         fan = dict(rates=P["rates"], reps=P["reps"], warmup_secs=P["warmup"],
                    duration_secs=P["duration"], origin=ORIGIN, **watch)
         log("fan-out: 1 relay, small population")
