@@ -13,7 +13,7 @@ need perf linux-perf
 
 # 20,000 client sockets in the load generator and as many in the relay: each process needs
 # more descriptors than the usual 1,024 (or this machine's 20,000).
-ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+ulimit -n 200000 2>/dev/null || { ulimit -n "$(ulimit -Hn)"; echo "bench: open files capped at $(ulimit -n) per process"; }
 
 cargo build --release -p auth-service -p chat-service -p ws-relay -p cloudchat -p loadgen
 exec python3 bench/run.py --bin-dir "$target/release" "$@"

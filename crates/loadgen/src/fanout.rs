@@ -79,9 +79,19 @@ struct Frame<'a> {
     #[serde(borrow, rename = "type")]
     kind: Cow<'a, str>,
     #[serde(borrow)]
-    message: Option<Msg<'a>>,
+    message: Option<Body<'a>>,
     #[serde(borrow)]
     code: Option<Cow<'a, str>>,
+}
+
+/// `message` is the stored message in `message`/`ack` frames and a human text in `error`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    #[serde(borrow)]
+    Stored(Msg<'a>),
+    #[serde(borrow)]
+    Text(Cow<'a, str>),
 }
 
 #[derive(Deserialize)]
@@ -129,12 +139,13 @@ async fn read_cloudchat(
             }
         };
         let Ok(f) = serde_json::from_str::<Frame>(text.as_str()) else {
-            shared.error("unparsable frame".to_owned());
+            let head: String = text.as_str().chars().take(60).collect();
+            shared.error(format!("unparsable frame {head}"));
             continue;
         };
         match (f.kind.as_ref(), f.message) {
-            ("message", Some(m)) => on_delivery(&shared, shard, &m.content),
-            ("ack", Some(m)) => {
+            ("message", Some(Body::Stored(m))) => on_delivery(&shared, shard, &m.content),
+            ("ack", Some(Body::Stored(m))) => {
                 release(&inflight);
                 if shared.measuring.load(Ordering::Relaxed) {
                     shared.acks.fetch_add(1, Ordering::Relaxed);
