@@ -204,10 +204,10 @@ def render(res):
         out += [notes.read_text().rstrip(), ""]
 
     prof = pg.get("profile")
-    if prof and "byCommAndDso" in prof:
-        out += ["## Profile (perf, cpu-clock samples, system-wide, fan-out at the top rate)", "",
-                "```"] + prof["byCommAndDso"][:25] + ["```", "", "Top symbols:", "", "```"] + \
-            prof["topSymbols"][:30] + ["```", ""]
+    if prof and "byPidAndDso" in prof:
+        out += [f"## Profile (perf, cpu-clock samples, system-wide, fan-out at {prof['rate']:,} sends/s)",
+                "", f"Processes: {prof['pids']}", "", "```"] + prof["byPidAndDso"][:25] + \
+            ["```", "", "Top symbols:", "", "```"] + prof["topSymbols"][:30] + ["```", ""]
 
     out += ["## How to reproduce", "",
             "```", "make bench              # full pass (~20 min), writes docs/benchmarks.{md,json}",

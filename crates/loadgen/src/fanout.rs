@@ -90,8 +90,8 @@ struct Frame<'a> {
 enum Body<'a> {
     #[serde(borrow)]
     Stored(Msg<'a>),
-    #[serde(borrow)]
-    Text(Cow<'a, str>),
+    /// Not needed: the `code` says what went wrong.
+    Other(serde::de::IgnoredAny),
 }
 
 #[derive(Deserialize)]
