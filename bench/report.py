@@ -165,8 +165,14 @@ def render(res):
                   or [conns[0]["rssPerConnKiB"]])
         acc = med([r["acceptPerSec"] for r in conns])
         ok = opened >= 20000 and per is not None and per <= 10
+        why = []
+        if per is not None and per > 10:
+            why.append(f"RSS {per / 10:.1f}× the 10 KiB budget")
+        if opened < 20000:
+            why.append(f"{opened:,.0f} connections: the open-files limit here (20,000 per process, "
+                       "not raisable) allows no more")
         out.append(f"| ≥ 20,000 idle connections on one relay at ≤ 10 KiB each | {opened:,.0f} at "
-                   f"{f(per, 2)} KiB | {'met' if ok else 'missed'} |")
+                   f"{f(per, 2)} KiB | {'met' if ok else 'missed: ' + '; '.join(why)} |")
         out.append(f"| ≥ 1,000 authenticated connects/s | {f(acc)}/s | "
                    f"{'met' if acc >= 1000 else f'missed by {100 - acc / 10:.0f}%'} |")
     rate1, sends = peak(pg.get("fanout1"), "sendsPerSec") or (None, None)
