@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test test-rust test-web lint fmt web-build e2e-web e2e-deploy deploy-check autobahn clean-test-dbs
+.PHONY: help run test test-rust test-web lint fmt web-build e2e-web e2e-deploy deploy-check autobahn bench clean-test-dbs
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ deploy-check: ## nginx -t and a live nginx routing test, compose and k8s schemas
 
 autobahn: ## the Autobahn WebSocket cases (1-7, 10) against the relay's frame handling (installs PyPI kosoku)
 	bash scripts/autobahn.sh
+
+bench: ## benchmarks: starts the stacks, runs crates/loadgen, writes docs/benchmarks.{md,json} (BENCH_QUICK=1: ~3-5 min)
+	bash scripts/bench.sh
 
 clean-test-dbs: ## drop the PostgreSQL databases tests left behind
 	psql -h 127.0.0.1 -U postgres -Atc "SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'cctest\_%'" | psql -h 127.0.0.1 -U postgres -q
