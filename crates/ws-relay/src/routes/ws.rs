@@ -143,6 +143,14 @@ async fn try_upgrade(
                 401 => StatusCode::UNAUTHORIZED,
                 403 => StatusCode::FORBIDDEN,
                 429 => StatusCode::TOO_MANY_REQUESTS,
+                // chat-service failing is not the client's fault: a 503 says "retry".
+                s if s >= 500 => {
+                    return Err(unavailable(
+                        "chat_unavailable",
+                        "the chat service failed to admit the connection; retry shortly",
+                        2,
+                    ));
+                }
                 _ => StatusCode::BAD_REQUEST,
             };
             return Err(Problem::new(status, code, message).into());
