@@ -178,6 +178,16 @@ impl FakeRelay {
     }
 }
 
+/// GETs `url` (no credentials) and returns its JSON body.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// GETs `url` (no credentials) and returns its body as text.
+pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// Asserts a problem+json answer with this status and `code`, and returns its body.
 pub async fn assert_problem(
     res: reqwest::Response,

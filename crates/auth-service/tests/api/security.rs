@@ -267,15 +267,7 @@ async fn operational_endpoints_answer(engine: Engine) {
     let app = spawn_app(engine).await;
     let res = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = test_support::get_json(&app.client, &app.url("/readyz")).await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["checks"]["database"], "ok");
     app.signup("alice").await;
@@ -287,15 +279,7 @@ async fn operational_endpoints_answer(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(res.headers().get("x-request-id").unwrap(), "trace-me-123");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = test_support::get_text(&app.client, &app.url("/metrics")).await;
     assert!(metrics.contains(r#"route="/auth/register""#), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
     assert_problem(

@@ -151,15 +151,7 @@ async fn public_profiles_and_prefix_search(engine: Engine) {
 
 async fn jwks_publishes_the_signing_key(engine: Engine) {
     let app = spawn_app(engine).await;
-    let jwks: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = test_support::get_json(&app.client, &app.url("/.well-known/jwks.json")).await;
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "OKP");
     assert_eq!(key["crv"], "Ed25519");
@@ -173,15 +165,7 @@ async fn jwks_publishes_the_signing_key(engine: Engine) {
     assert_eq!(claims.sub.to_string(), alice.user_id);
     assert_eq!(claims.username, "alice");
     assert!(claims.sid.is_some());
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = test_support::get_json(&app.client, &app.url("/openapi.json")).await;
     assert_eq!(spec["openapi"], "3.1.0");
     assert!(spec["paths"]["/auth/login"]["post"].is_object());
 }

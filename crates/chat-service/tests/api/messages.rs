@@ -289,15 +289,7 @@ async fn sends_allow_bursts_then_limit(engine: Engine) {
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     let bob = app.signup("bob").await;
     app.send_ok(&bob, GENERAL, "others are not affected").await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = test_support::get_text(&app.client, &app.url("/metrics")).await;
     assert!(
         metrics.contains(r#"chat_sends_rejected_total{reason="rate_limited"}"#),
         "{metrics}"

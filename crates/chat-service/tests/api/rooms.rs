@@ -192,39 +192,15 @@ async fn general_is_open_to_everyone(engine: Engine) {
 
 async fn operational_endpoints_answer(engine: Engine) {
     let app = spawn_app(engine).await;
-    let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = test_support::get_json(&app.client, &app.url("/readyz")).await;
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["checks"]["signing_keys"], "ok");
     let alice = app.signup("alice").await;
     app.send_ok(&alice, GENERAL, "counted").await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = test_support::get_text(&app.client, &app.url("/metrics")).await;
     assert!(metrics.contains("chat_messages_created_total"));
     assert!(metrics.contains(r#"route="/rooms/{id}/messages""#));
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = test_support::get_json(&app.client, &app.url("/openapi.json")).await;
     assert_eq!(spec["openapi"], "3.1.0");
     assert!(spec["paths"]["/rooms/{id}/members/{userId}"]["delete"].is_object());
 }
