@@ -110,6 +110,36 @@ pub struct ActionResponse {
     pub outbound: Vec<Delivery>,
 }
 
+/// `POST /internal/ws/actions` (relay → chat-service): several actions in one request, each
+/// as it would be sent to `/internal/ws/actions/{action}`. chat-service runs them concurrently
+/// (one connection never has two in the same batch) and answers each in `results`, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ActionBatch {
+    pub events: Vec<BatchedAction>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BatchedAction {
+    pub action: String,
+    #[serde(flatten)]
+    pub request: ActionRequest,
+}
+
+/// The answer to an [`ActionBatch`]: one result per event, in the same order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ActionBatchResponse {
+    pub results: Vec<ActionResult>,
+}
+
+/// What one batched action gave: the response the single endpoint would have sent, or the
+/// problem+json body it would have answered with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub enum ActionResult {
+    Ok(ActionResponse),
+    Error(serde_json::Value),
+}
+
 /// `POST /internal/ws/disconnect` (relay → chat-service), best effort.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use service_kit::{INTERNAL_KEY_HEADER, InternalApiKey, REQUEST_ID_HEADER};
-use wire::{ActionRequest, ActionResponse, ConnectRequest, ConnectResponse, DisconnectRequest};
+use wire::{
+    ActionBatch, ActionBatchResponse, ActionResponse, ActionResult, ConnectRequest,
+    ConnectResponse, DisconnectRequest,
+};
 
 /// A call that did not produce the expected answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,11 +25,31 @@ pub enum ChatError {
     /// chat-service is down, slow or failing (5xx, timeout, connection refused).
     #[error("chat-service unavailable: {0}")]
     Unavailable(String),
+    /// This relay already has as many actions waiting for chat-service as it may queue: the
+    /// action was not sent (load shedding).
+    #[error("too many actions waiting for chat-service")]
+    Busy,
 }
 
 impl ChatError {
     pub fn is_temporary(&self) -> bool {
-        matches!(self, ChatError::Unavailable(_))
+        matches!(self, ChatError::Unavailable(_) | ChatError::Busy)
+    }
+
+    /// The error a problem+json body stands for: 5xx is chat-service's trouble (retry), 4xx
+    /// a refusal of this request.
+    fn from_problem(status: u16, problem: &serde_json::Value) -> Self {
+        if status >= 500 {
+            return ChatError::Unavailable(format!("chat-service answered {status}"));
+        }
+        let text = |k: &str| problem.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        ChatError::Rejected {
+            status,
+            code: text("code").unwrap_or_else(|| "rejected".to_owned()),
+            message: text("detail")
+                .or_else(|| text("title"))
+                .unwrap_or_else(|| "the request was refused".to_owned()),
+        }
     }
 }
 
@@ -68,18 +91,52 @@ impl ChatClient {
             .await
     }
 
-    /// Forwards an action; `timeout` may be shorter than the client's own (the frame already
-    /// waited in the connection's queue).
-    pub async fn action(
+    /// Forwards several actions in one request (`POST /internal/ws/actions`); one outcome per
+    /// event, in order. A failure of the request as a whole is every event's outcome.
+    pub async fn actions(
         &self,
-        action: &'static str,
-        req: &ActionRequest,
+        batch: &ActionBatch,
         request_id: &str,
-        timeout: Duration,
-    ) -> Result<ActionResponse, ChatError> {
-        let path = format!("/internal/ws/actions/{action}");
-        self.call(action, &path, req, request_id, Some(timeout))
+    ) -> Vec<Result<ActionResponse, ChatError>> {
+        let n = batch.events.len();
+        match self
+            .call::<_, ActionBatchResponse>(
+                "actions",
+                "/internal/ws/actions",
+                batch,
+                request_id,
+                None,
+            )
             .await
+        {
+            Ok(answer) if answer.results.len() == n => answer
+                .results
+                .into_iter()
+                .map(|result| match result {
+                    ActionResult::Ok(response) => Ok(response),
+                    ActionResult::Error(problem) => {
+                        let status = problem
+                            .get("status")
+                            .and_then(|s| s.as_u64())
+                            .and_then(|s| u16::try_from(s).ok())
+                            .unwrap_or(500);
+                        Err(ChatError::from_problem(status, &problem))
+                    }
+                })
+                .collect(),
+            Ok(answer) => {
+                tracing::error!(
+                    sent = n,
+                    answered = answer.results.len(),
+                    "chat-service answered a batch with the wrong number of results"
+                );
+                let err = ChatError::Unavailable(
+                    "chat-service answered with an unexpected body".to_owned(),
+                );
+                vec![Err(err); n]
+            }
+            Err(err) => vec![Err(err); n],
+        }
     }
 
     /// Best effort: failures are logged, never retried.
@@ -143,23 +200,16 @@ impl ChatClient {
                         tracing::error!(route = label, error = %e.without_url(), "chat-service answered with an unexpected body");
                         ChatError::Unavailable("chat-service answered with an unexpected body".to_owned())
                     })
-                } else if status.is_server_error() || status.as_u16() == 404 && label == "connect" {
-                    // A 404 on connect means a chat-service without the internal API (a
-                    // deployment mistake), not a refusal of this client.
+                } else if status.is_server_error() || status.as_u16() == 404 && label != "action" {
+                    // A 404 on connect or on the batch path means a chat-service without the
+                    // internal API (a deployment mistake), not a refusal of this client.
                     Err(ChatError::Unavailable(format!(
                         "chat-service answered {}",
                         status.as_u16()
                     )))
                 } else {
                     let problem: serde_json::Value = res.json().await.unwrap_or_default();
-                    let text = |k: &str| problem.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-                    Err(ChatError::Rejected {
-                        status: status.as_u16(),
-                        code: text("code").unwrap_or_else(|| "rejected".to_owned()),
-                        message: text("detail")
-                            .or_else(|| text("title"))
-                            .unwrap_or_else(|| "the request was refused".to_owned()),
-                    })
+                    Err(ChatError::from_problem(status.as_u16(), &problem))
                 }
             }
         };

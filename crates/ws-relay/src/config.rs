@@ -6,7 +6,12 @@ use std::time::Duration;
 use service_kit::config::{bool_var, check_secret, list_var, parse_var, var};
 use service_kit::{AppEnv, ConfigError, TrustedProxies};
 
+use crate::dispatch::DispatchLimits;
+
 pub const DEV_INTERNAL_API_KEY: &str = "dev-internal-key";
+
+/// The most events chat-service takes in one `POST /internal/ws/actions`.
+pub const MAX_CHAT_BATCH: usize = 1024;
 
 /// Per-connection and per-relay limits (DESIGN.md section 4).
 #[derive(Debug, Clone)]
@@ -67,6 +72,8 @@ pub struct Settings {
     pub shutdown_drain: Duration,
     /// Timeout of every call to chat-service (connect timeout is the smaller of this and 2 s).
     pub chat_timeout: Duration,
+    /// How actions are batched to chat-service and how many may wait.
+    pub dispatch: DispatchLimits,
     pub limits: Limits,
     /// Serves `GET /ws-echo`, an unauthenticated echo socket for the Autobahn protocol suite.
     /// Tests only; refused in production.
@@ -95,6 +102,7 @@ impl Settings {
             trusted_proxies: TrustedProxies::none(),
             shutdown_drain: Duration::from_secs(20),
             chat_timeout: Duration::from_millis(5000),
+            dispatch: DispatchLimits::default(),
             limits: Limits::default(),
             enable_echo: false,
         }
@@ -131,6 +139,12 @@ impl Settings {
             ping_interval: Duration::from_secs(parse_var("WS_PING_INTERVAL_SECS", 25)?),
             idle_timeout: Duration::from_secs(parse_var("WS_IDLE_TIMEOUT_SECS", 60)?),
         };
+        let dispatch_defaults = DispatchLimits::default();
+        let dispatch = DispatchLimits {
+            max_batch: parse_var("CHAT_BATCH_MAX", dispatch_defaults.max_batch)?,
+            max_in_flight: parse_var("CHAT_MAX_IN_FLIGHT", dispatch_defaults.max_in_flight)?,
+            queue: parse_var("CHAT_QUEUE", dispatch_defaults.queue)?,
+        };
         let settings = Self {
             env,
             bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8083".to_owned()),
@@ -149,6 +163,7 @@ impl Settings {
             )?,
             shutdown_drain: Duration::from_secs(parse_var("SHUTDOWN_DRAIN_SECS", 20)?),
             chat_timeout: Duration::from_millis(parse_var("CHAT_TIMEOUT_MS", 5000)?),
+            dispatch,
             limits,
             enable_echo: bool_var("WS_ENABLE_ECHO", false)?,
         };
@@ -188,6 +203,19 @@ impl Settings {
         }
         if self.chat_timeout.is_zero() {
             return Err(ConfigError::new("CHAT_TIMEOUT_MS", "must be at least 1"));
+        }
+        let d = &self.dispatch;
+        if d.max_batch == 0 || d.max_batch > MAX_CHAT_BATCH {
+            return Err(ConfigError::new(
+                "CHAT_BATCH_MAX",
+                format!("must be 1 to {MAX_CHAT_BATCH} (what chat-service accepts in one batch)"),
+            ));
+        }
+        if d.max_in_flight == 0 || d.queue == 0 {
+            return Err(ConfigError::new(
+                "CHAT_MAX_IN_FLIGHT",
+                "CHAT_MAX_IN_FLIGHT and CHAT_QUEUE must be at least 1",
+            ));
         }
         if self.relay_id.is_empty() || self.relay_id.len() > 128 {
             return Err(ConfigError::new("RELAY_ID", "must be 1 to 128 characters"));

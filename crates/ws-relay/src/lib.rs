@@ -4,12 +4,13 @@
 //!
 //! Layout: [`routes::ws`] (the upgrade and `$connect`), [`socket`] (reading, writing and the
 //! per-connection session), [`hub`] (routing tables), [`fanout`] (Redis), [`chat`] (the
-//! client to chat-service), [`protocol`] (frames and close codes), [`relay`] (the handle that
-//! ties them together) and [`startup`]. The client protocol is documented in
+//! client to chat-service), [`dispatch`] (batching actions to it), [`protocol`] (frames and
+//! close codes), [`relay`] (the handle that ties them together) and [`startup`]. The client protocol is documented in
 //! `docs/protocol.md`.
 
 pub mod chat;
 pub mod config;
+pub mod dispatch;
 pub mod fanout;
 pub mod hub;
 pub mod protocol;

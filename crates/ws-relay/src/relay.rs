@@ -15,6 +15,7 @@ use wire::{Control, Delivery, Publish, Target};
 
 use crate::chat::ChatClient;
 use crate::config::Settings;
+use crate::dispatch::Dispatcher;
 use crate::fanout::{Envelope, FrameDelivery, RedisFanout};
 use crate::hub::Hub;
 use crate::protocol::close;
@@ -27,14 +28,45 @@ pub struct Relay {
 
 struct Inner {
     settings: Settings,
-    hub: Arc<Hub>,
+    spread: Arc<Spread>,
     chat: ChatClient,
+    dispatcher: Dispatcher,
     verifier: Verifier,
+    shutting_down: AtomicBool,
+    internal_key: InternalApiKey,
+}
+
+/// Delivery here and, over Redis, on the other relays.
+struct Spread {
+    hub: Arc<Hub>,
     redis: Option<Arc<RedisFanout>>,
     /// Distinguishes this process on Redis even when two relays share a `RELAY_ID`.
     instance: Uuid,
-    shutting_down: AtomicBool,
-    internal_key: InternalApiKey,
+}
+
+impl Spread {
+    fn publish(&self, publish: Publish) {
+        let encoded: Vec<(Target, String)> = publish
+            .deliveries
+            .into_iter()
+            .map(|Delivery { target, payload }| (target, payload.to_string()))
+            .collect();
+        let local: Vec<(Target, ByteString)> = encoded
+            .iter()
+            .map(|(t, s)| (t.clone(), ByteString::from(s.as_str())))
+            .collect();
+        apply_local(&self.hub, &local, &publish.control);
+        if let Some(redis) = &self.redis {
+            redis.publish(&Envelope {
+                origin: self.instance,
+                deliveries: encoded
+                    .into_iter()
+                    .map(|(target, frame)| FrameDelivery { target, frame })
+                    .collect(),
+                control: publish.control,
+            });
+        }
+    }
 }
 
 impl Relay {
@@ -83,20 +115,37 @@ impl Relay {
                 )?))
             }
         };
+        let spread = Arc::new(Spread {
+            hub,
+            redis,
+            instance,
+        });
+        let dispatcher = {
+            let spread = spread.clone();
+            Dispatcher::start(
+                chat.clone(),
+                settings.dispatch.clone(),
+                Arc::new(move |deliveries| {
+                    spread.publish(Publish {
+                        deliveries,
+                        control: Vec::new(),
+                    })
+                }),
+            )
+        };
         tracing::info!(
             relay_id = %settings.relay_id,
-            redis = redis.is_some(),
+            redis = spread.redis.is_some(),
             "relay ready ({})",
-            if redis.is_some() { "fan-out over Redis" } else { "alone, in memory" }
+            if spread.redis.is_some() { "fan-out over Redis" } else { "alone, in memory" }
         );
         Ok(Self {
             inner: Arc::new(Inner {
                 settings,
-                hub,
+                spread,
                 chat,
+                dispatcher,
                 verifier,
-                redis,
-                instance,
                 shutting_down: AtomicBool::new(false),
                 internal_key,
             }),
@@ -108,11 +157,15 @@ impl Relay {
     }
 
     pub fn hub(&self) -> &Hub {
-        &self.inner.hub
+        &self.inner.spread.hub
     }
 
     pub(crate) fn chat(&self) -> &ChatClient {
         &self.inner.chat
+    }
+
+    pub(crate) fn dispatcher(&self) -> &Dispatcher {
+        &self.inner.dispatcher
     }
 
     pub(crate) fn verifier(&self) -> &Verifier {
@@ -124,18 +177,18 @@ impl Relay {
     }
 
     pub fn instance(&self) -> Uuid {
-        self.inner.instance
+        self.inner.spread.instance
     }
 
     /// Open connections on this relay.
     pub fn connection_count(&self) -> usize {
-        self.inner.hub.len()
+        self.inner.spread.hub.len()
     }
 
     /// Redis subscriptions made so far (`None` without Redis): more than one means the
     /// relay lost Redis and reconnected.
     pub fn redis_sessions(&self) -> Option<u64> {
-        self.inner.redis.as_ref().map(|r| r.sessions())
+        self.inner.spread.redis.as_ref().map(|r| r.sessions())
     }
 
     pub fn is_shutting_down(&self) -> bool {
@@ -146,7 +199,7 @@ impl Relay {
     /// draining").
     pub fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {
         let mut checks: Vec<Arc<dyn ReadinessCheck>> = vec![Arc::new(Draining(self.clone()))];
-        if let Some(redis) = &self.inner.redis {
+        if let Some(redis) = &self.inner.spread.redis {
             checks.push(redis.readiness());
         }
         checks
@@ -155,26 +208,7 @@ impl Relay {
     /// Applies a publish (from `POST /internal/publish`, an action's `outbound`, or an
     /// embedding process) here and on every other relay. Each payload is serialised once.
     pub fn publish(&self, publish: Publish) {
-        let encoded: Vec<(Target, String)> = publish
-            .deliveries
-            .into_iter()
-            .map(|Delivery { target, payload }| (target, payload.to_string()))
-            .collect();
-        let local: Vec<(Target, ByteString)> = encoded
-            .iter()
-            .map(|(t, s)| (t.clone(), ByteString::from(s.as_str())))
-            .collect();
-        apply_local(&self.inner.hub, &local, &publish.control);
-        if let Some(redis) = &self.inner.redis {
-            redis.publish(&Envelope {
-                origin: self.inner.instance,
-                deliveries: encoded
-                    .into_iter()
-                    .map(|(target, frame)| FrameDelivery { target, frame })
-                    .collect(),
-                control: publish.control,
-            });
-        }
+        self.inner.spread.publish(publish);
     }
 
     /// On SIGTERM: refuse new connections, close every socket with 1012 and a jittered retry
@@ -184,7 +218,7 @@ impl Relay {
         if self.inner.shutting_down.swap(true, Ordering::SeqCst) {
             return;
         }
-        let conns = self.inner.hub.all();
+        let conns = self.inner.spread.hub.all();
         tracing::info!(
             connections = conns.len(),
             drain_secs = drain.as_secs(),
@@ -201,10 +235,10 @@ impl Relay {
             );
         }
         let started = Instant::now();
-        while !self.inner.hub.is_empty() && started.elapsed() < drain {
+        while !self.inner.spread.hub.is_empty() && started.elapsed() < drain {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let left = self.inner.hub.len();
+        let left = self.inner.spread.hub.len();
         if left > 0 {
             tracing::warn!(
                 connections = left,

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use service_kit::{FieldError, InternalCaller};
 use wire::{
-    ActionRequest, ActionResponse, ConnectRequest, ConnectResponse, DisconnectRequest, Identity,
+    ActionBatch, ActionBatchResponse, ActionRequest, ActionResponse, ActionResult, ConnectRequest,
+    ConnectResponse, DisconnectRequest, Identity,
 };
 
 use crate::chat::{self, Caller, to_room};
@@ -104,14 +105,59 @@ pub async fn action(
     path: web::Path<String>,
     body: web::Json<ActionRequest>,
 ) -> ApiResult<HttpResponse> {
-    let action = path.into_inner();
-    let ActionRequest { identity, body, .. } = body.into_inner();
+    let response = run_action(&state, &path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Most events one batch may carry (the relay sends far fewer; see `CHAT_BATCH_MAX`).
+pub const MAX_BATCH_EVENTS: usize = 1024;
+/// Body limit of a batch: its events are client frames of at most 64 KiB each, so a batch
+/// needs more room than the 64 KiB of other requests.
+pub const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// `POST /internal/ws/actions`: several actions in one request. They run concurrently, so the
+/// sends among them reach the group-commit writer together and share transactions; each
+/// result is what the single endpoint would have answered. Registered in
+/// [`crate::routes::configure`] with its own body limit.
+pub async fn actions_batch(
+    _caller: InternalCaller,
+    state: web::Data<AppState>,
+    body: web::Json<ActionBatch>,
+) -> ApiResult<HttpResponse> {
+    let ActionBatch { events } = body.into_inner();
+    if events.len() > MAX_BATCH_EVENTS {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "events",
+            format!("at most {MAX_BATCH_EVENTS} events per batch"),
+        )]));
+    }
+    metrics::histogram!("chat_ws_action_batch_size").record(events.len() as f64);
+    let state = &state;
+    let results = futures_util::future::join_all(events.into_iter().map(|event| async move {
+        match run_action(state, &event.action, event.request).await {
+            Ok(response) => ActionResult::Ok(response),
+            Err(err) => {
+                ActionResult::Error(serde_json::to_value(err.problem()).unwrap_or_default())
+            }
+        }
+    }))
+    .await;
+    Ok(HttpResponse::Ok().json(ActionBatchResponse { results }))
+}
+
+/// One routed action, for the single and the batch endpoint alike.
+async fn run_action(
+    state: &AppState,
+    name: &str,
+    request: ActionRequest,
+) -> ApiResult<ActionResponse> {
+    let ActionRequest { identity, body, .. } = request;
     let caller = Caller::from(&identity);
-    let response = match action.as_str() {
+    let response = match name {
         "sendMessage" => {
             let send: SendMessage = parse(body)?;
             let stored = chat::send(
-                &state,
+                state,
                 &caller,
                 send.room_id,
                 &send.content,
@@ -136,7 +182,7 @@ pub async fn action(
         "sync" => {
             let sync: Sync = parse(body)?;
             let (page, has_more) = chat::history(
-                &state,
+                state,
                 &caller,
                 sync.room_id,
                 Some(sync.after_seq),
@@ -151,7 +197,7 @@ pub async fn action(
         }
         "typing" => {
             let typing: Typing = parse(body)?;
-            chat::visible_room(&state, &caller, typing.room_id).await?;
+            chat::visible_room(state, &caller, typing.room_id).await?;
             ActionResponse {
                 reply: None,
                 outbound: vec![to_room(
@@ -162,12 +208,12 @@ pub async fn action(
         }
         "markRead" => {
             let mark: MarkRead = parse(body)?;
-            chat::mark_read(&state, &caller, mark.room_id, mark.seq).await?;
+            chat::mark_read(state, &caller, mark.room_id, mark.seq).await?;
             ActionResponse::default()
         }
-        _ => return Err(ApiError::UnknownAction(action)),
+        _ => return Err(ApiError::UnknownAction(name.to_owned())),
     };
-    Ok(HttpResponse::Ok().json(response))
+    Ok(response)
 }
 
 #[post("/internal/ws/disconnect")]

@@ -24,6 +24,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tickets::create)
         .service(internal_ws::connect)
         .service(internal_ws::action)
+        .service(
+            web::resource("/internal/ws/actions")
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(internal_ws::BATCH_BODY_LIMIT)
+                        .error_handler(service_kit::problem::json_error),
+                )
+                .route(web::post().to(internal_ws::actions_batch)),
+        )
         .service(internal_ws::disconnect)
         .service(openapi);
 }

@@ -220,7 +220,137 @@ async fn sync_typing_mark_read_and_unknown_actions(engine: Engine) {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
 
+fn event(user: &crate::helpers::User, connection: &str, action: &str, body: Value) -> Value {
+    json!({
+        "action": action,
+        "connectionId": connection,
+        "identity": {"userId": user.id, "username": user.name},
+        "body": body,
+    })
+}
+
+async fn a_batch_answers_each_action_in_order(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let room = app.create_room(&alice, "batched").await;
+    let mut events: Vec<Value> = (0..20)
+        .map(|i| {
+            event(
+                &alice,
+                &format!("c{i}"),
+                "sendMessage",
+                json!({"roomId": room, "content": format!("b{i}"), "clientMsgId": format!("cid-{i}")}),
+            )
+        })
+        .collect();
+    // Refusals stay with their own event and do not fail the others.
+    events.push(event(
+        &bob,
+        "c-bob",
+        "sendMessage",
+        json!({"roomId": room, "content": "let me in"}),
+    ));
+    events.push(event(
+        &alice,
+        "c-bad",
+        "sendMessage",
+        json!({"roomId": room, "content": ""}),
+    ));
+    events.push(event(&alice, "c-x", "dance", json!({})));
+    events.push(event(
+        &alice,
+        "c-sync",
+        "sync",
+        json!({"roomId": GENERAL, "afterSeq": 0}),
+    ));
+    let res = app
+        .internal("/internal/ws/actions", &json!({ "events": events }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let answer: Value = res.json().await.unwrap();
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 24);
+    let mut seqs: Vec<i64> = results[..20]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let ok = &r["ok"];
+            assert_eq!(ok["reply"]["type"], "ack");
+            assert_eq!(ok["reply"]["clientMsgId"], format!("cid-{i}"));
+            assert_eq!(ok["reply"]["message"]["content"], format!("b{i}"));
+            assert_eq!(ok["outbound"][0]["target"], json!({"room": room}));
+            ok["reply"]["message"]["seq"].as_i64().unwrap()
+        })
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+    assert_eq!(results[20]["error"]["status"], 404);
+    assert_eq!(results[20]["error"]["code"], "room_not_found");
+    assert_eq!(results[21]["error"]["status"], 400);
+    assert_eq!(results[21]["error"]["code"], "validation_failed");
+    assert_eq!(results[22]["error"]["code"], "unknown_action");
+    assert_eq!(results[23]["ok"]["reply"]["type"], "messages");
+    // Stored exactly once each: a retried batch acks the originals and delivers nothing.
+    let again: Value = app
+        .internal("/internal/ws/actions", &json!({ "events": events[..20] }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for (first, retry) in results[..20]
+        .iter()
+        .zip(again["results"].as_array().unwrap())
+    {
+        assert_eq!(
+            retry["ok"]["reply"]["message"],
+            first["ok"]["reply"]["message"]
+        );
+        assert_eq!(retry["ok"]["outbound"], json!([]));
+    }
+    let page = app.history(&alice, room, "?limit=200").await;
+    assert_eq!(crate::helpers::seqs(&page), (1..=20).collect::<Vec<_>>());
+}
+
+async fn a_batch_is_checked_as_a_whole(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    let res = app
+        .client
+        .post(app.url("/internal/ws/actions"))
+        .json(&json!({"events": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
+    let res = app
+        .internal("/internal/ws/actions", &json!({"events": []}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"results": []}));
+    let res = app
+        .internal("/internal/ws/actions", &json!({"events": "no"}))
+        .await;
+    assert_problem(res, StatusCode::BAD_REQUEST, "invalid_body").await;
+    let many: Vec<Value> = (0..1025)
+        .map(|i| {
+            event(
+                &alice,
+                &format!("c{i}"),
+                "typing",
+                json!({"roomId": GENERAL}),
+            )
+        })
+        .collect();
+    let res = app
+        .internal("/internal/ws/actions", &json!({"events": many}))
+        .await;
+    assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+}
+
 both_engines!(
+    a_batch_answers_each_action_in_order,
+    a_batch_is_checked_as_a_whole,
     internal_endpoints_need_the_key,
     a_ticket_connects_once,
     a_ticket_expires,

@@ -155,10 +155,10 @@ async fn try_upgrade(
             };
             return Err(Problem::new(status, code, message).into());
         }
-        Err(ChatError::Unavailable(reason)) => {
+        Err(err @ (ChatError::Unavailable(_) | ChatError::Busy)) => {
             metrics::counter!("ws_relay_connect_refusals_total", "reason" => "chat_unavailable")
                 .increment(1);
-            tracing::warn!(%connection_id, %reason, "cannot $connect: chat-service unavailable");
+            tracing::warn!(%connection_id, reason = %err, "cannot $connect: chat-service unavailable");
             return Err(unavailable(
                 "chat_unavailable",
                 "the chat service is unavailable; retry shortly",

@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 use actix_ws::{MessageStream, Session};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
-use wire::{ActionRequest, Identity, Publish};
+use wire::{ActionRequest, Identity};
 
 use super::ratelimit::TokenBucket;
 use super::reader::{FrameReader, Incoming};
 use super::writer::{self, CloseCommand, Outbound};
-use crate::chat::ChatError;
+use crate::dispatch;
 use crate::hub::Connection;
 use crate::protocol::{self, Action, close};
 use crate::relay::Relay;
@@ -284,7 +284,7 @@ async fn action_worker(
                     ));
                     continue;
                 }
-                forward(&relay, &conn, name, body, remaining, id).await;
+                forward(&relay, &conn, name, body, job.deadline, id).await;
             }
             Action::Ping | Action::Unknown(_) => {}
         }
@@ -296,44 +296,20 @@ async fn forward(
     conn: &Arc<Connection>,
     action: &'static str,
     body: Value,
-    timeout: Duration,
+    deadline: Instant,
     id: Option<&Value>,
 ) {
-    let request_id = uuid::Uuid::new_v4().to_string();
     let req = ActionRequest {
         connection_id: conn.id.to_string(),
         identity: conn.identity(),
         body,
     };
-    match relay
-        .chat()
-        .action(action, &req, &request_id, timeout)
-        .await
-    {
-        Ok(response) => {
-            if let Some(reply) = response.reply {
-                conn.send_text(protocol::reply_frame(reply, id));
-            }
-            if !response.outbound.is_empty() {
-                relay.publish(Publish {
-                    deliveries: response.outbound,
-                    control: Vec::new(),
-                });
-            }
-        }
-        Err(err) => {
-            let (code, message) = match &err {
-                ChatError::Rejected { code, message, .. } => (code.as_str(), message.as_str()),
-                ChatError::Unavailable(_) => (
-                    "chat_unavailable",
-                    "the chat service is unavailable; retry shortly",
-                ),
-            };
-            if err.is_temporary() {
-                tracing::warn!(connection_id = %conn.id, %request_id, action, error = %err, "action failed");
-            }
-            conn.send_text(protocol::error_frame(code, message, err.is_temporary(), id));
-        }
+    let outcome = relay
+        .dispatcher()
+        .action(conn, action, req, id.cloned(), deadline)
+        .await;
+    if let Err(err) = outcome {
+        conn.send_text(dispatch::error_frame(&err, id));
     }
 }
 

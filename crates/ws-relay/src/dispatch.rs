@@ -1,0 +1,323 @@
+//! Actions on their way to chat-service, batched and bounded.
+//!
+//! Connections hand their actions to one [`Dispatcher`] per relay. Its task takes whatever is
+//! waiting (up to `CHAT_BATCH_MAX`) and sends it as one `POST /internal/ws/actions`, with at
+//! most `CHAT_MAX_IN_FLIGHT` such requests outstanding. While those are busy, new actions
+//! gather in the queue, so the batches grow with the load: one request and, in chat-service,
+//! one transaction carry many sends. Under light load a batch is one action and goes out at
+//! once.
+//!
+//! The queue is bounded (`CHAT_QUEUE`): when it is full the action is refused at once with a
+//! temporary `busy` error instead of waiting for a timeout, and an action whose deadline
+//! passed while it waited is answered without being sent. So past saturation chat-service
+//! keeps working at its peak on actions someone still waits for, instead of on a backlog the
+//! clients gave up on.
+//!
+//! Order: a connection runs its actions one at a time (see `socket::session`), so one batch
+//! never holds two actions of the same connection; and the dispatcher writes each sender's
+//! answer (`ack`, reply or `error`) before it publishes the batch's deliveries, so a sender
+//! sees its `ack` before its own `message`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytestring::ByteString;
+use serde_json::Value;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use wire::{ActionBatch, ActionRequest, ActionResponse, BatchedAction, Delivery};
+
+use crate::chat::{ChatClient, ChatError};
+use crate::hub::Connection;
+use crate::protocol;
+
+/// How actions are batched; from `CHAT_BATCH_MAX`, `CHAT_MAX_IN_FLIGHT`, `CHAT_QUEUE`.
+#[derive(Debug, Clone)]
+pub struct DispatchLimits {
+    /// Most actions in one request.
+    pub max_batch: usize,
+    /// Most batch requests outstanding at once.
+    pub max_in_flight: usize,
+    /// Most actions waiting for a request; past it actions are refused with `busy`.
+    pub queue: usize,
+}
+
+impl Default for DispatchLimits {
+    fn default() -> Self {
+        Self {
+            max_batch: 128,
+            max_in_flight: 4,
+            queue: 4096,
+        }
+    }
+}
+
+/// Deliveries from a batch's answers, published once per batch.
+pub type Publisher = Arc<dyn Fn(Vec<Delivery>) + Send + Sync>;
+
+struct Pending {
+    action: &'static str,
+    request: ActionRequest,
+    conn: Arc<Connection>,
+    /// The client's frame `id`, echoed in the answer.
+    id: Option<Value>,
+    deadline: Instant,
+    /// Told once the client has its answer; dropped unanswered on failure before sending.
+    done: oneshot::Sender<()>,
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    queue: mpsc::Sender<Pending>,
+}
+
+/// An action not sent when this little time is left: it could not come back in time.
+const TOO_LATE: Duration = Duration::from_millis(10);
+
+impl Dispatcher {
+    /// Starts the dispatching task; call inside a Tokio runtime.
+    pub fn start(chat: ChatClient, limits: DispatchLimits, publish: Publisher) -> Self {
+        let (queue, rx) = mpsc::channel(limits.queue.max(1));
+        tokio::spawn(run(chat, rx, limits, publish));
+        Self { queue }
+    }
+
+    /// Sends one action of `conn` and waits until the client has its answer (written by the
+    /// dispatcher, like the `outbound` deliveries). An error means the client has not been
+    /// answered: the caller sends the error frame. Gives up at `deadline`.
+    pub async fn action(
+        &self,
+        conn: &Arc<Connection>,
+        action: &'static str,
+        request: ActionRequest,
+        id: Option<Value>,
+        deadline: Instant,
+    ) -> Result<(), ChatError> {
+        let (done, answered) = oneshot::channel();
+        let pending = Pending {
+            action,
+            request,
+            conn: conn.clone(),
+            id,
+            deadline,
+            done,
+        };
+        if let Err(err) = self.queue.try_send(pending) {
+            return Err(match err {
+                mpsc::error::TrySendError::Full(_) => {
+                    metrics::counter!("ws_relay_actions_shed_total").increment(1);
+                    ChatError::Busy
+                }
+                mpsc::error::TrySendError::Closed(_) => {
+                    ChatError::Unavailable("the relay's dispatcher has stopped".to_owned())
+                }
+            });
+        }
+        match tokio::time::timeout_at(deadline.into(), answered).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(timed_out()),
+            // Dropping `answered` tells the dispatcher not to answer this one any more.
+            Err(_) => Err(timed_out()),
+        }
+    }
+}
+
+/// The `error` frame for a failed action.
+pub fn error_frame(err: &ChatError, id: Option<&Value>) -> ByteString {
+    let (code, message) = match err {
+        ChatError::Rejected { code, message, .. } => (code.as_str(), message.as_str()),
+        ChatError::Unavailable(_) => (
+            "chat_unavailable",
+            "the chat service is unavailable; retry shortly",
+        ),
+        ChatError::Busy => (
+            "busy",
+            "the relay has too many actions waiting for the chat service; retry shortly",
+        ),
+    };
+    protocol::error_frame(code, message, err.is_temporary(), id)
+}
+
+fn timed_out() -> ChatError {
+    ChatError::Unavailable("chat-service did not answer in time".to_owned())
+}
+
+async fn run(
+    chat: ChatClient,
+    mut rx: mpsc::Receiver<Pending>,
+    limits: DispatchLimits,
+    publish: Publisher,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
+    let max_batch = limits.max_batch.max(1);
+    let mut taken = Vec::with_capacity(max_batch);
+    loop {
+        // A free slot first: while every slot is busy, actions gather in the queue and the
+        // next batch takes them all.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        if rx.recv_many(&mut taken, max_batch).await == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let mut batch = Vec::with_capacity(taken.len());
+        for pending in taken.drain(..) {
+            if pending.done.is_closed() {
+                continue;
+            }
+            if pending.deadline.saturating_duration_since(now) < TOO_LATE {
+                // Dropped unanswered: the connection answers `chat_unavailable` itself.
+                metrics::counter!("ws_relay_actions_expired_total").increment(1);
+                continue;
+            }
+            batch.push(pending);
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let chat = chat.clone();
+        let publish = publish.clone();
+        tokio::spawn(async move {
+            send(&chat, batch, &publish).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn send(chat: &ChatClient, batch: Vec<Pending>, publish: &Publisher) {
+    metrics::histogram!("ws_relay_chat_batch_size").record(batch.len() as f64);
+    let size = batch.len();
+    let mut waiting = Vec::with_capacity(size);
+    let events = batch
+        .into_iter()
+        .map(|p| {
+            waiting.push((p.conn, p.id, p.done));
+            BatchedAction {
+                action: p.action.to_owned(),
+                request: p.request,
+            }
+        })
+        .collect();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let outcomes = chat.actions(&ActionBatch { events }, &request_id).await;
+    let mut deliveries = Vec::new();
+    let mut failed = 0usize;
+    let mut first_error = None;
+    for ((conn, id, done), outcome) in waiting.into_iter().zip(outcomes) {
+        let frame = match outcome {
+            Ok(ActionResponse { reply, outbound }) => {
+                deliveries.extend(outbound);
+                reply.map(|reply| protocol::reply_frame(reply, id.as_ref()))
+            }
+            Err(err) => {
+                if err.is_temporary() {
+                    failed += 1;
+                    first_error.get_or_insert_with(|| err.to_string());
+                }
+                Some(error_frame(&err, id.as_ref()))
+            }
+        };
+        // A connection that stopped waiting (its deadline passed) already said
+        // `chat_unavailable`; it gets no second answer.
+        if done.is_closed() {
+            continue;
+        }
+        if let Some(frame) = frame {
+            conn.send_text(frame);
+        }
+        let _ = done.send(());
+    }
+    if let Some(error) = first_error {
+        // One line per batch, not per action: a chat-service outage is one event.
+        tracing::warn!(%request_id, size, failed, %error, "actions failed");
+    }
+    if !deliveries.is_empty() {
+        publish(deliveries);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use service_kit::InternalApiKey;
+    use wire::Identity;
+
+    fn connection(n: u32) -> Arc<Connection> {
+        let (queue, _) = mpsc::channel(8);
+        let (closer, _) = crate::socket::writer::Closer::new();
+        let identity = Identity {
+            user_id: uuid::Uuid::nil(),
+            username: "u".to_owned(),
+        };
+        Arc::new(Connection::new(
+            format!("c{n}").into(),
+            identity,
+            queue,
+            closer,
+            None,
+        ))
+    }
+
+    async fn act(d: &Dispatcher, n: u32, deadline: Instant) -> Result<(), ChatError> {
+        d.action(&connection(n), "typing", request(n), None, deadline)
+            .await
+    }
+
+    fn request(n: u32) -> ActionRequest {
+        ActionRequest {
+            connection_id: format!("c{n}"),
+            identity: Identity {
+                user_id: uuid::Uuid::nil(),
+                username: "u".to_owned(),
+            },
+            body: serde_json::json!({}),
+        }
+    }
+
+    /// A chat-service that accepts connections and never answers.
+    async fn silent_chat() -> (tokio::net::TcpListener, ChatClient) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let chat =
+            ChatClient::new(&url, InternalApiKey::new("k"), Duration::from_secs(30)).unwrap();
+        (listener, chat)
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_sheds_at_once_and_late_actions_time_out() {
+        let (listener, chat) = silent_chat().await;
+        let accept = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let limits = DispatchLimits {
+            max_batch: 1,
+            max_in_flight: 1,
+            queue: 1,
+        };
+        let dispatcher = Dispatcher::start(chat, limits, Arc::new(|_| {}));
+        let deadline = Instant::now() + Duration::from_millis(400);
+        // The first goes out and hangs; the second waits in the queue behind it.
+        let d = dispatcher.clone();
+        let first = tokio::spawn(async move { act(&d, 1, deadline).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let d = dispatcher.clone();
+        let second = tokio::spawn(async move { act(&d, 2, deadline).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The queue is full: refused without waiting.
+        let started = Instant::now();
+        let third = act(&dispatcher, 3, deadline).await;
+        assert_eq!(third, Err(ChatError::Busy));
+        assert!(started.elapsed() < Duration::from_millis(100));
+        for waiting in [first, second] {
+            let outcome = waiting.await.unwrap();
+            assert!(
+                matches!(outcome, Err(ChatError::Unavailable(_))),
+                "{outcome:?}"
+            );
+        }
+        accept.abort();
+    }
+}
