@@ -71,6 +71,96 @@ pub async fn send(
     content: &str,
     client_msg_id: Option<&str>,
 ) -> ApiResult<Stored> {
+    let message = check_send(state, caller, room_id, content, client_msg_id).await?;
+    visible_room(state, caller, room_id)
+        .await
+        .map_err(|e| reject("not_member", e))?;
+    stored(state.sends.insert(message).await)
+}
+
+/// One send of a batch: who, and the `sendMessage` body's fields.
+pub struct SendRequest {
+    pub caller: Caller,
+    pub room_id: i64,
+    pub content: String,
+    pub client_msg_id: Option<String>,
+}
+
+/// Several sends at once (a relay's batch), with the rules of [`send`]: membership is read
+/// for all of them in two statements, and the accepted ones are queued together so that they
+/// share commits, in the order given. One answer per send, in order.
+pub async fn send_many(state: &AppState, sends: Vec<SendRequest>) -> Vec<ApiResult<Stored>> {
+    let checked: Vec<ApiResult<NewMessage>> =
+        futures_util::future::join_all(sends.iter().map(|s| {
+            check_send(
+                state,
+                &s.caller,
+                s.room_id,
+                &s.content,
+                s.client_msg_id.as_deref(),
+            )
+        }))
+        .await;
+    let pairs: Vec<(i64, Uuid)> = checked
+        .iter()
+        .filter_map(|c| c.as_ref().ok().map(|m| (m.room_id, m.user_id)))
+        .collect();
+    let allowed = match rooms::may_post(&state.db.pool, &pairs).await {
+        Ok(allowed) => allowed,
+        Err(err) => {
+            let err = ApiError::from(err);
+            tracing::error!(error = %err, "could not read memberships for a batch of sends");
+            return sends
+                .iter()
+                .map(|_| {
+                    Err(ApiError::Unexpected(anyhow::anyhow!(
+                        "membership lookup failed"
+                    )))
+                })
+                .collect();
+        }
+    };
+    let mut answers: Vec<Option<ApiResult<Stored>>> = Vec::with_capacity(checked.len());
+    let mut accepted = Vec::new();
+    for (i, check) in checked.into_iter().enumerate() {
+        match check {
+            Err(err) => answers.push(Some(Err(err))),
+            Ok(message) if !allowed.contains(&(message.room_id, message.user_id)) => {
+                answers.push(Some(Err(reject("not_member", ApiError::RoomNotFound))));
+            }
+            Ok(message) => {
+                answers.push(None);
+                accepted.push((i, message));
+            }
+        }
+    }
+    let (slots, messages): (Vec<usize>, Vec<NewMessage>) = accepted.into_iter().unzip();
+    for (i, outcome) in slots
+        .into_iter()
+        .zip(state.sends.insert_many(messages).await)
+    {
+        answers[i] = Some(stored(outcome));
+    }
+    answers
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| {
+                Err(ApiError::Unexpected(anyhow::anyhow!(
+                    "a send went unanswered"
+                )))
+            })
+        })
+        .collect()
+}
+
+/// Everything about a send but membership: content, clientMsgId, the sender's rate.
+async fn check_send(
+    state: &AppState,
+    caller: &Caller,
+    room_id: i64,
+    content: &str,
+    client_msg_id: Option<&str>,
+) -> ApiResult<NewMessage> {
     let parsed_content = MessageContent::parse(content);
     let parsed_cid = client_msg_id.map(ClientMsgId::parse).transpose();
     let (content, cid) = match (parsed_content, parsed_cid) {
@@ -94,19 +184,18 @@ pub async fn send(
             ApiError::RateLimited(limited.retry_after_secs().unwrap_or(1)),
         ));
     }
-    visible_room(state, caller, room_id)
-        .await
-        .map_err(|e| reject("not_member", e))?;
-    let now = store_kit::now_ms();
-    let message = NewMessage {
+    Ok(NewMessage {
         room_id,
         user_id: caller.id,
         username: caller.username.clone(),
         content,
         client_msg_id: cid,
-        now,
-    };
-    match state.sends.insert(message).await {
+        now: store_kit::now_ms(),
+    })
+}
+
+fn stored(outcome: Result<Stored, InsertError>) -> ApiResult<Stored> {
+    match outcome {
         Ok(stored) => {
             if !stored.duplicate {
                 metrics::counter!("chat_messages_created_total").increment(1);

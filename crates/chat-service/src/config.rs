@@ -26,6 +26,9 @@ pub struct Settings {
     pub send_window: Duration,
     /// Most sends stored in one transaction (group commit).
     pub write_batch: usize,
+    /// Group-commit writers on PostgreSQL, each with its own connection and share of the
+    /// rooms (SQLite always has one).
+    pub writers: usize,
 }
 
 impl Settings {
@@ -46,6 +49,7 @@ impl Settings {
             send_limit: 120,
             send_window: Duration::from_secs(10),
             write_batch: 128,
+            writers: 4,
         }
     }
 
@@ -79,6 +83,7 @@ impl Settings {
                 d.send_window.as_secs(),
             )?),
             write_batch: parse_var("CHAT_WRITE_BATCH", d.write_batch)?,
+            writers: parse_var("CHAT_WRITERS", d.writers)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -90,6 +95,12 @@ impl Settings {
                 "CHAT_SEND_LIMIT",
                 "must allow bursts of at least 50 messages",
             ));
+        }
+        if self.write_batch == 0 {
+            return Err(ConfigError::new("CHAT_WRITE_BATCH", "must be at least 1"));
+        }
+        if !(1..=32).contains(&self.writers) {
+            return Err(ConfigError::new("CHAT_WRITERS", "must be 1 to 32"));
         }
         if self.env.is_production() {
             check_secret(self.env, "INTERNAL_API_KEY", Some(&self.internal_api_key))?;

@@ -59,10 +59,17 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         settings.validate()?;
-        let db = Database::open(
+        // The group-commit writers keep a connection each, on top of the usual pool.
+        let defaults = store_kit::PoolSettings::default();
+        let pool = store_kit::PoolSettings {
+            max_connections: defaults.max_connections + settings.writers as u32,
+            ..defaults
+        };
+        let db = Database::open_with(
             &settings.database_url,
             &MIGRATIONS,
             settings.migrate_on_start,
+            &pool,
         )
         .await?;
         let http = reqwest::Client::builder()
@@ -86,10 +93,11 @@ impl Application {
             Duration::from_secs(2),
         )?;
         let auth = AuthClient::new(http, &auth_url, internal_key.clone());
-        // SQLite has one writer anyway; PostgreSQL commits one batch while the next gathers.
+        // SQLite has one writer anyway; on PostgreSQL the writers (each with its share of the
+        // rooms and its own connection) commit side by side.
         let writers = match db.engine {
             store_kit::Engine::Sqlite => 1,
-            store_kit::Engine::Postgres => 2,
+            store_kit::Engine::Postgres => settings.writers,
         };
         let sends = SendBatcher::start(db.pool.clone(), writers, settings.write_batch);
         let state = web::Data::new(AppState {

@@ -147,7 +147,17 @@ impl Database {
         migrations: &Migrations,
         migrate: bool,
     ) -> Result<Self, StoreError> {
-        let db = Self::connect(url, &PoolSettings::default()).await?;
+        Self::open_with(url, migrations, migrate, &PoolSettings::default()).await
+    }
+
+    /// [`Database::open`] with a pool of its own size.
+    pub async fn open_with(
+        url: &str,
+        migrations: &Migrations,
+        migrate: bool,
+        pool: &PoolSettings,
+    ) -> Result<Self, StoreError> {
+        let db = Self::connect(url, pool).await?;
         if migrate {
             db.migrate(migrations).await?;
         }

@@ -14,6 +14,7 @@ use wire::{
 use crate::chat::{self, Caller, to_room};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
+use crate::store::messages::Stored;
 use crate::store::{rooms, tickets};
 use crate::views::frames;
 
@@ -133,16 +134,79 @@ pub async fn actions_batch(
     }
     metrics::histogram!("chat_ws_action_batch_size").record(events.len() as f64);
     let state = &state;
-    let results = futures_util::future::join_all(events.into_iter().map(|event| async move {
-        match run_action(state, &event.action, event.request).await {
-            Ok(response) => ActionResult::Ok(response),
-            Err(err) => {
-                ActionResult::Error(serde_json::to_value(err.problem()).unwrap_or_default())
+    // Sends go together (membership read once, queued side by side so they share commits);
+    // the other actions run concurrently meanwhile.
+    let mut sends = Vec::new();
+    let mut send_slots = Vec::new();
+    let mut others = Vec::new();
+    let mut results: Vec<Option<ActionResult>> = Vec::with_capacity(events.len());
+    for (i, event) in events.into_iter().enumerate() {
+        results.push(None);
+        if event.action == "sendMessage" {
+            match parse::<SendMessage>(event.request.body) {
+                Ok(send) => {
+                    send_slots.push(i);
+                    sends.push(chat::SendRequest {
+                        caller: Caller::from(&event.request.identity),
+                        room_id: send.room_id,
+                        content: send.content,
+                        client_msg_id: send.client_msg_id,
+                    });
+                }
+                Err(err) => results[i] = Some(failed(&err)),
             }
+        } else {
+            others.push((i, event));
         }
-    }))
+    }
+    let (sent, done) = futures_util::future::join(
+        chat::send_many(state, sends),
+        futures_util::future::join_all(others.into_iter().map(|(i, event)| async move {
+            let outcome = run_action(state, &event.action, event.request).await;
+            (i, outcome.map_or_else(|e| failed(&e), ActionResult::Ok))
+        })),
+    )
     .await;
+    for (i, outcome) in send_slots.into_iter().zip(sent) {
+        results[i] =
+            Some(outcome.map_or_else(|e| failed(&e), |s| ActionResult::Ok(sent_message(&s))));
+    }
+    for (i, result) in done {
+        results[i] = Some(result);
+    }
+    let results = results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                failed(&ApiError::Unexpected(anyhow::anyhow!(
+                    "an action went unanswered"
+                )))
+            })
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(ActionBatchResponse { results }))
+}
+
+fn failed(err: &ApiError) -> ActionResult {
+    ActionResult::Error(serde_json::to_value(err.problem()).unwrap_or_default())
+}
+
+/// The answer to a stored send: an ack for the sender, the message for the room — unless it
+/// is a retry of a stored send, which is acknowledged again but not delivered a second time.
+fn sent_message(stored: &Stored) -> ActionResponse {
+    let reply = frames::ack(stored.message.client_msg_id.as_deref(), &stored.message);
+    let outbound = if stored.duplicate {
+        Vec::new()
+    } else {
+        vec![to_room(
+            stored.message.room_id,
+            frames::message(&stored.message),
+        )]
+    };
+    ActionResponse {
+        reply: Some(reply),
+        outbound,
+    }
 }
 
 /// One routed action, for the single and the batch endpoint alike.
@@ -164,20 +228,7 @@ async fn run_action(
                 send.client_msg_id.as_deref(),
             )
             .await?;
-            let reply = frames::ack(stored.message.client_msg_id.as_deref(), &stored.message);
-            // A retried send is acknowledged again but not delivered a second time.
-            let outbound = if stored.duplicate {
-                Vec::new()
-            } else {
-                vec![to_room(
-                    stored.message.room_id,
-                    frames::message(&stored.message),
-                )]
-            };
-            ActionResponse {
-                reply: Some(reply),
-                outbound,
-            }
+            sent_message(&stored)
         }
         "sync" => {
             let sync: Sync = parse(body)?;

@@ -214,8 +214,11 @@ pub enum BatchError {
 /// answers each in the order given. Seqs within a room follow that order, and the rules of
 /// [`insert`] hold: a send whose (user, clientMsgId) is already stored, or appears earlier in
 /// the same batch, answers with the original and stores nothing.
+///
+/// Takes a connection rather than the pool: the group-commit writers keep their own, so a
+/// batch never queues for a connection behind the reads of the sends it carries.
 pub async fn insert_batch(
-    pool: &AnyPool,
+    conn: &mut sqlx::AnyConnection,
     batch: &[NewMessage],
 ) -> Result<Vec<Result<Stored, InsertError>>, BatchError> {
     let mut answers: Vec<Option<Result<Stored, InsertError>>> =
@@ -228,7 +231,7 @@ pub async fn insert_batch(
         .collect();
     if !keyed.is_empty() {
         let existing =
-            by_client_ids(pool, keyed.iter().map(|(_, m, c)| (m.user_id, c.as_str()))).await?;
+            by_client_ids(conn, keyed.iter().map(|(_, m, c)| (m.user_id, c.as_str()))).await?;
         for (i, m, c) in &keyed {
             if let Some(message) = existing
                 .iter()
@@ -256,23 +259,24 @@ pub async fn insert_batch(
         .filter(|i| answers[*i].is_none() && first_of[*i].is_none())
         .collect();
     if !fresh.is_empty() {
-        let mut tx = pool.begin().await.context("starting a batch")?;
+        let mut tx = sqlx::Connection::begin(&mut *conn)
+            .await
+            .context("starting a batch")?;
         let mut rooms: Vec<i64> = fresh.iter().map(|i| batch[*i].room_id).collect();
         rooms.sort_unstable();
         rooms.dedup();
+        let counts: Vec<(i64, i64)> = rooms
+            .iter()
+            .map(|room| {
+                let n = fresh.iter().filter(|i| batch[**i].room_id == *room).count();
+                (*room, n as i64)
+            })
+            .collect();
+        let last = take_seqs(&mut tx, &counts).await?;
         let mut next_seq: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
-        for room in &rooms {
-            let count = fresh.iter().filter(|i| batch[**i].room_id == *room).count() as i64;
-            let last: Option<i64> = sqlx::query_scalar(
-                "UPDATE rooms SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq",
-            )
-            .bind(room)
-            .bind(count)
-            .fetch_optional(&mut *tx)
-            .await
-            .context("taking seqs for a batch")?;
-            match last {
-                Some(last) => {
+        for (room, count) in &counts {
+            match last.iter().find(|(id, _)| id == room) {
+                Some((_, last)) => {
                     next_seq.insert(*room, last - count + 1);
                 }
                 None => {
@@ -391,8 +395,56 @@ pub async fn insert_batch(
 }
 
 /// Stored messages for these (user, clientMsgId) pairs.
+/// Bumps `last_seq` of each `(room, count)` in one statement and returns `(room, new last_seq)`
+/// for the rooms that exist. On PostgreSQL the rows are locked in id order first, so two
+/// writers taking overlapping rooms queue instead of deadlocking (SQLite has one writer).
+async fn take_seqs(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    counts: &[(i64, i64)],
+) -> anyhow::Result<Vec<(i64, i64)>> {
+    let n = counts.len();
+    let list = |from: usize| {
+        (0..n)
+            .map(|k| format!("${}", from + k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if tx.backend_name() == "PostgreSQL" {
+        let sql = format!(
+            "SELECT id FROM rooms WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            list(1)
+        );
+        // Only numbered placeholders are formatted into these statements; every value is bound.
+        let mut lock = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+        for (room, _) in counts {
+            lock = lock.bind(*room);
+        }
+        lock.fetch_all(&mut **tx)
+            .await
+            .context("locking rooms for a batch")?;
+    }
+    let cases: String = (0..n)
+        .map(|k| format!(" WHEN ${} THEN ${}", 2 * k + 1, 2 * k + 2))
+        .collect();
+    let sql = format!(
+        "UPDATE rooms SET last_seq = last_seq + CASE id{cases} END WHERE id IN ({}) RETURNING id, last_seq",
+        list(2 * n + 1)
+    );
+    let mut update = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for (room, count) in counts {
+        update = update.bind(*room).bind(*count);
+    }
+    for (room, _) in counts {
+        update = update.bind(*room);
+    }
+    Ok(update
+        .fetch_all(&mut **tx)
+        .await
+        .context("taking seqs for a batch")?)
+}
+
 async fn by_client_ids<'a>(
-    pool: &AnyPool,
+    conn: &mut sqlx::AnyConnection,
     keys: impl Iterator<Item = (Uuid, &'a str)>,
 ) -> anyhow::Result<Vec<Message>> {
     let keys: Vec<(Uuid, &str)> = keys.collect();
@@ -414,7 +466,7 @@ async fn by_client_ids<'a>(
     }
     convert(
         query
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .context("looking up retried sends")?,
     )

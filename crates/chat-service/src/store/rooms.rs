@@ -141,6 +141,84 @@ pub async fn with_membership(
     }
 }
 
+/// Which of the `(room, user)` pairs may post: the room exists and is general or the user is
+/// a member. Two statements whatever the number of pairs (a relay's batch of sends).
+pub async fn may_post(
+    pool: &AnyPool,
+    pairs: &[(i64, Uuid)],
+) -> anyhow::Result<std::collections::HashSet<(i64, Uuid)>> {
+    let mut allowed = std::collections::HashSet::new();
+    if pairs.is_empty() {
+        return Ok(allowed);
+    }
+    let mut rooms: Vec<i64> = pairs.iter().map(|(r, _)| *r).collect();
+    rooms.sort_unstable();
+    rooms.dedup();
+    let placeholders = |n: usize, per: usize| {
+        (0..n)
+            .map(|k| {
+                let cols: Vec<String> = (1..=per).map(|c| format!("${}", k * per + c)).collect();
+                if per == 1 {
+                    cols.join(", ")
+                } else {
+                    format!("({})", cols.join(", "))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // Only numbered placeholders are formatted into these statements; every value is bound.
+    let sql = format!(
+        "SELECT id, is_general FROM rooms WHERE id IN ({})",
+        placeholders(rooms.len(), 1)
+    );
+    let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for room in &rooms {
+        query = query.bind(*room);
+    }
+    let found = query
+        .fetch_all(pool)
+        .await
+        .context("reading rooms for a batch")?;
+    let general: std::collections::HashSet<i64> = found
+        .iter()
+        .filter(|(_, g)| *g != 0)
+        .map(|(id, _)| *id)
+        .collect();
+    let private: std::collections::HashSet<i64> = found
+        .iter()
+        .filter(|(_, g)| *g == 0)
+        .map(|(id, _)| *id)
+        .collect();
+    let mut asked: Vec<(i64, Uuid)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for pair in pairs {
+        if general.contains(&pair.0) {
+            allowed.insert(*pair);
+        } else if private.contains(&pair.0) && seen.insert(*pair) {
+            asked.push(*pair);
+        }
+    }
+    if !asked.is_empty() {
+        let sql = format!(
+            "SELECT room_id, user_id FROM room_members WHERE (room_id, user_id) IN ({})",
+            placeholders(asked.len(), 2)
+        );
+        let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+        for (room, user) in &asked {
+            query = query.bind(*room).bind(user.to_string());
+        }
+        for (room, user) in query
+            .fetch_all(pool)
+            .await
+            .context("reading memberships for a batch")?
+        {
+            allowed.insert((room, parse_user_id(&user)?));
+        }
+    }
+    Ok(allowed)
+}
+
 pub async fn member_count(pool: &AnyPool, room_id: i64) -> anyhow::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM room_members WHERE room_id = $1")
         .bind(room_id)

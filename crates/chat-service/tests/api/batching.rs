@@ -38,7 +38,8 @@ async fn one_transaction_keeps_order_idempotency_and_rooms_apart(engine: Engine)
         new(987_654, &alice, "nowhere", None),
         new(GENERAL, &alice, "g2", Some("b-3")),
     ];
-    let answers = insert_batch(&app.state.db.pool, &batch).await.unwrap();
+    let mut conn = app.state.db.pool.acquire().await.unwrap();
+    let answers = insert_batch(&mut conn, &batch).await.unwrap();
     let ok = |i: usize| answers[i].as_ref().unwrap();
     assert_eq!((ok(0).message.seq, ok(0).duplicate), (2, false));
     assert_eq!((ok(2).message.seq, ok(2).duplicate), (3, false));
@@ -70,14 +71,12 @@ async fn one_transaction_keeps_order_idempotency_and_rooms_apart(engine: Engine)
 async fn a_batch_of_retries_stores_nothing(engine: Engine) {
     let app = spawn_app(engine).await;
     let alice = app.signup("alice").await;
-    let first = insert_batch(
-        &app.state.db.pool,
-        &[new(GENERAL, &alice, "x", Some("r-1"))],
-    )
-    .await
-    .unwrap();
+    let mut conn = app.state.db.pool.acquire().await.unwrap();
+    let first = insert_batch(&mut conn, &[new(GENERAL, &alice, "x", Some("r-1"))])
+        .await
+        .unwrap();
     let again = insert_batch(
-        &app.state.db.pool,
+        &mut conn,
         &[
             new(GENERAL, &alice, "x", Some("r-1")),
             new(GENERAL, &alice, "x", Some("r-1")),

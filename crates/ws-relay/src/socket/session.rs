@@ -270,7 +270,10 @@ async fn action_worker(
         let id = job.id.as_ref();
         match job.action {
             Action::RefreshToken(token) => {
-                let frame = refresh_token(&relay, &conn, token.as_deref(), &expiry, id).await;
+                // Boxed: verifying may fetch the JWKS, a large future that would otherwise
+                // size this task for every idle connection.
+                let frame =
+                    Box::pin(refresh_token(&relay, &conn, token.as_deref(), &expiry, id)).await;
                 conn.send_text(frame);
             }
             Action::Forward(name, body) => {
