@@ -13,10 +13,12 @@
 //! keeps working at its peak on actions someone still waits for, instead of on a backlog the
 //! clients gave up on.
 //!
-//! Order: a connection runs its actions one at a time (see `socket::session`), so one batch
-//! never holds two actions of the same connection; and the dispatcher writes each sender's
-//! answer (`ack`, reply or `error`) before it publishes the batch's deliveries, so a sender
-//! sees its `ack` before its own `message`.
+//! Order: a connection hands over one group of actions at a time and waits for it to be
+//! answered before the next (see `socket::session`); a group is consecutive `sendMessage`s or
+//! a single other action, and goes into one request whole, where chat-service queues its sends
+//! in order. So a connection's messages keep their order, also when a client pipelines them.
+//! The dispatcher writes each sender's answers (`ack`, reply or `error`) before it publishes
+//! the batch's deliveries, so a sender sees its `ack` before its own `message`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,14 +56,19 @@ impl Default for DispatchLimits {
 /// Deliveries from a batch's answers, published once per batch.
 pub type Publisher = Arc<dyn Fn(Vec<Delivery>) + Send + Sync>;
 
+/// One action of a group: its name, what chat-service gets, and the client's frame `id`
+/// (echoed in the answer).
+pub struct Queued {
+    pub action: &'static str,
+    pub request: ActionRequest,
+    pub id: Option<Value>,
+}
+
 struct Pending {
-    action: &'static str,
-    request: ActionRequest,
+    group: Vec<Queued>,
     conn: Arc<Connection>,
-    /// The client's frame `id`, echoed in the answer.
-    id: Option<Value>,
     deadline: Instant,
-    /// Told once the client has its answer; dropped unanswered on failure before sending.
+    /// Told once the client has its answers; dropped unanswered on failure before sending.
     done: oneshot::Sender<()>,
 }
 
@@ -81,23 +88,20 @@ impl Dispatcher {
         Self { queue }
     }
 
-    /// Sends one action of `conn` and waits until the client has its answer (written by the
-    /// dispatcher, like the `outbound` deliveries). An error means the client has not been
-    /// answered: the caller sends the error frame. Gives up at `deadline`.
-    pub async fn action(
+    /// Sends a group of `conn`'s actions and waits until the client has their answers
+    /// (written by the dispatcher, like the `outbound` deliveries). An error means the client
+    /// has not been answered: the caller sends an error frame for each action. Gives up at
+    /// `deadline`.
+    pub async fn actions(
         &self,
         conn: &Arc<Connection>,
-        action: &'static str,
-        request: ActionRequest,
-        id: Option<Value>,
+        group: Vec<Queued>,
         deadline: Instant,
     ) -> Result<(), ChatError> {
         let (done, answered) = oneshot::channel();
         let pending = Pending {
-            action,
-            request,
+            group,
             conn: conn.clone(),
-            id,
             deadline,
             done,
         };
@@ -149,28 +153,40 @@ async fn run(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
     let max_batch = limits.max_batch.max(1);
-    let mut taken = Vec::with_capacity(max_batch);
+    // A group that did not fit in the last batch opens the next one.
+    let mut carried: Option<Pending> = None;
     loop {
         // A free slot first: while every slot is busy, actions gather in the queue and the
         // next batch takes them all.
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        if rx.recv_many(&mut taken, max_batch).await == 0 {
-            return;
-        }
-        let now = Instant::now();
-        let mut batch = Vec::with_capacity(taken.len());
-        for pending in taken.drain(..) {
+        let first = match carried.take() {
+            Some(pending) => pending,
+            None => match rx.recv().await {
+                Some(pending) => pending,
+                None => return,
+            },
+        };
+        let mut batch = Vec::new();
+        let mut events = 0;
+        let mut next = Some(first);
+        while let Some(pending) = next.take() {
+            if !batch.is_empty() && events + pending.group.len() > max_batch {
+                carried = Some(pending);
+                break;
+            }
             if pending.done.is_closed() {
-                continue;
-            }
-            if pending.deadline.saturating_duration_since(now) < TOO_LATE {
+                // The connection stopped waiting (deadline, or it closed).
+            } else if pending.deadline.saturating_duration_since(Instant::now()) < TOO_LATE {
                 // Dropped unanswered: the connection answers `chat_unavailable` itself.
-                metrics::counter!("ws_relay_actions_expired_total").increment(1);
-                continue;
+                metrics::counter!("ws_relay_actions_expired_total")
+                    .increment(pending.group.len() as u64);
+            } else {
+                events += pending.group.len();
+                batch.push(pending);
             }
-            batch.push(pending);
+            next = rx.try_recv().ok();
         }
         if batch.is_empty() {
             continue;
@@ -178,52 +194,59 @@ async fn run(
         let chat = chat.clone();
         let publish = publish.clone();
         tokio::spawn(async move {
-            send(&chat, batch, &publish).await;
+            send(&chat, batch, events, &publish).await;
             drop(slot);
         });
     }
 }
 
-async fn send(chat: &ChatClient, batch: Vec<Pending>, publish: &Publisher) {
-    metrics::histogram!("ws_relay_chat_batch_size").record(batch.len() as f64);
-    let size = batch.len();
-    let mut waiting = Vec::with_capacity(size);
-    let events = batch
-        .into_iter()
-        .map(|p| {
-            waiting.push((p.conn, p.id, p.done));
-            BatchedAction {
-                action: p.action.to_owned(),
-                request: p.request,
-            }
-        })
-        .collect();
+async fn send(chat: &ChatClient, batch: Vec<Pending>, size: usize, publish: &Publisher) {
+    metrics::histogram!("ws_relay_chat_batch_size").record(size as f64);
+    let mut waiting = Vec::with_capacity(batch.len());
+    let mut events = Vec::with_capacity(size);
+    for pending in batch {
+        let mut ids = Vec::with_capacity(pending.group.len());
+        for queued in pending.group {
+            ids.push(queued.id);
+            events.push(BatchedAction {
+                action: queued.action.to_owned(),
+                request: queued.request,
+            });
+        }
+        waiting.push((pending.conn, ids, pending.done));
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
-    let outcomes = chat.actions(&ActionBatch { events }, &request_id).await;
+    let mut outcomes = chat
+        .actions(&ActionBatch { events }, &request_id)
+        .await
+        .into_iter();
     let mut deliveries = Vec::new();
     let mut failed = 0usize;
     let mut first_error = None;
-    for ((conn, id, done), outcome) in waiting.into_iter().zip(outcomes) {
-        let frame = match outcome {
-            Ok(ActionResponse { reply, outbound }) => {
-                deliveries.extend(outbound);
-                reply.map(|reply| protocol::reply_frame(reply, id.as_ref()))
-            }
-            Err(err) => {
-                if err.is_temporary() {
-                    failed += 1;
-                    first_error.get_or_insert_with(|| err.to_string());
-                }
-                Some(error_frame(&err, id.as_ref()))
-            }
-        };
+    for (conn, ids, done) in waiting {
         // A connection that stopped waiting (its deadline passed) already said
         // `chat_unavailable`; it gets no second answer.
-        if done.is_closed() {
-            continue;
-        }
-        if let Some(frame) = frame {
-            conn.send_text(frame);
+        let answer = !done.is_closed();
+        for id in ids {
+            let Some(outcome) = outcomes.next() else {
+                break;
+            };
+            let frame = match outcome {
+                Ok(ActionResponse { reply, outbound }) => {
+                    deliveries.extend(outbound);
+                    reply.map(|reply| protocol::reply_frame(reply, id.as_ref()))
+                }
+                Err(err) => {
+                    if err.is_temporary() {
+                        failed += 1;
+                        first_error.get_or_insert_with(|| err.to_string());
+                    }
+                    Some(error_frame(&err, id.as_ref()))
+                }
+            };
+            if answer && let Some(frame) = frame {
+                conn.send_text(frame);
+            }
         }
         let _ = done.send(());
     }
@@ -259,8 +282,12 @@ mod tests {
     }
 
     async fn act(d: &Dispatcher, n: u32, deadline: Instant) -> Result<(), ChatError> {
-        d.action(&connection(n), "typing", request(n), None, deadline)
-            .await
+        let group = vec![Queued {
+            action: "typing",
+            request: request(n),
+            id: None,
+        }];
+        d.actions(&connection(n), group, deadline).await
     }
 
     fn request(n: u32) -> ActionRequest {

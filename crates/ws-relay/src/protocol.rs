@@ -26,7 +26,10 @@ pub mod close {
 }
 
 /// Actions forwarded to chat-service (`POST /internal/ws/actions/{action}`).
-pub const FORWARDED_ACTIONS: &[&str] = &["sendMessage", "sync", "typing", "markRead"];
+pub const FORWARDED_ACTIONS: &[&str] = &[SEND_MESSAGE, "sync", "typing", "markRead"];
+
+/// The action a connection may pipeline (see `socket::session`).
+pub const SEND_MESSAGE: &str = "sendMessage";
 
 /// What a client frame asks for.
 #[derive(Debug, Clone, PartialEq)]

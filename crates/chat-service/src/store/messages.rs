@@ -437,10 +437,10 @@ async fn take_seqs(
     for (room, _) in counts {
         update = update.bind(*room);
     }
-    Ok(update
+    update
         .fetch_all(&mut **tx)
         .await
-        .context("taking seqs for a batch")?)
+        .context("taking seqs for a batch")
 }
 
 async fn by_client_ids<'a>(

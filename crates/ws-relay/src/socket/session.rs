@@ -21,7 +21,7 @@ use wire::{ActionRequest, Identity};
 use super::ratelimit::TokenBucket;
 use super::reader::{FrameReader, Incoming};
 use super::writer::{self, CloseCommand, Outbound};
-use crate::dispatch;
+use crate::dispatch::{self, Queued};
 use crate::hub::Connection;
 use crate::protocol::{self, Action, close};
 use crate::relay::Relay;
@@ -260,34 +260,60 @@ fn handle_text(
     }
 }
 
+/// Most `sendMessage`s of one connection forwarded together (pipelined sends).
+const GROUP_MAX: usize = 16;
+
 async fn action_worker(
     relay: Relay,
     conn: Arc<Connection>,
     mut jobs: mpsc::Receiver<Job>,
     expiry: watch::Sender<i64>,
 ) {
-    while let Some(job) = jobs.recv().await {
-        let id = job.id.as_ref();
+    let mut next: Option<Job> = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match jobs.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
         match job.action {
             Action::RefreshToken(token) => {
                 // Boxed: verifying may fetch the JWKS, a large future that would otherwise
                 // size this task for every idle connection.
-                let frame =
-                    Box::pin(refresh_token(&relay, &conn, token.as_deref(), &expiry, id)).await;
+                let frame = Box::pin(refresh_token(
+                    &relay,
+                    &conn,
+                    token.as_deref(),
+                    &expiry,
+                    job.id.as_ref(),
+                ))
+                .await;
                 conn.send_text(frame);
             }
             Action::Forward(name, body) => {
-                let remaining = job.deadline.saturating_duration_since(Instant::now());
-                if remaining < Duration::from_millis(10) {
-                    conn.send_text(protocol::error_frame(
-                        "chat_unavailable",
-                        "the chat service is slow to answer; retry shortly",
-                        true,
-                        id,
-                    ));
-                    continue;
+                // Sends already waiting behind this one go along with it, in order; any other
+                // action waits for the group to be answered.
+                let deadline = job.deadline;
+                let mut group = vec![(name, body, job.id)];
+                if name == protocol::SEND_MESSAGE {
+                    while group.len() < GROUP_MAX {
+                        match jobs.try_recv() {
+                            Ok(Job {
+                                action: Action::Forward(n, b),
+                                id,
+                                ..
+                            }) if n == protocol::SEND_MESSAGE => group.push((n, b, id)),
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
                 }
-                forward(&relay, &conn, name, body, job.deadline, id).await;
+                forward(&relay, &conn, group, deadline).await;
             }
             Action::Ping | Action::Unknown(_) => {}
         }
@@ -297,22 +323,42 @@ async fn action_worker(
 async fn forward(
     relay: &Relay,
     conn: &Arc<Connection>,
-    action: &'static str,
-    body: Value,
+    group: Vec<(&'static str, Value, Option<Value>)>,
     deadline: Instant,
-    id: Option<&Value>,
 ) {
-    let req = ActionRequest {
-        connection_id: conn.id.to_string(),
-        identity: conn.identity(),
-        body,
-    };
-    let outcome = relay
-        .dispatcher()
-        .action(conn, action, req, id.cloned(), deadline)
-        .await;
+    if deadline.saturating_duration_since(Instant::now()) < Duration::from_millis(10) {
+        for (_, _, id) in &group {
+            conn.send_text(protocol::error_frame(
+                "chat_unavailable",
+                "the chat service is slow to answer; retry shortly",
+                true,
+                id.as_ref(),
+            ));
+        }
+        return;
+    }
+    let identity = conn.identity();
+    let mut ids = Vec::with_capacity(group.len());
+    let queued = group
+        .into_iter()
+        .map(|(action, body, id)| {
+            ids.push(id.clone());
+            Queued {
+                action,
+                request: ActionRequest {
+                    connection_id: conn.id.to_string(),
+                    identity: identity.clone(),
+                    body,
+                },
+                id,
+            }
+        })
+        .collect();
+    let outcome = relay.dispatcher().actions(conn, queued, deadline).await;
     if let Err(err) = outcome {
-        conn.send_text(dispatch::error_frame(&err, id));
+        for id in &ids {
+            conn.send_text(dispatch::error_frame(&err, id.as_ref()));
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
 
 use crate::helpers::*;
@@ -146,6 +146,47 @@ async fn a_retried_send_is_stored_and_delivered_once(engine: Engine) {
     );
 }
 
+async fn pipelined_sends_keep_their_order(engine: Engine) {
+    let stack = spawn_stack(engine).await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let room = stack.create_room(&alice, "pipelined").await;
+    stack.add_member(&alice, room, &bob).await;
+    let mut a = stack.connect(&alice).await;
+    let mut b = stack.connect(&bob).await;
+    // Thirty sends without waiting for any ack, then a sync behind them.
+    for i in 0..30 {
+        a.send(json!({"action": "sendMessage", "id": i, "roomId": room, "content": format!("m{i}"), "clientMsgId": client_msg_id()}))
+            .await;
+    }
+    a.send(json!({"action": "sync", "id": "s", "roomId": room, "afterSeq": 0}))
+        .await;
+    let mut acks = Vec::new();
+    let mut synced = None;
+    while synced.is_none() {
+        let frame = a.recv().await;
+        match frame["type"].as_str() {
+            Some("ack") => acks.push((
+                frame["id"].as_i64().unwrap(),
+                frame["message"]["seq"].as_i64().unwrap(),
+                frame["message"]["content"].clone(),
+            )),
+            Some("messages") => synced = Some(frame),
+            _ => {}
+        }
+    }
+    // Every send acked before the sync answered, each with the seq of its place in line.
+    let expected: Vec<(i64, i64, Value)> = (0..30)
+        .map(|i| (i, i + 1, json!(format!("m{i}"))))
+        .collect();
+    assert_eq!(acks, expected);
+    assert_eq!(synced.unwrap()["messages"].as_array().unwrap().len(), 30);
+    for i in 0..30 {
+        let message = b.recv_type("message").await;
+        assert_eq!(message["message"]["content"], format!("m{i}"));
+    }
+}
+
 async fn membership_changes_apply_without_reconnecting(engine: Engine) {
     let stack = spawn_stack(engine).await;
     let alice = stack.signup("alice").await;
@@ -239,6 +280,7 @@ both_engines!(
     private_room_reaches_members_once_and_general_reaches_all,
     sync_after_reconnect_returns_exactly_what_was_missed,
     a_retried_send_is_stored_and_delivered_once,
+    pipelined_sends_keep_their_order,
     membership_changes_apply_without_reconnecting,
     logout_all_closes_the_users_sockets,
     refresh_token_keeps_the_connection_past_expiry,
