@@ -56,7 +56,9 @@ pub async fn run(relay: Relay, parts: SessionParts) {
     let limits = relay.settings().limits.clone();
     let writer = actix_web::rt::spawn(writer::run(session, queue, close.clone()));
     let (expiry_tx, expiry_rx) = watch::channel(expires_at);
-    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(limits.action_burst as usize);
+    // Boxed jobs: the channel's first block of slots is allocated with it, for every
+    // connection, idle or not.
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Box<Job>>(limits.action_burst as usize);
     let worker = actix_web::rt::spawn(action_worker(
         relay.clone(),
         conn.clone(),
@@ -103,7 +105,7 @@ async fn read_loop(
     mut reader: FrameReader,
     mut close: watch::Receiver<Option<CloseCommand>>,
     mut expiry: watch::Receiver<i64>,
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Box<Job>>,
 ) {
     let limits = &relay.settings().limits;
     let forward_timeout = relay.chat().timeout();
@@ -208,7 +210,7 @@ async fn read_loop(
 fn handle_text(
     conn: &Arc<Connection>,
     text: &str,
-    jobs: &mpsc::Sender<Job>,
+    jobs: &mpsc::Sender<Box<Job>>,
     forward_timeout: Duration,
 ) {
     let frame = match protocol::parse_client_frame(text) {
@@ -239,11 +241,11 @@ fn handle_text(
             ));
         }
         action => {
-            let job = Job {
+            let job = Box::new(Job {
                 action,
                 id: frame.id,
                 deadline: Instant::now() + forward_timeout,
-            };
+            });
             if let Err(err) = jobs.try_send(job) {
                 let job = match err {
                     mpsc::error::TrySendError::Full(job)
@@ -266,7 +268,7 @@ const GROUP_MAX: usize = 16;
 async fn action_worker(
     relay: Relay,
     conn: Arc<Connection>,
-    mut jobs: mpsc::Receiver<Job>,
+    mut jobs: mpsc::Receiver<Box<Job>>,
     expiry: watch::Sender<i64>,
 ) {
     let mut next: Option<Job> = None;
@@ -274,7 +276,7 @@ async fn action_worker(
         let job = match next.take() {
             Some(job) => job,
             None => match jobs.recv().await {
-                Some(job) => job,
+                Some(job) => *job,
                 None => return,
             },
         };
@@ -299,7 +301,7 @@ async fn action_worker(
                 let mut group = vec![(name, body, job.id)];
                 if name == protocol::SEND_MESSAGE {
                     while group.len() < GROUP_MAX {
-                        match jobs.try_recv() {
+                        match jobs.try_recv().map(|job| *job) {
                             Ok(Job {
                                 action: Action::Forward(n, b),
                                 id,
