@@ -315,8 +315,8 @@ class Bench:
         perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "299", "-a", "-g",
                                  "-o", str(data), "--", "sleep", str(secs)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Just past saturation (the third rate of the curve): what the CPU does when it is the
-        # limit, before timeouts take over.
+        # The third rate of the curve (2,500/s, about half the peak with batching): where the
+        # latency target is judged, and the CPU is busy but not yet drowning in queues.
         rate = P["rates"][min(2, len(P["rates"]) - 1)]
         fan = self.loadgen("fanout", ws=ws, users=pop, rates=[rate], reps=1,
                            warmup_secs=P["warmup"], duration_secs=P["duration"], origin=ORIGIN)

@@ -82,6 +82,8 @@ impl Application {
                     .configure(|cfg| configure(cfg, &relay))
                     .default_service(web::to(service_kit::problem::not_found))
             })
+            // Frames go out as soon as they are written, not after the client's delayed ACK.
+            .tcp_nodelay(true)
             // Signals are ours: the relay closes its sockets before the server stops.
             .disable_signals()
             .shutdown_timeout(drain.as_secs() + 5)
