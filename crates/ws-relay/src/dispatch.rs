@@ -39,7 +39,8 @@ pub struct DispatchLimits {
     pub max_batch: usize,
     /// Most batch requests outstanding at once.
     pub max_in_flight: usize,
-    /// Most actions waiting for a request; past it actions are refused with `busy`.
+    /// Most connections waiting for a request (each has at most one group of actions queued);
+    /// past it actions are refused with `busy`.
     pub queue: usize,
 }
 
