@@ -5,7 +5,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use test_support::TempDir;
+use test_support::{TempDir, get_json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -85,14 +85,7 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         .await
         .unwrap();
     assert_eq!(rooms[0]["name"], "general");
-    let jwks: Value = http
-        .get(format!("{base}/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = get_json(&http, &format!("{base}/.well-known/jwks.json")).await;
     assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
     // Internal endpoints are not open on the public port.
     for path in ["/internal/publish", "/internal/ws/connect"] {
@@ -108,14 +101,7 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
             res.status()
         );
     }
-    let ready: Value = http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = get_json(&http, &format!("{base}/readyz")).await;
     assert_eq!(ready["status"], "ready", "{ready}");
 
     // A WebSocket with a ticket, and a message that comes back to the sender's room.

@@ -53,6 +53,33 @@ async fn timed(tally: &Tally, shard: usize, req: reqwest::RequestBuilder) {
 }
 
 /// `GET /rooms` at a fixed rate (open loop) until `stop`.
+/// `GET /rooms` at a steady rate in the background, into a tally, until finished.
+struct Probe {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Probe {
+    fn start(base: &str, token: &str, rate: f64, tally: &Arc<Tally>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(probe_rooms(
+            base.to_owned(),
+            token.to_owned(),
+            rate,
+            stop.clone(),
+            tally.clone(),
+        ));
+        Self { stop, task }
+    }
+
+    /// Stops the probe and lets its last requests land.
+    async fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.task.await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 async fn probe_rooms(
     base: String,
     token: String,
@@ -119,31 +146,15 @@ pub async fn run(a: &Args) -> Result<Value> {
 
     // 1. GET /rooms alone.
     let alone = Tally::new();
-    let stop = Arc::new(AtomicBool::new(false));
-    let p = tokio::spawn(probe_rooms(
-        base.clone(),
-        prober.token.clone(),
-        probe_rate,
-        stop.clone(),
-        alone.clone(),
-    ));
+    let probe = Probe::start(&base, &prober.token, probe_rate, &alone);
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    let _ = p.await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    probe.finish().await;
     let rooms_alone = alone.report(secs);
 
     // 2. Logins (closed loop) with the same probe running.
     let logins = Tally::new();
     let during = Tally::new();
-    let stop = Arc::new(AtomicBool::new(false));
-    let p = tokio::spawn(probe_rooms(
-        base.clone(),
-        prober.token.clone(),
-        probe_rate,
-        stop.clone(),
-        during.clone(),
-    ));
+    let probe = Probe::start(&base, &prober.token, probe_rate, &during);
     let clients: Vec<reqwest::Client> = (0..concurrency).map(http_client).collect::<Result<_>>()?;
     let cpu0 = watch.snapshot();
     let t0 = Instant::now();
@@ -160,9 +171,7 @@ pub async fn run(a: &Args) -> Result<Value> {
     }
     let login_secs = t0.elapsed().as_secs_f64();
     let cpu1 = watch.snapshot();
-    stop.store(true, Ordering::Relaxed);
-    let _ = p.await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    probe.finish().await;
     let login_report = logins.report(login_secs);
     eprintln!(
         "http: logins {:.1}/s",

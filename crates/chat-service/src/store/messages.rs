@@ -209,8 +209,9 @@ pub enum BatchError {
     Unexpected(#[from] anyhow::Error),
 }
 
-/// Stores several messages in one transaction — one `UPDATE rooms` per room, in room id
-/// order so that concurrent batches cannot deadlock, and one multi-row `INSERT` — and
+/// Stores several messages in one transaction — the rooms' seqs taken in one statement
+/// ([`take_seqs`], rows locked in id order so that concurrent batches cannot deadlock), and one
+/// multi-row `INSERT` — and
 /// answers each in the order given. Seqs within a room follow that order, and the rules of
 /// [`insert`] hold: a send whose (user, clientMsgId) is already stored, or appears earlier in
 /// the same batch, answers with the original and stores nothing.
