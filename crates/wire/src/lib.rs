@@ -44,6 +44,9 @@ pub enum Control {
         room_id: i64,
     },
     DisconnectUser(Uuid),
+    /// Close every socket of one session (the access token's `sid`) with 4003: logout,
+    /// session revoke, refresh-token reuse.
+    DisconnectSession(Uuid),
 }
 
 /// `POST /internal/publish` on a relay.
@@ -62,6 +65,10 @@ pub struct Publish {
 pub struct Identity {
     pub user_id: Uuid,
     pub username: String,
+    /// The session (`sid` of the access token, or of the token that bought the ticket), so a
+    /// relay can close the session's sockets when it is revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<Uuid>,
 }
 
 /// `POST /internal/ws/connect` (relay → chat-service). Exactly one of `ticket` and `token`.
@@ -146,6 +153,43 @@ pub enum ActionResult {
 pub struct DisconnectRequest {
     pub connection_id: String,
     pub identity: Identity,
+}
+
+/// `POST /internal/ws/rooms` (relay → chat-service): the rooms each user belongs to now, so a
+/// relay can re-check its live connections' subscriptions (on `refreshToken` and periodically)
+/// even when an `unsubscribe` control was lost. At most [`ROOMS_REQUEST_MAX_USERS`] users.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomsRequest {
+    pub user_ids: Vec<Uuid>,
+}
+
+pub const ROOMS_REQUEST_MAX_USERS: usize = 1000;
+
+/// The answer to a [`RoomsRequest`]: every asked user, with the ids of the rooms they may read
+/// (`general` included); an unknown user has an empty list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomsResponse {
+    pub rooms: std::collections::HashMap<Uuid, Vec<i64>>,
+}
+
+/// `GET /internal/sessions/revoked?since=<unix ms>` (auth-service): sessions revoked at or
+/// after `since` (bounded to the access-token lifetime), so services that verify access tokens
+/// locally can refuse a revoked session's tokens before they expire.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokedSessions {
+    pub sessions: Vec<RevokedSession>,
+    /// auth-service's clock when it answered (Unix ms): the next `since`.
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokedSession {
+    pub session_id: Uuid,
+    pub revoked_at: i64,
 }
 
 #[cfg(test)]

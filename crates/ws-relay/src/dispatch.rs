@@ -272,6 +272,7 @@ mod tests {
         let identity = Identity {
             user_id: uuid::Uuid::nil(),
             username: "u".to_owned(),
+            session_id: None,
         };
         Arc::new(Connection::new(
             format!("c{n}").into(),
@@ -297,6 +298,7 @@ mod tests {
             identity: Identity {
                 user_id: uuid::Uuid::nil(),
                 username: "u".to_owned(),
+                session_id: None,
             },
             body: serde_json::json!({}),
         }

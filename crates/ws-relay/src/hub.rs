@@ -316,6 +316,7 @@ mod tests {
         let identity = Identity {
             user_id: user,
             username: "u".into(),
+            session_id: None,
         };
         (
             Arc::new(Connection::new(id, identity, tx, closer, None)),

@@ -260,7 +260,7 @@ pub(crate) fn apply_local(hub: &Hub, deliveries: &[(Target, ByteString)], contro
         match item {
             Control::Subscribe { user_id, room_id } => hub.subscribe(*user_id, *room_id),
             Control::Unsubscribe { user_id, room_id } => hub.unsubscribe(*user_id, *room_id),
-            Control::DisconnectUser(_) => {}
+            Control::DisconnectUser(_) | Control::DisconnectSession(_) => {}
         }
     }
     for (target, frame) in deliveries {

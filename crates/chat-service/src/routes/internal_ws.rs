@@ -31,7 +31,14 @@ pub async fn connect(
                 tickets::consume(&state.db.pool, ticket, store_kit::now_ms())
                     .await?
                     .ok_or(ApiError::InvalidTicket)?;
-            (Identity { user_id, username }, token_exp)
+            (
+                Identity {
+                    user_id,
+                    username,
+                    session_id: None,
+                },
+                token_exp,
+            )
         }
         (None, Some(token)) => {
             let claims = state.verifier.verify(token).await.map_err(|e| {
@@ -42,6 +49,7 @@ pub async fn connect(
                 Identity {
                     user_id: claims.sub,
                     username: claims.username,
+                    session_id: claims.sid,
                 },
                 claims.exp,
             )

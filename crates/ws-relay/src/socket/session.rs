@@ -379,6 +379,7 @@ async fn refresh_token(
             conn.set_identity(Identity {
                 user_id: claims.sub,
                 username: claims.username,
+                session_id: claims.sid,
             });
             let _ = expiry.send(claims.exp);
             protocol::token_refreshed_frame(claims.exp, id)
