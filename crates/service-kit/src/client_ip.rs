@@ -62,6 +62,19 @@ impl TrustedProxies {
     }
 }
 
+/// The key that rate limits count a client address under: an IPv4 address as it is, an IPv6
+/// address by its /64 (one customer's prefix: a client that owns a /64 must not get a fresh
+/// bucket per address).
+pub fn address_key(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
 /// IPv4-mapped IPv6 addresses compare as IPv4.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -97,6 +110,16 @@ mod tests {
         assert_eq!(ip, Some("198.51.100.7".parse().unwrap()));
         let ip = proxies.client_ip(&req("10.0.0.2", None));
         assert_eq!(ip, Some("10.0.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_slash_64() {
+        let a = address_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = address_key("2001:db8:1:2:ffff:1:2:3".parse().unwrap());
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, b);
+        assert_ne!(a, address_key("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(address_key("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
     }
 
     #[test]
