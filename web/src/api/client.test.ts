@@ -117,4 +117,14 @@ describe('ApiClient', () => {
     expect(calls[0].url).toBe('http://api/users?prefix=a%20b%26c');
     expect(calls[1].url).toBe('http://api/rooms/3/messages?beforeSeq=10&limit=50');
   });
+
+  it('asks for member pages with a limit, and the next one with the cursor', async () => {
+    const { c, calls } = client(() => json(200, { members: [], nextCursor: null, hasMore: false }));
+    await c.members(4);
+    await c.members(4, { after: '1700000000000.u-1' });
+    expect(calls.map((x) => x.url)).toEqual([
+      'http://api/rooms/4/members?limit=100',
+      'http://api/rooms/4/members?limit=100&after=1700000000000.u-1',
+    ]);
+  });
 });

@@ -6,6 +6,7 @@ import { ApiError, errorFromResponse, networkError } from './errors';
 import type {
   LoginAnswer,
   Member,
+  MembersPage,
   Message,
   MessagesPage,
   PublicUser,
@@ -16,6 +17,9 @@ import type {
 } from './types';
 
 type Fetch = typeof fetch;
+
+/** Members asked for per page (the server allows up to 200). */
+export const MEMBERS_PAGE = 100;
 /** Runs `fn` while holding a lock shared by every tab of this origin. */
 type LockRunner = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 
@@ -251,8 +255,13 @@ export class ApiClient {
     return this.request('DELETE', `/rooms/${id}`);
   }
 
-  members(roomId: number): Promise<Member[]> {
-    return this.request('GET', `/rooms/${roomId}/members`);
+  /** One page of members by join time; `after` is the previous page's `nextCursor`. */
+  members(roomId: number, q: { after?: string | null; limit?: number } = {}): Promise<MembersPage> {
+    const p = new URLSearchParams();
+    // Asking with a limit is what selects the page object (a bare call gets a plain array).
+    p.set('limit', String(q.limit ?? MEMBERS_PAGE));
+    if (q.after) p.set('after', q.after);
+    return this.request('GET', `/rooms/${roomId}/members?${p.toString()}`);
   }
 
   addMember(roomId: number, username: string): Promise<Member> {

@@ -32,6 +32,24 @@ describe('problem+json', () => {
     expect(e.userMessage).toContain('12 s');
   });
 
+  it('says cap refusals and rate limits in plain words', async () => {
+    const problem = (status: number, code: string, headers: Record<string, string> = {}) =>
+      errorFromResponse(
+        new Response(JSON.stringify({ status, code, title: 'Forbidden', detail: 'server wording' }), {
+          status,
+          headers: { 'content-type': 'application/problem+json', ...headers },
+        }),
+      );
+    expect((await problem(403, 'too_many_rooms_owned')).userMessage).toMatch(/^You own as many rooms as one person may\./);
+    expect((await problem(403, 'too_many_rooms')).userMessage).toMatch(/already in as many rooms/);
+    expect((await problem(403, 'room_full')).userMessage).toMatch(/^This room has as many members as a room may have\./);
+    expect((await problem(429, 'rate_limited', { 'retry-after': '30' })).userMessage).toBe(
+      'You are doing that too often. Try again in 30 s.',
+    );
+    // Other refusals keep the server's detail.
+    expect((await problem(403, 'not_room_owner')).userMessage).toBe('server wording');
+  });
+
   it('normalises the usual field-error shapes', () => {
     expect(normalizeFieldErrors({ email: ['bad'], password: 'short' })).toEqual({ email: 'bad', password: 'short' });
     expect(normalizeFieldErrors([{ pointer: '/password', detail: 'too long' }])).toEqual({ password: 'too long' });

@@ -17,8 +17,12 @@ export class ApiError extends Error {
 
   /** What to show the user. */
   get userMessage(): string {
+    const plain = PLAIN_WORDS[this.code];
+    if (plain) return plain;
     if (this.status === 429) {
       const wait = this.retryAfter ? ` Try again in ${this.retryAfter} s.` : ' Try again in a moment.';
+      // The server's own wording speaks of headers; say it for people.
+      if (this.code === 'rate_limited') return `You are doing that too often.${wait}`;
       return (this.detail || 'Too many attempts.') + (this.detail?.includes('again') ? '' : wait);
     }
     if (this.status === 0) return this.detail || 'Cannot reach the server. Check your connection.';
@@ -28,6 +32,13 @@ export class ApiError extends Error {
     return this.detail || this.title || `Request failed (${this.status}).`;
   }
 }
+
+/** Refusals the user can act on, said in the app's own words whatever the server's detail. */
+const PLAIN_WORDS: Record<string, string> = {
+  too_many_rooms_owned: 'You own as many rooms as one person may. Delete a room you no longer need, then try again.',
+  too_many_rooms: 'That person is already in as many rooms as one person may join. They need to leave a room first.',
+  room_full: 'This room has as many members as a room may have. Remove someone before adding more.',
+};
 
 /**
  * Field errors may come as `[{field, message}]`, `[{name, reason}]`, `{field: "msg"}` or

@@ -40,6 +40,14 @@ export interface Member {
   isOwner: boolean;
 }
 
+/** A page of a room's member list (`GET /rooms/{id}/members?limit=…&after=…`). */
+export interface MembersPage {
+  members: Member[];
+  /** Send as `after` for the next page; null on the last one. */
+  nextCursor: string | null;
+  hasMore: boolean;
+}
+
 export interface Message {
   id: number;
   roomId: number;

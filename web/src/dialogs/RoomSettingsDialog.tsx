@@ -1,11 +1,13 @@
-// Room settings: the member list for everyone; the owner adds (with autocomplete) and
-// removes members and can delete the room; other members can leave.
+// Room settings: the member list for everyone (a page at a time, "Show more" for the next);
+// the owner adds (with autocomplete) and removes members and can delete the room; other
+// members can leave.
 
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { messageOf } from '../api/errors';
 import type { Member, Room } from '../api/types';
+import { memberTotal, withPage, type MemberList } from '../lib/memberList';
 import { Dialog } from '../components/Dialog';
 import { FormError } from '../components/Field';
 import { UserAutocomplete } from '../components/UserAutocomplete';
@@ -18,7 +20,8 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
   const navigate = useNavigate();
   const version = useChat((s) => s.membersVersion[room.id] ?? 0);
   const online = useChat((s) => s.online[room.id]);
-  const [members, setMembers] = useState<Member[] | null>(null);
+  const [list, setList] = useState<MemberList | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [username, setUsername] = useState('');
   const [addError, setAddError] = useState<string>();
@@ -26,10 +29,13 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
   const [confirmDelete, setConfirmDelete] = useState(false);
   const isOwner = room.ownerUserId === user?.id;
 
+  const members = list?.members ?? null;
+
+  /** The first page again (after a change to the list). */
   const load = useCallback(() => {
     api
       .members(room.id)
-      .then((m) => setMembers(m))
+      .then((page) => setList((cur) => withPage(cur, page, true)))
       .catch((x) => setError(messageOf(x)));
   }, [api, room.id]);
 
@@ -37,7 +43,21 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
     load();
   }, [load, version]);
 
+  async function loadMore() {
+    if (!list?.nextCursor || loadingMore) return;
+    setLoadingMore(true);
+    try {
+      const page = await api.members(room.id, { after: list.nextCursor });
+      setList((cur) => withPage(cur, page, false));
+    } catch (x) {
+      setError(messageOf(x));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
   const memberIds = useMemo(() => new Set((members ?? []).map((m) => m.userId)), [members]);
+  const total = memberTotal(list, room.memberCount);
 
   async function add(e: FormEvent) {
     e.preventDefault();
@@ -106,7 +126,7 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
         Owner: <strong>{room.ownerUsername ?? 'unknown'}</strong> · created {formatFull(room.createdAt)}
       </p>
       <section className="dialog-section">
-        <h3>Members {members ? `(${members.length})` : ''}</h3>
+        <h3>Members {total !== null ? `(${total})` : ''}</h3>
         {members === null && !error && <p className="muted small">Loading…</p>}
         <ul className="member-list" aria-label="Members">
           {(members ?? []).map((m) => (
@@ -128,6 +148,11 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
             </li>
           ))}
         </ul>
+        {list?.hasMore && (
+          <button type="button" className="button button-small" onClick={loadMore} disabled={loadingMore}>
+            {loadingMore ? 'Loading…' : 'Show more members'}
+          </button>
+        )}
         <FormError message={error} />
       </section>
 

@@ -161,6 +161,25 @@ describe('ChatStore', () => {
     expect(port.take('sync')).toEqual([]);
   });
 
+  it('pages a sync cut short from its own last seq, even after a live message jumped ahead', async () => {
+    const server = { 2: [msg(2, 1)] };
+    const { store, port, connect } = setup(server);
+    connect();
+    await store.openRoom(2);
+    expect(port.take('sync')).toEqual([{ action: 'sync', id: 'sync:2:1', roomId: 2, afterSeq: 1 }]);
+    // While the sync is out, a live message arrives past the hole it is filling.
+    store.onFrame({ type: 'message', message: msg(2, 9) });
+    expect(port.take('sync')).toEqual([]);
+    // The answer stops early (the server's byte budget): paging goes on from seq 4, not 9.
+    store.onFrame({ type: 'messages', roomId: 2, messages: [msg(2, 2), msg(2, 3), msg(2, 4)], hasMore: true });
+    expect(port.take('sync')).toEqual([{ action: 'sync', id: 'sync:2:4', roomId: 2, afterSeq: 4 }]);
+    store.onFrame({ type: 'messages', roomId: 2, messages: [msg(2, 5), msg(2, 6)], hasMore: true });
+    expect(port.take('sync')).toEqual([{ action: 'sync', id: 'sync:2:6', roomId: 2, afterSeq: 6 }]);
+    store.onFrame({ type: 'messages', roomId: 2, messages: [msg(2, 7), msg(2, 8), msg(2, 9)], hasMore: false });
+    expect(port.take('sync')).toEqual([]);
+    expect(seqs(store, 2)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
   it('does not sync rooms that were never opened', async () => {
     const { store, port, connect } = setup();
     connect();
@@ -335,5 +354,26 @@ describe('ChatStore', () => {
     await settle();
     expect(calls.at(-1)).toBe('messages 2 {"afterSeq":1,"limit":200}');
     expect(seqs(store, 2)).toEqual([1, 2]);
+  });
+
+  it('pages the HTTP fallback while hasMore, from the last seq of each page', async () => {
+    const server = { 2: [msg(2, 1)] };
+    const { store, port, connect, api, calls } = setup(server);
+    connect();
+    await store.openRoom(2);
+    port.take('sync');
+    // The server cuts every page after two messages (as its byte budget would).
+    const all = [2, 3, 4, 5, 6].map((s) => msg(2, s));
+    vi.mocked(api.messages).mockImplementation(async (_roomId, q) => {
+      calls.push(`after ${q.afterSeq}`);
+      const rest = all.filter((m) => m.seq > (q.afterSeq ?? 0));
+      return { messages: rest.slice(0, 2), hasMore: rest.length > 2 };
+    });
+    store.onFrame({ type: 'message', message: msg(2, 7) });
+    port.take('sync');
+    store.onFrame({ type: 'error', code: 'busy', temporary: true, id: 'sync:2:1' });
+    await settle();
+    expect(calls.filter((c) => c.startsWith('after'))).toEqual(['after 1', 'after 3', 'after 5']);
+    expect(seqs(store, 2)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 });

@@ -193,8 +193,13 @@ export class ChatStore {
       case 'messages': {
         const roomId = frame.roomId;
         this.syncing.delete(roomId);
-        this.receive(frame.messages ?? [], false, roomId);
-        if (frame.hasMore && this.state.timelines[roomId]?.loaded) this.requestSync(roomId);
+        const page = frame.messages ?? [];
+        this.receive(page, false, roomId);
+        // A page may be cut short (a count or a byte budget): ask on from its last seq, not
+        // from the timeline's, which a live message may already have moved past a hole.
+        if (frame.hasMore && page.length && this.state.timelines[roomId]?.loaded) {
+          this.requestSync(roomId, lastSeqOf(page));
+        }
         break;
       }
       case 'messageEdited':
@@ -264,9 +269,10 @@ export class ChatStore {
       return;
     }
     if (id?.startsWith('sync:')) {
-      const roomId = Number(id.split(':')[1]);
+      // `sync:<roomId>:<afterSeq>`: go on over HTTP from where that sync started.
+      const [, roomId, from] = id.split(':').map(Number);
       this.syncing.delete(roomId);
-      void this.syncOverHttp(roomId);
+      void this.syncOverHttp(roomId, Number.isFinite(from) ? from : undefined);
     }
   }
 
@@ -338,13 +344,14 @@ export class ChatStore {
     if (ok) this.syncing.set(roomId, from);
   }
 
-  private async syncOverHttp(roomId: number): Promise<void> {
+  private async syncOverHttp(roomId: number, afterSeq?: number): Promise<void> {
     const t = this.state.timelines[roomId];
     if (!t) return;
     try {
-      const page = await this.api.messages(roomId, { afterSeq: lastSeqOf(t.messages), limit: 200 });
+      const from = afterSeq ?? lastSeqOf(t.messages);
+      const page = await this.api.messages(roomId, { afterSeq: from, limit: 200 });
       this.receive(page.messages, false, roomId);
-      if (page.hasMore) void this.syncOverHttp(roomId);
+      if (page.hasMore && page.messages.length) void this.syncOverHttp(roomId, lastSeqOf(page.messages));
     } catch {
       // the next reconnect syncs again
     }
