@@ -32,6 +32,8 @@ pub struct Settings {
     pub reset_ttl: Duration,
     pub internal_api_key: String,
     pub relay_url: Option<String>,
+    /// How publishes with control items (disconnects) are retried.
+    pub relay_retry: relay_client::RetryPolicy,
     pub public_url: String,
     pub allowed_origins: Vec<String>,
     pub trusted_proxies: TrustedProxies,
@@ -64,6 +66,7 @@ impl Settings {
             reset_ttl: Duration::from_secs(3600),
             internal_api_key: DEV_INTERNAL_API_KEY.to_owned(),
             relay_url: None,
+            relay_retry: relay_client::RetryPolicy::default(),
             public_url: "http://localhost:8080".to_owned(),
             allowed_origins: vec![
                 "http://localhost:8080".to_owned(),
@@ -118,6 +121,7 @@ impl Settings {
             reset_ttl: secs("RESET_TOKEN_TTL_SECS", d.reset_ttl)?,
             internal_api_key: internal_api_key.unwrap_or(d.internal_api_key),
             relay_url: var("RELAY_URL"),
+            relay_retry: relay_client::RetryPolicy::from_env()?,
             public_url: var("PUBLIC_URL").unwrap_or(d.public_url),
             allowed_origins: if origins.is_empty() {
                 d.allowed_origins

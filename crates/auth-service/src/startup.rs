@@ -12,7 +12,7 @@ use anyhow::Context;
 use relay_client::RelayClient;
 use service_kit::InternalApiKey;
 use service_kit::ops::Readiness;
-use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
+use service_kit::ratelimit::RateLimiter;
 use store_kit::{Database, Migrations, database_check};
 use tokens::{Issuer, SigningKey, Verifier};
 
@@ -79,17 +79,9 @@ impl Application {
             &settings.jwt_audience,
             &issuer.jwks(&[]),
         );
-        let limiter: Arc<dyn RateLimiter> = match &settings.redis_url {
-            Some(url) => {
-                let client = redis::Client::open(url.as_str())
-                    .context("REDIS_URL is not a valid Redis URL")?;
-                let conn = redis::aio::ConnectionManager::new(client)
-                    .await
-                    .context("cannot connect to REDIS_URL for rate limiting")?;
-                Arc::new(RedisRateLimiter::new(conn, "ratelimit:auth"))
-            }
-            None => Arc::new(MemoryRateLimiter::new()),
-        };
+        let limiter =
+            service_kit::ratelimit::connect(settings.redis_url.as_deref(), "ratelimit:auth")
+                .await?;
         let mailer: Arc<dyn Mailer> = match &settings.smtp_url {
             Some(url) => Arc::new(SmtpMailer::new(url, &settings.mail_from)?),
             None => Arc::new(LogMailer),
@@ -99,7 +91,8 @@ impl Application {
             settings.relay_url.as_deref(),
             internal_key.clone(),
             Duration::from_secs(2),
-        )?;
+        )?
+        .with_retry(settings.relay_retry);
         let cost = settings.bcrypt_cost;
         let dummy_hash =
             tokio::task::spawn_blocking(move || bcrypt::hash("not-a-real-password-at-all", cost))

@@ -9,8 +9,10 @@ use wire::{Control, Delivery, Publish, Target};
 use crate::domain::{ClientMsgId, MessageContent};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
+use crate::store::members;
 use crate::store::messages::{self, InsertError, Message, NewMessage, PageQuery, Stored};
 use crate::store::rooms::{self, Room};
+use crate::views;
 
 /// Who is acting: from an access token (REST) or from the identity the relay carries (WS).
 #[derive(Debug, Clone)]
@@ -174,16 +176,9 @@ async fn check_send(
         limit: state.settings.send_limit,
         window: state.settings.send_window,
     };
-    if let limited @ Decision::Limited { .. } = state
-        .limiter
-        .hit(&format!("send:{}", caller.id), quota)
+    rate_limit(state, &format!("send:{}", caller.id), quota)
         .await
-    {
-        return Err(reject(
-            "rate_limited",
-            ApiError::RateLimited(limited.retry_after_secs().unwrap_or(1)),
-        ));
-    }
+        .map_err(|e| reject("rate_limited", e))?;
     Ok(NewMessage {
         room_id,
         user_id: caller.id,
@@ -192,6 +187,42 @@ async fn check_send(
         client_msg_id: cid,
         now: store_kit::now_ms(),
     })
+}
+
+/// Counts one hit of `key` against `quota`: `RateLimited`, with the wait, once it is used up.
+pub async fn rate_limit(state: &AppState, key: &str, quota: Quota) -> ApiResult<()> {
+    match state.limiter.hit(key, quota).await {
+        Decision::Allowed => Ok(()),
+        limited @ Decision::Limited { .. } => Err(ApiError::RateLimited(
+            limited.retry_after_secs().unwrap_or(1),
+        )),
+    }
+}
+
+/// The caps on rooms and memberships, from the settings.
+pub fn caps(state: &AppState) -> members::Caps {
+    let limits = &state.settings.limits;
+    members::Caps {
+        max_rooms_owned: limits.max_rooms_owned,
+        max_members_per_room: limits.max_members_per_room,
+        max_rooms_per_user: limits.max_rooms_per_user,
+    }
+}
+
+/// Whether this `typing` is fanned out: at most one per user and room every
+/// `CHAT_TYPING_INTERVAL_MS` (counted in Redis when replicas share it); the others are
+/// dropped without an error, as the indicator they would refresh is still showing.
+pub async fn typing_fans_out(state: &AppState, caller: &Caller, room_id: i64) -> bool {
+    let quota = Quota {
+        limit: 1,
+        window: state.settings.limits.typing_interval,
+    };
+    let key = format!("typing:{}:{room_id}", caller.id);
+    let allowed = rate_limit(state, &key, quota).await.is_ok();
+    if !allowed {
+        metrics::counter!("chat_typing_throttled_total").increment(1);
+    }
+    allowed
 }
 
 fn stored(outcome: Result<Stored, InsertError>) -> ApiResult<Stored> {
@@ -210,7 +241,9 @@ fn stored(outcome: Result<Stored, InsertError>) -> ApiResult<Stored> {
 pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 200;
 
-/// A page of history. Negative cursors are refused; limits above 200 are capped.
+/// A page of history. Negative cursors are refused; limits above 200 are capped; the
+/// serialised messages stay within `max_bytes` (at least one is always sent), with `hasMore`
+/// true when the budget left some out.
 pub async fn history(
     state: &AppState,
     caller: &Caller,
@@ -218,6 +251,7 @@ pub async fn history(
     after_seq: Option<i64>,
     before_seq: Option<i64>,
     limit: Option<i64>,
+    max_bytes: usize,
 ) -> ApiResult<(Vec<Message>, bool)> {
     let mut errors = Vec::new();
     if after_seq.is_some_and(|s| s < 0) {
@@ -246,8 +280,11 @@ pub async fn history(
         after_seq,
         before_seq,
         limit: limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE),
+        max_bytes: i64::try_from(max_bytes).unwrap_or(i64::MAX),
     };
-    Ok(messages::page(&state.db.pool, room_id, query).await?)
+    let (mut page, has_more) = messages::page(&state.db.pool, room_id, query).await?;
+    let cut = views::fit_messages(&mut page, max_bytes, after_seq.is_some());
+    Ok((page, has_more || cut))
 }
 
 /// Moves the caller's read marker (never past the room's last seq, never backwards).

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use relay_client::RetryPolicy;
 use service_kit::config::{bool_var, check_database_url, check_secret, parse_var, var};
 use service_kit::{AppEnv, ConfigError};
 
@@ -29,6 +30,102 @@ pub struct Settings {
     /// Group-commit writers on PostgreSQL, each with its own connection and share of the
     /// rooms (SQLite always has one).
     pub writers: usize,
+    /// Shares rate-limit counters (sends, typing, room creation, member adds) between
+    /// replicas; unset: each replica counts in memory.
+    pub redis_url: Option<String>,
+    /// How publishes with control items are retried (`RELAY_PUBLISH_RETRY_SECS`, `RELAY_PUBLISH_QUEUE`).
+    pub relay_retry: RetryPolicy,
+    pub limits: Limits,
+}
+
+/// Bounds on what one user may make the service hold or do (docs/architecture.md).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Serialised messages in one `sync` or history answer (at least one message is always sent).
+    pub reply_max_bytes: usize,
+    /// The whole answer to a relay's batch of actions.
+    pub batch_reply_max_bytes: usize,
+    /// At most one `typing` fan-out per (user, room) this often.
+    pub typing_interval: Duration,
+    pub max_rooms_owned: u32,
+    pub room_creates_per_hour: u32,
+    pub max_members_per_room: u32,
+    /// Rooms a user may be a member of (not counting `general`).
+    pub max_rooms_per_user: u32,
+    /// Member adds per owner per minute.
+    pub member_adds_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            reply_max_bytes: 512 * 1024,
+            batch_reply_max_bytes: 8 * 1024 * 1024,
+            typing_interval: Duration::from_millis(2000),
+            max_rooms_owned: 100,
+            room_creates_per_hour: 20,
+            max_members_per_room: 1000,
+            max_rooms_per_user: 500,
+            member_adds_per_minute: 60,
+        }
+    }
+}
+
+impl Limits {
+    fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        Ok(Self {
+            reply_max_bytes: parse_var("CHAT_REPLY_MAX_BYTES", d.reply_max_bytes)?,
+            batch_reply_max_bytes: parse_var(
+                "CHAT_BATCH_REPLY_MAX_BYTES",
+                d.batch_reply_max_bytes,
+            )?,
+            typing_interval: Duration::from_millis(parse_var(
+                "CHAT_TYPING_INTERVAL_MS",
+                d.typing_interval.as_millis() as u64,
+            )?),
+            max_rooms_owned: parse_var("CHAT_MAX_ROOMS_OWNED", d.max_rooms_owned)?,
+            room_creates_per_hour: parse_var(
+                "CHAT_ROOM_CREATES_PER_HOUR",
+                d.room_creates_per_hour,
+            )?,
+            max_members_per_room: parse_var("CHAT_MAX_MEMBERS_PER_ROOM", d.max_members_per_room)?,
+            max_rooms_per_user: parse_var("CHAT_MAX_ROOMS_PER_USER", d.max_rooms_per_user)?,
+            member_adds_per_minute: parse_var(
+                "CHAT_MEMBER_ADDS_PER_MINUTE",
+                d.member_adds_per_minute,
+            )?,
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        // An answer must hold at least one message and the frame around it.
+        if self.reply_max_bytes < 32 * 1024 {
+            return Err(ConfigError::new(
+                "CHAT_REPLY_MAX_BYTES",
+                "must be at least 32768 (one message of 4000 characters)",
+            ));
+        }
+        if self.batch_reply_max_bytes < 2 * self.reply_max_bytes {
+            return Err(ConfigError::new(
+                "CHAT_BATCH_REPLY_MAX_BYTES",
+                "must be at least twice CHAT_REPLY_MAX_BYTES",
+            ));
+        }
+        let positive = [
+            ("CHAT_MAX_ROOMS_OWNED", self.max_rooms_owned),
+            ("CHAT_ROOM_CREATES_PER_HOUR", self.room_creates_per_hour),
+            ("CHAT_MAX_MEMBERS_PER_ROOM", self.max_members_per_room),
+            ("CHAT_MAX_ROOMS_PER_USER", self.max_rooms_per_user),
+            ("CHAT_MEMBER_ADDS_PER_MINUTE", self.member_adds_per_minute),
+        ];
+        for (var, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::new(var, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Settings {
@@ -50,6 +147,9 @@ impl Settings {
             send_window: Duration::from_secs(10),
             write_batch: 128,
             writers: 4,
+            redis_url: None,
+            relay_retry: RetryPolicy::default(),
+            limits: Limits::default(),
         }
     }
 
@@ -84,6 +184,9 @@ impl Settings {
             )?),
             write_batch: parse_var("CHAT_WRITE_BATCH", d.write_batch)?,
             writers: parse_var("CHAT_WRITERS", d.writers)?,
+            redis_url: var("REDIS_URL"),
+            relay_retry: RetryPolicy::from_env()?,
+            limits: Limits::from_env()?,
         };
         settings.validate()?;
         Ok(settings)
@@ -102,6 +205,7 @@ impl Settings {
         if !(1..=32).contains(&self.writers) {
             return Err(ConfigError::new("CHAT_WRITERS", "must be 1 to 32"));
         }
+        self.limits.validate()?;
         if self.env.is_production() {
             check_secret(self.env, "INTERNAL_API_KEY", Some(&self.internal_api_key))?;
             check_database_url(self.env, "DATABASE_URL", &self.database_url)?;

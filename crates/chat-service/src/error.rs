@@ -32,6 +32,16 @@ pub enum ApiError {
     UnknownAction(String),
     #[error("rate limited")]
     RateLimited(u64),
+    #[error("too many rooms owned")]
+    TooManyRoomsOwned(u32),
+    #[error("room full")]
+    RoomFull(u32),
+    /// The user to be added (or the creator of a new room) is in too many rooms already.
+    #[error("the user is in too many rooms")]
+    TooManyRooms(u32),
+    /// An action of a relay's batch whose answer would not fit in the batch's byte budget.
+    #[error("batch answer full")]
+    Busy,
     #[error("auth-service unavailable")]
     AuthUnavailable,
     #[error(transparent)]
@@ -82,6 +92,22 @@ impl ApiError {
                 Problem::not_found("unknown_action", format!("unknown action {action:?}"))
             }
             ApiError::RateLimited(secs) => Problem::rate_limited(*secs),
+            ApiError::TooManyRoomsOwned(max) => Problem::forbidden(
+                "too_many_rooms_owned",
+                format!("you already own {max} rooms, the most one user may own; delete one first"),
+            ),
+            ApiError::RoomFull(max) => Problem::forbidden(
+                "room_full",
+                format!("this room already has {max} members, the most a room may have"),
+            ),
+            ApiError::TooManyRooms(max) => Problem::forbidden(
+                "too_many_rooms",
+                format!("already a member of {max} rooms, the most one user may belong to"),
+            ),
+            ApiError::Busy => Problem::unavailable(
+                "busy",
+                "the chat service has answered as much as it may in one go; retry shortly",
+            ),
             ApiError::AuthUnavailable => Problem::unavailable(
                 "auth_unavailable",
                 "auth-service cannot be reached to look up the user; retry shortly",

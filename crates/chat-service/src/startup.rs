@@ -10,7 +10,7 @@ use actix_web::web;
 use relay_client::RelayClient;
 use service_kit::InternalApiKey;
 use service_kit::ops::Readiness;
-use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter};
+use service_kit::ratelimit::RateLimiter;
 use store_kit::{Database, Migrations, database_check};
 use tokens::Verifier;
 
@@ -34,7 +34,8 @@ pub struct AppState {
     pub settings: Settings,
     pub db: Database,
     pub verifier: Verifier,
-    /// Per-user send limits. In memory: with several replicas each enforces its own share.
+    /// Per-user limits on sends, typing fan-out, room creation and member adds: in Redis when
+    /// `REDIS_URL` is set (shared by replicas), else in memory (each replica counts its own).
     pub limiter: Arc<dyn RateLimiter>,
     pub relay: RelayClient,
     pub auth: AuthClient,
@@ -91,7 +92,11 @@ impl Application {
             settings.relay_url.as_deref(),
             internal_key.clone(),
             Duration::from_secs(2),
-        )?;
+        )?
+        .with_retry(settings.relay_retry);
+        let limiter =
+            service_kit::ratelimit::connect(settings.redis_url.as_deref(), "ratelimit:chat")
+                .await?;
         let auth = AuthClient::new(http, &auth_url, internal_key.clone());
         // SQLite has one writer anyway; on PostgreSQL the writers (each with its share of the
         // rooms and its own connection) commit side by side.
@@ -104,7 +109,7 @@ impl Application {
             settings,
             db,
             verifier: verifier.clone(),
-            limiter: Arc::new(MemoryRateLimiter::new()),
+            limiter,
             relay,
             auth,
             sends,

@@ -102,6 +102,56 @@ impl MemberView {
     }
 }
 
+/// How many bytes `value` takes as JSON, without building the text.
+pub fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing into a counter cannot fail, and these views always serialise.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// Trims a page of messages (oldest first) to what fits in `max_bytes` of serialised
+/// messages, keeping the end nearest the reader's cursor: the oldest when reading forward
+/// (`sync`, `afterSeq`), the newest when reading back. At least one message always stays, so
+/// paging moves on. Returns whether any were left out.
+pub fn fit_messages(page: &mut Vec<Message>, max_bytes: usize, forward: bool) -> bool {
+    let n = page.len();
+    let (mut used, mut keep) = (0usize, 0usize);
+    while keep < n {
+        let m = if forward {
+            &page[keep]
+        } else {
+            &page[n - 1 - keep]
+        };
+        let size = json_len(&MessageView::from(m)) + 1;
+        if keep > 0 && used + size > max_bytes {
+            break;
+        }
+        used += size;
+        keep += 1;
+    }
+    let cut = n - keep;
+    if cut == 0 {
+        return false;
+    }
+    if forward {
+        page.truncate(keep);
+    } else {
+        page.drain(..cut);
+    }
+    true
+}
+
 /// Server → client frames (DESIGN.md section 4).
 pub mod frames {
     use super::*;

@@ -145,6 +145,25 @@ impl RateLimiter for RedisRateLimiter {
     }
 }
 
+/// The limiter a service counts with: in Redis under `prefix` when `redis_url` is set, so
+/// that replicas share their counts, else in this process.
+pub async fn connect(
+    redis_url: Option<&str>,
+    prefix: &str,
+) -> anyhow::Result<std::sync::Arc<dyn RateLimiter>> {
+    use anyhow::Context;
+    Ok(match redis_url {
+        Some(url) => {
+            let client = redis::Client::open(url).context("REDIS_URL is not a valid Redis URL")?;
+            let conn = redis::aio::ConnectionManager::new(client)
+                .await
+                .context("cannot connect to REDIS_URL for rate limiting")?;
+            std::sync::Arc::new(RedisRateLimiter::new(conn, prefix))
+        }
+        None => std::sync::Arc::new(MemoryRateLimiter::new()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use serde_json::Value;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub use store_kit::Engine;
 
@@ -129,25 +129,46 @@ async fn drop_stale(admin: &mut sqlx::AnyConnection, now: u64) {
 /// What a [`FakeRelay`] received: the internal key presented, and the JSON body.
 pub type Received = Arc<Mutex<Vec<(Option<String>, Value)>>>;
 
-/// A real HTTP listener standing in for a relay: records every `POST /internal/publish`.
+/// A real HTTP listener standing in for a relay: records every `POST /internal/publish` it
+/// accepts (with 202).
 pub struct FakeRelay {
     pub url: String,
     pub received: Received,
+    /// Publishes answered 503 so far (see [`FakeRelay::start_refusing`]).
+    pub refused: Arc<AtomicUsize>,
 }
 
 impl FakeRelay {
     pub async fn start() -> Self {
+        Self::start_refusing(0).await
+    }
+
+    /// A relay that answers the first `n` publishes with 503 (a relay restarting) and records
+    /// only the ones after.
+    pub async fn start_refusing(n: usize) -> Self {
         let received: Received = Arc::default();
+        let refused = Arc::new(AtomicUsize::new(0));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let sink = received.clone();
+        let count = refused.clone();
         let server = actix_web::HttpServer::new(move || {
             let sink = sink.clone();
+            let count = count.clone();
             actix_web::App::new().route(
                 "/internal/publish",
                 web::post().to(move |req: actix_web::HttpRequest, body: web::Json<Value>| {
                     let sink = sink.clone();
+                    let count = count.clone();
                     async move {
+                        let refuse = count
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                                (c < n).then_some(c + 1)
+                            })
+                            .is_ok();
+                        if refuse {
+                            return actix_web::HttpResponse::ServiceUnavailable().finish();
+                        }
                         let key = req
                             .headers()
                             .get("x-internal-api-key")
@@ -163,7 +184,11 @@ impl FakeRelay {
         .unwrap()
         .run();
         tokio::spawn(server);
-        Self { url, received }
+        Self {
+            url,
+            received,
+            refused,
+        }
     }
 
     /// Waits up to two seconds for `n` publishes.

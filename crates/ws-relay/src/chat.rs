@@ -26,7 +26,8 @@ pub enum ChatError {
     #[error("chat-service unavailable: {0}")]
     Unavailable(String),
     /// This relay already has as many actions waiting for chat-service as it may queue: the
-    /// action was not sent (load shedding).
+    /// action was not sent (load shedding). Also chat-service's `busy`: the action did not
+    /// fit in its batch answer's byte budget.
     #[error("too many actions waiting for chat-service")]
     Busy,
 }
@@ -39,6 +40,10 @@ impl ChatError {
     /// The error a problem+json body stands for: 5xx is chat-service's trouble (retry), 4xx
     /// a refusal of this request.
     fn from_problem(status: u16, problem: &serde_json::Value) -> Self {
+        // chat-service's batch answer was full: the client retries, as with our own `busy`.
+        if status == 503 && problem.get("code").and_then(|c| c.as_str()) == Some("busy") {
+            return ChatError::Busy;
+        }
         if status >= 500 {
             return ChatError::Unavailable(format!("chat-service answered {status}"));
         }
@@ -221,4 +226,22 @@ impl ChatClient {
 fn record(route: &'static str, started: Instant) {
     metrics::histogram!("ws_relay_forward_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_batch_result_is_temporary_busy() {
+        let busy = serde_json::json!({"status": 503, "code": "busy", "detail": "full"});
+        assert_eq!(ChatError::from_problem(503, &busy), ChatError::Busy);
+        let other = serde_json::json!({"status": 503, "code": "auth_unavailable"});
+        assert!(matches!(
+            ChatError::from_problem(503, &other),
+            ChatError::Unavailable(_)
+        ));
+        let refused = serde_json::json!({"status": 404, "code": "room_not_found"});
+        assert!(!ChatError::from_problem(404, &refused).is_temporary());
+    }
 }

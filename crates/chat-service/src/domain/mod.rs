@@ -81,6 +81,31 @@ impl ClientMsgId {
     }
 }
 
+/// Where a page of a member list ends: the last member's join time and id, written
+/// `<joinedAt ms>.<userId>`. Clients treat it as opaque and send back what `nextCursor` said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberCursor {
+    pub joined_at: i64,
+    pub user_id: uuid::Uuid,
+}
+
+impl MemberCursor {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let invalid = || FieldError::new("after", "must be a nextCursor from an earlier page");
+        let (joined_at, user_id) = raw.split_once('.').ok_or_else(invalid)?;
+        Ok(Self {
+            joined_at: joined_at.parse().map_err(|_| invalid())?,
+            user_id: user_id.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
+impl std::fmt::Display for MemberCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.joined_at, self.user_id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +135,23 @@ mod tests {
             MessageContent::parse(xss).map(|c| c.0).ok(),
             Some(xss.into())
         );
+    }
+
+    #[test]
+    fn member_cursors_round_trip() {
+        let cursor = MemberCursor {
+            joined_at: 1_700_000_000_123,
+            user_id: uuid::Uuid::nil(),
+        };
+        assert_eq!(MemberCursor::parse(&cursor.to_string()), Ok(cursor));
+        for bad in [
+            "",
+            "12",
+            "x.00000000-0000-0000-0000-000000000000",
+            "12.nope",
+        ] {
+            assert!(MemberCursor::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

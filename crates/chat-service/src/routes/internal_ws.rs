@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::messages::Stored;
 use crate::store::{rooms, tickets};
-use crate::views::frames;
+use crate::views::{frames, json_len};
 
 #[post("/internal/ws/connect")]
 pub async fn connect(
@@ -114,7 +114,8 @@ pub async fn action(
     path: web::Path<String>,
     body: web::Json<ActionRequest>,
 ) -> ApiResult<HttpResponse> {
-    let response = run_action(&state, &path.into_inner(), body.into_inner()).await?;
+    let budget = state.settings.limits.reply_max_bytes;
+    let response = run_action(&state, &path.into_inner(), body.into_inner(), budget).await?;
     Ok(HttpResponse::Ok().json(response))
 }
 
@@ -123,11 +124,16 @@ pub const MAX_BATCH_EVENTS: usize = 1024;
 /// Body limit of a batch: its events are client frames of at most 64 KiB each, so a batch
 /// needs more room than the 64 KiB of other requests.
 pub const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// What an action other than `sendMessage` and `sync` is allowed of the batch answer up
+/// front: a `typing` fan-out or a short error.
+const SMALL_ANSWER: usize = 1024;
 
 /// `POST /internal/ws/actions`: several actions in one request. They run concurrently, so the
 /// sends among them reach the group-commit writer together and share transactions; each
-/// result is what the single endpoint would have answered. Registered in
-/// [`crate::routes::configure`] with its own body limit.
+/// result is what the single endpoint would have answered, except that the whole answer stays
+/// within `CHAT_BATCH_REPLY_MAX_BYTES`: an action that does not fit is answered with a
+/// temporary `busy` error (and not run when that is known before), which the client retries.
+/// Registered in [`crate::routes::configure`] with its own body limit.
 pub async fn actions_batch(
     _caller: InternalCaller,
     state: web::Data<AppState>,
@@ -142,17 +148,25 @@ pub async fn actions_batch(
     }
     metrics::histogram!("chat_ws_action_batch_size").record(events.len() as f64);
     let state = &state;
+    let limits = &state.settings.limits;
+    let mut budget = AnswerBudget::new(limits.batch_reply_max_bytes, events.len());
     // Sends go together (membership read once, queued side by side so they share commits);
-    // the other actions run concurrently meanwhile.
+    // the other actions run concurrently meanwhile. Sends and small actions take their share
+    // of the answer first, in order; the syncs share what is left.
     let mut sends = Vec::new();
     let mut send_slots = Vec::new();
     let mut others = Vec::new();
+    let mut syncs = Vec::new();
     let mut results: Vec<Option<ActionResult>> = Vec::with_capacity(events.len());
     for (i, event) in events.into_iter().enumerate() {
         results.push(None);
-        if event.action == "sendMessage" {
-            match parse::<SendMessage>(event.request.body) {
+        match event.action.as_str() {
+            "sendMessage" => match parse::<SendMessage>(event.request.body) {
                 Ok(send) => {
+                    if !budget.reserve(send_answer_bound(&send, &event.request.identity)) {
+                        results[i] = Some(budget.busy());
+                        continue;
+                    }
                     send_slots.push(i);
                     sends.push(chat::SendRequest {
                         caller: Caller::from(&event.request.identity),
@@ -162,17 +176,24 @@ pub async fn actions_batch(
                     });
                 }
                 Err(err) => results[i] = Some(failed(&err)),
-            }
-        } else {
-            others.push((i, event));
+            },
+            "sync" => syncs.push((i, event)),
+            _ if budget.reserve(SMALL_ANSWER) => others.push((i, event, SMALL_ANSWER)),
+            _ => results[i] = Some(budget.busy()),
         }
+    }
+    if !syncs.is_empty() {
+        let share = (budget.left() / syncs.len()).min(limits.reply_max_bytes);
+        others.extend(syncs.into_iter().map(|(i, event)| (i, event, share)));
     }
     let (sent, done) = futures_util::future::join(
         chat::send_many(state, sends),
-        futures_util::future::join_all(others.into_iter().map(|(i, event)| async move {
-            let outcome = run_action(state, &event.action, event.request).await;
-            (i, outcome.map_or_else(|e| failed(&e), ActionResult::Ok))
-        })),
+        futures_util::future::join_all(others.into_iter().map(
+            |(i, event, reply_budget)| async move {
+                let outcome = run_action(state, &event.action, event.request, reply_budget).await;
+                (i, outcome.map_or_else(|e| failed(&e), ActionResult::Ok))
+            },
+        )),
     )
     .await;
     for (i, outcome) in send_slots.into_iter().zip(sent) {
@@ -192,7 +213,80 @@ pub async fn actions_batch(
             })
         })
         .collect();
+    let results: Vec<ActionResult> = results;
+    let results = AnswerBudget::new(limits.batch_reply_max_bytes, results.len()).enforce(results);
     Ok(HttpResponse::Ok().json(ActionBatchResponse { results }))
+}
+
+/// The byte budget of one batch answer. Any result may end up as a `busy` error, so room for
+/// one per event is set aside at the start; what a result takes beyond that comes out of the
+/// rest.
+struct AnswerBudget {
+    left: usize,
+    busy: ActionResult,
+    busy_len: usize,
+}
+
+impl AnswerBudget {
+    fn new(max_bytes: usize, events: usize) -> Self {
+        let busy = failed(&ApiError::Busy);
+        // Each result is followed by a comma, but for the last.
+        let busy_len = json_len(&busy) + 1;
+        let envelope = json_len(&ActionBatchResponse::default());
+        Self {
+            left: max_bytes.saturating_sub(envelope + events * busy_len),
+            busy,
+            busy_len,
+        }
+    }
+
+    fn busy(&self) -> ActionResult {
+        self.busy.clone()
+    }
+
+    fn left(&self) -> usize {
+        self.left
+    }
+
+    /// Takes room for a result of `bytes` (a comma included); false when it does not fit.
+    fn reserve(&mut self, bytes: usize) -> bool {
+        let extra = bytes.saturating_sub(self.busy_len);
+        if extra > self.left {
+            return false;
+        }
+        self.left -= extra;
+        true
+    }
+
+    /// Keeps every result that fits and answers `busy` for the others. Results that carry
+    /// `outbound` deliveries count first: their action already happened (a stored message is
+    /// only fanned out through this answer) and their room was reserved before they ran.
+    fn enforce(mut self, mut results: Vec<ActionResult>) -> Vec<ActionResult> {
+        let fans_out = |r: &ActionResult| matches!(r, ActionResult::Ok(response) if !response.outbound.is_empty());
+        let order: Vec<usize> = (0..results.len())
+            .filter(|i| fans_out(&results[*i]))
+            .chain((0..results.len()).filter(|i| !fans_out(&results[*i])))
+            .collect();
+        let mut dropped = 0u64;
+        for i in order {
+            if !self.reserve(json_len(&results[i]) + 1) {
+                results[i] = self.busy();
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            metrics::counter!("chat_ws_batch_busy_total").increment(dropped);
+        }
+        results
+    }
+}
+
+/// At least what a fresh send's answer takes: its message twice (the sender's `ack` and the
+/// room's delivery) with the few fixed fields around content, username and clientMsgId.
+fn send_answer_bound(send: &SendMessage, identity: &Identity) -> usize {
+    2 * (json_len(&send.content) + json_len(&identity.username))
+        + 3 * json_len(&send.client_msg_id)
+        + 1024
 }
 
 fn failed(err: &ApiError) -> ActionResult {
@@ -217,11 +311,13 @@ fn sent_message(stored: &Stored) -> ActionResponse {
     }
 }
 
-/// One routed action, for the single and the batch endpoint alike.
+/// One routed action, for the single and the batch endpoint alike. A `sync` answer's
+/// messages stay within `reply_budget` bytes.
 async fn run_action(
     state: &AppState,
     name: &str,
     request: ActionRequest,
+    reply_budget: usize,
 ) -> ApiResult<ActionResponse> {
     let ActionRequest { identity, body, .. } = request;
     let caller = Caller::from(&identity);
@@ -247,6 +343,7 @@ async fn run_action(
                 Some(sync.after_seq),
                 None,
                 sync.limit,
+                reply_budget,
             )
             .await?;
             ActionResponse {
@@ -256,6 +353,10 @@ async fn run_action(
         }
         "typing" => {
             let typing: Typing = parse(body)?;
+            // The throttle comes first: a dropped `typing` costs no database read.
+            if !chat::typing_fans_out(state, &caller, typing.room_id).await {
+                return Ok(ActionResponse::default());
+            }
             chat::visible_room(state, &caller, typing.room_id).await?;
             ActionResponse {
                 reply: None,

@@ -31,7 +31,7 @@ pub struct HistoryPage {
     tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path), ("afterSeq" = Option<i64>, Query, description = "messages after this seq, oldest first"),
            ("beforeSeq" = Option<i64>, Query, description = "messages before this seq"),
-           ("limit" = Option<i64>, Query, description = "1 to 200 (default 50; larger values are capped)")),
+           ("limit" = Option<i64>, Query, description = "1 to 200 (default 50; larger values are capped). The messages also stay within CHAT_REPLY_MAX_BYTES (512 KiB) serialised: `hasMore` is then true and the next page starts after the last seq received (before the first, reading back)")),
     responses((status = 200, body = HistoryPage), (status = 404, body = service_kit::openapi::ProblemDoc))
 )]
 #[get("/rooms/{id}/messages")]
@@ -48,6 +48,7 @@ pub async fn history(
         query.after_seq,
         query.before_seq,
         query.limit,
+        state.settings.limits.reply_max_bytes,
     )
     .await?;
     Ok(HttpResponse::Ok().json(HistoryPage {

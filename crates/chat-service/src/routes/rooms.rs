@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Deserialize;
 use service_kit::RequestId;
+use service_kit::ratelimit::Quota;
 use tokens::actix::AuthUser;
 use wire::Control;
 
@@ -27,7 +28,10 @@ pub struct CreateRoomBody {
     name: String,
 }
 
-#[utoipa::path(tag = "rooms", security(("bearer" = [])), request_body = CreateRoomBody, responses((status = 201, body = RoomView), (status = 409, description = "room_name_taken", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "rooms", security(("bearer" = [])), request_body = CreateRoomBody, responses((status = 201, body = RoomView),
+    (status = 403, description = "too_many_rooms_owned (CHAT_MAX_ROOMS_OWNED) or too_many_rooms (CHAT_MAX_ROOMS_PER_USER)", body = service_kit::openapi::ProblemDoc),
+    (status = 409, description = "room_name_taken", body = service_kit::openapi::ProblemDoc),
+    (status = 429, description = "rate_limited: CHAT_ROOM_CREATES_PER_HOUR per user, with Retry-After", body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -36,16 +40,22 @@ pub async fn create(
     body: web::Json<CreateRoomBody>,
 ) -> ApiResult<HttpResponse> {
     let name = RoomName::parse(&body.name).map_err(|e| ApiError::Validation(vec![e]))?;
+    let per_hour = Quota::per_hour(state.settings.limits.room_creates_per_hour);
+    chat::rate_limit(&state, &format!("room_create:{}", user.id), per_hour).await?;
+    let caps = chat::caps(&state);
     let room = rooms::create(
         &state.db.pool,
         &name,
         user.id,
         &user.username,
         store_kit::now_ms(),
+        caps,
     )
     .await
     .map_err(|e| match e {
         rooms::CreateRoomError::NameTaken => ApiError::RoomNameTaken,
+        rooms::CreateRoomError::TooManyOwned => ApiError::TooManyRoomsOwned(caps.max_rooms_owned),
+        rooms::CreateRoomError::TooManyRooms => ApiError::TooManyRooms(caps.max_rooms_per_user),
         rooms::CreateRoomError::Unexpected(e) => ApiError::Unexpected(e),
     })?;
     tracing::info!(room_id = room.id, owner = %user.id, "room created");

@@ -5,6 +5,7 @@ use sqlx::{AnyConnection, AnyPool};
 use uuid::Uuid;
 
 use super::parse_user_id;
+use crate::domain::MemberCursor;
 
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -23,7 +24,8 @@ fn member(row: MemberRow) -> anyhow::Result<Member> {
     })
 }
 
-/// Members by join time.
+/// Members by join time (every one: for the relays' `unsubscribe` of a deleted room, which
+/// the members cap keeps bounded).
 pub async fn list(pool: &AnyPool, room_id: i64) -> anyhow::Result<Vec<Member>> {
     let rows: Vec<MemberRow> = sqlx::query_as(
         "SELECT user_id, username_snapshot, joined_at FROM room_members WHERE room_id = $1 ORDER BY joined_at, user_id",
@@ -35,42 +37,156 @@ pub async fn list(pool: &AnyPool, room_id: i64) -> anyhow::Result<Vec<Member>> {
     rows.into_iter().map(member).collect()
 }
 
+/// Up to `limit` members by join time, after the cursor, and whether more follow.
+pub async fn page(
+    pool: &AnyPool,
+    room_id: i64,
+    after: Option<&MemberCursor>,
+    limit: i64,
+) -> anyhow::Result<(Vec<Member>, bool)> {
+    let (joined_at, user_id) = after.map_or((i64::MIN, String::new()), |c| {
+        (c.joined_at, c.user_id.to_string())
+    });
+    let mut rows: Vec<MemberRow> = sqlx::query_as(
+        "SELECT user_id, username_snapshot, joined_at FROM room_members
+         WHERE room_id = $1 AND (joined_at > $2 OR (joined_at = $2 AND user_id > $3))
+         ORDER BY joined_at, user_id LIMIT $4",
+    )
+    .bind(room_id)
+    .bind(joined_at)
+    .bind(user_id)
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await
+    .context("listing members")?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok((
+        rows.into_iter()
+            .map(member)
+            .collect::<anyhow::Result<_>>()?,
+        has_more,
+    ))
+}
+
+/// The caps checked when a room or a membership is added (docs/architecture.md).
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub max_rooms_owned: u32,
+    pub max_members_per_room: u32,
+    /// Rooms one user may be a member of.
+    pub max_rooms_per_user: u32,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AddMemberError {
     #[error("already a member")]
     AlreadyMember,
     #[error("room gone")]
     RoomGone,
+    #[error("the room is full")]
+    RoomFull,
+    #[error("the user is in too many rooms")]
+    TooManyRooms,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Adds a member unless the room or the user is at its cap. The counts are taken after the
+/// insert, under the room's lock and the user's (see [`lock_user`]), so concurrent adds never
+/// pass a cap.
 pub async fn add(
     pool: &AnyPool,
     room_id: i64,
     user_id: Uuid,
     username: &str,
     now: i64,
+    caps: Caps,
 ) -> Result<Member, AddMemberError> {
-    let done = sqlx::query("INSERT INTO room_members (room_id, user_id, username_snapshot, joined_at) VALUES ($1, $2, $3, $4)")
+    let mut tx = pool.begin().await.context("starting a member add")?;
+    // A write first: it takes the room's row lock on PostgreSQL and the write lock on SQLite,
+    // so adds to one room count one after another.
+    let locked: Option<i64> =
+        sqlx::query_scalar("UPDATE rooms SET last_seq = last_seq WHERE id = $1 RETURNING id")
+            .bind(room_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("locking the room")?;
+    if locked.is_none() {
+        return Err(AddMemberError::RoomGone);
+    }
+    lock_user(&mut tx, user_id).await?;
+    insert(&mut tx, room_id, user_id, username, now)
+        .await
+        .map_err(|err| {
+            if store_kit::unique_violation(&err).is_some() {
+                AddMemberError::AlreadyMember
+            } else if store_kit::is_foreign_key_violation(&err) {
+                AddMemberError::RoomGone
+            } else {
+                anyhow::Error::new(err).context("adding a member").into()
+            }
+        })?;
+    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM room_members WHERE room_id = $1")
+        .bind(room_id)
+        .fetch_one(&mut *tx)
+        .await
+        .context("counting members")?;
+    if members > i64::from(caps.max_members_per_room) {
+        return Err(AddMemberError::RoomFull);
+    }
+    if rooms_of(&mut tx, user_id).await? > i64::from(caps.max_rooms_per_user) {
+        return Err(AddMemberError::TooManyRooms);
+    }
+    tx.commit().await.context("committing a member add")?;
+    Ok(Member {
+        user_id,
+        username: username.to_owned(),
+        joined_at: now,
+    })
+}
+
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    user_id: Uuid,
+    username: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO room_members (room_id, user_id, username_snapshot, joined_at) VALUES ($1, $2, $3, $4)")
         .bind(room_id)
         .bind(user_id.to_string())
         .bind(username)
         .bind(now)
-        .execute(pool)
-        .await;
-    match done {
-        Ok(_) => Ok(Member {
-            user_id,
-            username: username.to_owned(),
-            joined_at: now,
-        }),
-        Err(err) if store_kit::unique_violation(&err).is_some() => {
-            Err(AddMemberError::AlreadyMember)
-        }
-        Err(err) if store_kit::is_foreign_key_violation(&err) => Err(AddMemberError::RoomGone),
-        Err(err) => Err(anyhow::Error::new(err).context("adding a member").into()),
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes the transaction the only one changing this user's memberships until it ends, so
+/// counts of a user's rooms stay exact when two rooms add the same user at once. On
+/// PostgreSQL a transaction-scoped advisory lock; SQLite has one writer at a time already.
+pub(crate) async fn lock_user(conn: &mut AnyConnection, user_id: Uuid) -> anyhow::Result<()> {
+    if conn.backend_name() != "PostgreSQL" {
+        return Ok(());
     }
+    let _: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS l",
+    )
+    .bind(format!("cloudchat:user-rooms:{user_id}"))
+    .fetch_one(conn)
+    .await
+    .context("locking a user's memberships")?;
+    Ok(())
+}
+
+/// How many rooms the user is a member of (`general` has no membership rows).
+pub(crate) async fn rooms_of(conn: &mut AnyConnection, user_id: Uuid) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM room_members WHERE user_id = $1")
+        .bind(user_id.to_string())
+        .fetch_one(conn)
+        .await
+        .context("counting a user's rooms")
 }
 
 /// Removes a member and their read marker; false when they were not a member.

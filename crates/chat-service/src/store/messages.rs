@@ -479,44 +479,69 @@ pub struct PageQuery {
     pub after_seq: Option<i64>,
     pub before_seq: Option<i64>,
     pub limit: i64,
+    /// The answer's byte budget: rows that cannot fit in it are not even read (see [`page`]).
+    pub max_bytes: i64,
 }
 
 /// A page of history, oldest first, and whether more lie beyond it in the direction read:
 /// after `afterSeq` (newer) when it is given, else before `beforeSeq` (older) or the latest.
+///
+/// Rows are read in that direction and stop once the characters of the contents before a row
+/// reach `max_bytes`: a message takes at least as many bytes serialised as its content has
+/// characters, so such rows could never fit in the answer. The caller trims the rest to the
+/// exact serialised size. Both engines run the same window query.
 pub async fn page(
     pool: &AnyPool,
     room_id: i64,
     q: PageQuery,
 ) -> anyhow::Result<(Vec<Message>, bool)> {
-    let fetch = q.limit + 1;
-    let mut rows: Vec<MessageRow> = if let Some(after) = q.after_seq {
-        sqlx::query_as(
-            "SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at
-             FROM messages WHERE room_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq ASC LIMIT $4",
-        )
-        .bind(room_id)
-        .bind(after)
-        .bind(q.before_seq.unwrap_or(i64::MAX))
-        .bind(fetch)
-        .fetch_all(pool)
-        .await
-        .context("reading history")?
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        message: MessageRow,
+        fetched: i64,
+    }
+    let forward = q.after_seq.is_some();
+    let (range, order) = if forward {
+        ("seq > $2 AND seq < $3", "ASC")
     } else {
-        sqlx::query_as(
-            "SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at
-             FROM messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-        )
+        ("seq >= $2 AND seq < $3", "DESC")
+    };
+    // Only these fixed fragments are formatted into the statement; every value is bound.
+    let sql = format!(
+        "SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at, fetched
+         FROM (
+             SELECT p.*,
+                    COALESCE(SUM(LENGTH(p.content)) OVER (ORDER BY p.seq {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS chars_before,
+                    COUNT(*) OVER () AS fetched
+             FROM (
+                 SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at
+                 FROM messages WHERE room_id = $1 AND {range} ORDER BY seq {order} LIMIT $4
+             ) p
+         ) w
+         WHERE chars_before < $5
+         ORDER BY seq ASC"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(room_id)
+        .bind(q.after_seq.unwrap_or(0))
         .bind(q.before_seq.unwrap_or(i64::MAX))
-        .bind(fetch)
+        .bind(q.limit + 1)
+        .bind(q.max_bytes)
         .fetch_all(pool)
         .await
-        .context("reading history")?
-    };
-    let has_more = rows.len() as i64 > q.limit;
-    rows.truncate(usize::try_from(q.limit).unwrap_or(0));
-    if q.after_seq.is_none() {
-        rows.reverse();
+        .context("reading history")?;
+    let fetched = rows.first().map_or(0, |r| r.fetched);
+    let mut rows: Vec<MessageRow> = rows.into_iter().map(|r| r.message).collect();
+    let has_more = fetched > q.limit || (rows.len() as i64) < fetched;
+    let keep = usize::try_from(q.limit).unwrap_or(0);
+    if rows.len() > keep {
+        // One row past the limit was read to learn whether more exist; it lies at the far end.
+        if forward {
+            rows.truncate(keep);
+        } else {
+            rows.drain(..rows.len() - keep);
+        }
     }
     Ok((convert(rows)?, has_more))
 }

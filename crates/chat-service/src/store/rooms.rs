@@ -4,7 +4,7 @@ use anyhow::Context;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
-use super::parse_user_id;
+use super::{members, parse_user_id};
 use crate::domain::RoomName;
 
 #[derive(Debug, Clone)]
@@ -231,19 +231,27 @@ pub async fn member_count(pool: &AnyPool, room_id: i64) -> anyhow::Result<i64> {
 pub enum CreateRoomError {
     #[error("room name taken")]
     NameTaken,
+    #[error("the owner owns too many rooms")]
+    TooManyOwned,
+    #[error("the owner is in too many rooms")]
+    TooManyRooms,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
-/// Creates a room with its owner as first member.
+/// Creates a room with its owner as first member, unless the owner would own more than
+/// `caps.max_rooms_owned` rooms or belong to more than `caps.max_rooms_per_user`. Counted after the inserts and
+/// under the owner's lock (see [`members::lock_user`]), so concurrent creates never pass a cap.
 pub async fn create(
     pool: &AnyPool,
     name: &RoomName,
     owner: Uuid,
     owner_username: &str,
     now: i64,
+    caps: members::Caps,
 ) -> Result<Room, CreateRoomError> {
     let mut tx = pool.begin().await.context("starting a transaction")?;
+    members::lock_user(&mut tx, owner).await?;
     let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO rooms (name, owner_user_id, owner_username_snapshot, is_general, last_seq, created_at)
          VALUES ($1, $2, $3, 0, 0, $4) RETURNING id",
@@ -261,14 +269,25 @@ pub async fn create(
         }
         Err(err) => return Err(anyhow::Error::new(err).context("inserting a room").into()),
     };
-    sqlx::query("INSERT INTO room_members (room_id, user_id, username_snapshot, joined_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(owner.to_string())
-        .bind(owner_username)
-        .bind(now)
-        .execute(&mut *tx)
+    members::insert(&mut tx, id, owner, owner_username, now)
         .await
         .context("adding the owner")?;
+    // An owner is always a member (ownership passes to a member), so the user's membership
+    // rows find the rooms they own without a scan of every room.
+    let owned: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM room_members m JOIN rooms r ON r.id = m.room_id
+         WHERE m.user_id = $1 AND r.owner_user_id = $1",
+    )
+    .bind(owner.to_string())
+    .fetch_one(&mut *tx)
+    .await
+    .context("counting rooms owned")?;
+    if owned > i64::from(caps.max_rooms_owned) {
+        return Err(CreateRoomError::TooManyOwned);
+    }
+    if members::rooms_of(&mut tx, owner).await? > i64::from(caps.max_rooms_per_user) {
+        return Err(CreateRoomError::TooManyRooms);
+    }
     tx.commit().await.context("committing a room")?;
     Ok(Room {
         id,

@@ -36,6 +36,15 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
 }
 
 pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_relay(engine, FakeRelay::start().await, tweak).await
+}
+
+/// With this stand-in for the relay (for example one that refuses the first publishes).
+pub async fn spawn_app_with_relay(
+    engine: Engine,
+    relay: FakeRelay,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let auth_db = TestDatabase::create(engine).await;
     let data = TempDir::new("cloudchat-chat-test");
     let mut auth_settings = auth_service::config::Settings::development(&auth_db.url, &data.0);
@@ -51,7 +60,6 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -
     let auth_server = auth_app.server_handle();
     tokio::spawn(auth_app.run_until_stopped());
 
-    let relay = FakeRelay::start().await;
     let chat_db = TestDatabase::create(engine).await;
     let mut settings = Settings::development(&chat_db.url, &auth);
     settings.internal_api_key = INTERNAL_KEY.into();

@@ -8,6 +8,7 @@ mod helpers;
 mod batching;
 mod concurrency;
 mod internal;
+mod limits;
 mod members;
 mod messages;
 mod rooms;
