@@ -193,3 +193,52 @@ pub mod frames {
         json!({"type": "roomDeleted", "roomId": room_id})
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: i64, chars: usize) -> Message {
+        Message {
+            id: seq,
+            room_id: 1,
+            seq,
+            user_id: Uuid::nil(),
+            username: "alice".to_owned(),
+            kind: "text".to_owned(),
+            content: "\u{1}".repeat(chars),
+            client_msg_id: None,
+            created_at: 0,
+            edited_at: None,
+            deleted_at: None,
+        }
+    }
+
+    fn seqs(page: &[Message]) -> Vec<i64> {
+        page.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn a_page_keeps_the_end_nearest_the_cursor_within_the_budget() {
+        let page: Vec<Message> = (1..=5).map(|s| message(s, 100)).collect();
+        let one = json_len(&MessageView::from(&page[0])) + 1;
+        let mut forward = page.clone();
+        assert!(fit_messages(&mut forward, 2 * one + 1, true));
+        assert_eq!(seqs(&forward), [1, 2]);
+        let mut back = page.clone();
+        assert!(fit_messages(&mut back, 2 * one + 1, false));
+        assert_eq!(seqs(&back), [4, 5]);
+        let mut all = page.clone();
+        assert!(!fit_messages(&mut all, 5 * one, true));
+        assert_eq!(all.len(), 5);
+    }
+
+    #[test]
+    fn one_message_always_goes_even_past_the_budget() {
+        let mut page = vec![message(1, 4000), message(2, 1)];
+        assert!(fit_messages(&mut page, 10, true));
+        assert_eq!(seqs(&page), [1]);
+        let mut empty = Vec::new();
+        assert!(!fit_messages(&mut empty, 10, true));
+    }
+}

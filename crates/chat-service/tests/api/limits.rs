@@ -142,7 +142,7 @@ async fn a_batch_answer_stays_within_its_cap(engine: Engine) {
     let alice = app.signup("alice").await;
     let room = heavy_room(&app, &alice, 3).await;
     // 60 syncs of heavy messages cannot all fit in 1 MiB; the 5 sends among them must.
-    let is_send = |i: usize| i % 13 == 0;
+    let is_send = |i: usize| i.is_multiple_of(13);
     let events: Vec<Value> = (0..65)
         .map(|i| {
             if is_send(i) {
@@ -258,6 +258,36 @@ async fn typing_fans_out_once_per_interval(engine: Engine) {
         .map(|r| r["ok"].clone())
         .collect();
     assert_eq!(fanned_out(&oks), 1);
+}
+
+async fn the_typing_throttle_holds_across_replicas_with_redis(engine: Engine) {
+    let redis =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let app = spawn_app_with(engine, |s| s.redis_url = Some(redis)).await;
+    let other = app.second_replica().await;
+    let alice = app.signup("alice").await;
+    let request = json!({
+        "connectionId": "c1",
+        "identity": {"userId": alice.id, "username": "alice"},
+        "body": {"roomId": crate::helpers::GENERAL},
+    });
+    let mut fanned_out = 0;
+    for i in 0..10 {
+        let base = if i % 2 == 0 { &app.chat } else { &other };
+        let answer: Value = app
+            .client
+            .post(format!("{base}/internal/ws/actions/typing"))
+            .header("x-internal-api-key", crate::helpers::INTERNAL_KEY)
+            .json(&request)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        fanned_out += answer["outbound"].as_array().unwrap().len();
+    }
+    assert_eq!(fanned_out, 1, "one fan-out across both replicas");
 }
 
 async fn room_creation_is_capped_and_rate_limited(engine: Engine) {
@@ -454,6 +484,7 @@ both_engines!(
     history_and_sync_stay_within_the_reply_budget,
     a_batch_answer_stays_within_its_cap,
     typing_fans_out_once_per_interval,
+    the_typing_throttle_holds_across_replicas_with_redis,
     room_creation_is_capped_and_rate_limited,
     rooms_and_members_are_capped_even_when_adds_race,
     member_adds_are_rate_limited_per_owner,
