@@ -202,8 +202,13 @@ impl TestApp {
     }
 
     pub async fn internal(&self, path: &str, body: &Value) -> Response {
+        self.internal_at(&self.chat, path, body).await
+    }
+
+    /// An internal call to the replica at `base`.
+    pub async fn internal_at(&self, base: &str, path: &str, body: &Value) -> Response {
         self.client
-            .post(self.url(path))
+            .post(format!("{base}{path}"))
             .header("x-internal-api-key", INTERNAL_KEY)
             .json(body)
             .send()
@@ -242,6 +247,16 @@ impl TestApp {
             })
             .collect()
     }
+}
+
+/// One event of a relay's batch (`POST /internal/ws/actions`).
+pub fn event(user: &User, connection: &str, action: &str, body: Value) -> Value {
+    json!({
+        "action": action,
+        "connectionId": connection,
+        "identity": {"userId": user.id, "username": user.name},
+        "body": body,
+    })
 }
 
 pub fn seqs(page: &Value) -> Vec<i64> {

@@ -2,7 +2,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
 
-use crate::helpers::{GENERAL, assert_problem, spawn_app, spawn_app_with};
+use crate::helpers::{GENERAL, assert_problem, event, spawn_app, spawn_app_with};
 
 fn connect_body(ticket: Option<&str>, token: Option<&str>) -> Value {
     json!({
@@ -218,15 +218,6 @@ async fn sync_typing_mark_read_and_unknown_actions(engine: Engine) {
         .internal("/internal/ws/disconnect", &json!({"connectionId": "c0ffee", "identity": {"userId": alice.id, "username": "alice"}}))
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-}
-
-fn event(user: &crate::helpers::User, connection: &str, action: &str, body: Value) -> Value {
-    json!({
-        "action": action,
-        "connectionId": connection,
-        "identity": {"userId": user.id, "username": user.name},
-        "body": body,
-    })
 }
 
 async fn a_batch_answers_each_action_in_order(engine: Engine) {

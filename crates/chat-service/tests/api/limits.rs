@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
 
 use crate::helpers::{
-    FakeRelay, TestApp, User, assert_problem, seqs, spawn_app_with, spawn_app_with_relay,
+    FakeRelay, TestApp, User, assert_problem, event, seqs, spawn_app_with, spawn_app_with_relay,
 };
 
 /// 4000 control characters: 24,000 bytes once escaped as `\u0001` (the attack).
@@ -126,15 +126,6 @@ async fn history_and_sync_stay_within_the_reply_budget(engine: Engine) {
     let page = app.history(&alice, light, "?afterSeq=0").await;
     assert_eq!(seqs(&page), [1, 2, 3, 4, 5]);
     assert_eq!(page["hasMore"], false);
-}
-
-fn event(user: &User, connection: &str, action: &str, body: Value) -> Value {
-    json!({
-        "action": action,
-        "connectionId": connection,
-        "identity": {"userId": user.id, "username": user.name},
-        "body": body,
-    })
 }
 
 async fn a_batch_answer_stays_within_its_cap(engine: Engine) {
@@ -274,17 +265,10 @@ async fn the_typing_throttle_holds_across_replicas_with_redis(engine: Engine) {
     let mut fanned_out = 0;
     for i in 0..10 {
         let base = if i % 2 == 0 { &app.chat } else { &other };
-        let answer: Value = app
-            .client
-            .post(format!("{base}/internal/ws/actions/typing"))
-            .header("x-internal-api-key", crate::helpers::INTERNAL_KEY)
-            .json(&request)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let res = app
+            .internal_at(base, "/internal/ws/actions/typing", &request)
+            .await;
+        let answer: Value = res.json().await.unwrap();
         fanned_out += answer["outbound"].as_array().unwrap().len();
     }
     assert_eq!(fanned_out, 1, "one fan-out across both replicas");
@@ -338,15 +322,7 @@ async fn rooms_and_members_are_capped_even_when_adds_race(engine: Engine) {
     let answers =
         futures_util::future::join_all(users.iter().map(|u| app.add_member(&alice, room, &u.name)))
             .await;
-    let mut added = 0;
-    for res in answers {
-        if res.status() == StatusCode::CREATED {
-            added += 1;
-        } else {
-            assert_problem(res, StatusCode::FORBIDDEN, "room_full").await;
-        }
-    }
-    assert_eq!(added, 3);
+    assert_eq!(created_or_refused(answers, "room_full").await, 3);
     let listed: Vec<Value> = app
         .get(&alice, &format!("/rooms/{room}/members"))
         .await
@@ -369,19 +345,24 @@ async fn rooms_and_members_are_capped_even_when_adds_race(engine: Engine) {
             .map(|(owner, room)| app.add_member(owner, *room, "dave")),
     )
     .await;
-    let mut added = 0;
-    for res in answers {
-        if res.status() == StatusCode::CREATED {
-            added += 1;
-        } else {
-            assert_problem(res, StatusCode::FORBIDDEN, "too_many_rooms").await;
-        }
-    }
-    assert_eq!(added, 3);
+    assert_eq!(created_or_refused(answers, "too_many_rooms").await, 3);
     assert_eq!(app.rooms(&dave).await.len(), 4, "general and three rooms");
     // Creating a room would make a fourth membership too.
     let res = app.post(&dave, "/rooms", &json!({"name": "daves"})).await;
     assert_problem(res, StatusCode::FORBIDDEN, "too_many_rooms").await;
+}
+
+/// How many of these adds answered 201; every other one must be a 403 with `code`.
+async fn created_or_refused(answers: Vec<reqwest::Response>, code: &str) -> usize {
+    let mut created = 0;
+    for res in answers {
+        if res.status() == StatusCode::CREATED {
+            created += 1;
+        } else {
+            assert_problem(res, StatusCode::FORBIDDEN, code).await;
+        }
+    }
+    created
 }
 
 async fn member_adds_are_rate_limited_per_owner(engine: Engine) {
@@ -446,6 +427,21 @@ async fn member_lists_come_in_pages(engine: Engine) {
         .unwrap();
     assert_eq!(plain.len(), 8);
     assert_eq!(plain[0]["isOwner"], true);
+    // The page object is described in the OpenAPI document.
+    let spec: Value = test_support::get_json(&app.client, &app.url("/openapi.json")).await;
+    let params = &spec["paths"]["/rooms/{id}/members"]["get"]["parameters"];
+    let names: Vec<&str> = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "after", "limit"]);
+    let page = &spec["components"]["schemas"]["MembersPage"]["properties"];
+    assert!(
+        page["nextCursor"].is_object() && page["hasMore"].is_object(),
+        "{spec}"
+    );
     for bad in ["?after=nonsense", "?limit=0", "?after=12.not-a-uuid"] {
         let res = app
             .get(&alice, &format!("/rooms/{room}/members{bad}"))
