@@ -106,10 +106,11 @@ impl Limits {
                 "must be at least 32768 (one message of 4000 characters)",
             ));
         }
-        if self.batch_reply_max_bytes < 2 * self.reply_max_bytes {
+        // Room for a `busy` answer to each of a full batch's events, and for two full syncs.
+        if self.batch_reply_max_bytes < (2 * self.reply_max_bytes).max(1024 * 1024) {
             return Err(ConfigError::new(
                 "CHAT_BATCH_REPLY_MAX_BYTES",
-                "must be at least twice CHAT_REPLY_MAX_BYTES",
+                "must be at least 1 MiB and twice CHAT_REPLY_MAX_BYTES",
             ));
         }
         let positive = [
@@ -211,5 +212,34 @@ impl Settings {
             check_database_url(self.env, "DATABASE_URL", &self.database_url)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_and_caps_are_checked() {
+        let ok = Settings::development("sqlite://x.db", "http://auth");
+        assert!(ok.validate().is_ok());
+        let with = |change: fn(&mut Limits)| {
+            let mut s = ok.clone();
+            change(&mut s.limits);
+            s.validate().map_err(|e| e.var)
+        };
+        assert_eq!(
+            with(|l| l.reply_max_bytes = 1000),
+            Err("CHAT_REPLY_MAX_BYTES".to_owned())
+        );
+        assert_eq!(
+            with(|l| l.batch_reply_max_bytes = 512 * 1024),
+            Err("CHAT_BATCH_REPLY_MAX_BYTES".to_owned())
+        );
+        assert_eq!(
+            with(|l| l.max_members_per_room = 0),
+            Err("CHAT_MAX_MEMBERS_PER_ROOM".to_owned())
+        );
+        assert!(with(|l| l.typing_interval = Duration::ZERO).is_ok());
     }
 }

@@ -184,7 +184,13 @@ pub async fn actions_batch(
     }
     if !syncs.is_empty() {
         let share = (budget.left() / syncs.len()).min(limits.reply_max_bytes);
-        others.extend(syncs.into_iter().map(|(i, event)| (i, event, share)));
+        if share == 0 {
+            for (i, _) in syncs {
+                results[i] = Some(budget.busy());
+            }
+        } else {
+            others.extend(syncs.into_iter().map(|(i, event)| (i, event, share)));
+        }
     }
     let (sent, done) = futures_util::future::join(
         chat::send_many(state, sends),
