@@ -311,7 +311,8 @@ pub fn to_user(user_id: Uuid, payload: Value) -> Delivery {
     }
 }
 
-/// Tells the relays about an event that started in a REST call (best effort, background).
+/// Tells the relays about an event that started in a REST call, in the background: control
+/// items are retried until a relay accepts them, deliveries alone get one try (`relay-client`).
 pub fn publish(
     state: &AppState,
     deliveries: Vec<Delivery>,
