@@ -197,7 +197,8 @@ class Bench:
         # Development mode: production refuses BCRYPT_COST below 10, and setting up thousands
         # of users at cost 12 would take minutes; every secret is still set explicitly.
         common = {"PATH": os.environ.get("PATH", ""), "APP_ENV": "development", "RUST_LOG": "warn",
-                  "LOG_FORMAT": "json", "INTERNAL_API_KEY": secrets.token_hex(32),
+                  "LOG_FORMAT": "json", "RELAY_INTERNAL_KEY": secrets.token_hex(32),
+                  "CHAT_INTERNAL_KEY": secrets.token_hex(32), "AUTH_INTERNAL_KEY": secrets.token_hex(32),
                   "JWT_ISSUER": "ccbench", "JWT_AUDIENCE": "ccbench", "ALLOWED_ORIGINS": ORIGIN,
                   "TRUSTED_PROXIES": "", **LIFTED}
         pg = f"postgres://postgres@{self.pg}"

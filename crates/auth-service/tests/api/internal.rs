@@ -2,7 +2,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
 
-use crate::helpers::{INTERNAL_KEY, assert_problem, spawn_app};
+use crate::helpers::{AUTH_KEY, CHAT_KEY, RELAY_KEY, assert_problem, spawn_app};
 
 async fn internal_lookups_need_the_key(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -28,10 +28,27 @@ async fn internal_lookups_need_the_key(engine: Engine) {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        // Only chat-service looks users up: a relay's key, or auth-service's own, is refused.
+        for key in [RELAY_KEY, AUTH_KEY] {
+            let res = app
+                .client
+                .get(app.url(path))
+                .header("x-internal-api-key", key)
+                .send()
+                .await
+                .unwrap();
+            let expected = if key == RELAY_KEY {
+                (StatusCode::FORBIDDEN, "forbidden_internal_caller")
+            } else {
+                // auth-service does not accept its own key: it never calls itself.
+                (StatusCode::UNAUTHORIZED, "invalid_internal_key")
+            };
+            assert_problem(res, expected.0, expected.1).await;
+        }
         let res = app
             .client
             .get(app.url(path))
-            .header("x-internal-api-key", INTERNAL_KEY)
+            .header("x-internal-api-key", CHAT_KEY)
             .send()
             .await
             .unwrap();
@@ -42,7 +59,7 @@ async fn internal_lookups_need_the_key(engine: Engine) {
     let res = app
         .client
         .get(app.url("/internal/users/by-username/nobody"))
-        .header("x-internal-api-key", INTERNAL_KEY)
+        .header("x-internal-api-key", CHAT_KEY)
         .send()
         .await
         .unwrap();
