@@ -143,14 +143,10 @@ async fn front_door(
         .unwrap_or_default();
     let mut res = match refusal(&req, &limits) {
         Some(problem) => req.into_response(problem.error_response()),
-        None => {
-            let http_req = req.request().clone();
-            match next.call(req).await {
-                Ok(res) => res.map_into_boxed_body(),
-                // An error's answer still leaves through the front door, with its headers.
-                Err(err) => ServiceResponse::from_err(err, http_req),
-            }
-        }
+        // Handlers and extractors turn their errors into answers themselves; an `Err` here
+        // could only come from a middleware, and goes on as it is (holding on to the request
+        // to answer it would stop the router from writing its match into it).
+        None => next.call(req).await?.map_into_boxed_body(),
     };
     let headers = res.headers_mut();
     for (name, value) in SECURITY_HEADERS {
