@@ -90,33 +90,46 @@ fn never_public(path: &str) -> bool {
     NEVER_PUBLIC.iter().any(|prefix| path.starts_with(prefix))
 }
 
+/// A refusal for a part of the request that is over its size limit.
+pub(crate) fn too_large(
+    status: StatusCode,
+    code: &'static str,
+    what: &str,
+    limit: usize,
+) -> Problem {
+    Problem::new(
+        status,
+        code,
+        format!("the request {what} is larger than {limit} bytes"),
+    )
+}
+
 /// The refusal for a request that must not reach the routes, if any.
 fn refusal(req: &ServiceRequest, limits: &FrontLimits) -> Option<Problem> {
-    let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
-    if uri_len > limits.max_uri_bytes {
-        return Some(Problem::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            format!(
-                "the request target is longer than {} bytes",
-                limits.max_uri_bytes
-            ),
-        ));
-    }
+    let uri_bytes = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     let header_bytes: usize = req
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
-    if header_bytes > limits.max_header_bytes {
-        return Some(Problem::new(
+    let sizes = [
+        (
+            uri_bytes,
+            limits.max_uri_bytes,
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "target",
+        ),
+        (
+            header_bytes,
+            limits.max_header_bytes,
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "headers_too_large",
-            format!(
-                "the request headers are larger than {} bytes",
-                limits.max_header_bytes
-            ),
-        ));
+            "headers",
+        ),
+    ];
+    if let Some(&(_, limit, status, code, what)) = sizes.iter().find(|(n, limit, ..)| n > limit) {
+        return Some(too_large(status, code, what, limit));
     }
     let path = req.uri().path();
     if is_bad_path(path) {

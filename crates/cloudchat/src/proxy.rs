@@ -62,14 +62,8 @@ impl Proxy {
         mut payload: web::Payload,
     ) -> Result<web::Bytes, Problem> {
         let too_large = || {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!(
-                    "the request body is larger than {} bytes",
-                    self.max_body_bytes
-                ),
-            )
+            let status = StatusCode::PAYLOAD_TOO_LARGE;
+            crate::front::too_large(status, "body_too_large", "body", self.max_body_bytes)
         };
         let declared = req
             .headers()
