@@ -146,12 +146,15 @@ class Bench:
     # ------------------------------------------------------------- quick start
     def quick_start(self):
         log("quick start (cloudchat, SQLite): starting")
-        port = free_port()
-        env = {**os.environ, **LIFTED, "PORT": str(port), "DATA_DIR": str(self.work / "qs-data"),
-               "WEB_DIR": str(self.work / "no-web"), "BCRYPT_COST": "4", "RUST_LOG": "warn"}
+        port, ops_port = free_port(), free_port()
+        env = {**os.environ, **LIFTED, "PORT": str(port), "OPS_PORT": str(ops_port),
+               "DATA_DIR": str(self.work / "qs-data"), "WEB_DIR": str(self.work / "no-web"),
+               "BCRYPT_COST": "4", "RUST_LOG": "warn"}
         proc = self.procs.start("cloudchat", [str(self.bin / "cloudchat")], env)
         base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/readyz", proc)
+        # Readiness answers on the loopback ops port only.
+        ready = f"http://127.0.0.1:{ops_port}/readyz"
+        wait_http(ready, proc)
         pop = self.work / "qs-pop.json"
         n = P["qs_users"]
         setup = self.loadgen("setup", base=base, users=n, rooms=n // P["members"],
@@ -165,7 +168,7 @@ class Bench:
                 # the RSS growth would understate what connections cost.
                 self.procs.stop("cloudchat")
                 proc = self.procs.start("cloudchat", [str(self.bin / "cloudchat")], env)
-                wait_http(f"{base}/readyz", proc)
+                wait_http(ready, proc)
             r = self.loadgen("connections", ws=ws, users=pop, n=P["conn_n"], origin=base, pid=proc.pid)
             r["freshProcess"] = True
             log(f"quick start connections rep {rep + 1}: {r['opened']} open, {r['acceptPerSec']:.0f}/s, "
@@ -197,7 +200,8 @@ class Bench:
         # Development mode: production refuses BCRYPT_COST below 10, and setting up thousands
         # of users at cost 12 would take minutes; every secret is still set explicitly.
         common = {"PATH": os.environ.get("PATH", ""), "APP_ENV": "development", "RUST_LOG": "warn",
-                  "LOG_FORMAT": "json", "INTERNAL_API_KEY": secrets.token_hex(32),
+                  "LOG_FORMAT": "json", "RELAY_INTERNAL_KEY": secrets.token_hex(32),
+                  "CHAT_INTERNAL_KEY": secrets.token_hex(32), "AUTH_INTERNAL_KEY": secrets.token_hex(32),
                   "JWT_ISSUER": "ccbench", "JWT_AUDIENCE": "ccbench", "ALLOWED_ORIGINS": ORIGIN,
                   "TRUSTED_PROXIES": "", **LIFTED}
         pg = f"postgres://postgres@{self.pg}"

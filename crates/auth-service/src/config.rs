@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use service_kit::config::{bool_var, check_database_url, check_secret, list_var, parse_var, var};
-use service_kit::{AppEnv, ConfigError, TrustedProxies};
+use service_kit::config::{bool_var, check_database_url, list_var, parse_var, var};
+use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet, TrustedProxies};
 
 /// Rate limits (per minute) on the unauthenticated endpoints.
 #[derive(Debug, Clone)]
@@ -30,7 +30,9 @@ pub struct Settings {
     pub refresh_ttl: Duration,
     pub session_max_age: Duration,
     pub reset_ttl: Duration,
-    pub internal_api_key: String,
+    /// Holds `AUTH_INTERNAL_KEY` (to publish disconnects to relays); accepts chat-service's
+    /// and relays' keys on `/internal/...`.
+    pub internal_keys: InternalKeySet,
     pub relay_url: Option<String>,
     /// How publishes with control items (disconnects) are retried.
     pub relay_retry: relay_client::RetryPolicy,
@@ -45,7 +47,12 @@ pub struct Settings {
     pub rate_limits: RateLimits,
 }
 
-pub const DEV_INTERNAL_API_KEY: &str = "dev-internal-key";
+/// The internal key auth-service presents.
+pub const HOLDS_KEY: Caller = Caller::Auth;
+/// The callers whose keys auth-service accepts.
+pub const ACCEPTS_KEYS: &[Caller] = &[Caller::Chat, Caller::Relay];
+/// Every key auth-service reads (and, in production, requires).
+pub const USES_KEYS: &[Caller] = &[Caller::Auth, Caller::Chat, Caller::Relay];
 
 impl Settings {
     /// Development defaults: what `from_env` gives with no variables set, on the given
@@ -64,7 +71,7 @@ impl Settings {
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             session_max_age: Duration::from_secs(30 * 24 * 3600),
             reset_ttl: Duration::from_secs(3600),
-            internal_api_key: DEV_INTERNAL_API_KEY.to_owned(),
+            internal_keys: InternalKeySet::development(),
             relay_url: None,
             relay_retry: relay_client::RetryPolicy::default(),
             public_url: "http://localhost:8080".to_owned(),
@@ -98,10 +105,7 @@ impl Settings {
             })?),
             (None, None) => None,
         };
-        let internal_api_key = var("INTERNAL_API_KEY");
-        if env.is_production() {
-            check_secret(env, "INTERNAL_API_KEY", internal_api_key.as_deref())?;
-        }
+        let internal_keys = InternalKeySet::from_env(env, USES_KEYS)?;
         let origins = list_var("ALLOWED_ORIGINS");
         let secs = |name: &str, default: Duration| {
             parse_var(name, default.as_secs()).map(Duration::from_secs)
@@ -119,7 +123,7 @@ impl Settings {
             refresh_ttl: secs("REFRESH_TOKEN_TTL_SECS", d.refresh_ttl)?,
             session_max_age: secs("SESSION_MAX_AGE_SECS", d.session_max_age)?,
             reset_ttl: secs("RESET_TOKEN_TTL_SECS", d.reset_ttl)?,
-            internal_api_key: internal_api_key.unwrap_or(d.internal_api_key),
+            internal_keys,
             relay_url: var("RELAY_URL"),
             relay_retry: relay_client::RetryPolicy::from_env()?,
             public_url: var("PUBLIC_URL").unwrap_or(d.public_url),
@@ -158,7 +162,7 @@ impl Settings {
             return Err(ConfigError::new("BCRYPT_COST", "must be between 4 and 31"));
         }
         if self.env.is_production() {
-            check_secret(self.env, "INTERNAL_API_KEY", Some(&self.internal_api_key))?;
+            self.internal_keys.validate(self.env, USES_KEYS)?;
             check_database_url(self.env, "DATABASE_URL", &self.database_url)?;
             if self.jwt_private_key.is_none() {
                 return Err(ConfigError::new(

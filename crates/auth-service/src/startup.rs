@@ -2,7 +2,6 @@
 //! listener (port 0 in tests).
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,13 +9,12 @@ use actix_web::dev::Server;
 use actix_web::web;
 use anyhow::Context;
 use relay_client::RelayClient;
-use service_kit::InternalApiKey;
 use service_kit::ops::Readiness;
 use service_kit::ratelimit::RateLimiter;
 use store_kit::{Database, Migrations, database_check};
 use tokens::{Issuer, SigningKey, Verifier};
 
-use crate::config::Settings;
+use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::mailer::{LogMailer, Mailer, SmtpMailer};
 use crate::routes;
 
@@ -86,10 +84,9 @@ impl Application {
             Some(url) => Arc::new(SmtpMailer::new(url, &settings.mail_from)?),
             None => Arc::new(LogMailer),
         };
-        let internal_key = InternalApiKey::new(settings.internal_api_key.as_str());
         let relay = RelayClient::new(
             settings.relay_url.as_deref(),
-            internal_key.clone(),
+            settings.internal_keys.key(HOLDS_KEY).clone(),
             Duration::from_secs(2),
         )?
         .with_retry(settings.relay_retry);
@@ -110,14 +107,15 @@ impl Application {
         });
         let port = listener.local_addr()?.port();
         let readiness = Readiness(vec![database_check(state.db.clone())]);
+        let internal_keys = state.settings.internal_keys.accepting(ACCEPTS_KEYS);
         let server = {
             let state = state.clone();
             let verifier = web::Data::new(verifier);
-            let internal_key = web::Data::new(internal_key);
+            let internal_keys = web::Data::new(internal_keys);
             service_kit::server::http_server(listener, readiness, 16 * 1024, move |cfg| {
                 cfg.app_data(state.clone())
                     .app_data(verifier.clone())
-                    .app_data(internal_key.clone());
+                    .app_data(internal_keys.clone());
                 routes::configure(cfg);
             })?
         };
@@ -162,30 +160,11 @@ fn load_or_create_key(settings: &Settings) -> anyhow::Result<SigningKey> {
             .with_context(|| format!("the key in {}", path.display()));
     }
     let key = SigningKey::generate()?;
-    write_private_file(&path, &key.to_pem())?;
+    // Owner-only (0600, in a 0700 directory when we create it): the key signs every token.
+    store_kit::files::write_new_private_file(&path, key.to_pem().as_bytes())
+        .with_context(|| format!("creating {}", path.display()))?;
     tracing::warn!(path = %path.display(), "generated a development signing key; set JWT_PRIVATE_KEY in production");
     Ok(key)
-}
-
-fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("creating {}", path.display()))?;
-        file.write_all(contents.as_bytes())?;
-    }
-    #[cfg(not(unix))]
-    std::fs::write(path, contents)?;
-    Ok(())
 }
 
 /// Deletes expired refresh and reset tokens every ten minutes.

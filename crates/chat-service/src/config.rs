@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use relay_client::RetryPolicy;
-use service_kit::config::{bool_var, check_database_url, check_secret, parse_var, var};
-use service_kit::{AppEnv, ConfigError};
+use service_kit::config::{bool_var, check_database_url, parse_var, var};
+use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -20,7 +20,9 @@ pub struct Settings {
     pub relay_url: Option<String>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
-    pub internal_api_key: String,
+    /// Holds `CHAT_INTERNAL_KEY` (to call relays and auth-service); accepts relays' key on
+    /// `/internal/ws/*`.
+    pub internal_keys: InternalKeySet,
     pub ticket_ttl: Duration,
     /// Sends allowed per user per `send_window`: bursts of at least 50 must pass.
     pub send_limit: u32,
@@ -129,6 +131,13 @@ impl Limits {
     }
 }
 
+/// The internal key chat-service presents.
+pub const HOLDS_KEY: Caller = Caller::Chat;
+/// The callers whose keys chat-service accepts.
+pub const ACCEPTS_KEYS: &[Caller] = &[Caller::Relay];
+/// Every key chat-service reads (and, in production, requires).
+pub const USES_KEYS: &[Caller] = &[Caller::Chat, Caller::Relay];
+
 impl Settings {
     /// Development defaults: what `from_env` gives with no variables set, on the given
     /// database and auth-service. Used by tests and by the one-process quick start.
@@ -142,7 +151,7 @@ impl Settings {
             relay_url: None,
             jwt_issuer: "cloudchat-auth".to_owned(),
             jwt_audience: "cloudchat".to_owned(),
-            internal_api_key: "dev-internal-key".to_owned(),
+            internal_keys: InternalKeySet::development(),
             ticket_ttl: Duration::from_secs(30),
             send_limit: 120,
             send_window: Duration::from_secs(10),
@@ -160,10 +169,7 @@ impl Settings {
         let database_url = var("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}/chat.db", data_dir.display()));
         let d = Self::development(&database_url, "http://127.0.0.1:8081");
-        let internal_api_key = var("INTERNAL_API_KEY");
-        if env.is_production() {
-            check_secret(env, "INTERNAL_API_KEY", internal_api_key.as_deref())?;
-        }
+        let internal_keys = InternalKeySet::from_env(env, USES_KEYS)?;
         let settings = Self {
             env,
             bind_addr: var("BIND_ADDR").unwrap_or(d.bind_addr),
@@ -173,7 +179,7 @@ impl Settings {
             relay_url: var("RELAY_URL"),
             jwt_issuer: var("JWT_ISSUER").unwrap_or(d.jwt_issuer),
             jwt_audience: var("JWT_AUDIENCE").unwrap_or(d.jwt_audience),
-            internal_api_key: internal_api_key.unwrap_or(d.internal_api_key),
+            internal_keys,
             ticket_ttl: Duration::from_secs(parse_var(
                 "WS_TICKET_TTL_SECS",
                 d.ticket_ttl.as_secs(),
@@ -208,7 +214,7 @@ impl Settings {
         }
         self.limits.validate()?;
         if self.env.is_production() {
-            check_secret(self.env, "INTERNAL_API_KEY", Some(&self.internal_api_key))?;
+            self.internal_keys.validate(self.env, USES_KEYS)?;
             check_database_url(self.env, "DATABASE_URL", &self.database_url)?;
         }
         Ok(())

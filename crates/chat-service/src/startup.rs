@@ -8,7 +8,6 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::web;
 use relay_client::RelayClient;
-use service_kit::InternalApiKey;
 use service_kit::ops::Readiness;
 use service_kit::ratelimit::RateLimiter;
 use store_kit::{Database, Migrations, database_check};
@@ -16,7 +15,7 @@ use tokens::Verifier;
 
 use crate::auth_client::AuthClient;
 use crate::batcher::SendBatcher;
-use crate::config::Settings;
+use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::routes;
 
 pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator =
@@ -87,17 +86,18 @@ impl Application {
         if verifier.refresh().await.is_err() {
             tracing::warn!(%auth_url, "auth-service's JWKS is not reachable yet; tokens are verified once it is");
         }
-        let internal_key = InternalApiKey::new(settings.internal_api_key.as_str());
+        let held_key = settings.internal_keys.key(HOLDS_KEY).clone();
         let relay = RelayClient::new(
             settings.relay_url.as_deref(),
-            internal_key.clone(),
+            held_key.clone(),
             Duration::from_secs(2),
         )?
         .with_retry(settings.relay_retry);
         let limiter =
             service_kit::ratelimit::connect(settings.redis_url.as_deref(), "ratelimit:chat")
                 .await?;
-        let auth = AuthClient::new(http, &auth_url, internal_key.clone());
+        let auth = AuthClient::new(http, &auth_url, held_key);
+        let internal_keys = settings.internal_keys.accepting(ACCEPTS_KEYS);
         // SQLite has one writer anyway; on PostgreSQL the writers (each with its share of the
         // rooms and its own connection) commit side by side.
         let writers = match db.engine {
@@ -135,11 +135,11 @@ impl Application {
         let server = {
             let state = state.clone();
             let verifier = web::Data::new(verifier.clone());
-            let internal_key = web::Data::new(internal_key);
+            let internal_keys = web::Data::new(internal_keys);
             service_kit::server::http_server(listener, readiness, 64 * 1024, move |cfg| {
                 cfg.app_data(state.clone())
                     .app_data(verifier.clone())
-                    .app_data(internal_key.clone());
+                    .app_data(internal_keys.clone());
                 routes::configure(cfg);
             })?
         };

@@ -1,10 +1,12 @@
 //! The one-process quick start: auth-service and chat-service on loopback ports, the relay on
 //! the public port, and in front of them the same public paths nginx serves in deployments —
 //! `/auth/*`, `/users*`, `/.well-known/*` to auth-service, `/rooms*`, `/messages/*`,
-//! `/ws-tickets` to chat-service, `/ws` to the relay, everything else to the web app. The
-//! services still talk to each other over HTTP with the internal API key, exactly as when
-//! they run apart.
+//! `/ws-tickets` to chat-service, `/ws` to the relay, everything else to the web app — behind
+//! the same front door (`front.rs`). The relay's internal API and the process's `/healthz`,
+//! `/readyz` and `/metrics` answer only on a loopback ops port. The services still talk to
+//! each other over HTTP with their per-caller internal keys, exactly as when they run apart.
 
+pub mod front;
 mod proxy;
 
 use std::net::TcpListener;
@@ -14,40 +16,89 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{HttpResponse, Responder, web};
 use anyhow::Context;
-use service_kit::ConfigError;
 use service_kit::config::{parse_var, var};
 use service_kit::ops::Readiness;
+use service_kit::{ConfigError, InternalKeySet};
 use ws_relay::relay::Relay;
+
+pub use front::FrontLimits;
 
 /// What the quick start needs to know; everything else is derived.
 #[derive(Debug, Clone)]
 pub struct QuickStart {
     /// Where the public port listens (default 127.0.0.1:8080).
     pub bind_addr: String,
-    /// SQLite files and the development signing key.
+    /// Where `/healthz`, `/readyz`, `/metrics` and the relay's internal API listen: always
+    /// loopback (default 127.0.0.1:8090; port 0 picks a free one).
+    pub ops_addr: String,
+    /// SQLite files and the development signing key (created owner-only).
     pub data_dir: PathBuf,
     /// The built web app (`web/dist`); served when present.
     pub web_dir: PathBuf,
     /// bcrypt cost for auth-service (12 unless tests lower it).
     pub bcrypt_cost: u32,
+    /// The front door's size and time limits.
+    pub limits: FrontLimits,
 }
 
 impl QuickStart {
+    /// What `from_env` gives with nothing set, with these directories.
+    pub fn development(data_dir: PathBuf, web_dir: PathBuf) -> Self {
+        Self {
+            bind_addr: "127.0.0.1:8080".to_owned(),
+            ops_addr: "127.0.0.1:8090".to_owned(),
+            data_dir,
+            web_dir,
+            bcrypt_cost: 12,
+            limits: FrontLimits::default(),
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         let host = var("HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
         let port: u16 = parse_var("PORT", 8080)?;
+        let ops_port: u16 = parse_var("OPS_PORT", 8090)?;
+        let d = Self::development(
+            PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned())),
+            PathBuf::from(var("WEB_DIR").unwrap_or_else(|| "web/dist".to_owned())),
+        );
+        let secs = |name: &str, default: Duration| {
+            parse_var(name, default.as_secs()).map(Duration::from_secs)
+        };
+        let l = d.limits;
+        let limits = FrontLimits {
+            max_body_bytes: parse_var("FRONT_MAX_BODY_BYTES", l.max_body_bytes)?,
+            max_uri_bytes: parse_var("FRONT_MAX_URI_BYTES", l.max_uri_bytes)?,
+            max_header_bytes: parse_var("FRONT_MAX_HEADER_BYTES", l.max_header_bytes)?,
+            header_timeout: secs("FRONT_HEADER_TIMEOUT_SECS", l.header_timeout)?,
+            body_timeout: secs("FRONT_BODY_TIMEOUT_SECS", l.body_timeout)?,
+            keep_alive: secs("FRONT_KEEP_ALIVE_SECS", l.keep_alive)?,
+        };
+        for (name, zero) in [
+            ("FRONT_HEADER_TIMEOUT_SECS", limits.header_timeout.is_zero()),
+            ("FRONT_BODY_TIMEOUT_SECS", limits.body_timeout.is_zero()),
+            ("FRONT_MAX_BODY_BYTES", limits.max_body_bytes == 0),
+        ] {
+            if zero {
+                return Err(ConfigError::new(name, "must be at least 1"));
+            }
+        }
         Ok(Self {
             bind_addr: format!("{host}:{port}"),
-            data_dir: PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned())),
-            web_dir: PathBuf::from(var("WEB_DIR").unwrap_or_else(|| "web/dist".to_owned())),
-            bcrypt_cost: parse_var("BCRYPT_COST", 12)?,
+            ops_addr: format!("127.0.0.1:{ops_port}"),
+            bcrypt_cost: parse_var("BCRYPT_COST", d.bcrypt_cost)?,
+            limits,
+            ..d
         })
     }
 }
 
-/// The running quick start (auth-service and chat-service run in background tasks).
+/// The running quick start (auth-service, chat-service and the ops listener run in
+/// background tasks).
 pub struct Running {
     pub port: u16,
+    /// The loopback ops port: `/healthz`, `/readyz`, `/metrics`, the relay's internal API.
+    pub ops_port: u16,
     pub relay: Relay,
     front: Server,
 }
@@ -56,8 +107,10 @@ fn loopback() -> anyhow::Result<TcpListener> {
     TcpListener::bind("127.0.0.1:0").context("binding a loopback port")
 }
 
-fn random_key() -> anyhow::Result<String> {
-    Ok(tokens::SecretToken::generate()?.plain)
+/// Fresh keys each start: only these three services, in this process, ever use them.
+fn random_keys() -> anyhow::Result<InternalKeySet> {
+    let key = || -> anyhow::Result<String> { Ok(tokens::SecretToken::generate()?.plain) };
+    Ok(InternalKeySet::new(&key()?, &key()?, &key()?))
 }
 
 pub async fn start(config: QuickStart) -> anyhow::Result<Running> {
@@ -65,24 +118,37 @@ pub async fn start(config: QuickStart) -> anyhow::Result<Running> {
     start_with_listener(config, front_listener).await
 }
 
+/// Binds the ops listener, on loopback whatever the address asks for.
+fn bind_ops(ops_addr: &str) -> anyhow::Result<TcpListener> {
+    let port = ops_addr.rsplit_once(':').map_or(ops_addr, |(_, p)| p);
+    TcpListener::bind(format!("127.0.0.1:{port}"))
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port} (OPS_PORT)"))
+}
+
 pub async fn start_with_listener(
     config: QuickStart,
     front_listener: TcpListener,
 ) -> anyhow::Result<Running> {
     let port = front_listener.local_addr()?.port();
-    let front_url = format!("http://127.0.0.1:{port}");
+    let ops_listener = bind_ops(&config.ops_addr)?;
+    let ops_port = ops_listener.local_addr()?.port();
+    // auth-service and chat-service reach the relay's internal API on the ops port, never
+    // through the public one.
+    let ops_url = format!("http://127.0.0.1:{ops_port}");
     let origins = vec![
         format!("http://localhost:{port}"),
         format!("http://127.0.0.1:{port}"),
     ];
-    // A fresh key each start: only these three services, in this process, ever use it.
-    let internal_key = random_key()?;
+    let internal_keys = random_keys()?;
+    store_kit::files::private_dir(&config.data_dir)
+        .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
+    warn_if_open(&config.data_dir);
     let sqlite = |name: &str| format!("sqlite://{}", config.data_dir.join(name).display());
 
     let mut auth =
         auth_service::config::Settings::development(&sqlite("auth.db"), &config.data_dir);
-    auth.internal_api_key = internal_key.clone();
-    auth.relay_url = Some(front_url.clone());
+    auth.internal_keys = internal_keys.clone();
+    auth.relay_url = Some(ops_url.clone());
     auth.public_url = format!("http://localhost:{port}");
     auth.allowed_origins = origins.clone();
     auth.bcrypt_cost = config.bcrypt_cost;
@@ -96,8 +162,8 @@ pub async fn start_with_listener(
     chat.database_url = sqlite("chat.db");
     chat.migrate_on_start = true;
     chat.auth_url = auth_url.clone();
-    chat.internal_api_key = internal_key.clone();
-    chat.relay_url = Some(front_url.clone());
+    chat.internal_keys = internal_keys.clone();
+    chat.relay_url = Some(ops_url.clone());
     let chat_app =
         chat_service::startup::Application::build_with_listener(chat, loopback()?).await?;
     let chat_url = format!("http://127.0.0.1:{}", chat_app.port());
@@ -105,7 +171,7 @@ pub async fn start_with_listener(
     let mut relay_settings = ws_relay::config::Settings::from_env()?;
     relay_settings.chat_url = chat_url.clone();
     relay_settings.auth_url = auth_url.clone();
-    relay_settings.internal_api_key = internal_key;
+    relay_settings.internal_keys = internal_keys;
     relay_settings.allowed_origins = origins;
     let relay = Relay::new(relay_settings)?;
 
@@ -119,34 +185,68 @@ pub async fn start_with_listener(
             ])
             .collect(),
     );
-    let proxy = web::Data::new(proxy::Proxy::new()?);
+    let ops = service_kit::server::http_server(
+        ops_listener,
+        readiness,
+        ws_relay::startup::INTERNAL_BODY_LIMIT,
+        {
+            let relay = relay.clone();
+            move |cfg| ws_relay::startup::configure_internal(cfg, &relay)
+        },
+    )?;
+    let proxy = web::Data::new(proxy::Proxy::new(&config.limits)?);
     let web_dir = config.web_dir.clone();
     let has_web = web_dir.join("index.html").is_file();
     if !has_web {
         tracing::warn!(dir = %web_dir.display(), "the web app is not built (make web-build); serving the API only");
     }
+    let drain = relay.settings().shutdown_drain;
     let front = {
         let relay = relay.clone();
-        service_kit::server::http_server(front_listener, readiness, 1024 * 1024, move |cfg| {
-            ws_relay::startup::configure(cfg, &relay);
-            cfg.app_data(proxy.clone())
-                .app_data(web::PayloadConfig::new(1024 * 1024));
-            for prefix in ["/auth", "/users", "/.well-known"] {
-                cfg.service(web::scope(prefix).default_service(proxy::to(auth_url.clone())));
-            }
-            for prefix in ["/rooms", "/messages", "/ws-tickets"] {
-                cfg.service(web::scope(prefix).default_service(proxy::to(chat_url.clone())));
-            }
-            if has_web {
-                cfg.service(spa(&web_dir));
-            } else {
-                cfg.route("/", web::get().to(no_web_app));
-            }
-        })?
+        front::server(
+            front_listener,
+            config.limits.clone(),
+            drain.as_secs() + 5,
+            move |cfg| {
+                ws_relay::startup::configure_public(cfg, &relay);
+                cfg.app_data(proxy.clone());
+                for prefix in ["/auth", "/users", "/.well-known"] {
+                    cfg.service(web::scope(prefix).default_service(proxy::to(auth_url.clone())));
+                }
+                for prefix in ["/rooms", "/messages", "/ws-tickets"] {
+                    cfg.service(web::scope(prefix).default_service(proxy::to(chat_url.clone())));
+                }
+                if has_web {
+                    cfg.service(spa(&web_dir));
+                } else {
+                    cfg.route("/", web::get().to(no_web_app));
+                }
+            },
+        )?
     };
     tokio::spawn(auth_app.run_until_stopped());
     tokio::spawn(chat_app.run_until_stopped());
-    Ok(Running { port, relay, front })
+    tokio::spawn(ops);
+    Ok(Running {
+        port,
+        ops_port,
+        relay,
+        front,
+    })
+}
+
+/// The data directory holds the signing key and every message: say so when others can
+/// read it (an existing directory is not changed: it may be shared or a mount point).
+fn warn_if_open(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(dir)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(dir = %dir.display(), "DATA_DIR is open to other users; `chmod 700` it");
+        }
+    }
 }
 
 /// The web app's files, with `index.html` for every path that is not a file (client routes).

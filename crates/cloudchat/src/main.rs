@@ -9,7 +9,8 @@ async fn main() -> ExitCode {
     service_kit::cli::main(
         "cloudchat",
         QuickStart::from_env,
-        |q| q.bind_addr.clone(),
+        // `/healthz` answers on the loopback ops port only, as nginx keeps it off the public one.
+        |q| q.ops_addr.clone(),
         run,
     )
     .await
@@ -35,8 +36,10 @@ async fn run(command: String, config: QuickStart) -> anyhow::Result<()> {
     };
     tracing::info!(
         port = running.port,
-        "Cloud Chat is running at http://{shown}:{}",
-        running.port
+        ops_port = running.ops_port,
+        "Cloud Chat is running at http://{shown}:{} (health, readiness, metrics and internal API on http://127.0.0.1:{} only)",
+        running.port,
+        running.ops_port
     );
     running.run_until_stopped().await
 }

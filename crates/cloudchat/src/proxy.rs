@@ -1,14 +1,19 @@
 //! A small reverse proxy: the quick start's stand-in for nginx in front of auth-service and
 //! chat-service. It forwards method, path, query, headers and body, sets `X-Forwarded-For` to
 //! the client's address (the services trust loopback as their proxy), and passes the answer
-//! back, `Set-Cookie` headers included.
+//! back, `Set-Cookie` headers included. The request body is read here, within the front
+//! door's size and time limits.
 
 use std::time::Duration;
+
+use futures_util::StreamExt;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use service_kit::{Problem, RequestId};
+
+use crate::front::FrontLimits;
 
 /// Headers that describe one hop, never forwarded.
 const HOP_BY_HOP: &[&str] = &[
@@ -25,19 +30,77 @@ const HOP_BY_HOP: &[&str] = &[
     "x-forwarded-for",
 ];
 
+/// How long a service may take to answer, as nginx's `proxy_read_timeout` (30 s).
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Clone)]
 pub struct Proxy {
     http: reqwest::Client,
+    max_body_bytes: usize,
+    body_timeout: Duration,
 }
 
 impl Proxy {
-    pub fn new() -> anyhow::Result<Self> {
+    pub fn new(limits: &FrontLimits) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(30))
+            .timeout(UPSTREAM_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self { http })
+        Ok(Self {
+            http,
+            max_body_bytes: limits.max_body_bytes,
+            body_timeout: limits.body_timeout,
+        })
+    }
+
+    /// The whole request body, refused (413) past the size limit — at once when the
+    /// declared length says so — and (408) when the client is slower than the time limit.
+    pub async fn read_body(
+        &self,
+        req: &HttpRequest,
+        mut payload: web::Payload,
+    ) -> Result<web::Bytes, Problem> {
+        let too_large = || {
+            let status = StatusCode::PAYLOAD_TOO_LARGE;
+            crate::front::too_large(status, "body_too_large", "body", self.max_body_bytes)
+        };
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes) {
+            return Err(too_large());
+        }
+        let read = async {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|err| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_body",
+                        format!("could not read the request body: {err}"),
+                    )
+                })?;
+                if body.len() + chunk.len() > self.max_body_bytes {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body.freeze())
+        };
+        match tokio::time::timeout(self.body_timeout, read).await {
+            Ok(result) => result,
+            Err(_) => Err(Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    self.body_timeout.as_secs()
+                ),
+            )),
+        }
     }
 
     /// Forwards the request to `upstream` (a base URL such as `http://127.0.0.1:41234`).
@@ -106,9 +169,14 @@ impl Proxy {
 /// A route target that forwards everything under a prefix to `upstream`.
 pub fn to(upstream: String) -> actix_web::Route {
     web::to(
-        move |req: HttpRequest, body: web::Bytes, proxy: web::Data<Proxy>| {
+        move |req: HttpRequest, payload: web::Payload, proxy: web::Data<Proxy>| {
             let upstream = upstream.clone();
-            async move { proxy.forward(&upstream, &req, body).await }
+            async move {
+                match proxy.read_body(&req, payload).await {
+                    Ok(body) => proxy.forward(&upstream, &req, body).await,
+                    Err(problem) => actix_web::ResponseError::error_response(&problem),
+                }
+            }
         },
     )
 }

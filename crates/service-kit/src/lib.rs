@@ -4,7 +4,7 @@
 //! configuration from the environment, tracing set-up, the request middleware (request ids,
 //! access log, HTTP metrics), the one error type every response error becomes (RFC 9457
 //! problem+json), health/readiness/metrics endpoints, the client IP behind trusted proxies,
-//! rate limiting, and the internal API key check.
+//! rate limiting, and the per-caller internal API keys.
 
 pub mod cli;
 pub mod client_ip;
@@ -21,6 +21,9 @@ pub mod telemetry;
 
 pub use client_ip::TrustedProxies;
 pub use config::{AppEnv, ConfigError};
-pub use internal::{INTERNAL_KEY_HEADER, InternalApiKey, InternalCaller};
+pub use internal::{
+    Caller, FromChat, FromChatOrAuth, FromRelay, FromRelayOrChat, INTERNAL_KEY_HEADER,
+    InternalApiKey, InternalCaller, InternalKeySet, InternalKeys,
+};
 pub use middleware::{REQUEST_ID_HEADER, RequestId};
 pub use problem::{FieldError, Problem};

@@ -7,6 +7,8 @@
 //! settings each engine needs, runs the right migration set, and recognises constraint
 //! violations so that callers can turn them into 409s.
 
+pub mod files;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -49,7 +51,7 @@ pub enum StoreError {
         "DATABASE_URL must start with sqlite: or postgres: (for example sqlite://data/auth.db or postgres://user:pass@host/db)"
     )]
     UnsupportedUrl,
-    #[error("could not create the directory for the SQLite file {path}: {source}")]
+    #[error("could not create the SQLite file {path} or its directory (owner-only): {source}")]
     CreateDir {
         path: String,
         source: std::io::Error,
@@ -188,7 +190,8 @@ impl Database {
     }
 }
 
-/// Makes sure a SQLite URL creates its file and that the file's directory exists.
+/// Makes sure a SQLite URL creates its file, and that the file (with its `-wal`/`-shm`) and
+/// the directory it creates are owner-only (`files.rs`).
 fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     let rest = url
         .trim_start_matches("sqlite://")
@@ -197,11 +200,19 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     let dir = Path::new(path)
         .parent()
         .filter(|d| path != ":memory:" && !d.as_os_str().is_empty());
+    let create_err = |source| StoreError::CreateDir {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-            path: path.to_owned(),
-            source,
-        })?;
+        files::private_dir(dir).map_err(create_err)?;
+    }
+    let own_file = !(path == ":memory:"
+        || path.is_empty()
+        || query.contains("mode=memory")
+        || query.contains("mode=ro"));
+    if own_file {
+        files::private_file(Path::new(path)).map_err(create_err)?;
     }
     let mut url = format!("sqlite://{path}");
     if query.is_empty() {

@@ -126,6 +126,17 @@ async fn drop_stale(admin: &mut sqlx::AnyConnection, now: u64) {
     }
 }
 
+/// The internal key of each caller in every test stack: three different keys, as in
+/// production, so that a test notices a service presenting the wrong one.
+pub const RELAY_KEY: &str = "test-relay-internal-key-0123456789";
+pub const CHAT_KEY: &str = "test-chat-internal-key-0123456789";
+pub const AUTH_KEY: &str = "test-auth-internal-key-0123456789";
+
+/// The key set every test service is configured with.
+pub fn internal_keys() -> service_kit::InternalKeySet {
+    service_kit::InternalKeySet::new(RELAY_KEY, CHAT_KEY, AUTH_KEY)
+}
+
 /// What a [`FakeRelay`] received: the internal key presented, and the JSON body.
 pub type Received = Arc<Mutex<Vec<(Option<String>, Value)>>>;
 

@@ -3,12 +3,18 @@
 
 use std::time::Duration;
 
-use service_kit::config::{bool_var, check_secret, list_var, parse_var, var};
-use service_kit::{AppEnv, ConfigError, TrustedProxies};
+use service_kit::config::{bool_var, list_var, parse_var, var};
+use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet, TrustedProxies};
 
 use crate::dispatch::DispatchLimits;
 
-pub const DEV_INTERNAL_API_KEY: &str = "dev-internal-key";
+/// The internal key a relay presents (to chat-service and auth-service).
+pub const HOLDS_KEY: Caller = Caller::Relay;
+/// The callers whose keys a relay accepts: chat-service with full power, auth-service for
+/// disconnect controls only (`routes/internal.rs`).
+pub const ACCEPTS_KEYS: &[Caller] = &[Caller::Chat, Caller::Auth];
+/// Every key a relay reads (and, in production, requires).
+pub const USES_KEYS: &[Caller] = &[Caller::Relay, Caller::Chat, Caller::Auth];
 
 /// The most events chat-service takes in one `POST /internal/ws/actions`.
 pub const MAX_CHAT_BATCH: usize = 1024;
@@ -57,7 +63,7 @@ pub struct Settings {
     pub auth_url: String,
     pub jwt_issuer: String,
     pub jwt_audience: String,
-    pub internal_api_key: String,
+    pub internal_keys: InternalKeySet,
     /// Exact `Origin` values accepted on `/ws`.
     pub allowed_origins: Vec<String>,
     /// Unset: this relay works alone, in memory.
@@ -91,7 +97,7 @@ impl Settings {
             auth_url: auth_url.to_owned(),
             jwt_issuer: "cloudchat-auth".to_owned(),
             jwt_audience: "cloudchat".to_owned(),
-            internal_api_key: DEV_INTERNAL_API_KEY.to_owned(),
+            internal_keys: InternalKeySet::development(),
             allowed_origins: vec![
                 "http://localhost:8080".to_owned(),
                 "http://127.0.0.1:8080".to_owned(),
@@ -110,10 +116,7 @@ impl Settings {
 
     pub fn from_env() -> Result<Self, ConfigError> {
         let env = AppEnv::from_env()?;
-        let internal_api_key = var("INTERNAL_API_KEY");
-        if env.is_production() {
-            check_secret(env, "INTERNAL_API_KEY", internal_api_key.as_deref())?;
-        }
+        let internal_keys = InternalKeySet::from_env(env, USES_KEYS)?;
         let allowed_origins = {
             let list = list_var("ALLOWED_ORIGINS");
             if list.is_empty() {
@@ -152,7 +155,7 @@ impl Settings {
             auth_url: var("AUTH_URL").unwrap_or_else(|| "http://127.0.0.1:8081".to_owned()),
             jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| "cloudchat-auth".to_owned()),
             jwt_audience: var("JWT_AUDIENCE").unwrap_or_else(|| "cloudchat".to_owned()),
-            internal_api_key: internal_api_key.unwrap_or_else(|| DEV_INTERNAL_API_KEY.to_owned()),
+            internal_keys,
             allowed_origins,
             redis_url: var("REDIS_URL"),
             redis_prefix: var("REDIS_PREFIX").unwrap_or_else(|| "cloudchat".to_owned()),
@@ -221,7 +224,7 @@ impl Settings {
             return Err(ConfigError::new("RELAY_ID", "must be 1 to 128 characters"));
         }
         if self.env.is_production() {
-            check_secret(self.env, "INTERNAL_API_KEY", Some(&self.internal_api_key))?;
+            self.internal_keys.validate(self.env, USES_KEYS)?;
             if self.enable_echo {
                 return Err(ConfigError::new(
                     "WS_ENABLE_ECHO",

@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
-use service_kit::InternalApiKey;
+use service_kit::InternalKeys;
 use service_kit::ops::ReadinessCheck;
 use tokens::Verifier;
 use uuid::Uuid;
 use wire::{Control, Delivery, Publish, Target};
 
 use crate::chat::ChatClient;
-use crate::config::Settings;
+use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::dispatch::Dispatcher;
 use crate::fanout::{Envelope, FrameDelivery, RedisFanout};
 use crate::hub::Hub;
@@ -33,7 +33,8 @@ struct Inner {
     dispatcher: Dispatcher,
     verifier: Verifier,
     shutting_down: AtomicBool,
-    internal_key: InternalApiKey,
+    /// The keys accepted on `/internal/...` (chat-service's and auth-service's).
+    internal_keys: InternalKeys,
 }
 
 /// Delivery here and, over Redis, on the other relays.
@@ -74,10 +75,10 @@ impl Relay {
     /// runtime.
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
-        let internal_key = InternalApiKey::new(settings.internal_api_key.as_str());
+        let internal_keys = settings.internal_keys.accepting(ACCEPTS_KEYS);
         let chat = ChatClient::new(
             &settings.chat_url,
-            internal_key.clone(),
+            settings.internal_keys.key(HOLDS_KEY).clone(),
             settings.chat_timeout,
         )?;
         let jwks_http = reqwest::Client::builder()
@@ -147,7 +148,7 @@ impl Relay {
                 dispatcher,
                 verifier,
                 shutting_down: AtomicBool::new(false),
-                internal_key,
+                internal_keys,
             }),
         })
     }
@@ -172,8 +173,8 @@ impl Relay {
         &self.inner.verifier
     }
 
-    pub fn internal_key(&self) -> &InternalApiKey {
-        &self.inner.internal_key
+    pub fn internal_keys(&self) -> &InternalKeys {
+        &self.inner.internal_keys
     }
 
     pub fn instance(&self) -> Uuid {

@@ -15,14 +15,29 @@ use crate::config::Settings;
 use crate::relay::Relay;
 use crate::routes;
 
-/// Mounts the relay's routes (`/ws`, `/internal/publish`, `/internal/connections/{id}`, and
-/// `/ws-echo` when enabled) with the app data they need. Operational endpoints are not
-/// included: a process mounting several services serves one `/healthz`/`/readyz`/`/metrics`
-/// and adds [`Relay::readiness_checks`] to its readiness.
+/// Mounts all the relay's routes: [`configure_public`] and [`configure_internal`] on one
+/// port, as the relay binary serves them (nginx keeps `/internal` off the public side).
+/// Operational endpoints are not included: a process mounting several services serves one
+/// `/healthz`/`/readyz`/`/metrics` and adds [`Relay::readiness_checks`] to its readiness.
 pub fn configure(cfg: &mut web::ServiceConfig, relay: &Relay) {
+    configure_public(cfg, relay);
+    configure_internal(cfg, relay);
+}
+
+/// What clients reach: `/ws`, and `/ws-echo` when enabled.
+pub fn configure_public(cfg: &mut web::ServiceConfig, relay: &Relay) {
     cfg.app_data(web::Data::new(relay.clone()))
-        .app_data(web::Data::new(relay.internal_key().clone()))
-        .route("/ws", web::get().to(routes::ws::upgrade))
+        .route("/ws", web::get().to(routes::ws::upgrade));
+    if relay.settings().enable_echo {
+        cfg.route("/ws-echo", web::get().to(routes::echo::echo));
+    }
+}
+
+/// What only the other services reach, behind their internal keys: `/internal/publish` and
+/// the @connections API (`/internal/connections/{id}`).
+pub fn configure_internal(cfg: &mut web::ServiceConfig, relay: &Relay) {
+    cfg.app_data(web::Data::new(relay.clone()))
+        .app_data(web::Data::new(relay.internal_keys().clone()))
         .route(
             "/internal/publish",
             web::post().to(routes::internal::publish),
@@ -39,13 +54,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, relay: &Relay) {
             "/internal/connections/{id}",
             web::delete().to(routes::internal::delete_connection),
         );
-    if relay.settings().enable_echo {
-        cfg.route("/ws-echo", web::get().to(routes::echo::echo));
-    }
 }
 
 /// Largest `POST /internal/publish` body.
-const INTERNAL_BODY_LIMIT: usize = 1024 * 1024;
+pub const INTERNAL_BODY_LIMIT: usize = 1024 * 1024;
 
 pub struct Application {
     port: u16,

@@ -1,7 +1,7 @@
-//! `/internal/users/*`: user look-ups for the other services (internal API key required).
+//! `/internal/users/*`: user look-ups for chat-service (its internal key required).
 
 use actix_web::{HttpResponse, get, web};
-use service_kit::InternalCaller;
+use service_kit::FromChat;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -10,7 +10,7 @@ use crate::store::users;
 
 #[get("/internal/users/{id}")]
 pub async fn user_by_id(
-    _caller: InternalCaller,
+    _caller: FromChat,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
@@ -25,7 +25,7 @@ pub async fn user_by_id(
 
 #[get("/internal/users/by-username/{username}")]
 pub async fn user_by_username(
-    _caller: InternalCaller,
+    _caller: FromChat,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {

@@ -6,12 +6,11 @@ use auth_service::config::{RateLimits, Settings};
 use auth_service::startup::{AppState, Application};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
+pub use test_support::{AUTH_KEY, CHAT_KEY, FakeRelay, RELAY_KEY, assert_problem};
 use test_support::{Engine, TempDir, TestDatabase};
-pub use test_support::{FakeRelay, assert_problem};
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const ORIGIN: &str = "http://localhost:8080";
-pub const INTERNAL_KEY: &str = "test-internal-key-0123456789";
 
 pub struct TestApp {
     pub address: String,
@@ -27,7 +26,7 @@ pub fn test_settings(database_url: &str, data_dir: &std::path::Path) -> Settings
     s.access_ttl = Duration::from_secs(900);
     s.refresh_ttl = Duration::from_secs(3600);
     s.session_max_age = Duration::from_secs(7200);
-    s.internal_api_key = INTERNAL_KEY.into();
+    s.internal_keys = test_support::internal_keys();
     s.allowed_origins = vec![ORIGIN.into()];
     // Cost 4 keeps the suite fast; production refuses anything under 10.
     s.bcrypt_cost = 4;

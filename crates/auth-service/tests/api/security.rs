@@ -2,7 +2,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use service_kit::{AppEnv, TrustedProxies};
+use service_kit::{AppEnv, Caller, TrustedProxies};
 use test_support::{Engine, TempDir, both_engines};
 
 use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with, test_settings};
@@ -230,7 +230,11 @@ async fn production_refuses_default_secrets(engine: Engine) {
         s.env = AppEnv::Production;
         s.bcrypt_cost = 12;
         s.dev_return_reset_link = false;
-        s.internal_api_key = "kV9s-really-long-random-internal-key".into();
+        s.internal_keys = service_kit::InternalKeySet::new(
+            "kV9s-really-long-random-relay-key",
+            "kV9s-really-long-random-chat-key",
+            "kV9s-really-long-random-auth-key",
+        );
         s.jwt_private_key = Some(tokens::SigningKey::generate().unwrap().to_pem());
         if engine == Engine::Postgres {
             s.database_url = "postgres://auth:Str0ng-Passw0rd-here@127.0.0.1/auth".into();
@@ -240,12 +244,17 @@ async fn production_refuses_default_secrets(engine: Engine) {
     };
     assert!(prod(&|_| {}).validate().is_ok());
     type Tweak<'a> = &'a dyn Fn(&mut auth_service::config::Settings);
-    let cases: [(&str, Tweak); 5] = [
-        ("INTERNAL_API_KEY", &|s| {
-            s.internal_api_key = "dev-internal-key".into()
+    let cases: [(&str, Tweak); 6] = [
+        ("AUTH_INTERNAL_KEY", &|s| {
+            s.internal_keys.set(Caller::Auth, "dev-auth-internal-key")
         }),
-        ("INTERNAL_API_KEY", &|s| {
-            s.internal_api_key = "change-me".into()
+        ("CHAT_INTERNAL_KEY", &|s| {
+            s.internal_keys.set(Caller::Chat, "change-me")
+        }),
+        // One value for two callers would let one act as the other.
+        ("RELAY_INTERNAL_KEY", &|s| {
+            s.internal_keys
+                .set(Caller::Relay, "kV9s-really-long-random-chat-key")
         }),
         ("JWT_PRIVATE_KEY", &|s| s.jwt_private_key = None),
         ("DATABASE_URL", &|s| {

@@ -2,9 +2,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use test_support::{Engine, both_engines};
 
-use crate::helpers::{
-    FakeRelay, INTERNAL_KEY, PASSWORD, assert_problem, spawn_app, spawn_app_with,
-};
+use crate::helpers::{AUTH_KEY, FakeRelay, PASSWORD, assert_problem, spawn_app, spawn_app_with};
 
 async fn sessions_lists_each_login_and_marks_the_current_one(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -111,7 +109,7 @@ async fn logout_all_revokes_every_session_and_tells_the_relay(engine: Engine) {
     app.refresh_ok(&bob.refresh).await;
     let published = relay.wait_for(1).await;
     assert_eq!(published.len(), 1);
-    assert_eq!(published[0].0.as_deref(), Some(INTERNAL_KEY));
+    assert_eq!(published[0].0.as_deref(), Some(AUTH_KEY));
     assert_eq!(
         published[0].1["control"][0]["disconnectUser"],
         alice.user_id.as_str()

@@ -1,11 +1,11 @@
-//! The relay's side of the WebSocket (DESIGN.md section 5), behind the internal API key:
+//! The relay's side of the WebSocket (DESIGN.md section 5), behind the relays' internal key:
 //! `$connect`, the routed actions, `$disconnect`. Nothing here is kept between calls: every
 //! event carries the identity returned at connect.
 
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use service_kit::{FieldError, InternalCaller};
+use service_kit::{FieldError, FromRelay};
 use wire::{
     ActionBatch, ActionBatchResponse, ActionRequest, ActionResponse, ActionResult, ConnectRequest,
     ConnectResponse, DisconnectRequest, Identity,
@@ -20,7 +20,7 @@ use crate::views::{frames, json_len};
 
 #[post("/internal/ws/connect")]
 pub async fn connect(
-    _caller: InternalCaller,
+    _caller: FromRelay,
     state: web::Data<AppState>,
     body: web::Json<ConnectRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -109,7 +109,7 @@ fn parse<T: DeserializeOwned>(body: serde_json::Value) -> ApiResult<T> {
 
 #[post("/internal/ws/actions/{action}")]
 pub async fn action(
-    _caller: InternalCaller,
+    _caller: FromRelay,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<ActionRequest>,
@@ -135,7 +135,7 @@ const SMALL_ANSWER: usize = 1024;
 /// temporary `busy` error (and not run when that is known before), which the client retries.
 /// Registered in [`crate::routes::configure`] with its own body limit.
 pub async fn actions_batch(
-    _caller: InternalCaller,
+    _caller: FromRelay,
     state: web::Data<AppState>,
     body: web::Json<ActionBatch>,
 ) -> ApiResult<HttpResponse> {
@@ -383,10 +383,7 @@ async fn run_action(
 }
 
 #[post("/internal/ws/disconnect")]
-pub async fn disconnect(
-    _caller: InternalCaller,
-    body: web::Json<DisconnectRequest>,
-) -> HttpResponse {
+pub async fn disconnect(_caller: FromRelay, body: web::Json<DisconnectRequest>) -> HttpResponse {
     tracing::info!(connection_id = %body.connection_id, user_id = %body.identity.user_id, "WebSocket disconnected");
     HttpResponse::NoContent().finish()
 }

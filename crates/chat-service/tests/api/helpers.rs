@@ -5,11 +5,10 @@ use chat_service::config::Settings;
 use chat_service::startup::{AppState, Application};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
+pub use test_support::{AUTH_KEY, CHAT_KEY, FakeRelay, RELAY_KEY, assert_problem};
 use test_support::{Engine, TempDir, TestDatabase};
-pub use test_support::{FakeRelay, assert_problem};
 use uuid::Uuid;
 
-pub const INTERNAL_KEY: &str = "test-internal-key-0123456789";
 pub const GENERAL: i64 = 1;
 
 pub struct TestApp {
@@ -48,7 +47,7 @@ pub async fn spawn_app_with_relay(
     let auth_db = TestDatabase::create(engine).await;
     let data = TempDir::new("cloudchat-chat-test");
     let mut auth_settings = auth_service::config::Settings::development(&auth_db.url, &data.0);
-    auth_settings.internal_api_key = INTERNAL_KEY.into();
+    auth_settings.internal_keys = test_support::internal_keys();
     auth_settings.bcrypt_cost = 4;
     auth_settings.rate_limits.per_ip_per_min = 100_000;
     auth_settings.rate_limits.per_account_per_min = 100_000;
@@ -62,7 +61,7 @@ pub async fn spawn_app_with_relay(
 
     let chat_db = TestDatabase::create(engine).await;
     let mut settings = Settings::development(&chat_db.url, &auth);
-    settings.internal_api_key = INTERNAL_KEY.into();
+    settings.internal_keys = test_support::internal_keys();
     settings.relay_url = Some(relay.url.clone());
     tweak(&mut settings);
     let (chat, state) = start_chat(settings.clone()).await;
@@ -209,7 +208,7 @@ impl TestApp {
     pub async fn internal_at(&self, base: &str, path: &str, body: &Value) -> Response {
         self.client
             .post(format!("{base}{path}"))
-            .header("x-internal-api-key", INTERNAL_KEY)
+            .header("x-internal-api-key", RELAY_KEY)
             .json(body)
             .send()
             .await
@@ -242,7 +241,7 @@ impl TestApp {
             .await
             .into_iter()
             .map(|(key, body)| {
-                assert_eq!(key.as_deref(), Some(INTERNAL_KEY));
+                assert_eq!(key.as_deref(), Some(CHAT_KEY));
                 body
             })
             .collect()

@@ -2,7 +2,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
 
-use crate::helpers::{GENERAL, assert_problem, event, spawn_app, spawn_app_with};
+use crate::helpers::{
+    AUTH_KEY, CHAT_KEY, GENERAL, assert_problem, event, spawn_app, spawn_app_with,
+};
 
 fn connect_body(ticket: Option<&str>, token: Option<&str>) -> Value {
     json!({
@@ -35,6 +37,19 @@ async fn internal_endpoints_need_the_key(engine: Engine) {
             .await
             .unwrap();
         assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
+        // Only a relay's key opens these: chat-service's own key (which relays accept) and
+        // auth-service's are not keys here.
+        for key in [CHAT_KEY, AUTH_KEY] {
+            let res = app
+                .client
+                .post(app.url(path))
+                .header("x-internal-api-key", key)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
+        }
     }
 }
 

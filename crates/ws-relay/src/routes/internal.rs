@@ -1,5 +1,6 @@
-//! The relay's internal API (DESIGN.md section 5), all behind `x-internal-api-key`:
-//! `POST /internal/publish` and the @connections API. The @connections API addresses
+//! The relay's internal API (DESIGN.md section 5), behind the callers' internal keys:
+//! `POST /internal/publish` (chat-service; auth-service for disconnect controls only) and
+//! the @connections API (chat-service). The @connections API addresses
 //! connections held by the relay that answers (410 when it holds no such connection);
 //! services that do not know where a connection lives publish a `{connection}` delivery
 //! instead, which every relay sees.
@@ -7,27 +8,45 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use service_kit::{InternalCaller, Problem};
+use service_kit::internal::forbidden_caller;
+use service_kit::{Caller, FromChat, FromChatOrAuth, Problem};
 use time::format_description::well_known::Rfc3339;
-use wire::{Publish, Target};
+use wire::{Control, Publish, Target};
 
 use crate::protocol::{self, close};
 use crate::relay::Relay;
 use crate::socket::writer::CloseCommand;
 
 pub async fn publish(
-    _caller: InternalCaller,
+    caller: FromChatOrAuth,
     relay: web::Data<Relay>,
     body: web::Json<Publish>,
-) -> HttpResponse {
+) -> Result<HttpResponse, Problem> {
     let publish = body.into_inner();
+    // auth-service ends sessions; it never speaks in rooms or changes memberships.
+    if caller.caller() == Caller::Auth && !only_disconnects(&publish) {
+        return Err(forbidden_caller(
+            Caller::Auth,
+            "publish anything but disconnectUser and disconnectSession controls",
+        ));
+    }
     tracing::debug!(
         deliveries = publish.deliveries.len(),
         control = publish.control.len(),
         "publish"
     );
     relay.publish(publish);
-    HttpResponse::Accepted().finish()
+    Ok(HttpResponse::Accepted().finish())
+}
+
+fn only_disconnects(publish: &Publish) -> bool {
+    publish.deliveries.is_empty()
+        && publish.control.iter().all(|c| {
+            matches!(
+                c,
+                Control::DisconnectUser(_) | Control::DisconnectSession(_)
+            )
+        })
 }
 
 fn gone(id: &str) -> Problem {
@@ -39,7 +58,7 @@ fn gone(id: &str) -> Problem {
 }
 
 pub async fn get_connection(
-    _caller: InternalCaller,
+    _caller: FromChat,
     relay: web::Data<Relay>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
@@ -67,7 +86,7 @@ pub struct PostToConnection {
 }
 
 pub async fn post_to_connection(
-    _caller: InternalCaller,
+    _caller: FromChat,
     relay: web::Data<Relay>,
     path: web::Path<String>,
     body: web::Json<PostToConnection>,
@@ -84,7 +103,7 @@ pub async fn post_to_connection(
 }
 
 pub async fn delete_connection(
-    _caller: InternalCaller,
+    _caller: FromChat,
     relay: web::Data<Relay>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {

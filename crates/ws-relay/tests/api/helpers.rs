@@ -21,7 +21,7 @@ use uuid::Uuid;
 use ws_relay::startup::Stopper;
 use ws_relay::{Application, Relay, Settings};
 
-pub const INTERNAL_KEY: &str = "test-internal-key-0123456789";
+pub use test_support::{AUTH_KEY, CHAT_KEY, RELAY_KEY, assert_problem};
 pub const ORIGIN: &str = "http://localhost:8080";
 pub const GENERAL: i64 = 1;
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -87,7 +87,7 @@ pub async fn spawn_stack(engine: Engine) -> Stack {
 pub fn relay_settings(chat_url: &str, auth_url: &str) -> Settings {
     let mut s = Settings::development(chat_url, auth_url);
     s.bind_addr = "127.0.0.1:0".into();
-    s.internal_api_key = INTERNAL_KEY.into();
+    s.internal_keys = test_support::internal_keys();
     s.allowed_origins = vec![ORIGIN.into()];
     s.relay_id = format!("test-relay-{}", &Uuid::new_v4().simple().to_string()[..6]);
     s.shutdown_drain = Duration::from_secs(5);
@@ -103,7 +103,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     let auth_db = TestDatabase::create(options.engine).await;
     let data = TempDir::new("cloudchat-relay-test");
     let mut auth_settings = auth_service::config::Settings::development(&auth_db.url, &data.0);
-    auth_settings.internal_api_key = INTERNAL_KEY.into();
+    auth_settings.internal_keys = test_support::internal_keys();
     auth_settings.bcrypt_cost = 4;
     auth_settings.rate_limits.per_ip_per_min = 100_000;
     auth_settings.rate_limits.per_account_per_min = 100_000;
@@ -118,7 +118,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
 
     let chat_db = TestDatabase::create(options.engine).await;
     let mut chat_settings = chat_service::config::Settings::development(&chat_db.url, &auth);
-    chat_settings.internal_api_key = INTERNAL_KEY.into();
+    chat_settings.internal_keys = test_support::internal_keys();
     chat_settings.relay_url = Some(relay_http.clone());
     chat_settings.send_limit = 100_000;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -305,7 +305,7 @@ impl Stack {
         let mut req = self
             .client
             .request(method, format!("{}{path}", node.http))
-            .header("x-internal-api-key", INTERNAL_KEY);
+            .header("x-internal-api-key", CHAT_KEY);
         if let Some(body) = body {
             req = req.json(&body);
         }

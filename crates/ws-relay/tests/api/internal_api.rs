@@ -88,6 +88,55 @@ async fn internal_endpoints_need_the_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_key_does_only_what_its_caller_does() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let alice = stack.signup("alice").await;
+    let (mut ws, _) = stack.connect_to(&stack.relay, &alice).await;
+    let client = reqwest::Client::new();
+    let call = |method: Method, path: &str, key: &str, body: Value| {
+        client
+            .request(method, format!("{}{path}", stack.relay.http))
+            .header("x-internal-api-key", key)
+            .json(&body)
+            .send()
+    };
+    let message = json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "t"}}]});
+    let subscribe = json!({"control": [{"subscribe": {"userId": alice.id, "roomId": 7}}]});
+    // A relay's own key opens nothing on a relay.
+    let res = call(
+        Method::POST,
+        "/internal/publish",
+        RELAY_KEY,
+        message.clone(),
+    )
+    .await
+    .unwrap();
+    assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
+    // auth-service may not speak in rooms, change memberships or use @connections.
+    for body in [message, subscribe] {
+        let res = call(Method::POST, "/internal/publish", AUTH_KEY, body)
+            .await
+            .unwrap();
+        assert_problem(res, StatusCode::FORBIDDEN, "forbidden_internal_caller").await;
+    }
+    let res = call(Method::GET, "/internal/connections/x", AUTH_KEY, json!({}))
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::FORBIDDEN, "forbidden_internal_caller").await;
+    // ... but it may end a user's sockets.
+    let res = call(
+        Method::POST,
+        "/internal/publish",
+        AUTH_KEY,
+        json!({"control": [{"disconnectUser": alice.id}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    assert_eq!(ws.closed(WAIT).await.0, Some(4003));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_targets_rooms_users_and_connections() {
     let stack = spawn_stack(Engine::Sqlite).await;
     let alice = stack.signup("alice").await;
