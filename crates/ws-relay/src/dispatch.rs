@@ -1,7 +1,8 @@
 //! Actions on their way to chat-service, batched and bounded.
 //!
 //! Connections hand their actions to one [`Dispatcher`] per relay. Its task takes whatever is
-//! waiting (up to `CHAT_BATCH_MAX`) and sends it as one `POST /internal/ws/actions`, with at
+//! waiting (up to `CHAT_BATCH_MAX` actions and about `CHAT_BATCH_MAX_BYTES`) and sends it as
+//! one `POST /internal/ws/actions`, with at
 //! most `CHAT_MAX_IN_FLIGHT` such requests outstanding. While those are busy, new actions
 //! gather in the queue, so the batches grow with the load: one request and, in chat-service,
 //! one transaction carry many sends. Under light load a batch is one action and goes out at
@@ -32,11 +33,15 @@ use crate::chat::{ChatClient, ChatError};
 use crate::hub::Connection;
 use crate::protocol;
 
-/// How actions are batched; from `CHAT_BATCH_MAX`, `CHAT_MAX_IN_FLIGHT`, `CHAT_QUEUE`.
+/// How actions are batched; from `CHAT_BATCH_MAX`, `CHAT_BATCH_MAX_BYTES`,
+/// `CHAT_MAX_IN_FLIGHT`, `CHAT_QUEUE`.
 #[derive(Debug, Clone)]
 pub struct DispatchLimits {
     /// Most actions in one request.
     pub max_batch: usize,
+    /// Most bytes in one request, as estimated by [`Queued::weight`]; a group larger than
+    /// this goes alone.
+    pub max_batch_bytes: usize,
     /// Most batch requests outstanding at once.
     pub max_in_flight: usize,
     /// Most connections waiting for a request (each has at most one group of actions queued);
@@ -48,6 +53,7 @@ impl Default for DispatchLimits {
     fn default() -> Self {
         Self {
             max_batch: 128,
+            max_batch_bytes: 4 * 1024 * 1024,
             max_in_flight: 4,
             queue: 4096,
         }
@@ -63,10 +69,24 @@ pub struct Queued {
     pub action: &'static str,
     pub request: ActionRequest,
     pub id: Option<Value>,
+    /// The client frame's length in bytes.
+    pub size: usize,
+}
+
+/// What the rest of a batched event adds to its body: action name, connection id and identity.
+const EVENT_OVERHEAD: usize = 256;
+
+impl Queued {
+    /// The bytes this action adds to a batch request, about.
+    fn weight(&self) -> usize {
+        self.size + EVENT_OVERHEAD
+    }
 }
 
 struct Pending {
     group: Vec<Queued>,
+    /// The group's [`Queued::weight`]s.
+    weight: usize,
     conn: Arc<Connection>,
     deadline: Instant,
     /// Told once the client has its answers; dropped unanswered on failure before sending.
@@ -101,6 +121,7 @@ impl Dispatcher {
     ) -> Result<(), ChatError> {
         let (done, answered) = oneshot::channel();
         let pending = Pending {
+            weight: group.iter().map(Queued::weight).sum(),
             group,
             conn: conn.clone(),
             deadline,
@@ -154,6 +175,7 @@ async fn run(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
     let max_batch = limits.max_batch.max(1);
+    let max_bytes = limits.max_batch_bytes;
     // A group that did not fit in the last batch opens the next one.
     let mut carried: Option<Pending> = None;
     loop {
@@ -171,9 +193,12 @@ async fn run(
         };
         let mut batch = Vec::new();
         let mut events = 0;
+        let mut bytes = 0;
         let mut next = Some(first);
         while let Some(pending) = next.take() {
-            if !batch.is_empty() && events + pending.group.len() > max_batch {
+            if !batch.is_empty()
+                && (events + pending.group.len() > max_batch || bytes + pending.weight > max_bytes)
+            {
                 carried = Some(pending);
                 break;
             }
@@ -185,6 +210,7 @@ async fn run(
                     .increment(pending.group.len() as u64);
             } else {
                 events += pending.group.len();
+                bytes += pending.weight;
                 batch.push(pending);
             }
             next = rx.try_recv().ok();
@@ -267,7 +293,7 @@ mod tests {
     use wire::Identity;
 
     fn connection(n: u32) -> Arc<Connection> {
-        let (queue, _) = mpsc::channel(8);
+        let queue = crate::socket::writer::Outbox::new(8, 1024 * 1024);
         let (closer, _) = crate::socket::writer::Closer::new();
         let identity = Identity {
             user_id: uuid::Uuid::nil(),
@@ -288,6 +314,7 @@ mod tests {
             action: "typing",
             request: request(n),
             id: None,
+            size: 20,
         }];
         d.actions(&connection(n), group, deadline).await
     }
@@ -309,7 +336,8 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let chat =
-            ChatClient::new(&url, InternalApiKey::new("k"), Duration::from_secs(30)).unwrap();
+            ChatClient::new(&url, InternalApiKey::new("k"), Duration::from_secs(30), 1 << 20)
+                .unwrap();
         (listener, chat)
     }
 
@@ -326,6 +354,7 @@ mod tests {
             max_batch: 1,
             max_in_flight: 1,
             queue: 1,
+            ..DispatchLimits::default()
         };
         let dispatcher = Dispatcher::start(chat, limits, Arc::new(|_| {}));
         let deadline = Instant::now() + Duration::from_millis(400);

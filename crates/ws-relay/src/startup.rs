@@ -23,9 +23,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, relay: &Relay) {
     cfg.app_data(web::Data::new(relay.clone()))
         .app_data(web::Data::new(relay.internal_key().clone()))
         .route("/ws", web::get().to(routes::ws::upgrade))
-        .route(
-            "/internal/publish",
-            web::post().to(routes::internal::publish),
+        .service(
+            web::resource("/internal/publish")
+                // Its own limit (`RELAY_PUBLISH_MAX_BYTES`), whatever the embedding app's is.
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(relay.settings().publish_max_bytes)
+                        .error_handler(service_kit::problem::json_error),
+                )
+                .route(web::post().to(routes::internal::publish)),
         )
         .route(
             "/internal/connections/{id}",
@@ -44,7 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, relay: &Relay) {
     }
 }
 
-/// Largest `POST /internal/publish` body.
+/// Largest JSON body of the other internal routes (`/internal/connections/{id}`).
 const INTERNAL_BODY_LIMIT: usize = 1024 * 1024;
 
 pub struct Application {

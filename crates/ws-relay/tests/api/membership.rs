@@ -1,0 +1,179 @@
+//! Membership enforced even when a control item is lost: the periodic rooms re-check, the
+//! re-read on `refreshToken`, and control items kept across a Redis outage.
+
+use std::time::Duration;
+
+use serde_json::json;
+use test_support::Engine;
+
+use crate::helpers::*;
+
+/// Sends a message on a socket and waits for its ack.
+async fn say(ws: &mut Ws, room: i64, content: &str) {
+    ws.send(json!({"action": "sendMessage", "roomId": room, "content": content, "clientMsgId": client_msg_id()}))
+        .await;
+    ws.recv_type("ack").await;
+}
+
+/// The `message` frames for `room` that arrive within `wait` (other frames are skipped).
+async fn messages_in(ws: &mut Ws, room: i64, wait: Duration) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut got = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(frame) = ws.try_recv(left).await else {
+            return got;
+        };
+        if frame["type"] == "message" && frame["message"]["roomId"] == room {
+            got.push(frame["message"]["content"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_periodic_recheck_repairs_lost_subscribe_and_unsubscribe() {
+    let stack = spawn_stack_with(
+        Options::new(Engine::Sqlite)
+            .chat_publishes_nowhere()
+            .relay(|s| s.rooms_recheck = Duration::from_millis(300)),
+    )
+    .await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let carol = stack.signup("carol").await;
+    let room = stack.create_room(&alice, "club").await;
+    stack.add_member(&alice, room, &bob).await;
+    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
+    let (mut b, ready) = stack.connect_to(&stack.relay, &bob).await;
+    let bob_conn = ready["connectionId"].as_str().unwrap().to_owned();
+    let (_c, ready) = stack.connect_to(&stack.relay, &carol).await;
+    let carol_conn = ready["connectionId"].as_str().unwrap().to_owned();
+    assert_eq!(rooms_of(&stack, &stack.relay, &bob_conn).await, vec![GENERAL, room]);
+
+    // Neither control item reaches the relay; the re-check repairs both within a period.
+    stack.remove_member(&alice, room, &bob).await;
+    stack.add_member(&alice, room, &carol).await;
+    eventually("bob's subscription is removed", || async {
+        rooms_of(&stack, &stack.relay, &bob_conn).await == vec![GENERAL]
+    })
+    .await;
+    eventually("carol's subscription is added", || async {
+        rooms_of(&stack, &stack.relay, &carol_conn).await == vec![GENERAL, room]
+    })
+    .await;
+    say(&mut a, room, "after the removal").await;
+    assert_eq!(messages_in(&mut b, room, Duration::from_millis(500)).await, Vec::<String>::new());
+    assert!(metric(&stack.relay, "ws_relay_rooms_repaired_total").await >= 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_token_re_reads_the_connections_rooms() {
+    let stack = spawn_stack_with(
+        Options::new(Engine::Sqlite)
+            .chat_publishes_nowhere()
+            .relay(|s| s.rooms_recheck = Duration::from_secs(3600)),
+    )
+    .await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let room = stack.create_room(&alice, "club").await;
+    stack.add_member(&alice, room, &bob).await;
+    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
+    let (mut b, ready) = stack.connect_to(&stack.relay, &bob).await;
+    let bob_conn = ready["connectionId"].as_str().unwrap().to_owned();
+
+    // The `unsubscribe` is lost: bob still hears the room he was removed from...
+    stack.remove_member(&alice, room, &bob).await;
+    say(&mut a, room, "leaked").await;
+    assert_eq!(messages_in(&mut b, room, Duration::from_millis(500)).await, vec!["leaked"]);
+
+    // ...until his next refreshToken, which reads his rooms again.
+    let token = stack.login(&bob).await;
+    b.send(json!({"action": "refreshToken", "id": "r", "token": token}))
+        .await;
+    assert_eq!(b.recv_type("tokenRefreshed").await["id"], "r");
+    eventually("the refresh removed the stale subscription", || async {
+        rooms_of(&stack, &stack.relay, &bob_conn).await == vec![GENERAL]
+    })
+    .await;
+    say(&mut a, room, "kept").await;
+    assert_eq!(messages_in(&mut b, room, Duration::from_millis(500)).await, Vec::<String>::new());
+}
+
+/// Bob (on relay B) is removed through relay A while Redis is down; Redis comes back.
+/// With a long re-check period, what repairs it is the queued `unsubscribe` that relay A
+/// resends, or the re-check relay B runs when it subscribes again (it knows it missed
+/// messages); with a short one, the periodic re-check does it even before Redis is back.
+async fn removed_while_redis_is_down(recheck: Duration) {
+    let server = RedisServer::start(free_port());
+    let port = server.port;
+    let url = server.url();
+    let stack = spawn_stack_with(Options::new(Engine::Sqlite).relay(move |s| {
+        s.redis_url = Some(url);
+        s.redis_prefix = prefix();
+        s.rooms_recheck = recheck;
+    }))
+    .await;
+    let b_node = stack.second_relay().await;
+    wait_ready(&stack.relay).await;
+    wait_ready(&b_node).await;
+
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let carol = stack.signup("carol").await;
+    let room = stack.create_room(&alice, "club").await;
+    stack.add_member(&alice, room, &bob).await;
+    stack.add_member(&alice, room, &carol).await;
+    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
+    let (mut b, ready) = stack.connect_to(&b_node, &bob).await;
+    let bob_conn = ready["connectionId"].as_str().unwrap().to_owned();
+    let (mut c, _) = stack.connect_to(&b_node, &carol).await;
+    say(&mut a, room, "before").await;
+    assert_eq!(messages_in(&mut b, room, Duration::from_millis(800)).await, vec!["before"]);
+    assert_eq!(messages_in(&mut c, room, Duration::from_millis(100)).await, vec!["before"]);
+
+    // Redis goes away; chat-service tells relay A that bob left; relay A cannot pass it on.
+    drop(server);
+    eventually("relay A sees Redis down", || async {
+        ready(&stack.relay).await.0 == reqwest::StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    stack.remove_member(&alice, room, &bob).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let _server = RedisServer::start(port);
+    wait_ready(&stack.relay).await;
+    wait_ready(&b_node).await;
+    eventually_within(
+        "bob's subscription on relay B is gone",
+        Duration::from_secs(15),
+        || async { rooms_of(&stack, &b_node, &bob_conn).await == vec![GENERAL] },
+    )
+    .await;
+
+    // Carol, still a member on relay B, hears the room again; bob does not.
+    let mut heard = Vec::new();
+    for i in 0..5 {
+        say(&mut a, room, &format!("after {i}")).await;
+        heard = messages_in(&mut c, room, Duration::from_millis(500)).await;
+        if !heard.is_empty() {
+            break;
+        }
+    }
+    assert!(!heard.is_empty(), "carol never heard the room again");
+    let leaked: Vec<String> = messages_in(&mut b, room, Duration::from_millis(300)).await;
+    assert!(
+        leaked.iter().all(|m| m == "before"),
+        "bob still hears the room: {leaked:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_item_published_while_redis_is_down_is_resent() {
+    removed_while_redis_is_down(Duration::from_secs(3600)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recheck_removes_a_member_whose_unsubscribe_never_arrived() {
+    removed_while_redis_is_down(Duration::from_secs(1)).await;
+}
