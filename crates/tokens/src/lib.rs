@@ -139,16 +139,11 @@ mod tests {
 
     #[test]
     fn only_three_base64url_segments_look_like_a_jwt() {
-        assert!(is_well_formed_jwt("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln-_"));
+        assert!(is_well_formed_jwt(
+            "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln-_"
+        ));
         for bad in [
-            "",
-            "abc",
-            "a.b",
-            "a.b.c.d",
-            "a..c",
-            "a.b.c=",
-            "a.b.c d",
-            "a.b.cé",
+            "", "abc", "a.b", "a.b.c.d", "a..c", "a.b.c=", "a.b.c d", "a.b.cé",
         ] {
             assert!(!is_well_formed_jwt(bad), "{bad}");
         }

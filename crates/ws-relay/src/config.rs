@@ -17,8 +17,6 @@ pub const MAX_CHAT_BATCH: usize = 1024;
 /// relay's estimate of a batch's size leaves out.
 pub const MAX_CHAT_BATCH_BYTES: usize = 15 * 1024 * 1024;
 
-const DEFAULT_CHAT_REPLY_MAX_BYTES: usize = 16 * 1024 * 1024;
-
 /// Per-connection and per-relay limits (DESIGN.md section 4).
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -87,9 +85,6 @@ pub struct Settings {
     pub chat_timeout: Duration,
     /// How actions are batched to chat-service and how many may wait.
     pub dispatch: DispatchLimits,
-    /// Largest answer read from chat-service (a whole batch answer); a larger one fails the
-    /// call with a temporary error instead of being buffered.
-    pub chat_reply_max_bytes: usize,
     /// Largest `POST /internal/publish` body.
     pub publish_max_bytes: usize,
     /// How often the rooms of every user with a connection here are read again from
@@ -127,7 +122,6 @@ impl Settings {
             shutdown_drain: Duration::from_secs(20),
             chat_timeout: Duration::from_millis(5000),
             dispatch: DispatchLimits::default(),
-            chat_reply_max_bytes: DEFAULT_CHAT_REPLY_MAX_BYTES,
             publish_max_bytes: 1024 * 1024,
             rooms_recheck: Duration::from_secs(60),
             redis_control_queue: 100_000,
@@ -159,10 +153,7 @@ impl Settings {
             actions_per_sec: parse_var("WS_ACTIONS_PER_SEC", defaults.actions_per_sec)?,
             action_burst: parse_var("WS_ACTION_BURST", defaults.action_burst)?,
             outbound_queue: parse_var("WS_OUTBOUND_QUEUE", defaults.outbound_queue)?,
-            outbound_max_bytes: parse_var(
-                "RELAY_OUTBOUND_MAX_BYTES",
-                defaults.outbound_max_bytes,
-            )?,
+            outbound_max_bytes: parse_var("RELAY_OUTBOUND_MAX_BYTES", defaults.outbound_max_bytes)?,
             connects_per_minute: parse_var(
                 "RELAY_CONNECTS_PER_MINUTE",
                 defaults.connects_per_minute,
@@ -181,6 +172,14 @@ impl Settings {
             max_in_flight: parse_var("CHAT_MAX_IN_FLIGHT", dispatch_defaults.max_in_flight)?,
             queue: parse_var("CHAT_QUEUE", dispatch_defaults.queue)?,
             max_batch_bytes: parse_var("CHAT_BATCH_MAX_BYTES", dispatch_defaults.max_batch_bytes)?,
+            max_reply_bytes: parse_var(
+                "CHAT_BATCH_REPLY_MAX_BYTES",
+                dispatch_defaults.max_reply_bytes,
+            )?,
+            sync_reply_bytes: parse_var(
+                "CHAT_REPLY_MAX_BYTES",
+                dispatch_defaults.sync_reply_bytes,
+            )?,
         };
         let settings = Self {
             env,
@@ -201,10 +200,6 @@ impl Settings {
             shutdown_drain: Duration::from_secs(parse_var("SHUTDOWN_DRAIN_SECS", 20)?),
             chat_timeout: Duration::from_millis(parse_var("CHAT_TIMEOUT_MS", 5000)?),
             dispatch,
-            chat_reply_max_bytes: parse_var(
-                "CHAT_BATCH_REPLY_MAX_BYTES",
-                DEFAULT_CHAT_REPLY_MAX_BYTES,
-            )?,
             publish_max_bytes: parse_var("RELAY_PUBLISH_MAX_BYTES", 1024 * 1024)?,
             rooms_recheck: Duration::from_secs(parse_var("RELAY_ROOMS_RECHECK_SECS", 60)?),
             redis_control_queue: parse_var("RELAY_REDIS_CONTROL_QUEUE", 100_000)?,
@@ -243,12 +238,6 @@ impl Settings {
             return Err(ConfigError::new(
                 "RELAY_CONNECTS_PER_MINUTE",
                 "must be at least 1",
-            ));
-        }
-        if self.chat_reply_max_bytes < 64 * 1024 {
-            return Err(ConfigError::new(
-                "CHAT_BATCH_REPLY_MAX_BYTES",
-                "must be at least 65536",
             ));
         }
         if self.publish_max_bytes < 1024 {
@@ -294,7 +283,15 @@ impl Settings {
         if d.max_batch_bytes < 64 * 1024 || d.max_batch_bytes > MAX_CHAT_BATCH_BYTES {
             return Err(ConfigError::new(
                 "CHAT_BATCH_MAX_BYTES",
-                format!("must be 65536 to {MAX_CHAT_BATCH_BYTES} (what chat-service accepts in one batch)"),
+                format!(
+                    "must be 65536 to {MAX_CHAT_BATCH_BYTES} (what chat-service accepts in one batch)"
+                ),
+            ));
+        }
+        if d.sync_reply_bytes == 0 || d.max_reply_bytes < d.sync_reply_bytes.max(64 * 1024) {
+            return Err(ConfigError::new(
+                "CHAT_BATCH_REPLY_MAX_BYTES",
+                "must be at least 65536 and at least CHAT_REPLY_MAX_BYTES (one sync answer), which must be at least 1",
             ));
         }
         if d.max_in_flight == 0 || d.queue == 0 {

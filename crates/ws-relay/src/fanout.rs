@@ -200,7 +200,8 @@ impl Outgoing {
             if item.control {
                 if q.control >= self.max_control {
                     drop(q);
-                    metrics::counter!("ws_relay_redis_publish_failures_total", "kind" => "control").increment(1);
+                    metrics::counter!("ws_relay_redis_publish_failures_total", "kind" => "control")
+                        .increment(1);
                     tracing::error!(
                         "Redis control queue full (RELAY_REDIS_CONTROL_QUEUE); a control item was dropped (the rooms re-check repairs subscriptions)"
                     );
@@ -249,8 +250,7 @@ impl Outgoing {
 }
 
 fn dropped_delivery(why: &str) {
-    metrics::counter!("ws_relay_redis_publish_failures_total", "kind" => "deliveries")
-        .increment(1);
+    metrics::counter!("ws_relay_redis_publish_failures_total", "kind" => "deliveries").increment(1);
     if let Some(suppressed) = PUBLISH_DROP_LOG.allow() {
         tracing::warn!(
             reason = why,
@@ -270,7 +270,10 @@ impl RedisFanout {
         prefix: &str,
         instance: Uuid,
         (key, max_control): (hmac::Key, usize),
-        (apply, resubscribed): (Arc<dyn Fn(Envelope) + Send + Sync>, Arc<dyn Fn() + Send + Sync>),
+        (apply, resubscribed): (
+            Arc<dyn Fn(Envelope) + Send + Sync>,
+            Arc<dyn Fn() + Send + Sync>,
+        ),
     ) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)
             .map_err(|e| anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {e}"))?;
@@ -366,11 +369,13 @@ async fn publish_once(
     text: &str,
 ) -> Result<(), String> {
     if conn.is_none() {
-        let made =
-            tokio::time::timeout(PUBLISH_TIMEOUT, redis::aio::ConnectionManager::new(client.clone()))
-                .await
-                .map_err(|_| "Redis did not answer in time".to_owned())?
-                .map_err(|e| format!("cannot connect to Redis: {e}"))?;
+        let made = tokio::time::timeout(
+            PUBLISH_TIMEOUT,
+            redis::aio::ConnectionManager::new(client.clone()),
+        )
+        .await
+        .map_err(|_| "Redis did not answer in time".to_owned())?
+        .map_err(|e| format!("cannot connect to Redis: {e}"))?;
         *conn = Some(made);
     }
     let Some(c) = conn.as_mut() else {
@@ -401,7 +406,10 @@ async fn subscriber(
     channel: String,
     (instance, key): (Uuid, hmac::Key),
     (subscribed, sessions): (Arc<AtomicBool>, Arc<AtomicU64>),
-    (apply, resubscribed): (Arc<dyn Fn(Envelope) + Send + Sync>, Arc<dyn Fn() + Send + Sync>),
+    (apply, resubscribed): (
+        Arc<dyn Fn(Envelope) + Send + Sync>,
+        Arc<dyn Fn() + Send + Sync>,
+    ),
 ) {
     let mut backoff = Duration::from_millis(250);
     let mut was_up = false;

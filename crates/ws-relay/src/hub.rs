@@ -319,7 +319,9 @@ impl Hub {
     /// [`Hub::subscriptions`] for one user.
     pub fn subscriptions_of(&self, user: Uuid) -> Vec<Seen> {
         let t = self.read();
-        t.users.get(&user).map_or_else(Vec::new, |ids| seen(&t, ids))
+        t.users
+            .get(&user)
+            .map_or_else(Vec::new, |ids| seen(&t, ids))
     }
 
     /// Makes `rooms` the subscriptions of the connections in `seen` — those that no control

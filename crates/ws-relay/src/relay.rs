@@ -83,7 +83,7 @@ impl Relay {
             &settings.chat_url,
             internal_key.clone(),
             settings.chat_timeout,
-            settings.chat_reply_max_bytes,
+            settings.dispatch.max_reply_bytes,
         )?;
         let jwks_http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
@@ -117,7 +117,9 @@ impl Relay {
                 // rooms of its connections again at once rather than at the next period.
                 let resubscribed = {
                     let chat = chat.clone();
-                    Arc::new(move || membership::spawn_recheck(weak_hub.clone(), chat.clone(), None))
+                    Arc::new(move || {
+                        membership::spawn_recheck(weak_hub.clone(), chat.clone(), None)
+                    })
                 };
                 Some(Arc::new(RedisFanout::start(
                     url,

@@ -362,7 +362,10 @@ async fn rooms_lists_every_users_rooms_now(engine: Engine) {
     let stranger = uuid::Uuid::new_v4();
     let ask = |users: Vec<uuid::Uuid>| json!({"userIds": users});
     let res = app
-        .internal("/internal/ws/rooms", &ask(vec![alice.id, bob.id, stranger, bob.id]))
+        .internal(
+            "/internal/ws/rooms",
+            &ask(vec![alice.id, bob.id, stranger, bob.id]),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();

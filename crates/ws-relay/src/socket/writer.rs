@@ -533,7 +533,10 @@ mod tests {
     fn headers_follow_rfc_6455() {
         assert_eq!(&header(OP_TEXT, 5)[..], &[0x81, 5]);
         assert_eq!(&header(OP_TEXT, 126)[..], &[0x81, 126, 0, 126]);
-        assert_eq!(&header(OP_BINARY, 70_000)[..], &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
+        assert_eq!(
+            &header(OP_BINARY, 70_000)[..],
+            &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]
+        );
         let close = CloseCommand::new(1013, "é".repeat(100)).payload();
         assert!(close.len() <= MAX_CONTROL_PAYLOAD);
         assert_eq!(&close[..2], &1013u16.to_be_bytes());

@@ -14,7 +14,10 @@ async fn say(ws: &mut Ws, room: i64, content: &str) {
         .await;
     let ack = until(ws, |f| f["type"] == "ack").await;
     assert_eq!(ack["message"]["content"], content);
-    until(ws, |f| f["type"] == "message" && f["message"]["content"] == content).await;
+    until(ws, |f| {
+        f["type"] == "message" && f["message"]["content"] == content
+    })
+    .await;
 }
 
 /// The next frame that `wanted` accepts; others (membership events) are skipped.
@@ -37,7 +40,12 @@ async fn messages_in(ws: &mut Ws, room: i64, wait: Duration) -> Vec<String> {
             return got;
         };
         if frame["type"] == "message" && frame["message"]["roomId"] == room {
-            got.push(frame["message"]["content"].as_str().unwrap_or_default().to_owned());
+            got.push(
+                frame["message"]["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
         }
     }
 }
@@ -60,7 +68,10 @@ async fn the_periodic_recheck_repairs_lost_subscribe_and_unsubscribe() {
     let bob_conn = ready["connectionId"].as_str().unwrap().to_owned();
     let (_c, ready) = stack.connect_to(&stack.relay, &carol).await;
     let carol_conn = ready["connectionId"].as_str().unwrap().to_owned();
-    assert_eq!(rooms_of(&stack, &stack.relay, &bob_conn).await, vec![GENERAL, room]);
+    assert_eq!(
+        rooms_of(&stack, &stack.relay, &bob_conn).await,
+        vec![GENERAL, room]
+    );
 
     // Neither control item reaches the relay; the re-check repairs both within a period.
     stack.remove_member(&alice, room, &bob).await;
@@ -74,7 +85,10 @@ async fn the_periodic_recheck_repairs_lost_subscribe_and_unsubscribe() {
     })
     .await;
     say(&mut a, room, "after the removal").await;
-    assert_eq!(messages_in(&mut b, room, Duration::from_millis(500)).await, Vec::<String>::new());
+    assert_eq!(
+        messages_in(&mut b, room, Duration::from_millis(500)).await,
+        Vec::<String>::new()
+    );
     assert!(metric(&stack.relay, "ws_relay_rooms_repaired_total").await >= 2.0);
 }
 
@@ -97,7 +111,10 @@ async fn refresh_token_re_reads_the_connections_rooms() {
     // The `unsubscribe` is lost: bob still hears the room he was removed from...
     stack.remove_member(&alice, room, &bob).await;
     say(&mut a, room, "leaked").await;
-    assert_eq!(messages_in(&mut b, room, Duration::from_millis(500)).await, vec!["leaked"]);
+    assert_eq!(
+        messages_in(&mut b, room, Duration::from_millis(500)).await,
+        vec!["leaked"]
+    );
 
     // ...until his next refreshToken, which reads his rooms again.
     let token = stack.login(&bob).await;
@@ -109,7 +126,10 @@ async fn refresh_token_re_reads_the_connections_rooms() {
     })
     .await;
     say(&mut a, room, "kept").await;
-    assert_eq!(messages_in(&mut b, room, Duration::from_millis(500)).await, Vec::<String>::new());
+    assert_eq!(
+        messages_in(&mut b, room, Duration::from_millis(500)).await,
+        Vec::<String>::new()
+    );
 }
 
 /// Bob (on relay B) is removed through relay A while Redis is down; Redis comes back and
@@ -135,7 +155,10 @@ async fn a_member_removed_while_redis_is_down_stops_hearing_the_room() {
     let bob_conn = hello["connectionId"].as_str().unwrap().to_owned();
     let (mut c, _) = stack.connect_to(&b_node, &carol).await;
     say(&mut a, room, "before").await;
-    assert_eq!(messages_in(&mut b, room, Duration::from_millis(800)).await, vec!["before"]);
+    assert_eq!(
+        messages_in(&mut b, room, Duration::from_millis(800)).await,
+        vec!["before"]
+    );
 
     // Redis goes away; chat-service tells relay A that bob left; relay A cannot pass it on.
     drop(server);
@@ -144,9 +167,10 @@ async fn a_member_removed_while_redis_is_down_stops_hearing_the_room() {
     })
     .await;
     stack.remove_member(&alice, room, &bob).await;
-    eventually("relay B's re-check removed bob while Redis is down", || async {
-        rooms_of(&stack, &b_node, &bob_conn).await == vec![GENERAL]
-    })
+    eventually(
+        "relay B's re-check removed bob while Redis is down",
+        || async { rooms_of(&stack, &b_node, &bob_conn).await == vec![GENERAL] },
+    )
     .await;
 
     let _server = RedisServer::start(port);
@@ -175,7 +199,11 @@ async fn a_control_item_published_while_redis_is_unreachable_is_resent() {
     let mut settings = stack.relay_settings.clone();
     settings.redis_url = Some(REDIS_URL.into());
     settings.relay_id = "relay-b".into();
-    let b_node = start_relay(settings, std::net::TcpListener::bind("127.0.0.1:0").unwrap()).await;
+    let b_node = start_relay(
+        settings,
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+    )
+    .await;
     wait_ready(&stack.relay).await;
     wait_ready(&b_node).await;
     let (alice, bob, carol, room) = club_of_three(&stack).await;
@@ -184,7 +212,10 @@ async fn a_control_item_published_while_redis_is_unreachable_is_resent() {
     let bob_conn = hello["connectionId"].as_str().unwrap().to_owned();
     let (mut c, _) = stack.connect_to(&b_node, &carol).await;
     say(&mut a, room, "before").await;
-    assert_eq!(messages_in(&mut b, room, Duration::from_millis(800)).await, vec!["before"]);
+    assert_eq!(
+        messages_in(&mut b, room, Duration::from_millis(800)).await,
+        vec!["before"]
+    );
 
     gate.refuse();
     eventually("relay A sees Redis down", || async {
@@ -193,7 +224,10 @@ async fn a_control_item_published_while_redis_is_unreachable_is_resent() {
     .await;
     stack.remove_member(&alice, room, &bob).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(rooms_of(&stack, &b_node, &bob_conn).await, vec![GENERAL, room]);
+    assert_eq!(
+        rooms_of(&stack, &b_node, &bob_conn).await,
+        vec![GENERAL, room]
+    );
 
     gate.open();
     wait_ready(&stack.relay).await;
@@ -203,7 +237,11 @@ async fn a_control_item_published_while_redis_is_unreachable_is_resent() {
         || async { rooms_of(&stack, &b_node, &bob_conn).await == vec![GENERAL] },
     )
     .await;
-    assert_eq!(b_node.relay.redis_sessions(), Some(1), "relay B lost Redis too");
+    assert_eq!(
+        b_node.relay.redis_sessions(),
+        Some(1),
+        "relay B lost Redis too"
+    );
     carol_hears_and_bob_does_not(&mut a, &mut b, &mut c, room).await;
 }
 

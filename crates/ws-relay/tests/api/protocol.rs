@@ -491,11 +491,20 @@ async fn malformed_credentials_are_refused_without_asking_chat_service() {
         "x".repeat(5000),
     ] {
         let res = upgrade_request(&format!("{ws}?ticket={ticket}"), None).await;
-        test_support::assert_problem(res, reqwest::StatusCode::UNAUTHORIZED, "invalid_ticket").await;
+        test_support::assert_problem(res, reqwest::StatusCode::UNAUTHORIZED, "invalid_ticket")
+            .await;
     }
-    for token in ["x", "a.b", "a..c", "a.b.c.d", "a.b.c=", &format!("a.b.{}", "c".repeat(5000))] {
+    for token in [
+        "x",
+        "a.b",
+        "a..c",
+        "a.b.c.d",
+        "a.b.c=",
+        &format!("a.b.{}", "c".repeat(5000)),
+    ] {
         let res = upgrade_request(ws, Some(&format!("cloudchat.v1, bearer.{token}"))).await;
-        test_support::assert_problem(res, reqwest::StatusCode::UNAUTHORIZED, "invalid_ticket").await;
+        test_support::assert_problem(res, reqwest::StatusCode::UNAUTHORIZED, "invalid_ticket")
+            .await;
     }
     // Well-formed ones do reach chat-service (here: stopped, so 503).
     let res = upgrade_request(&format!("{ws}?ticket={well_formed}"), None).await;
@@ -511,10 +520,9 @@ async fn malformed_credentials_are_refused_without_asking_chat_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connect_flood_from_one_address_is_answered_429() {
-    let stack = spawn_stack_with(
-        Options::new(Engine::Sqlite).relay(|s| s.limits.connects_per_minute = 5),
-    )
-    .await;
+    let stack =
+        spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| s.limits.connects_per_minute = 5))
+            .await;
     let alice = stack.signup("alice").await;
     let ws = &stack.relay.ws;
     // Garbage counts too: the limit is the first check.
@@ -535,7 +543,14 @@ async fn a_connect_flood_from_one_address_is_answered_429() {
         .unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     test_support::assert_problem(res, reqwest::StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
-    assert!(metric(&stack.relay, "ws_relay_connect_refusals_total{reason=\"rate_limited\"}").await >= 1.0);
+    assert!(
+        metric(
+            &stack.relay,
+            "ws_relay_connect_refusals_total{reason=\"rate_limited\"}"
+        )
+        .await
+            >= 1.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -567,8 +582,13 @@ async fn a_client_that_never_reads_large_frames_is_closed_on_its_byte_budget() {
             .await;
         sent += 1;
         let frame = fast.recv().await;
-        assert_eq!((frame["type"].as_str(), frame["i"].as_i64()), (Some("bulk"), Some(sent - 1)));
-        let res = stack.internal(&stack.relay, reqwest::Method::GET, &path, None).await;
+        assert_eq!(
+            (frame["type"].as_str(), frame["i"].as_i64()),
+            (Some("bulk"), Some(sent - 1))
+        );
+        let res = stack
+            .internal(&stack.relay, reqwest::Method::GET, &path, None)
+            .await;
         if res.status() == reqwest::StatusCode::GONE {
             break;
         }
@@ -579,9 +599,17 @@ async fn a_client_that_never_reads_large_frames_is_closed_on_its_byte_budget() {
         most_held = most_held.max(held);
         assert!(sent < 3000, "the slow consumer was never closed");
     }
-    assert!(most_held > BUDGET / 2, "the budget was never approached: {most_held}");
     assert!(
-        metric(&stack.relay, "ws_relay_slow_consumer_closes_total{budget=\"bytes\"}").await >= 1.0
+        most_held > BUDGET / 2,
+        "the budget was never approached: {most_held}"
+    );
+    assert!(
+        metric(
+            &stack.relay,
+            "ws_relay_slow_consumer_closes_total{budget=\"bytes\"}"
+        )
+        .await
+            >= 1.0
     );
     // It reads at last: what the kernel held for it, then 1013.
     let (code, reason, texts) = slow.closed(Duration::from_secs(15)).await;

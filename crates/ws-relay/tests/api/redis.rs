@@ -207,7 +207,10 @@ async fn envelopes_not_signed_with_the_relays_key_are_dropped() {
     let wrong = ws_relay::fanout::envelope_key("not-the-internal-key");
     publish_raw(&fanout, ws_relay::fanout::seal(&wrong, &forged)).await;
     let right = ws_relay::fanout::envelope_key(INTERNAL_KEY);
-    let tampered = ws_relay::fanout::seal(&right, &forged.replace(&mallory.id.to_string(), &alice.id.to_string()));
+    let tampered = ws_relay::fanout::seal(
+        &right,
+        &forged.replace(&mallory.id.to_string(), &alice.id.to_string()),
+    );
     let tampered = format!("{}{}", &tampered[..65], forged);
     publish_raw(&fanout, tampered).await;
 
@@ -215,7 +218,10 @@ async fn envelopes_not_signed_with_the_relays_key_are_dropped() {
         metric(&b_node, "ws_relay_redis_envelopes_rejected_total").await >= before + 3.0
     })
     .await;
-    assert_eq!(rooms_of(&stack, &b_node, &mallory_conn).await, vec![GENERAL]);
+    assert_eq!(
+        rooms_of(&stack, &b_node, &mallory_conn).await,
+        vec![GENERAL]
+    );
     a.send(json!({"action": "sendMessage", "roomId": secret, "content": "private", "clientMsgId": client_msg_id()}))
         .await;
     a.recv_type("ack").await;
@@ -226,7 +232,9 @@ async fn envelopes_not_signed_with_the_relays_key_are_dropped() {
     // only the signature kept the forgeries out.
     publish_raw(&fanout, ws_relay::fanout::seal(&right, &forged)).await;
     eventually("a signed envelope is applied", || async {
-        rooms_of(&stack, &b_node, &mallory_conn).await.contains(&secret)
+        rooms_of(&stack, &b_node, &mallory_conn)
+            .await
+            .contains(&secret)
     })
     .await;
 }
