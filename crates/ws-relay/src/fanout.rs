@@ -147,6 +147,11 @@ impl Throttle {
     }
 }
 
+/// Called with every envelope another relay published.
+pub type Apply = Arc<dyn Fn(Envelope) + Send + Sync>;
+/// Called when the subscription is made again after a loss.
+pub type Resubscribed = Arc<dyn Fn() + Send + Sync>;
+
 /// The Redis side of the fan-out; absent when the relay works alone.
 pub struct RedisFanout {
     channel: String,
@@ -270,10 +275,7 @@ impl RedisFanout {
         prefix: &str,
         instance: Uuid,
         (key, max_control): (hmac::Key, usize),
-        (apply, resubscribed): (
-            Arc<dyn Fn(Envelope) + Send + Sync>,
-            Arc<dyn Fn() + Send + Sync>,
-        ),
+        (apply, resubscribed): (Apply, Resubscribed),
     ) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)
             .map_err(|e| anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {e}"))?;
@@ -406,10 +408,7 @@ async fn subscriber(
     channel: String,
     (instance, key): (Uuid, hmac::Key),
     (subscribed, sessions): (Arc<AtomicBool>, Arc<AtomicU64>),
-    (apply, resubscribed): (
-        Arc<dyn Fn(Envelope) + Send + Sync>,
-        Arc<dyn Fn() + Send + Sync>,
-    ),
+    (apply, resubscribed): (Apply, Resubscribed),
 ) {
     let mut backoff = Duration::from_millis(250);
     let mut was_up = false;
@@ -456,7 +455,7 @@ async fn subscriber(
 async fn listen(
     pubsub: redis::aio::PubSub,
     (instance, key): (Uuid, &hmac::Key),
-    apply: &Arc<dyn Fn(Envelope) + Send + Sync>,
+    apply: &Apply,
 ) -> String {
     let (mut sink, mut stream) = pubsub.split();
     let mut ping = tokio::time::interval(PING_EVERY);
