@@ -335,6 +335,15 @@ impl Stack {
         req.send().await.unwrap()
     }
 
+    /// Publishes `{"type": "bulk", "i": i, "filler": filler}` to `general`.
+    pub async fn publish_bulk(&self, i: usize, filler: &str) {
+        self.publish(
+            &self.relay,
+            json!({"deliveries": [{"target": {"room": GENERAL}, "payload": {"type": "bulk", "i": i, "filler": filler}}]}),
+        )
+        .await;
+    }
+
     pub async fn publish(&self, node: &RelayNode, body: Value) {
         let res = self
             .internal(node, reqwest::Method::POST, "/internal/publish", Some(body))

@@ -50,84 +50,98 @@ async fn messages_in(ws: &mut Ws, room: i64, wait: Duration) -> Vec<String> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_periodic_recheck_repairs_lost_subscribe_and_unsubscribe() {
+/// One relay that never hears chat-service's control items; alice's room, with bob in it; both
+/// connected.
+struct Lost {
+    stack: Stack,
+    alice: User,
+    room: i64,
+    a: Ws,
+    b: Ws,
+    bob: User,
+    bob_conn: String,
+}
+
+async fn lost_controls(recheck: Duration) -> Lost {
     let stack = spawn_stack_with(
         Options::new(Engine::Sqlite)
             .chat_publishes_nowhere()
-            .relay(|s| s.rooms_recheck = Duration::from_millis(300)),
+            .relay(move |s| s.rooms_recheck = recheck),
     )
     .await;
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
-    let carol = stack.signup("carol").await;
     let room = stack.create_room(&alice, "club").await;
     stack.add_member(&alice, room, &bob).await;
-    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
-    let (mut b, ready) = stack.connect_to(&stack.relay, &bob).await;
+    let (a, _) = stack.connect_to(&stack.relay, &alice).await;
+    let (b, ready) = stack.connect_to(&stack.relay, &bob).await;
     let bob_conn = ready["connectionId"].as_str().unwrap().to_owned();
+    Lost {
+        stack,
+        alice,
+        room,
+        a,
+        b,
+        bob,
+        bob_conn,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_periodic_recheck_repairs_lost_subscribe_and_unsubscribe() {
+    let mut l = lost_controls(Duration::from_millis(300)).await;
+    let stack = &l.stack;
+    let carol = stack.signup("carol").await;
     let (_c, ready) = stack.connect_to(&stack.relay, &carol).await;
     let carol_conn = ready["connectionId"].as_str().unwrap().to_owned();
     assert_eq!(
-        rooms_of(&stack, &stack.relay, &bob_conn).await,
-        vec![GENERAL, room]
+        rooms_of(stack, &stack.relay, &l.bob_conn).await,
+        vec![GENERAL, l.room]
     );
 
     // Neither control item reaches the relay; the re-check repairs both within a period.
-    stack.remove_member(&alice, room, &bob).await;
-    stack.add_member(&alice, room, &carol).await;
+    stack.remove_member(&l.alice, l.room, &l.bob).await;
+    stack.add_member(&l.alice, l.room, &carol).await;
     eventually("bob's subscription is removed", || async {
-        rooms_of(&stack, &stack.relay, &bob_conn).await == vec![GENERAL]
+        rooms_of(stack, &stack.relay, &l.bob_conn).await == vec![GENERAL]
     })
     .await;
     eventually("carol's subscription is added", || async {
-        rooms_of(&stack, &stack.relay, &carol_conn).await == vec![GENERAL, room]
+        rooms_of(stack, &stack.relay, &carol_conn).await == vec![GENERAL, l.room]
     })
     .await;
-    say(&mut a, room, "after the removal").await;
+    say(&mut l.a, l.room, "after the removal").await;
     assert_eq!(
-        messages_in(&mut b, room, Duration::from_millis(500)).await,
+        messages_in(&mut l.b, l.room, Duration::from_millis(500)).await,
         Vec::<String>::new()
     );
-    assert!(metric(&stack.relay, "ws_relay_rooms_repaired_total").await >= 2.0);
+    assert!(metric(&l.stack.relay, "ws_relay_rooms_repaired_total").await >= 2.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_token_re_reads_the_connections_rooms() {
-    let stack = spawn_stack_with(
-        Options::new(Engine::Sqlite)
-            .chat_publishes_nowhere()
-            .relay(|s| s.rooms_recheck = Duration::from_secs(3600)),
-    )
-    .await;
-    let alice = stack.signup("alice").await;
-    let bob = stack.signup("bob").await;
-    let room = stack.create_room(&alice, "club").await;
-    stack.add_member(&alice, room, &bob).await;
-    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
-    let (mut b, ready) = stack.connect_to(&stack.relay, &bob).await;
-    let bob_conn = ready["connectionId"].as_str().unwrap().to_owned();
+    let mut l = lost_controls(Duration::from_secs(3600)).await;
 
     // The `unsubscribe` is lost: bob still hears the room he was removed from...
-    stack.remove_member(&alice, room, &bob).await;
-    say(&mut a, room, "leaked").await;
+    l.stack.remove_member(&l.alice, l.room, &l.bob).await;
+    say(&mut l.a, l.room, "leaked").await;
     assert_eq!(
-        messages_in(&mut b, room, Duration::from_millis(500)).await,
+        messages_in(&mut l.b, l.room, Duration::from_millis(500)).await,
         vec!["leaked"]
     );
 
     // ...until his next refreshToken, which reads his rooms again.
-    let token = stack.login(&bob).await;
-    b.send(json!({"action": "refreshToken", "id": "r", "token": token}))
+    let token = l.stack.login(&l.bob).await;
+    l.b.send(json!({"action": "refreshToken", "id": "r", "token": token}))
         .await;
-    assert_eq!(b.recv_type("tokenRefreshed").await["id"], "r");
+    assert_eq!(l.b.recv_type("tokenRefreshed").await["id"], "r");
     eventually("the refresh removed the stale subscription", || async {
-        rooms_of(&stack, &stack.relay, &bob_conn).await == vec![GENERAL]
+        rooms_of(&l.stack, &l.stack.relay, &l.bob_conn).await == vec![GENERAL]
     })
     .await;
-    say(&mut a, room, "kept").await;
+    say(&mut l.a, l.room, "kept").await;
     assert_eq!(
-        messages_in(&mut b, room, Duration::from_millis(500)).await,
+        messages_in(&mut l.b, l.room, Duration::from_millis(500)).await,
         Vec::<String>::new()
     );
 }
@@ -147,36 +161,22 @@ async fn a_member_removed_while_redis_is_down_stops_hearing_the_room() {
     }))
     .await;
     let b_node = stack.second_relay().await;
-    wait_ready(&stack.relay).await;
-    wait_ready(&b_node).await;
-    let (alice, bob, carol, room) = club_of_three(&stack).await;
-    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
-    let (mut b, hello) = stack.connect_to(&b_node, &bob).await;
-    let bob_conn = hello["connectionId"].as_str().unwrap().to_owned();
-    let (mut c, _) = stack.connect_to(&b_node, &carol).await;
-    say(&mut a, room, "before").await;
-    assert_eq!(
-        messages_in(&mut b, room, Duration::from_millis(800)).await,
-        vec!["before"]
-    );
+    let mut club = club_across(&stack, &b_node).await;
 
     // Redis goes away; chat-service tells relay A that bob left; relay A cannot pass it on.
     drop(server);
-    eventually("relay A sees Redis down", || async {
-        ready(&stack.relay).await.0 == reqwest::StatusCode::SERVICE_UNAVAILABLE
-    })
-    .await;
-    stack.remove_member(&alice, room, &bob).await;
+    redis_down(&stack.relay).await;
+    stack.remove_member(&club.alice, club.room, &club.bob).await;
     eventually(
         "relay B's re-check removed bob while Redis is down",
-        || async { rooms_of(&stack, &b_node, &bob_conn).await == vec![GENERAL] },
+        || async { rooms_of(&stack, &b_node, &club.bob_conn).await == vec![GENERAL] },
     )
     .await;
 
     let _server = RedisServer::start(port);
     wait_ready(&stack.relay).await;
     wait_ready(&b_node).await;
-    carol_hears_and_bob_does_not(&mut a, &mut b, &mut c, room).await;
+    carol_hears_and_bob_does_not(&mut club).await;
 }
 
 /// Relay A alone loses Redis (a proxy in front of it is cut) while bob, on relay B, is removed
@@ -204,29 +204,15 @@ async fn a_control_item_published_while_redis_is_unreachable_is_resent() {
         std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
     )
     .await;
-    wait_ready(&stack.relay).await;
-    wait_ready(&b_node).await;
-    let (alice, bob, carol, room) = club_of_three(&stack).await;
-    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
-    let (mut b, hello) = stack.connect_to(&b_node, &bob).await;
-    let bob_conn = hello["connectionId"].as_str().unwrap().to_owned();
-    let (mut c, _) = stack.connect_to(&b_node, &carol).await;
-    say(&mut a, room, "before").await;
-    assert_eq!(
-        messages_in(&mut b, room, Duration::from_millis(800)).await,
-        vec!["before"]
-    );
+    let mut club = club_across(&stack, &b_node).await;
 
     gate.refuse();
-    eventually("relay A sees Redis down", || async {
-        ready(&stack.relay).await.0 == reqwest::StatusCode::SERVICE_UNAVAILABLE
-    })
-    .await;
-    stack.remove_member(&alice, room, &bob).await;
+    redis_down(&stack.relay).await;
+    stack.remove_member(&club.alice, club.room, &club.bob).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        rooms_of(&stack, &b_node, &bob_conn).await,
-        vec![GENERAL, room]
+        rooms_of(&stack, &b_node, &club.bob_conn).await,
+        vec![GENERAL, club.room]
     );
 
     gate.open();
@@ -234,7 +220,7 @@ async fn a_control_item_published_while_redis_is_unreachable_is_resent() {
     eventually_within(
         "the resent unsubscribe reached relay B",
         Duration::from_secs(15),
-        || async { rooms_of(&stack, &b_node, &bob_conn).await == vec![GENERAL] },
+        || async { rooms_of(&stack, &b_node, &club.bob_conn).await == vec![GENERAL] },
     )
     .await;
     assert_eq!(
@@ -242,22 +228,61 @@ async fn a_control_item_published_while_redis_is_unreachable_is_resent() {
         Some(1),
         "relay B lost Redis too"
     );
-    carol_hears_and_bob_does_not(&mut a, &mut b, &mut c, room).await;
+    carol_hears_and_bob_does_not(&mut club).await;
 }
 
-/// alice owns a room with bob and carol in it.
-async fn club_of_three(stack: &Stack) -> (User, User, User, i64) {
+/// Once both relays are on Redis: alice's room with bob and carol in it; alice connected to
+/// relay A, bob and carol to relay B, and the room heard across.
+struct Club {
+    alice: User,
+    bob: User,
+    room: i64,
+    a: Ws,
+    b: Ws,
+    c: Ws,
+    bob_conn: String,
+}
+
+async fn club_across(stack: &Stack, b_node: &RelayNode) -> Club {
+    wait_ready(&stack.relay).await;
+    wait_ready(b_node).await;
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
     let carol = stack.signup("carol").await;
     let room = stack.create_room(&alice, "club").await;
     stack.add_member(&alice, room, &bob).await;
     stack.add_member(&alice, room, &carol).await;
-    (alice, bob, carol, room)
+    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
+    let (mut b, hello) = stack.connect_to(b_node, &bob).await;
+    let bob_conn = hello["connectionId"].as_str().unwrap().to_owned();
+    let (c, _) = stack.connect_to(b_node, &carol).await;
+    say(&mut a, room, "before").await;
+    assert_eq!(
+        messages_in(&mut b, room, Duration::from_millis(800)).await,
+        vec!["before"]
+    );
+    Club {
+        alice,
+        bob,
+        room,
+        a,
+        b,
+        c,
+        bob_conn,
+    }
+}
+
+async fn redis_down(node: &RelayNode) {
+    eventually("the relay sees Redis down", || async {
+        ready(node).await.0 == reqwest::StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
 }
 
 /// Carol, still a member on relay B, hears the room again; bob does not.
-async fn carol_hears_and_bob_does_not(a: &mut Ws, b: &mut Ws, c: &mut Ws, room: i64) {
+async fn carol_hears_and_bob_does_not(club: &mut Club) {
+    let Club { a, b, c, room, .. } = club;
+    let room = *room;
     let mut heard = Vec::new();
     for i in 0..5 {
         say(a, room, &format!("after {i}")).await;

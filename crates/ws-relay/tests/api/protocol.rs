@@ -242,11 +242,7 @@ async fn a_client_that_stops_reading_is_closed_and_others_are_not_held_up() {
         s.limits.outbound_queue = 16;
     }))
     .await;
-    let alice = stack.signup("alice").await;
-    let bob = stack.signup("bob").await;
-    let (mut slow, ready) = stack.connect_to(&stack.relay, &alice).await;
-    let slow_id = ready["connectionId"].as_str().unwrap().to_owned();
-    let mut fast = stack.connect(&bob).await;
+    let (mut slow, slow_id, mut fast) = slow_and_fast(&stack).await;
 
     // Up to 2000 frames of 32 KiB (64 MiB) to the room; the slow client reads nothing.
     let total = 2000;
@@ -274,12 +270,7 @@ async fn a_client_that_stops_reading_is_closed_and_others_are_not_held_up() {
     let path = format!("/internal/connections/{slow_id}");
     let mut sent = 0;
     while sent < total {
-        stack
-            .publish(
-                &stack.relay,
-                json!({"deliveries": [{"target": {"room": GENERAL}, "payload": {"type": "bulk", "i": sent, "filler": filler}}]}),
-            )
-            .await;
+        stack.publish_bulk(sent, &filler).await;
         sent += 1;
         sent_tx.send_replace(sent);
         if sent % 25 == 0
@@ -561,11 +552,7 @@ async fn a_client_that_never_reads_large_frames_is_closed_on_its_byte_budget() {
         s.limits.outbound_max_bytes = BUDGET;
     }))
     .await;
-    let alice = stack.signup("alice").await;
-    let bob = stack.signup("bob").await;
-    let (mut slow, ready) = stack.connect_to(&stack.relay, &alice).await;
-    let slow_id = ready["connectionId"].as_str().unwrap().to_owned();
-    let mut fast = stack.connect(&bob).await;
+    let (mut slow, slow_id, mut fast) = slow_and_fast(&stack).await;
 
     // Frames of 60 KiB to the room until the slow client is closed; it reads nothing, but the
     // fast one reads each as it comes.
@@ -574,17 +561,12 @@ async fn a_client_that_never_reads_large_frames_is_closed_on_its_byte_budget() {
     let mut sent = 0;
     let mut most_held = 0;
     loop {
-        stack
-            .publish(
-                &stack.relay,
-                json!({"deliveries": [{"target": {"room": GENERAL}, "payload": {"type": "bulk", "i": sent, "filler": filler}}]}),
-            )
-            .await;
+        stack.publish_bulk(sent, &filler).await;
         sent += 1;
         let frame = fast.recv().await;
         assert_eq!(
-            (frame["type"].as_str(), frame["i"].as_i64()),
-            (Some("bulk"), Some(sent - 1))
+            (frame["type"].as_str(), frame["i"].as_u64()),
+            (Some("bulk"), Some(sent as u64 - 1))
         );
         let res = stack
             .internal(&stack.relay, reqwest::Method::GET, &path, None)
@@ -614,5 +596,15 @@ async fn a_client_that_never_reads_large_frames_is_closed_on_its_byte_budget() {
     // It reads at last: what the kernel held for it, then 1013.
     let (code, reason, texts) = slow.closed(Duration::from_secs(15)).await;
     assert_eq!((code, reason.as_str()), (Some(1013), "slow consumer"));
-    assert!(texts < sent as usize, "{texts} of {sent}");
+    assert!(texts < sent, "{texts} of {sent}");
+}
+
+/// Two clients in `general`: one that will not read (and its connection id), one that will.
+async fn slow_and_fast(stack: &Stack) -> (Ws, String, Ws) {
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let (slow, ready) = stack.connect_to(&stack.relay, &alice).await;
+    let slow_id = ready["connectionId"].as_str().unwrap().to_owned();
+    let fast = stack.connect(&bob).await;
+    (slow, slow_id, fast)
 }
