@@ -608,3 +608,45 @@ async fn slow_and_fast(stack: &Stack) -> (Ws, String, Ws) {
     let fast = stack.connect(&bob).await;
     (slow, slow_id, fast)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_echo_socket_echoes_every_kind_of_frame_and_the_close() {
+    let stack =
+        spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| s.enable_echo = true)).await;
+    let url = stack.relay.ws.replacen("/ws", "/ws-echo", 1);
+    let mut ws = Ws::connect(&url, None).await.unwrap();
+    let big = "b".repeat(60 * 1024);
+    ws.send_message(Message::text(big.clone())).await;
+    ws.send_message(Message::binary(vec![1, 2, 3])).await;
+    ws.send_message(Message::Ping(vec![7u8; 5].into())).await;
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        match tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut ws.inner))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            Message::Text(t) => got.push(format!("text {}", t.len())),
+            Message::Binary(b) => got.push(format!("binary {:?}", &b[..])),
+            Message::Pong(p) => got.push(format!("pong {:?}", &p[..])),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            format!("text {}", big.len()),
+            "binary [1, 2, 3]".to_owned(),
+            "pong [7, 7, 7, 7, 7]".to_owned()
+        ]
+    );
+    ws.send_message(Message::Close(Some(
+        tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: 4321.into(),
+            reason: "bye".into(),
+        },
+    )))
+    .await;
+    assert_eq!(ws.closed(WAIT).await.0, Some(4321));
+}
