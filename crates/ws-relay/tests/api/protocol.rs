@@ -650,3 +650,31 @@ async fn the_echo_socket_echoes_every_kind_of_frame_and_the_close() {
     .await;
     assert_eq!(ws.closed(WAIT).await.0, Some(4321));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_over_the_reply_cap_fails_its_batch_with_a_temporary_error() {
+    let stack = spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| {
+        s.dispatch.max_reply_bytes = 64 * 1024;
+        s.dispatch.sync_reply_bytes = 64 * 1024;
+    }))
+    .await;
+    let alice = stack.signup("alice").await;
+    let room = stack.create_room(&alice, "big").await;
+    for _ in 0..20 {
+        stack.send_rest(&alice, room, &"m".repeat(4000)).await;
+    }
+    let mut ws = stack.connect(&alice).await;
+    ws.send(json!({"action": "sync", "id": "s", "roomId": room, "afterSeq": 0}))
+        .await;
+    let error = ws.recv_type("error").await;
+    assert_eq!(
+        (&error["code"], &error["temporary"], &error["id"]),
+        (&json!("chat_unavailable"), &json!(true), &json!("s"))
+    );
+    // A smaller page still comes, and the connection is unharmed.
+    ws.send(json!({"action": "sync", "id": "t", "roomId": room, "afterSeq": 0, "limit": 5}))
+        .await;
+    let page = ws.recv_type("messages").await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 5);
+    assert!(metric(&stack.relay, "ws_relay_chat_replies_too_large_total").await >= 1.0);
+}
