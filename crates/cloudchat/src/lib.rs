@@ -173,6 +173,9 @@ pub async fn start_with_listener(
     relay_settings.auth_url = auth_url.clone();
     relay_settings.internal_keys = internal_keys;
     relay_settings.allowed_origins = origins;
+    // The relay is the front door here: the TCP peer is the client, whose address the
+    // per-address connect limit counts; no proxy's X-Forwarded-For is to be believed.
+    relay_settings.trusted_proxies = service_kit::TrustedProxies::none();
     let relay = Relay::new(relay_settings)?;
 
     let readiness = Readiness(

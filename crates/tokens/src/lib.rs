@@ -24,6 +24,19 @@ pub use keys::{Jwks, KeyError, PublicJwk, SigningKey};
 pub use secret::SecretToken;
 pub use verify::{Verifier, VerifyError};
 
+/// The longest access token worth verifying; ours are well under 1 KiB.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// Whether `token` has the shape of a JWT (three non-empty base64url segments, at most
+/// [`MAX_TOKEN_LEN`]), so that garbage is refused before any key look-up or network call.
+pub fn is_well_formed_jwt(token: &str) -> bool {
+    token.len() <= MAX_TOKEN_LEN
+        && token.split('.').count() == 3
+        && token
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(secret::is_base64url))
+}
+
 /// The JOSE `typ` of an access token (RFC 9068).
 pub const TOKEN_TYPE: &str = "at+jwt";
 
@@ -118,4 +131,23 @@ pub(crate) fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_well_formed_jwt;
+
+    #[test]
+    fn only_three_base64url_segments_look_like_a_jwt() {
+        assert!(is_well_formed_jwt(
+            "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln-_"
+        ));
+        for bad in [
+            "", "abc", "a.b", "a.b.c.d", "a..c", "a.b.c=", "a.b.c d", "a.b.cé",
+        ] {
+            assert!(!is_well_formed_jwt(bad), "{bad}");
+        }
+        let long = format!("a.b.{}", "c".repeat(super::MAX_TOKEN_LEN));
+        assert!(!is_well_formed_jwt(&long));
+    }
 }

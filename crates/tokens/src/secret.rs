@@ -5,6 +5,14 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+/// 32 bytes in base64url without padding.
+const PLAIN_LEN: usize = 43;
+
+/// A character of the base64url alphabet (RFC 4648 5).
+pub(crate) fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
 pub struct SecretToken {
     pub plain: String,
     pub hash: String,
@@ -19,6 +27,12 @@ impl SecretToken {
         let plain = URL_SAFE_NO_PAD.encode(bytes);
         let hash = Self::hash(&plain);
         Ok(Self { plain, hash })
+    }
+
+    /// Whether `plain` has the shape of a generated token (43 base64url characters), so that
+    /// garbage is refused without a database look-up.
+    pub fn is_well_formed(plain: &str) -> bool {
+        plain.len() == PLAIN_LEN && plain.bytes().all(is_base64url)
     }
 
     /// Hex SHA-256 of the token as presented.
@@ -41,5 +55,9 @@ mod tests {
         assert_eq!(a.hash.len(), 64);
         assert_eq!(a.hash, SecretToken::hash(&a.plain));
         assert!(!a.hash.contains(&a.plain));
+        assert!(SecretToken::is_well_formed(&a.plain));
+        assert!(!SecretToken::is_well_formed(&a.plain[1..]));
+        assert!(!SecretToken::is_well_formed(&format!("{}=", &a.plain[1..])));
+        assert!(!SecretToken::is_well_formed(&"é".repeat(21)));
     }
 }

@@ -1,7 +1,9 @@
 //! The HTTP client to chat-service's internal WebSocket API (DESIGN.md section 5):
-//! `$connect`, actions and `$disconnect`. Short connect and request timeouts, pooled
-//! keep-alive connections, the internal key and our `x-request-id` on every call. Failures are
-//! sorted into what the client may retry (`temporary`) and what it may not.
+//! `$connect`, actions, `$disconnect` and the rooms re-read. Short connect and request
+//! timeouts, pooled keep-alive connections, the internal key and our `x-request-id` on every
+//! call, and answers read up to `CHAT_BATCH_REPLY_MAX_BYTES` (never buffered whole before
+//! their size is known). Failures are sorted into what the client may retry (`temporary`) and
+//! what it may not.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +11,7 @@ use serde::de::DeserializeOwned;
 use service_kit::{INTERNAL_KEY_HEADER, InternalApiKey, REQUEST_ID_HEADER};
 use wire::{
     ActionBatch, ActionBatchResponse, ActionResponse, ActionResult, ConnectRequest,
-    ConnectResponse, DisconnectRequest,
+    ConnectResponse, DisconnectRequest, RoomsRequest, RoomsResponse,
 };
 
 /// A call that did not produce the expected answer.
@@ -64,10 +66,19 @@ pub struct ChatClient {
     base: String,
     key: InternalApiKey,
     timeout: Duration,
+    max_reply_bytes: usize,
 }
 
+/// A problem+json refusal is read up to this size; past it only the status is used.
+const PROBLEM_MAX_BYTES: usize = 64 * 1024;
+
 impl ChatClient {
-    pub fn new(base: &str, key: InternalApiKey, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        base: &str,
+        key: InternalApiKey,
+        timeout: Duration,
+        max_reply_bytes: usize,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .timeout(timeout)
@@ -80,6 +91,7 @@ impl ChatClient {
             base: base.trim_end_matches('/').to_owned(),
             key,
             timeout,
+            max_reply_bytes,
         })
     }
 
@@ -144,6 +156,17 @@ impl ChatClient {
         }
     }
 
+    /// The rooms each user may read now (`POST /internal/ws/rooms`), at most
+    /// [`wire::ROOMS_REQUEST_MAX_USERS`] users per call.
+    pub async fn rooms(
+        &self,
+        req: &RoomsRequest,
+        request_id: &str,
+    ) -> Result<RoomsResponse, ChatError> {
+        self.call("rooms", "/internal/ws/rooms", req, request_id, None)
+            .await
+    }
+
     /// Best effort: failures are logged, never retried.
     pub async fn disconnect(&self, req: &DisconnectRequest, request_id: &str) {
         let started = Instant::now();
@@ -201,10 +224,19 @@ impl ChatClient {
             Ok(res) => {
                 let status = res.status();
                 if status.is_success() {
-                    res.json::<T>().await.map_err(|e| {
-                        tracing::error!(route = label, error = %e.without_url(), "chat-service answered with an unexpected body");
-                        ChatError::Unavailable("chat-service answered with an unexpected body".to_owned())
-                    })
+                    match read_capped(res, self.max_reply_bytes).await {
+                        Ok(body) => serde_json::from_slice::<T>(&body).map_err(|e| {
+                            tracing::error!(route = label, error = %e, "chat-service answered with an unexpected body");
+                            ChatError::Unavailable("chat-service answered with an unexpected body".to_owned())
+                        }),
+                        Err(err) => {
+                            if matches!(err, ReadError::TooLarge) {
+                                metrics::counter!("ws_relay_chat_replies_too_large_total", "route" => label).increment(1);
+                                tracing::error!(route = label, max_bytes = self.max_reply_bytes, "chat-service's answer is larger than CHAT_BATCH_REPLY_MAX_BYTES; failing the call");
+                            }
+                            Err(ChatError::Unavailable(err.to_string()))
+                        }
+                    }
                 } else if status.is_server_error() || status.as_u16() == 404 && label != "action" {
                     // A 404 on connect or on the batch path means a chat-service without the
                     // internal API (a deployment mistake), not a refusal of this client.
@@ -213,7 +245,11 @@ impl ChatClient {
                         status.as_u16()
                     )))
                 } else {
-                    let problem: serde_json::Value = res.json().await.unwrap_or_default();
+                    let problem: serde_json::Value = read_capped(res, PROBLEM_MAX_BYTES)
+                        .await
+                        .ok()
+                        .and_then(|body| serde_json::from_slice(&body).ok())
+                        .unwrap_or_default();
                     Err(ChatError::from_problem(status.as_u16(), &problem))
                 }
             }
@@ -221,6 +257,37 @@ impl ChatClient {
         record(label, started);
         outcome
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("chat-service's answer is too large")]
+    TooLarge,
+    #[error("reading chat-service's answer failed: {0}")]
+    Body(String),
+}
+
+/// Reads a body up to `max` bytes: a larger one is refused as soon as its length is known
+/// (the header, or the bytes read so far), so a runaway answer never sits whole in memory.
+async fn read_capped(mut res: reqwest::Response, max: usize) -> Result<Vec<u8>, ReadError> {
+    let announced = res.content_length().unwrap_or(0);
+    if announced > u64::try_from(max).unwrap_or(u64::MAX) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = res.chunk().await.map_err(|e| {
+        ReadError::Body(if e.is_timeout() {
+            "chat-service did not answer in time".to_owned()
+        } else {
+            e.without_url().to_string()
+        })
+    })? {
+        if body.len() + chunk.len() > max {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn record(route: &'static str, started: Instant) {

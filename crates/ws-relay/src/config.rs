@@ -19,6 +19,10 @@ pub const USES_KEYS: &[Caller] = &[Caller::Relay, Caller::Chat, Caller::Auth];
 /// The most events chat-service takes in one `POST /internal/ws/actions`.
 pub const MAX_CHAT_BATCH: usize = 1024;
 
+/// The largest batch body chat-service takes (its `BATCH_BODY_LIMIT`), less room for what the
+/// relay's estimate of a batch's size leaves out.
+pub const MAX_CHAT_BATCH_BYTES: usize = 15 * 1024 * 1024;
+
 /// Per-connection and per-relay limits (DESIGN.md section 4).
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -32,6 +36,11 @@ pub struct Limits {
     /// Frames waiting to be written to one client; a client that lets it fill is closed
     /// with 1013.
     pub outbound_queue: usize,
+    /// Bytes waiting to be written to one client (the frame being written included); past
+    /// it, too, the client is closed with 1013.
+    pub outbound_max_bytes: usize,
+    /// WebSocket upgrades one client address may attempt per minute (429 past it).
+    pub connects_per_minute: u32,
     pub max_connections_per_user: usize,
     pub max_connections: usize,
     pub ping_interval: Duration,
@@ -45,6 +54,8 @@ impl Default for Limits {
             actions_per_sec: 20,
             action_burst: 40,
             outbound_queue: 256,
+            outbound_max_bytes: 1024 * 1024,
+            connects_per_minute: 60,
             max_connections_per_user: 20,
             max_connections: 50_000,
             ping_interval: Duration::from_secs(25),
@@ -80,6 +91,14 @@ pub struct Settings {
     pub chat_timeout: Duration,
     /// How actions are batched to chat-service and how many may wait.
     pub dispatch: DispatchLimits,
+    /// Largest `POST /internal/publish` body.
+    pub publish_max_bytes: usize,
+    /// How often the rooms of every user with a connection here are read again from
+    /// chat-service, to repair subscriptions whose control item was lost (jittered).
+    pub rooms_recheck: Duration,
+    /// Control items (subscribe, unsubscribe, disconnect) waiting for Redis; they are kept
+    /// and resent while Redis is away, up to this many.
+    pub redis_control_queue: usize,
     pub limits: Limits,
     /// Serves `GET /ws-echo`, an unauthenticated echo socket for the Autobahn protocol suite.
     /// Tests only; refused in production.
@@ -109,6 +128,9 @@ impl Settings {
             shutdown_drain: Duration::from_secs(20),
             chat_timeout: Duration::from_millis(5000),
             dispatch: DispatchLimits::default(),
+            publish_max_bytes: 1024 * 1024,
+            rooms_recheck: Duration::from_secs(60),
+            redis_control_queue: 100_000,
             limits: Limits::default(),
             enable_echo: false,
         }
@@ -134,6 +156,11 @@ impl Settings {
             actions_per_sec: parse_var("WS_ACTIONS_PER_SEC", defaults.actions_per_sec)?,
             action_burst: parse_var("WS_ACTION_BURST", defaults.action_burst)?,
             outbound_queue: parse_var("WS_OUTBOUND_QUEUE", defaults.outbound_queue)?,
+            outbound_max_bytes: parse_var("RELAY_OUTBOUND_MAX_BYTES", defaults.outbound_max_bytes)?,
+            connects_per_minute: parse_var(
+                "RELAY_CONNECTS_PER_MINUTE",
+                defaults.connects_per_minute,
+            )?,
             max_connections_per_user: parse_var(
                 "WS_MAX_CONNECTIONS_PER_USER",
                 defaults.max_connections_per_user,
@@ -147,6 +174,15 @@ impl Settings {
             max_batch: parse_var("CHAT_BATCH_MAX", dispatch_defaults.max_batch)?,
             max_in_flight: parse_var("CHAT_MAX_IN_FLIGHT", dispatch_defaults.max_in_flight)?,
             queue: parse_var("CHAT_QUEUE", dispatch_defaults.queue)?,
+            max_batch_bytes: parse_var("CHAT_BATCH_MAX_BYTES", dispatch_defaults.max_batch_bytes)?,
+            max_reply_bytes: parse_var(
+                "CHAT_BATCH_REPLY_MAX_BYTES",
+                dispatch_defaults.max_reply_bytes,
+            )?,
+            sync_reply_bytes: parse_var(
+                "CHAT_REPLY_MAX_BYTES",
+                dispatch_defaults.sync_reply_bytes,
+            )?,
         };
         let settings = Self {
             env,
@@ -167,6 +203,9 @@ impl Settings {
             shutdown_drain: Duration::from_secs(parse_var("SHUTDOWN_DRAIN_SECS", 20)?),
             chat_timeout: Duration::from_millis(parse_var("CHAT_TIMEOUT_MS", 5000)?),
             dispatch,
+            publish_max_bytes: parse_var("RELAY_PUBLISH_MAX_BYTES", 1024 * 1024)?,
+            rooms_recheck: Duration::from_secs(parse_var("RELAY_ROOMS_RECHECK_SECS", 60)?),
+            redis_control_queue: parse_var("RELAY_REDIS_CONTROL_QUEUE", 100_000)?,
             limits,
             enable_echo: bool_var("WS_ENABLE_ECHO", false)?,
         };
@@ -192,6 +231,36 @@ impl Settings {
         if l.outbound_queue == 0 {
             return Err(ConfigError::new("WS_OUTBOUND_QUEUE", "must be at least 1"));
         }
+        if l.outbound_max_bytes < 1024 {
+            return Err(ConfigError::new(
+                "RELAY_OUTBOUND_MAX_BYTES",
+                "must be at least 1024",
+            ));
+        }
+        if l.connects_per_minute == 0 {
+            return Err(ConfigError::new(
+                "RELAY_CONNECTS_PER_MINUTE",
+                "must be at least 1",
+            ));
+        }
+        if self.publish_max_bytes < 1024 {
+            return Err(ConfigError::new(
+                "RELAY_PUBLISH_MAX_BYTES",
+                "must be at least 1024",
+            ));
+        }
+        if self.rooms_recheck.is_zero() {
+            return Err(ConfigError::new(
+                "RELAY_ROOMS_RECHECK_SECS",
+                "must be at least 1",
+            ));
+        }
+        if self.redis_control_queue == 0 {
+            return Err(ConfigError::new(
+                "RELAY_REDIS_CONTROL_QUEUE",
+                "must be at least 1",
+            ));
+        }
         if l.max_connections == 0 || l.max_connections_per_user == 0 {
             return Err(ConfigError::new(
                 "WS_MAX_CONNECTIONS",
@@ -212,6 +281,20 @@ impl Settings {
             return Err(ConfigError::new(
                 "CHAT_BATCH_MAX",
                 format!("must be 1 to {MAX_CHAT_BATCH} (what chat-service accepts in one batch)"),
+            ));
+        }
+        if d.max_batch_bytes < 64 * 1024 || d.max_batch_bytes > MAX_CHAT_BATCH_BYTES {
+            return Err(ConfigError::new(
+                "CHAT_BATCH_MAX_BYTES",
+                format!(
+                    "must be 65536 to {MAX_CHAT_BATCH_BYTES} (what chat-service accepts in one batch)"
+                ),
+            ));
+        }
+        if d.sync_reply_bytes == 0 || d.max_reply_bytes < d.sync_reply_bytes.max(64 * 1024) {
+            return Err(ConfigError::new(
+                "CHAT_BATCH_REPLY_MAX_BYTES",
+                "must be at least 65536 and at least CHAT_REPLY_MAX_BYTES (one sync answer), which must be at least 1",
             ));
         }
         if d.max_in_flight == 0 || d.queue == 0 {

@@ -1,7 +1,9 @@
 //! Actions on their way to chat-service, batched and bounded.
 //!
 //! Connections hand their actions to one [`Dispatcher`] per relay. Its task takes whatever is
-//! waiting (up to `CHAT_BATCH_MAX`) and sends it as one `POST /internal/ws/actions`, with at
+//! waiting (up to `CHAT_BATCH_MAX` actions, about `CHAT_BATCH_MAX_BYTES` of request, and an
+//! answer that fits `CHAT_BATCH_REPLY_MAX_BYTES` when each `sync` answer is at most
+//! `CHAT_REPLY_MAX_BYTES`) and sends it as one `POST /internal/ws/actions`, with at
 //! most `CHAT_MAX_IN_FLIGHT` such requests outstanding. While those are busy, new actions
 //! gather in the queue, so the batches grow with the load: one request and, in chat-service,
 //! one transaction carry many sends. Under light load a batch is one action and goes out at
@@ -32,11 +34,21 @@ use crate::chat::{ChatClient, ChatError};
 use crate::hub::Connection;
 use crate::protocol;
 
-/// How actions are batched; from `CHAT_BATCH_MAX`, `CHAT_MAX_IN_FLIGHT`, `CHAT_QUEUE`.
+/// How actions are batched; from `CHAT_BATCH_MAX`, `CHAT_BATCH_MAX_BYTES`,
+/// `CHAT_BATCH_REPLY_MAX_BYTES`, `CHAT_REPLY_MAX_BYTES`, `CHAT_MAX_IN_FLIGHT`, `CHAT_QUEUE`.
 #[derive(Debug, Clone)]
 pub struct DispatchLimits {
     /// Most actions in one request.
     pub max_batch: usize,
+    /// Most bytes in one request, as estimated by [`Queued::weight`]; a group larger than
+    /// this goes alone.
+    pub max_batch_bytes: usize,
+    /// Largest answer read from chat-service (a whole batch answer); a larger one fails the
+    /// call with a temporary error instead of being buffered. Batches are cut so that their
+    /// answers should fit (see [`Queued::reply_weight`]).
+    pub max_reply_bytes: usize,
+    /// What one `sync` answer may weigh: chat-service's per-answer budget.
+    pub sync_reply_bytes: usize,
     /// Most batch requests outstanding at once.
     pub max_in_flight: usize,
     /// Most connections waiting for a request (each has at most one group of actions queued);
@@ -48,6 +60,9 @@ impl Default for DispatchLimits {
     fn default() -> Self {
         Self {
             max_batch: 128,
+            max_batch_bytes: 4 * 1024 * 1024,
+            max_reply_bytes: 16 * 1024 * 1024,
+            sync_reply_bytes: 512 * 1024,
             max_in_flight: 4,
             queue: 4096,
         }
@@ -63,10 +78,37 @@ pub struct Queued {
     pub action: &'static str,
     pub request: ActionRequest,
     pub id: Option<Value>,
+    /// The client frame's length in bytes.
+    pub size: usize,
+}
+
+/// What the rest of a batched event adds to its body: action name, connection id and identity.
+const EVENT_OVERHEAD: usize = 256;
+
+impl Queued {
+    /// The bytes this action adds to a batch request, about.
+    fn weight(&self) -> usize {
+        self.size + EVENT_OVERHEAD
+    }
+
+    /// The most its answer should add to the batch answer: a `sync` page is bounded by
+    /// chat-service's per-answer budget; anything else echoes at most its content twice (an
+    /// `ack` and the delivery).
+    fn reply_weight(&self, sync_reply_bytes: usize) -> usize {
+        if self.action == "sync" {
+            sync_reply_bytes
+        } else {
+            2 * self.size + EVENT_OVERHEAD
+        }
+    }
 }
 
 struct Pending {
     group: Vec<Queued>,
+    /// The group's [`Queued::weight`]s.
+    weight: usize,
+    /// The group's [`Queued::reply_weight`]s.
+    reply_weight: usize,
     conn: Arc<Connection>,
     deadline: Instant,
     /// Told once the client has its answers; dropped unanswered on failure before sending.
@@ -76,6 +118,7 @@ struct Pending {
 #[derive(Clone)]
 pub struct Dispatcher {
     queue: mpsc::Sender<Pending>,
+    sync_reply_bytes: usize,
 }
 
 /// An action not sent when this little time is left: it could not come back in time.
@@ -85,8 +128,12 @@ impl Dispatcher {
     /// Starts the dispatching task; call inside a Tokio runtime.
     pub fn start(chat: ChatClient, limits: DispatchLimits, publish: Publisher) -> Self {
         let (queue, rx) = mpsc::channel(limits.queue.max(1));
+        let sync_reply_bytes = limits.sync_reply_bytes;
         tokio::spawn(run(chat, rx, limits, publish));
-        Self { queue }
+        Self {
+            queue,
+            sync_reply_bytes,
+        }
     }
 
     /// Sends a group of `conn`'s actions and waits until the client has their answers
@@ -101,6 +148,11 @@ impl Dispatcher {
     ) -> Result<(), ChatError> {
         let (done, answered) = oneshot::channel();
         let pending = Pending {
+            weight: group.iter().map(Queued::weight).sum(),
+            reply_weight: group
+                .iter()
+                .map(|q| q.reply_weight(self.sync_reply_bytes))
+                .sum(),
             group,
             conn: conn.clone(),
             deadline,
@@ -146,6 +198,30 @@ fn timed_out() -> ChatError {
     ChatError::Unavailable("chat-service did not answer in time".to_owned())
 }
 
+/// What a batch being gathered holds so far.
+#[derive(Debug, Default)]
+struct BatchSize {
+    events: usize,
+    bytes: usize,
+    reply: usize,
+}
+
+impl BatchSize {
+    /// Whether `pending` fits in this (non-empty) batch; a group that fits no batch goes
+    /// alone.
+    fn admits(&self, pending: &Pending, limits: &DispatchLimits) -> bool {
+        self.events + pending.group.len() <= limits.max_batch.max(1)
+            && self.bytes + pending.weight <= limits.max_batch_bytes
+            && self.reply + pending.reply_weight <= limits.max_reply_bytes
+    }
+
+    fn add(&mut self, pending: &Pending) {
+        self.events += pending.group.len();
+        self.bytes += pending.weight;
+        self.reply += pending.reply_weight;
+    }
+}
+
 async fn run(
     chat: ChatClient,
     mut rx: mpsc::Receiver<Pending>,
@@ -153,7 +229,6 @@ async fn run(
     publish: Publisher,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
-    let max_batch = limits.max_batch.max(1);
     // A group that did not fit in the last batch opens the next one.
     let mut carried: Option<Pending> = None;
     loop {
@@ -170,10 +245,10 @@ async fn run(
             },
         };
         let mut batch = Vec::new();
-        let mut events = 0;
+        let mut size = BatchSize::default();
         let mut next = Some(first);
         while let Some(pending) = next.take() {
-            if !batch.is_empty() && events + pending.group.len() > max_batch {
+            if !batch.is_empty() && !size.admits(&pending, &limits) {
                 carried = Some(pending);
                 break;
             }
@@ -184,7 +259,7 @@ async fn run(
                 metrics::counter!("ws_relay_actions_expired_total")
                     .increment(pending.group.len() as u64);
             } else {
-                events += pending.group.len();
+                size.add(&pending);
                 batch.push(pending);
             }
             next = rx.try_recv().ok();
@@ -195,7 +270,7 @@ async fn run(
         let chat = chat.clone();
         let publish = publish.clone();
         tokio::spawn(async move {
-            send(&chat, batch, events, &publish).await;
+            send(&chat, batch, size.events, &publish).await;
             drop(slot);
         });
     }
@@ -267,7 +342,7 @@ mod tests {
     use wire::Identity;
 
     fn connection(n: u32) -> Arc<Connection> {
-        let (queue, _) = mpsc::channel(8);
+        let queue = crate::socket::writer::Outbox::new(8, 1024 * 1024);
         let (closer, _) = crate::socket::writer::Closer::new();
         let identity = Identity {
             user_id: uuid::Uuid::nil(),
@@ -288,6 +363,7 @@ mod tests {
             action: "typing",
             request: request(n),
             id: None,
+            size: 20,
         }];
         d.actions(&connection(n), group, deadline).await
     }
@@ -308,9 +384,63 @@ mod tests {
     async fn silent_chat() -> (tokio::net::TcpListener, ChatClient) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let chat =
-            ChatClient::new(&url, InternalApiKey::new("k"), Duration::from_secs(30)).unwrap();
+        let chat = ChatClient::new(
+            &url,
+            InternalApiKey::new("k"),
+            Duration::from_secs(30),
+            1 << 20,
+        )
+        .unwrap();
         (listener, chat)
+    }
+
+    fn pending(action: &'static str, size: usize, limits: &DispatchLimits) -> Pending {
+        let group = vec![Queued {
+            action,
+            request: request(0),
+            id: None,
+            size,
+        }];
+        Pending {
+            weight: group.iter().map(Queued::weight).sum(),
+            reply_weight: group
+                .iter()
+                .map(|q| q.reply_weight(limits.sync_reply_bytes))
+                .sum(),
+            group,
+            conn: connection(0),
+            deadline: Instant::now(),
+            done: oneshot::channel().0,
+        }
+    }
+
+    #[test]
+    fn batches_are_cut_by_count_request_bytes_and_expected_answer() {
+        let limits = DispatchLimits {
+            max_batch: 10,
+            max_batch_bytes: 100 * 1024,
+            max_reply_bytes: 2 * 1024 * 1024,
+            sync_reply_bytes: 512 * 1024,
+            ..DispatchLimits::default()
+        };
+        let fill = |kind: &'static str, size: usize| {
+            let mut batch = BatchSize::default();
+            let mut n = 0;
+            loop {
+                let next = pending(kind, size, &limits);
+                if n > 0 && !batch.admits(&next, &limits) {
+                    return n;
+                }
+                batch.add(&next);
+                n += 1;
+            }
+        };
+        // Small typing frames: the count.
+        assert_eq!(fill("typing", 20), 10);
+        // 30 KiB sends: the request bytes (three and the overhead fit in 100 KiB).
+        assert_eq!(fill("sendMessage", 30 * 1024), 3);
+        // Syncs: four answers of at most 512 KiB fit in 2 MiB.
+        assert_eq!(fill("sync", 60), 4);
     }
 
     #[tokio::test]
@@ -326,6 +456,7 @@ mod tests {
             max_batch: 1,
             max_in_flight: 1,
             queue: 1,
+            ..DispatchLimits::default()
         };
         let dispatcher = Dispatcher::start(chat, limits, Arc::new(|_| {}));
         let deadline = Instant::now() + Duration::from_millis(400);

@@ -9,17 +9,27 @@
 //!
 //! The subscriber holds a dedicated pub/sub connection, pings it, and reconnects with backoff
 //! when it drops; while it is down `/readyz` says so. Publishing goes through a queue to one
-//! task with an auto-reconnecting connection, so a slow Redis never blocks a socket.
+//! task with an auto-reconnecting connection, so a slow Redis never blocks a socket. Messages
+//! that carry control items (subscribe, unsubscribe, disconnect) are never shed: while Redis is
+//! away they wait (up to `RELAY_REDIS_CONTROL_QUEUE`) and are resent, in order, once it is
+//! back; messages of deliveries alone are dropped when they cannot go (clients recover with
+//! `sync`).
+//!
+//! Every message is signed: `<hex HMAC-SHA256>.<JSON envelope>`, keyed by [`envelope_key`].
+//! A relay drops, counts and logs (rate-limited) a message that is unsigned or badly signed,
+//! so writing to Redis is not enough to subscribe someone to a private room.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
+use aws_lc_rs::hmac;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use service_kit::ops::ReadinessCheck;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use uuid::Uuid;
 use wire::{Control, Target};
 
@@ -40,45 +50,256 @@ pub struct Envelope {
     pub control: Vec<Control>,
 }
 
+/// The key that signs and checks envelopes, derived from the relay's internal key so that the
+/// key itself never signs anything; every relay of a deployment derives the same one.
+pub fn envelope_key(internal_key: &str) -> hmac::Key {
+    let base = hmac::Key::new(hmac::HMAC_SHA256, internal_key.as_bytes());
+    let derived = hmac::sign(&base, b"cloudchat ws-relay redis envelope v1");
+    hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+}
+
+/// Length of the hex HMAC-SHA256 in front of a signed message.
+const SIGNATURE_HEX: usize = 64;
+
+/// `<hex HMAC-SHA256 of json>.<json>`, what goes on the channel.
+pub fn seal(key: &hmac::Key, json: &str) -> String {
+    let tag = hmac::sign(key, json.as_bytes());
+    let mut out = String::with_capacity(SIGNATURE_HEX + 1 + json.len());
+    for byte in tag.as_ref() {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    out.push('.');
+    out.push_str(json);
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Why a message from Redis was not applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("the message is not signed")]
+    Unsigned,
+    #[error("the message's signature does not match")]
+    BadSignature,
+}
+
+impl Rejected {
+    fn label(self) -> &'static str {
+        match self {
+            Rejected::Unsigned => "unsigned",
+            Rejected::BadSignature => "bad_signature",
+        }
+    }
+}
+
+/// The JSON of a signed message, if its signature holds (checked in constant time).
+pub fn open<'a>(key: &hmac::Key, message: &'a [u8]) -> Result<&'a [u8], Rejected> {
+    if message.len() <= SIGNATURE_HEX || message[SIGNATURE_HEX] != b'.' {
+        return Err(Rejected::Unsigned);
+    }
+    let (hex, json) = (&message[..SIGNATURE_HEX], &message[SIGNATURE_HEX + 1..]);
+    let mut tag = [0u8; SIGNATURE_HEX / 2];
+    for (i, pair) in hex.chunks_exact(2).enumerate() {
+        let digit = |c: u8| HEX.iter().position(|h| *h == c);
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(hi), Some(lo)) => tag[i] = (hi << 4 | lo) as u8,
+            _ => return Err(Rejected::Unsigned),
+        }
+    }
+    hmac::verify(key, json, &tag).map_err(|_| Rejected::BadSignature)?;
+    Ok(json)
+}
+
+/// At most one log line per period for a noisy condition, with how many were left out.
+pub(crate) struct Throttle {
+    every: Duration,
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl Throttle {
+    pub(crate) const fn new(every: Duration) -> Self {
+        Self {
+            every,
+            state: Mutex::new((None, 0)),
+        }
+    }
+
+    /// `Some(suppressed since the last line)` when a line may be written now.
+    pub(crate) fn allow(&self) -> Option<u64> {
+        let mut state = match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let now = Instant::now();
+        match state.0 {
+            Some(last) if now.duration_since(last) < self.every => {
+                state.1 += 1;
+                None
+            }
+            _ => {
+                let suppressed = state.1;
+                *state = (Some(now), 0);
+                Some(suppressed)
+            }
+        }
+    }
+}
+
+/// Called with every envelope another relay published.
+pub type Apply = Arc<dyn Fn(Envelope) + Send + Sync>;
+/// Called when the subscription is made again after a loss.
+pub type Resubscribed = Arc<dyn Fn() + Send + Sync>;
+
 /// The Redis side of the fan-out; absent when the relay works alone.
 pub struct RedisFanout {
     channel: String,
-    outgoing: mpsc::Sender<String>,
+    outgoing: Arc<Outgoing>,
+    key: hmac::Key,
     subscribed: Arc<AtomicBool>,
     /// Subscriptions made so far: 1 while the first one holds, more after each reconnect.
     sessions: Arc<AtomicU64>,
 }
 
-/// Messages waiting to be published; past this, publishes are dropped and counted.
+/// Messages of deliveries alone waiting to be published; past this, they are dropped and
+/// counted.
 const PUBLISH_QUEUE: usize = 10_000;
+/// A PUBLISH that takes longer than this counts as failed (a hung Redis must not stall the
+/// queue forever).
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Signed messages waiting for the publisher, in order.
+struct Outgoing {
+    queue: Mutex<OutQueue>,
+    ready: Notify,
+    max_control: usize,
+}
+
+#[derive(Default)]
+struct OutQueue {
+    items: VecDeque<Sealed>,
+    deliveries: usize,
+    control: usize,
+}
+
+/// One signed message; `control` when it carries control items (never shed).
+struct Sealed {
+    text: String,
+    control: bool,
+}
+
+static PUBLISH_DROP_LOG: Throttle = Throttle::new(Duration::from_secs(10));
+
+impl Outgoing {
+    fn lock(&self) -> MutexGuard<'_, OutQueue> {
+        match self.queue.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn push(&self, item: Sealed) {
+        {
+            let mut q = self.lock();
+            if item.control {
+                if q.control >= self.max_control {
+                    drop(q);
+                    metrics::counter!("ws_relay_redis_publish_failures_total", "kind" => "control")
+                        .increment(1);
+                    tracing::error!(
+                        "Redis control queue full (RELAY_REDIS_CONTROL_QUEUE); a control item was dropped (the rooms re-check repairs subscriptions)"
+                    );
+                    return;
+                }
+                q.control += 1;
+            } else {
+                if q.deliveries >= PUBLISH_QUEUE {
+                    drop(q);
+                    dropped_delivery("the Redis publish queue is full");
+                    return;
+                }
+                q.deliveries += 1;
+            }
+            q.items.push_back(item);
+        }
+        self.ready.notify_one();
+    }
+
+    async fn take(&self) -> Sealed {
+        loop {
+            let ready = self.ready.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            {
+                let mut q = self.lock();
+                if let Some(item) = q.items.pop_front() {
+                    if item.control {
+                        q.control -= 1;
+                    } else {
+                        q.deliveries -= 1;
+                    }
+                    return item;
+                }
+            }
+            ready.await;
+        }
+    }
+
+    /// A control message that could not go: first in line again.
+    fn put_back(&self, item: Sealed) {
+        let mut q = self.lock();
+        q.control += 1;
+        q.items.push_front(item);
+    }
+}
+
+fn dropped_delivery(why: &str) {
+    metrics::counter!("ws_relay_redis_publish_failures_total", "kind" => "deliveries").increment(1);
+    if let Some(suppressed) = PUBLISH_DROP_LOG.allow() {
+        tracing::warn!(
+            reason = why,
+            suppressed,
+            "a fan-out message to other relays was dropped (clients recover with sync)"
+        );
+    }
+}
 
 impl RedisFanout {
     /// Starts the publisher and the subscriber. `apply` is called with every envelope another
-    /// relay published. Fails only on a malformed URL; an unreachable Redis is retried.
+    /// relay published and signed with `key`; `resubscribed` each time the subscription is
+    /// made again after a loss (messages published meanwhile were missed). Fails only on a
+    /// malformed URL; an unreachable Redis is retried.
     pub fn start(
         url: &str,
         prefix: &str,
         instance: Uuid,
-        apply: Arc<dyn Fn(Envelope) + Send + Sync>,
+        (key, max_control): (hmac::Key, usize),
+        (apply, resubscribed): (Apply, Resubscribed),
     ) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)
             .map_err(|e| anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {e}"))?;
         let channel = format!("{prefix}:fanout");
-        let (outgoing, rx) = mpsc::channel(PUBLISH_QUEUE);
+        let outgoing = Arc::new(Outgoing {
+            queue: Mutex::new(OutQueue::default()),
+            ready: Notify::new(),
+            max_control,
+        });
         let subscribed = Arc::new(AtomicBool::new(false));
         let sessions = Arc::new(AtomicU64::new(0));
         metrics::gauge!("ws_relay_redis_connected").set(0.0);
-        tokio::spawn(publisher(client.clone(), channel.clone(), rx));
+        tokio::spawn(publisher(client.clone(), channel.clone(), outgoing.clone()));
         tokio::spawn(subscriber(
             client,
             channel.clone(),
-            instance,
+            (instance, key.clone()),
             (subscribed.clone(), sessions.clone()),
-            apply,
+            (apply, resubscribed),
         ));
         Ok(Self {
             channel,
             outgoing,
+            key,
             subscribed,
             sessions,
         })
@@ -98,15 +319,13 @@ impl RedisFanout {
     }
 
     pub fn publish(&self, envelope: &Envelope) {
-        let Ok(text) = serde_json::to_string(envelope) else {
+        let Ok(json) = serde_json::to_string(envelope) else {
             return;
         };
-        if self.outgoing.try_send(text).is_err() {
-            metrics::counter!("ws_relay_redis_publish_failures_total").increment(1);
-            tracing::warn!(
-                "Redis publish queue full; a fan-out message to other relays was dropped (clients recover with sync)"
-            );
-        }
+        self.outgoing.push(Sealed {
+            text: seal(&self.key, &json),
+            control: !envelope.control.is_empty(),
+        });
     }
 
     pub fn readiness(self: &Arc<Self>) -> Arc<dyn ReadinessCheck> {
@@ -114,31 +333,72 @@ impl RedisFanout {
     }
 }
 
-async fn publisher(client: redis::Client, channel: String, mut rx: mpsc::Receiver<String>) {
+/// Publishes queued messages in order. A message of deliveries alone that fails is dropped;
+/// one with control items is retried, with backoff, until Redis takes it.
+async fn publisher(client: redis::Client, channel: String, outgoing: Arc<Outgoing>) {
     let mut conn: Option<redis::aio::ConnectionManager> = None;
-    while let Some(text) = rx.recv().await {
-        if conn.is_none() {
-            match redis::aio::ConnectionManager::new(client.clone()).await {
-                Ok(c) => conn = Some(c),
-                Err(err) => {
-                    metrics::counter!("ws_relay_redis_publish_failures_total").increment(1);
-                    tracing::warn!(error = %err, "cannot connect to Redis to publish; message dropped");
-                    continue;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let item = outgoing.take().await;
+        let sent = match publish_once(&client, &mut conn, &channel, &item.text).await {
+            Ok(()) => true,
+            Err(err) => {
+                if item.control {
+                    metrics::counter!("ws_relay_redis_publish_retries_total").increment(1);
+                    if let Some(suppressed) = PUBLISH_DROP_LOG.allow() {
+                        tracing::warn!(error = %err, suppressed, retry_in_ms = backoff.as_millis() as u64, "Redis publish failed; control items kept for a retry");
+                    }
+                } else {
+                    dropped_delivery(&err);
                 }
+                false
             }
-        }
-        let Some(c) = conn.as_mut() else { continue };
-        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(&channel)
-            .arg(&text)
-            .query_async(c)
-            .await;
-        if let Err(err) = result {
-            metrics::counter!("ws_relay_redis_publish_failures_total").increment(1);
-            tracing::warn!(error = %err, "Redis publish failed; other relays miss this message (clients recover with sync)");
+        };
+        if sent {
+            backoff = Duration::from_millis(100);
+        } else if item.control {
+            outgoing.put_back(item);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
         }
     }
 }
+
+async fn publish_once(
+    client: &redis::Client,
+    conn: &mut Option<redis::aio::ConnectionManager>,
+    channel: &str,
+    text: &str,
+) -> Result<(), String> {
+    if conn.is_none() {
+        let made = tokio::time::timeout(
+            PUBLISH_TIMEOUT,
+            redis::aio::ConnectionManager::new(client.clone()),
+        )
+        .await
+        .map_err(|_| "Redis did not answer in time".to_owned())?
+        .map_err(|e| format!("cannot connect to Redis: {e}"))?;
+        *conn = Some(made);
+    }
+    let Some(c) = conn.as_mut() else {
+        return Err("no Redis connection".to_owned());
+    };
+    let result = tokio::time::timeout(
+        PUBLISH_TIMEOUT,
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(text)
+            .query_async::<i64>(c),
+    )
+    .await;
+    match result {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(format!("Redis publish failed: {err}")),
+        Err(_) => Err("Redis did not answer the publish in time".to_owned()),
+    }
+}
+
+static REJECTED_LOG: Throttle = Throttle::new(Duration::from_secs(10));
 
 const PING_EVERY: Duration = Duration::from_secs(5);
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
@@ -146,9 +406,9 @@ const PING_TIMEOUT: Duration = Duration::from_secs(3);
 async fn subscriber(
     client: redis::Client,
     channel: String,
-    instance: Uuid,
+    (instance, key): (Uuid, hmac::Key),
     (subscribed, sessions): (Arc<AtomicBool>, Arc<AtomicU64>),
-    apply: Arc<dyn Fn(Envelope) + Send + Sync>,
+    (apply, resubscribed): (Apply, Resubscribed),
 ) {
     let mut backoff = Duration::from_millis(250);
     let mut was_up = false;
@@ -165,12 +425,13 @@ async fn subscriber(
                 metrics::gauge!("ws_relay_redis_connected").set(1.0);
                 if was_up {
                     tracing::info!(%channel, "reconnected to Redis pub/sub");
+                    resubscribed();
                 } else {
                     tracing::info!(%channel, "subscribed to Redis pub/sub");
                 }
                 was_up = true;
                 backoff = Duration::from_millis(250);
-                let reason = listen(pubsub, instance, &apply).await;
+                let reason = listen(pubsub, (instance, &key), &apply).await;
                 subscribed.store(false, Ordering::Relaxed);
                 metrics::gauge!("ws_relay_redis_connected").set(0.0);
                 tracing::error!(%reason, "lost the Redis pub/sub connection; deliveries from other relays are paused until it is back; reconnecting");
@@ -193,8 +454,8 @@ async fn subscriber(
 /// Applies messages until the connection fails; returns why.
 async fn listen(
     pubsub: redis::aio::PubSub,
-    instance: Uuid,
-    apply: &Arc<dyn Fn(Envelope) + Send + Sync>,
+    (instance, key): (Uuid, &hmac::Key),
+    apply: &Apply,
 ) -> String {
     let (mut sink, mut stream) = pubsub.split();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -205,7 +466,17 @@ async fn listen(
                 let Some(msg) = msg else {
                     return "the connection closed".to_owned();
                 };
-                match serde_json::from_slice::<Envelope>(msg.get_payload_bytes()) {
+                let json = match open(key, msg.get_payload_bytes()) {
+                    Ok(json) => json,
+                    Err(rejected) => {
+                        metrics::counter!("ws_relay_redis_envelopes_rejected_total", "reason" => rejected.label()).increment(1);
+                        if let Some(suppressed) = REJECTED_LOG.allow() {
+                            tracing::warn!(reason = %rejected, suppressed, "dropped a fan-out message from Redis that this relay did not sign (someone else writes to the channel, or relays hold different keys)");
+                        }
+                        continue;
+                    }
+                };
+                match serde_json::from_slice::<Envelope>(json) {
                     Ok(envelope) if envelope.origin == instance => {}
                     Ok(envelope) => apply(envelope),
                     Err(err) => {
@@ -240,5 +511,35 @@ impl ReadinessCheck for RedisCheck {
                 Err("the Redis pub/sub connection is down; reconnecting (deliveries from other relays are paused)".to_owned())
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_messages_open_only_with_the_same_key() {
+        let key = envelope_key("one key");
+        let sealed = seal(&key, r#"{"origin":"x"}"#);
+        assert_eq!(open(&key, sealed.as_bytes()), Ok(&br#"{"origin":"x"}"#[..]));
+        let other = envelope_key("another key");
+        assert_eq!(open(&other, sealed.as_bytes()), Err(Rejected::BadSignature));
+        let mut tampered = sealed.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = b'y';
+        assert_eq!(open(&key, &tampered), Err(Rejected::BadSignature));
+        assert_eq!(open(&key, br#"{"origin":"x"}"#), Err(Rejected::Unsigned));
+        let upper = sealed.to_uppercase();
+        assert_eq!(open(&key, upper.as_bytes()), Err(Rejected::Unsigned));
+        assert_eq!(open(&key, b""), Err(Rejected::Unsigned));
+    }
+
+    #[test]
+    fn a_throttle_lets_one_line_through_per_period() {
+        let throttle = Throttle::new(Duration::from_secs(60));
+        assert_eq!(throttle.allow(), Some(0));
+        assert_eq!(throttle.allow(), None);
+        assert_eq!(throttle.allow(), None);
     }
 }

@@ -1,25 +1,24 @@
 //! This relay's routing tables (DESIGN.md section 5): connectionId → connection (queue,
 //! identity, rooms); roomId → connections; userId → connections. One `RwLock` guards the three
 //! maps so they never disagree; delivery only reads, and never waits on a socket while holding
-//! the lock (`try_send` into each connection's bounded queue).
+//! the lock (a non-blocking push into each connection's bounded outbox).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use bytestring::ByteString;
-use tokio::sync::mpsc::{self, error::TrySendError};
 use uuid::Uuid;
 use wire::{Identity, Target};
 
 use crate::protocol::close;
-use crate::socket::writer::{CloseCommand, Closer, Outbound};
+use crate::socket::writer::{CloseCommand, Closer, Outbound, Outbox, Refused};
 
 /// What other parts of the relay hold of one connection.
 pub struct Connection {
     pub id: Arc<str>,
     pub user_id: Uuid,
-    pub queue: mpsc::Sender<Outbound>,
+    pub outbox: Arc<Outbox>,
     pub closer: Closer,
     /// Identity and token expiry; replaced by `refreshToken`.
     pub identity: RwLock<Identity>,
@@ -32,14 +31,14 @@ impl Connection {
     pub fn new(
         id: Arc<str>,
         identity: Identity,
-        queue: mpsc::Sender<Outbound>,
+        outbox: Arc<Outbox>,
         closer: Closer,
         source_ip: Option<String>,
     ) -> Self {
         Self {
             id,
             user_id: identity.user_id,
-            queue,
+            outbox,
             closer,
             identity: RwLock::new(identity),
             connected_at: time::OffsetDateTime::now_utc(),
@@ -76,24 +75,26 @@ impl Connection {
         }
     }
 
-    /// Queues a frame without waiting. A full queue means the client stopped reading: the
-    /// frame is dropped, counted, and the connection closed with 1013. `false` when the frame
-    /// was not queued.
+    /// Queues a frame without waiting. A full outbox (in frames or in bytes) means the client
+    /// stopped reading: the frame is dropped, counted, the frames already queued are freed, and
+    /// the connection is closed with 1013. `false` when the frame was not queued.
     pub fn send(&self, frame: Outbound) -> bool {
-        match self.queue.try_send(frame) {
+        match self.outbox.push(frame) {
             Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
+            Err(Refused::Shut) => false,
+            Err(full) => {
                 metrics::counter!("ws_relay_queue_drops_total").increment(1);
+                self.outbox.shut(true);
                 if self
                     .closer
                     .close(CloseCommand::new(close::TRY_AGAIN, "slow consumer"))
                 {
-                    metrics::counter!("ws_relay_slow_consumer_closes_total").increment(1);
-                    tracing::warn!(connection_id = %self.id, user_id = %self.user_id, "outbound queue full; closing slow consumer with 1013");
+                    metrics::counter!("ws_relay_slow_consumer_closes_total", "budget" => full.label())
+                        .increment(1);
+                    tracing::warn!(connection_id = %self.id, user_id = %self.user_id, budget = full.label(), "outbound budget exceeded; closing slow consumer with 1013");
                 }
                 false
             }
-            Err(TrySendError::Closed(_)) => false,
         }
     }
 
@@ -105,6 +106,27 @@ impl Connection {
 struct Entry {
     conn: Arc<Connection>,
     rooms: HashSet<i64>,
+    /// Bumped by every `subscribe`/`unsubscribe` that touches this connection, so a rooms
+    /// re-check read before a control item does not undo it (see [`Hub::reconcile`]).
+    epoch: u64,
+}
+
+/// A connection's subscriptions as they stood at one moment (see [`Hub::reconcile`]).
+#[derive(Debug, Clone)]
+pub struct Seen {
+    id: Arc<str>,
+    epoch: u64,
+}
+
+/// What [`Hub::reconcile`] changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Repair {
+    /// Subscriptions added (a lost `subscribe`, or a room joined during a connect).
+    pub subscribed: usize,
+    /// Subscriptions removed (a lost `unsubscribe` or room deletion).
+    pub unsubscribed: usize,
+    /// Connections left alone because a control item changed them after the snapshot.
+    pub skipped: usize,
 }
 
 #[derive(Default)]
@@ -182,6 +204,7 @@ impl Hub {
             Entry {
                 conn,
                 rooms: rooms.iter().copied().collect(),
+                epoch: 0,
             },
         );
         metrics::gauge!("ws_relay_connections").set(t.connections.len() as f64);
@@ -257,6 +280,7 @@ impl Hub {
         for id in ids {
             if let Some(e) = t.connections.get_mut(&id) {
                 e.rooms.insert(room);
+                e.epoch += 1;
             }
             t.rooms.entry(room).or_default().insert(id);
         }
@@ -270,6 +294,7 @@ impl Hub {
         for id in &ids {
             if let Some(e) = t.connections.get_mut(id) {
                 e.rooms.remove(&room);
+                e.epoch += 1;
             }
         }
         if let Some(set) = t.rooms.get_mut(&room) {
@@ -280,6 +305,61 @@ impl Hub {
                 t.rooms.remove(&room);
             }
         }
+    }
+
+    /// Every user with a connection here, with their connections' subscription state now.
+    pub fn subscriptions(&self) -> Vec<(Uuid, Vec<Seen>)> {
+        let t = self.read();
+        t.users
+            .iter()
+            .map(|(user, ids)| (*user, seen(&t, ids)))
+            .collect()
+    }
+
+    /// [`Hub::subscriptions`] for one user.
+    pub fn subscriptions_of(&self, user: Uuid) -> Vec<Seen> {
+        let t = self.read();
+        t.users
+            .get(&user)
+            .map_or_else(Vec::new, |ids| seen(&t, ids))
+    }
+
+    /// Makes `rooms` the subscriptions of the connections in `seen` — those that no control
+    /// item changed since they were seen (a newer control wins over an older read; the next
+    /// re-check looks again).
+    pub fn reconcile(&self, seen: &[Seen], rooms: &[i64]) -> Repair {
+        let wanted: HashSet<i64> = rooms.iter().copied().collect();
+        let mut repair = Repair::default();
+        let mut t = self.write();
+        let Tables {
+            connections,
+            rooms: by_room,
+            ..
+        } = &mut *t;
+        for s in seen {
+            let Some(entry) = connections.get_mut(&s.id) else {
+                continue;
+            };
+            if entry.epoch != s.epoch {
+                repair.skipped += 1;
+                continue;
+            }
+            for room in entry.rooms.difference(&wanted) {
+                repair.unsubscribed += 1;
+                if let Some(set) = by_room.get_mut(room) {
+                    set.remove(&s.id);
+                    if set.is_empty() {
+                        by_room.remove(room);
+                    }
+                }
+            }
+            for room in wanted.difference(&entry.rooms) {
+                repair.subscribed += 1;
+                by_room.entry(*room).or_default().insert(s.id.clone());
+            }
+            entry.rooms.clone_from(&wanted);
+        }
+        repair
     }
 
     pub fn connections_of(&self, user: Uuid) -> Vec<Arc<Connection>> {
@@ -305,12 +385,23 @@ impl Hub {
     }
 }
 
+fn seen(t: &Tables, ids: &HashSet<Arc<str>>) -> Vec<Seen> {
+    ids.iter()
+        .filter_map(|id| {
+            t.connections.get(id).map(|e| Seen {
+                id: id.clone(),
+                epoch: e.epoch,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn conn(user: Uuid, queue: usize) -> (Arc<Connection>, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(queue);
+    fn conn(user: Uuid, queue: usize) -> (Arc<Connection>, Arc<Outbox>) {
+        let outbox = Outbox::new(queue, 1024 * 1024);
         let (closer, _) = Closer::new();
         let id: Arc<str> = Uuid::new_v4().to_string().into();
         let identity = Identity {
@@ -319,8 +410,8 @@ mod tests {
             session_id: None,
         };
         (
-            Arc::new(Connection::new(id, identity, tx, closer, None)),
-            rx,
+            Arc::new(Connection::new(id, identity, outbox.clone(), closer, None)),
+            outbox,
         )
     }
 
@@ -329,9 +420,9 @@ mod tests {
         let hub = Hub::default();
         let alice = Uuid::new_v4();
         let bob = Uuid::new_v4();
-        let (a1, mut a1_rx) = conn(alice, 8);
-        let (a2, mut a2_rx) = conn(alice, 8);
-        let (b1, mut b1_rx) = conn(bob, 8);
+        let (a1, a1_rx) = conn(alice, 8);
+        let (a2, a2_rx) = conn(alice, 8);
+        let (b1, b1_rx) = conn(bob, 8);
         hub.register(a1.clone(), &[1, 2], 10, 10).unwrap();
         hub.register(a2.clone(), &[1], 10, 10).unwrap();
         hub.register(b1.clone(), &[1], 10, 10).unwrap();
@@ -356,16 +447,43 @@ mod tests {
         assert!(hub.get(&b1.id).is_none());
         assert_eq!(hub.len(), 2);
 
-        let count = |rx: &mut mpsc::Receiver<Outbound>| {
-            let mut n = 0;
-            while rx.try_recv().is_ok() {
-                n += 1;
+        assert_eq!(a1_rx.queued_frames(), 5);
+        assert_eq!(a2_rx.queued_frames(), 2);
+        assert_eq!(b1_rx.queued_frames(), 4);
+    }
+
+    #[test]
+    fn reconcile_repairs_subscriptions_unless_a_control_came_after() {
+        let hub = Hub::default();
+        let alice = Uuid::new_v4();
+        let (a1, _r1) = conn(alice, 8);
+        let (a2, _r2) = conn(alice, 8);
+        hub.register(a1.clone(), &[1, 5], 10, 10).unwrap();
+        hub.register(a2.clone(), &[1, 5], 10, 10).unwrap();
+        let frame = ByteString::from_static("{}");
+
+        // Room 5 was left (its `unsubscribe` lost) and room 9 joined (its `subscribe` lost).
+        let seen = hub.subscriptions_of(alice);
+        let repair = hub.reconcile(&seen, &[1, 9]);
+        assert_eq!(
+            repair,
+            Repair {
+                subscribed: 2,
+                unsubscribed: 2,
+                skipped: 0
             }
-            n
-        };
-        assert_eq!(count(&mut a1_rx), 5);
-        assert_eq!(count(&mut a2_rx), 2);
-        assert_eq!(count(&mut b1_rx), 4);
+        );
+        assert_eq!(hub.deliver(&Target::Room(5), &frame), 0);
+        assert_eq!(hub.deliver(&Target::Room(9), &frame), 2);
+        assert_eq!(hub.get(&a1.id).unwrap().rooms, vec![1, 9]);
+
+        // A control item after the snapshot wins: the stale read changes nothing.
+        let seen = hub.subscriptions();
+        hub.unsubscribe(alice, 9);
+        let (_, stale) = &seen[0];
+        let repair = hub.reconcile(stale, &[1, 9]);
+        assert_eq!(repair.skipped, 2);
+        assert_eq!(hub.deliver(&Target::Room(9), &frame), 0);
     }
 
     #[test]
@@ -392,5 +510,34 @@ mod tests {
         assert_eq!(hub.deliver(&Target::Room(7), &frame), 1);
         assert_eq!(hub.deliver(&Target::Room(7), &frame), 0);
         assert_eq!(a.closer.command().and_then(|c| c.code), Some(1013));
+    }
+
+    #[test]
+    fn a_byte_budget_closes_the_connection_and_frees_its_queue() {
+        let hub = Hub::default();
+        let outbox = Outbox::new(256, 10_000);
+        let (closer, _) = Closer::new();
+        let identity = Identity {
+            user_id: Uuid::new_v4(),
+            username: "u".into(),
+            session_id: None,
+        };
+        let a = Arc::new(Connection::new(
+            "a".into(),
+            identity,
+            outbox.clone(),
+            closer,
+            None,
+        ));
+        hub.register(a.clone(), &[7], 10, 10).unwrap();
+        let frame = ByteString::from("z".repeat(4000));
+        assert_eq!(hub.deliver(&Target::Room(7), &frame), 1);
+        assert_eq!(hub.deliver(&Target::Room(7), &frame), 1);
+        assert_eq!(outbox.queued_bytes(), 8000);
+        // The third would pass 10 000 bytes: refused, queue freed, 1013.
+        assert_eq!(hub.deliver(&Target::Room(7), &frame), 0);
+        assert_eq!(a.closer.command().and_then(|c| c.code), Some(1013));
+        assert_eq!(outbox.queued_bytes(), 0);
+        assert_eq!(hub.deliver(&Target::Room(7), &frame), 0);
     }
 }

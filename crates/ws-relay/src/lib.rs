@@ -4,8 +4,9 @@
 //!
 //! Layout: [`routes::ws`] (the upgrade and `$connect`), [`socket`] (reading, writing and the
 //! per-connection session), [`hub`] (routing tables), [`fanout`] (Redis), [`chat`] (the
-//! client to chat-service), [`dispatch`] (batching actions to it), [`protocol`] (frames and
-//! close codes), [`relay`] (the handle that ties them together) and [`startup`]. The client protocol is documented in
+//! client to chat-service), [`dispatch`] (batching actions to it), [`membership`] (re-reading
+//! live connections' rooms), [`protocol`] (frames and close codes), [`relay`] (the handle that
+//! ties them together) and [`startup`]. The client protocol is documented in
 //! `docs/protocol.md`.
 
 pub mod chat;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod dispatch;
 pub mod fanout;
 pub mod hub;
+pub mod membership;
 pub mod protocol;
 pub mod relay;
 pub mod routes;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use bytestring::ByteString;
 use service_kit::InternalKeys;
 use service_kit::ops::ReadinessCheck;
+use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter};
 use tokens::Verifier;
 use uuid::Uuid;
 use wire::{Control, Delivery, Publish, Target};
@@ -16,8 +17,9 @@ use wire::{Control, Delivery, Publish, Target};
 use crate::chat::ChatClient;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::dispatch::Dispatcher;
-use crate::fanout::{Envelope, FrameDelivery, RedisFanout};
+use crate::fanout::{Envelope, FrameDelivery, RedisFanout, envelope_key};
 use crate::hub::Hub;
+use crate::membership;
 use crate::protocol::close;
 use crate::socket::writer::CloseCommand;
 
@@ -35,6 +37,8 @@ struct Inner {
     shutting_down: AtomicBool,
     /// The keys accepted on `/internal/...` (chat-service's and auth-service's).
     internal_keys: InternalKeys,
+    /// WebSocket upgrades per client address (`RELAY_CONNECTS_PER_MINUTE`).
+    connects: MemoryRateLimiter,
 }
 
 /// Delivery here and, over Redis, on the other relays.
@@ -80,6 +84,7 @@ impl Relay {
             &settings.chat_url,
             settings.internal_keys.key(HOLDS_KEY).clone(),
             settings.chat_timeout,
+            settings.dispatch.max_reply_bytes,
         )?;
         let jwks_http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
@@ -99,6 +104,7 @@ impl Relay {
         let redis = match settings.redis_url.as_deref() {
             None => None,
             Some(url) => {
+                let weak_hub = Arc::downgrade(&hub);
                 let hub = hub.clone();
                 let apply = Arc::new(move |envelope: Envelope| {
                     let deliveries: Vec<(Target, ByteString)> = envelope
@@ -108,11 +114,23 @@ impl Relay {
                         .collect();
                     apply_local(&hub, &deliveries, &envelope.control);
                 });
+                // Control items published while this relay was cut off were missed: read the
+                // rooms of its connections again at once rather than at the next period.
+                let resubscribed = {
+                    let chat = chat.clone();
+                    Arc::new(move || {
+                        membership::spawn_recheck(weak_hub.clone(), chat.clone(), None)
+                    })
+                };
                 Some(Arc::new(RedisFanout::start(
                     url,
                     &settings.redis_prefix,
                     instance,
-                    apply,
+                    (
+                        envelope_key(settings.internal_keys.key(HOLDS_KEY).as_str()),
+                        settings.redis_control_queue,
+                    ),
+                    (apply, resubscribed),
                 )?))
             }
         };
@@ -134,6 +152,11 @@ impl Relay {
                 }),
             )
         };
+        membership::spawn_rechecks(
+            Arc::downgrade(&spread.hub),
+            chat.clone(),
+            settings.rooms_recheck,
+        );
         tracing::info!(
             relay_id = %settings.relay_id,
             redis = spread.redis.is_some(),
@@ -149,6 +172,7 @@ impl Relay {
                 verifier,
                 shutting_down: AtomicBool::new(false),
                 internal_keys,
+                connects: MemoryRateLimiter::new(),
             }),
         })
     }
@@ -175,6 +199,20 @@ impl Relay {
 
     pub fn internal_keys(&self) -> &InternalKeys {
         &self.inner.internal_keys
+    }
+
+    pub(crate) fn connect_limiter(&self) -> &dyn RateLimiter {
+        &self.inner.connects
+    }
+
+    /// Reads `user`'s rooms from chat-service again and repairs the subscriptions of their
+    /// connections here, in the background (on `refreshToken`); failures are logged.
+    pub fn recheck_rooms_of(&self, user: Uuid) {
+        membership::spawn_recheck(
+            Arc::downgrade(&self.inner.spread.hub),
+            self.inner.chat.clone(),
+            Some(user),
+        );
     }
 
     pub fn instance(&self) -> Uuid {

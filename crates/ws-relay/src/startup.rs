@@ -38,9 +38,15 @@ pub fn configure_public(cfg: &mut web::ServiceConfig, relay: &Relay) {
 pub fn configure_internal(cfg: &mut web::ServiceConfig, relay: &Relay) {
     cfg.app_data(web::Data::new(relay.clone()))
         .app_data(web::Data::new(relay.internal_keys().clone()))
-        .route(
-            "/internal/publish",
-            web::post().to(routes::internal::publish),
+        .service(
+            web::resource("/internal/publish")
+                // Its own limit (`RELAY_PUBLISH_MAX_BYTES`), whatever the embedding app's is.
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(relay.settings().publish_max_bytes)
+                        .error_handler(service_kit::problem::json_error),
+                )
+                .route(web::post().to(routes::internal::publish)),
         )
         .route(
             "/internal/connections/{id}",
@@ -56,7 +62,7 @@ pub fn configure_internal(cfg: &mut web::ServiceConfig, relay: &Relay) {
         );
 }
 
-/// Largest `POST /internal/publish` body.
+/// Largest JSON body of the other internal routes (`/internal/connections/{id}`).
 pub const INTERNAL_BODY_LIMIT: usize = 1024 * 1024;
 
 pub struct Application {

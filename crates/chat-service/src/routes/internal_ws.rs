@@ -1,6 +1,7 @@
-//! The relay's side of the WebSocket (DESIGN.md section 5), behind the relays' internal key:
-//! `$connect`, the routed actions, `$disconnect`. Nothing here is kept between calls: every
-//! event carries the identity returned at connect.
+//! The relay's side of the WebSocket (docs/protocol.md), behind the relays' internal key:
+//! `$connect`, the routed actions, `$disconnect`, and the rooms re-read that relays use to
+//! re-check live subscriptions. Nothing here is kept between calls: every event carries the
+//! identity returned at connect.
 
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
@@ -8,7 +9,8 @@ use serde::de::DeserializeOwned;
 use service_kit::{FieldError, FromRelay};
 use wire::{
     ActionBatch, ActionBatchResponse, ActionRequest, ActionResponse, ActionResult, ConnectRequest,
-    ConnectResponse, DisconnectRequest, Identity,
+    ConnectResponse, DisconnectRequest, Identity, ROOMS_REQUEST_MAX_USERS, RoomsRequest,
+    RoomsResponse,
 };
 
 use crate::chat::{self, Caller, to_room};
@@ -386,4 +388,26 @@ async fn run_action(
 pub async fn disconnect(_caller: FromRelay, body: web::Json<DisconnectRequest>) -> HttpResponse {
     tracing::info!(connection_id = %body.connection_id, user_id = %body.identity.user_id, "WebSocket disconnected");
     HttpResponse::NoContent().finish()
+}
+
+/// `POST /internal/ws/rooms`: the rooms each user may read now, so a relay can repair the
+/// subscriptions of its live connections when an `unsubscribe` or `subscribe` control was
+/// lost (see `docs/architecture.md`).
+#[post("/internal/ws/rooms")]
+pub async fn rooms_of_users(
+    _caller: FromRelay,
+    state: web::Data<AppState>,
+    body: web::Json<RoomsRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut users = body.into_inner().user_ids;
+    if users.len() > ROOMS_REQUEST_MAX_USERS {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "userIds",
+            format!("at most {ROOMS_REQUEST_MAX_USERS} users per request"),
+        )]));
+    }
+    users.sort_unstable();
+    users.dedup();
+    let rooms = rooms::ids_for_users(&state.db.pool, &users).await?;
+    Ok(HttpResponse::Ok().json(RoomsResponse { rooms }))
 }

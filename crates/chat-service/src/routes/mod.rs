@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(internal_ws::actions_batch)),
         )
         .service(internal_ws::disconnect)
+        .service(internal_ws::rooms_of_users)
         .service(openapi);
 }
 

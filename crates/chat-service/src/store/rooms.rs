@@ -109,6 +109,50 @@ pub async fn ids_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<i
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
+/// The ids of the rooms each of `users` may read (`general` included for everyone), for a
+/// relay re-checking its connections' subscriptions. Two statements whatever the number of
+/// users; the caller bounds it (`wire::ROOMS_REQUEST_MAX_USERS`).
+pub async fn ids_for_users(
+    pool: &AnyPool,
+    users: &[Uuid],
+) -> anyhow::Result<std::collections::HashMap<Uuid, Vec<i64>>> {
+    let general: Vec<(i64,)> = sqlx::query_as("SELECT id FROM rooms WHERE is_general = 1")
+        .fetch_all(pool)
+        .await
+        .context("listing general rooms")?;
+    let mut rooms: std::collections::HashMap<Uuid, Vec<i64>> = users
+        .iter()
+        .map(|user| (*user, general.iter().map(|(id,)| *id).collect()))
+        .collect();
+    if users.is_empty() {
+        return Ok(rooms);
+    }
+    let placeholders: Vec<String> = (1..=users.len()).map(|n| format!("${n}")).collect();
+    // Only numbered placeholders are formatted into the statement; every value is bound.
+    let sql = format!(
+        "SELECT user_id, room_id FROM room_members WHERE user_id IN ({}) ORDER BY room_id",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+    for user in users {
+        query = query.bind(user.to_string());
+    }
+    for (user, room) in query
+        .fetch_all(pool)
+        .await
+        .context("listing the rooms of several users")?
+    {
+        if let Some(list) = rooms.get_mut(&parse_user_id(&user)?) {
+            list.push(room);
+        }
+    }
+    for list in rooms.values_mut() {
+        list.sort_unstable();
+        list.dedup();
+    }
+    Ok(rooms)
+}
+
 /// A room and whether `user_id` is a member of it (always true for `general`).
 pub async fn with_membership(
     pool: &AnyPool,

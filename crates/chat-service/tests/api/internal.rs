@@ -19,6 +19,7 @@ async fn internal_endpoints_need_the_key(engine: Engine) {
         "/internal/ws/connect",
         "/internal/ws/actions/sendMessage",
         "/internal/ws/disconnect",
+        "/internal/ws/rooms",
     ] {
         let res = app
             .client
@@ -354,7 +355,58 @@ async fn a_batch_is_checked_as_a_whole(engine: Engine) {
     assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
 }
 
+async fn rooms_lists_every_users_rooms_now(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let first = app.create_room(&alice, "first").await;
+    let second = app.create_room(&alice, "second").await;
+    assert_eq!(
+        app.add_member(&alice, first, "bob").await.status(),
+        StatusCode::CREATED
+    );
+    let stranger = uuid::Uuid::new_v4();
+    let ask = |users: Vec<uuid::Uuid>| json!({"userIds": users});
+    let res = app
+        .internal(
+            "/internal/ws/rooms",
+            &ask(vec![alice.id, bob.id, stranger, bob.id]),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"rooms": {
+            alice.id.to_string(): [GENERAL, first, second],
+            bob.id.to_string(): [GENERAL, first],
+            stranger.to_string(): [GENERAL],
+        }})
+    );
+
+    // A removal shows at once: this is what repairs a lost `unsubscribe`.
+    let res = app
+        .delete(&alice, &format!("/rooms/{first}/members/{}", bob.id))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app.internal("/internal/ws/rooms", &ask(vec![bob.id])).await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"rooms": {bob.id.to_string(): [GENERAL]}})
+    );
+    let res = app.internal("/internal/ws/rooms", &ask(vec![])).await;
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"rooms": {}}));
+
+    let too_many: Vec<uuid::Uuid> = (0..=wire::ROOMS_REQUEST_MAX_USERS)
+        .map(|_| uuid::Uuid::new_v4())
+        .collect();
+    let res = app.internal("/internal/ws/rooms", &ask(too_many)).await;
+    let problem = assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert!(problem.to_string().contains("userIds"), "{problem}");
+}
+
 both_engines!(
+    rooms_lists_every_users_rooms_now,
     a_batch_answers_each_action_in_order,
     a_batch_is_checked_as_a_whole,
     internal_endpoints_need_the_key,

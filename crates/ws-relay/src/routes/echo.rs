@@ -6,11 +6,10 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use futures_util::Stream;
-use tokio::sync::mpsc;
 
 use crate::relay::Relay;
 use crate::socket::reader::{FrameGuard, FrameReader, Incoming};
-use crate::socket::writer::{self, CloseCommand, Closer, Outbound};
+use crate::socket::writer::{self, CloseCommand, Closer, Outbound, Outbox};
 
 pub async fn echo(
     req: HttpRequest,
@@ -21,10 +20,11 @@ pub async fn echo(
     let guarded: Pin<Box<dyn Stream<Item = _>>> = Box::pin(FrameGuard::new(body.into_inner(), max));
     let mut payload = actix_web::dev::Payload::from(guarded);
     let body = web::Payload::from_request(&req, &mut payload).await?;
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let (tx, rx) = mpsc::channel(relay.settings().limits.outbound_queue);
-    let (closer, close_rx) = Closer::new();
-    actix_web::rt::spawn(writer::run(session, rx, close_rx));
+    let (response, _unused_session, stream) = actix_ws::handle(&req, body)?;
+    let limits = &relay.settings().limits;
+    let outbox = Outbox::new(limits.outbound_queue, limits.outbound_max_bytes);
+    let (closer, _) = Closer::new();
+    let (response, _written) = writer::attach(response, outbox.clone(), closer.clone());
     actix_web::rt::spawn(async move {
         let mut reader = FrameReader::new(stream, max);
         loop {
@@ -54,7 +54,7 @@ pub async fn echo(
                     return;
                 }
             };
-            if tx.send(out).await.is_err() {
+            if !outbox.push_waiting(out).await {
                 return;
             }
         }

@@ -77,6 +77,8 @@ pub async fn get_connection(
         "lastActiveAt": last_active.format(&Rfc3339).unwrap_or_default(),
         "sourceIp": conn.source_ip,
         "relayId": relay.settings().relay_id,
+        "queuedFrames": conn.outbox.queued_frames(),
+        "queuedBytes": conn.outbox.queued_bytes(),
     })))
 }
 

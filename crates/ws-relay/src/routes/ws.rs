@@ -1,6 +1,7 @@
 //! `GET /ws`: the upgrade. Everything that can refuse a client happens here, before the
-//! `101 Switching Protocols`: the handshake headers, `Origin`, credentials, capacity, and
-//! chat-service's `$connect` (a refused client gets a plain HTTP 401/403 it can read).
+//! `101 Switching Protocols`, cheapest first: the per-address connect limit, `Origin`, the
+//! shape of the ticket or token, capacity, the handshake headers, and only then
+//! chat-service's `$connect` (a refused client gets a plain HTTP 401/403/429 it can read).
 //! The ticket or token is never logged.
 
 use std::pin::Pin;
@@ -11,8 +12,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use futures_util::Stream;
 use serde::Deserialize;
+use service_kit::ratelimit::{Decision, Quota};
 use service_kit::{Problem, RequestId};
-use tokio::sync::mpsc;
 use wire::ConnectRequest;
 
 use crate::chat::ChatError;
@@ -21,7 +22,7 @@ use crate::protocol;
 use crate::relay::Relay;
 use crate::socket::reader::FrameGuard;
 use crate::socket::session::{self, SessionParts};
-use crate::socket::writer::{Closer, Outbound};
+use crate::socket::writer::{self, Closer, Outbound, Outbox};
 
 /// The subprotocol clients offer, and the only one we answer with.
 pub const SUBPROTOCOL: &str = "cloudchat.v1";
@@ -81,6 +82,7 @@ async fn try_upgrade(
             2,
         ));
     }
+    check_connect_rate(&req, &relay).await?;
     check_origin(&req, &settings.allowed_origins)?;
     let credential = credential(&req)?;
     if relay.connection_count() >= settings.limits.max_connections {
@@ -100,7 +102,7 @@ async fn try_upgrade(
     let body = web::Payload::from_request(&req, &mut payload)
         .await
         .map_err(|_| Refused::from(Problem::internal()))?;
-    let (mut response, ws_session, stream) =
+    let (response, _unused_session, stream) =
         actix_ws::handle_with_protocols(&req, body, &[SUBPROTOCOL]).map_err(|e| {
             Refused::from(Problem::new(
                 StatusCode::BAD_REQUEST,
@@ -168,12 +170,13 @@ async fn try_upgrade(
     };
 
     let limits = &settings.limits;
-    let (queue_tx, queue_rx) = mpsc::channel(limits.outbound_queue);
+    let outbox = Outbox::new(limits.outbound_queue, limits.outbound_max_bytes);
     let (closer, close_rx) = Closer::new();
+    let (mut response, written) = writer::attach(response, outbox.clone(), closer.clone());
     let conn = Arc::new(Connection::new(
         connection_id.as_str().into(),
         accepted.identity.clone(),
-        queue_tx,
+        outbox,
         closer,
         connect.source_ip.clone(),
     ));
@@ -230,10 +233,9 @@ async fn try_upgrade(
         relay.get_ref().clone(),
         SessionParts {
             conn,
-            session: ws_session,
             stream,
-            queue: queue_rx,
             close: close_rx,
+            written,
             expires_at: accepted.expires_at,
         },
     ));
@@ -242,6 +244,25 @@ async fn try_upgrade(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// At most `RELAY_CONNECTS_PER_MINUTE` upgrade attempts per client address (the address
+/// behind `TRUSTED_PROXIES`, IPv6 by its /64), counted before anything else costs us work.
+async fn check_connect_rate(req: &HttpRequest, relay: &Relay) -> Result<(), Refused> {
+    let settings = relay.settings();
+    let Some(ip) = settings.trusted_proxies.client_ip(req) else {
+        return Ok(());
+    };
+    let key = service_kit::client_ip::address_key(ip);
+    let quota = Quota::per_minute(settings.limits.connects_per_minute);
+    match relay.connect_limiter().hit(&key, quota).await {
+        Decision::Allowed => Ok(()),
+        limited @ Decision::Limited { .. } => {
+            metrics::counter!("ws_relay_connect_refusals_total", "reason" => "rate_limited")
+                .increment(1);
+            Err(Problem::rate_limited(limited.retry_after_secs().unwrap_or(1)).into())
+        }
+    }
 }
 
 /// Browsers always send `Origin` on a WebSocket; it must be exactly one we serve (cross-site
@@ -278,8 +299,9 @@ fn credential(req: &HttpRequest) -> Result<Credential, Refused> {
         })
         .map_err(Refused::from)?;
     if let Some(ticket) = query.into_inner().ticket.filter(|t| !t.is_empty()) {
-        if ticket.len() > 512 {
-            return Err(Problem::unauthorized("invalid_ticket", "the ticket is not valid").into());
+        // Not the shape of a ticket we issue: refused here, without a call to chat-service.
+        if !tokens::SecretToken::is_well_formed(&ticket) {
+            return Err(malformed("the ticket is not valid"));
         }
         return Ok(Credential::Ticket(ticket));
     }
@@ -302,6 +324,9 @@ fn credential(req: &HttpRequest) -> Result<Credential, Refused> {
             "offer the `cloudchat.v1` subprotocol alongside `bearer.<token>`",
         )
         .into()),
+        Some(token) if !tokens::is_well_formed_jwt(token) => {
+            Err(malformed("the bearer token is not valid"))
+        }
         Some(token) => Ok(Credential::Token(token.to_owned())),
         None => {
             metrics::counter!("ws_relay_connect_refusals_total", "reason" => "no_credentials")
@@ -313,6 +338,13 @@ fn credential(req: &HttpRequest) -> Result<Credential, Refused> {
             .into())
         }
     }
+}
+
+/// A credential that cannot be one of ours: the same 401 chat-service gives an unknown one.
+fn malformed(detail: &'static str) -> Refused {
+    metrics::counter!("ws_relay_connect_refusals_total", "reason" => "malformed_credentials")
+        .increment(1);
+    Problem::unauthorized("invalid_ticket", detail).into()
 }
 
 fn unavailable(code: &'static str, detail: &'static str, retry_after: u64) -> Refused {

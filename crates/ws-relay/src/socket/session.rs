@@ -4,7 +4,8 @@
 //!   `ping` and protocol pings, watches for silence and token expiry, and hands actions to
 //! - the **action worker**, which runs them one at a time, in order (forwarding to
 //!   chat-service, or `refreshToken`), so a slow chat-service never stops the reader;
-//! - the **writer** ([`super::writer`]) owns the socket's sending half.
+//! - the **writer** ([`super::writer`]): the response body that drains the connection's
+//!   outbox into the socket as fast as the client reads.
 //!
 //! Whoever decides to close (reader, worker, hub, shutdown) goes through the connection's
 //! [`Closer`](super::writer::Closer); the reader then tears everything down, forwards
@@ -13,9 +14,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_ws::{MessageStream, Session};
+use actix_ws::MessageStream;
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use wire::{ActionRequest, Identity};
 
 use super::ratelimit::TokenBucket;
@@ -32,29 +33,29 @@ struct Job {
     action: Action,
     id: Option<Value>,
     deadline: Instant,
+    /// The client frame's length, what the action weighs in a batch to chat-service.
+    size: usize,
 }
 
 /// Everything the upgrade handler prepared.
 pub struct SessionParts {
     pub conn: Arc<Connection>,
-    pub session: Session,
     pub stream: MessageStream,
-    pub queue: mpsc::Receiver<Outbound>,
     pub close: watch::Receiver<Option<CloseCommand>>,
+    /// Resolves once the close frame is out or the socket is gone (see [`writer::attach`]).
+    pub written: oneshot::Receiver<()>,
     pub expires_at: i64,
 }
 
 pub async fn run(relay: Relay, parts: SessionParts) {
     let SessionParts {
         conn,
-        session,
         stream,
-        queue,
         close,
+        written,
         expires_at,
     } = parts;
     let limits = relay.settings().limits.clone();
-    let writer = actix_web::rt::spawn(writer::run(session, queue, close.clone()));
     let (expiry_tx, expiry_rx) = watch::channel(expires_at);
     // Boxed jobs: the channel's first block of slots is allocated with it, for every
     // connection, idle or not.
@@ -87,7 +88,7 @@ pub async fn run(relay: Relay, parts: SessionParts) {
     };
     metrics::counter!("ws_relay_closes_total", "code" => code.clone()).increment(1);
     metrics::counter!("ws_relay_disconnects_total").increment(1);
-    let _ = tokio::time::timeout(writer::CLOSE_WRITE_TIMEOUT, writer).await;
+    let _ = tokio::time::timeout(writer::CLOSE_WRITE_TIMEOUT, written).await;
     tracing::info!(connection_id = %conn.id, user_id = %conn.user_id, close_code = %code, "connection closed");
     let request = wire::DisconnectRequest {
         connection_id: conn.id.to_string(),
@@ -245,6 +246,7 @@ fn handle_text(
                 action,
                 id: frame.id,
                 deadline: Instant::now() + forward_timeout,
+                size: text.len(),
             });
             if let Err(err) = jobs.try_send(job) {
                 let job = match err {
@@ -298,15 +300,16 @@ async fn action_worker(
                 // Sends already waiting behind this one go along with it, in order; any other
                 // action waits for the group to be answered.
                 let deadline = job.deadline;
-                let mut group = vec![(name, body, job.id)];
+                let mut group = vec![(name, body, job.id, job.size)];
                 if name == protocol::SEND_MESSAGE {
                     while group.len() < GROUP_MAX {
                         match jobs.try_recv().map(|job| *job) {
                             Ok(Job {
                                 action: Action::Forward(n, b),
                                 id,
+                                size,
                                 ..
-                            }) if n == protocol::SEND_MESSAGE => group.push((n, b, id)),
+                            }) if n == protocol::SEND_MESSAGE => group.push((n, b, id, size)),
                             Ok(other) => {
                                 next = Some(other);
                                 break;
@@ -325,11 +328,11 @@ async fn action_worker(
 async fn forward(
     relay: &Relay,
     conn: &Arc<Connection>,
-    group: Vec<(&'static str, Value, Option<Value>)>,
+    group: Vec<(&'static str, Value, Option<Value>, usize)>,
     deadline: Instant,
 ) {
     if deadline.saturating_duration_since(Instant::now()) < Duration::from_millis(10) {
-        for (_, _, id) in &group {
+        for (_, _, id, _) in &group {
             conn.send_text(protocol::error_frame(
                 "chat_unavailable",
                 "the chat service is slow to answer; retry shortly",
@@ -343,7 +346,7 @@ async fn forward(
     let mut ids = Vec::with_capacity(group.len());
     let queued = group
         .into_iter()
-        .map(|(action, body, id)| {
+        .map(|(action, body, id, size)| {
             ids.push(id.clone());
             Queued {
                 action,
@@ -353,6 +356,7 @@ async fn forward(
                     body,
                 },
                 id,
+                size,
             }
         })
         .collect();
@@ -382,6 +386,9 @@ async fn refresh_token(
                 session_id: claims.sid,
             });
             let _ = expiry.send(claims.exp);
+            // A live connection's rooms are read again now and then; a refresh is one of those
+            // times (see `membership`).
+            relay.recheck_rooms_of(conn.user_id);
             protocol::token_refreshed_frame(claims.exp, id)
         }
         Ok(_) => protocol::error_frame(

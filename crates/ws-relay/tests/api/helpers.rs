@@ -62,6 +62,7 @@ pub struct Options {
     pub access_ttl: Duration,
     pub redis_prefix: Option<String>,
     pub relay: Box<dyn FnOnce(&mut Settings)>,
+    pub chat: Box<dyn FnOnce(&mut chat_service::config::Settings)>,
 }
 
 impl Options {
@@ -71,12 +72,31 @@ impl Options {
             access_ttl: Duration::from_secs(900),
             redis_prefix: None,
             relay: Box::new(|_| {}),
+            chat: Box::new(|_| {}),
         }
     }
 
     pub fn relay(mut self, tweak: impl FnOnce(&mut Settings) + 'static) -> Self {
         self.relay = Box::new(tweak);
         self
+    }
+
+    pub fn chat(
+        mut self,
+        tweak: impl FnOnce(&mut chat_service::config::Settings) + 'static,
+    ) -> Self {
+        self.chat = Box::new(tweak);
+        self
+    }
+
+    /// chat-service publishes to a relay that is not there: every control item and delivery
+    /// that starts in a REST call is lost (what the rooms re-check must repair).
+    pub fn chat_publishes_nowhere(self) -> Self {
+        let nowhere = {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}", listener.local_addr().unwrap())
+        };
+        self.chat(move |c| c.relay_url = Some(nowhere))
     }
 }
 
@@ -92,6 +112,8 @@ pub fn relay_settings(chat_url: &str, auth_url: &str) -> Settings {
     s.relay_id = format!("test-relay-{}", &Uuid::new_v4().simple().to_string()[..6]);
     s.shutdown_drain = Duration::from_secs(5);
     s.chat_timeout = Duration::from_secs(2);
+    // Every test connects from 127.0.0.1; the one about the connect limit lowers it.
+    s.limits.connects_per_minute = 100_000;
     s
 }
 
@@ -121,6 +143,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     chat_settings.internal_keys = test_support::internal_keys();
     chat_settings.relay_url = Some(relay_http.clone());
     chat_settings.send_limit = 100_000;
+    (options.chat)(&mut chat_settings);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let chat_app = chat_service::startup::Application::build_with_listener(chat_settings, listener)
         .await
@@ -312,12 +335,120 @@ impl Stack {
         req.send().await.unwrap()
     }
 
+    /// Publishes `{"type": "bulk", "i": i, "filler": filler}` to `general`.
+    pub async fn publish_bulk(&self, i: usize, filler: &str) {
+        self.publish(
+            &self.relay,
+            json!({"deliveries": [{"target": {"room": GENERAL}, "payload": {"type": "bulk", "i": i, "filler": filler}}]}),
+        )
+        .await;
+    }
+
     pub async fn publish(&self, node: &RelayNode, body: Value) {
         let res = self
             .internal(node, reqwest::Method::POST, "/internal/publish", Some(body))
             .await;
         assert_eq!(res.status(), StatusCode::ACCEPTED);
     }
+}
+
+/// A WebSocket upgrade request sent with plain HTTP, to read a refusal's problem+json.
+pub async fn upgrade_request(url: &str, protocols: Option<&str>) -> reqwest::Response {
+    let url = url.replacen("ws://", "http://", 1);
+    let mut req = reqwest::Client::new()
+        .get(url)
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+    if let Some(p) = protocols {
+        req = req.header("sec-websocket-protocol", p);
+    }
+    req.send().await.unwrap()
+}
+
+/// A private redis-server on its own port, killed on drop (Redis "cut off").
+pub struct RedisServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl RedisServer {
+    pub fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed for the Redis outage tests");
+        Self { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free port below Linux's ephemeral range (32768+): while a private Redis is down, no
+/// outgoing connection or `bind(0)` elsewhere can take its port.
+pub fn free_port() -> u16 {
+    loop {
+        let port = 20_000 + (Uuid::new_v4().as_u128() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A fresh Redis channel prefix.
+pub fn prefix() -> String {
+    format!("cctest-{}", Uuid::new_v4().simple())
+}
+
+/// `GET /readyz` of a relay.
+pub async fn ready(node: &RelayNode) -> (StatusCode, Value) {
+    let res = reqwest::get(format!("{}/readyz", node.http)).await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or_default())
+}
+
+pub async fn wait_ready(node: &RelayNode) {
+    // Generous: after an outage the subscriber retries with a backoff of up to 5 s.
+    eventually_within(
+        "the relay is subscribed to Redis (is Redis running?)",
+        Duration::from_secs(20),
+        || async { ready(node).await.0 == StatusCode::OK },
+    )
+    .await;
+}
+
+/// The rooms a connection is subscribed to, from the relay's @connections API.
+pub async fn rooms_of(stack: &Stack, node: &RelayNode, connection_id: &str) -> Vec<i64> {
+    let res = stack
+        .internal(
+            node,
+            reqwest::Method::GET,
+            &format!("/internal/connections/{connection_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let info: Value = res.json().await.unwrap();
+    serde_json::from_value(info["rooms"].clone()).unwrap()
 }
 
 /// A WebSocket client.

@@ -208,3 +208,24 @@ async fn health_readiness_and_metrics() {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_body_over_its_limit_is_refused_413() {
+    let stack =
+        spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| s.publish_max_bytes = 4096)).await;
+    let alice = stack.signup("alice").await;
+    let mut ws = stack.connect(&alice).await;
+    let body = |filler: &str| json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "x", "filler": filler}}]});
+    let res = stack
+        .internal(
+            &stack.relay,
+            Method::POST,
+            "/internal/publish",
+            Some(body(&"f".repeat(8000))),
+        )
+        .await;
+    test_support::assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
+    ws.silent(std::time::Duration::from_millis(200)).await;
+    stack.publish(&stack.relay, body("small")).await;
+    assert_eq!(ws.recv().await["filler"], "small");
+}

@@ -6,5 +6,6 @@ mod helpers;
 
 mod delivery;
 mod internal_api;
+mod membership;
 mod protocol;
 mod redis;

@@ -242,11 +242,7 @@ async fn a_client_that_stops_reading_is_closed_and_others_are_not_held_up() {
         s.limits.outbound_queue = 16;
     }))
     .await;
-    let alice = stack.signup("alice").await;
-    let bob = stack.signup("bob").await;
-    let (mut slow, ready) = stack.connect_to(&stack.relay, &alice).await;
-    let slow_id = ready["connectionId"].as_str().unwrap().to_owned();
-    let mut fast = stack.connect(&bob).await;
+    let (mut slow, slow_id, mut fast) = slow_and_fast(&stack).await;
 
     // Up to 2000 frames of 32 KiB (64 MiB) to the room; the slow client reads nothing.
     let total = 2000;
@@ -274,12 +270,7 @@ async fn a_client_that_stops_reading_is_closed_and_others_are_not_held_up() {
     let path = format!("/internal/connections/{slow_id}");
     let mut sent = 0;
     while sent < total {
-        stack
-            .publish(
-                &stack.relay,
-                json!({"deliveries": [{"target": {"room": GENERAL}, "payload": {"type": "bulk", "i": sent, "filler": filler}}]}),
-            )
-            .await;
+        stack.publish_bulk(sent, &filler).await;
         sent += 1;
         sent_tx.send_replace(sent);
         if sent % 25 == 0
@@ -472,4 +463,218 @@ async fn shutdown_closes_with_1012_and_a_retry_hint() {
         .unwrap()
         .unwrap();
     eprintln!("relay stopped after {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_credentials_are_refused_without_asking_chat_service() {
+    let stack = spawn_stack(Engine::Sqlite).await;
+    let ws = &stack.relay.ws;
+    // chat-service "stopped": any call to it would answer 503, so a 401 was decided here.
+    stack.gate.refuse();
+
+    let well_formed = "A".repeat(43);
+    for ticket in [
+        "not-a-ticket".to_owned(),
+        "A".repeat(42),
+        "A".repeat(44),
+        format!("{}=", "A".repeat(42)),
+        format!("{}%2B", "A".repeat(40)),
+        "x".repeat(5000),
+    ] {
+        let res = upgrade_request(&format!("{ws}?ticket={ticket}"), None).await;
+        test_support::assert_problem(res, reqwest::StatusCode::UNAUTHORIZED, "invalid_ticket")
+            .await;
+    }
+    for token in [
+        "x",
+        "a.b",
+        "a..c",
+        "a.b.c.d",
+        "a.b.c=",
+        &format!("a.b.{}", "c".repeat(5000)),
+    ] {
+        let res = upgrade_request(ws, Some(&format!("cloudchat.v1, bearer.{token}"))).await;
+        test_support::assert_problem(res, reqwest::StatusCode::UNAUTHORIZED, "invalid_ticket")
+            .await;
+    }
+    // Well-formed ones do reach chat-service (here: stopped, so 503).
+    let res = upgrade_request(&format!("{ws}?ticket={well_formed}"), None).await;
+    test_support::assert_problem(
+        res,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "chat_unavailable",
+    )
+    .await;
+    let res = upgrade_request(ws, Some("cloudchat.v1, bearer.aaa.bbb.ccc")).await;
+    assert_eq!(res.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_flood_from_one_address_is_answered_429() {
+    let stack =
+        spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| s.limits.connects_per_minute = 5))
+            .await;
+    let alice = stack.signup("alice").await;
+    let ws = &stack.relay.ws;
+    // Garbage counts too: the limit is the first check.
+    for _ in 0..4 {
+        let res = upgrade_request(&format!("{ws}?ticket=garbage"), None).await;
+        assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
+    }
+    let (_ok, _) = stack.connect_to(&stack.relay, &alice).await;
+    let ticket = stack.ticket(&alice).await;
+    let res = upgrade_request(&format!("{ws}?ticket={ticket}"), None).await;
+    let retry_after: u64 = res
+        .headers()
+        .get("retry-after")
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    test_support::assert_problem(res, reqwest::StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert!(
+        metric(
+            &stack.relay,
+            "ws_relay_connect_refusals_total{reason=\"rate_limited\"}"
+        )
+        .await
+            >= 1.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_large_frames_is_closed_on_its_byte_budget() {
+    const BUDGET: usize = 256 * 1024;
+    let stack = spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| {
+        s.limits.outbound_queue = 100_000;
+        s.limits.outbound_max_bytes = BUDGET;
+    }))
+    .await;
+    let (mut slow, slow_id, mut fast) = slow_and_fast(&stack).await;
+
+    // Frames of 60 KiB to the room until the slow client is closed; it reads nothing, but the
+    // fast one reads each as it comes.
+    let filler = "f".repeat(60 * 1024);
+    let path = format!("/internal/connections/{slow_id}");
+    let mut sent = 0;
+    let mut most_held = 0;
+    loop {
+        stack.publish_bulk(sent, &filler).await;
+        sent += 1;
+        let frame = fast.recv().await;
+        assert_eq!(
+            (frame["type"].as_str(), frame["i"].as_u64()),
+            (Some("bulk"), Some(sent as u64 - 1))
+        );
+        let res = stack
+            .internal(&stack.relay, reqwest::Method::GET, &path, None)
+            .await;
+        if res.status() == reqwest::StatusCode::GONE {
+            break;
+        }
+        let info: serde_json::Value = res.json().await.unwrap();
+        let held = info["queuedBytes"].as_u64().unwrap() as usize;
+        // The budget, plus the frame being written when the last one was refused.
+        assert!(held <= BUDGET + 61 * 1024, "{held} bytes held");
+        most_held = most_held.max(held);
+        assert!(sent < 3000, "the slow consumer was never closed");
+    }
+    assert!(
+        most_held > BUDGET / 2,
+        "the budget was never approached: {most_held}"
+    );
+    assert!(
+        metric(
+            &stack.relay,
+            "ws_relay_slow_consumer_closes_total{budget=\"bytes\"}"
+        )
+        .await
+            >= 1.0
+    );
+    // It reads at last: what the kernel held for it, then 1013.
+    let (code, reason, texts) = slow.closed(Duration::from_secs(15)).await;
+    assert_eq!((code, reason.as_str()), (Some(1013), "slow consumer"));
+    assert!(texts < sent, "{texts} of {sent}");
+}
+
+/// Two clients in `general`: one that will not read (and its connection id), one that will.
+async fn slow_and_fast(stack: &Stack) -> (Ws, String, Ws) {
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let (slow, ready) = stack.connect_to(&stack.relay, &alice).await;
+    let slow_id = ready["connectionId"].as_str().unwrap().to_owned();
+    let fast = stack.connect(&bob).await;
+    (slow, slow_id, fast)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_echo_socket_echoes_every_kind_of_frame_and_the_close() {
+    let stack =
+        spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| s.enable_echo = true)).await;
+    let url = stack.relay.ws.replacen("/ws", "/ws-echo", 1);
+    let mut ws = Ws::connect(&url, None).await.unwrap();
+    let big = "b".repeat(60 * 1024);
+    ws.send_message(Message::text(big.clone())).await;
+    ws.send_message(Message::binary(vec![1, 2, 3])).await;
+    ws.send_message(Message::Ping(vec![7u8; 5].into())).await;
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        match tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut ws.inner))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            Message::Text(t) => got.push(format!("text {}", t.len())),
+            Message::Binary(b) => got.push(format!("binary {:?}", &b[..])),
+            Message::Pong(p) => got.push(format!("pong {:?}", &p[..])),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            format!("text {}", big.len()),
+            "binary [1, 2, 3]".to_owned(),
+            "pong [7, 7, 7, 7, 7]".to_owned()
+        ]
+    );
+    ws.send_message(Message::Close(Some(
+        tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: 4321.into(),
+            reason: "bye".into(),
+        },
+    )))
+    .await;
+    assert_eq!(ws.closed(WAIT).await.0, Some(4321));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_over_the_reply_cap_fails_its_batch_with_a_temporary_error() {
+    let stack = spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| {
+        s.dispatch.max_reply_bytes = 64 * 1024;
+        s.dispatch.sync_reply_bytes = 64 * 1024;
+    }))
+    .await;
+    let alice = stack.signup("alice").await;
+    let room = stack.create_room(&alice, "big").await;
+    for _ in 0..20 {
+        stack.send_rest(&alice, room, &"m".repeat(4000)).await;
+    }
+    let mut ws = stack.connect(&alice).await;
+    ws.send(json!({"action": "sync", "id": "s", "roomId": room, "afterSeq": 0}))
+        .await;
+    let error = ws.recv_type("error").await;
+    assert_eq!(
+        (&error["code"], &error["temporary"], &error["id"]),
+        (&json!("chat_unavailable"), &json!(true), &json!("s"))
+    );
+    // A smaller page still comes, and the connection is unharmed.
+    ws.send(json!({"action": "sync", "id": "t", "roomId": room, "afterSeq": 0, "limit": 5}))
+        .await;
+    let page = ws.recv_type("messages").await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 5);
+    assert!(metric(&stack.relay, "ws_relay_chat_replies_too_large_total").await >= 1.0);
 }

@@ -1,35 +1,14 @@
 //! Several relays over real Redis (127.0.0.1:6379, or a private redis-server for the
 //! reconnect test). These tests fail, never skip, when Redis is missing.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use test_support::Engine;
 use uuid::Uuid;
 
 use crate::helpers::*;
-
-fn prefix() -> String {
-    format!("cctest-{}", Uuid::new_v4().simple())
-}
-
-async fn ready(node: &RelayNode) -> (StatusCode, Value) {
-    let res = reqwest::get(format!("{}/readyz", node.http)).await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or_default())
-}
-
-async fn wait_ready(node: &RelayNode) {
-    // Generous: after an outage the subscriber retries with a backoff of up to 5 s.
-    eventually_within(
-        "the relay is subscribed to Redis (is Redis running?)",
-        Duration::from_secs(20),
-        || async { ready(node).await.0 == StatusCode::OK },
-    )
-    .await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relays_deliver_to_their_own_connections() {
@@ -138,53 +117,11 @@ async fn relays_on_different_channels_do_not_hear_each_other() {
     far.silent(Duration::from_millis(500)).await;
 }
 
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed for the reconnect test");
-        Self { child, port }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A free port below Linux's ephemeral range (32768+): while the private Redis is down, no
-/// outgoing connection or `bind(0)` elsewhere can take its port.
-fn free_port() -> u16 {
-    loop {
-        let port = 20_000 + (Uuid::new_v4().as_u128() % 12_000) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_that_loses_redis_says_so_and_reconnects() {
     let port = free_port();
     let server = RedisServer::start(port);
-    let url = format!("redis://127.0.0.1:{}", server.port);
+    let url = server.url();
     let channel = prefix();
     let stack = spawn_stack_with(Options::new(Engine::Sqlite).relay({
         let (url, channel) = (url.clone(), channel.clone());
@@ -226,4 +163,78 @@ async fn a_relay_that_loses_redis_says_so_and_reconnects() {
         }
     }
     assert_eq!(got, Some(json!({"type": "back"})));
+}
+
+/// Publishes a raw message on a relay channel, as anyone who can write to Redis could.
+async fn publish_raw(channel: &str, text: String) {
+    let client = redis::Client::open(REDIS_URL).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(channel)
+        .arg(text)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envelopes_not_signed_with_the_relays_key_are_dropped() {
+    let channel = prefix();
+    let mut options = Options::new(Engine::Sqlite);
+    options.redis_prefix = Some(channel.clone());
+    let stack = spawn_stack_with(options).await;
+    let b_node = stack.second_relay().await;
+    wait_ready(&stack.relay).await;
+    wait_ready(&b_node).await;
+
+    let alice = stack.signup("alice").await;
+    let mallory = stack.signup("mallory").await;
+    let secret = stack.create_room(&alice, "secret").await;
+    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
+    let (mut m, ready) = stack.connect_to(&b_node, &mallory).await;
+    let mallory_conn = ready["connectionId"].as_str().unwrap().to_owned();
+    let before = metric(&b_node, "ws_relay_redis_envelopes_rejected_total").await;
+
+    // A `subscribe` into the private room, written to Redis by hand: unsigned, signed with
+    // the wrong key, and signed with a tampered body.
+    let forged = serde_json::json!({
+        "origin": Uuid::new_v4(),
+        "control": [{"subscribe": {"userId": mallory.id, "roomId": secret}}],
+    })
+    .to_string();
+    let fanout = format!("{channel}:fanout");
+    publish_raw(&fanout, forged.clone()).await;
+    let wrong = ws_relay::fanout::envelope_key("not-the-internal-key");
+    publish_raw(&fanout, ws_relay::fanout::seal(&wrong, &forged)).await;
+    let right = ws_relay::fanout::envelope_key(test_support::RELAY_KEY);
+    let tampered = ws_relay::fanout::seal(
+        &right,
+        &forged.replace(&mallory.id.to_string(), &alice.id.to_string()),
+    );
+    let tampered = format!("{}{}", &tampered[..65], forged);
+    publish_raw(&fanout, tampered).await;
+
+    eventually("the three forged envelopes are counted", || async {
+        metric(&b_node, "ws_relay_redis_envelopes_rejected_total").await >= before + 3.0
+    })
+    .await;
+    assert_eq!(
+        rooms_of(&stack, &b_node, &mallory_conn).await,
+        vec![GENERAL]
+    );
+    a.send(json!({"action": "sendMessage", "roomId": secret, "content": "private", "clientMsgId": client_msg_id()}))
+        .await;
+    a.recv_type("ack").await;
+    a.recv_type("message").await;
+    m.silent(Duration::from_millis(500)).await;
+
+    // The same item signed with the key every relay derives is applied: the format is right,
+    // only the signature kept the forgeries out.
+    publish_raw(&fanout, ws_relay::fanout::seal(&right, &forged)).await;
+    eventually("a signed envelope is applied", || async {
+        rooms_of(&stack, &b_node, &mallory_conn)
+            .await
+            .contains(&secret)
+    })
+    .await;
 }
