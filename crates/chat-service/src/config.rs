@@ -29,6 +29,11 @@ pub struct Settings {
     /// Group-commit writers on PostgreSQL, each with its own connection and share of the
     /// rooms (SQLite always has one).
     pub writers: usize,
+    /// How often revoked sessions are read from auth-service (`REVOCATION_POLL_MS`): the
+    /// bound on how long a revoked session's access token still works here.
+    pub revocation_poll: Duration,
+    /// Most keys the in-memory rate limiter holds (`RATE_LIMIT_MAX_KEYS`).
+    pub rate_limit_max_keys: usize,
 }
 
 impl Settings {
@@ -50,6 +55,8 @@ impl Settings {
             send_window: Duration::from_secs(10),
             write_batch: 128,
             writers: 4,
+            revocation_poll: Duration::from_millis(2000),
+            rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
         }
     }
 
@@ -84,6 +91,11 @@ impl Settings {
             )?),
             write_batch: parse_var("CHAT_WRITE_BATCH", d.write_batch)?,
             writers: parse_var("CHAT_WRITERS", d.writers)?,
+            revocation_poll: Duration::from_millis(parse_var(
+                "REVOCATION_POLL_MS",
+                d.revocation_poll.as_millis() as u64,
+            )?),
+            rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -101,6 +113,15 @@ impl Settings {
         }
         if !(1..=32).contains(&self.writers) {
             return Err(ConfigError::new("CHAT_WRITERS", "must be 1 to 32"));
+        }
+        if self.revocation_poll < Duration::from_millis(100) {
+            return Err(ConfigError::new(
+                "REVOCATION_POLL_MS",
+                "must be at least 100",
+            ));
+        }
+        if self.rate_limit_max_keys == 0 {
+            return Err(ConfigError::new("RATE_LIMIT_MAX_KEYS", "must be at least 1"));
         }
         if self.env.is_production() {
             check_secret(self.env, "INTERNAL_API_KEY", Some(&self.internal_api_key))?;

@@ -8,11 +8,11 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::web;
 use relay_client::RelayClient;
-use service_kit::InternalApiKey;
+use service_kit::{INTERNAL_KEY_HEADER, InternalApiKey};
 use service_kit::ops::Readiness;
 use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter};
 use store_kit::{Database, Migrations, database_check};
-use tokens::Verifier;
+use tokens::{RevocationSource, RevokedSessions, SessionStatus, Verifier};
 
 use crate::auth_client::AuthClient;
 use crate::batcher::SendBatcher;
@@ -40,6 +40,8 @@ pub struct AppState {
     pub auth: AuthClient,
     /// Every send goes through here: group commit (see `batcher.rs`).
     pub sends: SendBatcher,
+    /// Sessions auth-service revoked recently: their access tokens and tickets are refused.
+    pub revoked: RevokedSessions,
 }
 
 pub struct Application {
@@ -92,6 +94,17 @@ impl Application {
             internal_key.clone(),
             Duration::from_secs(2),
         )?;
+        let revoked = RevokedSessions::new();
+        revoked.spawn_poller(
+            RevocationSource {
+                http: http.clone(),
+                auth_url: auth_url.clone(),
+                key_header: INTERNAL_KEY_HEADER,
+                key: settings.internal_api_key.clone(),
+            },
+            settings.revocation_poll,
+            |_| {},
+        );
         let auth = AuthClient::new(http, &auth_url, internal_key.clone());
         // SQLite has one writer anyway; on PostgreSQL the writers (each with its share of the
         // rooms and its own connection) commit side by side.
@@ -100,14 +113,17 @@ impl Application {
             store_kit::Engine::Postgres => settings.writers,
         };
         let sends = SendBatcher::start(db.pool.clone(), writers, settings.write_batch);
+        let limiter: Arc<dyn RateLimiter> =
+            Arc::new(MemoryRateLimiter::with_max_keys(settings.rate_limit_max_keys));
         let state = web::Data::new(AppState {
             settings,
             db,
             verifier: verifier.clone(),
-            limiter: Arc::new(MemoryRateLimiter::new()),
+            limiter,
             relay,
             auth,
             sends,
+            revoked: revoked.clone(),
         });
         let port = listener.local_addr()?.port();
         let keys = verifier.clone();
@@ -131,10 +147,13 @@ impl Application {
             let state = state.clone();
             let verifier = web::Data::new(verifier.clone());
             let internal_key = web::Data::new(internal_key);
+            let sessions: web::Data<dyn SessionStatus> =
+                web::Data::from(Arc::new(revoked) as Arc<dyn SessionStatus>);
             service_kit::server::http_server(listener, readiness, 64 * 1024, move |cfg| {
                 cfg.app_data(state.clone())
                     .app_data(verifier.clone())
-                    .app_data(internal_key.clone());
+                    .app_data(internal_key.clone())
+                    .app_data(sessions.clone());
                 routes::configure(cfg);
             })?
         };

@@ -106,7 +106,6 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     auth_settings.internal_api_key = INTERNAL_KEY.into();
     auth_settings.bcrypt_cost = 4;
     auth_settings.rate_limits.per_ip_per_min = 100_000;
-    auth_settings.rate_limits.per_account_per_min = 100_000;
     auth_settings.access_ttl = options.access_ttl;
     auth_settings.relay_url = Some(relay_http.clone());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
