@@ -217,6 +217,7 @@ impl MemoryRateLimiter {
     }
 
     /// Drops expired windows; what the background sweeper does every `SWEEP_EVERY`.
+    #[cfg(test)]
     fn sweep_now(&self, now: Instant) -> usize {
         self.table.sweep(now)
     }
