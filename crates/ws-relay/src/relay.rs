@@ -195,7 +195,8 @@ impl Relay {
         &self.inner.verifier
     }
 
-    pub(crate) fn revoked(&self) -> &RevokedSessions {
+    /// Sessions this relay knows to be revoked (from auth-service's list).
+    pub fn revoked(&self) -> &RevokedSessions {
         &self.inner.revoked
     }
 

@@ -8,3 +8,4 @@ mod delivery;
 mod internal_api;
 mod protocol;
 mod redis;
+mod revocation;
