@@ -207,6 +207,40 @@ impl Stack {
             .to_owned()
     }
 
+    /// Another log-in of `user`: the user with that session's access token, and the session's
+    /// refresh token.
+    pub async fn login_session(&self, user: &User) -> (User, String) {
+        let res = self
+            .client
+            .post(format!("{}/auth/login", self.auth))
+            .json(&json!({"email": user.email, "password": "password123"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        let session = User {
+            token: body["accessToken"].as_str().unwrap().to_owned(),
+            ..user.clone()
+        };
+        (session, body["refreshToken"].as_str().unwrap().to_owned())
+    }
+
+    /// `POST /auth/refresh`: the session's next access and refresh tokens.
+    pub async fn refresh(&self, refresh_token: &str) -> (String, String) {
+        let res = self
+            .client
+            .post(format!("{}/auth/refresh", self.auth))
+            .json(&json!({"refreshToken": refresh_token}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        let token = |k: &str| body[k].as_str().unwrap().to_owned();
+        (token("accessToken"), token("refreshToken"))
+    }
+
     pub async fn chat_post(&self, user: &User, path: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.chat))

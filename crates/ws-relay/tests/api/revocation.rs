@@ -13,24 +13,6 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
-/// One more log-in of `user`: the user with that session's access token, and its refresh token.
-async fn new_session(stack: &Stack, user: &User) -> (User, String) {
-    let res = stack
-        .client
-        .post(format!("{}/auth/login", stack.auth))
-        .json(&json!({"email": user.email, "password": "password123"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = res.json().await.unwrap();
-    let session = User {
-        token: body["accessToken"].as_str().unwrap().to_owned(),
-        ..user.clone()
-    };
-    (session, body["refreshToken"].as_str().unwrap().to_owned())
-}
-
 /// The session id of `user`'s access token, as `GET /auth/sessions` marks it.
 async fn session_id(stack: &Stack, user: &User) -> String {
     let list: Vec<Value> = stack
@@ -76,7 +58,7 @@ async fn logout_revoke_and_reuse_close_only_that_sessions_socket(engine: Engine)
     let mut web = stack.connect(&alice).await;
 
     // Log-out of one session.
-    let (phone, phone_refresh) = new_session(&stack, &alice).await;
+    let (phone, phone_refresh) = stack.login_session(&alice).await;
     let mut phone_ws = stack.connect(&phone).await;
     let res = post_auth(&stack, "/auth/logout", json!({"refreshToken": phone_refresh})).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
@@ -84,7 +66,7 @@ async fn logout_revoke_and_reuse_close_only_that_sessions_socket(engine: Engine)
     assert_alive(&stack, &mut web, &alice).await;
 
     // Revoking a session from another one.
-    let (tablet, _) = new_session(&stack, &alice).await;
+    let (tablet, _) = stack.login_session(&alice).await;
     let mut tablet_ws = stack.connect(&tablet).await;
     let tablet_id = session_id(&stack, &tablet).await;
     let res = stack
@@ -99,10 +81,9 @@ async fn logout_revoke_and_reuse_close_only_that_sessions_socket(engine: Engine)
     assert_alive(&stack, &mut web, &alice).await;
 
     // Reuse of a spent refresh token.
-    let (laptop, laptop_refresh) = new_session(&stack, &alice).await;
+    let (laptop, laptop_refresh) = stack.login_session(&alice).await;
     let mut laptop_ws = stack.connect(&laptop).await;
-    let res = post_auth(&stack, "/auth/refresh", json!({"refreshToken": laptop_refresh})).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    stack.refresh(&laptop_refresh).await;
     let res = post_auth(&stack, "/auth/refresh", json!({"refreshToken": laptop_refresh})).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_logged_out(&mut laptop_ws).await;
@@ -151,7 +132,7 @@ async fn a_relay_that_missed_the_push_closes_at_its_next_poll(engine: Engine) {
     let b = start_relay(settings, TcpListener::bind("127.0.0.1:0").unwrap()).await;
     let alice = stack.signup("alice").await;
     let (mut web, _) = stack.connect_to(&b, &alice).await;
-    let (phone, phone_refresh) = new_session(&stack, &alice).await;
+    let (phone, phone_refresh) = stack.login_session(&alice).await;
     let (mut phone_ws, _) = stack.connect_to(&b, &phone).await;
     // A ticket bought before the log-out is worth nothing after it.
     let ticket = stack.ticket(&phone).await;
@@ -184,7 +165,7 @@ async fn refresh_token_of_a_revoked_or_other_session_closes_with_4003(engine: En
     let alice = stack.signup("alice").await;
 
     // Another session's token.
-    let (phone, _) = new_session(&stack, &alice).await;
+    let (phone, _) = stack.login_session(&alice).await;
     let mut phone_ws = stack.connect(&phone).await;
     let fresh_web_token = stack.login(&alice).await;
     phone_ws
@@ -198,7 +179,7 @@ async fn refresh_token_of_a_revoked_or_other_session_closes_with_4003(engine: En
 
     // A token of the connection's own session, once the relay knows the session is revoked
     // (as its poll tells it; the close that comes with the poll is what this guards).
-    let (tablet, _) = new_session(&stack, &alice).await;
+    let (tablet, _) = stack.login_session(&alice).await;
     let mut tablet_ws = stack.connect(&tablet).await;
     let tablet_id: Uuid = session_id(&stack, &tablet).await.parse().unwrap();
     stack.relay.relay.revoked().apply(
