@@ -135,8 +135,10 @@ impl Application {
             let state = state.clone();
             let verifier = web::Data::new(verifier);
             let internal_key = web::Data::new(internal_key);
-            let sessions: web::Data<dyn SessionStatus> =
-                web::Data::from(Arc::new(StoredSessions(state.db.pool.clone())) as Arc<dyn SessionStatus>);
+            let sessions: web::Data<dyn SessionStatus> = web::Data::from(Arc::new(StoredSessions(
+                state.db.pool.clone(),
+            ))
+                as Arc<dyn SessionStatus>);
             service_kit::server::http_server(listener, readiness, 16 * 1024, move |cfg| {
                 cfg.app_data(state.clone())
                     .app_data(verifier.clone())

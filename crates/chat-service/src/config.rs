@@ -121,7 +121,10 @@ impl Settings {
             ));
         }
         if self.rate_limit_max_keys == 0 {
-            return Err(ConfigError::new("RATE_LIMIT_MAX_KEYS", "must be at least 1"));
+            return Err(ConfigError::new(
+                "RATE_LIMIT_MAX_KEYS",
+                "must be at least 1",
+            ));
         }
         if self.env.is_production() {
             check_secret(self.env, "INTERNAL_API_KEY", Some(&self.internal_api_key))?;

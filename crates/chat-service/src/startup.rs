@@ -8,9 +8,9 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::web;
 use relay_client::RelayClient;
-use service_kit::{INTERNAL_KEY_HEADER, InternalApiKey};
 use service_kit::ops::Readiness;
 use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter};
+use service_kit::{INTERNAL_KEY_HEADER, InternalApiKey};
 use store_kit::{Database, Migrations, database_check};
 use tokens::{RevocationSource, RevokedSessions, SessionStatus, Verifier};
 
@@ -113,8 +113,9 @@ impl Application {
             store_kit::Engine::Postgres => settings.writers,
         };
         let sends = SendBatcher::start(db.pool.clone(), writers, settings.write_batch);
-        let limiter: Arc<dyn RateLimiter> =
-            Arc::new(MemoryRateLimiter::with_max_keys(settings.rate_limit_max_keys));
+        let limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::with_max_keys(
+            settings.rate_limit_max_keys,
+        ));
         let state = web::Data::new(AppState {
             settings,
             db,

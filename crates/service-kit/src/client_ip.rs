@@ -119,7 +119,10 @@ mod tests {
         assert_eq!(a, "2001:db8:1:2::/64");
         assert_eq!(a, b);
         assert_ne!(a, address_key("2001:db8:1:3::1".parse().unwrap()));
-        assert_eq!(address_key("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+        assert_eq!(
+            address_key("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1"
+        );
     }
 
     #[test]

@@ -183,10 +183,10 @@ impl MemoryRateLimiter {
             count: 0,
         };
         // A new key starts as an expired window, so that it starts below like any other.
-        let window = shard
-            .windows
-            .entry(digest)
-            .or_insert(Window { expires: 0, ..fresh });
+        let window = shard.windows.entry(digest).or_insert(Window {
+            expires: 0,
+            ..fresh
+        });
         let started = now >= window.expires;
         if started {
             *window = fresh;
@@ -237,7 +237,9 @@ impl Window {
 
 impl Shard {
     fn is_current(&self, record: &(KeyDigest, u64)) -> bool {
-        self.windows.get(&record.0).is_some_and(|w| w.start == record.1)
+        self.windows
+            .get(&record.0)
+            .is_some_and(|w| w.start == record.1)
     }
 
     /// Removes the window that started longest ago. Each stale record is popped once, so the
@@ -388,9 +390,7 @@ impl RateLimiter for RedisRateLimiter {
                 .query_async(&mut conn)
                 .await;
             match result {
-                Ok((Some(count), ttl_ms)) if count >= i64::from(quota.limit) => {
-                    limited_for(ttl_ms)
-                }
+                Ok((Some(count), ttl_ms)) if count >= i64::from(quota.limit) => limited_for(ttl_ms),
                 Ok(_) => Decision::Allowed,
                 Err(err) => {
                     tracing::warn!(error = %err, "rate limiter could not reach Redis; allowing the request");
@@ -428,7 +428,10 @@ mod tests {
 
     #[test]
     fn keys_are_normalised_and_hashed_to_a_fixed_size() {
-        assert_eq!(key_digest(" Login:Alice@Example.COM "), key_digest("login:alice@example.com"));
+        assert_eq!(
+            key_digest(" Login:Alice@Example.COM "),
+            key_digest("login:alice@example.com")
+        );
         assert_ne!(key_digest("login:a"), key_digest("login:b"));
         let limiter = MemoryRateLimiter::new();
         let t0 = Instant::now();
@@ -436,7 +439,11 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.hit_now(&long, QUOTA, t0).is_allowed());
         }
-        assert!(!limiter.hit_now(&long.to_uppercase(), QUOTA, t0).is_allowed());
+        assert!(
+            !limiter
+                .hit_now(&long.to_uppercase(), QUOTA, t0)
+                .is_allowed()
+        );
         assert_eq!(limiter.len(), 1);
     }
 
@@ -477,8 +484,16 @@ mod tests {
             limiter.peek_now("first", QUOTA, t0).is_allowed(),
             "the oldest window was evicted"
         );
-        let held: usize = limiter.table.shards.iter().map(|s| lock(s).order.len()).sum();
-        assert!(held <= SHARDS * (4 * 4 + 64), "stale records stay bounded: {held}");
+        let held: usize = limiter
+            .table
+            .shards
+            .iter()
+            .map(|s| lock(s).order.len())
+            .sum();
+        assert!(
+            held <= SHARDS * (4 * 4 + 64),
+            "stale records stay bounded: {held}"
+        );
     }
 
     #[test]
@@ -521,7 +536,12 @@ mod tests {
         assert_eq!(limiter.len(), 101);
         assert_eq!(limiter.sweep_now(t0 + Duration::from_secs(2)), 100);
         assert_eq!(limiter.len(), 1);
-        let held: usize = limiter.table.shards.iter().map(|s| lock(s).order.len()).sum();
+        let held: usize = limiter
+            .table
+            .shards
+            .iter()
+            .map(|s| lock(s).order.len())
+            .sum();
         assert_eq!(held, 1);
     }
 

@@ -113,8 +113,8 @@ impl RevokedSessions {
             std::mem::take(&mut state.sessions)
         };
         for s in answer.sessions {
-            let known = state.sessions.contains_key(&s.session_id)
-                || next.contains_key(&s.session_id);
+            let known =
+                state.sessions.contains_key(&s.session_id) || next.contains_key(&s.session_id);
             if !known {
                 fresh.push(s.session_id);
             }

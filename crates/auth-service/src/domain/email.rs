@@ -67,7 +67,10 @@ mod tests {
     #[test]
     fn masks_most_of_the_address() {
         let masked = |raw: &str| Email::parse(raw).map(|e| e.masked()).ok();
-        assert_eq!(masked("john@example.com").as_deref(), Some("jo***@ex***.com"));
+        assert_eq!(
+            masked("john@example.com").as_deref(),
+            Some("jo***@ex***.com")
+        );
         assert_eq!(masked("a@b.co.uk").as_deref(), Some("a***@b***.co.uk"));
     }
 }

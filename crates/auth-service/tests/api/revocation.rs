@@ -6,9 +6,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use test_support::{Engine, both_engines};
 
-use crate::helpers::{
-    FakeRelay, INTERNAL_KEY, PASSWORD, TestApp, assert_problem, spawn_app_with,
-};
+use crate::helpers::{FakeRelay, INTERNAL_KEY, PASSWORD, TestApp, assert_problem, spawn_app_with};
 
 /// The sessions named in `disconnectSession` items the relay received.
 async fn disconnected(relay: &FakeRelay, n: usize) -> Vec<String> {
@@ -43,9 +41,17 @@ async fn logout_revoke_and_reuse_end_only_that_session(engine: Engine) {
     let laptop = app.login_ok("alice@example.com", PASSWORD).await;
 
     // Log-out of one session.
-    assert_eq!(app.logout(&phone.refresh).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.logout(&phone.refresh).await.status(),
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(disconnected(&relay, 1).await, [phone.sid()]);
-    assert_problem(app.me(&phone.access).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+    assert_problem(
+        app.me(&phone.access).await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
+    )
+    .await;
     assert_eq!(app.me(&web.access).await.status(), StatusCode::OK);
 
     // Revoking a session from another one.
@@ -68,7 +74,12 @@ async fn logout_revoke_and_reuse_end_only_that_session(engine: Engine) {
         disconnected(&relay, 3).await,
         [phone.sid(), tablet.sid(), laptop.sid()]
     );
-    assert_problem(app.me(&rotated.access).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+    assert_problem(
+        app.me(&rotated.access).await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
+    )
+    .await;
 
     // The session that was not touched goes on.
     assert_eq!(app.me(&web.access).await.status(), StatusCode::OK);
@@ -90,7 +101,10 @@ async fn revoked_sessions_are_listed_for_the_other_services(engine: Engine) {
     assert_eq!(empty["sessions"], serde_json::json!([]));
     let before = empty["now"].as_i64().unwrap();
 
-    assert_eq!(app.logout(&phone.refresh).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.logout(&phone.refresh).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let list = revoked_list(&app, before).await;
     let sessions = list["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 1, "{list}");
@@ -98,7 +112,10 @@ async fn revoked_sessions_are_listed_for_the_other_services(engine: Engine) {
     assert!(sessions[0]["revokedAt"].as_i64().unwrap() >= before);
     // Asking from the answer's `now` on gives nothing new.
     let now = list["now"].as_i64().unwrap();
-    assert_eq!(revoked_list(&app, now + 1).await["sessions"], serde_json::json!([]));
+    assert_eq!(
+        revoked_list(&app, now + 1).await["sessions"],
+        serde_json::json!([])
+    );
     // Log-out everywhere lists the remaining session too.
     let res = app
         .client
@@ -116,7 +133,12 @@ async fn revoked_sessions_are_listed_for_the_other_services(engine: Engine) {
         .collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&Value::from(web.sid())));
-    assert_problem(app.me(&web.access).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+    assert_problem(
+        app.me(&web.access).await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
+    )
+    .await;
 }
 
 both_engines!(

@@ -5,9 +5,7 @@ use serde_json::{Value, json};
 use service_kit::{AppEnv, TrustedProxies};
 use test_support::{Engine, TempDir, both_engines};
 
-use crate::helpers::{
-    PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with, test_settings,
-};
+use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with, test_settings};
 
 fn claims(user_id: &str, overrides: Value) -> Value {
     let now = std::time::SystemTime::now()
@@ -227,7 +225,11 @@ async fn register_and_forgot_are_rate_limited(engine: Engine) {
         assert_eq!(res.status(), StatusCode::ACCEPTED);
     }
     let res = app.forgot("z@example.com").await;
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry > 60, "an hourly window: {retry}");
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 }

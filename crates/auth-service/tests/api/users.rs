@@ -78,26 +78,40 @@ async fn changing_the_email_needs_the_password_and_ends_the_other_sessions(engin
     let phone = app.login_ok("alice@example.com", PASSWORD).await;
     app.signup("bob").await;
 
-    let res = app.patch_me(&alice.access, &json!({"email": "new@example.org"})).await;
+    let res = app
+        .patch_me(&alice.access, &json!({"email": "new@example.org"}))
+        .await;
     let body = assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "currentPassword", "{body}");
     // Wrong password: 403, also for an address that is taken (no oracle without the password).
     for email in ["new@example.org", "bob@example.com"] {
         let res = app
-            .patch_me(&alice.access, &json!({"email": email, "currentPassword": "guess"}))
+            .patch_me(
+                &alice.access,
+                &json!({"email": email, "currentPassword": "guess"}),
+            )
             .await;
         assert_problem(res, StatusCode::FORBIDDEN, "wrong_current_password").await;
     }
     let res = app
-        .patch_me(&alice.access, &json!({"email": "bob@example.com", "currentPassword": PASSWORD}))
+        .patch_me(
+            &alice.access,
+            &json!({"email": "bob@example.com", "currentPassword": PASSWORD}),
+        )
         .await;
     assert_problem(res, StatusCode::CONFLICT, "email_taken").await;
 
     let res = app
-        .patch_me(&alice.access, &json!({"email": "John@Example.org", "currentPassword": PASSWORD}))
+        .patch_me(
+            &alice.access,
+            &json!({"email": "John@Example.org", "currentPassword": PASSWORD}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.json::<Value>().await.unwrap()["email"], "john@example.org");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["email"],
+        "john@example.org"
+    );
     // The old address is told, with the new one masked.
     let sent = mail.wait_for(1).await;
     assert_eq!(sent.len(), 1);
@@ -110,7 +124,12 @@ async fn changing_the_email_needs_the_password_and_ends_the_other_sessions(engin
         published[0].1["control"],
         json!([{"disconnectSession": phone.sid()}])
     );
-    assert_problem(app.me(&phone.access).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+    assert_problem(
+        app.me(&phone.access).await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
+    )
+    .await;
     assert_problem(
         app.refresh(&phone.refresh).await,
         StatusCode::UNAUTHORIZED,
@@ -121,11 +140,16 @@ async fn changing_the_email_needs_the_password_and_ends_the_other_sessions(engin
     app.refresh_ok(&alice.refresh).await;
     // Four changes an hour (each attempt counts): the fifth is refused.
     let res = app
-        .patch_me(&alice.access, &json!({"email": "x@example.org", "currentPassword": PASSWORD}))
+        .patch_me(
+            &alice.access,
+            &json!({"email": "x@example.org", "currentPassword": PASSWORD}),
+        )
         .await;
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     // A username change needs no password and is not counted.
-    let res = app.patch_me(&alice.access, &json!({"username": "alicia"})).await;
+    let res = app
+        .patch_me(&alice.access, &json!({"username": "alicia"}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 

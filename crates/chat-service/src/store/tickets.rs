@@ -20,7 +20,12 @@ pub struct Holder {
 }
 
 /// Issues a ticket for `holder`.
-pub async fn issue(pool: &AnyPool, holder: &Holder, ttl_ms: i64, now: i64) -> anyhow::Result<String> {
+pub async fn issue(
+    pool: &AnyPool,
+    holder: &Holder,
+    ttl_ms: i64,
+    now: i64,
+) -> anyhow::Result<String> {
     let ticket = SecretToken::generate()?;
     sqlx::query(
         "INSERT INTO ws_tickets (ticket_hash, user_id, username, session_id, token_expires_at, expires_at, created_at)

@@ -60,7 +60,12 @@ async fn logout_revoke_and_reuse_close_only_that_sessions_socket(engine: Engine)
     // Log-out of one session.
     let (phone, phone_refresh) = stack.login_session(&alice).await;
     let mut phone_ws = stack.connect(&phone).await;
-    let res = post_auth(&stack, "/auth/logout", json!({"refreshToken": phone_refresh})).await;
+    let res = post_auth(
+        &stack,
+        "/auth/logout",
+        json!({"refreshToken": phone_refresh}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_logged_out(&mut phone_ws).await;
     assert_alive(&stack, &mut web, &alice).await;
@@ -84,7 +89,12 @@ async fn logout_revoke_and_reuse_close_only_that_sessions_socket(engine: Engine)
     let (laptop, laptop_refresh) = stack.login_session(&alice).await;
     let mut laptop_ws = stack.connect(&laptop).await;
     stack.refresh(&laptop_refresh).await;
-    let res = post_auth(&stack, "/auth/refresh", json!({"refreshToken": laptop_refresh})).await;
+    let res = post_auth(
+        &stack,
+        "/auth/refresh",
+        json!({"refreshToken": laptop_refresh}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_logged_out(&mut laptop_ws).await;
     assert_alive(&stack, &mut web, &alice).await;
@@ -100,17 +110,20 @@ async fn logout_revoke_and_reuse_close_only_that_sessions_socket(engine: Engine)
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        eventually("chat-service refuses the revoked session's token", || async {
-            let res = stack
-                .client
-                .get(format!("{}/rooms", stack.chat))
-                .bearer_auth(&session.token)
-                .send()
-                .await
-                .unwrap();
-            res.status() == StatusCode::UNAUTHORIZED
-                && res.json::<Value>().await.unwrap()["code"] == "session_revoked"
-        })
+        eventually(
+            "chat-service refuses the revoked session's token",
+            || async {
+                let res = stack
+                    .client
+                    .get(format!("{}/rooms", stack.chat))
+                    .bearer_auth(&session.token)
+                    .send()
+                    .await
+                    .unwrap();
+                res.status() == StatusCode::UNAUTHORIZED
+                    && res.json::<Value>().await.unwrap()["code"] == "session_revoked"
+            },
+        )
         .await;
     }
     let res = stack
@@ -137,7 +150,12 @@ async fn a_relay_that_missed_the_push_closes_at_its_next_poll(engine: Engine) {
     // A ticket bought before the log-out is worth nothing after it.
     let ticket = stack.ticket(&phone).await;
 
-    let res = post_auth(&stack, "/auth/logout", json!({"refreshToken": phone_refresh})).await;
+    let res = post_auth(
+        &stack,
+        "/auth/logout",
+        json!({"refreshToken": phone_refresh}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_logged_out(&mut phone_ws).await;
     web.silent(Duration::from_millis(800)).await;
