@@ -410,6 +410,16 @@ mod tests {
         window: Duration::from_secs(10),
     };
 
+    /// Window-start records held, stale ones included.
+    fn records(limiter: &MemoryRateLimiter) -> usize {
+        limiter
+            .table
+            .shards
+            .iter()
+            .map(|s| lock(s).order.len())
+            .sum()
+    }
+
     #[test]
     fn window_allows_limit_then_refuses_then_resets() {
         let limiter = MemoryRateLimiter::new();
@@ -484,12 +494,7 @@ mod tests {
             limiter.peek_now("first", QUOTA, t0).is_allowed(),
             "the oldest window was evicted"
         );
-        let held: usize = limiter
-            .table
-            .shards
-            .iter()
-            .map(|s| lock(s).order.len())
-            .sum();
+        let held = records(&limiter);
         assert!(
             held <= SHARDS * (4 * 4 + 64),
             "stale records stay bounded: {held}"
@@ -536,12 +541,7 @@ mod tests {
         assert_eq!(limiter.len(), 101);
         assert_eq!(limiter.sweep_now(t0 + Duration::from_secs(2)), 100);
         assert_eq!(limiter.len(), 1);
-        let held: usize = limiter
-            .table
-            .shards
-            .iter()
-            .map(|s| lock(s).order.len())
-            .sum();
+        let held = records(&limiter);
         assert_eq!(held, 1);
     }
 

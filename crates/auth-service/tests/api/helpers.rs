@@ -225,6 +225,25 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `PATCH /users/me` with a new e-mail and the current password.
+    pub async fn change_email(&self, access: &str, email: &str, password: &str) -> Response {
+        self.patch_me(
+            access,
+            &json!({"email": email, "currentPassword": password}),
+        )
+        .await
+    }
+
+    /// Asserts that `access` is refused as a revoked session's token.
+    pub async fn assert_revoked(&self, access: &str) {
+        assert_problem(
+            self.me(access).await,
+            StatusCode::UNAUTHORIZED,
+            "session_revoked",
+        )
+        .await;
+    }
+
     pub async fn me(&self, access: &str) -> Response {
         self.get("/users/me", access).await
     }

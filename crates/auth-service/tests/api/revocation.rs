@@ -46,12 +46,7 @@ async fn logout_revoke_and_reuse_end_only_that_session(engine: Engine) {
         StatusCode::NO_CONTENT
     );
     assert_eq!(disconnected(&relay, 1).await, [phone.sid()]);
-    assert_problem(
-        app.me(&phone.access).await,
-        StatusCode::UNAUTHORIZED,
-        "session_revoked",
-    )
-    .await;
+    app.assert_revoked(&phone.access).await;
     assert_eq!(app.me(&web.access).await.status(), StatusCode::OK);
 
     // Revoking a session from another one.
@@ -74,12 +69,7 @@ async fn logout_revoke_and_reuse_end_only_that_session(engine: Engine) {
         disconnected(&relay, 3).await,
         [phone.sid(), tablet.sid(), laptop.sid()]
     );
-    assert_problem(
-        app.me(&rotated.access).await,
-        StatusCode::UNAUTHORIZED,
-        "session_revoked",
-    )
-    .await;
+    app.assert_revoked(&rotated.access).await;
 
     // The session that was not touched goes on.
     assert_eq!(app.me(&web.access).await.status(), StatusCode::OK);
@@ -133,12 +123,7 @@ async fn revoked_sessions_are_listed_for_the_other_services(engine: Engine) {
         .collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&Value::from(web.sid())));
-    assert_problem(
-        app.me(&web.access).await,
-        StatusCode::UNAUTHORIZED,
-        "session_revoked",
-    )
-    .await;
+    app.assert_revoked(&web.access).await;
 }
 
 both_engines!(

@@ -207,18 +207,28 @@ impl Stack {
             .to_owned()
     }
 
-    /// Another log-in of `user`: the user with that session's access token, and the session's
-    /// refresh token.
-    pub async fn login_session(&self, user: &User) -> (User, String) {
+    /// POSTs `body` to auth-service, expects 200, returns the answer.
+    async fn auth_ok(&self, path: &str, body: &Value) -> Value {
         let res = self
             .client
-            .post(format!("{}/auth/login", self.auth))
-            .json(&json!({"email": user.email, "password": "password123"}))
+            .post(format!("{}{path}", self.auth))
+            .json(body)
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let body: Value = res.json().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        res.json().await.unwrap()
+    }
+
+    /// Another log-in of `user`: the user with that session's access token, and the session's
+    /// refresh token.
+    pub async fn login_session(&self, user: &User) -> (User, String) {
+        let body = self
+            .auth_ok(
+                "/auth/login",
+                &json!({"email": user.email, "password": "password123"}),
+            )
+            .await;
         let session = User {
             token: body["accessToken"].as_str().unwrap().to_owned(),
             ..user.clone()
@@ -228,15 +238,9 @@ impl Stack {
 
     /// `POST /auth/refresh`: the session's next access and refresh tokens.
     pub async fn refresh(&self, refresh_token: &str) -> (String, String) {
-        let res = self
-            .client
-            .post(format!("{}/auth/refresh", self.auth))
-            .json(&json!({"refreshToken": refresh_token}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let body: Value = res.json().await.unwrap();
+        let body = self
+            .auth_ok("/auth/refresh", &json!({"refreshToken": refresh_token}))
+            .await;
         let token = |k: &str| body[k].as_str().unwrap().to_owned();
         (token("accessToken"), token("refreshToken"))
     }

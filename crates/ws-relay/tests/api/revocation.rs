@@ -52,56 +52,60 @@ async fn assert_alive(stack: &Stack, ws: &mut Ws, author: &User) {
     assert_eq!(frame["message"]["content"], content);
 }
 
+/// The three ways one session is revoked while the others go on.
+#[derive(Clone, Copy, Debug)]
+enum Revoke {
+    LogOut,
+    FromAnotherSession,
+    ReuseOfItsRefreshToken,
+}
+
+async fn revoke(stack: &Stack, how: Revoke, session: &User, refresh: &str, other: &User) {
+    let res = match how {
+        Revoke::LogOut => post_auth(stack, "/auth/logout", json!({"refreshToken": refresh})).await,
+        Revoke::FromAnotherSession => {
+            let id = session_id(stack, session).await;
+            stack
+                .client
+                .delete(format!("{}/auth/sessions/{id}", stack.auth))
+                .bearer_auth(&other.token)
+                .send()
+                .await
+                .unwrap()
+        }
+        Revoke::ReuseOfItsRefreshToken => {
+            stack.refresh(refresh).await;
+            post_auth(stack, "/auth/refresh", json!({"refreshToken": refresh})).await
+        }
+    };
+    let expected = match how {
+        Revoke::ReuseOfItsRefreshToken => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::NO_CONTENT,
+    };
+    assert_eq!(res.status(), expected, "{how:?}");
+}
+
 async fn logout_revoke_and_reuse_close_only_that_sessions_socket(engine: Engine) {
     let stack = spawn_stack(engine).await;
     let alice = stack.signup("alice").await;
     let mut web = stack.connect(&alice).await;
-
-    // Log-out of one session.
-    let (phone, phone_refresh) = stack.login_session(&alice).await;
-    let mut phone_ws = stack.connect(&phone).await;
-    let res = post_auth(
-        &stack,
-        "/auth/logout",
-        json!({"refreshToken": phone_refresh}),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_logged_out(&mut phone_ws).await;
-    assert_alive(&stack, &mut web, &alice).await;
-
-    // Revoking a session from another one.
-    let (tablet, _) = stack.login_session(&alice).await;
-    let mut tablet_ws = stack.connect(&tablet).await;
-    let tablet_id = session_id(&stack, &tablet).await;
-    let res = stack
-        .client
-        .delete(format!("{}/auth/sessions/{tablet_id}", stack.auth))
-        .bearer_auth(&alice.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_logged_out(&mut tablet_ws).await;
-    assert_alive(&stack, &mut web, &alice).await;
-
-    // Reuse of a spent refresh token.
-    let (laptop, laptop_refresh) = stack.login_session(&alice).await;
-    let mut laptop_ws = stack.connect(&laptop).await;
-    stack.refresh(&laptop_refresh).await;
-    let res = post_auth(
-        &stack,
-        "/auth/refresh",
-        json!({"refreshToken": laptop_refresh}),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_logged_out(&mut laptop_ws).await;
-    assert_alive(&stack, &mut web, &alice).await;
+    let mut revoked = Vec::new();
+    for how in [
+        Revoke::LogOut,
+        Revoke::FromAnotherSession,
+        Revoke::ReuseOfItsRefreshToken,
+    ] {
+        let (session, refresh) = stack.login_session(&alice).await;
+        let mut ws = stack.connect(&session).await;
+        revoke(&stack, how, &session, &refresh, &alice).await;
+        assert_logged_out(&mut ws).await;
+        assert_alive(&stack, &mut web, &alice).await;
+        revoked.push(session);
+    }
 
     // The revoked sessions' access tokens: refused by auth-service at once, by chat-service
     // within its poll (REVOCATION_POLL_MS, 2 s).
-    for session in [&phone, &tablet, &laptop] {
+    for session in &revoked {
         let res = stack
             .client
             .get(format!("{}/users/me", stack.auth))
