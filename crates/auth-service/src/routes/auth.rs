@@ -108,13 +108,13 @@ pub async fn login(
     if let Some(throttle) = &throttle {
         throttle.admit().await?;
     }
-    // Passwords bcrypt could not hash are wrong by definition; capping here also bounds the
-    // work an attacker can ask for.
     let password = body.password.as_str();
     let user = match &email {
         Some(email) => users::by_email(&state.db.pool, email.as_str()).await?,
         None => None,
     };
+    // Passwords bcrypt could not hash are wrong by definition; capping here also bounds the
+    // work an attacker can ask for.
     let acceptable = password.len() <= crate::domain::MAX_PASSWORD_BYTES;
     let checked_hash = user
         .as_ref()
