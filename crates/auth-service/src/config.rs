@@ -6,13 +6,24 @@ use std::time::Duration;
 use service_kit::config::{bool_var, check_database_url, list_var, parse_var, var};
 use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet, TrustedProxies};
 
-/// Rate limits (per minute) on the unauthenticated endpoints.
+/// Rate limits. Per-address keys are the client's `address_key` (an IPv6 client by its /64).
 #[derive(Debug, Clone)]
 pub struct RateLimits {
-    /// Login, register, refresh, forgot and reset attempts per client IP.
+    /// Login, register, refresh and reset requests per client address per minute.
     pub per_ip_per_min: u32,
-    /// Login and forgot-password attempts per account (e-mail).
-    pub per_account_per_min: u32,
+    /// Failed log-ins for one account from one address per `login_failure_window`; past it
+    /// that address is answered 429 for that account (others are not).
+    pub login_failures_per_address: u32,
+    pub login_failure_window: Duration,
+    /// Failed log-ins for one account per hour from all addresses; past it an address that
+    /// has failed is refused and one that has not waits `login_slowdown` before its attempt
+    /// (slowed, never locked out: docs/decisions.md).
+    pub login_failures_per_account: u32,
+    pub login_slowdown: Duration,
+    /// Forgot-password requests per address per hour, and mails per account per hour.
+    pub forgot_per_hour: u32,
+    /// Password and e-mail change attempts per user per hour.
+    pub account_changes_per_hour: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +56,8 @@ pub struct Settings {
     pub dev_return_reset_link: bool,
     pub redis_url: Option<String>,
     pub rate_limits: RateLimits,
+    /// Most keys the in-memory rate limiter holds (`RATE_LIMIT_MAX_KEYS`).
+    pub rate_limit_max_keys: usize,
 }
 
 /// The internal key auth-service presents.
@@ -87,8 +100,14 @@ impl Settings {
             redis_url: None,
             rate_limits: RateLimits {
                 per_ip_per_min: 30,
-                per_account_per_min: 10,
+                login_failures_per_address: 10,
+                login_failure_window: Duration::from_secs(15 * 60),
+                login_failures_per_account: 100,
+                login_slowdown: Duration::from_secs(3),
+                forgot_per_hour: 5,
+                account_changes_per_hour: 10,
             },
+            rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
         }
     }
 
@@ -146,11 +165,30 @@ impl Settings {
                     "AUTH_RATE_LIMIT_PER_IP_PER_MIN",
                     d.rate_limits.per_ip_per_min,
                 )?,
-                per_account_per_min: parse_var(
-                    "AUTH_RATE_LIMIT_PER_ACCOUNT_PER_MIN",
-                    d.rate_limits.per_account_per_min,
+                login_failures_per_address: parse_var(
+                    "AUTH_LOGIN_FAILURES_PER_ADDRESS",
+                    d.rate_limits.login_failures_per_address,
+                )?,
+                login_failure_window: secs(
+                    "AUTH_LOGIN_FAILURE_WINDOW_SECS",
+                    d.rate_limits.login_failure_window,
+                )?,
+                login_failures_per_account: parse_var(
+                    "AUTH_LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR",
+                    d.rate_limits.login_failures_per_account,
+                )?,
+                login_slowdown: parse_var(
+                    "AUTH_LOGIN_SLOWDOWN_MS",
+                    d.rate_limits.login_slowdown.as_millis() as u64,
+                )
+                .map(Duration::from_millis)?,
+                forgot_per_hour: parse_var("AUTH_FORGOT_PER_HOUR", d.rate_limits.forgot_per_hour)?,
+                account_changes_per_hour: parse_var(
+                    "AUTH_ACCOUNT_CHANGES_PER_HOUR",
+                    d.rate_limits.account_changes_per_hour,
                 )?,
             },
+            rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -160,6 +198,12 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !(4..=31).contains(&self.bcrypt_cost) {
             return Err(ConfigError::new("BCRYPT_COST", "must be between 4 and 31"));
+        }
+        if self.rate_limit_max_keys == 0 {
+            return Err(ConfigError::new(
+                "RATE_LIMIT_MAX_KEYS",
+                "must be at least 1",
+            ));
         }
         if self.env.is_production() {
             self.internal_keys.validate(self.env, USES_KEYS)?;

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod login_throttle;
 pub mod mailer;
 pub mod openapi;
 pub mod routes;

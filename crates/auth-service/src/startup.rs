@@ -12,7 +12,8 @@ use relay_client::RelayClient;
 use service_kit::ops::Readiness;
 use service_kit::ratelimit::RateLimiter;
 use store_kit::{Database, Migrations, database_check};
-use tokens::{Issuer, SigningKey, Verifier};
+use tokens::{Issuer, SessionStatus, SigningKey, Verifier};
+use uuid::Uuid;
 
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::mailer::{LogMailer, Mailer, SmtpMailer};
@@ -57,6 +58,16 @@ impl Application {
         settings: Settings,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        Self::build_with_mailer(settings, listener, None).await
+    }
+
+    /// As [`Self::build_with_listener`], with this mailer instead of the configured one (tests
+    /// read the mail sent).
+    pub async fn build_with_mailer(
+        settings: Settings,
+        listener: TcpListener,
+        mailer: Option<Arc<dyn Mailer>>,
+    ) -> anyhow::Result<Self> {
         settings.validate()?;
         let db = Database::open(
             &settings.database_url,
@@ -77,12 +88,16 @@ impl Application {
             &settings.jwt_audience,
             &issuer.jwks(&[]),
         );
-        let limiter =
-            service_kit::ratelimit::connect(settings.redis_url.as_deref(), "ratelimit:auth")
-                .await?;
-        let mailer: Arc<dyn Mailer> = match &settings.smtp_url {
-            Some(url) => Arc::new(SmtpMailer::new(url, &settings.mail_from)?),
-            None => Arc::new(LogMailer),
+        let limiter = service_kit::ratelimit::connect(
+            settings.redis_url.as_deref(),
+            "ratelimit:auth",
+            settings.rate_limit_max_keys,
+        )
+        .await?;
+        let mailer: Arc<dyn Mailer> = match (mailer, &settings.smtp_url) {
+            (Some(mailer), _) => mailer,
+            (None, Some(url)) => Arc::new(SmtpMailer::new(url, &settings.mail_from)?),
+            (None, None) => Arc::new(LogMailer),
         };
         let relay = RelayClient::new(
             settings.relay_url.as_deref(),
@@ -112,10 +127,15 @@ impl Application {
             let state = state.clone();
             let verifier = web::Data::new(verifier);
             let internal_keys = web::Data::new(internal_keys);
+            let sessions: web::Data<dyn SessionStatus> = web::Data::from(Arc::new(StoredSessions(
+                state.db.pool.clone(),
+            ))
+                as Arc<dyn SessionStatus>);
             service_kit::server::http_server(listener, readiness, 16 * 1024, move |cfg| {
                 cfg.app_data(state.clone())
                     .app_data(verifier.clone())
-                    .app_data(internal_keys.clone());
+                    .app_data(internal_keys.clone())
+                    .app_data(sessions.clone());
                 routes::configure(cfg);
             })?
         };
@@ -146,6 +166,37 @@ impl Application {
     }
 }
 
+/// auth-service's own bearer endpoints ask its database whether a token's session was
+/// revoked: one primary-key look-up per request.
+struct StoredSessions(sqlx::AnyPool);
+
+impl SessionStatus for StoredSessions {
+    fn is_revoked(
+        &self,
+        session_id: Uuid,
+    ) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        Box::pin(async move {
+            crate::store::sessions::is_revoked(&self.0, session_id)
+                .await
+                .unwrap_or_else(|e| {
+                    // The handler's own queries fail the same way; do not add a second error.
+                    tracing::warn!(error = %format!("{e:#}"), "cannot check a session's revocation");
+                    false
+                })
+        })
+    }
+}
+
+impl AppState {
+    /// How long a revocation matters: the access-token lifetime plus the verifiers' clock
+    /// leeway (30 s) and a margin. Past it, every token of the session has expired.
+    pub fn revocation_window_ms(&self) -> i64 {
+        i64::try_from(self.settings.access_ttl.as_millis())
+            .unwrap_or(i64::MAX / 2)
+            .saturating_add(60_000)
+    }
+}
+
 /// The signing key: from the environment, or (development only) generated once and kept
 /// under the data directory so tokens survive a restart.
 fn load_or_create_key(settings: &Settings) -> anyhow::Result<SigningKey> {
@@ -167,7 +218,8 @@ fn load_or_create_key(settings: &Settings) -> anyhow::Result<SigningKey> {
     Ok(key)
 }
 
-/// Deletes expired refresh and reset tokens every ten minutes.
+/// Deletes expired refresh and reset tokens, and revocations past the access-token lifetime,
+/// every ten minutes.
 fn spawn_sweeper(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -176,6 +228,10 @@ fn spawn_sweeper(state: web::Data<AppState>) {
             let now = store_kit::now_ms();
             let refresh = crate::store::sessions::sweep(&state.db.pool, now).await;
             let resets = crate::store::resets::sweep(&state.db.pool, now).await;
+            let before = now.saturating_sub(state.revocation_window_ms());
+            if let Err(e) = crate::store::sessions::sweep_revoked(&state.db.pool, before).await {
+                tracing::warn!(error = %format!("{e:#}"), "revoked-session sweep failed");
+            }
             match (refresh, resets) {
                 (Ok(r), Ok(p)) if r + p > 0 => {
                     tracing::info!(refresh_tokens = r, reset_tokens = p, "swept expired tokens")

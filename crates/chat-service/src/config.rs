@@ -38,6 +38,11 @@ pub struct Settings {
     /// How publishes with control items are retried (`RELAY_PUBLISH_RETRY_SECS`, `RELAY_PUBLISH_QUEUE`).
     pub relay_retry: RetryPolicy,
     pub limits: Limits,
+    /// How often revoked sessions are read from auth-service (`REVOCATION_POLL_MS`): the
+    /// bound on how long a revoked session's access token still works here.
+    pub revocation_poll: Duration,
+    /// Most keys the in-memory rate limiter holds (`RATE_LIMIT_MAX_KEYS`).
+    pub rate_limit_max_keys: usize,
 }
 
 /// Bounds on what one user may make the service hold or do (docs/architecture.md).
@@ -160,6 +165,8 @@ impl Settings {
             redis_url: None,
             relay_retry: RetryPolicy::default(),
             limits: Limits::default(),
+            revocation_poll: Duration::from_millis(2000),
+            rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
         }
     }
 
@@ -194,6 +201,11 @@ impl Settings {
             redis_url: var("REDIS_URL"),
             relay_retry: RetryPolicy::from_env()?,
             limits: Limits::from_env()?,
+            revocation_poll: Duration::from_millis(parse_var(
+                "REVOCATION_POLL_MS",
+                d.revocation_poll.as_millis() as u64,
+            )?),
+            rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -213,6 +225,18 @@ impl Settings {
             return Err(ConfigError::new("CHAT_WRITERS", "must be 1 to 32"));
         }
         self.limits.validate()?;
+        if self.revocation_poll < Duration::from_millis(100) {
+            return Err(ConfigError::new(
+                "REVOCATION_POLL_MS",
+                "must be at least 100",
+            ));
+        }
+        if self.rate_limit_max_keys == 0 {
+            return Err(ConfigError::new(
+                "RATE_LIMIT_MAX_KEYS",
+                "must be at least 1",
+            ));
+        }
         if self.env.is_production() {
             self.internal_keys.validate(self.env, USES_KEYS)?;
             check_database_url(self.env, "DATABASE_URL", &self.database_url)?;

@@ -8,10 +8,11 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::web;
 use relay_client::RelayClient;
+use service_kit::INTERNAL_KEY_HEADER;
 use service_kit::ops::Readiness;
 use service_kit::ratelimit::RateLimiter;
 use store_kit::{Database, Migrations, database_check};
-use tokens::Verifier;
+use tokens::{RevocationSource, RevokedSessions, SessionStatus, Verifier};
 
 use crate::auth_client::AuthClient;
 use crate::batcher::SendBatcher;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub auth: AuthClient,
     /// Every send goes through here: group commit (see `batcher.rs`).
     pub sends: SendBatcher,
+    /// Sessions auth-service revoked recently: their access tokens and tickets are refused.
+    pub revoked: RevokedSessions,
 }
 
 pub struct Application {
@@ -93,9 +96,23 @@ impl Application {
             Duration::from_secs(2),
         )?
         .with_retry(settings.relay_retry);
-        let limiter =
-            service_kit::ratelimit::connect(settings.redis_url.as_deref(), "ratelimit:chat")
-                .await?;
+        let limiter = service_kit::ratelimit::connect(
+            settings.redis_url.as_deref(),
+            "ratelimit:chat",
+            settings.rate_limit_max_keys,
+        )
+        .await?;
+        let revoked = RevokedSessions::new();
+        revoked.spawn_poller(
+            RevocationSource {
+                http: http.clone(),
+                auth_url: auth_url.clone(),
+                key_header: INTERNAL_KEY_HEADER,
+                key: held_key.as_str().to_owned(),
+            },
+            settings.revocation_poll,
+            |_| {},
+        );
         let auth = AuthClient::new(http, &auth_url, held_key);
         let internal_keys = settings.internal_keys.accepting(ACCEPTS_KEYS);
         // SQLite has one writer anyway; on PostgreSQL the writers (each with its share of the
@@ -113,6 +130,7 @@ impl Application {
             relay,
             auth,
             sends,
+            revoked: revoked.clone(),
         });
         let port = listener.local_addr()?.port();
         let keys = verifier.clone();
@@ -136,10 +154,13 @@ impl Application {
             let state = state.clone();
             let verifier = web::Data::new(verifier.clone());
             let internal_keys = web::Data::new(internal_keys);
+            let sessions: web::Data<dyn SessionStatus> =
+                web::Data::from(Arc::new(revoked) as Arc<dyn SessionStatus>);
             service_kit::server::http_server(listener, readiness, 64 * 1024, move |cfg| {
                 cfg.app_data(state.clone())
                     .app_data(verifier.clone())
-                    .app_data(internal_keys.clone());
+                    .app_data(internal_keys.clone())
+                    .app_data(sessions.clone());
                 routes::configure(cfg);
             })?
         };

@@ -50,3 +50,46 @@ async fn replicas_share_one_budget_and_it_resets() {
         "the window resets"
     );
 }
+
+#[tokio::test]
+async fn keys_are_stored_hashed_and_peek_does_not_count() {
+    let prefix = format!("cctest-rl-{}", uuid::Uuid::new_v4().simple());
+    let limiter = limiter(&prefix).await;
+    let quota = Quota {
+        limit: 2,
+        window: Duration::from_secs(30),
+    };
+    let raw = format!("login:fail:{}@example.com", "x".repeat(5000));
+    assert_eq!(limiter.peek(&raw, quota).await, Decision::Allowed);
+    assert_eq!(limiter.hit(&raw, quota).await, Decision::Allowed);
+    assert_eq!(limiter.peek(&raw, quota).await, Decision::Allowed);
+    // Case and surrounding blanks do not make a new key.
+    assert_eq!(
+        limiter
+            .hit(&format!("  {}", raw.to_uppercase()), quota)
+            .await,
+        Decision::Allowed
+    );
+    assert!(!limiter.peek(&raw, quota).await.is_allowed());
+
+    let url =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let digest = keys[0].strip_prefix(&format!("{prefix}:")).unwrap();
+    assert_eq!(digest.len(), 32, "16 bytes in hex: {digest}");
+    let _: () = redis::cmd("DEL")
+        .arg(&keys[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}

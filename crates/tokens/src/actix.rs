@@ -1,5 +1,7 @@
 //! The actix extractor for the authenticated user: `Authorization: Bearer <token>`, verified
-//! with the [`Verifier`] registered as `web::Data<Verifier>`.
+//! with the [`Verifier`] registered as `web::Data<Verifier>`, and refused with 401
+//! `session_revoked` when the [`SessionStatus`] registered as `web::Data<dyn SessionStatus>`
+//! says the token's session was revoked (docs/architecture.md).
 
 use std::pin::Pin;
 
@@ -7,7 +9,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use service_kit::Problem;
 use uuid::Uuid;
 
-use crate::{AccessClaims, Verifier, VerifyError};
+use crate::{AccessClaims, SessionStatus, Verifier, VerifyError};
 
 /// The caller, proven by a valid access token.
 #[derive(Debug, Clone)]
@@ -33,6 +35,14 @@ impl From<VerifyError> for Problem {
     }
 }
 
+/// 401 for a token whose session was logged out or revoked.
+pub fn session_revoked() -> Problem {
+    Problem::unauthorized(
+        "session_revoked",
+        "this session was logged out or revoked; log in again",
+    )
+}
+
 /// The bearer token of a request, if any.
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req
@@ -54,6 +64,7 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let verifier = req.app_data::<web::Data<Verifier>>().cloned();
         let token = bearer_token(req).map(str::to_owned);
+        let sessions = req.app_data::<web::Data<dyn SessionStatus>>().cloned();
         Box::pin(async move {
             let Some(verifier) = verifier else {
                 tracing::error!("AuthUser used without a Verifier in app data");
@@ -66,6 +77,11 @@ impl FromRequest for AuthUser {
                 ));
             };
             let claims = verifier.verify(&token).await?;
+            if let (Some(sessions), Some(sid)) = (sessions, claims.sid)
+                && sessions.is_revoked(sid).await
+            {
+                return Err(session_revoked());
+            }
             Ok(AuthUser {
                 id: claims.sub,
                 username: claims.username.clone(),

@@ -8,6 +8,7 @@
 //! checks `iss`/`aud` only when they are present.
 
 mod keys;
+pub mod revocation;
 mod secret;
 mod verify;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use keys::{Jwks, KeyError, PublicJwk, SigningKey};
+pub use revocation::{RevocationSource, RevokedSessions, SessionStatus};
 pub use secret::SecretToken;
 pub use verify::{Verifier, VerifyError};
 

@@ -103,6 +103,9 @@ pub struct Settings {
     /// Serves `GET /ws-echo`, an unauthenticated echo socket for the Autobahn protocol suite.
     /// Tests only; refused in production.
     pub enable_echo: bool,
+    /// How often revoked sessions are read from auth-service (`REVOCATION_POLL_MS`); live
+    /// sockets of a session revoked since are closed with 4003 at each poll.
+    pub revocation_poll: Duration,
 }
 
 impl Settings {
@@ -133,6 +136,7 @@ impl Settings {
             redis_control_queue: 100_000,
             limits: Limits::default(),
             enable_echo: false,
+            revocation_poll: Duration::from_millis(2000),
         }
     }
 
@@ -208,6 +212,7 @@ impl Settings {
             redis_control_queue: parse_var("RELAY_REDIS_CONTROL_QUEUE", 100_000)?,
             limits,
             enable_echo: bool_var("WS_ENABLE_ECHO", false)?,
+            revocation_poll: Duration::from_millis(parse_var("REVOCATION_POLL_MS", 2000)?),
         };
         settings.validate()?;
         Ok(settings)
@@ -271,6 +276,12 @@ impl Settings {
             return Err(ConfigError::new(
                 "WS_IDLE_TIMEOUT_SECS",
                 "must be longer than WS_PING_INTERVAL_SECS, which must be at least 1",
+            ));
+        }
+        if self.revocation_poll < Duration::from_millis(100) {
+            return Err(ConfigError::new(
+                "REVOCATION_POLL_MS",
+                "must be at least 100",
             ));
         }
         if self.chat_timeout.is_zero() {

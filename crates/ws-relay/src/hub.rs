@@ -18,6 +18,9 @@ use crate::socket::writer::{CloseCommand, Closer, Outbound, Outbox, Refused};
 pub struct Connection {
     pub id: Arc<str>,
     pub user_id: Uuid,
+    /// The session (access token's `sid`) the connection was opened with; `refreshToken`
+    /// may not change it.
+    pub session_id: Option<Uuid>,
     pub outbox: Arc<Outbox>,
     pub closer: Closer,
     /// Identity and token expiry; replaced by `refreshToken`.
@@ -38,6 +41,7 @@ impl Connection {
         Self {
             id,
             user_id: identity.user_id,
+            session_id: identity.session_id,
             outbox,
             closer,
             identity: RwLock::new(identity),
@@ -134,6 +138,28 @@ struct Tables {
     connections: HashMap<Arc<str>, Entry>,
     rooms: HashMap<i64, HashSet<Arc<str>>>,
     users: HashMap<Uuid, HashSet<Arc<str>>>,
+    /// sessionId → connections, so a revoked session's sockets are found without a scan.
+    sessions: HashMap<Uuid, HashSet<Arc<str>>>,
+}
+
+impl Tables {
+    fn resolve(&self, ids: Option<&HashSet<Arc<str>>>) -> Vec<Arc<Connection>> {
+        ids.map_or_else(Vec::new, |ids| {
+            ids.iter()
+                .filter_map(|id| self.connections.get(id).map(|e| e.conn.clone()))
+                .collect()
+        })
+    }
+}
+
+/// Takes `id` out of `key`'s set, and the set out of the map once it is empty.
+fn unlink(map: &mut HashMap<Uuid, HashSet<Arc<str>>>, key: &Uuid, id: &str) {
+    if let Some(set) = map.get_mut(key) {
+        set.remove(id);
+        if set.is_empty() {
+            map.remove(key);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -199,6 +225,9 @@ impl Hub {
             t.rooms.entry(*room).or_default().insert(id.clone());
         }
         t.users.entry(conn.user_id).or_default().insert(id.clone());
+        if let Some(sid) = conn.session_id {
+            t.sessions.entry(sid).or_default().insert(id.clone());
+        }
         t.connections.insert(
             id,
             Entry {
@@ -223,11 +252,9 @@ impl Hub {
                 }
             }
         }
-        if let Some(set) = t.users.get_mut(&entry.conn.user_id) {
-            set.remove(id);
-            if set.is_empty() {
-                t.users.remove(&entry.conn.user_id);
-            }
+        unlink(&mut t.users, &entry.conn.user_id, id);
+        if let Some(sid) = entry.conn.session_id {
+            unlink(&mut t.sessions, &sid, id);
         }
         metrics::gauge!("ws_relay_connections").set(t.connections.len() as f64);
         Some(entry.conn)
@@ -364,11 +391,12 @@ impl Hub {
 
     pub fn connections_of(&self, user: Uuid) -> Vec<Arc<Connection>> {
         let t = self.read();
-        t.users.get(&user).map_or_else(Vec::new, |ids| {
-            ids.iter()
-                .filter_map(|id| t.connections.get(id).map(|e| e.conn.clone()))
-                .collect()
-        })
+        t.resolve(t.users.get(&user))
+    }
+
+    pub fn connections_of_session(&self, session: Uuid) -> Vec<Arc<Connection>> {
+        let t = self.read();
+        t.resolve(t.sessions.get(&session))
     }
 
     pub fn all(&self) -> Vec<Arc<Connection>> {

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
-use service_kit::InternalKeys;
 use service_kit::ops::ReadinessCheck;
 use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter};
-use tokens::Verifier;
+use service_kit::{INTERNAL_KEY_HEADER, InternalKeys};
+use tokens::{RevocationSource, RevokedSessions, Verifier};
 use uuid::Uuid;
 use wire::{Control, Delivery, Publish, Target};
 
@@ -34,6 +34,8 @@ struct Inner {
     chat: ChatClient,
     dispatcher: Dispatcher,
     verifier: Verifier,
+    /// Sessions auth-service revoked recently: `refreshToken` with their tokens is refused.
+    revoked: RevokedSessions,
     shutting_down: AtomicBool,
     /// The keys accepted on `/internal/...` (chat-service's and auth-service's).
     internal_keys: InternalKeys,
@@ -97,9 +99,29 @@ impl Relay {
                 "{}/.well-known/jwks.json",
                 settings.auth_url.trim_end_matches('/')
             ),
-            jwks_http,
+            jwks_http.clone(),
         );
         let hub = Arc::new(Hub::default());
+        let revoked = RevokedSessions::new();
+        {
+            // The backstop for a lost `disconnectSession`: each poll closes the live sockets
+            // of the sessions it learned about.
+            let hub = hub.clone();
+            revoked.spawn_poller(
+                RevocationSource {
+                    http: jwks_http,
+                    auth_url: settings.auth_url.clone(),
+                    key_header: INTERNAL_KEY_HEADER,
+                    key: settings.internal_keys.key(HOLDS_KEY).as_str().to_owned(),
+                },
+                settings.revocation_poll,
+                move |sessions| {
+                    for session in sessions {
+                        close_session(&hub, session);
+                    }
+                },
+            );
+        }
         let instance = Uuid::new_v4();
         let redis = match settings.redis_url.as_deref() {
             None => None,
@@ -170,6 +192,7 @@ impl Relay {
                 chat,
                 dispatcher,
                 verifier,
+                revoked,
                 shutting_down: AtomicBool::new(false),
                 internal_keys,
                 connects: MemoryRateLimiter::new(),
@@ -203,6 +226,11 @@ impl Relay {
 
     pub(crate) fn connect_limiter(&self) -> &dyn RateLimiter {
         &self.inner.connects
+    }
+
+    /// Sessions this relay knows to be revoked (from auth-service's list).
+    pub fn revoked(&self) -> &RevokedSessions {
+        &self.inner.revoked
     }
 
     /// Reads `user`'s rooms from chat-service again and repairs the subscriptions of their
@@ -292,8 +320,8 @@ impl Relay {
 /// Applies deliveries and control items to this relay's connections. Order: routing changes
 /// (`subscribe`, `unsubscribe`) first, so that a member added in the same publish hears its
 /// deliveries and a removed one does not (chat-service reaches them through a `{user}`
-/// target); then deliveries; then `disconnectUser`, so that a final delivery still goes out
-/// before the close.
+/// target); then deliveries; then `disconnectUser` and `disconnectSession`, so that a final
+/// delivery still goes out before the close.
 pub(crate) fn apply_local(hub: &Hub, deliveries: &[(Target, ByteString)], control: &[Control]) {
     for item in control {
         match item {
@@ -306,11 +334,27 @@ pub(crate) fn apply_local(hub: &Hub, deliveries: &[(Target, ByteString)], contro
         hub.deliver(target, frame);
     }
     for item in control {
-        if let Control::DisconnectUser(user_id) = item {
-            for conn in hub.connections_of(*user_id) {
-                conn.closer
-                    .close(CloseCommand::new(close::LOGGED_OUT, "logged out").flushing());
+        match item {
+            Control::DisconnectUser(user_id) => {
+                for conn in hub.connections_of(*user_id) {
+                    conn.closer
+                        .close(CloseCommand::new(close::LOGGED_OUT, "logged out").flushing());
+                }
             }
+            Control::DisconnectSession(session_id) => close_session(hub, *session_id),
+            Control::Subscribe { .. } | Control::Unsubscribe { .. } => {}
+        }
+    }
+}
+
+/// Closes every local socket of a revoked session with 4003.
+pub(crate) fn close_session(hub: &Hub, session_id: Uuid) {
+    for conn in hub.connections_of_session(session_id) {
+        if conn
+            .closer
+            .close(CloseCommand::new(close::LOGGED_OUT, "session revoked").flushing())
+        {
+            tracing::info!(connection_id = %conn.id, %session_id, "session revoked; closing with 4003");
         }
     }
 }

@@ -220,7 +220,8 @@ export class ApiClient {
     return this.request('GET', '/users/me');
   }
 
-  updateMe(patch: { username?: string; email?: string }): Promise<User> {
+  /** A new `email` needs `currentPassword`. */
+  updateMe(patch: { username?: string; email?: string; currentPassword?: string }): Promise<User> {
     return this.request('PATCH', '/users/me', { body: patch });
   }
 

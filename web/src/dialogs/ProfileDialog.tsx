@@ -8,7 +8,8 @@ import type { Session } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
 import { formatFull } from '../lib/format';
-import { compact, emailError, passwordError, usernameError } from '../lib/validate';
+import { needsPassword, profileErrors, profilePatch } from '../lib/profile';
+import { compact, passwordError } from '../lib/validate';
 
 export function ProfileDialog({ onClose }: { onClose: () => void }) {
   const { user, logout, logoutAll } = useAuth();
@@ -59,10 +60,12 @@ function AccountForm() {
   const { api, user, setUser } = useAuth();
   const [username, setUsername] = useState(user?.username ?? '');
   const [email, setEmail] = useState(user?.email ?? '');
+  const [currentPassword, setCurrentPassword] = useState('');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
-  const [saved, setSaved] = useState(false);
+  const [saved, setSaved] = useState<'profile' | 'email' | false>(false);
   const [busy, setBusy] = useState(false);
+  const askPassword = needsPassword(user, email);
 
   // The login answer may not carry the e-mail: fetch the full profile once.
   useEffect(() => {
@@ -86,25 +89,20 @@ function AccountForm() {
     e.preventDefault();
     setSaved(false);
     setFormError(null);
-    const patch: { username?: string; email?: string } = {};
-    if (username.trim() !== user?.username) patch.username = username.trim();
-    if (email.trim() !== (user?.email ?? '')) patch.email = email.trim();
-    const errs = compact({
-      username: patch.username !== undefined ? usernameError(patch.username) : undefined,
-      email: patch.email !== undefined ? emailError(patch.email) : undefined,
-    });
+    const { patch, errors: errs } = profilePatch(user, { username, email, currentPassword });
     setErrors(errs);
     if (Object.keys(errs).length || Object.keys(patch).length === 0) return;
     setBusy(true);
     try {
       const me = await api.updateMe(patch);
       setUser(me);
-      setSaved(true);
+      setCurrentPassword('');
+      setSaved(patch.email !== undefined ? 'email' : 'profile');
     } catch (x) {
       if (x instanceof ApiError) {
-        const field = x.code.includes('username') ? 'username' : x.code.includes('email') ? 'email' : undefined;
-        setErrors(field ? { ...x.fieldErrors, [field]: x.userMessage } : x.fieldErrors);
-        if (!field && !Object.keys(x.fieldErrors).length) setFormError(x.userMessage);
+        const { fields, form } = profileErrors(x);
+        setErrors(fields);
+        setFormError(form ?? null);
       } else setFormError(messageOf(x));
     } finally {
       setBusy(false);
@@ -117,10 +115,26 @@ function AccountForm() {
       <form onSubmit={submit} noValidate>
         <Field label="Username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} error={errors.username} />
         <Field label="E-mail" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} />
+        {askPassword && (
+          <Field
+            label="Current password"
+            type="password"
+            autoComplete="current-password"
+            hint="Needed to change your e-mail address. Your old address is told, and your other sessions are logged out."
+            value={currentPassword}
+            onChange={(e) => setCurrentPassword(e.target.value)}
+            error={errors.currentPassword}
+          />
+        )}
         <FormError message={formError} />
-        {saved && (
+        {saved === 'profile' && (
           <p className="success" role="status">
             Saved. New messages show your new name; earlier ones keep the name they were sent with.
+          </p>
+        )}
+        {saved === 'email' && (
+          <p className="success" role="status">
+            Saved. Your previous address was told of the change, and your other sessions were logged out.
           </p>
         )}
         <div className="dialog-actions start">

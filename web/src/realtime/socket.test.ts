@@ -33,7 +33,7 @@ class FakeSocket implements WebSocketLike {
   }
 }
 
-function setup(opts: { ticket?: () => Promise<string> } = {}) {
+function setup(opts: { ticket?: () => Promise<string>; sessionAlive?: () => Promise<boolean> } = {}) {
   const sockets: FakeSocket[] = [];
   const states: ConnInfo[] = [];
   const events: string[] = [];
@@ -43,6 +43,7 @@ function setup(opts: { ticket?: () => Promise<string> } = {}) {
       url: 'ws://host/ws',
       getTicket: opts.ticket ?? (async () => `t${++tickets}`),
       isAuthLost: (e) => (e as Error).message === 'auth',
+      sessionAlive: opts.sessionAlive,
       createSocket: (u) => {
         const s = new FakeSocket(u);
         sockets.push(s);
@@ -148,6 +149,51 @@ describe('RealtimeSocket', () => {
     await flush();
     expect(sockets).toHaveLength(2);
     expect(sockets[1].url).toContain('ticket=t2');
+  });
+
+  it('logs the tab out on 4003 when its session is gone, without reconnecting', async () => {
+    let asked = 0;
+    const { sock, sockets, events } = setup({
+      sessionAlive: async () => {
+        asked += 1;
+        return false;
+      },
+    });
+    sock.start();
+    await flush();
+    sockets[0].open();
+    sockets[0].frame({ type: 'ready' });
+    sockets[0].drop(4003, 'session revoked');
+    await flush();
+    expect(asked).toBe(1);
+    expect(events).toEqual(['ready', 'frame:ready', 'down', 'authLost']);
+    expect(sock.connInfo.state).toBe('stopped');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('reconnects after 4003 when this tab is still signed in (password changed here)', async () => {
+    const { sock, sockets, events } = setup({ sessionAlive: async () => true });
+    sock.start();
+    await flush();
+    sockets[0].open();
+    sockets[0].frame({ type: 'ready' });
+    sockets[0].drop(4003, 'logged out');
+    await flush();
+    expect(events).not.toContain('authLost');
+    await vi.advanceTimersByTimeAsync(750);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('ends the connection on 4003 when it cannot ask about the session', async () => {
+    const { sock, sockets, events } = setup();
+    sock.start();
+    await flush();
+    sockets[0].drop(4003);
+    await flush();
+    expect(events).toContain('authLost');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(1);
   });
 
   it('honours a retry hint on 1012 (service restart)', async () => {

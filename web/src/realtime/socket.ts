@@ -34,6 +34,12 @@ export interface SocketDeps {
   /** Gets a fresh single-use ticket; rejects with `authLost` when the session is gone. */
   getTicket: () => Promise<string>;
   isAuthLost?: (e: unknown) => boolean;
+  /**
+   * After a 4003 close (logged out, session revoked): resolves false when this tab's session
+   * is gone, true when it lives on (a password change made in this tab closes its sockets
+   * too). Without it, 4003 ends the connection for good.
+   */
+  sessionAlive?: () => Promise<boolean>;
   createSocket?: (url: string) => WebSocketLike;
   backoff?: Backoff;
   now?: () => number;
@@ -237,6 +243,10 @@ export class RealtimeSocket {
       this.backoff.reset();
       this.info = { ...this.info, attempt: 0 };
     }
+    if (code === 4003) {
+      this.afterLogout();
+      return;
+    }
     let delay: number | undefined;
     if (code === 4001 && this.expiredInARow === 0) {
       // Token expired: a fresh ticket is all it takes, no need to wait.
@@ -249,6 +259,25 @@ export class RealtimeSocket {
       this.info = { ...this.info, attempt: this.info.attempt + 1 };
     }
     this.scheduleRetry(delay, code);
+  }
+
+  /** 4003: never reconnect blindly; ask whether this tab is still signed in. */
+  private afterLogout(): void {
+    const gen = this.generation;
+    this.setState({ state: 'reconnecting', attempt: this.info.attempt, lastCloseCode: 4003 });
+    const check = this.deps.sessionAlive?.() ?? Promise.resolve(false);
+    void check
+      // Cannot tell (offline): retry as after any drop; a ticket then tells.
+      .catch(() => true)
+      .then((alive) => {
+        if (gen !== this.generation || this.stopped) return;
+        if (alive) {
+          this.scheduleRetry(undefined, 4003);
+        } else {
+          this.stop();
+          this.handlers.onAuthLost();
+        }
+      });
   }
 
   private scheduleRetry(delay: number | undefined, code?: number): void {

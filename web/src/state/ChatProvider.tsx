@@ -23,6 +23,17 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         url: config().wsUrl,
         getTicket: async () => (await api.wsTicket()).ticket,
         isAuthLost: (e) => e instanceof ApiError && e.status === 401 && api.token === null,
+        // After a 4003 close, auth-service says whether this session still exists (a 401
+        // there ends in a failed refresh and a cleared session).
+        sessionAlive: async () => {
+          try {
+            await api.me();
+            return true;
+          } catch (e) {
+            if (e instanceof ApiError && e.status === 401) return false;
+            throw e;
+          }
+        },
       },
       {
         onFrame: (f) => store.onFrame(f),

@@ -29,6 +29,15 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address with most of it hidden (`jo***@ex***.com`), for telling the old address
+    /// where the account went without handing the new one to whoever reads the old mailbox.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.split_once('@').unwrap_or((&self.0, ""));
+        let (name, rest) = domain.split_once('.').unwrap_or((domain, ""));
+        let head = |s: &str| s.chars().take(2).collect::<String>();
+        format!("{}***@{}***.{rest}", head(local), head(name))
+    }
 }
 
 #[cfg(test)]
@@ -53,5 +62,15 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn masks_most_of_the_address() {
+        let masked = |raw: &str| Email::parse(raw).map(|e| e.masked()).ok();
+        assert_eq!(
+            masked("john@example.com").as_deref(),
+            Some("jo***@ex***.com")
+        );
+        assert_eq!(masked("a@b.co.uk").as_deref(), Some("a***@b***.co.uk"));
     }
 }

@@ -5,14 +5,16 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Deserialize;
 use serde_json::json;
 use service_kit::RequestId;
+use service_kit::ratelimit::Quota;
 use tokens::actix::AuthUser;
 
 use super::{
-    REFRESH_COOKIE, clear_refresh_cookie, client_ip, device, disconnect_user, hash_password,
-    lifetimes, rate_limit, token_answer, verify_password,
+    REFRESH_COOKIE, address, clear_refresh_cookie, client_ip, device, disconnect_sessions,
+    disconnect_user, hash_password, lifetimes, rate_limit, token_answer, verify_password,
 };
 use crate::domain::{Email, Password, Username, collect_errors};
 use crate::error::{ApiError, ApiResult};
+use crate::login_throttle::LoginThrottle;
 use crate::mailer::Mail;
 use crate::startup::AppState;
 use crate::store::sessions::{self, Rotation};
@@ -39,8 +41,8 @@ pub async fn register(
     rate_limit(
         &state,
         "register:ip",
-        &ip,
-        state.settings.rate_limits.per_ip_per_min,
+        &address(&state, &req),
+        Quota::per_minute(state.settings.rate_limits.per_ip_per_min),
     )
     .await?;
     let username = Username::parse(&body.username);
@@ -80,7 +82,7 @@ pub struct LoginBody {
     password: String,
 }
 
-#[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Too many failed log-ins for this account from this address (or, past the account-wide ceiling, from an address that has failed); other addresses are slowed, not refused", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -88,23 +90,31 @@ pub async fn login(
     body: web::Json<LoginBody>,
 ) -> ApiResult<HttpResponse> {
     let ip = client_ip(&state, &req);
+    let address = address(&state, &req);
     let limits = &state.settings.rate_limits;
-    rate_limit(&state, "login:ip", &ip, limits.per_ip_per_min).await?;
-    let email_key = body.email.trim().to_lowercase();
     rate_limit(
         &state,
-        "login:account",
-        &email_key,
-        limits.per_account_per_min,
+        "login:ip",
+        &address,
+        Quota::per_minute(limits.per_ip_per_min),
     )
     .await?;
+    let email = Email::parse(&body.email).ok();
+    // An address that is not an e-mail names no account: the per-address request limit is
+    // all it gets.
+    let throttle = email
+        .as_ref()
+        .map(|email| LoginThrottle::new(&state, email.as_str(), &address));
+    if let Some(throttle) = &throttle {
+        throttle.admit().await?;
+    }
+    let password = body.password.as_str();
+    let user = match &email {
+        Some(email) => users::by_email(&state.db.pool, email.as_str()).await?,
+        None => None,
+    };
     // Passwords bcrypt could not hash are wrong by definition; capping here also bounds the
     // work an attacker can ask for.
-    let password = body.password.as_str();
-    let user = match Email::parse(&body.email) {
-        Ok(email) => users::by_email(&state.db.pool, email.as_str()).await?,
-        Err(_) => None,
-    };
     let acceptable = password.len() <= crate::domain::MAX_PASSWORD_BYTES;
     let checked_hash = user
         .as_ref()
@@ -121,6 +131,11 @@ pub async fn login(
         .map_or_else(|| "unknown".to_owned(), |u| u.id.to_string());
     tracing::info!(%user_id, %ip, outcome, "login attempt");
     metrics::counter!("auth_logins_total", "outcome" => outcome).increment(1);
+    if outcome != "success"
+        && let Some(throttle) = &throttle
+    {
+        throttle.failed().await;
+    }
     match user {
         Some(user) if matches => {
             let issued = sessions::start(
@@ -171,19 +186,20 @@ fn presented_refresh_token(
     }
 }
 
-#[utoipa::path(tag = "auth", request_body(content = RefreshBody, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body(content = RefreshBody, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token (reuse revokes the session and closes its sockets with 4003)", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
+    request_id: RequestId,
     body: Option<web::Json<RefreshBody>>,
 ) -> ApiResult<HttpResponse> {
     let ip = client_ip(&state, &req);
     rate_limit(
         &state,
         "refresh:ip",
-        &ip,
-        state.settings.rate_limits.per_ip_per_min,
+        &address(&state, &req),
+        Quota::per_minute(state.settings.rate_limits.per_ip_per_min),
     )
     .await?;
     let Some(token) = presented_refresh_token(&state, &req, body)? else {
@@ -208,17 +224,19 @@ pub async fn refresh(
         Rotation::Reused { user_id, family_id } => {
             tracing::warn!(%user_id, %family_id, %ip, "refresh token reuse detected; session revoked");
             metrics::counter!("auth_refresh_reuse_total").increment(1);
+            disconnect_sessions(&state, [family_id], &request_id);
             Err(ApiError::RefreshTokenReused)
         }
         Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
     }
 }
 
-#[utoipa::path(tag = "auth", request_body = RefreshBody, responses((status = 204, description = "The session is revoked")))]
+#[utoipa::path(tag = "auth", request_body = RefreshBody, responses((status = 204, description = "The session is revoked; its sockets are closed with 4003 and its access tokens refused (401 session_revoked)")))]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
+    request_id: RequestId,
     body: Option<web::Json<RefreshBody>>,
 ) -> ApiResult<HttpResponse> {
     let token = presented_refresh_token(&state, &req, body)?;
@@ -229,6 +247,7 @@ pub async fn logout(
     if let Some((user_id, family_id)) = family {
         sessions::revoke_family(&state.db.pool, family_id, "logout", store_kit::now_ms()).await?;
         tracing::info!(%user_id, %family_id, "logged out");
+        disconnect_sessions(&state, [family_id], &request_id);
     }
     Ok(HttpResponse::NoContent()
         .cookie(clear_refresh_cookie())
@@ -245,7 +264,7 @@ pub async fn logout_all(
     let mut conn = state.db.pool.acquire().await?;
     let revoked =
         sessions::revoke_all(&mut conn, user.id, None, "logout_all", store_kit::now_ms()).await?;
-    tracing::info!(user_id = %user.id, revoked, "logged out everywhere");
+    tracing::info!(user_id = %user.id, revoked = revoked.len(), "logged out everywhere");
     disconnect_user(&state, user.id, &request_id);
     Ok(HttpResponse::NoContent()
         .cookie(clear_refresh_cookie())
@@ -261,30 +280,19 @@ pub struct ForgotBody {
 const FORGOT_ANSWER: &str =
     "If an account exists for that address, a password reset link has been sent to it.";
 
-#[utoipa::path(tag = "auth", request_body = ForgotBody, responses((status = 202, description = "The same neutral answer whether or not the account exists")))]
+#[utoipa::path(tag = "auth", request_body = ForgotBody, responses((status = 202, description = "The same neutral answer whether or not the account exists"), (status = 429, description = "More than AUTH_FORGOT_PER_HOUR (5) requests this hour from this address, or for this account", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/forgot-password")]
 pub async fn forgot_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<ForgotBody>,
 ) -> ApiResult<HttpResponse> {
-    let ip = client_ip(&state, &req);
-    rate_limit(
-        &state,
-        "forgot:ip",
-        &ip,
-        state.settings.rate_limits.per_ip_per_min,
-    )
-    .await?;
+    // A handful of mails an hour per address and per account is plenty and stops mail
+    // bombing.
+    let per_hour = Quota::per_hour(state.settings.rate_limits.forgot_per_hour);
+    rate_limit(&state, "forgot:ip", &address(&state, &req), per_hour).await?;
     let email = Email::parse(&body.email).map_err(|e| ApiError::Validation(vec![e]))?;
-    // Per account: a handful of mails an hour is plenty and stops mail bombing.
-    rate_limit(
-        &state,
-        "forgot:account",
-        email.as_str(),
-        state.settings.rate_limits.per_account_per_min.min(5),
-    )
-    .await?;
+    rate_limit(&state, "forgot:account", email.as_str(), per_hour).await?;
 
     if state.settings.dev_return_reset_link {
         // Development flag (refused in production): do the work inline and return the link.
@@ -355,8 +363,8 @@ pub async fn reset_password(
     rate_limit(
         &state,
         "reset:ip",
-        &ip,
-        state.settings.rate_limits.per_ip_per_min,
+        &address(&state, &req),
+        Quota::per_minute(state.settings.rate_limits.per_ip_per_min),
     )
     .await?;
     let password = Password::parse("newPassword", &body.new_password)

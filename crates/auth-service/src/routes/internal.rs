@@ -1,12 +1,14 @@
-//! `/internal/users/*`: user look-ups for chat-service (its internal key required).
+//! `/internal/*`: user look-ups for chat-service, and revoked sessions for chat-service and the
+//! relays (each behind its caller's internal key).
 
 use actix_web::{HttpResponse, get, web};
-use service_kit::FromChat;
+use serde::Deserialize;
+use service_kit::{FromChat, FromRelayOrChat};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
-use crate::store::users;
+use crate::store::{sessions, users};
 
 #[get("/internal/users/{id}")]
 pub async fn user_by_id(
@@ -35,5 +37,38 @@ pub async fn user_by_username(
     Ok(HttpResponse::Ok().json(wire::PublicUser {
         id: user.id,
         username: user.username,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct RevokedQuery {
+    /// Unix ms; the previous answer's `now`.
+    #[serde(default)]
+    since: i64,
+}
+
+/// Sessions revoked at or after `since`, but never further back than the access-token
+/// lifetime: older revocations concern only tokens that have expired. The answer is as large
+/// as the revocations of one token lifetime.
+#[get("/internal/sessions/revoked")]
+pub async fn revoked_sessions(
+    _caller: FromRelayOrChat,
+    state: web::Data<AppState>,
+    query: web::Query<RevokedQuery>,
+) -> ApiResult<HttpResponse> {
+    let now = store_kit::now_ms();
+    let since = query
+        .since
+        .max(now.saturating_sub(state.revocation_window_ms()));
+    let rows = sessions::revoked_since(&state.db.pool, since).await?;
+    Ok(HttpResponse::Ok().json(wire::RevokedSessions {
+        sessions: rows
+            .into_iter()
+            .map(|(session_id, revoked_at)| wire::RevokedSession {
+                session_id,
+                revoked_at,
+            })
+            .collect(),
+        now,
     }))
 }

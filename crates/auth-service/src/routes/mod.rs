@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(users::by_id)
         .service(internal::user_by_id)
         .service(internal::user_by_username)
+        .service(internal::revoked_sessions)
         .service(jwks::jwks)
         .service(jwks::openapi);
 }
@@ -128,6 +129,16 @@ fn duration_ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The rate-limit key of the client's address (`address_key`: IPv6 by its /64).
+fn address(state: &AppState, req: &HttpRequest) -> String {
+    state
+        .settings
+        .trusted_proxies
+        .client_ip(req)
+        .map(service_kit::client_ip::address_key)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 fn client_ip(state: &AppState, req: &HttpRequest) -> String {
     state
         .settings
@@ -149,10 +160,10 @@ fn device(state: &AppState, req: &HttpRequest) -> Device {
     }
 }
 
-/// Counts one attempt against `scope:key`; 429 past the per-minute quota.
-async fn rate_limit(state: &AppState, scope: &str, key: &str, per_minute: u32) -> ApiResult<()> {
+/// Counts one attempt against `scope:key`; 429 past the quota.
+async fn rate_limit(state: &AppState, scope: &str, key: &str, quota: Quota) -> ApiResult<()> {
     let key = format!("{scope}:{key}");
-    match state.limiter.hit(&key, Quota::per_minute(per_minute)).await {
+    match state.limiter.hit(&key, quota).await {
         Decision::Allowed => Ok(()),
         limited => {
             metrics::counter!("auth_rate_limited_total", "scope" => scope.to_owned()).increment(1);
@@ -189,10 +200,35 @@ async fn verify_password(password: &str, hash: &str) -> ApiResult<bool> {
 
 /// Tells the relays to close every socket of the user (best effort, in the background).
 fn disconnect_user(state: &AppState, user_id: Uuid, request_id: &service_kit::RequestId) {
+    disconnect(
+        state,
+        vec![wire::Control::DisconnectUser(user_id)],
+        request_id,
+    );
+}
+
+/// Tells the relays to close the sockets of these sessions with 4003; services that verify
+/// tokens locally also learn of them from `GET /internal/sessions/revoked` within
+/// `REVOCATION_POLL_MS`, should this push be lost.
+fn disconnect_sessions(
+    state: &AppState,
+    sessions: impl IntoIterator<Item = Uuid>,
+    request_id: &service_kit::RequestId,
+) {
+    let control: Vec<wire::Control> = sessions
+        .into_iter()
+        .map(wire::Control::DisconnectSession)
+        .collect();
+    if !control.is_empty() {
+        disconnect(state, control, request_id);
+    }
+}
+
+fn disconnect(state: &AppState, control: Vec<wire::Control>, request_id: &service_kit::RequestId) {
     state.relay.publish_in_background(
         wire::Publish {
             deliveries: Vec::new(),
-            control: vec![wire::Control::DisconnectUser(user_id)],
+            control,
         },
         request_id.to_string(),
     );

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, web};
 use serde::Serialize;
+use service_kit::RequestId;
 use tokens::actix::AuthUser;
 use uuid::Uuid;
 
@@ -41,11 +42,12 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpR
     Ok(HttpResponse::Ok().json(views))
 }
 
-#[utoipa::path(tag = "sessions", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Revoked"), (status = 404, body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "sessions", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Revoked: its sockets are closed with 4003 and its access tokens refused (401 session_revoked)"), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/auth/sessions/{id}")]
 pub async fn revoke(
     state: web::Data<AppState>,
     user: AuthUser,
+    request_id: RequestId,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let family_id = path.into_inner();
@@ -53,6 +55,7 @@ pub async fn revoke(
         .await?
     {
         tracing::info!(user_id = %user.id, %family_id, "session revoked");
+        super::disconnect_sessions(&state, [family_id], &request_id);
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::NotFound("session"))

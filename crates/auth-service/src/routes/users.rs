@@ -6,9 +6,12 @@ use service_kit::{FieldError, RequestId};
 use tokens::actix::AuthUser;
 use uuid::Uuid;
 
-use super::{UserView, disconnect_user, hash_password, verify_password};
+use service_kit::ratelimit::Quota;
+
+use super::{UserView, disconnect_user, hash_password, rate_limit, verify_password};
 use crate::domain::{Email, Password, Username, collect_errors};
 use crate::error::{ApiError, ApiResult};
+use crate::mailer::Mail;
 use crate::startup::AppState;
 use crate::store::{sessions, users};
 
@@ -27,16 +30,20 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateMeBody {
     username: Option<String>,
     email: Option<String>,
+    /// Required to change `email`.
+    current_password: Option<String>,
 }
 
-#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeBody, responses((status = 200, body = super::UserView), (status = 409, body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeBody, responses((status = 200, description = "Changed. A new e-mail address needs `currentPassword`; the old address is told (the new one masked) and the other sessions are revoked", body = super::UserView), (status = 400, description = "Invalid fields, or `currentPassword` missing with `email`", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Wrong current password (wrong_current_password)", body = service_kit::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken (e-mail: answered only after the password check)", body = service_kit::openapi::ProblemDoc), (status = 429, description = "More than AUTH_ACCOUNT_CHANGES_PER_HOUR e-mail or password changes this hour", body = service_kit::openapi::ProblemDoc)))]
 #[patch("/users/me")]
 pub async fn update_me(
     state: web::Data<AppState>,
     user: AuthUser,
+    request_id: RequestId,
     body: web::Json<UpdateMeBody>,
 ) -> ApiResult<HttpResponse> {
     let username = body.username.as_deref().map(Username::parse).transpose();
@@ -51,17 +58,87 @@ pub async fn update_me(
             "send username and/or email to change",
         )]));
     }
-    let updated = users::update_profile(
-        &state.db.pool,
-        user.id,
-        username.as_ref(),
-        email.as_ref(),
-        store_kit::now_ms(),
-    )
-    .await?
-    .ok_or(ApiError::NotFound("user"))?;
-    tracing::info!(user_id = %user.id, "profile updated");
+    let current_password = body.current_password.as_deref().unwrap_or_default();
+    if email.is_some() && current_password.is_empty() {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "currentPassword",
+            "is required to change the e-mail address",
+        )]));
+    }
+    let account = current_user(&state, &user).await?;
+    let email = email.filter(|e| e.as_str() != account.email);
+    if email.is_some() {
+        confirm_password(&state, &user, &account, current_password).await?;
+    }
+    let now = store_kit::now_ms();
+    let mut tx = state.db.pool.begin().await?;
+    if !users::update_profile(&mut tx, user.id, username.as_ref(), email.as_ref(), now).await? {
+        return Err(ApiError::NotFound("user"));
+    }
+    let revoked = match &email {
+        Some(_) => {
+            sessions::revoke_all(&mut tx, user.id, user.session_id, "email_changed", now).await?
+        }
+        None => Vec::new(),
+    };
+    tx.commit().await?;
+    let updated = current_user(&state, &user).await?;
+    if let Some(email) = &email {
+        tracing::info!(user_id = %user.id, revoked = revoked.len(), "e-mail changed; other sessions revoked");
+        super::disconnect_sessions(&state, revoked, &request_id);
+        tell_old_address(&state, &account, email);
+    } else {
+        tracing::info!(user_id = %user.id, "profile updated");
+    }
     Ok(HttpResponse::Ok().json(UserView::from(&updated)))
+}
+
+/// Mails the old address that the account moved (in the background: the answer does not
+/// wait for SMTP; a failure is logged).
+fn tell_old_address(state: &web::Data<AppState>, account: &users::User, new_email: &Email) {
+    let mail = Mail {
+        to: account.email.clone(),
+        subject: "Your Cloud Chat e-mail address was changed".to_owned(),
+        body: format!(
+            "Hello {},\n\nThe e-mail address of your Cloud Chat account was changed to {}, \
+             and your other sessions were signed out.\n\n\
+             If it was not you, someone has your password: contact the administrator of {} at once.\n",
+            account.username,
+            new_email.masked(),
+            state.settings.public_url,
+        ),
+    };
+    let state = state.clone().into_inner();
+    tokio::spawn(async move {
+        if let Err(err) = state.mailer.send(mail).await {
+            tracing::error!(error = %format!("{err:#}"), "e-mail change notice failed");
+        }
+    });
+}
+
+/// Counts an account change against the user's hourly budget (a stolen access token must not
+/// become a password-guessing oracle), then checks the current password.
+async fn confirm_password(
+    state: &AppState,
+    user: &AuthUser,
+    account: &users::User,
+    presented: &str,
+) -> ApiResult<()> {
+    rate_limit(
+        state,
+        "account_change:user",
+        &user.id.to_string(),
+        Quota::per_hour(state.settings.rate_limits.account_changes_per_hour),
+    )
+    .await?;
+    let matches = presented.len() <= crate::domain::MAX_PASSWORD_BYTES
+        && verify_password(presented, &account.password_hash).await?;
+    if matches {
+        Ok(())
+    } else {
+        tracing::info!(user_id = %user.id, "account change refused: wrong current password");
+        Err(ApiError::WrongCurrentPassword)
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -73,7 +150,7 @@ pub struct ChangePasswordBody {
     new_password: String,
 }
 
-#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePasswordBody, responses((status = 204, description = "Changed; other sessions revoked"), (status = 403, description = "Wrong current password", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePasswordBody, responses((status = 204, description = "Changed; other sessions revoked"), (status = 403, description = "Wrong current password", body = service_kit::openapi::ProblemDoc), (status = 429, description = "More than AUTH_ACCOUNT_CHANGES_PER_HOUR e-mail or password changes this hour", body = service_kit::openapi::ProblemDoc)))]
 #[post("/users/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -84,12 +161,7 @@ pub async fn change_password(
     let new_password = Password::parse("newPassword", &body.new_password)
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let account = current_user(&state, &user).await?;
-    let current_ok = body.current_password.len() <= crate::domain::MAX_PASSWORD_BYTES
-        && verify_password(&body.current_password, &account.password_hash).await?;
-    if !current_ok {
-        tracing::info!(user_id = %user.id, "password change refused: wrong current password");
-        return Err(ApiError::WrongCurrentPassword);
-    }
+    confirm_password(&state, &user, &account, &body.current_password).await?;
     let hash = hash_password(&state, &new_password).await?;
     let now = store_kit::now_ms();
     let mut tx = state.db.pool.begin().await?;
@@ -97,7 +169,7 @@ pub async fn change_password(
     let revoked =
         sessions::revoke_all(&mut tx, user.id, user.session_id, "password_changed", now).await?;
     tx.commit().await?;
-    tracing::info!(user_id = %user.id, revoked, "password changed; other sessions revoked");
+    tracing::info!(user_id = %user.id, revoked = revoked.len(), "password changed; other sessions revoked");
     disconnect_user(&state, user.id, &request_id);
     Ok(HttpResponse::NoContent().finish())
 }

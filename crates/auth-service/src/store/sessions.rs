@@ -196,21 +196,25 @@ pub async fn family_of(pool: &AnyPool, plain: &str) -> anyhow::Result<Option<(Uu
     }
 }
 
+/// Revokes one session and records when.
 pub async fn revoke_family(
     pool: &AnyPool,
     family_id: Uuid,
     reason: &str,
     now: i64,
 ) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await.context("starting a revocation")?;
     let done = sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL",
     )
     .bind(family_id.to_string())
     .bind(now)
     .bind(reason.to_owned())
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .context("revoking a session")?;
+    record_revoked(&mut tx, &[family_id], reason, now).await?;
+    tx.commit().await.context("committing a revocation")?;
     Ok(done.rows_affected())
 }
 
@@ -221,6 +225,7 @@ pub async fn revoke_users_family(
     family_id: Uuid,
     now: i64,
 ) -> anyhow::Result<bool> {
+    let mut tx = pool.begin().await.context("starting a revocation")?;
     let done = sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $3, revoked_reason = 'revoked'
          WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
@@ -228,31 +233,102 @@ pub async fn revoke_users_family(
     .bind(family_id.to_string())
     .bind(user_id.to_string())
     .bind(now)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .context("revoking a session")?;
-    Ok(done.rows_affected() > 0)
+    let revoked = done.rows_affected() > 0;
+    if revoked {
+        record_revoked(&mut tx, &[family_id], "revoked", now).await?;
+    }
+    tx.commit().await.context("committing a revocation")?;
+    Ok(revoked)
 }
 
-/// Revokes every session of the user, except `keep` when given.
+/// Revokes every session of the user, except `keep` when given; returns the sessions revoked.
 pub async fn revoke_all(
     conn: &mut AnyConnection,
     user_id: Uuid,
     keep: Option<Uuid>,
     reason: &str,
     now: i64,
-) -> anyhow::Result<u64> {
-    let done = sqlx::query(
+) -> anyhow::Result<Vec<Uuid>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
         "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3
-         WHERE user_id = $1 AND revoked_at IS NULL AND family_id <> $4",
+         WHERE user_id = $1 AND revoked_at IS NULL AND family_id <> $4
+         RETURNING family_id",
     )
     .bind(user_id.to_string())
     .bind(now)
     .bind(reason.to_owned())
     .bind(keep.map(|k| k.to_string()).unwrap_or_default())
-    .execute(conn)
+    .fetch_all(&mut *conn)
     .await
     .context("revoking all sessions")?;
+    let mut families = rows
+        .iter()
+        .map(|(id,)| parse_id(id))
+        .collect::<anyhow::Result<Vec<Uuid>>>()?;
+    families.sort_unstable();
+    families.dedup();
+    record_revoked(conn, &families, reason, now).await?;
+    Ok(families)
+}
+
+/// Notes when sessions were revoked (the first revocation of a session stands).
+async fn record_revoked(
+    conn: &mut AnyConnection,
+    families: &[Uuid],
+    reason: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    for family in families {
+        sqlx::query(
+            "INSERT INTO revoked_sessions (session_id, revoked_at, reason) VALUES ($1, $2, $3)
+             ON CONFLICT (session_id) DO NOTHING",
+        )
+        .bind(family.to_string())
+        .bind(now)
+        .bind(reason.to_owned())
+        .execute(&mut *conn)
+        .await
+        .context("recording a revoked session")?;
+    }
+    Ok(())
+}
+
+/// Whether the session was revoked (and the record not yet swept).
+pub async fn is_revoked(pool: &AnyPool, session_id: Uuid) -> anyhow::Result<bool> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT revoked_at FROM revoked_sessions WHERE session_id = $1")
+            .bind(session_id.to_string())
+            .fetch_optional(pool)
+            .await
+            .context("checking a session")?;
+    Ok(row.is_some())
+}
+
+/// Sessions revoked at or after `since` (Unix ms), oldest first.
+pub async fn revoked_since(pool: &AnyPool, since: i64) -> anyhow::Result<Vec<(Uuid, i64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT session_id, revoked_at FROM revoked_sessions WHERE revoked_at >= $1
+         ORDER BY revoked_at",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
+    .context("listing revoked sessions")?;
+    rows.into_iter()
+        .map(|(id, at)| Ok((parse_id(&id)?, at)))
+        .collect()
+}
+
+/// Forgets revocations older than `before`: no access token of those sessions is valid now.
+pub async fn sweep_revoked(pool: &AnyPool, before: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM revoked_sessions WHERE revoked_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await
+        .context("sweeping revoked sessions")?;
     Ok(done.rows_affected())
 }
 

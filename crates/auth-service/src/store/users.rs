@@ -159,15 +159,16 @@ pub async fn search_prefix(
         .collect()
 }
 
-/// Changes username and/or e-mail.
+/// Changes username and/or e-mail; false when the user is gone. Takes a connection so that
+/// an e-mail change revokes the other sessions in the same transaction.
 pub async fn update_profile(
-    pool: &AnyPool,
+    conn: &mut sqlx::AnyConnection,
     id: Uuid,
     username: Option<&Username>,
     email: Option<&Email>,
     now: i64,
-) -> Result<Option<User>, UserWriteError> {
-    sqlx::query(
+) -> Result<bool, UserWriteError> {
+    let done = sqlx::query(
         "UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email), updated_at = $4
          WHERE id = $1",
     )
@@ -175,10 +176,10 @@ pub async fn update_profile(
     .bind(username.map(|u| u.as_str().to_owned()))
     .bind(email.map(|e| e.as_str().to_owned()))
     .bind(now)
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(classify)?;
-    Ok(by_id(pool, id).await?)
+    Ok(done.rows_affected() > 0)
 }
 
 /// Sets a new password hash; taking a connection lets callers revoke sessions in the same transaction.

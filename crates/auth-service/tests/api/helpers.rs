@@ -1,9 +1,12 @@
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::web;
 use auth_service::config::{RateLimits, Settings};
+use auth_service::mailer::{Mail, Mailer};
 use auth_service::startup::{AppState, Application};
+use futures_util::future::BoxFuture;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 pub use test_support::{AUTH_KEY, CHAT_KEY, FakeRelay, RELAY_KEY, assert_problem};
@@ -33,7 +36,9 @@ pub fn test_settings(database_url: &str, data_dir: &std::path::Path) -> Settings
     s.dev_return_reset_link = true;
     s.rate_limits = RateLimits {
         per_ip_per_min: 10_000,
-        per_account_per_min: 10_000,
+        forgot_per_hour: 10_000,
+        account_changes_per_hour: 10_000,
+        ..s.rate_limits.clone()
     };
     s
 }
@@ -43,12 +48,45 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
 }
 
 pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_mailer(engine, tweak, None).await
+}
+
+/// Mail the app sent, when it was spawned with [`SentMail`].
+#[derive(Clone, Default)]
+pub struct SentMail(pub Arc<Mutex<Vec<Mail>>>);
+
+impl Mailer for SentMail {
+    fn send(&self, mail: Mail) -> BoxFuture<'_, anyhow::Result<()>> {
+        self.0.lock().unwrap().push(mail);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl SentMail {
+    /// Waits up to two seconds for `n` mails.
+    pub async fn wait_for(&self, n: usize) -> Vec<Mail> {
+        for _ in 0..40 {
+            if self.0.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.0.lock().unwrap().clone()
+    }
+}
+
+pub async fn spawn_app_with_mailer(
+    engine: Engine,
+    tweak: impl FnOnce(&mut Settings),
+    mailer: Option<SentMail>,
+) -> TestApp {
     let db = TestDatabase::create(engine).await;
     let data = TempDir::new("cloudchat-auth-data");
     let mut settings = test_settings(&db.url, &data.0);
     tweak(&mut settings);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let app = Application::build_with_listener(settings, listener)
+    let mailer = mailer.map(|m| Arc::new(m) as Arc<dyn Mailer>);
+    let app = Application::build_with_mailer(settings, listener, mailer)
         .await
         .expect("building the app");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -75,6 +113,19 @@ pub struct Session {
 }
 
 impl Session {
+    /// The session id (`sid`) the access token carries.
+    pub fn sid(&self) -> String {
+        use base64::Engine as _;
+        let payload = self.access.split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        claims["sid"].as_str().unwrap().to_owned()
+    }
+
     fn from_answer(body: &Value) -> Self {
         Self {
             user_id: body["user"]["id"].as_str().unwrap().to_owned(),
@@ -147,6 +198,49 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    pub async fn logout(&self, refresh: &str) -> Response {
+        self.post_json("/auth/logout", &json!({"refreshToken": refresh}))
+            .await
+    }
+
+    pub async fn delete_session(&self, access: &str, id: &str) -> Response {
+        self.client
+            .delete(self.url(&format!("/auth/sessions/{id}")))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch_me(&self, access: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url("/users/me"))
+            .bearer_auth(access)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `PATCH /users/me` with a new e-mail and the current password.
+    pub async fn change_email(&self, access: &str, email: &str, password: &str) -> Response {
+        self.patch_me(
+            access,
+            &json!({"email": email, "currentPassword": password}),
+        )
+        .await
+    }
+
+    /// Asserts that `access` is refused as a revoked session's token.
+    pub async fn assert_revoked(&self, access: &str) {
+        assert_problem(
+            self.me(access).await,
+            StatusCode::UNAUTHORIZED,
+            "session_revoked",
+        )
+        .await;
     }
 
     pub async fn me(&self, access: &str) -> Response {

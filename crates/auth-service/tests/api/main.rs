@@ -9,6 +9,7 @@ mod login;
 mod password_reset;
 mod refresh;
 mod register;
+mod revocation;
 mod security;
 mod sessions;
 mod users;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use service_kit::{AppEnv, Caller, TrustedProxies};
 use test_support::{Engine, TempDir, both_engines};
 
-use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with, test_settings};
+use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with, test_settings};
 
 fn claims(user_id: &str, overrides: Value) -> Value {
     let now = std::time::SystemTime::now()
@@ -139,67 +139,99 @@ async fn login_is_rate_limited_with_retry_after(engine: Engine) {
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
-async fn account_limit_holds_across_ips_and_trusted_proxy_header_is_used(engine: Engine) {
+/// Log-in from `ip` behind the trusted proxy (127.0.0.1).
+async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", ip)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn behind_proxy(s: &mut auth_service::config::Settings) {
+    s.trusted_proxies = TrustedProxies::parse("TRUSTED_PROXIES", &["127.0.0.1".into()]).unwrap();
+}
+
+async fn wrong_passwords_cannot_lock_the_owner_out(engine: Engine) {
+    let app = spawn_app_with(engine, behind_proxy).await;
+    app.signup("bob").await;
+    let attacker = "198.51.100.1";
+    for i in 0..10 {
+        let res = login_from(&app, attacker, "bob@example.com", "wrong password").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let res = login_from(&app, attacker, "BOB@example.com ", "wrong password").await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // The attacker's address is refused for Bob's account even with the right password...
+    let res = login_from(&app, attacker, "bob@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // ...but not for other accounts, and Bob, elsewhere, gets in.
+    let res = login_from(&app, attacker, "carol@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = login_from(&app, "203.0.113.5", "bob@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // An IPv6 attacker does not get a fresh budget per address of its /64.
+    for i in 0..10 {
+        let ip = format!("2001:db8:7:7::{i:x}");
+        let res = login_from(&app, &ip, "bob@example.com", "wrong password").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let res = login_from(&app, "2001:db8:7:7:ffff::1", "bob@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn the_account_ceiling_slows_fresh_addresses_and_refuses_failed_ones(engine: Engine) {
     let app = spawn_app_with(engine, |s| {
-        s.rate_limits.per_account_per_min = 2;
-        s.rate_limits.per_ip_per_min = 3;
-        s.trusted_proxies =
-            TrustedProxies::parse("TRUSTED_PROXIES", &["127.0.0.1".into()]).unwrap();
+        behind_proxy(s);
+        s.rate_limits.login_failures_per_account = 3;
+        s.rate_limits.login_slowdown = std::time::Duration::from_millis(300);
     })
     .await;
-    let login_from = |ip: &'static str, email: &'static str| {
-        app.client
-            .post(app.url("/auth/login"))
-            .header("x-forwarded-for", ip)
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-    };
-    // Per account: the third attempt on one e-mail is refused whatever the IP.
-    assert_eq!(
-        login_from("198.51.100.1", "victim@example.com")
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        login_from("198.51.100.2", "victim@example.com")
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        login_from("198.51.100.3", "victim@example.com")
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    // Behind a trusted proxy, the forwarded address is the key: a fresh client is not limited.
-    assert_eq!(
-        login_from("198.51.100.9", "other@example.com")
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
+    app.signup("bob").await;
+    for ip in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let res = login_from(&app, ip, "bob@example.com", "wrong password").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Past the ceiling, an address that has failed is refused...
+    let res = login_from(&app, "198.51.100.1", "bob@example.com", PASSWORD).await;
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // ...and a fresh one is slowed, then answered: right password in, wrong one refused next time.
+    let started = std::time::Instant::now();
+    let res = login_from(&app, "203.0.113.5", "bob@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    let res = login_from(&app, "203.0.113.6", "bob@example.com", "wrong password").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = login_from(&app, "203.0.113.6", "bob@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 async fn register_and_forgot_are_rate_limited(engine: Engine) {
-    let app = spawn_app_with(engine, |s| s.rate_limits.per_ip_per_min = 2).await;
+    let app = spawn_app_with(engine, |s| {
+        s.rate_limits.per_ip_per_min = 2;
+        s.rate_limits.forgot_per_hour = 5;
+    })
+    .await;
     app.signup("alice").await;
     app.signup("bob").await;
     let res = app.register("carol", "carol@example.com", PASSWORD).await;
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
-    app.forgot("x@example.com").await;
-    app.forgot("y@example.com").await;
-    assert_problem(
-        app.forgot("z@example.com").await,
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-    )
-    .await;
+    // Forgot-password: 5 an hour per address, whatever the addresses asked for.
+    for i in 0..5 {
+        let res = app.forgot(&format!("x{i}@example.com")).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+    }
+    let res = app.forgot("z@example.com").await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 60, "an hourly window: {retry}");
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 }
 
 async fn the_database_holds_no_raw_token(engine: Engine) {
@@ -302,7 +334,8 @@ async fn operational_endpoints_answer(engine: Engine) {
 both_engines!(
     access_tokens_are_verified_strictly,
     login_is_rate_limited_with_retry_after,
-    account_limit_holds_across_ips_and_trusted_proxy_header_is_used,
+    wrong_passwords_cannot_lock_the_owner_out,
+    the_account_ceiling_slows_fresh_addresses_and_refuses_failed_ones,
     register_and_forgot_are_rate_limited,
     the_database_holds_no_raw_token,
     production_refuses_default_secrets,

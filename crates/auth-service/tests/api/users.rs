@@ -2,7 +2,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
 
-use crate::helpers::{PASSWORD, assert_problem, spawn_app};
+use crate::helpers::{
+    FakeRelay, PASSWORD, SentMail, assert_problem, spawn_app, spawn_app_with_mailer,
+};
 
 async fn me_can_be_read_and_changed(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -12,7 +14,7 @@ async fn me_can_be_read_and_changed(engine: Engine) {
         .client
         .patch(app.url("/users/me"))
         .bearer_auth(&alice.access)
-        .json(&json!({"username": "alicia", "email": "Alicia@Example.com"}))
+        .json(&json!({"username": "alicia", "email": "Alicia@Example.com", "currentPassword": PASSWORD}))
         .send()
         .await
         .unwrap();
@@ -23,7 +25,10 @@ async fn me_can_be_read_and_changed(engine: Engine) {
     assert_eq!(body["id"], alice.user_id.as_str());
     for (patch, code) in [
         (json!({"username": "BOB"}), "username_taken"),
-        (json!({"email": "bob@example.com"}), "email_taken"),
+        (
+            json!({"email": "bob@example.com", "currentPassword": PASSWORD}),
+            "email_taken",
+        ),
     ] {
         let res = app
             .client
@@ -54,6 +59,79 @@ async fn me_can_be_read_and_changed(engine: Engine) {
         .unwrap();
     assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     app.login_ok("alicia@example.com", PASSWORD).await;
+}
+
+async fn changing_the_email_needs_the_password_and_ends_the_other_sessions(engine: Engine) {
+    let relay = FakeRelay::start().await;
+    let relay_url = relay.url.clone();
+    let mail = SentMail::default();
+    let app = spawn_app_with_mailer(
+        engine,
+        move |s| {
+            s.relay_url = Some(relay_url);
+            s.rate_limits.account_changes_per_hour = 4;
+        },
+        Some(mail.clone()),
+    )
+    .await;
+    let alice = app.signup("alice").await;
+    let phone = app.login_ok("alice@example.com", PASSWORD).await;
+    app.signup("bob").await;
+
+    let res = app
+        .patch_me(&alice.access, &json!({"email": "new@example.org"}))
+        .await;
+    let body = assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "currentPassword", "{body}");
+    // Wrong password: 403, also for an address that is taken (no oracle without the password).
+    for email in ["new@example.org", "bob@example.com"] {
+        let res = app.change_email(&alice.access, email, "guess").await;
+        assert_problem(res, StatusCode::FORBIDDEN, "wrong_current_password").await;
+    }
+    let res = app
+        .change_email(&alice.access, "bob@example.com", PASSWORD)
+        .await;
+    assert_problem(res, StatusCode::CONFLICT, "email_taken").await;
+
+    let res = app
+        .change_email(&alice.access, "John@Example.org", PASSWORD)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["email"],
+        "john@example.org"
+    );
+    // The old address is told, with the new one masked.
+    let sent = mail.wait_for(1).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "alice@example.com");
+    assert!(sent[0].body.contains("jo***@ex***.org"), "{}", sent[0].body);
+    assert!(!sent[0].body.contains("john@example.org"));
+    // The other session ends; this one goes on.
+    let published = relay.wait_for(1).await;
+    assert_eq!(
+        published[0].1["control"],
+        json!([{"disconnectSession": phone.sid()}])
+    );
+    app.assert_revoked(&phone.access).await;
+    assert_problem(
+        app.refresh(&phone.refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    )
+    .await;
+    assert_eq!(app.me(&alice.access).await.status(), StatusCode::OK);
+    app.refresh_ok(&alice.refresh).await;
+    // Four changes an hour (each attempt counts): the fifth is refused.
+    let res = app
+        .change_email(&alice.access, "x@example.org", PASSWORD)
+        .await;
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // A username change needs no password and is not counted.
+    let res = app
+        .patch_me(&alice.access, &json!({"username": "alicia"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 async fn change_password_needs_the_current_one_and_revokes_other_sessions(engine: Engine) {
@@ -171,6 +249,7 @@ async fn jwks_publishes_the_signing_key(engine: Engine) {
 }
 
 both_engines!(
+    changing_the_email_needs_the_password_and_ends_the_other_sessions,
     me_can_be_read_and_changed,
     change_password_needs_the_current_one_and_revokes_other_sessions,
     public_profiles_and_prefix_search,

@@ -29,17 +29,16 @@ pub async fn connect(
     let request = body.into_inner();
     let (identity, expires_at) = match (&request.ticket, &request.token) {
         (Some(ticket), _) => {
-            let (user_id, username, token_exp) =
-                tickets::consume(&state.db.pool, ticket, store_kit::now_ms())
-                    .await?
-                    .ok_or(ApiError::InvalidTicket)?;
+            let holder = tickets::consume(&state.db.pool, ticket, store_kit::now_ms())
+                .await?
+                .ok_or(ApiError::InvalidTicket)?;
             (
                 Identity {
-                    user_id,
-                    username,
-                    session_id: None,
+                    user_id: holder.user_id,
+                    username: holder.username,
+                    session_id: holder.session_id,
                 },
-                token_exp,
+                holder.token_expires_at,
             )
         }
         (None, Some(token)) => {
@@ -58,6 +57,11 @@ pub async fn connect(
         }
         (None, None) => return Err(ApiError::InvalidTicket),
     };
+    // A ticket or token of a session revoked since is worth nothing.
+    if state.revoked.refuses(identity.session_id) {
+        tracing::info!(user_id = %identity.user_id, "WebSocket connect refused: session revoked");
+        return Err(ApiError::InvalidTicket);
+    }
     let rooms = rooms::ids_for_user(&state.db.pool, identity.user_id).await?;
     tracing::info!(
         connection_id = %request.connection_id,

@@ -21,15 +21,13 @@ pub struct TicketAnswer {
 pub async fn create(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let ttl = state.settings.ticket_ttl;
     let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(30_000);
-    let ticket = tickets::issue(
-        &state.db.pool,
-        user.id,
-        &user.username,
-        user.claims.exp,
-        ttl_ms,
-        store_kit::now_ms(),
-    )
-    .await?;
+    let holder = tickets::Holder {
+        user_id: user.id,
+        username: user.username,
+        session_id: user.session_id,
+        token_expires_at: user.claims.exp,
+    };
+    let ticket = tickets::issue(&state.db.pool, &holder, ttl_ms, store_kit::now_ms()).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(TicketAnswer {

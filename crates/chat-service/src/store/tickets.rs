@@ -8,25 +8,34 @@ use uuid::Uuid;
 
 use super::parse_user_id;
 
-/// Issues a ticket for the user; `token_expires_at` (Unix seconds) is the expiry of the
-/// access token it was bought with, which the connection inherits.
+/// Who bought a ticket: the connection it opens inherits the user, the session (so that it
+/// can be closed when the session is revoked) and the expiry (Unix seconds) of the access
+/// token it was bought with.
+#[derive(Debug, Clone)]
+pub struct Holder {
+    pub user_id: Uuid,
+    pub username: String,
+    pub session_id: Option<Uuid>,
+    pub token_expires_at: i64,
+}
+
+/// Issues a ticket for `holder`.
 pub async fn issue(
     pool: &AnyPool,
-    user_id: Uuid,
-    username: &str,
-    token_expires_at: i64,
+    holder: &Holder,
     ttl_ms: i64,
     now: i64,
 ) -> anyhow::Result<String> {
     let ticket = SecretToken::generate()?;
     sqlx::query(
-        "INSERT INTO ws_tickets (ticket_hash, user_id, username, token_expires_at, expires_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO ws_tickets (ticket_hash, user_id, username, session_id, token_expires_at, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&ticket.hash)
-    .bind(user_id.to_string())
-    .bind(username)
-    .bind(token_expires_at)
+    .bind(holder.user_id.to_string())
+    .bind(holder.username.as_str())
+    .bind(holder.session_id.map(|s| s.to_string()))
+    .bind(holder.token_expires_at)
     .bind(now + ttl_ms)
     .bind(now)
     .execute(pool)
@@ -36,21 +45,23 @@ pub async fn issue(
 }
 
 /// Who the ticket was issued to, if it is valid; it can never be used again.
-pub async fn consume(
-    pool: &AnyPool,
-    ticket: &str,
-    now: i64,
-) -> anyhow::Result<Option<(Uuid, String, i64)>> {
-    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "DELETE FROM ws_tickets WHERE ticket_hash = $1 RETURNING user_id, username, token_expires_at, expires_at",
+pub async fn consume(pool: &AnyPool, ticket: &str, now: i64) -> anyhow::Result<Option<Holder>> {
+    let row: Option<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
+        "DELETE FROM ws_tickets WHERE ticket_hash = $1
+         RETURNING user_id, username, session_id, token_expires_at, expires_at",
     )
     .bind(SecretToken::hash(ticket))
     .fetch_optional(pool)
     .await
     .context("consuming a ticket")?;
     match row {
-        Some((user_id, username, token_exp, expires_at)) if expires_at > now => {
-            Ok(Some((parse_user_id(&user_id)?, username, token_exp)))
+        Some((user_id, username, session_id, token_expires_at, expires_at)) if expires_at > now => {
+            Ok(Some(Holder {
+                user_id: parse_user_id(&user_id)?,
+                username,
+                session_id: session_id.as_deref().map(parse_user_id).transpose()?,
+                token_expires_at,
+            }))
         }
         _ => Ok(None),
     }

@@ -50,7 +50,6 @@ pub async fn spawn_app_with_relay(
     auth_settings.internal_keys = test_support::internal_keys();
     auth_settings.bcrypt_cost = 4;
     auth_settings.rate_limits.per_ip_per_min = 100_000;
-    auth_settings.rate_limits.per_account_per_min = 100_000;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let auth_app = auth_service::startup::Application::build_with_listener(auth_settings, listener)
         .await

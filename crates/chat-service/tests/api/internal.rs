@@ -64,9 +64,14 @@ async fn a_ticket_connects_once(engine: Engine) {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
+    let session = body["identity"]["sessionId"].clone();
+    assert!(
+        session.is_string(),
+        "the ticket remembers its session: {body}"
+    );
     assert_eq!(
         body["identity"],
-        json!({"userId": alice.id, "username": "alice"})
+        json!({"userId": alice.id, "username": "alice", "sessionId": session})
     );
     assert_eq!(body["rooms"], json!([GENERAL, room]));
     assert!(body["expiresAt"].as_i64().unwrap() > 0);
@@ -96,6 +101,11 @@ async fn a_ticket_connects_once(engine: Engine) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["identity"]["sessionId"], session,
+        "the token's session"
+    );
     let res = app
         .internal("/internal/ws/connect", &connect_body(None, Some("a.b.c")))
         .await;

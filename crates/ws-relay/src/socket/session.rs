@@ -286,7 +286,7 @@ async fn action_worker(
             Action::RefreshToken(token) => {
                 // Boxed: verifying may fetch the JWKS, a large future that would otherwise
                 // size this task for every idle connection.
-                let frame = Box::pin(refresh_token(
+                let refreshed = Box::pin(refresh_token(
                     &relay,
                     &conn,
                     token.as_deref(),
@@ -294,7 +294,19 @@ async fn action_worker(
                     job.id.as_ref(),
                 ))
                 .await;
-                conn.send_text(frame);
+                match refreshed {
+                    Ok(frame) => {
+                        conn.send_text(frame);
+                    }
+                    Err(frame) => {
+                        // The error goes out before the close.
+                        conn.send_text(frame);
+                        conn.closer.close(
+                            CloseCommand::new(close::LOGGED_OUT, "session revoked").flushing(),
+                        );
+                        return;
+                    }
+                }
             }
             Action::Forward(name, body) => {
                 // Sends already waiting behind this one go along with it, in order; any other
@@ -368,17 +380,37 @@ async fn forward(
     }
 }
 
+/// The answer to `refreshToken`: `Err` (with its error frame) when the token's session is
+/// revoked or is not the connection's — the connection then ends with 4003.
 async fn refresh_token(
     relay: &Relay,
     conn: &Arc<Connection>,
     token: Option<&str>,
     expiry: &watch::Sender<i64>,
     id: Option<&Value>,
-) -> bytestring::ByteString {
+) -> Result<bytestring::ByteString, bytestring::ByteString> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return protocol::error_frame("invalid_token", "`token` is required", false, id);
+        return Ok(protocol::error_frame(
+            "invalid_token",
+            "`token` is required",
+            false,
+            id,
+        ));
     };
-    match relay.verifier().verify(token).await {
+    let verified = relay.verifier().verify(token).await;
+    if let Ok(claims) = &verified
+        && claims.sub == conn.user_id
+        && (claims.sid != conn.session_id || relay.revoked().refuses(claims.sid))
+    {
+        tracing::info!(connection_id = %conn.id, "refreshToken for a revoked or different session; closing with 4003");
+        return Err(protocol::error_frame(
+            "session_revoked",
+            "this session was logged out or revoked; log in again",
+            false,
+            id,
+        ));
+    }
+    Ok(match verified {
         Ok(claims) if claims.sub == conn.user_id => {
             conn.set_identity(Identity {
                 user_id: claims.sub,
@@ -404,7 +436,7 @@ async fn refresh_token(
             id,
         ),
         Err(err) => protocol::error_frame("invalid_token", &err.to_string(), false, id),
-    }
+    })
 }
 
 fn unix_now() -> i64 {

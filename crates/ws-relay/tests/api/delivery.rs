@@ -245,14 +245,15 @@ async fn refresh_token_keeps_the_connection_past_expiry(engine: Engine) {
     let mut options = Options::new(engine);
     options.access_ttl = Duration::from_secs(3);
     let stack = spawn_stack_with(options).await;
-    let alice = stack.signup("alice").await;
+    let (alice, alice_refresh) = stack.login_session(&stack.signup("alice").await).await;
     let bob = stack.signup("bob").await;
     let mut a = stack.connect(&alice).await;
     let mut b = stack.connect(&bob).await;
 
-    // Alice refreshes (with a token that outlives Bob's by at least a second); Bob does not.
+    // Alice refreshes her session (with a token that outlives Bob's by at least a second); Bob
+    // does not.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let fresh = stack.login(&alice).await;
+    let (fresh, _) = stack.refresh(&alice_refresh).await;
     a.send(json!({"action": "refreshToken", "id": "r", "token": fresh}))
         .await;
     let refreshed = a.recv().await;

@@ -128,7 +128,6 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     auth_settings.internal_keys = test_support::internal_keys();
     auth_settings.bcrypt_cost = 4;
     auth_settings.rate_limits.per_ip_per_min = 100_000;
-    auth_settings.rate_limits.per_account_per_min = 100_000;
     auth_settings.access_ttl = options.access_ttl;
     auth_settings.relay_url = Some(relay_http.clone());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -229,6 +228,44 @@ impl Stack {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// POSTs `body` to auth-service, expects 200, returns the answer.
+    async fn auth_ok(&self, path: &str, body: &Value) -> Value {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.auth))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        res.json().await.unwrap()
+    }
+
+    /// Another log-in of `user`: the user with that session's access token, and the session's
+    /// refresh token.
+    pub async fn login_session(&self, user: &User) -> (User, String) {
+        let body = self
+            .auth_ok(
+                "/auth/login",
+                &json!({"email": user.email, "password": "password123"}),
+            )
+            .await;
+        let session = User {
+            token: body["accessToken"].as_str().unwrap().to_owned(),
+            ..user.clone()
+        };
+        (session, body["refreshToken"].as_str().unwrap().to_owned())
+    }
+
+    /// `POST /auth/refresh`: the session's next access and refresh tokens.
+    pub async fn refresh(&self, refresh_token: &str) -> (String, String) {
+        let body = self
+            .auth_ok("/auth/refresh", &json!({"refreshToken": refresh_token}))
+            .await;
+        let token = |k: &str| body[k].as_str().unwrap().to_owned();
+        (token("accessToken"), token("refreshToken"))
     }
 
     pub async fn chat_post(&self, user: &User, path: &str, body: &Value) -> reqwest::Response {

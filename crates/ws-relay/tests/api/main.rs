@@ -9,3 +9,4 @@ mod internal_api;
 mod membership;
 mod protocol;
 mod redis;
+mod revocation;
