@@ -243,6 +243,12 @@ async def frames_within(ws, seconds, predicate=lambda f: True):
     return got
 
 
+async def frames_on_all(sockets, seconds, predicate):
+    """`frames_within` on several sockets at once."""
+    found = await asyncio.gather(*(frames_within(ws, seconds, predicate) for ws in sockets))
+    return [f for frames in found for f in frames]
+
+
 async def answers_ping(ws, timeout=5.0) -> bool:
     ping_id = secrets.token_hex(4)
     try:
@@ -660,7 +666,7 @@ async def case_redis_injection(t: Target):
         t.redis.command("PUBLISH", channel, json.dumps(envelope))
         await asyncio.sleep(0.5)
         t.post(owner, room, "for members only")
-        leaked = [f for ws in sockets for f in await frames_within(ws, 1.0, message_in(room))]
+        leaked = await frames_on_all(sockets, 1.0, message_in(room))
         t.check("redis: an unsigned subscribe envelope does not let an outsider read a private room", leaked == [],
                 [f["message"]["content"] for f in leaked])
         fake = {"type": "message", "message": {"id": 1, "roomId": room, "seq": 1, "content": "forged",
@@ -668,7 +674,7 @@ async def case_redis_injection(t: Target):
         envelope = {"origin": str(uuid.uuid4()), "control": [],
                     "deliveries": [{"target": {"user": outsider.id}, "frame": json.dumps(fake)}]}
         t.redis.command("PUBLISH", channel, json.dumps(envelope))
-        forged = [f for ws in sockets for f in await frames_within(ws, 1.0, lambda f: f.get("type") == "message")]
+        forged = await frames_on_all(sockets, 1.0, lambda f: f.get("type") == "message")
         t.check("redis: an unsigned delivery envelope is not delivered", forged == [], forged)
     finally:
         await close_all(*sockets)
