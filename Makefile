@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test test-rust test-web lint fmt web-build e2e-web e2e-deploy deploy-check autobahn bench clean-test-dbs
+.PHONY: help run test test-rust test-web lint fmt web-build e2e-web e2e-deploy abuse deploy-check autobahn bench clean-test-dbs
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ fmt: ## format the Rust code
 
 e2e-deploy: ## real nginx in front of real services (PostgreSQL, Redis, two relays), then the SPA through it
 	bash scripts/e2e-deploy.sh
+
+abuse: ## the abuse suite: attacks on the quick start and the PostgreSQL stack behind nginx (docs/abuse.md)
+	bash scripts/abuse.sh
 
 deploy-check: ## nginx -t and a live nginx routing test, compose and k8s schemas, Dockerfile lint
 	bash scripts/deploy-check.sh

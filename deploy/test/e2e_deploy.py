@@ -20,227 +20,14 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import websockets
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method, url, body=None, token=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", f"Bearer {token}")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=15) as res:
-            raw = res.read()
-            return res.status, res.headers, raw
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
-
-
-def as_json(raw):
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   {name}")
-        else:
-            self.failed += 1
-            print(f"FAIL {name} {detail}")
-
-
-class Stack:
-    """The four service processes, their environment, and how to (re)start them."""
-
-    def __init__(self, args, work: Path):
-        self.args = args
-        self.work = work
-        self.bin = Path(args.bin_dir)
-        self.procs = {}
-        self.ports = {name: free_port() for name in ("auth", "chat", "relay1", "relay2", "nginx")}
-        self.origin = f"http://127.0.0.1:{self.ports['nginx']}"
-        suffix = secrets.token_hex(4)
-        self.databases = [f"cce2e_auth_{suffix}", f"cce2e_chat_{suffix}"]
-        key = subprocess.run([str(self.bin / "auth-service"), "keygen"], check=True,
-                             capture_output=True, text=True).stdout
-        password = "e2e-" + secrets.token_hex(12)  # trust auth here; production mode wants one
-        pg = args.pg_host
-        common = {
-            "APP_ENV": "production",
-            "LOG_FORMAT": "json",
-            "RUST_LOG": "info",
-            # One internal key per calling service; every process gets all three here
-            # (a service reads only those it presents or accepts).
-            "RELAY_INTERNAL_KEY": secrets.token_hex(32),
-            "CHAT_INTERNAL_KEY": secrets.token_hex(32),
-            "AUTH_INTERNAL_KEY": secrets.token_hex(32),
-            "JWT_ISSUER": "cloudchat-e2e",
-            "JWT_AUDIENCE": "cloudchat-e2e",
-            "ALLOWED_ORIGINS": f"{self.origin},http://localhost:{self.ports['nginx']}",
-            "TRUSTED_PROXIES": "127.0.0.1",
-            "PATH": os.environ.get("PATH", ""),
-        }
-        auth_url = f"http://127.0.0.1:{self.ports['auth']}"
-        chat_url = f"http://127.0.0.1:{self.ports['chat']}"
-        relay_url = f"http://127.0.0.1:{self.ports['relay1']}"
-        self.env = {
-            "auth": {**common, "BIND_ADDR": f"127.0.0.1:{self.ports['auth']}",
-                     "DATABASE_URL": f"postgres://postgres:{password}@{pg}/{self.databases[0]}",
-                     "JWT_PRIVATE_KEY": key, "PUBLIC_URL": self.origin, "RELAY_URL": relay_url,
-                     "BCRYPT_COST": "10", "REDIS_URL": args.redis},
-            "chat": {**common, "BIND_ADDR": f"127.0.0.1:{self.ports['chat']}",
-                     "DATABASE_URL": f"postgres://postgres:{password}@{pg}/{self.databases[1]}",
-                     "AUTH_URL": auth_url, "RELAY_URL": relay_url},
-        }
-        prefix = f"cce2e-{suffix}"
-        for i, name in ((1, "relay1"), (2, "relay2")):
-            self.env[name] = {**common, "BIND_ADDR": f"127.0.0.1:{self.ports[name]}",
-                              "CHAT_URL": chat_url, "AUTH_URL": auth_url, "REDIS_URL": args.redis,
-                              "REDIS_PREFIX": prefix, "RELAY_ID": f"relay-{i}",
-                              "SHUTDOWN_DRAIN_SECS": "5"}
-        self.binary = {"auth": "auth-service", "chat": "chat-service",
-                       "relay1": "ws-relay", "relay2": "ws-relay"}
-
-    def psql(self, sql):
-        subprocess.run(["psql", "-h", self.args.pg_host.split(":")[0], "-U", "postgres", "-q",
-                        "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, stdout=subprocess.DEVNULL)
-
-    def create_databases(self):
-        for db in self.databases:
-            self.psql(f"CREATE DATABASE {db}")
-        for name in ("auth", "chat"):
-            subprocess.run([str(self.bin / self.binary[name]), "migrate"], env=self.env[name],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def start(self, name):
-        log = open(self.work / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen([str(self.bin / self.binary[name])], env=self.env[name],
-                                            stdout=log, stderr=log)
-
-    def wait_ready(self, name, timeout=30):
-        deadline = time.time() + timeout
-        url = f"http://127.0.0.1:{self.ports[name]}/readyz"
-        while time.time() < deadline:
-            if self.procs[name].poll() is not None:
-                raise RuntimeError(f"{name} exited; see {self.work / (name + '.log')}")
-            try:
-                if http("GET", url)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{name} not ready after {timeout}s; see {self.work / (name + '.log')}")
-
-    def stop(self, name):
-        proc = self.procs.get(name)
-        if proc and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-    def start_all(self):
-        for name in ("auth", "chat", "relay1", "relay2"):
-            self.start(name)
-            self.wait_ready(name)
-
-    def restart(self, names):
-        for name in names:
-            self.stop(name)
-        for name in names:
-            self.start(name)
-            self.wait_ready(name)
-
-    def stop_all(self):
-        for name in list(self.procs):
-            self.stop(name)
-        for db in self.databases:
-            try:
-                self.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-            except subprocess.CalledProcessError:
-                pass
-
-
-def start_nginx(stack: Stack, work: Path):
-    html = work / "html"
-    shutil.copytree(stack.args.web_dist, html)
-    conf = work / "nginx"
-    maps = [f"auth-service:8081=127.0.0.1:{stack.ports['auth']}",
-            f"chat-service:8082=127.0.0.1:{stack.ports['chat']}",
-            f"ws-relay-1:8083=127.0.0.1:{stack.ports['relay1']}",
-            f"ws-relay-2:8083=127.0.0.1:{stack.ports['relay2']}"]
-    cmd = [sys.executable, str(HERE / "render_nginx.py"), "--out", str(conf), "--upstreams", "compose",
-           "--http-port", str(stack.ports["nginx"]), "--html-root", str(html)]
-    for m in maps:
-        cmd += ["--map", m]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    log = open(work / "nginx.log", "ab")
-    proc = subprocess.Popen(["nginx", "-e", "stderr", "-p", f"{conf}/", "-c", str(conf / "nginx.conf"),
-                             "-g", "daemon off;"], stdout=log, stderr=log)
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            if http("GET", f"{stack.origin}/nginx-health")[0] == 200:
-                return proc
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise RuntimeError(f"nginx did not start; see {work / 'nginx.log'}")
-
-
-async def recv_until(ws, predicate, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        raw = await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.time()))
-        frame = json.loads(raw)
-        if predicate(frame):
-            return frame
-    raise TimeoutError("no matching frame")
-
-
-def relay_holding(stack: Stack, connection_id: str):
-    """Which relay holds the connection, asked of each relay directly (@connections API,
-    which relays open to chat-service's key only)."""
-    holders = []
-    for name in ("relay1", "relay2"):
-        status, _, _ = http("GET", f"http://127.0.0.1:{stack.ports[name]}/internal/connections/{connection_id}",
-                            headers={"x-internal-api-key": stack.env[name]["CHAT_INTERNAL_KEY"]})
-        if status == 200:
-            holders.append(name)
-    return holders
+from stack import REPO, Checks, Stack, as_json, http, recv_until, start_nginx, stop_process
 
 
 async def websocket_checks(stack: Stack, c: Checks, alice, bob, room):
@@ -257,8 +44,8 @@ async def websocket_checks(stack: Stack, c: Checks, alice, bob, room):
         ready_b = await recv_until(wb, lambda f: f["type"] == "ready")
         c.check("both sockets get ready with the room", room in ready_a["rooms"] and room in ready_b["rooms"],
                 (ready_a, ready_b))
-        held_a = relay_holding(stack, ready_a["connectionId"])
-        held_b = relay_holding(stack, ready_b["connectionId"])
+        held_a = stack.relay_holding(ready_a["connectionId"])
+        held_b = stack.relay_holding(ready_b["connectionId"])
         c.check("the two sockets landed on different relays", len(held_a) == 1 and len(held_b) == 1
                 and held_a != held_b, (held_a, held_b))
         await wa.send(json.dumps({"action": "sendMessage", "id": "m1", "roomId": room,
@@ -341,29 +128,27 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="cloudchat-e2e-deploy-"))
     work.chmod(0o755)  # nginx workers read html/ from here
-    stack = Stack(args, work)
+    stack = Stack(work, args.bin_dir, args.pg_host, args.redis)
     c = Checks()
     nginx = None
     try:
         stack.create_databases()
         stack.start_all()
-        nginx = start_nginx(stack, work)
+        nginx = start_nginx(stack, work, Path(args.web_dist))
         api_checks(stack, c)
         if args.spa:
             spa_suite(stack, work, c)
     except Exception as e:  # noqa: BLE001 - report any failure as a failed check, with logs
         c.check("the stack runs", False, repr(e))
     finally:
-        if nginx:
-            nginx.terminate()
-            nginx.wait(timeout=10)
+        stop_process(nginx, 10)
         stack.stop_all()
         if c.failed:
             for log in sorted(work.glob("*.log")):
                 print(f"--- {log.name} (last lines)")
                 print("\n".join(log.read_text(errors="replace").splitlines()[-15:]))
         shutil.rmtree(work, ignore_errors=True)
-    print(f"e2e-deploy: {c.passed} passed, {c.failed} failed")
+    print(f"e2e-deploy: {c.summary()}")
     return 1 if c.failed else 0
 
 

@@ -249,7 +249,15 @@ def run_checks(port, access_log) -> int:
     for path in ("/rooms/..%2Finternal/publish", "/rooms/%2e%2e/internal/publish", "/auth/../internal/publish",
                  "//internal/publish", "/rooms/5/..%5cinternal"):
         st, h, d = request(port, "POST", path, json_api, b"{}")
-        c.check(f"path trick {path} refused", st in (400, 404) and b"service" not in d, f"status={st} {d[:80]!r}")
+        c.check(f"path trick {path} refused (problem+json)", st in (400, 404) and b"service" not in d
+                and h.get("content-type") == "application/problem+json", f"status={st} {d[:80]!r}")
+
+    # Paths that climb above the root fail nginx's own request-line parsing: still a problem+json
+    # 400, not a 500.
+    for path in ("/rooms/%2E%2E/%2E%2E/internal/publish", "/../internal/publish", "/rooms/../../internal"):
+        st, h, d = request(port, "POST", path, json_api, b"{}")
+        c.check(f"unparsable path {path}: 400 bad_path", st == 400 and b'"bad_path"' in d
+                and h.get("content-type") == "application/problem+json", f"status={st} {d[:80]!r}")
 
     st, h, d = request(port, "GET", "/assets/index-3f2a9c1b.js", {"Accept-Encoding": "gzip"})
     c.check("hashed asset: long immutable cache", st == 200 and "immutable" in h.get("cache-control", ""),
