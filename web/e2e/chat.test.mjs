@@ -298,6 +298,55 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     await messageText(A.page, 'Back online').waitFor();
   });
 
+  step("changing alice's e-mail needs her password and ends her other session at once", async () => {
+    // Alice's second session, in another browser context.
+    const A2 = await newUserContext(browser);
+    try {
+      await A2.page.goto('/login');
+      await A2.page.getByLabel('E-mail', { exact: true }).fill(alice.email);
+      await A2.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await A2.page.getByRole('button', { name: 'Log in', exact: true }).click();
+      await A2.page.getByRole('heading', { name: `Welcome, ${alice.username}` }).waitFor();
+      await waitConnected(A2.page);
+
+      const { page } = A;
+      await page.getByRole('button', { name: /^Profile and settings/ }).click();
+      const dlg = page.getByRole('dialog', { name: 'Your profile' });
+      // The account form (the password form below has a 'Current password' of its own).
+      const account = dlg.locator('section').filter({ has: page.getByRole('heading', { name: 'Account' }) });
+      const newEmail = `alice2_${sfx}@example.test`;
+      await account.getByLabel('E-mail', { exact: true }).fill(newEmail);
+      const current = account.getByLabel('Current password', { exact: true });
+      await current.waitFor();
+      // Without the password: refused, saying which field.
+      await account.getByRole('button', { name: 'Save changes' }).click();
+      await account.getByText('Enter your current password to change your e-mail address.').waitFor();
+      // A wrong password: the server refuses it.
+      await current.fill('not-the-password-1');
+      await account.getByRole('button', { name: 'Save changes' }).click();
+      await account.getByText('The current password is wrong.').waitFor();
+      await screenshot(page, 'email-change-refused');
+      // The right one: saved, and the other session is logged out at once.
+      await current.fill(PASSWORD);
+      await account.getByRole('button', { name: 'Save changes' }).click();
+      await account.getByRole('status').filter({ hasText: 'other sessions were logged out' }).waitFor();
+      await screenshot(page, 'email-changed');
+      alice.email = newEmail;
+      await A2.page.waitForURL(/\/login/, { timeout: 30_000 });
+      await A2.page.getByRole('heading', { name: 'Log in' }).waitFor();
+      await page.keyboard.press('Escape');
+      await dlg.waitFor({ state: 'hidden' });
+
+      // This session and bob's carry on.
+      await waitConnected(A.page);
+      await send(B.page, 'Still here after your e-mail change');
+      await messageText(A.page, 'Still here after your e-mail change').waitFor();
+      assert.deepEqual(A2.dialogs, []);
+    } finally {
+      await A2.context.close();
+    }
+  });
+
   step('profile dialog shows sessions; log out returns to log in', async () => {
     const { page } = A;
     await page.getByRole('button', { name: /^Profile and settings/ }).click();
