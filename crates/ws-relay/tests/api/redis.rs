@@ -91,7 +91,9 @@ async fn two_relays_deliver_to_their_own_connections() {
     assert!(
         metrics
             .lines()
-            .any(|l| l.starts_with("ws_relay_redis_connected") && l.ends_with(" 1")),
+            // Exposed; its value is one gauge for every relay of this test process (other
+            // tests cut their Redis), so the connection itself is checked through readiness above.
+            .any(|l| l.starts_with("ws_relay_redis_connected")),
         "{metrics}"
     );
 }
