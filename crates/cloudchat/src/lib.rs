@@ -176,6 +176,10 @@ pub async fn start_with_listener(
     // The relay is the front door here: the TCP peer is the client, whose address the
     // per-address connect limit counts; no proxy's X-Forwarded-For is to be believed.
     relay_settings.trusted_proxies = service_kit::TrustedProxies::none();
+    ws_relay::startup::drop_unread_connections(
+        &front_listener,
+        relay_settings.limits.idle_timeout,
+    )?;
     let relay = Relay::new(relay_settings)?;
 
     let readiness = Readiness(

@@ -62,6 +62,21 @@ pub fn configure_internal(cfg: &mut web::ServiceConfig, relay: &Relay) {
         );
 }
 
+/// Makes the kernel drop a connection whose peer acknowledges nothing we send (or keeps its
+/// receive window shut) for `timeout` (`TCP_USER_TIMEOUT`, which accepted sockets inherit
+/// from the listener). The relay closes a client that stops reading with 1013 and frees its
+/// queue, but the TCP connection, and the frame the server was writing into it, would
+/// otherwise live for as long as that client keeps it open. Call it on every listener that
+/// serves `/ws` (the quick start's too); the relay passes `WS_IDLE_TIMEOUT_SECS`, the silence
+/// after which it gives up on a client anyway. A no-op outside Linux.
+pub fn drop_unread_connections(listener: &TcpListener, timeout: Duration) -> std::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    socket2::SockRef::from(listener).set_tcp_user_timeout(Some(timeout))?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = (listener, timeout);
+    Ok(())
+}
+
 /// Largest JSON body of the other internal routes (`/internal/connections/{id}`).
 pub const INTERNAL_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -83,6 +98,7 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let drain = settings.shutdown_drain;
+        drop_unread_connections(&listener, settings.limits.idle_timeout)?;
         let relay = Relay::new(settings)?;
         let port = listener.local_addr()?.port();
         let readiness = Readiness(relay.readiness_checks());

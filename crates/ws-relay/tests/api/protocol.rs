@@ -678,3 +678,76 @@ async fn an_answer_over_the_reply_cap_fails_its_batch_with_a_temporary_error() {
     assert_eq!(page["messages"].as_array().unwrap().len(), 5);
     assert!(metric(&stack.relay, "ws_relay_chat_replies_too_large_total").await >= 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tcp_connection_of_a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
+    let stack = spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| {
+        s.limits.ping_interval = Duration::from_secs(1);
+        s.limits.idle_timeout = Duration::from_secs(3);
+        s.limits.outbound_max_bytes = 64 * 1024;
+    }))
+    .await;
+    let alice = stack.signup("alice").await;
+    let ticket = stack.ticket(&alice).await;
+
+    // A raw client with a tiny receive window that reads the handshake and nothing else.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr = stack
+        .relay
+        .http
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let mut tcp = socket.connect(addr).await.unwrap();
+    tcp.write_all(
+        format!(
+            "GET /ws?ticket={ticket} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+
+    // Large frames until the relay gives up on it (1013)...
+    let filler = "f".repeat(60 * 1024);
+    for i in 0.. {
+        stack
+            .publish(
+                &stack.relay,
+                json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"i": i, "filler": filler}}]}),
+            )
+            .await;
+        if stack.relay.relay.connection_count() == 0 {
+            break;
+        }
+        assert!(i < 2000, "never closed");
+    }
+    // ...and, its window still shut, the kernel drops the connection after the idle timeout:
+    // what is left to read is what sat in our small buffer, then a reset, not the megabytes
+    // the relay had queued for it followed by a clean close.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let _ = tcp.write_all(b"\x81\x80\0\0\0\0").await;
+    let mut read = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => read += n,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection is still open");
+    assert!(read < 256 * 1024, "{read} bytes were still sent to it");
+}
