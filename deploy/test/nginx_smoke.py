@@ -6,7 +6,7 @@ in front of small stub servers that stand in for auth-service, chat-service and
 two relays: each answers every HTTP request with JSON naming itself and echoing
 what it received, and completes WebSocket handshakes, sending its name as the
 first frame. It then checks, over real HTTP through nginx, the routing table of
-DESIGN.md section 3, the SPA fallback and the /rooms navigation rule, that
+the public REST paths (the services' OpenAPI documents), the SPA fallback and the /rooms navigation rule, that
 /internal, /metrics, /healthz and /readyz are refused, the headers, caching,
 gzip, the log format (no query strings), WebSocket upgrades to both relays, and
 the rate limits. This is not the end-to-end test with the real services; it

@@ -152,7 +152,7 @@ pub fn fit_messages(page: &mut Vec<Message>, max_bytes: usize, forward: bool) ->
     true
 }
 
-/// Server → client frames (DESIGN.md section 4).
+/// Server → client frames (docs/protocol.md).
 pub mod frames {
     use super::*;
 

@@ -1,5 +1,5 @@
 //! JSON shapes shared by the Cloud Chat services and their HTTP clients: the internal
-//! contracts of DESIGN.md section 5. Serde only; no framework types.
+//! contracts (docs/architecture.md). Serde only; no framework types.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -1,4 +1,4 @@
-//! The HTTP client to chat-service's internal WebSocket API (DESIGN.md section 5):
+//! The HTTP client to chat-service's internal WebSocket API (docs/architecture.md; the shapes are in `wire`):
 //! `$connect`, actions, `$disconnect` and the rooms re-read. Short connect and request
 //! timeouts, pooled keep-alive connections, the internal key and our `x-request-id` on every
 //! call, and answers read up to `CHAT_BATCH_REPLY_MAX_BYTES` (never buffered whole before

@@ -23,7 +23,7 @@ pub const MAX_CHAT_BATCH: usize = 1024;
 /// relay's estimate of a batch's size leaves out.
 pub const MAX_CHAT_BATCH_BYTES: usize = 15 * 1024 * 1024;
 
-/// Per-connection and per-relay limits (DESIGN.md section 4).
+/// Per-connection and per-relay limits (docs/protocol.md, "Limits").
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest client message (a frame, or all fragments of one message), in bytes; past it

@@ -1,4 +1,4 @@
-//! Spreading deliveries to every relay (DESIGN.md section 5, "Several relays").
+//! Spreading deliveries to every relay (docs/architecture.md, ws-relay).
 //!
 //! Every publish and every action's `outbound` is applied to this relay's own connections at
 //! once, and — when `REDIS_URL` is set — published on one Redis channel (`{prefix}:fanout`)

@@ -1,4 +1,4 @@
-//! This relay's routing tables (DESIGN.md section 5): connectionId → connection (queue,
+//! This relay's routing tables (docs/architecture.md, ws-relay): connectionId → connection (queue,
 //! identity, rooms); roomId → connections; userId → connections. One `RwLock` guards the three
 //! maps so they never disagree; delivery only reads, and never waits on a socket while holding
 //! the lock (a non-blocking push into each connection's bounded outbox).

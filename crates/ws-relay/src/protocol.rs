@@ -1,4 +1,4 @@
-//! The client protocol (DESIGN.md section 4, `docs/protocol.md`): parsing client frames and
+//! The client protocol (`docs/protocol.md`): parsing client frames and
 //! building the frames the relay itself sends. Server frames are serialised once, here, into
 //! a `ByteString` that every recipient shares.
 

@@ -1,4 +1,4 @@
-// Wire types of the public HTTP API and the WebSocket protocol (DESIGN.md §3–4).
+// Wire types of the public HTTP API and the WebSocket protocol (the services' OpenAPI documents, docs/protocol.md).
 
 export interface User {
   id: string;
@@ -108,7 +108,7 @@ export type ServerFrame =
   | { type: 'error'; code: string; message?: string; temporary?: boolean; id?: string };
 
 /**
- * DESIGN.md names these frames without fixing their fields; the client accepts either a
+ * docs/protocol.md names these frames without fixing all their fields; the client accepts either a
  * full `message` or loose `{roomId, id|messageId, seq, content, editedAt}` fields.
  */
 export interface MessageChangeFrame<T extends string> {

@@ -1,6 +1,6 @@
 // Sends that the server has not acknowledged yet. Each keeps its clientMsgId for its whole
 // life, so a retry after a reconnect is recognised by the server as the same message
-// (DESIGN.md §3: `(userId, clientMsgId)` is unique) and never shows up twice.
+// (`(userId, clientMsgId)` is unique: docs/protocol.md, "Reconnect and sync") and never shows up twice.
 
 import { newUuid } from './uuid';
 

@@ -1,4 +1,4 @@
-// Client-side checks mirroring the server's rules (DESIGN.md §3), so users get quick
+// Client-side checks mirroring the server's rules (the services' OpenAPI documents), so users get quick
 // feedback; the server stays the authority.
 
 export function usernameError(u: string): string | undefined {

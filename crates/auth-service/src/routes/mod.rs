@@ -1,4 +1,4 @@
-//! HTTP handlers, one module per resource. Paths are those of DESIGN.md section 3.
+//! HTTP handlers, one module per resource. Paths are those of the OpenAPI document (`/openapi.json`).
 
 pub(crate) mod auth;
 mod internal;

@@ -1,4 +1,4 @@
-//! HTTP handlers, one module per resource. Paths are those of DESIGN.md sections 3 and 5.
+//! HTTP handlers, one module per resource. Paths are those of the OpenAPI document (`/openapi.json`) and, for `/internal`, docs/architecture.md.
 
 pub(crate) mod internal_ws;
 pub(crate) mod members;

@@ -1,4 +1,4 @@
-//! The relay's internal API (DESIGN.md section 5), behind the callers' internal keys:
+//! The relay's internal API (docs/architecture.md), behind the callers' internal keys:
 //! `POST /internal/publish` (chat-service; auth-service for disconnect controls only) and
 //! the @connections API (chat-service). The @connections API addresses
 //! connections held by the relay that answers (410 when it holds no such connection);
