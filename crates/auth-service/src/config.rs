@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use service_kit::config::{bool_var, check_database_url, list_var, parse_var, var};
+use service_kit::config::{
+    bool_var, check_database_url, list_var, millis_var, parse_var, secs_var, var,
+};
 use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet, TrustedProxies};
 
 /// Rate limits. Per-address keys are the client's `address_key` (an IPv6 client by its /64).
@@ -126,9 +128,6 @@ impl Settings {
         };
         let internal_keys = InternalKeySet::from_env(env, USES_KEYS)?;
         let origins = list_var("ALLOWED_ORIGINS");
-        let secs = |name: &str, default: Duration| {
-            parse_var(name, default.as_secs()).map(Duration::from_secs)
-        };
         let settings = Self {
             env,
             bind_addr: var("BIND_ADDR").unwrap_or(d.bind_addr),
@@ -138,10 +137,10 @@ impl Settings {
             jwt_private_key,
             jwt_issuer: var("JWT_ISSUER").unwrap_or(d.jwt_issuer),
             jwt_audience: var("JWT_AUDIENCE").unwrap_or(d.jwt_audience),
-            access_ttl: secs("ACCESS_TOKEN_TTL_SECS", d.access_ttl)?,
-            refresh_ttl: secs("REFRESH_TOKEN_TTL_SECS", d.refresh_ttl)?,
-            session_max_age: secs("SESSION_MAX_AGE_SECS", d.session_max_age)?,
-            reset_ttl: secs("RESET_TOKEN_TTL_SECS", d.reset_ttl)?,
+            access_ttl: secs_var("ACCESS_TOKEN_TTL_SECS", d.access_ttl)?,
+            refresh_ttl: secs_var("REFRESH_TOKEN_TTL_SECS", d.refresh_ttl)?,
+            session_max_age: secs_var("SESSION_MAX_AGE_SECS", d.session_max_age)?,
+            reset_ttl: secs_var("RESET_TOKEN_TTL_SECS", d.reset_ttl)?,
             internal_keys,
             relay_url: var("RELAY_URL"),
             relay_retry: relay_client::RetryPolicy::from_env()?,
@@ -169,7 +168,7 @@ impl Settings {
                     "AUTH_LOGIN_FAILURES_PER_ADDRESS",
                     d.rate_limits.login_failures_per_address,
                 )?,
-                login_failure_window: secs(
+                login_failure_window: secs_var(
                     "AUTH_LOGIN_FAILURE_WINDOW_SECS",
                     d.rate_limits.login_failure_window,
                 )?,
@@ -177,11 +176,7 @@ impl Settings {
                     "AUTH_LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR",
                     d.rate_limits.login_failures_per_account,
                 )?,
-                login_slowdown: parse_var(
-                    "AUTH_LOGIN_SLOWDOWN_MS",
-                    d.rate_limits.login_slowdown.as_millis() as u64,
-                )
-                .map(Duration::from_millis)?,
+                login_slowdown: millis_var("AUTH_LOGIN_SLOWDOWN_MS", d.rate_limits.login_slowdown)?,
                 forgot_per_hour: parse_var("AUTH_FORGOT_PER_HOUR", d.rate_limits.forgot_per_hour)?,
                 account_changes_per_hour: parse_var(
                     "AUTH_ACCOUNT_CHANGES_PER_HOUR",

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use relay_client::RetryPolicy;
-use service_kit::config::{bool_var, check_database_url, parse_var, var};
+use service_kit::config::{bool_var, check_database_url, millis_var, parse_var, secs_var, var};
 use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet};
 
 #[derive(Debug, Clone)]
@@ -87,10 +87,7 @@ impl Limits {
                 "CHAT_BATCH_REPLY_MAX_BYTES",
                 d.batch_reply_max_bytes,
             )?,
-            typing_interval: Duration::from_millis(parse_var(
-                "CHAT_TYPING_INTERVAL_MS",
-                d.typing_interval.as_millis() as u64,
-            )?),
+            typing_interval: millis_var("CHAT_TYPING_INTERVAL_MS", d.typing_interval)?,
             max_rooms_owned: parse_var("CHAT_MAX_ROOMS_OWNED", d.max_rooms_owned)?,
             room_creates_per_hour: parse_var(
                 "CHAT_ROOM_CREATES_PER_HOUR",
@@ -187,24 +184,15 @@ impl Settings {
             jwt_issuer: var("JWT_ISSUER").unwrap_or(d.jwt_issuer),
             jwt_audience: var("JWT_AUDIENCE").unwrap_or(d.jwt_audience),
             internal_keys,
-            ticket_ttl: Duration::from_secs(parse_var(
-                "WS_TICKET_TTL_SECS",
-                d.ticket_ttl.as_secs(),
-            )?),
+            ticket_ttl: secs_var("WS_TICKET_TTL_SECS", d.ticket_ttl)?,
             send_limit: parse_var("CHAT_SEND_LIMIT", d.send_limit)?,
-            send_window: Duration::from_secs(parse_var(
-                "CHAT_SEND_WINDOW_SECS",
-                d.send_window.as_secs(),
-            )?),
+            send_window: secs_var("CHAT_SEND_WINDOW_SECS", d.send_window)?,
             write_batch: parse_var("CHAT_WRITE_BATCH", d.write_batch)?,
             writers: parse_var("CHAT_WRITERS", d.writers)?,
             redis_url: var("REDIS_URL"),
             relay_retry: RetryPolicy::from_env()?,
             limits: Limits::from_env()?,
-            revocation_poll: Duration::from_millis(parse_var(
-                "REVOCATION_POLL_MS",
-                d.revocation_poll.as_millis() as u64,
-            )?),
+            revocation_poll: millis_var("REVOCATION_POLL_MS", d.revocation_poll)?,
             rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
         };
         settings.validate()?;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{HttpResponse, Responder, web};
 use anyhow::Context;
-use service_kit::config::{parse_var, var};
+use service_kit::config::{parse_var, secs_var, var};
 use service_kit::ops::Readiness;
 use service_kit::{ConfigError, InternalKeySet};
 use ws_relay::relay::Relay;
@@ -62,17 +62,14 @@ impl QuickStart {
             PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned())),
             PathBuf::from(var("WEB_DIR").unwrap_or_else(|| "web/dist".to_owned())),
         );
-        let secs = |name: &str, default: Duration| {
-            parse_var(name, default.as_secs()).map(Duration::from_secs)
-        };
         let l = d.limits;
         let limits = FrontLimits {
             max_body_bytes: parse_var("FRONT_MAX_BODY_BYTES", l.max_body_bytes)?,
             max_uri_bytes: parse_var("FRONT_MAX_URI_BYTES", l.max_uri_bytes)?,
             max_header_bytes: parse_var("FRONT_MAX_HEADER_BYTES", l.max_header_bytes)?,
-            header_timeout: secs("FRONT_HEADER_TIMEOUT_SECS", l.header_timeout)?,
-            body_timeout: secs("FRONT_BODY_TIMEOUT_SECS", l.body_timeout)?,
-            keep_alive: secs("FRONT_KEEP_ALIVE_SECS", l.keep_alive)?,
+            header_timeout: secs_var("FRONT_HEADER_TIMEOUT_SECS", l.header_timeout)?,
+            body_timeout: secs_var("FRONT_BODY_TIMEOUT_SECS", l.body_timeout)?,
+            keep_alive: secs_var("FRONT_KEEP_ALIVE_SECS", l.keep_alive)?,
         };
         for (name, zero) in [
             ("FRONT_HEADER_TIMEOUT_SECS", limits.header_timeout.is_zero()),

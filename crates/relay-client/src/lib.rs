@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use service_kit::config::parse_var;
+use service_kit::config::{parse_var, secs_var};
 use service_kit::{ConfigError, INTERNAL_KEY_HEADER, InternalApiKey, REQUEST_ID_HEADER};
 use tokio::sync::Notify;
 use wire::Publish;
@@ -41,10 +41,7 @@ impl RetryPolicy {
     pub fn from_env() -> Result<Self, ConfigError> {
         let d = Self::default();
         let policy = Self {
-            horizon: Duration::from_secs(parse_var(
-                "RELAY_PUBLISH_RETRY_SECS",
-                d.horizon.as_secs(),
-            )?),
+            horizon: secs_var("RELAY_PUBLISH_RETRY_SECS", d.horizon)?,
             max_pending: parse_var("RELAY_PUBLISH_QUEUE", d.max_pending)?,
         };
         if policy.max_pending < 2 {

@@ -2,6 +2,7 @@
 
 use std::fmt::Display;
 use std::str::FromStr;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error in {var}: {message}")]
@@ -39,6 +40,17 @@ where
             .parse()
             .map_err(|e| ConfigError::new(name, format!("cannot parse {raw:?}: {e}"))),
     }
+}
+
+/// A duration given in whole seconds (`..._SECS`), or `default` when unset.
+pub fn secs_var(name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    parse_var(name, default.as_secs()).map(Duration::from_secs)
+}
+
+/// A duration given in milliseconds (`..._MS`), or `default` when unset.
+pub fn millis_var(name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    let default_ms = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+    parse_var(name, default_ms).map(Duration::from_millis)
 }
 
 /// `true`/`false` (also `1`/`0`, `yes`/`no`), or `default` when unset.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use service_kit::config::{bool_var, list_var, parse_var, var};
+use service_kit::config::{bool_var, list_var, millis_var, parse_var, secs_var, var};
 use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet, TrustedProxies};
 
 use crate::dispatch::DispatchLimits;
@@ -170,8 +170,8 @@ impl Settings {
                 defaults.max_connections_per_user,
             )?,
             max_connections: parse_var("WS_MAX_CONNECTIONS", defaults.max_connections)?,
-            ping_interval: Duration::from_secs(parse_var("WS_PING_INTERVAL_SECS", 25)?),
-            idle_timeout: Duration::from_secs(parse_var("WS_IDLE_TIMEOUT_SECS", 60)?),
+            ping_interval: secs_var("WS_PING_INTERVAL_SECS", Duration::from_secs(25))?,
+            idle_timeout: secs_var("WS_IDLE_TIMEOUT_SECS", Duration::from_secs(60))?,
         };
         let dispatch_defaults = DispatchLimits::default();
         let dispatch = DispatchLimits {
@@ -204,15 +204,15 @@ impl Settings {
                 "TRUSTED_PROXIES",
                 &list_var("TRUSTED_PROXIES"),
             )?,
-            shutdown_drain: Duration::from_secs(parse_var("SHUTDOWN_DRAIN_SECS", 20)?),
-            chat_timeout: Duration::from_millis(parse_var("CHAT_TIMEOUT_MS", 5000)?),
+            shutdown_drain: secs_var("SHUTDOWN_DRAIN_SECS", Duration::from_secs(20))?,
+            chat_timeout: millis_var("CHAT_TIMEOUT_MS", Duration::from_millis(5000))?,
             dispatch,
             publish_max_bytes: parse_var("RELAY_PUBLISH_MAX_BYTES", 1024 * 1024)?,
-            rooms_recheck: Duration::from_secs(parse_var("RELAY_ROOMS_RECHECK_SECS", 60)?),
+            rooms_recheck: secs_var("RELAY_ROOMS_RECHECK_SECS", Duration::from_secs(60))?,
             redis_control_queue: parse_var("RELAY_REDIS_CONTROL_QUEUE", 100_000)?,
             limits,
             enable_echo: bool_var("WS_ENABLE_ECHO", false)?,
-            revocation_poll: Duration::from_millis(parse_var("REVOCATION_POLL_MS", 2000)?),
+            revocation_poll: millis_var("REVOCATION_POLL_MS", Duration::from_millis(2000))?,
         };
         settings.validate()?;
         Ok(settings)
