@@ -114,8 +114,21 @@ describe('ApiClient', () => {
     const { c, calls } = client(() => json(200, []));
     await c.searchUsers('a b&c');
     await c.messages(3, { beforeSeq: 10, limit: 50 });
+    await c.changes(3, { sinceRev: 42, limit: 200 });
     expect(calls[0].url).toBe('http://api/users?prefix=a%20b%26c');
     expect(calls[1].url).toBe('http://api/rooms/3/messages?beforeSeq=10&limit=50');
+    expect(calls[2].url).toBe('http://api/rooms/3/changes?sinceRev=42&limit=200');
+  });
+
+  it('knows when the token in memory expires', async () => {
+    const { c } = client(() => json(200, login('A')));
+    expect(c.tokenExpiresAt).toBeNull();
+    const before = Date.now();
+    await c.login('a@x', 'pw');
+    expect(c.tokenExpiresAt).toBeGreaterThanOrEqual(before + 900_000);
+    expect(c.tokenExpiresAt).toBeLessThanOrEqual(Date.now() + 900_000);
+    c.clearSession();
+    expect(c.tokenExpiresAt).toBeNull();
   });
 
   it('asks for member pages with a limit, and the next one with the cursor', async () => {

@@ -4,6 +4,7 @@
 
 import { ApiError, errorFromResponse, networkError } from './errors';
 import type {
+  ChangesPage,
   LoginAnswer,
   Member,
   MembersPage,
@@ -51,6 +52,7 @@ export function browserLock(): LockRunner | undefined {
 
 export class ApiClient {
   private accessToken: string | null = null;
+  private accessExpiresAt: number | null = null;
   private refreshing: Promise<LoginAnswer | null> | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private listeners = new Set<SessionListener>();
@@ -68,6 +70,11 @@ export class ApiClient {
     return this.accessToken;
   }
 
+  /** When the access token in memory expires (ms since epoch, this browser's clock), if known. */
+  get tokenExpiresAt(): number | null {
+    return this.accessExpiresAt;
+  }
+
   /** Called with the new login answer after every refresh, and with null when the session ends. */
   onSession(l: SessionListener): () => void {
     this.listeners.add(l);
@@ -76,6 +83,7 @@ export class ApiClient {
 
   setSession(answer: LoginAnswer): void {
     this.accessToken = answer.accessToken;
+    this.accessExpiresAt = Date.now() + answer.expiresIn * 1000;
     this.scheduleRefresh(answer.expiresIn);
     for (const l of this.listeners) l(answer);
   }
@@ -83,6 +91,7 @@ export class ApiClient {
   clearSession(): void {
     const had = this.accessToken !== null;
     this.accessToken = null;
+    this.accessExpiresAt = null;
     clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
     if (had) for (const l of this.listeners) l(null);
@@ -280,6 +289,13 @@ export class ApiClient {
     if (q.limit !== undefined) p.set('limit', String(q.limit));
     const qs = p.toString();
     return this.request('GET', `/rooms/${roomId}/messages${qs ? `?${qs}` : ''}`);
+  }
+
+  /** The room's change feed: every message changed after `sinceRev`, in rev order. */
+  changes(roomId: number, q: { sinceRev: number; limit?: number }): Promise<ChangesPage> {
+    const p = new URLSearchParams({ sinceRev: String(q.sinceRev) });
+    if (q.limit !== undefined) p.set('limit', String(q.limit));
+    return this.request('GET', `/rooms/${roomId}/changes?${p.toString()}`);
   }
 
   postMessage(roomId: number, content: string, clientMsgId?: string): Promise<Message> {

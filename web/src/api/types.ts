@@ -29,6 +29,8 @@ export interface Room {
   isGeneral: boolean;
   memberCount: number;
   lastSeq: number;
+  /** The room's current revision (every change to its messages takes the next one). */
+  lastRev: number;
   unreadCount: number;
   createdAt: string;
 }
@@ -60,10 +62,26 @@ export interface Message {
   createdAt: string;
   editedAt: string | null;
   deleted: boolean;
+  /** The room revision of this message's last change (create, edit or delete); only grows. */
+  rev: number;
 }
 
 export interface MessagesPage {
   messages: Message[];
+  hasMore: boolean;
+  /** The room's revision in the same snapshot as the page. */
+  rev: number;
+}
+
+/**
+ * A page of a room's change feed (`GET /rooms/{id}/changes`, or the socket's `changes` frame):
+ * every message whose `rev` is above `sinceRev`, whole, in `rev` order. `rev` is the room's
+ * current revision; when `hasMore` is true the next page starts at the last message's `rev`.
+ */
+export interface ChangesPage {
+  roomId: number;
+  messages: Message[];
+  rev: number;
   hasMore: boolean;
 }
 
@@ -85,7 +103,7 @@ export interface Ticket {
 /** Client → relay frames: the action's body sits next to `action`. */
 export type ClientFrame =
   | { action: 'sendMessage'; id?: string; roomId: number; content: string; clientMsgId: string }
-  | { action: 'sync'; id?: string; roomId: number; afterSeq: number }
+  | { action: 'sync'; id?: string; roomId: number; sinceRev: number; limit?: number }
   | { action: 'typing'; id?: string; roomId: number }
   | { action: 'markRead'; id?: string; roomId: number; seq: number }
   | { action: 'refreshToken'; id?: string; token: string }
@@ -93,31 +111,27 @@ export type ClientFrame =
 
 /** Relay → client frames. Fields the client does not need are left loose. */
 export type ServerFrame =
-  | { type: 'ready'; connectionId?: string; userId?: string; rooms?: number[] }
+  | {
+      type: 'ready';
+      connectionId?: string;
+      userId?: string;
+      rooms?: number[];
+      /** Unix seconds: when the access token behind this connection expires. */
+      expiresAt: number;
+    }
   | { type: 'message'; message: Message }
   | { type: 'ack'; clientMsgId: string; message: Message; id?: string }
-  | { type: 'messages'; roomId: number; messages: Message[]; hasMore: boolean; id?: string }
-  | MessageChangeFrame<'messageEdited'>
-  | MessageChangeFrame<'messageDeleted'>
+  // The answer to `sync {afterSeq}`, which this client no longer sends (it syncs by rev).
+  | { type: 'messages'; roomId: number; messages: Message[]; hasMore: boolean; rev: number; id?: string }
+  | ({ type: 'changes'; id?: string } & ChangesPage)
+  | { type: 'messageEdited'; roomId: number; message: Message }
+  | { type: 'messageDeleted'; roomId: number; id: number; seq: number; rev: number }
   | { type: 'typing'; roomId: number; userId: string; username: string }
   | { type: 'presence'; roomId: number; userId: string; online: boolean }
   | { type: 'memberAdded'; roomId: number; userId?: string; username?: string; member?: Member; room?: Room }
   | { type: 'memberRemoved'; roomId: number; userId?: string }
   | { type: 'roomDeleted'; roomId: number }
+  | { type: 'tokenRefreshed'; expiresAt: number; id?: string }
   | { type: 'pong'; id?: string }
   | { type: 'error'; code: string; message?: string; temporary?: boolean; id?: string };
 
-/**
- * docs/protocol.md names these frames without fixing all their fields; the client accepts either a
- * full `message` or loose `{roomId, id|messageId, seq, content, editedAt}` fields.
- */
-export interface MessageChangeFrame<T extends string> {
-  type: T;
-  message?: Partial<Message> & { id: number };
-  roomId?: number;
-  id?: number;
-  messageId?: number;
-  seq?: number;
-  content?: string;
-  editedAt?: string | null;
-}

@@ -29,7 +29,7 @@ export function CreateRoomDialog({ onClose, onCreated }: { onClose: () => void; 
     try {
       const room = await api.createRoom(n);
       // Defaults in case the answer leaves out the list-only fields.
-      store.upsertRoom({ unreadCount: 0, lastSeq: 0, memberCount: 1, isGeneral: false, ...(room as Partial<Room>) } as Room);
+      store.upsertRoom({ unreadCount: 0, lastSeq: 0, lastRev: 0, memberCount: 1, isGeneral: false, ...(room as Partial<Room>) } as Room);
       onCreated(room);
     } catch (x) {
       if (x instanceof ApiError && (x.fieldErrors.name || x.code === 'room_name_taken')) {

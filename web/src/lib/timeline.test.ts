@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../api/types';
-import { firstSeqOf, lastSeqOf, mergeMessages, newerCopy, patchMessage } from './timeline';
+import { firstSeqOf, lastSeqOf, mergeChanges, mergeMessages, newerCopy, patchMessage } from './timeline';
 
 function msg(seq: number, extra: Partial<Message> = {}): Message {
   return {
@@ -15,6 +15,7 @@ function msg(seq: number, extra: Partial<Message> = {}): Message {
     createdAt: '2025-01-01T00:00:00Z',
     editedAt: null,
     deleted: false,
+    rev: seq,
     ...extra,
   };
 }
@@ -103,5 +104,43 @@ describe('helpers', () => {
     const b = msg(1, { deleted: true });
     expect(newerCopy(a, b)).toBe(b);
     expect(newerCopy(b, a)).toBe(b);
+  });
+});
+
+describe('rev order', () => {
+  it('takes the copy with the higher rev, whatever else it says', () => {
+    const deletedAt5 = msg(1, { deleted: true, content: '', rev: 5 });
+    const editedAt4 = msg(1, { content: 'late edit', editedAt: '2025-01-09T00:00:00Z', rev: 4 });
+    expect(newerCopy(deletedAt5, editedAt4)).toBe(deletedAt5);
+    expect(newerCopy(editedAt4, deletedAt5)).toBe(deletedAt5);
+    const editedAt6 = msg(1, { content: 'edit', editedAt: '2025-01-01T00:00:00Z', rev: 6 });
+    expect(newerCopy(editedAt4, editedAt6)).toBe(editedAt6);
+  });
+
+  it('keeps the higher rev even when the visible state is the same', () => {
+    const localDelete = msg(1, { deleted: true, content: '', rev: 1 });
+    const tl = mergeMessages([localDelete], [msg(1, { deleted: true, content: '', rev: 3 })]);
+    expect(tl[0].rev).toBe(3);
+    // so an edit made before the delete (rev 2) cannot bring the message back
+    expect(mergeMessages(tl, [msg(1, { content: 'back?', rev: 2 })])).toBe(tl);
+  });
+});
+
+describe('mergeChanges', () => {
+  const window = [msg(4), msg(5), msg(6)];
+
+  it('updates held messages and adds newer ones', () => {
+    const out = mergeChanges(window, [msg(5, { content: 'e', rev: 9 }), msg(7)], false);
+    expect(out.map((m) => `${m.seq}:${m.content}`)).toEqual(['4:m4', '5:e', '6:m6', '7:m7']);
+  });
+
+  it('leaves out messages older than the window, so it never gets a hole', () => {
+    const out = mergeChanges(window, [msg(1, { content: 'e', rev: 9 }), msg(3, { deleted: true, rev: 10 })], false);
+    expect(out).toBe(window);
+  });
+
+  it('takes anything into the whole history, even an empty one', () => {
+    expect(seqs(mergeChanges([], [msg(2), msg(1)], true))).toEqual([1, 2]);
+    expect(mergeChanges([], [msg(1)], false)).toEqual([]);
   });
 });

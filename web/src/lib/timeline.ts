@@ -3,13 +3,21 @@
 
 import type { Message } from '../api/types';
 
-/** How far along a copy of a message is: a deleted or later-edited copy wins. */
+/** How far along a copy of a message is when two copies carry the same rev. */
 function rank(m: Message): [number, number] {
   return [m.deleted ? 1 : 0, m.editedAt ? Date.parse(m.editedAt) || 0 : 0];
 }
 
-/** Picks the most recent state of two copies of the same message (same seq). */
+/**
+ * Picks the most recent state of two copies of the same message (same seq). The higher `rev`
+ * wins: it is the room revision of the message's last change, so a stale copy (a late frame,
+ * an old page) never undoes an edit or a delete. Same rev (or none, e.g. a local copy patched
+ * after a REST call that answered 204): a deleted or later-edited copy wins.
+ */
 export function newerCopy(a: Message, b: Message): Message {
+  const ra = a.rev ?? 0;
+  const rb = b.rev ?? 0;
+  if (ra !== rb) return ra > rb ? a : b;
   const [da, ea] = rank(a);
   const [db, eb] = rank(b);
   if (da !== db) return da > db ? a : b;
@@ -48,13 +56,35 @@ export function mergeMessages(existing: readonly Message[], incoming: readonly M
   return Array.from(bySeq.values()).sort((x, y) => x.seq - y.seq);
 }
 
+/**
+ * Merges changes (live frames, the change feed) into a loaded window of history. A message
+ * the window does not hold is added only if it is not older than the window's first seq,
+ * unless the window is the room's whole history: inserting an old message edited far back
+ * would leave a hole that "load older" never fills.
+ */
+export function mergeChanges(existing: readonly Message[], incoming: readonly Message[], wholeHistory: boolean): Message[] {
+  if (wholeHistory || incoming.length === 0) return mergeMessages(existing, incoming);
+  const first = firstSeqOf(existing);
+  if (first === undefined) return existing as Message[];
+  return mergeMessages(
+    existing,
+    incoming.filter((m) => m.seq >= first),
+  );
+}
+
 function isStrictlyIncreasing(ms: readonly Message[]): boolean {
   for (let i = 1; i < ms.length; i++) if (ms[i].seq <= ms[i - 1].seq) return false;
   return true;
 }
 
 function sameState(a: Message, b: Message): boolean {
-  return a.id === b.id && a.content === b.content && a.deleted === b.deleted && a.editedAt === b.editedAt;
+  return (
+    a.id === b.id &&
+    a.content === b.content &&
+    a.deleted === b.deleted &&
+    a.editedAt === b.editedAt &&
+    (a.rev ?? 0) === (b.rev ?? 0)
+  );
 }
 
 /** Applies a partial update (edit or delete) to the message with that id, if present. */

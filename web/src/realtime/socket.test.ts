@@ -83,7 +83,7 @@ describe('RealtimeSocket', () => {
     expect(states.at(-1)?.state).toBe('connecting');
     sockets[0].open();
     expect(sock.isReady).toBe(false);
-    sockets[0].frame({ type: 'ready', connectionId: 'c', userId: 'u', rooms: [1] });
+    sockets[0].frame({ type: 'ready', expiresAt: 1767225600, connectionId: 'c', userId: 'u', rooms: [1] });
     expect(sock.isReady).toBe(true);
     expect(events).toEqual(['ready', 'frame:ready']);
     expect(states.at(-1)?.state).toBe('open');
@@ -118,7 +118,7 @@ describe('RealtimeSocket', () => {
     sockets[1].drop(1006);
     await vi.advanceTimersByTimeAsync(1500);
     sockets[2].open();
-    sockets[2].frame({ type: 'ready' });
+    sockets[2].frame({ type: 'ready', expiresAt: 0 });
     await vi.advanceTimersByTimeAsync(10_000);
     sockets[2].drop(1012);
     expect(states.at(-1)).toMatchObject({ state: 'reconnecting', attempt: 1 });
@@ -133,7 +133,7 @@ describe('RealtimeSocket', () => {
     sockets[0].drop(1006);
     await vi.advanceTimersByTimeAsync(750);
     sockets[1].open();
-    sockets[1].frame({ type: 'ready' });
+    sockets[1].frame({ type: 'ready', expiresAt: 0 });
     sockets[1].drop(1006);
     expect(states.at(-1)).toMatchObject({ state: 'reconnecting', attempt: 2 });
   });
@@ -143,7 +143,7 @@ describe('RealtimeSocket', () => {
     sock.start();
     await flush();
     sockets[0].open();
-    sockets[0].frame({ type: 'ready' });
+    sockets[0].frame({ type: 'ready', expiresAt: 0 });
     sockets[0].drop(4001, 'token expired');
     expect(events).toContain('down');
     await flush();
@@ -162,7 +162,7 @@ describe('RealtimeSocket', () => {
     sock.start();
     await flush();
     sockets[0].open();
-    sockets[0].frame({ type: 'ready' });
+    sockets[0].frame({ type: 'ready', expiresAt: 0 });
     sockets[0].drop(4003, 'session revoked');
     await flush();
     expect(asked).toBe(1);
@@ -177,7 +177,7 @@ describe('RealtimeSocket', () => {
     sock.start();
     await flush();
     sockets[0].open();
-    sockets[0].frame({ type: 'ready' });
+    sockets[0].frame({ type: 'ready', expiresAt: 0 });
     sockets[0].drop(4003, 'logged out');
     await flush();
     expect(events).not.toContain('authLost');
@@ -233,7 +233,7 @@ describe('RealtimeSocket', () => {
     sock.start();
     await flush();
     sockets[0].open();
-    sockets[0].frame({ type: 'ready' });
+    sockets[0].frame({ type: 'ready', expiresAt: 0 });
     await vi.advanceTimersByTimeAsync(25_000);
     expect(sockets[0].sent).toContainEqual({ action: 'ping' });
     await vi.advanceTimersByTimeAsync(50_000);
@@ -249,7 +249,7 @@ describe('RealtimeSocket', () => {
     await flush();
     sockets[0].open();
     expect(sock.send({ action: 'ping' })).toBe(false);
-    sockets[0].frame({ type: 'ready' });
+    sockets[0].frame({ type: 'ready', expiresAt: 0 });
     expect(sock.send({ action: 'ping' })).toBe(true);
     sock.stop();
     expect(sockets[0].closedWith).toBe(1000);

@@ -5,6 +5,7 @@ import { createContext, useContext, useEffect, useState, useSyncExternalStore, t
 import { useAuth } from '../auth/AuthProvider';
 import { ApiError } from '../api/errors';
 import { config } from '../config';
+import { socketTokenIsOlder } from '../lib/tokenExpiry';
 import { RealtimeSocket } from '../realtime/socket';
 import { ChatStore, type ChatState } from './chatStore';
 
@@ -36,7 +37,14 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         },
       },
       {
-        onFrame: (f) => store.onFrame(f),
+        onFrame: (f) => {
+          // A refresh may have landed while this connection was opening: hand it over now
+          // rather than run into a 4001 when the ticket's token expires.
+          if (f.type === 'ready' && api.token && socketTokenIsOlder(f.expiresAt, api.tokenExpiresAt)) {
+            socket.send({ action: 'refreshToken', token: api.token });
+          }
+          store.onFrame(f);
+        },
         onReady: () => store.onReady(),
         onDown: () => store.onDown(),
         onState: (i) => store.onConnection(i),

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ClientFrame, Message, MessagesPage, Room } from '../api/types';
+import type { ChangesPage, ClientFrame, Message, MessagesPage, Room } from '../api/types';
 import { ChatStore, type ChatApi, type SocketPort } from './chatStore';
 
 const ME = { id: 'me', username: 'alice' };
@@ -18,6 +18,7 @@ function msg(roomId: number, seq: number, extra: Partial<Message> = {}): Message
     createdAt: '2025-01-01T00:00:00Z',
     editedAt: null,
     deleted: false,
+    rev: seq,
     ...extra,
   };
 }
@@ -31,6 +32,7 @@ function room(id: number, extra: Partial<Room> = {}): Room {
     isGeneral: id === 1,
     memberCount: 2,
     lastSeq: 0,
+    lastRev: 0,
     unreadCount: 0,
     createdAt: '2025-01-01T00:00:00Z',
     ...extra,
@@ -55,22 +57,84 @@ class FakePort implements SocketPort {
   }
 }
 
-function fakeApi(server: Record<number, Message[]>, rooms: Room[]) {
+/**
+ * chat-service's side, as far as the store sees it: per room, messages in seq order and a
+ * revision counter that every create, edit and delete takes the next value of.
+ */
+class FakeServer {
+  rooms = new Map<number, { rev: number; messages: Message[] }>();
+
+  private room(roomId: number) {
+    let r = this.rooms.get(roomId);
+    if (!r) {
+      r = { rev: 0, messages: [] };
+      this.rooms.set(roomId, r);
+    }
+    return r;
+  }
+
+  rev(roomId: number): number {
+    return this.room(roomId).rev;
+  }
+
+  post(roomId: number, extra: Partial<Message> = {}): Message {
+    const r = this.room(roomId);
+    const m = msg(roomId, r.messages.length + 1, { rev: ++r.rev, ...extra });
+    r.messages.push(m);
+    return m;
+  }
+
+  edit(roomId: number, seq: number, content: string): Message {
+    const r = this.room(roomId);
+    const m = { ...r.messages[seq - 1], content, editedAt: `2025-01-02T00:00:${String(r.rev % 60).padStart(2, '0')}Z`, rev: ++r.rev };
+    r.messages[seq - 1] = m;
+    return m;
+  }
+
+  del(roomId: number, seq: number): Message {
+    const r = this.room(roomId);
+    const m = { ...r.messages[seq - 1], content: '', deleted: true, rev: ++r.rev };
+    r.messages[seq - 1] = m;
+    return m;
+  }
+
+  page(roomId: number, q: { beforeSeq?: number; afterSeq?: number; limit?: number }): MessagesPage {
+    const r = this.room(roomId);
+    const limit = q.limit ?? 50;
+    let all = r.messages;
+    if (q.beforeSeq !== undefined) all = all.filter((m) => m.seq < q.beforeSeq!);
+    if (q.afterSeq !== undefined) {
+      const after = all.filter((m) => m.seq > q.afterSeq!);
+      return { messages: after.slice(0, limit), hasMore: after.length > limit, rev: r.rev };
+    }
+    return { messages: all.slice(-limit), hasMore: all.length > limit, rev: r.rev };
+  }
+
+  changes(roomId: number, sinceRev: number, limit = 200): ChangesPage {
+    const r = this.room(roomId);
+    const all = r.messages.filter((m) => m.rev > sinceRev).sort((a, b) => a.rev - b.rev);
+    return { roomId, messages: all.slice(0, limit), rev: r.rev, hasMore: all.length > limit };
+  }
+
+  /** The socket's answer to a `sync` frame. */
+  answer(f: Extract<ClientFrame, { action: 'sync' }>, limit?: number) {
+    return { type: 'changes' as const, id: f.id, ...this.changes(f.roomId, f.sinceRev, limit ?? f.limit) };
+  }
+}
+
+function fakeApi(server: FakeServer, rooms: Room[]) {
   const calls: string[] = [];
   const api: ChatApi = {
     rooms: vi.fn(async () => rooms.map((r) => ({ ...r }))),
-    messages: vi.fn(async (roomId: number, q: { beforeSeq?: number; afterSeq?: number; limit?: number }): Promise<MessagesPage> => {
+    messages: vi.fn(async (roomId: number, q: { beforeSeq?: number; afterSeq?: number; limit?: number }) => {
       calls.push(`messages ${roomId} ${JSON.stringify(q)}`);
-      let all = server[roomId] ?? [];
-      if (q.beforeSeq !== undefined) all = all.filter((m) => m.seq < q.beforeSeq!);
-      if (q.afterSeq !== undefined) {
-        const after = all.filter((m) => m.seq > q.afterSeq!);
-        return { messages: after.slice(0, q.limit ?? 50), hasMore: after.length > (q.limit ?? 50) };
-      }
-      const limit = q.limit ?? 50;
-      return { messages: all.slice(-limit), hasMore: all.length > limit };
+      return server.page(roomId, q);
     }),
-    editMessage: vi.fn(async (id: number, content: string) => ({ ...msg(2, id % 1000), content, editedAt: '2025-01-02T00:00:00Z' })),
+    changes: vi.fn(async (roomId: number, q: { sinceRev: number; limit?: number }) => {
+      calls.push(`changes ${roomId} ${JSON.stringify(q)}`);
+      return server.changes(roomId, q.sinceRev, q.limit);
+    }),
+    editMessage: vi.fn(async (id: number, content: string) => server.edit(Math.floor(id / 1000), id % 1000, content)),
     deleteMessage: vi.fn(async () => undefined),
     markRead: vi.fn(async () => undefined),
     createRoom: vi.fn(),
@@ -80,9 +144,15 @@ function fakeApi(server: Record<number, Message[]>, rooms: Room[]) {
   return { api, calls };
 }
 
-function setup(server: Record<number, Message[]> = {}, rooms: Room[] = [room(1), room(2)]) {
+/** A store over a fake server holding `counts[roomId]` messages per room (seq = rev = 1..n). */
+function setup(counts: Record<number, number> = {}, rooms: Room[] = [room(1), room(2)]) {
   let n = 0;
   let now = 1_000_000;
+  const server = new FakeServer();
+  for (const [roomId, count] of Object.entries(counts)) {
+    server.rev(Number(roomId));
+    for (let i = 0; i < count; i++) server.post(Number(roomId));
+  }
   const { api, calls } = fakeApi(server, rooms);
   const store = new ChatStore({ ...ME, email: 'a@x' }, api, {
     pageSize: 3,
@@ -101,10 +171,22 @@ function setup(server: Record<number, Message[]> = {}, rooms: Room[] = [room(1),
     port.isReady = false;
     store.onDown();
   };
-  return { store, port, api, calls, connect, disconnect, tick: (ms: number) => (now += ms) };
+  /** Answers every sync frame sent so far from the server's state, until none is left. */
+  const answerSyncs = (limit?: number) => {
+    for (let i = 0; i < 50; i++) {
+      const syncs = port.take('sync');
+      if (syncs.length === 0) return;
+      for (const f of syncs) store.onFrame(server.answer(f, limit));
+    }
+    throw new Error('sync never settles');
+  };
+  return { store, port, api, calls, server, connect, disconnect, answerSyncs, tick: (ms: number) => (now += ms) };
 }
 
 const seqs = (store: ChatStore, roomId: number) => store.getState().timelines[roomId]?.messages.map((m) => m.seq);
+const shown = (store: ChatStore, roomId: number) =>
+  store.getState().timelines[roomId]?.messages.map((m) => (m.deleted ? `${m.seq}:deleted` : `${m.seq}:${m.content}`));
+const syncFrame = (roomId: number, sinceRev: number) => ({ action: 'sync', id: `sync:${roomId}:${sinceRev}`, roomId, sinceRev });
 const settle = () => vi.advanceTimersByTimeAsync(0);
 
 describe('ChatStore', () => {
@@ -112,8 +194,7 @@ describe('ChatStore', () => {
   afterEach(() => vi.useRealTimers());
 
   it('loads the latest page of a room and older pages on demand, in seq order', async () => {
-    const server = { 2: [1, 2, 3, 4, 5, 6, 7].map((s) => msg(2, s)) };
-    const { store } = setup(server);
+    const { store } = setup({ 2: 7 });
     await store.openRoom(2);
     expect(seqs(store, 2)).toEqual([5, 6, 7]);
     expect(store.getState().timelines[2].hasMoreOlder).toBe(true);
@@ -125,59 +206,37 @@ describe('ChatStore', () => {
   });
 
   it('shows live messages once even when they also come back by sync', async () => {
-    const server = { 2: [msg(2, 1)] };
-    const { store, port, connect } = setup(server);
+    const { store, port, server, connect } = setup({ 2: 1 });
     connect();
     await store.openRoom(2);
-    port.take('sync');
-    store.onFrame({ type: 'message', message: msg(2, 2) });
-    store.onFrame({ type: 'message', message: msg(2, 2) });
-    store.onFrame({ type: 'messages', roomId: 2, messages: [msg(2, 1), msg(2, 2), msg(2, 3)], hasMore: false });
+    const m2 = server.post(2);
+    server.post(2);
+    store.onFrame({ type: 'message', message: m2 });
+    store.onFrame({ type: 'message', message: m2 });
+    store.onFrame({ type: 'changes', ...server.changes(2, 0) });
     expect(seqs(store, 2)).toEqual([1, 2, 3]);
+    expect(port.take('sync')).toEqual([]);
   });
 
-  it('after a reconnect, syncs every loaded room from its last seq', async () => {
-    const server = { 1: [msg(1, 1), msg(1, 2)], 2: [msg(2, 1)] };
-    const { store, port, connect, disconnect } = setup(server);
+  it('after a reconnect, syncs every loaded room from its rev cursor', async () => {
+    const { store, port, server, connect, disconnect } = setup({ 1: 2, 2: 1 });
     connect();
     await store.openRoom(1);
     await store.openRoom(2);
-    port.take('sync');
+    expect(port.take('sync')).toEqual([]); // the pages are current: nothing to catch up on
     disconnect();
+    server.post(1);
+    server.post(1);
     connect();
-    const syncs = port.take('sync').map((f) => [f.roomId, f.afterSeq]);
-    expect(syncs).toEqual(
-      expect.arrayContaining([
-        [1, 2],
-        [2, 1],
-      ]),
-    );
+    const syncs = port.take('sync');
+    expect(syncs).toEqual(expect.arrayContaining([syncFrame(1, 2), syncFrame(2, 1)]));
+    expect(syncs).toHaveLength(2);
     expect(store.syncingRooms.sort()).toEqual([1, 2]);
-    // Server answers with what was written while we were away, in two pages.
-    store.onFrame({ type: 'messages', roomId: 1, messages: [msg(1, 3), msg(1, 4)], hasMore: true });
-    expect(port.take('sync')).toEqual([{ action: 'sync', id: 'sync:1:4', roomId: 1, afterSeq: 4 }]);
-    store.onFrame({ type: 'messages', roomId: 1, messages: [msg(1, 5)], hasMore: false });
-    expect(seqs(store, 1)).toEqual([1, 2, 3, 4, 5]);
+    for (const f of syncs) store.onFrame(server.answer(f));
+    expect(seqs(store, 1)).toEqual([1, 2, 3, 4]);
+    expect(store.revCursor(1)).toBe(4);
+    expect(store.syncingRooms).toEqual([]);
     expect(port.take('sync')).toEqual([]);
-  });
-
-  it('pages a sync cut short from its own last seq, even after a live message jumped ahead', async () => {
-    const server = { 2: [msg(2, 1)] };
-    const { store, port, connect } = setup(server);
-    connect();
-    await store.openRoom(2);
-    expect(port.take('sync')).toEqual([{ action: 'sync', id: 'sync:2:1', roomId: 2, afterSeq: 1 }]);
-    // While the sync is out, a live message arrives past the hole it is filling.
-    store.onFrame({ type: 'message', message: msg(2, 9) });
-    expect(port.take('sync')).toEqual([]);
-    // The answer stops early (the server's byte budget): paging goes on from seq 4, not 9.
-    store.onFrame({ type: 'messages', roomId: 2, messages: [msg(2, 2), msg(2, 3), msg(2, 4)], hasMore: true });
-    expect(port.take('sync')).toEqual([{ action: 'sync', id: 'sync:2:4', roomId: 2, afterSeq: 4 }]);
-    store.onFrame({ type: 'messages', roomId: 2, messages: [msg(2, 5), msg(2, 6)], hasMore: true });
-    expect(port.take('sync')).toEqual([{ action: 'sync', id: 'sync:2:6', roomId: 2, afterSeq: 6 }]);
-    store.onFrame({ type: 'messages', roomId: 2, messages: [msg(2, 7), msg(2, 8), msg(2, 9)], hasMore: false });
-    expect(port.take('sync')).toEqual([]);
-    expect(seqs(store, 2)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('does not sync rooms that were never opened', async () => {
@@ -187,25 +246,11 @@ describe('ChatStore', () => {
     expect(port.take('sync')).toEqual([]);
     store.onFrame({ type: 'message', message: msg(2, 9) });
     expect(store.getState().timelines[2]).toBeUndefined();
-  });
-
-  it('catches up when a live message reveals a gap', async () => {
-    const server = { 2: [msg(2, 1), msg(2, 2)] };
-    const { store, port, connect } = setup(server);
-    connect();
-    await store.openRoom(2);
-    expect(port.take('sync')).toHaveLength(1);
-    // The sync sent on opening the room comes back empty...
-    store.onFrame({ type: 'messages', roomId: 2, messages: [], hasMore: false });
-    // ...then a live message with a hole before it starts a catch-up sync.
-    store.onFrame({ type: 'message', message: msg(2, 5) });
-    expect(port.take('sync')).toEqual([{ action: 'sync', id: 'sync:2:2', roomId: 2, afterSeq: 2 }]);
-    store.onFrame({ type: 'messages', roomId: 2, messages: [msg(2, 3), msg(2, 4), msg(2, 5)], hasMore: false });
-    expect(seqs(store, 2)).toEqual([1, 2, 3, 4, 5]);
+    expect(port.take('sync')).toEqual([]);
   });
 
   it('queues sends while offline and writes them, same clientMsgId, after ready', async () => {
-    const { store, port, connect } = setup({ 2: [] });
+    const { store, port, connect } = setup({ 2: 0 });
     await store.openRoom(2);
     store.send(2, 'hello');
     store.send(2, 'again');
@@ -224,28 +269,31 @@ describe('ChatStore', () => {
   });
 
   it('resends unacked messages after a drop, and the ack settles them exactly once', async () => {
-    const { store, port, connect, disconnect } = setup({ 2: [] });
+    const { store, port, server, connect, disconnect } = setup({ 2: 0 });
     connect();
     await store.openRoom(2);
     store.send(2, 'hi');
     expect(port.take('sendMessage')).toHaveLength(1);
     disconnect();
     expect(store.getState().pending[0].status).toBe('queued');
+    // The server had stored the first attempt.
+    const mine = server.post(2, { userId: 'me', username: 'alice', content: 'hi', clientMsgId: 'cid-1' });
     connect();
     const again = port.take('sendMessage');
     expect(again.map((f) => f.clientMsgId)).toEqual(['cid-1']);
-    const mine = msg(2, 1, { userId: 'me', username: 'alice', content: 'hi', clientMsgId: 'cid-1' });
-    // The server had stored the first attempt: sync brings it back before the ack.
-    store.onFrame({ type: 'messages', roomId: 2, messages: [mine], hasMore: false });
+    // Sync brings it back before the ack.
+    const [sync] = port.take('sync');
+    store.onFrame(server.answer(sync));
     expect(store.getState().pending).toEqual([]);
     store.onFrame({ type: 'ack', clientMsgId: 'cid-1', message: mine });
     store.onFrame({ type: 'message', message: mine });
     expect(seqs(store, 2)).toEqual([1]);
     expect(store.getState().pending).toEqual([]);
+    expect(port.take('sync')).toEqual([]);
   });
 
   it('resends after the ack timeout while connected', async () => {
-    const { store, port, connect, tick } = setup({ 2: [] });
+    const { store, port, connect, tick } = setup({ 2: 0 });
     connect();
     await store.openRoom(2);
     store.send(2, 'x');
@@ -256,7 +304,7 @@ describe('ChatStore', () => {
   });
 
   it('marks a send failed on a permanent error, and retries on request', async () => {
-    const { store, port, connect } = setup({ 2: [] });
+    const { store, port, connect } = setup({ 2: 0 });
     connect();
     await store.openRoom(2);
     store.send(2, 'x'.repeat(5000));
@@ -270,7 +318,7 @@ describe('ChatStore', () => {
   });
 
   it('counts unread for rooms not on screen and clears it when opened', async () => {
-    const { store, connect, api } = setup({ 2: [msg(2, 1)], 3: [] }, [room(1), room(2), room(3)]);
+    const { store, connect, api } = setup({ 2: 1, 3: 0 }, [room(1), room(2), room(3)]);
     connect();
     await store.loadRooms();
     await store.openRoom(3);
@@ -284,8 +332,27 @@ describe('ChatStore', () => {
     expect(api.markRead).not.toHaveBeenCalled(); // sent over the socket instead
   });
 
+  it('counts only new, undeleted messages of a change feed as unread, not edits', async () => {
+    const { store, port, server, connect, disconnect } = setup({ 2: 2, 3: 0 }, [room(1), room(2, { lastSeq: 2 }), room(3)]);
+    connect();
+    await store.loadRooms();
+    await store.openRoom(2);
+    await store.openRoom(3); // room 2 stays loaded, off screen
+    disconnect();
+    server.edit(2, 1, 'edited');
+    server.post(2);
+    server.post(2);
+    server.del(2, 4);
+    connect();
+    await settle(); // the rooms reload after ready; the feed answer comes after it
+    const [sync] = port.take('sync').filter((f) => f.roomId === 2);
+    store.onFrame(server.answer(sync));
+    expect(shown(store, 2)).toEqual(['1:edited', '2:r2#2', '3:r2#3', '4:deleted']);
+    expect(store.getState().rooms.find((r) => r.id === 2)).toMatchObject({ unreadCount: 1, lastSeq: 4 });
+  });
+
   it('sends markRead for the room on screen', async () => {
-    const { store, port, connect } = setup({ 2: [msg(2, 1)] });
+    const { store, port, connect } = setup({ 2: 1 });
     connect();
     await store.openRoom(2);
     expect(port.take('markRead')).toEqual([{ action: 'markRead', roomId: 2, seq: 1 }]);
@@ -294,18 +361,39 @@ describe('ChatStore', () => {
   });
 
   it('applies edits and deletes from frames', async () => {
-    const { store, connect } = setup({ 2: [msg(2, 1), msg(2, 2)] });
+    const { store, server, connect } = setup({ 2: 2 });
     connect();
     await store.openRoom(2);
-    store.onFrame({ type: 'messageEdited', message: { ...msg(2, 1), content: 'changed', editedAt: '2025-01-05T00:00:00Z' } });
-    store.onFrame({ type: 'messageDeleted', roomId: 2, messageId: 2002 });
+    const edited = server.edit(2, 1, 'changed');
+    const deleted = server.del(2, 2);
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: edited });
+    store.onFrame({ type: 'messageDeleted', roomId: 2, id: deleted.id, seq: 2, rev: deleted.rev });
     const [a, b] = store.getState().timelines[2].messages;
-    expect(a.content).toBe('changed');
-    expect(b.deleted).toBe(true);
+    expect(a).toMatchObject({ content: 'changed', editedAt: edited.editedAt, rev: 3 });
+    expect(b).toMatchObject({ deleted: true, content: '', rev: 4 });
+    expect(store.revCursor(2)).toBe(4);
+  });
+
+  it('keeps an own edit and delete made over REST, and the frames that echo them change nothing', async () => {
+    const { store, port, server, api, connect } = setup({ 2: 2 });
+    connect();
+    await store.openRoom(2);
+    const [m1, m2] = store.getState().timelines[2].messages;
+    await store.edit(m1, 'mine, edited');
+    vi.mocked(api.deleteMessage).mockImplementation(async () => undefined); // a 204
+    await store.remove(m2);
+    expect(shown(store, 2)).toEqual(['1:mine, edited', '2:deleted']);
+    const deleted = server.del(2, 2);
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: server.rooms.get(2)!.messages[0] });
+    store.onFrame({ type: 'messageDeleted', roomId: 2, id: deleted.id, seq: 2, rev: deleted.rev });
+    expect(shown(store, 2)).toEqual(['1:mine, edited', '2:deleted']);
+    expect(store.getState().timelines[2].messages[1].rev).toBe(4);
+    expect(store.revCursor(2)).toBe(4);
+    expect(port.take('sync')).toEqual([]);
   });
 
   it('shows typing for others, expires it, and clears it when their message lands', async () => {
-    const { store, connect, tick } = setup({ 2: [] });
+    const { store, connect, tick } = setup({ 2: 0 });
     connect();
     await store.openRoom(2);
     store.onFrame({ type: 'typing', roomId: 2, userId: BOB, username: 'bob' });
@@ -330,7 +418,7 @@ describe('ChatStore', () => {
   });
 
   it('forgets a room when removed from it or when it is deleted', async () => {
-    const { store, connect } = setup({ 2: [msg(2, 1)] }, [room(1), room(2), room(3)]);
+    const { store, connect } = setup({ 2: 1 }, [room(1), room(2), room(3)]);
     connect();
     await store.loadRooms();
     await store.openRoom(2);
@@ -339,41 +427,245 @@ describe('ChatStore', () => {
     expect(store.getState().rooms.map((r) => r.id)).toEqual([1, 3]);
     expect(store.getState().pending).toEqual([]);
     expect(store.getState().notice).toContain('room2');
+    expect(store.revCursor(2)).toBeUndefined();
     store.onFrame({ type: 'roomDeleted', roomId: 3 });
     expect(store.getState().rooms.map((r) => r.id)).toEqual([1]);
   });
 
-  it('falls back to HTTP when a sync is refused', async () => {
-    const server = { 2: [msg(2, 1)] };
-    const { store, port, connect, calls } = setup(server);
+  it('falls back to the HTTP change feed when a sync is refused', async () => {
+    const { store, port, server, connect, disconnect, calls } = setup({ 2: 2 });
     connect();
     await store.openRoom(2);
-    port.take('sync');
-    server[2].push(msg(2, 2));
-    store.onFrame({ type: 'error', code: 'internal', temporary: true, id: 'sync:2:1' });
+    disconnect();
+    server.post(2);
+    server.edit(2, 1, 'edited offline');
+    connect();
+    expect(port.take('sync')).toEqual([syncFrame(2, 2)]);
+    store.onFrame({ type: 'error', code: 'internal', temporary: true, id: 'sync:2:2' });
     await settle();
-    expect(calls.at(-1)).toBe('messages 2 {"afterSeq":1,"limit":200}');
-    expect(seqs(store, 2)).toEqual([1, 2]);
+    expect(calls.at(-1)).toBe('changes 2 {"sinceRev":2,"limit":200}');
+    expect(shown(store, 2)).toEqual(['1:edited offline', '2:r2#2', '3:r2#3']);
+    expect(store.revCursor(2)).toBe(4);
+    expect(store.syncingRooms).toEqual([]);
   });
 
-  it('pages the HTTP fallback while hasMore, from the last seq of each page', async () => {
-    const server = { 2: [msg(2, 1)] };
-    const { store, port, connect, api, calls } = setup(server);
+  it('pages the HTTP fallback while hasMore, from the cursor each page leaves', async () => {
+    const { store, port, server, api, connect, calls } = setup({ 2: 1 });
     connect();
     await store.openRoom(2);
-    port.take('sync');
-    // The server cuts every page after two messages (as its byte budget would).
-    const all = [2, 3, 4, 5, 6].map((s) => msg(2, s));
-    vi.mocked(api.messages).mockImplementation(async (_roomId, q) => {
-      calls.push(`after ${q.afterSeq}`);
-      const rest = all.filter((m) => m.seq > (q.afterSeq ?? 0));
-      return { messages: rest.slice(0, 2), hasMore: rest.length > 2 };
+    for (let i = 0; i < 5; i++) server.post(2);
+    // The server cuts every page after two changes (as its byte budget would).
+    vi.mocked(api.changes).mockImplementation(async (roomId, q) => {
+      calls.push(`since ${q.sinceRev}`);
+      return server.changes(roomId, q.sinceRev, 2);
     });
-    store.onFrame({ type: 'message', message: msg(2, 7) });
-    port.take('sync');
+    store.onFrame({ type: 'message', message: server.post(2) }); // rev 7 on cursor 1: a gap
+    expect(port.take('sync')).toEqual([syncFrame(2, 1)]);
     store.onFrame({ type: 'error', code: 'busy', temporary: true, id: 'sync:2:1' });
     await settle();
-    expect(calls.filter((c) => c.startsWith('after'))).toEqual(['after 1', 'after 3', 'after 5']);
+    expect(calls.filter((c) => c.startsWith('since'))).toEqual(['since 1', 'since 3', 'since 5']);
     expect(seqs(store, 2)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(store.revCursor(2)).toBe(7);
+  });
+});
+
+describe('ChatStore rev cursor', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('starts from the rev of the first page and advances on contiguous live frames', async () => {
+    const { store, port, server, connect } = setup({ 2: 3 });
+    server.edit(2, 1, 'older edit'); // rev 4: the page's rev is ahead of its last seq
+    connect();
+    await store.openRoom(2);
+    expect(store.revCursor(2)).toBe(4);
+    const m4 = server.post(2);
+    store.onFrame({ type: 'message', message: m4 });
+    const e = server.edit(2, 4, 'fixed typo');
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: e });
+    const d = server.del(2, 2);
+    store.onFrame({ type: 'messageDeleted', roomId: 2, id: d.id, seq: d.seq, rev: d.rev });
+    expect(store.revCursor(2)).toBe(7);
+    expect(port.take('sync')).toEqual([]);
+    expect(shown(store, 2)).toEqual(['1:older edit', '2:deleted', '3:r2#3', '4:fixed typo']);
+  });
+
+  it('syncs at once from the cursor when a live frame jumps ahead, once while in flight', async () => {
+    const { store, port, server, connect } = setup({ 2: 2 });
+    connect();
+    await store.openRoom(2);
+    const missedEdit = server.edit(2, 1, 'missed'); // rev 3, never pushed (relay cut off)
+    const m3 = server.post(2); // rev 4
+    store.onFrame({ type: 'message', message: m3 });
+    // Applied per message already; the cursor waits for what was missed.
+    expect(seqs(store, 2)).toEqual([1, 2, 3]);
+    expect(store.revCursor(2)).toBe(2);
+    expect(port.take('sync')).toEqual([syncFrame(2, 2)]);
+    const m4 = server.post(2); // rev 5: another jump while the sync is out, no second sync
+    store.onFrame({ type: 'message', message: m4 });
+    expect(port.take('sync')).toEqual([]);
+    store.onFrame({ type: 'changes', ...server.changes(2, 2) });
+    expect(shown(store, 2)).toEqual(['1:missed', '2:r2#2', '3:r2#3', '4:r2#4']);
+    expect(store.getState().timelines[2].messages[0].rev).toBe(missedEdit.rev);
+    expect(store.revCursor(2)).toBe(5);
+    expect(port.take('sync')).toEqual([]);
+  });
+
+  it('syncs once more when a live frame newer than the answer came while it was out', async () => {
+    const { store, port, server, connect } = setup({ 2: 1 });
+    connect();
+    await store.openRoom(2);
+    server.post(2); // rev 2, missed
+    store.onFrame({ type: 'message', message: server.post(2) }); // rev 3: gap
+    const [first] = port.take('sync');
+    const answer = server.answer(first); // read at rev 3
+    server.post(2); // rev 4, missed as well
+    store.onFrame({ type: 'message', message: server.post(2) }); // rev 5 overtakes the answer
+    store.onFrame(answer);
+    expect(store.revCursor(2)).toBe(3);
+    expect(port.take('sync')).toEqual([syncFrame(2, 3)]);
+    store.onFrame({ type: 'changes', ...server.changes(2, 3) });
+    expect(seqs(store, 2)).toEqual([1, 2, 3, 4, 5]);
+    expect(store.revCursor(2)).toBe(5);
+    expect(port.take('sync')).toEqual([]);
+  });
+
+  it('ignores stale frames that arrive out of order, and never regresses a message', async () => {
+    const { store, port, server, connect } = setup({ 2: 2 });
+    connect();
+    await store.openRoom(2);
+    const e1 = server.edit(2, 1, 'first edit'); // rev 3
+    const e2 = server.edit(2, 1, 'second edit'); // rev 4
+    const d = server.del(2, 2); // rev 5
+    // The sync path (or the other relay path) delivers the latest state first...
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: e2 });
+    expect(port.take('sync')).toEqual([syncFrame(2, 2)]);
+    store.onFrame({ type: 'changes', ...server.changes(2, 2) });
+    expect(store.revCursor(2)).toBe(5);
+    // ...then the older frames straggle in: nothing moves back.
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: e1 });
+    store.onFrame({ type: 'message', message: msg(2, 2) });
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: { ...msg(2, 2), content: 'edit before the delete', rev: 4 } });
+    store.onFrame({ type: 'messageDeleted', roomId: 2, id: d.id, seq: 2, rev: d.rev });
+    expect(shown(store, 2)).toEqual(['1:second edit', '2:deleted']);
+    expect(store.revCursor(2)).toBe(5);
+    expect(port.take('sync')).toEqual([]);
+  });
+
+  it('applies a change feed with edits and deletes made while offline', async () => {
+    const { store, port, server, connect, disconnect } = setup({ 2: 3 });
+    connect();
+    await store.openRoom(2);
+    disconnect();
+    server.edit(2, 2, 'edited while you were away');
+    server.del(2, 3);
+    server.post(2, { content: 'new one' });
+    server.del(2, 1); // the window is seqs 1..3: this one is on screen too
+    connect();
+    expect(port.take('sync')).toEqual([syncFrame(2, 3)]);
+    store.onFrame({ type: 'changes', ...server.changes(2, 3) });
+    expect(shown(store, 2)).toEqual(['1:deleted', '2:edited while you were away', '3:deleted', '4:new one']);
+    expect(store.revCursor(2)).toBe(7);
+  });
+
+  it('pages a change feed while hasMore, from the rev of each page’s last message', async () => {
+    const { store, port, server, connect, disconnect } = setup({ 2: 2 });
+    connect();
+    await store.openRoom(2);
+    disconnect();
+    server.edit(2, 2, 'a'); // rev 3
+    server.post(2); // rev 4
+    server.edit(2, 1, 'b'); // rev 5
+    server.post(2); // rev 6
+    server.edit(2, 2, 'c'); // rev 7: message 2's rev 3 is superseded
+    connect();
+    const [sync] = port.take('sync');
+    expect(sync).toEqual(syncFrame(2, 2));
+    store.onFrame(server.answer(sync, 2)); // revs 4, 5
+    expect(store.revCursor(2)).toBe(5);
+    expect(port.take('sync')).toEqual([syncFrame(2, 5)]);
+    store.onFrame({ type: 'changes', ...server.changes(2, 5, 2) }); // revs 6, 7: the last page
+    expect(store.revCursor(2)).toBe(7);
+    expect(port.take('sync')).toEqual([]);
+    expect(shown(store, 2)).toEqual(['1:b', '2:c', '3:r2#3', '4:r2#4']);
+  });
+
+  it('leaves no holes: a change older than the window is not inserted, and older pages bring it', async () => {
+    const { store, port, server, connect, disconnect } = setup({ 2: 6 });
+    connect();
+    await store.openRoom(2);
+    expect(seqs(store, 2)).toEqual([4, 5, 6]);
+    disconnect();
+    server.edit(2, 1, 'edited far back');
+    server.del(2, 2);
+    server.edit(2, 5, 'edited in view');
+    server.post(2);
+    connect();
+    const [sync] = port.take('sync');
+    store.onFrame(server.answer(sync));
+    expect(shown(store, 2)).toEqual(['4:r2#4', '5:edited in view', '6:r2#6', '7:r2#7']);
+    expect(store.revCursor(2)).toBe(10);
+    await store.loadOlder(2);
+    await store.loadOlder(2);
+    expect(shown(store, 2)).toEqual(['1:edited far back', '2:deleted', '3:r2#3', '4:r2#4', '5:edited in view', '6:r2#6', '7:r2#7']);
+    expect(port.take('sync')).toEqual([]);
+  });
+
+  it('takes every message into a window that is the whole history, even an empty one', async () => {
+    const { store, port, server, connect, disconnect } = setup({ 2: 0 });
+    connect();
+    await store.openRoom(2);
+    expect(store.getState().timelines[2]).toMatchObject({ loaded: true, hasMoreOlder: false, messages: [] });
+    disconnect();
+    server.post(2);
+    server.post(2);
+    server.edit(2, 1, 'x');
+    connect();
+    const [sync] = port.take('sync');
+    store.onFrame(server.answer(sync));
+    expect(shown(store, 2)).toEqual(['1:x', '2:r2#2']);
+    expect(store.revCursor(2)).toBe(3);
+  });
+
+  it('catches up from a first page that live frames overtook', async () => {
+    const { store, port, server, api, connect } = setup({ 2: 2 });
+    connect();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const pageAtRev2 = server.page(2, { limit: 3 });
+    vi.mocked(api.messages).mockImplementationOnce(async () => {
+      await gate;
+      return pageAtRev2;
+    });
+    const opening = store.openRoom(2);
+    server.post(2); // rev 3: written after the page was read, its frame lost
+    store.onFrame({ type: 'message', message: server.post(2) }); // rev 4 lands before the page
+    release();
+    await opening;
+    expect(store.revCursor(2)).toBe(2);
+    expect(port.take('sync')).toEqual([syncFrame(2, 2)]);
+    store.onFrame({ type: 'changes', ...server.changes(2, 2) });
+    expect(seqs(store, 2)).toEqual([1, 2, 3, 4]);
+    expect(store.revCursor(2)).toBe(4);
+  });
+
+  it('asks again for changes an older page may predate', async () => {
+    const { store, port, server, api, connect } = setup({ 2: 6 });
+    connect();
+    await store.openRoom(2);
+    const olderAtRev6 = server.page(2, { beforeSeq: 4, limit: 3 });
+    const e = server.edit(2, 2, 'edited while the older page was on its way'); // rev 7
+    vi.mocked(api.messages).mockImplementationOnce(async () => {
+      // The edit's frame comes while seq 2 is not in the window yet: left out.
+      store.onFrame({ type: 'messageEdited', roomId: 2, message: e });
+      return olderAtRev6;
+    });
+    await store.loadOlder(2);
+    expect(store.revCursor(2)).toBe(7);
+    expect(shown(store, 2)?.[1]).toBe('2:r2#2');
+    expect(port.take('sync')).toEqual([syncFrame(2, 6)]);
+    store.onFrame({ type: 'changes', ...server.changes(2, 6) });
+    expect(shown(store, 2)?.[1]).toBe('2:edited while the older page was on its way');
+    expect(store.revCursor(2)).toBe(7);
   });
 });

@@ -1,13 +1,14 @@
 // The client's chat state: rooms, message timelines, the offline send queue, typing and
-// presence, and the bookkeeping that makes reconnects lossless (sync from the last seq of
-// every loaded room after each `ready`). Framework-free; React reads it through
-// useSyncExternalStore.
+// presence, and the bookkeeping that makes reconnects lossless: a revision cursor per loaded
+// room, and a sync of each room's change feed from it after every `ready` (new messages,
+// edits and deletes alike). Framework-free; React reads it through useSyncExternalStore.
 
-import type { ClientFrame, Message, Room, ServerFrame, User } from '../api/types';
+import type { ChangesPage, ClientFrame, Message, Room, ServerFrame, User } from '../api/types';
 import type { ApiClient } from '../api/client';
 import { ApiError } from '../api/errors';
 import { Outbox, type PendingMessage } from '../lib/outbox';
-import { lastSeqOf, firstSeqOf, mergeMessages, patchMessage } from '../lib/timeline';
+import { RevCursors } from '../lib/revCursor';
+import { lastSeqOf, firstSeqOf, mergeChanges, mergeMessages, patchMessage } from '../lib/timeline';
 import type { ConnInfo } from '../realtime/socket';
 
 export interface Timeline {
@@ -54,7 +55,7 @@ export interface SocketPort {
 
 export type ChatApi = Pick<
   ApiClient,
-  'rooms' | 'messages' | 'editMessage' | 'deleteMessage' | 'markRead' | 'createRoom' | 'deleteRoom' | 'removeMember'
+  'rooms' | 'messages' | 'changes' | 'editMessage' | 'deleteMessage' | 'markRead' | 'createRoom' | 'deleteRoom' | 'removeMember'
 >;
 
 export interface ChatStoreOptions {
@@ -75,8 +76,9 @@ export class ChatStore {
   private listeners = new Set<() => void>();
   private readonly outbox: Outbox;
   private socket: SocketPort | null = null;
-  /** Rooms with a sync in flight, and the afterSeq it was asked from. */
-  private syncing = new Map<number, number>();
+  /** Rooms with a sync in flight: the rev it was asked from, and the highest live rev seen then. */
+  private syncing = new Map<number, { from: number; seen: number }>();
+  private readonly revs = new RevCursors();
   private lastMarked = new Map<number, number>();
   private lastTypingSent = new Map<number, number>();
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -183,45 +185,28 @@ export class ChatStore {
   onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'message':
-        this.receive([frame.message], true);
+        this.receive([frame.message], 'live');
+        this.liveRev(frame.message.roomId, frame.message.rev);
         break;
       case 'ack':
         // Drop the pending copy first so the message is never on screen twice.
         if (this.outbox.settle(frame.clientMsgId)) this.syncPending();
-        if (frame.message) this.receive([frame.message], false);
-        break;
-      case 'messages': {
-        const roomId = frame.roomId;
-        this.syncing.delete(roomId);
-        const page = frame.messages ?? [];
-        this.receive(page, false, roomId);
-        // A page may be cut short (a count or a byte budget): ask on from its last seq, not
-        // from the timeline's, which a live message may already have moved past a hole.
-        if (frame.hasMore && page.length && this.state.timelines[roomId]?.loaded) {
-          this.requestSync(roomId, lastSeqOf(page));
+        if (frame.message) {
+          this.receive([frame.message], 'own');
+          this.liveRev(frame.message.roomId, frame.message.rev);
         }
         break;
-      }
-      case 'messageEdited':
-      case 'messageDeleted': {
-        const m = frame.message;
-        const id = m?.id ?? frame.messageId ?? frame.id;
-        const roomId = m?.roomId ?? frame.roomId;
-        if (id === undefined || roomId === undefined) break;
-        const patch: Partial<Message> & { id: number } = {
-          ...(m ?? {}),
-          id,
-          roomId,
-          ...(frame.content !== undefined ? { content: frame.content } : {}),
-          ...(frame.editedAt !== undefined ? { editedAt: frame.editedAt } : {}),
-        };
-        if (frame.type === 'messageDeleted') patch.deleted = true;
-        this.setTimeline(roomId, (t) => {
-          const messages = patchMessage(t.messages, patch);
-          return messages === t.messages ? t : { ...t, messages };
-        });
+      case 'changes':
+        this.onChanges(frame);
         break;
-      }
+      case 'messageEdited':
+        this.patch(frame.message);
+        this.liveRev(frame.roomId, frame.message.rev);
+        break;
+      case 'messageDeleted':
+        this.patch({ id: frame.id, roomId: frame.roomId, seq: frame.seq, rev: frame.rev, deleted: true, content: '' });
+        this.liveRev(frame.roomId, frame.rev);
+        break;
       case 'typing':
         if (frame.userId !== this.state.me.id) this.addTyping(frame.roomId, frame.userId, frame.username);
         break;
@@ -253,7 +238,7 @@ export class ChatStore {
         this.onError(frame);
         break;
       default:
-        break; // ready, pong: nothing to do
+        break; // ready, pong, tokenRefreshed, messages (answers afterSeq syncs, not sent): nothing to do
     }
   }
 
@@ -269,18 +254,19 @@ export class ChatStore {
       return;
     }
     if (id?.startsWith('sync:')) {
-      // `sync:<roomId>:<afterSeq>`: go on over HTTP from where that sync started.
-      const [, roomId, from] = id.split(':').map(Number);
+      // `sync:<roomId>:<sinceRev>`: go on over HTTP from the cursor (which is at or past it).
+      const roomId = Number(id.split(':')[1]);
       this.syncing.delete(roomId);
-      void this.syncOverHttp(roomId, Number.isFinite(from) ? from : undefined);
+      void this.syncOverHttp(roomId);
     }
   }
 
   /**
-   * Takes messages from any path (live, ack, sync, HTTP). Only rooms whose timeline exists
-   * keep them; other rooms just count unread.
+   * Takes whole messages from any path: live (`message`), own (`ack`), the change feed, a
+   * history page. Only rooms whose timeline exists keep them; other rooms just count unread.
+   * The revision cursor is the caller's business.
    */
-  private receive(messages: Message[], live: boolean, syncRoom?: number): void {
+  private receive(messages: readonly Message[], how: 'live' | 'own' | 'changes' | 'history'): void {
     if (messages.length === 0) return;
     const me = this.state.me.id;
     let settled = false;
@@ -294,23 +280,33 @@ export class ChatStore {
     if (settled) this.syncPending();
 
     for (const [roomId, list] of byRoom) {
-      const t = this.state.timelines[roomId];
-      const before = t ? lastSeqOf(t.messages) : 0;
-      if (t) {
+      if (this.state.timelines[roomId] && how !== 'history') {
         this.setTimeline(roomId, (cur) => {
-          const merged = mergeMessages(cur.messages, list);
+          // Before the first page, keep everything (it is newer than that page); after it,
+          // nothing older than the loaded window unless that window is the whole history.
+          const merged = mergeChanges(cur.messages, list, !cur.loaded || !cur.hasMoreOlder);
           return merged === cur.messages ? cur : { ...cur, messages: merged };
         });
       }
       // Typing stops when the typist's message lands.
       for (const m of list) this.removeTyping(roomId, m.userId);
-      this.updateRoomCounters(roomId, list, live || syncRoom !== undefined);
-      // A hole before a live message means something was missed: catch up.
-      if (live && t?.loaded && list.length && list[0].seq > before + 1 && !this.syncing.has(roomId)) {
-        this.requestSync(roomId, before);
-      }
+      this.updateRoomCounters(roomId, list, how === 'live' || how === 'changes');
     }
     this.markActiveRead();
+  }
+
+  /** Applies an edit or delete (a whole message, or the fields a delete frame carries) by id. */
+  private patch(change: Partial<Message> & { id: number; roomId: number }): void {
+    this.setTimeline(change.roomId, (t) => {
+      const messages = patchMessage(t.messages, change);
+      return messages === t.messages ? t : { ...t, messages };
+    });
+  }
+
+  /** A live frame made room revision `rev`: move the cursor on, or catch up on a gap. */
+  private liveRev(roomId: number, rev: number): void {
+    if (!this.state.timelines[roomId]) return;
+    if (this.revs.live(roomId, rev) === 'gap' && !this.syncing.has(roomId)) this.requestSync(roomId);
   }
 
   private updateRoomCounters(roomId: number, list: Message[], countUnread: boolean): void {
@@ -336,30 +332,58 @@ export class ChatStore {
 
   // ---- sync ----
 
-  private requestSync(roomId: number, afterSeq?: number): void {
-    const t = this.state.timelines[roomId];
-    const from = afterSeq ?? (t ? lastSeqOf(t.messages) : 0);
-    if (this.syncing.get(roomId) === from) return;
-    const ok = this.socket?.send({ action: 'sync', id: `sync:${roomId}:${from}`, roomId, afterSeq: from });
-    if (ok) this.syncing.set(roomId, from);
+  /** Asks for the room's changes since `from` (default: its cursor), unless that is in flight. */
+  private requestSync(roomId: number, from = this.revs.get(roomId)): void {
+    if (from === undefined || this.syncing.get(roomId)?.from === from) return;
+    const ok = this.socket?.send({ action: 'sync', id: `sync:${roomId}:${from}`, roomId, sinceRev: from });
+    if (ok) this.syncing.set(roomId, { from, seen: this.revs.seen(roomId) });
   }
 
-  private async syncOverHttp(roomId: number, afterSeq?: number): Promise<void> {
-    const t = this.state.timelines[roomId];
-    if (!t) return;
-    try {
-      const from = afterSeq ?? lastSeqOf(t.messages);
-      const page = await this.api.messages(roomId, { afterSeq: from, limit: 200 });
-      this.receive(page.messages, false, roomId);
-      if (page.hasMore && page.messages.length) void this.syncOverHttp(roomId, lastSeqOf(page.messages));
-    } catch {
-      // the next reconnect syncs again
+  private onChanges(page: ChangesPage): void {
+    const asked = this.syncing.get(page.roomId);
+    this.syncing.delete(page.roomId);
+    const { more, behind } = this.applyChanges(page, asked?.seen ?? 0);
+    if (more || behind) this.requestSync(page.roomId);
+  }
+
+  /**
+   * Applies a page of a room's change feed and moves its cursor. `more`: the feed goes on
+   * from the cursor. `behind`: a live frame newer than the page came in after the sync was
+   * asked for (a change the page's snapshot may predate), so one more sync is due.
+   */
+  private applyChanges(page: ChangesPage, seenWhenAsked: number): { more: boolean; behind: boolean } {
+    if (!this.state.timelines[page.roomId]?.loaded) return { more: false, behind: false };
+    this.receive(page.messages, 'changes');
+    const more = this.revs.page(page.roomId, page);
+    const behind = !more && this.revs.behind(page.roomId) && this.revs.seen(page.roomId) > seenWhenAsked;
+    return { more, behind };
+  }
+
+  /** The change feed over HTTP, from the cursor, when the socket refused a sync. */
+  private async syncOverHttp(roomId: number): Promise<void> {
+    for (;;) {
+      const from = this.revs.get(roomId);
+      if (from === undefined) return;
+      const seen = this.revs.seen(roomId);
+      let page: ChangesPage;
+      try {
+        page = await this.api.changes(roomId, { sinceRev: from, limit: 200 });
+      } catch {
+        return; // the next reconnect syncs again
+      }
+      const { more, behind } = this.applyChanges(page, seen);
+      if (!more && !behind) return;
     }
   }
 
   /** Rooms currently waiting for a sync answer (for tests and diagnostics). */
   get syncingRooms(): number[] {
     return [...this.syncing.keys()];
+  }
+
+  /** A room's revision cursor, undefined before its first page (for tests and diagnostics). */
+  revCursor(roomId: number): number | undefined {
+    return this.revs.get(roomId);
   }
 
   // ---- rooms ----
@@ -395,6 +419,7 @@ export class ChatStore {
     delete timelines[roomId];
     this.outbox.dropRoom(roomId);
     this.syncing.delete(roomId);
+    this.revs.forget(roomId);
     this.set({
       rooms: this.state.rooms.filter((r) => r.id !== roomId),
       timelines,
@@ -434,9 +459,10 @@ export class ChatStore {
         error: undefined,
       }));
       // Settle sends whose message already came back in the page.
-      this.receive(page.messages, false, roomId);
-      // Anything written between the page and now arrives by sync.
-      if (this.socket?.isReady) this.requestSync(roomId);
+      this.receive(page.messages, 'history');
+      // The page is the room at `page.rev`; live frames past it that came in meanwhile may
+      // have skipped a change: catch up from the page (after a reconnect, onReady does).
+      if (this.revs.init(roomId, page.rev) && this.socket?.isReady) this.requestSync(roomId);
       this.markActiveRead();
     } catch (e) {
       this.setTimeline(roomId, (cur) => ({ ...cur, error: e instanceof Error ? e.message : String(e) }));
@@ -464,6 +490,10 @@ export class ChatStore {
         hasMoreOlder: page.hasMore && page.messages.length > 0,
         loadingOlder: false,
       }));
+      // Changes made after this page was read, to messages that were outside the window
+      // when they came, were left out (no holes); ask for them again from the page's rev.
+      const cursor = this.revs.get(roomId);
+      if (cursor !== undefined && page.rev < cursor) this.requestSync(roomId, page.rev);
     } catch (e) {
       this.setTimeline(roomId, (cur) => ({ ...cur, loadingOlder: false, error: e instanceof Error ? e.message : String(e) }));
     }
@@ -513,20 +543,15 @@ export class ChatStore {
 
   async edit(message: Message, content: string): Promise<void> {
     const updated = await this.api.editMessage(message.id, content);
+    // The answer carries the new rev; a copy without one only wins over the same rev.
     const patch = updated && typeof updated === 'object' ? updated : { ...message, content, editedAt: new Date().toISOString() };
-    this.setTimeline(message.roomId, (t) => {
-      const messages = patchMessage(t.messages, { ...patch, id: message.id });
-      return messages === t.messages ? t : { ...t, messages };
-    });
+    this.patch({ ...patch, id: message.id, roomId: message.roomId });
   }
 
   async remove(message: Message): Promise<void> {
     const updated = await this.api.deleteMessage(message.id);
-    const patch = updated && typeof updated === 'object' ? { ...updated, deleted: true } : { ...message, deleted: true };
-    this.setTimeline(message.roomId, (t) => {
-      const messages = patchMessage(t.messages, { ...patch, id: message.id });
-      return messages === t.messages ? t : { ...t, messages };
-    });
+    const patch = updated && typeof updated === 'object' ? { ...updated, deleted: true } : { ...message, deleted: true, content: '' };
+    this.patch({ ...patch, id: message.id, roomId: message.roomId });
   }
 
   // ---- typing and read markers ----
