@@ -3,6 +3,7 @@
 
 import { chromium } from 'playwright-core';
 import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,9 +49,9 @@ export async function launch() {
  * A browser context for one user. Every page dialog (alert/confirm) is recorded and
  * dismissed: the app never opens one, so any entry means injected script ran.
  */
-export async function newUserContext(browser, { colorScheme = 'light' } = {}) {
+export async function newUserContext(browser, { colorScheme = 'light', baseURL = env.baseUrl } = {}) {
   const context = await browser.newContext({
-    baseURL: env.baseUrl,
+    baseURL,
     viewport: { width: 1280, height: 800 },
     colorScheme,
     reducedMotion: 'reduce',
@@ -115,4 +116,60 @@ export async function api(path, { method = 'GET', body, token } = {}) {
     json = undefined;
   }
   return { status: res.status, json, text };
+}
+
+/**
+ * A TCP relay in front of the server that a test can cut like a network cable. Chromium's
+ * offline emulation (`context.setOffline`) does not close an open WebSocket, it only holds
+ * its frames until the network is back (they are then delivered), so a context that must
+ * really lose its connection talks to the server through this. `cut()` resets every open
+ * connection (the page sees close 1006, the server a dropped peer) and refuses new ones
+ * until `restore()`.
+ */
+export async function cuttableLink(target = env.baseUrl) {
+  const url = new URL(target);
+  if (url.protocol !== 'http:') return null; // a TLS origin cannot be relayed under another name
+  const port = Number(url.port || 80);
+  const open = new Set();
+  let down = false;
+  const server = net.createServer((client) => {
+    if (down) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(port, url.hostname);
+    open.add(client);
+    open.add(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const drop = () => {
+      open.delete(client);
+      open.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) {
+      s.on('error', drop);
+      s.on('close', drop);
+    }
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      down = true;
+      for (const s of open) s.resetAndDestroy();
+      open.clear();
+    },
+    restore() {
+      down = false;
+    },
+    close() {
+      this.cut();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { api, env, eventually, launch, newUserContext, screenshot, unique } from './browser.mjs';
+import { api, cuttableLink, env, eventually, launch, newUserContext, screenshot, unique } from './browser.mjs';
 
 const sfx = unique();
 const PASSWORD = 'correct-horse-battery-1';
@@ -22,6 +22,7 @@ const XSS2 = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</sc
 let browser;
 let A; // alice's { context, page, dialogs, consoleErrors }
 let B; // bob's
+let bobLink; // bob's way to the server, which a step cuts (null for a TLS base URL)
 let roomId;
 
 const status = (page) => page.getByTestId('connection-status');
@@ -96,11 +97,13 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
   before(async () => {
     browser = await launch();
     A = await newUserContext(browser, { colorScheme: 'light' });
-    B = await newUserContext(browser, { colorScheme: 'dark' });
+    bobLink = await cuttableLink();
+    B = await newUserContext(browser, { colorScheme: 'dark', baseURL: bobLink?.url });
   });
 
   after(async () => {
     await browser?.close();
+    await bobLink?.close();
   });
 
   step('redirects a visitor without a session to log in', async () => {
@@ -239,6 +242,74 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     await B.page.locator(`.room-link[data-room-name="${roomName}"]`).click();
     await messageText(B.page, 'Are you there, Bob?').waitFor();
     await badge.waitFor({ state: 'detached' });
+  });
+
+  step('bob, cut off, gets the edit and the delete made meanwhile when he is back, without a reload', async (t) => {
+    if (!bobLink) {
+      t.skip('the base URL is not plain HTTP: no way to cut the connection');
+      return;
+    }
+    const editMe = 'Alice will edit this while Bob is offline';
+    const edited = 'Alice edited this while Bob was offline';
+    const deleteMe = 'Alice will delete this while Bob is offline';
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    await send(A.page, editMe);
+    await send(A.page, deleteMe);
+    await messageText(B.page, editMe).waitFor();
+    await messageText(B.page, deleteMe).waitFor();
+    const bobMessage = (text) => B.page.locator('[data-testid="message"]').filter({ hasText: text });
+    const deletedSeq = await bobMessage(deleteMe).getAttribute('data-seq');
+    const errorsBefore = B.consoleErrors.length;
+    // A reload would lose this mark: the catch-up must happen in the running page.
+    await B.page.evaluate(() => (window.__sameDocument = true));
+
+    // Offline emulation alone leaves the WebSocket open (it only holds its frames until the
+    // network is back), so the link to the server is cut as well: the socket really drops.
+    await B.context.setOffline(true);
+    bobLink.cut();
+    await B.page.locator('[data-testid="connection-status"]:not([data-state="open"])').waitFor();
+
+    const { page } = A;
+    const target = page.locator('[data-testid="message"][data-own="true"]').filter({ hasText: editMe });
+    await target.hover();
+    await target.getByRole('button', { name: /^Edit message/ }).click();
+    const box = target.getByLabel('Edit message');
+    await box.fill(edited);
+    await box.press('Enter');
+    await page.locator('[data-testid="message"][data-own="true"]').filter({ hasText: edited }).waitFor();
+    const doomed = page.locator('[data-testid="message"][data-own="true"]').filter({ hasText: deleteMe });
+    await doomed.hover();
+    await doomed.getByRole('button', { name: /^Delete message/ }).click();
+    await doomed.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.locator(`[data-testid="message"][data-seq="${deletedSeq}"]`).getByText('This message was deleted.').waitFor();
+
+    // Nothing reached bob: he still shows both messages as they were.
+    assert.equal(await messageText(B.page, editMe).count(), 1, 'bob got the edit while cut off');
+    assert.equal(await messageText(B.page, deleteMe).count(), 1, 'bob got the delete while cut off');
+    await screenshot(B.page, 'offline-missed-changes');
+
+    bobLink.restore();
+    await B.context.setOffline(false);
+    await waitConnected(B.page, 60_000);
+    await messageText(B.page, edited).waitFor();
+    await bobMessage(edited).getByText('(edited)', { exact: true }).waitFor();
+    await B.page.locator(`[data-testid="message"][data-seq="${deletedSeq}"]`).getByText('This message was deleted.').waitFor();
+    assert.equal(await messageText(B.page, editMe).count(), 0);
+    assert.equal(await messageText(B.page, deleteMe).count(), 0);
+    assert.equal(await B.page.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
+    assertIncreasing(await shownSeqs(B.page), 'bob');
+    await screenshot(B.page, 'offline-changes-synced');
+
+    // The only console errors are the browser's own reports of the refused connections.
+    const network = /net::ERR_|WebSocket connection to .* failed|Failed to load resource/;
+    assert.deepEqual(
+      B.consoleErrors.slice(errorsBefore).filter((e) => !network.test(e)),
+      [],
+    );
+    // And live traffic flows again.
+    await send(A.page, 'Welcome back, Bob');
+    await messageText(B.page, 'Welcome back, Bob').waitFor();
   });
 
   step('reconnects after a server restart and shows what was sent meanwhile', async (t) => {

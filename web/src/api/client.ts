@@ -282,10 +282,10 @@ export class ApiClient {
     return this.request('DELETE', `/rooms/${roomId}/members/${encodeURIComponent(userId)}`);
   }
 
-  messages(roomId: number, q: { beforeSeq?: number; afterSeq?: number; limit?: number }): Promise<MessagesPage> {
+  /** The latest page, or the page before `beforeSeq`. (Newer messages come from the change feed.) */
+  messages(roomId: number, q: { beforeSeq?: number; limit?: number }): Promise<MessagesPage> {
     const p = new URLSearchParams();
     if (q.beforeSeq !== undefined) p.set('beforeSeq', String(q.beforeSeq));
-    if (q.afterSeq !== undefined) p.set('afterSeq', String(q.afterSeq));
     if (q.limit !== undefined) p.set('limit', String(q.limit));
     const qs = p.toString();
     return this.request('GET', `/rooms/${roomId}/messages${qs ? `?${qs}` : ''}`);

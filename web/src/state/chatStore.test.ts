@@ -98,15 +98,11 @@ class FakeServer {
     return m;
   }
 
-  page(roomId: number, q: { beforeSeq?: number; afterSeq?: number; limit?: number }): MessagesPage {
+  page(roomId: number, q: { beforeSeq?: number; limit?: number }): MessagesPage {
     const r = this.room(roomId);
     const limit = q.limit ?? 50;
     let all = r.messages;
     if (q.beforeSeq !== undefined) all = all.filter((m) => m.seq < q.beforeSeq!);
-    if (q.afterSeq !== undefined) {
-      const after = all.filter((m) => m.seq > q.afterSeq!);
-      return { messages: after.slice(0, limit), hasMore: after.length > limit, rev: r.rev };
-    }
     return { messages: all.slice(-limit), hasMore: all.length > limit, rev: r.rev };
   }
 
@@ -126,7 +122,7 @@ function fakeApi(server: FakeServer, rooms: Room[]) {
   const calls: string[] = [];
   const api: ChatApi = {
     rooms: vi.fn(async () => rooms.map((r) => ({ ...r }))),
-    messages: vi.fn(async (roomId: number, q: { beforeSeq?: number; afterSeq?: number; limit?: number }) => {
+    messages: vi.fn(async (roomId: number, q: { beforeSeq?: number; limit?: number }) => {
       calls.push(`messages ${roomId} ${JSON.stringify(q)}`);
       return server.page(roomId, q);
     }),
