@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test test-rust test-web lint fmt web-build e2e-web e2e-deploy abuse deploy-check autobahn bench clean-test-dbs
+.PHONY: help run test test-rust test-web lint asyncapi fmt web-build e2e-web e2e-deploy abuse deploy-check autobahn bench clean-test-dbs
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -33,6 +33,13 @@ e2e-web: ## the SPA in Debian's Chromium against the real quick-start server (ne
 lint: ## rustfmt check, clippy with warnings as errors, the SPA's type check
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --workspace -- -D warnings
+
+asyncapi: tools/asyncapi/node_modules ## check docs/asyncapi.yaml: AsyncAPI parser diagnostics, every example against its schema
+	node tools/asyncapi/check.mjs
+
+tools/asyncapi/node_modules: tools/asyncapi/package-lock.json
+	cd tools/asyncapi && npm ci --no-audit --no-fund
+	@touch tools/asyncapi/node_modules
 
 fmt: ## format the Rust code
 	$(CARGO) fmt --all

@@ -10,7 +10,9 @@ use crate::domain::{ClientMsgId, MessageContent};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::members;
-use crate::store::messages::{self, InsertError, Message, NewMessage, PageQuery, Stored};
+use crate::store::messages::{
+    self, Change, Cursor, InsertError, Message, NewMessage, PageQuery, Stored,
+};
 use crate::store::rooms::{self, Room};
 use crate::views;
 
@@ -241,50 +243,138 @@ fn stored(outcome: Result<Stored, InsertError>) -> ApiResult<Stored> {
 pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 200;
 
-/// A page of history. Negative cursors are refused; limits above 200 are capped; the
-/// serialised messages stay within `max_bytes` (at least one is always sent), with `hasMore`
-/// true when the budget left some out.
-pub async fn history(
-    state: &AppState,
-    caller: &Caller,
-    room_id: i64,
+/// A page of a room's messages, as [`read`] answers it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub messages: Vec<Message>,
+    /// More lie beyond the page in the direction read.
+    pub has_more: bool,
+    /// The room's revision: every change up to it is reflected in the page's messages (the
+    /// room is read before them). A client keeps it as its change-feed cursor.
+    pub rev: i64,
+}
+
+/// The cursor of a read from its request fields: `sinceRev` (the change feed) or
+/// `afterSeq`/`beforeSeq`. Negative values and `sinceRev` with a seq cursor are refused.
+pub fn cursor(
     after_seq: Option<i64>,
     before_seq: Option<i64>,
-    limit: Option<i64>,
-    max_bytes: usize,
-) -> ApiResult<(Vec<Message>, bool)> {
+    since_rev: Option<i64>,
+) -> ApiResult<Cursor> {
     let mut errors = Vec::new();
-    if after_seq.is_some_and(|s| s < 0) {
-        errors.push(service_kit::FieldError::new(
-            "afterSeq",
-            "must be 0 or more",
-        ));
+    for (name, value) in [
+        ("afterSeq", after_seq),
+        ("beforeSeq", before_seq),
+        ("sinceRev", since_rev),
+    ] {
+        if value.is_some_and(|v| v < 0) {
+            errors.push(service_kit::FieldError::new(name, "must be 0 or more"));
+        }
     }
-    if before_seq.is_some_and(|s| s < 0) {
+    if since_rev.is_some() && (after_seq.is_some() || before_seq.is_some()) {
         errors.push(service_kit::FieldError::new(
-            "beforeSeq",
-            "must be 0 or more",
-        ));
-    }
-    if limit.is_some_and(|l| l < 1) {
-        errors.push(service_kit::FieldError::new(
-            "limit",
-            "must be at least 1 (at most 200 are returned)",
+            "sinceRev",
+            "cannot be combined with afterSeq or beforeSeq",
         ));
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    visible_room(state, caller, room_id).await?;
+    Ok(match since_rev {
+        Some(rev) => Cursor::SinceRev(rev),
+        None => Cursor::Seq {
+            after: after_seq,
+            before: before_seq,
+        },
+    })
+}
+
+/// A page of a room's messages from `cursor`: history by seq, or the change feed by
+/// revision. Limits above 200 are capped; the serialised messages stay within `max_bytes`
+/// (at least one is always sent), with `has_more` true when the budget left some out.
+pub async fn read(
+    state: &AppState,
+    caller: &Caller,
+    room_id: i64,
+    cursor: Cursor,
+    limit: Option<i64>,
+    max_bytes: usize,
+) -> ApiResult<Page> {
+    if limit.is_some_and(|l| l < 1) {
+        return Err(ApiError::field(
+            "limit",
+            "must be at least 1 (at most 200 are returned)",
+        ));
+    }
+    // The room (and its revision) is read before the messages, so the page reflects every
+    // change up to that revision.
+    let room = visible_room(state, caller, room_id).await?;
     let query = PageQuery {
-        after_seq,
-        before_seq,
+        cursor,
         limit: limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE),
         max_bytes: i64::try_from(max_bytes).unwrap_or(i64::MAX),
     };
     let (mut page, has_more) = messages::page(&state.db.pool, room_id, query).await?;
-    let cut = views::fit_messages(&mut page, max_bytes, after_seq.is_some());
-    Ok((page, has_more || cut))
+    let cut = views::fit_messages(&mut page, max_bytes, cursor.forward());
+    // Changes that committed after the room was read may be in the page; the revision
+    // answered covers them too (a room's revisions commit in order).
+    let newest = page.iter().map(|m| m.rev).max().unwrap_or(0);
+    Ok(Page {
+        messages: page,
+        has_more: has_more || cut,
+        rev: room.last_rev.max(newest),
+    })
+}
+
+/// The message, if the caller can see its room.
+async fn visible_message(state: &AppState, caller: &Caller, id: i64) -> ApiResult<(Message, Room)> {
+    let message = messages::get(&state.db.pool, id)
+        .await?
+        .ok_or(ApiError::MessageNotFound)?;
+    let room = visible_room(state, caller, message.room_id)
+        .await
+        .map_err(|_| ApiError::MessageNotFound)?;
+    Ok((message, room))
+}
+
+/// Replaces the text of the caller's own message; the edited message (with its new
+/// revision) is returned, and delivered to the room as `messageEdited` by the caller.
+pub async fn edit(state: &AppState, caller: &Caller, id: i64, content: &str) -> ApiResult<Message> {
+    let content = MessageContent::parse(content).map_err(|e| ApiError::Validation(vec![e]))?;
+    let (message, _) = visible_message(state, caller, id).await?;
+    if message.user_id != caller.id {
+        return Err(ApiError::NotAuthor);
+    }
+    messages::change(
+        &state.db.pool,
+        &message,
+        Change::Edit(&content),
+        store_kit::now_ms(),
+    )
+    .await?
+    .ok_or(ApiError::MessageNotFound)
+}
+
+/// Soft-deletes a message (its author, or the owner of its room). Idempotent: `None` when
+/// it was already deleted, the deleted message (with its new revision) otherwise.
+pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Option<Message>> {
+    let (message, room) = visible_message(state, caller, id).await?;
+    let may_delete =
+        message.user_id == caller.id || (!room.is_general && room.owner_user_id == Some(caller.id));
+    if !may_delete {
+        return Err(ApiError::NotAuthor);
+    }
+    let deleted = messages::change(
+        &state.db.pool,
+        &message,
+        Change::Delete,
+        store_kit::now_ms(),
+    )
+    .await?;
+    if deleted.is_some() {
+        tracing::info!(message_id = message.id, room_id = room.id, by = %caller.id, "message deleted");
+    }
+    Ok(deleted)
 }
 
 /// Moves the caller's read marker (never past the room's last seq, never backwards).

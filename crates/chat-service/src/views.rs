@@ -15,6 +15,8 @@ pub struct MessageView {
     pub id: i64,
     pub room_id: i64,
     pub seq: i64,
+    /// The room revision of this message's last change (creation, edit or deletion).
+    pub rev: i64,
     pub user_id: Uuid,
     pub username: String,
     #[serde(rename = "type")]
@@ -32,6 +34,7 @@ impl From<&Message> for MessageView {
             id: m.id,
             room_id: m.room_id,
             seq: m.seq,
+            rev: m.rev,
             user_id: m.user_id,
             username: m.username.clone(),
             kind: m.kind.clone(),
@@ -55,6 +58,8 @@ pub struct RoomView {
     /// Members with a membership row; 0 for `general`, which belongs to everyone.
     pub member_count: i64,
     pub last_seq: i64,
+    /// The room's change-feed revision (`GET /rooms/{id}/changes?sinceRev=`).
+    pub last_rev: i64,
     /// Messages by others after the caller's read marker (at most 1000).
     pub unread_count: i64,
     pub created_at: String,
@@ -70,6 +75,7 @@ impl RoomView {
             is_general: room.is_general,
             member_count,
             last_seq: room.last_seq,
+            last_rev: room.last_rev,
             unread_count,
             created_at: store_kit::rfc3339(room.created_at),
         }
@@ -164,9 +170,11 @@ pub mod frames {
         json!({"type": "ack", "clientMsgId": client_msg_id, "message": MessageView::from(m)})
     }
 
-    pub fn messages(room_id: i64, page: &[Message], has_more: bool) -> Value {
-        let list: Vec<MessageView> = page.iter().map(MessageView::from).collect();
-        json!({"type": "messages", "roomId": room_id, "messages": list, "hasMore": has_more})
+    /// The answer to `sync`: `messages` for a seq cursor, `changes` for the change feed.
+    pub fn page(room_id: i64, page: &crate::chat::Page, changes: bool) -> Value {
+        let list: Vec<MessageView> = page.messages.iter().map(MessageView::from).collect();
+        let kind = if changes { "changes" } else { "messages" };
+        json!({"type": kind, "roomId": room_id, "messages": list, "hasMore": page.has_more, "rev": page.rev})
     }
 
     pub fn message_edited(m: &Message) -> Value {
@@ -174,7 +182,7 @@ pub mod frames {
     }
 
     pub fn message_deleted(m: &Message) -> Value {
-        json!({"type": "messageDeleted", "roomId": m.room_id, "id": m.id, "seq": m.seq})
+        json!({"type": "messageDeleted", "roomId": m.room_id, "id": m.id, "seq": m.seq, "rev": m.rev})
     }
 
     pub fn typing(room_id: i64, user_id: Uuid, username: &str) -> Value {
@@ -203,6 +211,7 @@ mod tests {
             id: seq,
             room_id: 1,
             seq,
+            rev: seq,
             user_id: Uuid::nil(),
             username: "alice".to_owned(),
             kind: "text".to_owned(),

@@ -239,6 +239,7 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
     let ready = next_json(&mut ws).await;
     assert_eq!(ready["type"], "ready");
     assert_eq!(ready["rooms"], json!([1]));
+    assert!(ready["expiresAt"].as_i64().is_some(), "{ready}");
     ws.send(Message::text(json!({"action": "sendMessage", "id": "1", "roomId": 1, "content": "hello", "clientMsgId": "q-1"}).to_string()))
         .await
         .unwrap();

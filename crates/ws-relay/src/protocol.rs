@@ -120,12 +120,19 @@ pub fn error_frame(code: &str, message: &str, temporary: bool, id: Option<&Value
     encode(&with_id(into_map(frame), id))
 }
 
-pub fn ready_frame(connection_id: &str, user_id: Uuid, rooms: &[i64]) -> ByteString {
+/// `expires_at`: when the access token behind the connection expires (Unix seconds).
+pub fn ready_frame(
+    connection_id: &str,
+    user_id: Uuid,
+    rooms: &[i64],
+    expires_at: i64,
+) -> ByteString {
     encode(&json!({
         "type": "ready",
         "connectionId": connection_id,
         "userId": user_id,
         "rooms": rooms,
+        "expiresAt": expires_at,
     }))
 }
 

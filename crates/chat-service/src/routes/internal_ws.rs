@@ -90,8 +90,10 @@ struct SendMessage {
 #[serde(rename_all = "camelCase")]
 struct Sync {
     room_id: i64,
-    #[serde(default)]
-    after_seq: i64,
+    /// The change feed: every message changed after this revision.
+    since_rev: Option<i64>,
+    /// New messages after this seq (the older form; 0 when neither is given).
+    after_seq: Option<i64>,
     limit: Option<i64>,
 }
 
@@ -348,18 +350,22 @@ async fn run_action(
         }
         "sync" => {
             let sync: Sync = parse(body)?;
-            let (page, has_more) = chat::history(
+            let after_seq = match sync.since_rev {
+                Some(_) => sync.after_seq,
+                None => Some(sync.after_seq.unwrap_or(0)),
+            };
+            let cursor = chat::cursor(after_seq, None, sync.since_rev)?;
+            let page = chat::read(
                 state,
                 &caller,
                 sync.room_id,
-                Some(sync.after_seq),
-                None,
+                cursor,
                 sync.limit,
                 reply_budget,
             )
             .await?;
             ActionResponse {
-                reply: Some(frames::messages(sync.room_id, &page, has_more)),
+                reply: Some(frames::page(sync.room_id, &page, sync.since_rev.is_some())),
                 outbound: Vec::new(),
             }
         }

@@ -6,10 +6,8 @@ use service_kit::RequestId;
 use tokens::actix::AuthUser;
 
 use crate::chat::{self, Caller, to_room};
-use crate::domain::MessageContent;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::startup::AppState;
-use crate::store::messages::{self, Message};
 use crate::views::{MessageView, frames};
 
 #[derive(Deserialize)]
@@ -25,6 +23,9 @@ pub struct HistoryQuery {
 pub struct HistoryPage {
     messages: Vec<MessageView>,
     has_more: bool,
+    /// The room's revision when the page was read: every change up to it is reflected in the
+    /// page, so it is where a client's change-feed cursor starts.
+    rev: i64,
 }
 
 #[utoipa::path(
@@ -41,19 +42,72 @@ pub async fn history(
     path: web::Path<i64>,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (page, has_more) = chat::history(
+    let cursor = chat::cursor(query.after_seq, query.before_seq, None)?;
+    let page = chat::read(
         &state,
         &Caller::from(&user),
         path.into_inner(),
-        query.after_seq,
-        query.before_seq,
+        cursor,
         query.limit,
         state.settings.limits.reply_max_bytes,
     )
     .await?;
     Ok(HttpResponse::Ok().json(HistoryPage {
-        messages: page.iter().map(MessageView::from).collect(),
-        has_more,
+        messages: page.messages.iter().map(MessageView::from).collect(),
+        has_more: page.has_more,
+        rev: page.rev,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangesQuery {
+    since_rev: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangesPage {
+    room_id: i64,
+    /// Every message changed after `sinceRev`, whole, in revision order; a deleted one has
+    /// `deleted: true` and no content.
+    messages: Vec<MessageView>,
+    /// The room's current revision: the next `sinceRev` once `hasMore` is false.
+    rev: i64,
+    /// More changes follow: ask again from the `rev` of the last message.
+    has_more: bool,
+}
+
+#[utoipa::path(
+    tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path), ("sinceRev" = Option<i64>, Query, description = "changes after this room revision (0, the default, for all)"),
+           ("limit" = Option<i64>, Query, description = "1 to 200 (default 50; larger values are capped); the answer also stays within CHAT_REPLY_MAX_BYTES")),
+    responses((status = 200, body = ChangesPage), (status = 400, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc))
+)]
+#[get("/rooms/{id}/changes")]
+pub async fn changes(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<ChangesQuery>,
+) -> ApiResult<HttpResponse> {
+    let room_id = path.into_inner();
+    let cursor = chat::cursor(None, None, Some(query.since_rev.unwrap_or(0)))?;
+    let page = chat::read(
+        &state,
+        &Caller::from(&user),
+        room_id,
+        cursor,
+        query.limit,
+        state.settings.limits.reply_max_bytes,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(ChangesPage {
+        room_id,
+        messages: page.messages.iter().map(MessageView::from).collect(),
+        rev: page.rev,
+        has_more: page.has_more,
     }))
 }
 
@@ -102,21 +156,6 @@ pub async fn post(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// The message, if the caller can see its room.
-async fn visible_message(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-) -> ApiResult<(Message, crate::store::rooms::Room)> {
-    let message = messages::get(&state.db.pool, id)
-        .await?
-        .ok_or(ApiError::MessageNotFound)?;
-    let room = chat::visible_room(state, caller, message.room_id)
-        .await
-        .map_err(|_| ApiError::MessageNotFound)?;
-    Ok((message, room))
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct EditMessageBody {
     #[serde(default)]
@@ -133,19 +172,13 @@ pub async fn edit(
     path: web::Path<i64>,
     body: web::Json<EditMessageBody>,
 ) -> ApiResult<HttpResponse> {
-    let content =
-        MessageContent::parse(&body.content).map_err(|e| ApiError::Validation(vec![e]))?;
-    let caller = Caller::from(&user);
-    let (message, _) = visible_message(&state, &caller, path.into_inner()).await?;
-    if message.user_id != user.id {
-        return Err(ApiError::NotAuthor);
-    }
-    if !messages::edit(&state.db.pool, message.id, &content, store_kit::now_ms()).await? {
-        return Err(ApiError::MessageNotFound);
-    }
-    let edited = messages::get(&state.db.pool, message.id)
-        .await?
-        .ok_or(ApiError::MessageNotFound)?;
+    let edited = chat::edit(
+        &state,
+        &Caller::from(&user),
+        path.into_inner(),
+        &body.content,
+    )
+    .await?;
     chat::publish(
         &state,
         vec![to_room(edited.room_id, frames::message_edited(&edited))],
@@ -164,18 +197,10 @@ pub async fn delete(
     request_id: RequestId,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let caller = Caller::from(&user);
-    let (message, room) = visible_message(&state, &caller, path.into_inner()).await?;
-    let may_delete =
-        message.user_id == user.id || (!room.is_general && room.owner_user_id == Some(user.id));
-    if !may_delete {
-        return Err(ApiError::NotAuthor);
-    }
-    if messages::soft_delete(&state.db.pool, message.id, store_kit::now_ms()).await? {
-        tracing::info!(message_id = message.id, room_id = room.id, by = %user.id, "message deleted");
+    if let Some(deleted) = chat::delete(&state, &Caller::from(&user), path.into_inner()).await? {
         chat::publish(
             &state,
-            vec![to_room(room.id, frames::message_deleted(&message))],
+            vec![to_room(deleted.room_id, frames::message_deleted(&deleted))],
             Vec::new(),
             &request_id,
         );

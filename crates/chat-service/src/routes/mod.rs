@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(members::add)
         .service(members::remove)
         .service(messages::history)
+        .service(messages::changes)
         .service(messages::post)
         .service(messages::edit)
         .service(messages::delete)

@@ -1,6 +1,11 @@
 //! The `messages` table. A message's `seq` is given out by bumping `rooms.last_seq` in the
 //! transaction that inserts it: a writer that commits holds the next number, one that rolls
 //! back gives it back, so seqs have no gaps and "everything after seq N" is complete.
+//!
+//! Revisions work the same way for the change feed: every change to a room's messages (a new
+//! message, an edit, a delete) bumps `rooms.last_rev` in its transaction and stamps the message
+//! with it (`messages.rev`). The room row is the lock, so a room's revisions commit in order
+//! and "everything changed after rev N" is complete too (docs/protocol.md).
 
 use anyhow::Context;
 use sqlx::AnyPool;
@@ -9,11 +14,20 @@ use uuid::Uuid;
 use super::parse_user_id;
 use crate::domain::{ClientMsgId, MessageContent};
 
+/// The columns of a [`MessageRow`], in one place for every statement that reads messages.
+macro_rules! columns {
+    () => {
+        "id, room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at"
+    };
+}
+
 #[derive(Debug, Clone)]
 pub struct Message {
     pub id: i64,
     pub room_id: i64,
     pub seq: i64,
+    /// The room revision of this message's last change.
+    pub rev: i64,
     pub user_id: Uuid,
     pub username: String,
     pub kind: String,
@@ -29,6 +43,7 @@ struct MessageRow {
     id: i64,
     room_id: i64,
     seq: i64,
+    rev: i64,
     user_id: String,
     username_snapshot: String,
     #[sqlx(rename = "type")]
@@ -47,6 +62,7 @@ impl TryFrom<MessageRow> for Message {
             id: r.id,
             room_id: r.room_id,
             seq: r.seq,
+            rev: r.rev,
             user_id: parse_user_id(&r.user_id)?,
             username: r.username_snapshot,
             kind: r.kind,
@@ -83,10 +99,11 @@ pub async fn by_client_id(
     user_id: Uuid,
     client_msg_id: &str,
 ) -> anyhow::Result<Option<Message>> {
-    let row: Option<MessageRow> = sqlx::query_as(
-        "SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at
-         FROM messages WHERE user_id = $1 AND client_msg_id = $2",
-    )
+    let row: Option<MessageRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM messages WHERE user_id = $1 AND client_msg_id = $2"
+    ))
     .bind(user_id.to_string())
     .bind(client_msg_id.to_owned())
     .fetch_optional(pool)
@@ -129,22 +146,24 @@ pub async fn insert(
     let mut tx = pool.begin().await.context("starting a send")?;
     // The write comes first: it takes the room's row lock on PostgreSQL and the write lock on
     // SQLite, so concurrent senders queue here and each gets the next number.
-    let seq: Option<i64> = sqlx::query_scalar(
-        "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+    let next: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE rooms SET last_seq = last_seq + 1, last_rev = last_rev + 1 WHERE id = $1
+         RETURNING last_seq, last_rev",
     )
     .bind(room_id)
     .fetch_optional(&mut *tx)
     .await
     .context("taking the next seq")?;
-    let Some(seq) = seq else {
+    let Some((seq, rev)) = next else {
         return Err(InsertError::RoomGone);
     };
     let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-        "INSERT INTO messages (room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at)
-         VALUES ($1, $2, $3, $4, 'text', $5, $6, $7) RETURNING id",
+        "INSERT INTO messages (room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'text', $6, $7, $8) RETURNING id",
     )
     .bind(room_id)
     .bind(seq)
+    .bind(rev)
     .bind(user_id.to_string())
     .bind(username)
     .bind(content.as_str())
@@ -174,6 +193,7 @@ pub async fn insert(
             id,
             room_id,
             seq,
+            rev,
             user_id,
             username: username.to_owned(),
             kind: "text".to_owned(),
@@ -274,11 +294,12 @@ pub async fn insert_batch(
             })
             .collect();
         let last = take_seqs(&mut tx, &counts).await?;
-        let mut next_seq: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+        // The next (seq, rev) of each room: both counters moved by the room's count.
+        let mut next: std::collections::HashMap<i64, (i64, i64)> = std::collections::HashMap::new();
         for (room, count) in &counts {
-            match last.iter().find(|(id, _)| id == room) {
-                Some((_, last)) => {
-                    next_seq.insert(*room, last - count + 1);
+            match last.iter().find(|(id, _, _)| id == room) {
+                Some((_, last_seq, last_rev)) => {
+                    next.insert(*room, (last_seq - count + 1, last_rev - count + 1));
                 }
                 None => {
                     for i in fresh.iter().filter(|i| batch[**i].room_id == *room) {
@@ -287,41 +308,44 @@ pub async fn insert_batch(
                 }
             }
         }
-        let mut rows: Vec<(usize, i64)> = Vec::with_capacity(fresh.len());
+        let mut rows: Vec<(usize, i64, i64)> = Vec::with_capacity(fresh.len());
         for i in &fresh {
-            if let Some(seq) = next_seq.get_mut(&batch[*i].room_id) {
-                rows.push((*i, *seq));
+            if let Some((seq, rev)) = next.get_mut(&batch[*i].room_id) {
+                rows.push((*i, *seq, *rev));
                 *seq += 1;
+                *rev += 1;
             }
         }
         if !rows.is_empty() {
             let mut sql = String::from(
-                "INSERT INTO messages (room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at) VALUES ",
+                "INSERT INTO messages (room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at) VALUES ",
             );
             for n in 0..rows.len() {
-                let b = n * 7;
+                let b = n * 8;
                 if n > 0 {
                     sql.push_str(", ");
                 }
                 sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, 'text', ${}, ${}, ${})",
+                    "(${}, ${}, ${}, ${}, ${}, 'text', ${}, ${}, ${})",
                     b + 1,
                     b + 2,
                     b + 3,
                     b + 4,
                     b + 5,
                     b + 6,
-                    b + 7
+                    b + 7,
+                    b + 8
                 ));
             }
             sql.push_str(" RETURNING id, room_id, seq");
             // Only numbered placeholders are formatted into this statement; every value is bound.
             let mut query = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
-            for (i, seq) in &rows {
+            for (i, seq, rev) in &rows {
                 let m = &batch[*i];
                 query = query
                     .bind(m.room_id)
                     .bind(*seq)
+                    .bind(*rev)
                     .bind(m.user_id.to_string())
                     .bind(m.username.clone())
                     .bind(m.content.as_str().to_owned())
@@ -338,7 +362,7 @@ pub async fn insert_batch(
                 }
             };
             tx.commit().await.context("committing a batch")?;
-            for (i, seq) in &rows {
+            for (i, seq, rev) in &rows {
                 let m = &batch[*i];
                 let Some((id, _, _)) = ids
                     .iter()
@@ -353,6 +377,7 @@ pub async fn insert_batch(
                         id: *id,
                         room_id: m.room_id,
                         seq: *seq,
+                        rev: *rev,
                         user_id: m.user_id,
                         username: m.username.clone(),
                         kind: "text".to_owned(),
@@ -395,14 +420,13 @@ pub async fn insert_batch(
         .collect())
 }
 
-/// Stored messages for these (user, clientMsgId) pairs.
-/// Bumps `last_seq` of each `(room, count)` in one statement and returns `(room, new last_seq)`
-/// for the rooms that exist. On PostgreSQL the rows are locked in id order first, so two
+/// Bumps `last_seq` and `last_rev` of each `(room, count)` in one statement and returns
+/// `(room, new last_seq, new last_rev)` for the rooms that exist. On PostgreSQL the rows are locked in id order first, so two
 /// writers taking overlapping rooms queue instead of deadlocking (SQLite has one writer).
 async fn take_seqs(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     counts: &[(i64, i64)],
-) -> anyhow::Result<Vec<(i64, i64)>> {
+) -> anyhow::Result<Vec<(i64, i64, i64)>> {
     let n = counts.len();
     let list = |from: usize| {
         (0..n)
@@ -428,10 +452,11 @@ async fn take_seqs(
         .map(|k| format!(" WHEN ${} THEN ${}", 2 * k + 1, 2 * k + 2))
         .collect();
     let sql = format!(
-        "UPDATE rooms SET last_seq = last_seq + CASE id{cases} END WHERE id IN ({}) RETURNING id, last_seq",
+        "UPDATE rooms SET last_seq = last_seq + CASE id{cases} END, last_rev = last_rev + CASE id{cases} END
+         WHERE id IN ({}) RETURNING id, last_seq, last_rev",
         list(2 * n + 1)
     );
-    let mut update = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+    let mut update = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
     for (room, count) in counts {
         update = update.bind(*room).bind(*count);
     }
@@ -444,15 +469,17 @@ async fn take_seqs(
         .context("taking seqs for a batch")
 }
 
+/// Stored messages for these (user, clientMsgId) pairs.
 async fn by_client_ids<'a>(
     conn: &mut sqlx::AnyConnection,
     keys: impl Iterator<Item = (Uuid, &'a str)>,
 ) -> anyhow::Result<Vec<Message>> {
     let keys: Vec<(Uuid, &str)> = keys.collect();
-    let mut sql = String::from(
-        "SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at
-         FROM messages WHERE (user_id, client_msg_id) IN (",
-    );
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM messages WHERE (user_id, client_msg_id) IN ("
+    ));
     for n in 0..keys.len() {
         if n > 0 {
             sql.push_str(", ");
@@ -473,23 +500,45 @@ async fn by_client_ids<'a>(
     )
 }
 
-/// Which page of a room's history.
+/// Where a read of a room's messages starts, and which way it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// By seq: after `after` (oldest first, forward) when it is given, else the newest
+    /// messages; below `before` when it is given (`afterSeq`, `beforeSeq`).
+    Seq {
+        after: Option<i64>,
+        before: Option<i64>,
+    },
+    /// Messages whose last change has a revision above this one, in revision order
+    /// (`sinceRev`: the change feed).
+    SinceRev(i64),
+}
+
+impl Cursor {
+    /// Whether the read goes forward (the answer is cut at its far end) or back.
+    pub fn forward(self) -> bool {
+        !matches!(self, Cursor::Seq { after: None, .. })
+    }
+}
+
+/// Which page of a room's messages.
 #[derive(Debug, Clone, Copy)]
 pub struct PageQuery {
-    pub after_seq: Option<i64>,
-    pub before_seq: Option<i64>,
+    pub cursor: Cursor,
     pub limit: i64,
     /// The answer's byte budget: rows that cannot fit in it are not even read (see [`page`]).
     pub max_bytes: i64,
 }
 
-/// A page of history, oldest first, and whether more lie beyond it in the direction read:
-/// after `afterSeq` (newer) when it is given, else before `beforeSeq` (older) or the latest.
+/// A page of a room's messages, in the order of the cursor (by seq, oldest first, for seq
+/// cursors; by revision for [`Cursor::SinceRev`]), and whether more lie beyond it in the
+/// direction read.
 ///
 /// Rows are read in that direction and stop once the characters of the contents before a row
 /// reach `max_bytes`: a message takes at least as many bytes serialised as its content has
 /// characters, so such rows could never fit in the answer. The caller trims the rest to the
-/// exact serialised size. Both engines run the same window query.
+/// exact serialised size. Both engines run the same window query, one statement, so the page
+/// is one snapshot.
 pub async fn page(
     pool: &AnyPool,
     room_id: i64,
@@ -501,43 +550,61 @@ pub async fn page(
         message: MessageRow,
         fetched: i64,
     }
-    let forward = q.after_seq.is_some();
-    let (range, order) = if forward {
-        ("seq > $2 AND seq < $3", "ASC")
-    } else {
-        ("seq >= $2 AND seq < $3", "DESC")
+    let (range, key, order, from, to) = match q.cursor {
+        Cursor::Seq {
+            after: Some(after),
+            before,
+        } => (
+            "seq > $2 AND seq < $3",
+            "seq",
+            "ASC",
+            after,
+            before.unwrap_or(i64::MAX),
+        ),
+        Cursor::Seq {
+            after: None,
+            before,
+        } => (
+            "seq >= $2 AND seq < $3",
+            "seq",
+            "DESC",
+            0,
+            before.unwrap_or(i64::MAX),
+        ),
+        Cursor::SinceRev(since) => ("rev > $2 AND rev < $3", "rev", "ASC", since, i64::MAX),
     };
     // Only these fixed fragments are formatted into the statement; every value is bound.
     let sql = format!(
-        "SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at, fetched
+        "SELECT {cols}, fetched
          FROM (
              SELECT p.*,
-                    COALESCE(SUM(LENGTH(p.content)) OVER (ORDER BY p.seq {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS chars_before,
+                    COALESCE(SUM(LENGTH(p.content)) OVER (ORDER BY p.{key} {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS chars_before,
                     COUNT(*) OVER () AS fetched
              FROM (
-                 SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at
-                 FROM messages WHERE room_id = $1 AND {range} ORDER BY seq {order} LIMIT $4
+                 SELECT {cols}
+                 FROM messages WHERE room_id = $1 AND {range} ORDER BY {key} {order} LIMIT $4
              ) p
          ) w
          WHERE chars_before < $5
-         ORDER BY seq ASC"
+         ORDER BY {key} ASC",
+        cols = columns!(),
     );
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(room_id)
-        .bind(q.after_seq.unwrap_or(0))
-        .bind(q.before_seq.unwrap_or(i64::MAX))
+        .bind(from)
+        .bind(to)
         .bind(q.limit + 1)
         .bind(q.max_bytes)
         .fetch_all(pool)
         .await
-        .context("reading history")?;
+        .context("reading messages")?;
     let fetched = rows.first().map_or(0, |r| r.fetched);
     let mut rows: Vec<MessageRow> = rows.into_iter().map(|r| r.message).collect();
     let has_more = fetched > q.limit || (rows.len() as i64) < fetched;
     let keep = usize::try_from(q.limit).unwrap_or(0);
     if rows.len() > keep {
         // One row past the limit was read to learn whether more exist; it lies at the far end.
-        if forward {
+        if q.cursor.forward() {
             rows.truncate(keep);
         } else {
             rows.drain(..rows.len() - keep);
@@ -547,10 +614,11 @@ pub async fn page(
 }
 
 pub async fn get(pool: &AnyPool, id: i64) -> anyhow::Result<Option<Message>> {
-    let row: Option<MessageRow> = sqlx::query_as(
-        "SELECT id, room_id, seq, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at
-         FROM messages WHERE id = $1",
-    )
+    let row: Option<MessageRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM messages WHERE id = $1"
+    ))
     .bind(id)
     .fetch_optional(pool)
     .await
@@ -558,35 +626,65 @@ pub async fn get(pool: &AnyPool, id: i64) -> anyhow::Result<Option<Message>> {
     row.map(Message::try_from).transpose()
 }
 
-/// Replaces the text of a live message; false when it is gone or deleted.
-pub async fn edit(
-    pool: &AnyPool,
-    id: i64,
-    content: &MessageContent,
-    now: i64,
-) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind(id)
-    .bind(content.as_str())
-    .bind(now)
-    .execute(pool)
-    .await
-    .context("editing a message")?;
-    Ok(done.rows_affected() > 0)
+/// A change to a stored message.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    /// New text for a live message.
+    Edit(&'a MessageContent),
+    /// A soft delete: the row (and its seq) stays, the text goes.
+    Delete,
 }
 
-/// Soft-deletes a message: the row (and its seq) stays, the text goes. False when it was
-/// already deleted.
-pub async fn soft_delete(pool: &AnyPool, id: i64, now: i64) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE messages SET content = '', deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+/// Applies one change to a live message in its own transaction, with the room's next
+/// revision: the revision is taken first (the room row's lock orders the room's changes, as
+/// for sends), then the message row changes. `None` when the message is gone or already
+/// deleted; the rollback then gives the revision back.
+pub async fn change(
+    pool: &AnyPool,
+    message: &Message,
+    change: Change<'_>,
+    now: i64,
+) -> anyhow::Result<Option<Message>> {
+    let (update, text) = match change {
+        Change::Edit(content) => (
+            concat!(
+                "UPDATE messages SET content = $3, edited_at = $4, rev = $2
+                 WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+                columns!()
+            ),
+            content.as_str(),
+        ),
+        Change::Delete => (
+            concat!(
+                "UPDATE messages SET content = $3, deleted_at = $4, rev = $2
+                 WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+                columns!()
+            ),
+            "",
+        ),
+    };
+    let mut tx = pool.begin().await.context("starting a change")?;
+    let rev: Option<i64> = sqlx::query_scalar(
+        "UPDATE rooms SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev",
     )
-    .bind(id)
-    .bind(now)
-    .execute(pool)
+    .bind(message.room_id)
+    .fetch_optional(&mut *tx)
     .await
-    .context("deleting a message")?;
-    Ok(done.rows_affected() > 0)
+    .context("taking the room's next revision")?;
+    let Some(rev) = rev else {
+        return Ok(None);
+    };
+    let row: Option<MessageRow> = sqlx::query_as(update)
+        .bind(message.id)
+        .bind(rev)
+        .bind(text)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("changing a message")?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    tx.commit().await.context("committing a change")?;
+    Ok(Some(Message::try_from(row)?))
 }

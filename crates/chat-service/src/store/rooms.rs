@@ -15,6 +15,8 @@ pub struct Room {
     pub owner_username: Option<String>,
     pub is_general: bool,
     pub last_seq: i64,
+    /// The room's change-feed revision: the last one a change to its messages took.
+    pub last_rev: i64,
     pub created_at: i64,
 }
 
@@ -26,6 +28,7 @@ struct RoomRow {
     owner_username_snapshot: Option<String>,
     is_general: i64,
     last_seq: i64,
+    last_rev: i64,
     created_at: i64,
 }
 
@@ -39,6 +42,7 @@ impl TryFrom<RoomRow> for Room {
             owner_username: r.owner_username_snapshot,
             is_general: r.is_general == 1,
             last_seq: r.last_seq,
+            last_rev: r.last_rev,
             created_at: r.created_at,
         })
     }
@@ -67,7 +71,7 @@ struct SummaryRow {
 /// The rooms the user belongs to, `general` first, then by id.
 pub async fn list_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<RoomSummary>> {
     let rows: Vec<SummaryRow> = sqlx::query_as(
-        "SELECT r.id, r.name, r.owner_user_id, r.owner_username_snapshot, r.is_general, r.last_seq, r.created_at,
+        "SELECT r.id, r.name, r.owner_user_id, r.owner_username_snapshot, r.is_general, r.last_seq, r.last_rev, r.created_at,
                 (SELECT COUNT(*) FROM room_members m WHERE m.room_id = r.id) AS member_count,
                 (SELECT COUNT(*) FROM (
                     SELECT 1 FROM messages g
@@ -166,7 +170,7 @@ pub async fn with_membership(
         is_member: i64,
     }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT r.id, r.name, r.owner_user_id, r.owner_username_snapshot, r.is_general, r.last_seq, r.created_at,
+        "SELECT r.id, r.name, r.owner_user_id, r.owner_username_snapshot, r.is_general, r.last_seq, r.last_rev, r.created_at,
                 (SELECT COUNT(*) FROM room_members m WHERE m.room_id = r.id AND m.user_id = $2) AS is_member
          FROM rooms r WHERE r.id = $1",
     )
@@ -340,6 +344,7 @@ pub async fn create(
         owner_username: Some(owner_username.to_owned()),
         is_general: false,
         last_seq: 0,
+        last_rev: 0,
         created_at: now,
     })
 }

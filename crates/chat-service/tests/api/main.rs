@@ -6,6 +6,7 @@
 mod helpers;
 
 mod batching;
+mod changes;
 mod concurrency;
 mod internal;
 mod limits;

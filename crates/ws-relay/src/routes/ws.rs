@@ -185,6 +185,7 @@ async fn try_upgrade(
         &connection_id,
         accepted.identity.user_id,
         &accepted.rooms,
+        accepted.expires_at,
     )));
     if let Err(err) = relay.hub().register(
         conn.clone(),

@@ -348,6 +348,13 @@ impl Stack {
             .unwrap_or_else(|status| panic!("connect refused with {status}"));
         let ready = ws.recv().await;
         assert_eq!(ready["type"], "ready", "{ready}");
+        // The access token's expiry, in Unix seconds: within its lifetime from now.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let expires_at = ready["expiresAt"].as_i64().expect("ready.expiresAt");
+        assert!(expires_at > now && expires_at <= now + 24 * 3600, "{ready}");
         (ws, ready)
     }
 
