@@ -49,9 +49,10 @@ export async function launch() {
  * A browser context for one user. Every page dialog (alert/confirm) is recorded and
  * dismissed: the app never opens one, so any entry means injected script ran.
  */
-export async function newUserContext(browser, { colorScheme = 'light', baseURL = env.baseUrl } = {}) {
+export async function newUserContext(browser, { colorScheme = 'light', proxy } = {}) {
   const context = await browser.newContext({
-    baseURL,
+    baseURL: env.baseUrl,
+    proxy,
     viewport: { width: 1280, height: 800 },
     colorScheme,
     reducedMotion: 'reduce',
@@ -119,46 +120,77 @@ export async function api(path, { method = 'GET', body, token } = {}) {
 }
 
 /**
- * A TCP relay in front of the server that a test can cut like a network cable. Chromium's
- * offline emulation (`context.setOffline`) does not close an open WebSocket, it only holds
- * its frames until the network is back (they are then delivered), so a context that must
- * really lose its connection talks to the server through this. `cut()` resets every open
- * connection (the page sees close 1006, the server a dropped peer) and refuses new ones
- * until `restore()`.
+ * A SOCKS5 proxy (no auth, CONNECT only) for one browser context, that a test can cut like a
+ * network cable. Chromium's offline emulation (`context.setOffline`) does not close an open
+ * WebSocket, it only holds its frames until the network is back (they are then delivered),
+ * so a context that must really lose its connection goes through this. `cut()` resets every
+ * tunnel (the page sees close 1006, the server a dropped peer) and refuses new ones until
+ * `restore()`. Pages keep their origin (a proxy, unlike a relay on another port, does not
+ * change the URL), so the server's origin checks still pass.
  */
-export async function cuttableLink(target = env.baseUrl) {
-  const url = new URL(target);
-  if (url.protocol !== 'http:') return null; // a TLS origin cannot be relayed under another name
-  const port = Number(url.port || 80);
+export async function cuttableProxy() {
   const open = new Set();
   let down = false;
+  const track = (s) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+    s.on('error', () => s.destroy());
+  };
   const server = net.createServer((client) => {
     if (down) {
       client.resetAndDestroy();
       return;
     }
-    const upstream = net.connect(port, url.hostname);
-    open.add(client);
-    open.add(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const drop = () => {
-      open.delete(client);
-      open.delete(upstream);
-      client.destroy();
-      upstream.destroy();
+    track(client);
+    let greeted = false;
+    let buf = Buffer.alloc(0);
+    const onData = (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (!greeted) {
+        // VER NMETHODS METHODS… → VER, "no authentication"
+        if (buf.length < 2 || buf.length < 2 + buf[1]) return;
+        buf = buf.subarray(2 + buf[1]);
+        client.write(Buffer.from([5, 0]));
+        greeted = true;
+      }
+      // VER CMD RSV ATYP DST.ADDR DST.PORT, with CMD = CONNECT and an IPv4 or a name
+      if (buf.length < 5) return;
+      let host;
+      let at;
+      if (buf[3] === 1) {
+        if (buf.length < 10) return;
+        host = [...buf.subarray(4, 8)].join('.');
+        at = 8;
+      } else if (buf[3] === 3) {
+        if (buf.length < 7 + buf[4]) return;
+        host = buf.subarray(5, 5 + buf[4]).toString();
+        at = 5 + buf[4];
+      } else {
+        client.destroy();
+        return;
+      }
+      const port = buf.readUInt16BE(at);
+      const early = buf.subarray(at + 2);
+      client.off('data', onData);
+      const upstream = net.connect(port, host, () => {
+        client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+        if (early.length) upstream.write(early);
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      track(upstream);
+      upstream.on('close', () => client.destroy());
+      client.on('close', () => upstream.destroy());
     };
-    for (const s of [client, upstream]) {
-      s.on('error', drop);
-      s.on('close', drop);
-    }
+    client.on('data', onData);
   });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
+    /** For `browser.newContext({ proxy })`. */
+    proxy: { server: `socks5://127.0.0.1:${server.address().port}` },
     cut() {
       down = true;
       for (const s of open) s.resetAndDestroy();
