@@ -4,10 +4,19 @@
 //! query is written once and runs on both engines. The price is the driver's small type set:
 //! ids cross as text, timestamps as integer milliseconds, flags as integers (see
 //! `docs/decisions.md`). This crate opens the pool from a URL, applies the per-connection
-//! settings each engine needs, runs the right migration set, and recognises constraint
-//! violations so that callers can turn them into 409s.
+//! settings each engine needs, runs the right migration set, and offers what every store
+//! module needs: UUID columns ([`UuidText`]), placeholder lists for variable-length statements
+//! ([`placeholder_rows`]), and constraint violations turned into the caller's errors
+//! ([`ResultExt`], so that they become 409s).
 
+mod constraint;
 pub mod files;
+mod sql;
+mod uuid_text;
+
+pub use constraint::{Caught, ResultExt};
+pub use sql::{placeholder_list, placeholder_rows};
+pub use uuid_text::UuidText;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -34,6 +43,17 @@ impl Engine {
             Ok(Engine::Postgres)
         } else {
             Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// Whether a write transaction shuts out every other writer until it ends (SQLite's
+    /// database-wide write lock). Statements that only exist to order concurrent writers —
+    /// row locks taken in a fixed order, advisory locks — are then not needed (and
+    /// PostgreSQL's are not SQL that SQLite speaks).
+    pub fn serializes_writers(self) -> bool {
+        match self {
+            Engine::Sqlite => true,
+            Engine::Postgres => false,
         }
     }
 
