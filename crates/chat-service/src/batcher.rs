@@ -8,7 +8,7 @@
 //! With several writers, each room belongs to one of them (`room_id % writers`): writers never
 //! wait on each other's room locks, and a room's seqs follow the order its sends were queued.
 
-use sqlx::AnyPool;
+use store_kit::Database;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::messages::{self, BatchError, InsertError, NewMessage, Stored};
@@ -30,11 +30,11 @@ const QUEUE: usize = 4096;
 
 impl SendBatcher {
     /// Starts `writers` writer tasks, each with its own queue and share of the rooms.
-    pub fn start(pool: AnyPool, writers: usize, max_batch: usize) -> Self {
+    pub fn start(db: Database, writers: usize, max_batch: usize) -> Self {
         let queues: Vec<mpsc::Sender<Job>> = (0..writers.max(1))
             .map(|_| {
                 let (queue, rx) = mpsc::channel::<Job>(QUEUE);
-                tokio::spawn(writer(pool.clone(), rx, max_batch.max(1)));
+                tokio::spawn(writer(db.clone(), rx, max_batch.max(1)));
                 queue
             })
             .collect();
@@ -83,7 +83,7 @@ fn dropped() -> InsertError {
     InsertError::Unexpected(anyhow::anyhow!("the send writer dropped a send"))
 }
 
-async fn writer(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+async fn writer(db: Database, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let mut jobs: Vec<Job> = Vec::with_capacity(max_batch);
     // This writer's own connection, kept between batches (taken again after a failure).
     let mut conn: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
@@ -100,10 +100,10 @@ async fn writer(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
         metrics::histogram!("chat_send_batch_size").record(batch.len() as f64);
         let outcome = match conn.as_mut() {
             Some(c) => Ok(c),
-            None => pool.acquire().await.map(|c| conn.insert(c)),
+            None => db.pool.acquire().await.map(|c| conn.insert(c)),
         };
         let outcome = match outcome {
-            Ok(c) => messages::insert_batch(c, &batch).await,
+            Ok(c) => messages::insert_batch(c, db.engine, &batch).await,
             Err(e) => Err(BatchError::Unexpected(
                 anyhow::Error::new(e).context("taking a connection for a batch"),
             )),
@@ -127,7 +127,7 @@ async fn writer(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
                 // another replica, a deleted room, or the error itself).
                 for (m, reply, _) in jobs.drain(..) {
                     let answer = messages::insert(
-                        &pool,
+                        &db.pool,
                         m.room_id,
                         m.user_id,
                         &m.username,

@@ -121,7 +121,7 @@ impl Application {
             store_kit::Engine::Sqlite => 1,
             store_kit::Engine::Postgres => settings.writers,
         };
-        let sends = SendBatcher::start(db.pool.clone(), writers, settings.write_batch);
+        let sends = SendBatcher::start(db.clone(), writers, settings.write_batch);
         let state = web::Data::new(AppState {
             settings,
             db,

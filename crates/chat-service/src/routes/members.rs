@@ -127,7 +127,7 @@ pub async fn add(
         .ok_or(ApiError::UserNotFound)?;
     let caps = chat::caps(&state);
     let member = members::add(
-        &state.db.pool,
+        &state.db,
         room.id,
         target.id,
         &target.username,

@@ -44,7 +44,7 @@ pub async fn create(
     chat::rate_limit(&state, &format!("room_create:{}", user.id), per_hour).await?;
     let caps = chat::caps(&state);
     let room = rooms::create(
-        &state.db.pool,
+        &state.db,
         &name,
         user.id,
         &user.username,

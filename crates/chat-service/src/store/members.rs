@@ -2,10 +2,17 @@
 
 use anyhow::Context;
 use sqlx::{AnyConnection, AnyPool};
+use store_kit::{Database, Engine, ResultExt, UuidText};
 use uuid::Uuid;
 
-use super::parse_user_id;
 use crate::domain::MemberCursor;
+
+/// The columns of a [`MemberRow`], in one place for every statement that reads members.
+macro_rules! columns {
+    () => {
+        "user_id, username_snapshot, joined_at"
+    };
+}
 
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -14,27 +21,36 @@ pub struct Member {
     pub joined_at: i64,
 }
 
-type MemberRow = (String, String, i64);
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    user_id: UuidText,
+    username_snapshot: String,
+    joined_at: i64,
+}
 
-fn member(row: MemberRow) -> anyhow::Result<Member> {
-    Ok(Member {
-        user_id: parse_user_id(&row.0)?,
-        username: row.1,
-        joined_at: row.2,
-    })
+impl From<MemberRow> for Member {
+    fn from(r: MemberRow) -> Self {
+        Member {
+            user_id: r.user_id.into(),
+            username: r.username_snapshot,
+            joined_at: r.joined_at,
+        }
+    }
 }
 
 /// Members by join time (every one: for the relays' `unsubscribe` of a deleted room, which
 /// the members cap keeps bounded).
 pub async fn list(pool: &AnyPool, room_id: i64) -> anyhow::Result<Vec<Member>> {
-    let rows: Vec<MemberRow> = sqlx::query_as(
-        "SELECT user_id, username_snapshot, joined_at FROM room_members WHERE room_id = $1 ORDER BY joined_at, user_id",
-    )
+    let rows: Vec<MemberRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM room_members WHERE room_id = $1 ORDER BY joined_at, user_id"
+    ))
     .bind(room_id)
     .fetch_all(pool)
     .await
     .context("listing members")?;
-    rows.into_iter().map(member).collect()
+    Ok(rows.into_iter().map(Member::from).collect())
 }
 
 /// Up to `limit` members by join time, after the cursor, and whether more follow.
@@ -44,14 +60,17 @@ pub async fn page(
     after: Option<&MemberCursor>,
     limit: i64,
 ) -> anyhow::Result<(Vec<Member>, bool)> {
-    let (joined_at, user_id) = after.map_or((i64::MIN, String::new()), |c| {
-        (c.joined_at, c.user_id.to_string())
+    // The first page: a join time before every member's (and no user id to compare).
+    let (joined_at, user_id) = after.map_or((i64::MIN, None), |c| {
+        (c.joined_at, Some(UuidText(c.user_id)))
     });
-    let mut rows: Vec<MemberRow> = sqlx::query_as(
-        "SELECT user_id, username_snapshot, joined_at FROM room_members
+    let mut rows: Vec<MemberRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM room_members
          WHERE room_id = $1 AND (joined_at > $2 OR (joined_at = $2 AND user_id > $3))
-         ORDER BY joined_at, user_id LIMIT $4",
-    )
+         ORDER BY joined_at, user_id LIMIT $4"
+    ))
     .bind(room_id)
     .bind(joined_at)
     .bind(user_id)
@@ -61,12 +80,7 @@ pub async fn page(
     .context("listing members")?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
-    Ok((
-        rows.into_iter()
-            .map(member)
-            .collect::<anyhow::Result<_>>()?,
-        has_more,
-    ))
+    Ok((rows.into_iter().map(Member::from).collect(), has_more))
 }
 
 /// The caps checked when a room or a membership is added (docs/architecture.md).
@@ -96,14 +110,14 @@ pub enum AddMemberError {
 /// insert, under the room's lock and the user's (see [`lock_user`]), so concurrent adds never
 /// pass a cap.
 pub async fn add(
-    pool: &AnyPool,
+    db: &Database,
     room_id: i64,
     user_id: Uuid,
     username: &str,
     now: i64,
     caps: Caps,
 ) -> Result<Member, AddMemberError> {
-    let mut tx = pool.begin().await.context("starting a member add")?;
+    let mut tx = db.pool.begin().await.context("starting a member add")?;
     // A write first: it takes the room's row lock on PostgreSQL and the write lock on SQLite,
     // so adds to one room count one after another.
     let locked: Option<i64> =
@@ -115,18 +129,12 @@ pub async fn add(
     if locked.is_none() {
         return Err(AddMemberError::RoomGone);
     }
-    lock_user(&mut tx, user_id).await?;
+    lock_user(&mut tx, db.engine, user_id).await?;
     insert(&mut tx, room_id, user_id, username, now)
         .await
-        .map_err(|err| {
-            if store_kit::unique_violation(&err).is_some() {
-                AddMemberError::AlreadyMember
-            } else if store_kit::is_foreign_key_violation(&err) {
-                AddMemberError::RoomGone
-            } else {
-                anyhow::Error::new(err).context("adding a member").into()
-            }
-        })?;
+        .on_unique(|_| AddMemberError::AlreadyMember)?
+        .on_foreign_key(|| AddMemberError::RoomGone)?
+        .context("adding a member")?;
     let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM room_members WHERE room_id = $1")
         .bind(room_id)
         .fetch_one(&mut *tx)
@@ -155,7 +163,7 @@ pub(crate) async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO room_members (room_id, user_id, username_snapshot, joined_at) VALUES ($1, $2, $3, $4)")
         .bind(room_id)
-        .bind(user_id.to_string())
+        .bind(UuidText(user_id))
         .bind(username)
         .bind(now)
         .execute(conn)
@@ -166,8 +174,12 @@ pub(crate) async fn insert(
 /// Makes the transaction the only one changing this user's memberships until it ends, so
 /// counts of a user's rooms stay exact when two rooms add the same user at once. On
 /// PostgreSQL a transaction-scoped advisory lock; SQLite has one writer at a time already.
-pub(crate) async fn lock_user(conn: &mut AnyConnection, user_id: Uuid) -> anyhow::Result<()> {
-    if conn.backend_name() != "PostgreSQL" {
+pub(crate) async fn lock_user(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    user_id: Uuid,
+) -> anyhow::Result<()> {
+    if engine.serializes_writers() {
         return Ok(());
     }
     let _: i64 = sqlx::query_scalar(
@@ -183,7 +195,7 @@ pub(crate) async fn lock_user(conn: &mut AnyConnection, user_id: Uuid) -> anyhow
 /// How many rooms the user is a member of (`general` has no membership rows).
 pub(crate) async fn rooms_of(conn: &mut AnyConnection, user_id: Uuid) -> anyhow::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM room_members WHERE user_id = $1")
-        .bind(user_id.to_string())
+        .bind(UuidText(user_id))
         .fetch_one(conn)
         .await
         .context("counting a user's rooms")
@@ -193,13 +205,13 @@ pub(crate) async fn rooms_of(conn: &mut AnyConnection, user_id: Uuid) -> anyhow:
 pub async fn remove(conn: &mut AnyConnection, room_id: i64, user_id: Uuid) -> anyhow::Result<bool> {
     let done = sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND user_id = $2")
         .bind(room_id)
-        .bind(user_id.to_string())
+        .bind(UuidText(user_id))
         .execute(&mut *conn)
         .await
         .context("removing a member")?;
     sqlx::query("DELETE FROM read_markers WHERE room_id = $1 AND user_id = $2")
         .bind(room_id)
-        .bind(user_id.to_string())
+        .bind(UuidText(user_id))
         .execute(&mut *conn)
         .await
         .context("removing a read marker")?;
@@ -211,13 +223,15 @@ pub async fn longest_standing(
     conn: &mut AnyConnection,
     room_id: i64,
 ) -> anyhow::Result<Option<Member>> {
-    let row: Option<MemberRow> = sqlx::query_as(
-        "SELECT user_id, username_snapshot, joined_at FROM room_members WHERE room_id = $1
-         ORDER BY joined_at, user_id LIMIT 1",
-    )
+    let row: Option<MemberRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM room_members WHERE room_id = $1
+         ORDER BY joined_at, user_id LIMIT 1"
+    ))
     .bind(room_id)
     .fetch_optional(conn)
     .await
     .context("finding the next owner")?;
-    row.map(member).transpose()
+    Ok(row.map(Member::from))
 }

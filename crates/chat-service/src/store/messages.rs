@@ -9,9 +9,9 @@
 
 use anyhow::Context;
 use sqlx::AnyPool;
+use store_kit::{Engine, ResultExt, UuidText, placeholder_list, placeholder_rows};
 use uuid::Uuid;
 
-use super::parse_user_id;
 use crate::domain::{ClientMsgId, MessageContent};
 
 /// The columns of a [`MessageRow`], in one place for every statement that reads messages.
@@ -20,6 +20,19 @@ macro_rules! columns {
         "id, room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at"
     };
 }
+
+/// The columns a new message is stored with, in the order [`insert_rows`] binds them.
+macro_rules! new_columns {
+    () => {
+        "room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at"
+    };
+}
+
+/// How many values [`insert_rows`] binds per message.
+const NEW_COLUMNS: usize = 9;
+
+/// The only kind of message stored so far.
+const TEXT: &str = "text";
 
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -44,7 +57,7 @@ struct MessageRow {
     room_id: i64,
     seq: i64,
     rev: i64,
-    user_id: String,
+    user_id: UuidText,
     username_snapshot: String,
     #[sqlx(rename = "type")]
     kind: String,
@@ -55,15 +68,14 @@ struct MessageRow {
     deleted_at: Option<i64>,
 }
 
-impl TryFrom<MessageRow> for Message {
-    type Error = anyhow::Error;
-    fn try_from(r: MessageRow) -> anyhow::Result<Self> {
-        Ok(Message {
+impl From<MessageRow> for Message {
+    fn from(r: MessageRow) -> Self {
+        Message {
             id: r.id,
             room_id: r.room_id,
             seq: r.seq,
             rev: r.rev,
-            user_id: parse_user_id(&r.user_id)?,
+            user_id: r.user_id.into(),
             username: r.username_snapshot,
             kind: r.kind,
             content: r.content,
@@ -71,12 +83,12 @@ impl TryFrom<MessageRow> for Message {
             created_at: r.created_at,
             edited_at: r.edited_at,
             deleted_at: r.deleted_at,
-        })
+        }
     }
 }
 
-fn convert(rows: Vec<MessageRow>) -> anyhow::Result<Vec<Message>> {
-    rows.into_iter().map(Message::try_from).collect()
+fn convert(rows: Vec<MessageRow>) -> Vec<Message> {
+    rows.into_iter().map(Message::from).collect()
 }
 
 /// A stored message, and whether it was already there (a retried send).
@@ -104,12 +116,12 @@ pub async fn by_client_id(
         columns!(),
         " FROM messages WHERE user_id = $1 AND client_msg_id = $2"
     ))
-    .bind(user_id.to_string())
+    .bind(UuidText(user_id))
     .bind(client_msg_id.to_owned())
     .fetch_optional(pool)
     .await
     .context("looking up a message by clientMsgId")?;
-    row.map(Message::try_from).transpose()
+    Ok(row.map(Message::from))
 }
 
 /// The message an earlier copy of this send stored, if any.
@@ -157,52 +169,40 @@ pub async fn insert(
     let Some((seq, rev)) = next else {
         return Err(InsertError::RoomGone);
     };
-    let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-        "INSERT INTO messages (room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'text', $6, $7, $8) RETURNING id",
-    )
-    .bind(room_id)
-    .bind(seq)
-    .bind(rev)
-    .bind(user_id.to_string())
-    .bind(username)
-    .bind(content.as_str())
-    .bind(client_msg_id.map(|c| c.as_str().to_owned()))
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await;
-    let id = match inserted {
-        Ok(id) => id,
-        Err(err) => {
+    let new = Row {
+        room_id,
+        seq,
+        rev,
+        user_id,
+        username,
+        content,
+        client_msg_id,
+        now,
+    };
+    let inserted = insert_rows(&mut tx, std::slice::from_ref(&new))
+        .await
+        .on_unique(|constraint| constraint.to_owned());
+    let ids = match inserted {
+        Ok(ids) => ids.context("inserting a message")?,
+        Err(constraint) => {
             // Dropping the transaction rolls it back, returning the seq.
             drop(tx);
             // A copy of this send committed meanwhile: answer with it.
-            if store_kit::unique_violation(&err).is_some()
-                && let Some(original) = original(pool, user_id, client_msg_id).await?
-            {
-                return Ok(original);
-            }
-            return Err(anyhow::Error::new(err)
-                .context("inserting a message")
-                .into());
+            return match original(pool, user_id, client_msg_id).await? {
+                Some(original) => Ok(original),
+                None => Err(anyhow::anyhow!(
+                    "inserting a message: unique violation ({constraint}) and no original"
+                )
+                .into()),
+            };
         }
+    };
+    let [(id, _, _)] = ids[..] else {
+        return Err(anyhow::anyhow!("an insert returned {} ids", ids.len()).into());
     };
     tx.commit().await.context("committing a send")?;
     Ok(Stored {
-        message: Message {
-            id,
-            room_id,
-            seq,
-            rev,
-            user_id,
-            username: username.to_owned(),
-            kind: "text".to_owned(),
-            content: content.as_str().to_owned(),
-            client_msg_id: client_msg_id.map(|c| c.as_str().to_owned()),
-            created_at: now,
-            edited_at: None,
-            deleted_at: None,
-        },
+        message: new.stored(id),
         duplicate: false,
     })
 }
@@ -216,6 +216,82 @@ pub struct NewMessage {
     pub content: MessageContent,
     pub client_msg_id: Option<ClientMsgId>,
     pub now: i64,
+}
+
+/// A message row about to be inserted: a send with its seq and revision taken.
+struct Row<'a> {
+    room_id: i64,
+    seq: i64,
+    rev: i64,
+    user_id: Uuid,
+    username: &'a str,
+    content: &'a MessageContent,
+    client_msg_id: Option<&'a ClientMsgId>,
+    now: i64,
+}
+
+impl<'a> Row<'a> {
+    fn of(m: &'a NewMessage, seq: i64, rev: i64) -> Self {
+        Row {
+            room_id: m.room_id,
+            seq,
+            rev,
+            user_id: m.user_id,
+            username: &m.username,
+            content: &m.content,
+            client_msg_id: m.client_msg_id.as_ref(),
+            now: m.now,
+        }
+    }
+
+    /// The message this row became once stored with `id`.
+    fn stored(&self, id: i64) -> Message {
+        Message {
+            id,
+            room_id: self.room_id,
+            seq: self.seq,
+            rev: self.rev,
+            user_id: self.user_id,
+            username: self.username.to_owned(),
+            kind: TEXT.to_owned(),
+            content: self.content.as_str().to_owned(),
+            client_msg_id: self.client_msg_id.map(|c| c.as_str().to_owned()),
+            created_at: self.now,
+            edited_at: None,
+            deleted_at: None,
+        }
+    }
+}
+
+/// Inserts the rows in one statement and answers `(id, room_id, seq)` for each, in no
+/// particular order. The caller looks at unique violations (a copy of a send stored meanwhile).
+async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    rows: &[Row<'_>],
+) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
+    let sql = format!(
+        concat!(
+            "INSERT INTO messages (",
+            new_columns!(),
+            ") VALUES {} RETURNING id, room_id, seq"
+        ),
+        placeholder_rows(1, rows.len(), NEW_COLUMNS)
+    );
+    // Only numbered placeholders are formatted into this statement; every value is bound.
+    let mut query = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for m in rows {
+        query = query
+            .bind(m.room_id)
+            .bind(m.seq)
+            .bind(m.rev)
+            .bind(UuidText(m.user_id))
+            .bind(m.username.to_owned())
+            .bind(TEXT)
+            .bind(m.content.as_str().to_owned())
+            .bind(m.client_msg_id.map(|c| c.as_str().to_owned()))
+            .bind(m.now);
+    }
+    query.fetch_all(conn).await
 }
 
 /// Why a whole batch could not be stored at once; the caller then stores its messages one by
@@ -240,6 +316,7 @@ pub enum BatchError {
 /// batch never queues for a connection behind the reads of the sends it carries.
 pub async fn insert_batch(
     conn: &mut sqlx::AnyConnection,
+    engine: Engine,
     batch: &[NewMessage],
 ) -> Result<Vec<Result<Stored, InsertError>>, BatchError> {
     let mut answers: Vec<Option<Result<Stored, InsertError>>> =
@@ -293,7 +370,7 @@ pub async fn insert_batch(
                 (*room, n as i64)
             })
             .collect();
-        let last = take_seqs(&mut tx, &counts).await?;
+        let last = take_seqs(&mut tx, engine, &counts).await?;
         // The next (seq, rev) of each room: both counters moved by the room's count.
         let mut next: std::collections::HashMap<i64, (i64, i64)> = std::collections::HashMap::new();
         for (room, count) in &counts {
@@ -308,85 +385,35 @@ pub async fn insert_batch(
                 }
             }
         }
-        let mut rows: Vec<(usize, i64, i64)> = Vec::with_capacity(fresh.len());
+        // The rows to insert, and the batch position each answers.
+        let mut rows: Vec<Row<'_>> = Vec::with_capacity(fresh.len());
+        let mut positions: Vec<usize> = Vec::with_capacity(fresh.len());
         for i in &fresh {
             if let Some((seq, rev)) = next.get_mut(&batch[*i].room_id) {
-                rows.push((*i, *seq, *rev));
+                rows.push(Row::of(&batch[*i], *seq, *rev));
+                positions.push(*i);
                 *seq += 1;
                 *rev += 1;
             }
         }
         if !rows.is_empty() {
-            let mut sql = String::from(
-                "INSERT INTO messages (room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at) VALUES ",
-            );
-            for n in 0..rows.len() {
-                let b = n * 8;
-                if n > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, 'text', ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                ));
-            }
-            sql.push_str(" RETURNING id, room_id, seq");
-            // Only numbered placeholders are formatted into this statement; every value is bound.
-            let mut query = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
-            for (i, seq, rev) in &rows {
-                let m = &batch[*i];
-                query = query
-                    .bind(m.room_id)
-                    .bind(*seq)
-                    .bind(*rev)
-                    .bind(m.user_id.to_string())
-                    .bind(m.username.clone())
-                    .bind(m.content.as_str().to_owned())
-                    .bind(m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()))
-                    .bind(m.now);
-            }
-            let ids = match query.fetch_all(&mut *tx).await {
-                Ok(ids) => ids,
-                Err(err) if store_kit::unique_violation(&err).is_some() => {
-                    return Err(BatchError::Conflict);
-                }
-                Err(err) => {
-                    return Err(anyhow::Error::new(err).context("inserting a batch").into());
-                }
-            };
+            let ids = insert_rows(&mut tx, &rows)
+                .await
+                .on_unique(|_| BatchError::Conflict)?
+                .context("inserting a batch")?;
             tx.commit().await.context("committing a batch")?;
-            for (i, seq, rev) in &rows {
-                let m = &batch[*i];
+            for (i, row) in positions.iter().zip(&rows) {
                 let Some((id, _, _)) = ids
                     .iter()
-                    .find(|(_, room, s)| *room == m.room_id && s == seq)
+                    .find(|(_, room, seq)| *room == row.room_id && *seq == row.seq)
                 else {
                     return Err(BatchError::Unexpected(anyhow::anyhow!(
-                        "a batched insert returned no id for seq {seq}"
+                        "a batched insert returned no id for seq {}",
+                        row.seq
                     )));
                 };
                 answers[*i] = Some(Ok(Stored {
-                    message: Message {
-                        id: *id,
-                        room_id: m.room_id,
-                        seq: *seq,
-                        rev: *rev,
-                        user_id: m.user_id,
-                        username: m.username.clone(),
-                        kind: "text".to_owned(),
-                        content: m.content.as_str().to_owned(),
-                        client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
-                        created_at: m.now,
-                        edited_at: None,
-                        deleted_at: None,
-                    },
+                    message: row.stored(*id),
                     duplicate: false,
                 }));
             }
@@ -421,50 +448,41 @@ pub async fn insert_batch(
 }
 
 /// Bumps `last_seq` and `last_rev` of each `(room, count)` in one statement and returns
-/// `(room, new last_seq, new last_rev)` for the rooms that exist. On PostgreSQL the rows are locked in id order first, so two
-/// writers taking overlapping rooms queue instead of deadlocking (SQLite has one writer).
+/// `(room, new last_seq, new last_rev)` for the rooms that exist. Where writers run
+/// concurrently (PostgreSQL) the rows are locked in id order first, so two writers taking
+/// overlapping rooms queue instead of deadlocking.
 async fn take_seqs(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
+    engine: Engine,
     counts: &[(i64, i64)],
 ) -> anyhow::Result<Vec<(i64, i64, i64)>> {
-    let n = counts.len();
-    let list = |from: usize| {
-        (0..n)
-            .map(|k| format!("${}", from + k))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if tx.backend_name() == "PostgreSQL" {
+    // Only numbered placeholders are formatted into these statements; every value is bound.
+    if !engine.serializes_writers() {
         let sql = format!(
             "SELECT id FROM rooms WHERE id IN ({}) ORDER BY id FOR UPDATE",
-            list(1)
+            placeholder_list(1, counts.len())
         );
-        // Only numbered placeholders are formatted into these statements; every value is bound.
         let mut lock = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
         for (room, _) in counts {
             lock = lock.bind(*room);
         }
-        lock.fetch_all(&mut **tx)
+        lock.fetch_all(&mut *tx)
             .await
             .context("locking rooms for a batch")?;
     }
-    let cases: String = (0..n)
-        .map(|k| format!(" WHEN ${} THEN ${}", 2 * k + 1, 2 * k + 2))
-        .collect();
+    // `VALUES` names its columns column1, column2 on both engines.
     let sql = format!(
-        "UPDATE rooms SET last_seq = last_seq + CASE id{cases} END, last_rev = last_rev + CASE id{cases} END
-         WHERE id IN ({}) RETURNING id, last_seq, last_rev",
-        list(2 * n + 1)
+        "UPDATE rooms SET last_seq = last_seq + c.column2, last_rev = last_rev + c.column2
+         FROM (VALUES {}) AS c WHERE rooms.id = c.column1
+         RETURNING rooms.id, rooms.last_seq, rooms.last_rev",
+        placeholder_rows(1, counts.len(), 2)
     );
     let mut update = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
     for (room, count) in counts {
         update = update.bind(*room).bind(*count);
     }
-    for (room, _) in counts {
-        update = update.bind(*room);
-    }
     update
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await
         .context("taking seqs for a batch")
 }
@@ -475,29 +493,25 @@ async fn by_client_ids<'a>(
     keys: impl Iterator<Item = (Uuid, &'a str)>,
 ) -> anyhow::Result<Vec<Message>> {
     let keys: Vec<(Uuid, &str)> = keys.collect();
-    let mut sql = String::from(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM messages WHERE (user_id, client_msg_id) IN ("
-    ));
-    for n in 0..keys.len() {
-        if n > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("(${}, ${})", 2 * n + 1, 2 * n + 2));
-    }
-    sql.push(')');
+    let sql = format!(
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE (user_id, client_msg_id) IN ({})"
+        ),
+        placeholder_rows(1, keys.len(), 2)
+    );
     // Only numbered placeholders are formatted into this statement; every value is bound.
     let mut query = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql));
     for (user, cid) in keys {
-        query = query.bind(user.to_string()).bind(cid.to_owned());
+        query = query.bind(UuidText(user)).bind(cid.to_owned());
     }
-    convert(
+    Ok(convert(
         query
             .fetch_all(&mut *conn)
             .await
             .context("looking up retried sends")?,
-    )
+    ))
 }
 
 /// Where a read of a room's messages starts, and which way it goes.
@@ -610,7 +624,7 @@ pub async fn page(
             rows.drain(..rows.len() - keep);
         }
     }
-    Ok((convert(rows)?, has_more))
+    Ok((convert(rows), has_more))
 }
 
 pub async fn get(pool: &AnyPool, id: i64) -> anyhow::Result<Option<Message>> {
@@ -623,7 +637,7 @@ pub async fn get(pool: &AnyPool, id: i64) -> anyhow::Result<Option<Message>> {
     .fetch_optional(pool)
     .await
     .context("reading a message")?;
-    row.map(Message::try_from).transpose()
+    Ok(row.map(Message::from))
 }
 
 /// A change to a stored message.
@@ -686,5 +700,5 @@ pub async fn change(
         return Ok(None);
     };
     tx.commit().await.context("committing a change")?;
-    Ok(Some(Message::try_from(row)?))
+    Ok(Some(Message::from(row)))
 }

@@ -1,14 +1,9 @@
 //! SQL for chat-service, one code path for SQLite and PostgreSQL (sqlx `Any`, `$n`
-//! placeholders). User ids are UUID text, timestamps Unix milliseconds, flags 0/1.
+//! placeholders). User ids are UUID text (`store_kit::UuidText`), timestamps Unix
+//! milliseconds, flags 0/1. A table read by several statements names its columns once, in a
+//! `columns!()` macro.
 
 pub mod members;
 pub mod messages;
 pub mod rooms;
 pub mod tickets;
-
-use uuid::Uuid;
-
-pub(crate) fn parse_user_id(raw: &str) -> anyhow::Result<Uuid> {
-    Uuid::parse_str(raw)
-        .map_err(|e| anyhow::anyhow!("malformed user id {raw:?} in the database: {e}"))
-}

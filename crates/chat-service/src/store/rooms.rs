@@ -2,10 +2,18 @@
 
 use anyhow::Context;
 use sqlx::AnyPool;
+use store_kit::{Database, ResultExt, UuidText, placeholder_list, placeholder_rows};
 use uuid::Uuid;
 
-use super::{members, parse_user_id};
+use super::members;
 use crate::domain::RoomName;
+
+/// The columns of a [`RoomRow`], in one place for every statement that reads rooms.
+macro_rules! columns {
+    () => {
+        "id, name, owner_user_id, owner_username_snapshot, is_general, last_seq, last_rev, created_at"
+    };
+}
 
 #[derive(Debug, Clone)]
 pub struct Room {
@@ -24,7 +32,7 @@ pub struct Room {
 struct RoomRow {
     id: i64,
     name: String,
-    owner_user_id: Option<String>,
+    owner_user_id: Option<UuidText>,
     owner_username_snapshot: Option<String>,
     is_general: i64,
     last_seq: i64,
@@ -32,19 +40,18 @@ struct RoomRow {
     created_at: i64,
 }
 
-impl TryFrom<RoomRow> for Room {
-    type Error = anyhow::Error;
-    fn try_from(r: RoomRow) -> anyhow::Result<Self> {
-        Ok(Room {
+impl From<RoomRow> for Room {
+    fn from(r: RoomRow) -> Self {
+        Room {
             id: r.id,
             name: r.name,
-            owner_user_id: r.owner_user_id.as_deref().map(parse_user_id).transpose()?,
+            owner_user_id: r.owner_user_id.map(Uuid::from),
             owner_username: r.owner_username_snapshot,
             is_general: r.is_general == 1,
             last_seq: r.last_seq,
             last_rev: r.last_rev,
             created_at: r.created_at,
-        })
+        }
     }
 }
 
@@ -70,8 +77,10 @@ struct SummaryRow {
 
 /// The rooms the user belongs to, `general` first, then by id.
 pub async fn list_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<RoomSummary>> {
-    let rows: Vec<SummaryRow> = sqlx::query_as(
-        "SELECT r.id, r.name, r.owner_user_id, r.owner_username_snapshot, r.is_general, r.last_seq, r.last_rev, r.created_at,
+    let rows: Vec<SummaryRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        ",
                 (SELECT COUNT(*) FROM room_members m WHERE m.room_id = r.id) AS member_count,
                 (SELECT COUNT(*) FROM (
                     SELECT 1 FROM messages g
@@ -81,21 +90,20 @@ pub async fn list_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<
                     LIMIT 1000) AS unread) AS unread_count
          FROM rooms r
          WHERE r.is_general = 1 OR r.id IN (SELECT room_id FROM room_members WHERE user_id = $1)
-         ORDER BY r.is_general DESC, r.id",
-    )
-    .bind(user_id.to_string())
+         ORDER BY r.is_general DESC, r.id"
+    ))
+    .bind(UuidText(user_id))
     .fetch_all(pool)
     .await
     .context("listing rooms")?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(RoomSummary {
-                room: Room::try_from(r.room)?,
-                member_count: r.member_count,
-                unread_count: r.unread_count,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| RoomSummary {
+            room: Room::from(r.room),
+            member_count: r.member_count,
+            unread_count: r.unread_count,
         })
-        .collect()
+        .collect())
 }
 
 /// The ids of the rooms a connection of this user subscribes to.
@@ -106,7 +114,7 @@ pub async fn ids_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<i
          SELECT room_id FROM room_members WHERE user_id = $1
          ORDER BY 1",
     )
-    .bind(user_id.to_string())
+    .bind(UuidText(user_id))
     .fetch_all(pool)
     .await
     .context("listing room ids")?;
@@ -131,22 +139,21 @@ pub async fn ids_for_users(
     if users.is_empty() {
         return Ok(rooms);
     }
-    let placeholders: Vec<String> = (1..=users.len()).map(|n| format!("${n}")).collect();
     // Only numbered placeholders are formatted into the statement; every value is bound.
     let sql = format!(
         "SELECT user_id, room_id FROM room_members WHERE user_id IN ({}) ORDER BY room_id",
-        placeholders.join(", ")
+        placeholder_list(1, users.len())
     );
-    let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, (UuidText, i64)>(sqlx::AssertSqlSafe(sql));
     for user in users {
-        query = query.bind(user.to_string());
+        query = query.bind(UuidText(*user));
     }
     for (user, room) in query
         .fetch_all(pool)
         .await
         .context("listing the rooms of several users")?
     {
-        if let Some(list) = rooms.get_mut(&parse_user_id(&user)?) {
+        if let Some(list) = rooms.get_mut(&user.0) {
             list.push(room);
         }
     }
@@ -169,24 +176,23 @@ pub async fn with_membership(
         room: RoomRow,
         is_member: i64,
     }
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT r.id, r.name, r.owner_user_id, r.owner_username_snapshot, r.is_general, r.last_seq, r.last_rev, r.created_at,
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        ",
                 (SELECT COUNT(*) FROM room_members m WHERE m.room_id = r.id AND m.user_id = $2) AS is_member
-         FROM rooms r WHERE r.id = $1",
-    )
+         FROM rooms r WHERE r.id = $1"
+    ))
     .bind(room_id)
-    .bind(user_id.to_string())
+    .bind(UuidText(user_id))
     .fetch_optional(pool)
     .await
     .context("reading a room")?;
-    match row {
-        None => Ok(None),
-        Some(row) => {
-            let room = Room::try_from(row.room)?;
-            let member = room.is_general || row.is_member > 0;
-            Ok(Some((room, member)))
-        }
-    }
+    Ok(row.map(|row| {
+        let room = Room::from(row.room);
+        let member = room.is_general || row.is_member > 0;
+        (room, member)
+    }))
 }
 
 /// Which of the `(room, user)` pairs may post: the room exists and is general or the user is
@@ -202,23 +208,10 @@ pub async fn may_post(
     let mut rooms: Vec<i64> = pairs.iter().map(|(r, _)| *r).collect();
     rooms.sort_unstable();
     rooms.dedup();
-    let placeholders = |n: usize, per: usize| {
-        (0..n)
-            .map(|k| {
-                let cols: Vec<String> = (1..=per).map(|c| format!("${}", k * per + c)).collect();
-                if per == 1 {
-                    cols.join(", ")
-                } else {
-                    format!("({})", cols.join(", "))
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     // Only numbered placeholders are formatted into these statements; every value is bound.
     let sql = format!(
         "SELECT id, is_general FROM rooms WHERE id IN ({})",
-        placeholders(rooms.len(), 1)
+        placeholder_list(1, rooms.len())
     );
     let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
     for room in &rooms {
@@ -250,18 +243,18 @@ pub async fn may_post(
     if !asked.is_empty() {
         let sql = format!(
             "SELECT room_id, user_id FROM room_members WHERE (room_id, user_id) IN ({})",
-            placeholders(asked.len(), 2)
+            placeholder_rows(1, asked.len(), 2)
         );
-        let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, (i64, UuidText)>(sqlx::AssertSqlSafe(sql));
         for (room, user) in &asked {
-            query = query.bind(*room).bind(user.to_string());
+            query = query.bind(*room).bind(UuidText(*user));
         }
         for (room, user) in query
             .fetch_all(pool)
             .await
             .context("reading memberships for a batch")?
         {
-            allowed.insert((room, parse_user_id(&user)?));
+            allowed.insert((room, user.0));
         }
     }
     Ok(allowed)
@@ -291,32 +284,27 @@ pub enum CreateRoomError {
 /// `caps.max_rooms_owned` rooms or belong to more than `caps.max_rooms_per_user`. Counted after the inserts and
 /// under the owner's lock (see [`members::lock_user`]), so concurrent creates never pass a cap.
 pub async fn create(
-    pool: &AnyPool,
+    db: &Database,
     name: &RoomName,
     owner: Uuid,
     owner_username: &str,
     now: i64,
     caps: members::Caps,
 ) -> Result<Room, CreateRoomError> {
-    let mut tx = pool.begin().await.context("starting a transaction")?;
-    members::lock_user(&mut tx, owner).await?;
-    let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+    let mut tx = db.pool.begin().await.context("starting a transaction")?;
+    members::lock_user(&mut tx, db.engine, owner).await?;
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO rooms (name, owner_user_id, owner_username_snapshot, is_general, last_seq, created_at)
          VALUES ($1, $2, $3, 0, 0, $4) RETURNING id",
     )
     .bind(name.as_str())
-    .bind(owner.to_string())
+    .bind(UuidText(owner))
     .bind(owner_username)
     .bind(now)
     .fetch_one(&mut *tx)
-    .await;
-    let id = match inserted {
-        Ok(id) => id,
-        Err(err) if store_kit::unique_violation(&err).is_some() => {
-            return Err(CreateRoomError::NameTaken);
-        }
-        Err(err) => return Err(anyhow::Error::new(err).context("inserting a room").into()),
-    };
+    .await
+    .on_unique(|_| CreateRoomError::NameTaken)?
+    .context("inserting a room")?;
     members::insert(&mut tx, id, owner, owner_username, now)
         .await
         .context("adding the owner")?;
@@ -326,7 +314,7 @@ pub async fn create(
         "SELECT COUNT(*) FROM room_members m JOIN rooms r ON r.id = m.room_id
          WHERE m.user_id = $1 AND r.owner_user_id = $1",
     )
-    .bind(owner.to_string())
+    .bind(UuidText(owner))
     .fetch_one(&mut *tx)
     .await
     .context("counting rooms owned")?;
@@ -367,7 +355,7 @@ pub async fn set_owner(
 ) -> anyhow::Result<()> {
     sqlx::query("UPDATE rooms SET owner_user_id = $2, owner_username_snapshot = $3 WHERE id = $1")
         .bind(room_id)
-        .bind(owner.to_string())
+        .bind(UuidText(owner))
         .bind(owner_username)
         .execute(conn)
         .await
@@ -389,7 +377,7 @@ pub async fn mark_read(
                   THEN excluded.last_read_seq ELSE read_markers.last_read_seq END",
     )
     .bind(room_id)
-    .bind(user_id.to_string())
+    .bind(UuidText(user_id))
     .bind(seq)
     .execute(pool)
     .await

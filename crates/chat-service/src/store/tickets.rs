@@ -3,10 +3,9 @@
 
 use anyhow::Context;
 use sqlx::AnyPool;
+use store_kit::UuidText;
 use tokens::SecretToken;
 use uuid::Uuid;
-
-use super::parse_user_id;
 
 /// Who bought a ticket: the connection it opens inherits the user, the session (so that it
 /// can be closed when the session is revoked) and the expiry (Unix seconds) of the access
@@ -32,9 +31,9 @@ pub async fn issue(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&ticket.hash)
-    .bind(holder.user_id.to_string())
+    .bind(UuidText(holder.user_id))
     .bind(holder.username.as_str())
-    .bind(holder.session_id.map(|s| s.to_string()))
+    .bind(holder.session_id.map(UuidText))
     .bind(holder.token_expires_at)
     .bind(now + ttl_ms)
     .bind(now)
@@ -46,7 +45,7 @@ pub async fn issue(
 
 /// Who the ticket was issued to, if it is valid; it can never be used again.
 pub async fn consume(pool: &AnyPool, ticket: &str, now: i64) -> anyhow::Result<Option<Holder>> {
-    let row: Option<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
+    let row: Option<(UuidText, String, Option<UuidText>, i64, i64)> = sqlx::query_as(
         "DELETE FROM ws_tickets WHERE ticket_hash = $1
          RETURNING user_id, username, session_id, token_expires_at, expires_at",
     )
@@ -57,9 +56,9 @@ pub async fn consume(pool: &AnyPool, ticket: &str, now: i64) -> anyhow::Result<O
     match row {
         Some((user_id, username, session_id, token_expires_at, expires_at)) if expires_at > now => {
             Ok(Some(Holder {
-                user_id: parse_user_id(&user_id)?,
+                user_id: user_id.into(),
                 username,
-                session_id: session_id.as_deref().map(parse_user_id).transpose()?,
+                session_id: session_id.map(Uuid::from),
                 token_expires_at,
             }))
         }

@@ -39,7 +39,9 @@ async fn one_transaction_keeps_order_idempotency_and_rooms_apart(engine: Engine)
         new(GENERAL, &alice, "g2", Some("b-3")),
     ];
     let mut conn = app.state.db.pool.acquire().await.unwrap();
-    let answers = insert_batch(&mut conn, &batch).await.unwrap();
+    let answers = insert_batch(&mut conn, app.state.db.engine, &batch)
+        .await
+        .unwrap();
     let ok = |i: usize| answers[i].as_ref().unwrap();
     assert_eq!((ok(0).message.seq, ok(0).duplicate), (2, false));
     assert_eq!((ok(2).message.seq, ok(2).duplicate), (3, false));
@@ -72,11 +74,16 @@ async fn a_batch_of_retries_stores_nothing(engine: Engine) {
     let app = spawn_app(engine).await;
     let alice = app.signup("alice").await;
     let mut conn = app.state.db.pool.acquire().await.unwrap();
-    let first = insert_batch(&mut conn, &[new(GENERAL, &alice, "x", Some("r-1"))])
-        .await
-        .unwrap();
+    let first = insert_batch(
+        &mut conn,
+        app.state.db.engine,
+        &[new(GENERAL, &alice, "x", Some("r-1"))],
+    )
+    .await
+    .unwrap();
     let again = insert_batch(
         &mut conn,
+        app.state.db.engine,
         &[
             new(GENERAL, &alice, "x", Some("r-1")),
             new(GENERAL, &alice, "x", Some("r-1")),
