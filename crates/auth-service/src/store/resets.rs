@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 use sqlx::{AnyConnection, AnyPool};
+use store_kit::UuidText;
 use uuid::Uuid;
 
-use super::parse_id;
 use crate::domain::SecretToken;
 
 /// Creates a token for the user and returns its plain form (for the e-mail only).
@@ -19,8 +19,8 @@ pub async fn create(
         "INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at, created_at)
          VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(Uuid::now_v7().to_string())
-    .bind(user_id.to_string())
+    .bind(UuidText(Uuid::now_v7()))
+    .bind(UuidText(user_id))
     .bind(&token.hash)
     .bind(now + ttl_ms)
     .bind(now)
@@ -32,7 +32,7 @@ pub async fn create(
 
 /// The user a still-usable token belongs to, without spending it.
 pub async fn peek(pool: &AnyPool, plain: &str, now: i64) -> anyhow::Result<Option<Uuid>> {
-    let row: Option<(String,)> = sqlx::query_as(
+    let row: Option<UuidText> = sqlx::query_scalar(
         "SELECT user_id FROM password_reset_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
     )
     .bind(SecretToken::hash(plain))
@@ -40,7 +40,7 @@ pub async fn peek(pool: &AnyPool, plain: &str, now: i64) -> anyhow::Result<Optio
     .fetch_optional(pool)
     .await
     .context("looking up a reset token")?;
-    row.map(|(id,)| parse_id(&id)).transpose()
+    Ok(row.map(Uuid::from))
 }
 
 /// Spends the token atomically; `false` when it was already used or has expired meanwhile.
@@ -66,7 +66,7 @@ pub async fn spend(
     sqlx::query(
         "UPDATE password_reset_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
     )
-    .bind(user_id.to_string())
+    .bind(UuidText(user_id))
     .bind(now)
     .execute(&mut *conn)
     .await

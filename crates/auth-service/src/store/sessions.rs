@@ -6,9 +6,9 @@
 
 use anyhow::Context;
 use sqlx::{AnyConnection, AnyPool};
+use store_kit::UuidText;
 use uuid::Uuid;
 
-use super::parse_id;
 use crate::domain::SecretToken;
 
 /// Lifetimes for new tokens.
@@ -89,9 +89,9 @@ async fn insert(
              user_agent, ip, created_at, last_used_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
     )
-    .bind(id.to_string())
-    .bind(family.user_id.to_string())
-    .bind(family.family_id.to_string())
+    .bind(UuidText(id))
+    .bind(UuidText(family.user_id))
+    .bind(UuidText(family.family_id))
     .bind(&token.hash)
     .bind(expires_at)
     .bind(family.created_at)
@@ -111,14 +111,14 @@ async fn insert(
 
 #[derive(sqlx::FromRow)]
 struct TokenRow {
-    id: String,
-    user_id: String,
-    family_id: String,
+    id: UuidText,
+    user_id: UuidText,
+    family_id: UuidText,
     expires_at: i64,
     family_created_at: i64,
     family_expires_at: i64,
     revoked_at: Option<i64>,
-    replaced_by: Option<String>,
+    replaced_by: Option<UuidText>,
 }
 
 async fn find(pool: &AnyPool, plain: &str) -> anyhow::Result<Option<TokenRow>> {
@@ -144,8 +144,8 @@ pub async fn rotate(
     let Some(row) = find(pool, plain).await? else {
         return Ok(Rotation::Invalid);
     };
-    let user_id = parse_id(&row.user_id)?;
-    let family_id = parse_id(&row.family_id)?;
+    let user_id = Uuid::from(row.user_id);
+    let family_id = Uuid::from(row.family_id);
     if row.revoked_at.is_some() {
         if row.replaced_by.is_some() {
             revoke_family(pool, family_id, "reuse_detected", now).await?;
@@ -165,9 +165,9 @@ pub async fn rotate(
         "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = 'rotated', replaced_by = $3, last_used_at = $2
          WHERE id = $1 AND revoked_at IS NULL",
     )
-    .bind(&row.id)
+    .bind(row.id)
     .bind(now)
-    .bind(successor_id.to_string())
+    .bind(UuidText(successor_id))
     .execute(&mut *tx)
     .await
     .context("spending a refresh token")?
@@ -190,10 +190,9 @@ pub async fn rotate(
 
 /// The family a token belongs to, if the token exists.
 pub async fn family_of(pool: &AnyPool, plain: &str) -> anyhow::Result<Option<(Uuid, Uuid)>> {
-    match find(pool, plain).await? {
-        Some(row) => Ok(Some((parse_id(&row.user_id)?, parse_id(&row.family_id)?))),
-        None => Ok(None),
-    }
+    Ok(find(pool, plain)
+        .await?
+        .map(|row| (row.user_id.into(), row.family_id.into())))
 }
 
 /// Revokes one session and records when.
@@ -207,7 +206,7 @@ pub async fn revoke_family(
     let done = sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL",
     )
-    .bind(family_id.to_string())
+    .bind(UuidText(family_id))
     .bind(now)
     .bind(reason.to_owned())
     .execute(&mut *tx)
@@ -230,8 +229,8 @@ pub async fn revoke_users_family(
         "UPDATE refresh_tokens SET revoked_at = $3, revoked_reason = 'revoked'
          WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
     )
-    .bind(family_id.to_string())
-    .bind(user_id.to_string())
+    .bind(UuidText(family_id))
+    .bind(UuidText(user_id))
     .bind(now)
     .execute(&mut *tx)
     .await
@@ -252,22 +251,19 @@ pub async fn revoke_all(
     reason: &str,
     now: i64,
 ) -> anyhow::Result<Vec<Uuid>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
+    let rows: Vec<UuidText> = sqlx::query_scalar(
         "UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3
-         WHERE user_id = $1 AND revoked_at IS NULL AND family_id <> $4
+         WHERE user_id = $1 AND revoked_at IS NULL AND ($4 IS NULL OR family_id <> $4)
          RETURNING family_id",
     )
-    .bind(user_id.to_string())
+    .bind(UuidText(user_id))
     .bind(now)
     .bind(reason.to_owned())
-    .bind(keep.map(|k| k.to_string()).unwrap_or_default())
+    .bind(keep.map(UuidText))
     .fetch_all(&mut *conn)
     .await
     .context("revoking all sessions")?;
-    let mut families = rows
-        .iter()
-        .map(|(id,)| parse_id(id))
-        .collect::<anyhow::Result<Vec<Uuid>>>()?;
+    let mut families: Vec<Uuid> = rows.into_iter().map(Uuid::from).collect();
     families.sort_unstable();
     families.dedup();
     record_revoked(conn, &families, reason, now).await?;
@@ -286,7 +282,7 @@ async fn record_revoked(
             "INSERT INTO revoked_sessions (session_id, revoked_at, reason) VALUES ($1, $2, $3)
              ON CONFLICT (session_id) DO NOTHING",
         )
-        .bind(family.to_string())
+        .bind(UuidText(*family))
         .bind(now)
         .bind(reason.to_owned())
         .execute(&mut *conn)
@@ -300,7 +296,7 @@ async fn record_revoked(
 pub async fn is_revoked(pool: &AnyPool, session_id: Uuid) -> anyhow::Result<bool> {
     let row: Option<(i64,)> =
         sqlx::query_as("SELECT revoked_at FROM revoked_sessions WHERE session_id = $1")
-            .bind(session_id.to_string())
+            .bind(UuidText(session_id))
             .fetch_optional(pool)
             .await
             .context("checking a session")?;
@@ -309,7 +305,7 @@ pub async fn is_revoked(pool: &AnyPool, session_id: Uuid) -> anyhow::Result<bool
 
 /// Sessions revoked at or after `since` (Unix ms), oldest first.
 pub async fn revoked_since(pool: &AnyPool, since: i64) -> anyhow::Result<Vec<(Uuid, i64)>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+    let rows: Vec<(UuidText, i64)> = sqlx::query_as(
         "SELECT session_id, revoked_at FROM revoked_sessions WHERE revoked_at >= $1
          ORDER BY revoked_at",
     )
@@ -317,9 +313,7 @@ pub async fn revoked_since(pool: &AnyPool, since: i64) -> anyhow::Result<Vec<(Uu
     .fetch_all(pool)
     .await
     .context("listing revoked sessions")?;
-    rows.into_iter()
-        .map(|(id, at)| Ok((parse_id(&id)?, at)))
-        .collect()
+    Ok(rows.into_iter().map(|(id, at)| (id.into(), at)).collect())
 }
 
 /// Forgets revocations older than `before`: no access token of those sessions is valid now.
@@ -345,7 +339,7 @@ pub struct Session {
 
 /// family_id, user_agent, ip, family_created_at, created_at of the newest token (the last
 /// use), family_expires_at.
-type SessionRow = (String, Option<String>, Option<String>, i64, i64, i64);
+type SessionRow = (UuidText, Option<String>, Option<String>, i64, i64, i64);
 
 pub async fn active(pool: &AnyPool, user_id: Uuid, now: i64) -> anyhow::Result<Vec<Session>> {
     let rows: Vec<SessionRow> = sqlx::query_as(
@@ -354,25 +348,24 @@ pub async fn active(pool: &AnyPool, user_id: Uuid, now: i64) -> anyhow::Result<V
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
          ORDER BY created_at DESC",
     )
-    .bind(user_id.to_string())
+    .bind(UuidText(user_id))
     .bind(now)
     .fetch_all(pool)
     .await
     .context("listing sessions")?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(
-            |(family, user_agent, ip, created_at, last_used_at, expires_at)| {
-                Ok(Session {
-                    id: parse_id(&family)?,
-                    user_agent,
-                    ip,
-                    created_at,
-                    last_used_at,
-                    expires_at,
-                })
+            |(family, user_agent, ip, created_at, last_used_at, expires_at)| Session {
+                id: family.into(),
+                user_agent,
+                ip,
+                created_at,
+                last_used_at,
+                expires_at,
             },
         )
-        .collect()
+        .collect())
 }
 
 /// Deletes refresh tokens that can no longer be used (their expiry has passed).

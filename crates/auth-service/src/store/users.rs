@@ -2,9 +2,17 @@
 
 use anyhow::Context;
 use sqlx::AnyPool;
+use store_kit::{ResultExt, UuidText};
 use uuid::Uuid;
 
 use crate::domain::{Email, Username};
+
+/// The columns of a [`UserRow`], in one place for every statement that reads users.
+macro_rules! columns {
+    () => {
+        "id, email, username, password_hash, created_at, updated_at"
+    };
+}
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -18,7 +26,7 @@ pub struct User {
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
-    id: String,
+    id: UuidText,
     email: String,
     username: String,
     password_hash: String,
@@ -26,17 +34,16 @@ struct UserRow {
     updated_at: i64,
 }
 
-impl TryFrom<UserRow> for User {
-    type Error = anyhow::Error;
-    fn try_from(r: UserRow) -> anyhow::Result<Self> {
-        Ok(User {
-            id: super::parse_id(&r.id)?,
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id.into(),
             email: r.email,
             username: r.username,
             password_hash: r.password_hash,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        })
+        }
     }
 }
 
@@ -51,12 +58,12 @@ pub enum UserWriteError {
     Unexpected(#[from] anyhow::Error),
 }
 
-fn classify(err: sqlx::Error) -> UserWriteError {
-    match store_kit::unique_violation(&err) {
-        Some(c) if c.contains("email") => UserWriteError::EmailTaken,
-        Some(c) if c.contains("username") => UserWriteError::UsernameTaken,
-        _ => UserWriteError::Unexpected(anyhow::Error::new(err).context("writing a user")),
-    }
+/// A user write's outcome, with a collision on a unique field named.
+fn classify<T>(written: Result<T, sqlx::Error>) -> Result<T, UserWriteError> {
+    Ok(written
+        .on_unique_of("email", || UserWriteError::EmailTaken)?
+        .on_unique_of("username", || UserWriteError::UsernameTaken)?
+        .context("writing a user")?)
 }
 
 pub async fn insert(
@@ -67,18 +74,18 @@ pub async fn insert(
     now: i64,
 ) -> Result<User, UserWriteError> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    let written = sqlx::query(
         "INSERT INTO users (id, email, username, password_hash, created_at, updated_at, password_changed_at)
          VALUES ($1, $2, $3, $4, $5, $5, $5)",
     )
-    .bind(id.to_string())
+    .bind(UuidText(id))
     .bind(email.as_str())
     .bind(username.as_str())
     .bind(password_hash)
     .bind(now)
     .execute(pool)
-    .await
-    .map_err(classify)?;
+    .await;
+    classify(written)?;
     Ok(User {
         id,
         email: email.as_str().to_owned(),
@@ -89,23 +96,26 @@ pub async fn insert(
     })
 }
 
-async fn fetch_one_by(
+async fn fetch_one_by<'q, V>(
     pool: &AnyPool,
     sql: &'static str,
-    value: &str,
-) -> anyhow::Result<Option<User>> {
+    value: V,
+) -> anyhow::Result<Option<User>>
+where
+    V: sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'q,
+{
     let row: Option<UserRow> = sqlx::query_as(sql)
         .bind(value)
         .fetch_optional(pool)
         .await
         .context("reading a user")?;
-    row.map(User::try_from).transpose()
+    Ok(row.map(User::from))
 }
 
 pub async fn by_email(pool: &AnyPool, email: &str) -> anyhow::Result<Option<User>> {
     fetch_one_by(
         pool,
-        "SELECT id, email, username, password_hash, created_at, updated_at FROM users WHERE email = $1",
+        concat!("SELECT ", columns!(), " FROM users WHERE email = $1"),
         email,
     )
     .await
@@ -114,8 +124,8 @@ pub async fn by_email(pool: &AnyPool, email: &str) -> anyhow::Result<Option<User
 pub async fn by_id(pool: &AnyPool, id: Uuid) -> anyhow::Result<Option<User>> {
     fetch_one_by(
         pool,
-        "SELECT id, email, username, password_hash, created_at, updated_at FROM users WHERE id = $1",
-        &id.to_string(),
+        concat!("SELECT ", columns!(), " FROM users WHERE id = $1"),
+        UuidText(id),
     )
     .await
 }
@@ -123,7 +133,11 @@ pub async fn by_id(pool: &AnyPool, id: Uuid) -> anyhow::Result<Option<User>> {
 pub async fn by_username(pool: &AnyPool, username: &str) -> anyhow::Result<Option<User>> {
     fetch_one_by(
         pool,
-        "SELECT id, email, username, password_hash, created_at, updated_at FROM users WHERE lower(username) = lower($1)",
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE lower(username) = lower($1)"
+        ),
         username,
     )
     .await
@@ -144,7 +158,7 @@ pub async fn search_prefix(
             c => vec![c],
         })
         .collect();
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    let rows: Vec<(UuidText, String)> = sqlx::query_as(
         "SELECT id, username FROM users
          WHERE lower(username) LIKE $1 ESCAPE '\\'
          ORDER BY lower(username) LIMIT $2",
@@ -154,9 +168,10 @@ pub async fn search_prefix(
     .fetch_all(pool)
     .await
     .context("searching users")?;
-    rows.into_iter()
-        .map(|(id, name)| Ok((super::parse_id(&id)?, name)))
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (id.into(), name))
+        .collect())
 }
 
 /// Changes username and/or e-mail; false when the user is gone. Takes a connection so that
@@ -168,18 +183,17 @@ pub async fn update_profile(
     email: Option<&Email>,
     now: i64,
 ) -> Result<bool, UserWriteError> {
-    let done = sqlx::query(
+    let written = sqlx::query(
         "UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email), updated_at = $4
          WHERE id = $1",
     )
-    .bind(id.to_string())
+    .bind(UuidText(id))
     .bind(username.map(|u| u.as_str().to_owned()))
     .bind(email.map(|e| e.as_str().to_owned()))
     .bind(now)
     .execute(conn)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() > 0)
+    .await;
+    Ok(classify(written)?.rows_affected() > 0)
 }
 
 /// Sets a new password hash; taking a connection lets callers revoke sessions in the same transaction.
@@ -190,7 +204,7 @@ pub async fn set_password(
     now: i64,
 ) -> anyhow::Result<()> {
     sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1")
-        .bind(id.to_string())
+        .bind(UuidText(id))
         .bind(password_hash)
         .bind(now)
         .execute(conn)
