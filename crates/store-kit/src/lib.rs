@@ -247,27 +247,6 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     Ok(url)
 }
 
-/// If `err` is a unique-constraint violation, returns a text naming the constraint: the
-/// constraint name on PostgreSQL, the message (which names the columns or index) on SQLite.
-/// Callers match on the column or index name they care about.
-pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
-    let db = err.as_database_error()?;
-    if !db.is_unique_violation() {
-        return None;
-    }
-    Some(
-        db.constraint()
-            .map(str::to_owned)
-            .unwrap_or_else(|| db.message().to_owned()),
-    )
-}
-
-/// Whether `err` is a foreign-key violation (e.g. a row whose parent was deleted meanwhile).
-pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error()
-        .is_some_and(|db| db.is_foreign_key_violation())
-}
-
 /// Milliseconds since the Unix epoch: how every timestamp is stored.
 pub fn now_ms() -> i64 {
     let now = std::time::SystemTime::now()
