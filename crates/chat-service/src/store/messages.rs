@@ -169,7 +169,7 @@ pub async fn insert(
     let Some((seq, rev)) = next else {
         return Err(InsertError::RoomGone);
     };
-    let new = Row {
+    let new = NewRow {
         room_id,
         seq,
         rev,
@@ -219,7 +219,7 @@ pub struct NewMessage {
 }
 
 /// A message row about to be inserted: a send with its seq and revision taken.
-struct Row<'a> {
+struct NewRow<'a> {
     room_id: i64,
     seq: i64,
     rev: i64,
@@ -230,9 +230,9 @@ struct Row<'a> {
     now: i64,
 }
 
-impl<'a> Row<'a> {
+impl<'a> NewRow<'a> {
     fn of(m: &'a NewMessage, seq: i64, rev: i64) -> Self {
-        Row {
+        NewRow {
             room_id: m.room_id,
             seq,
             rev,
@@ -267,7 +267,7 @@ impl<'a> Row<'a> {
 /// particular order. The caller looks at unique violations (a copy of a send stored meanwhile).
 async fn insert_rows(
     conn: &mut sqlx::AnyConnection,
-    rows: &[Row<'_>],
+    rows: &[NewRow<'_>],
 ) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
     let sql = format!(
         concat!(
@@ -386,11 +386,11 @@ pub async fn insert_batch(
             }
         }
         // The rows to insert, and the batch position each answers.
-        let mut rows: Vec<Row<'_>> = Vec::with_capacity(fresh.len());
+        let mut rows: Vec<NewRow<'_>> = Vec::with_capacity(fresh.len());
         let mut positions: Vec<usize> = Vec::with_capacity(fresh.len());
         for i in &fresh {
             if let Some((seq, rev)) = next.get_mut(&batch[*i].room_id) {
-                rows.push(Row::of(&batch[*i], *seq, *rev));
+                rows.push(NewRow::of(&batch[*i], *seq, *rev));
                 positions.push(*i);
                 *seq += 1;
                 *rev += 1;
