@@ -31,7 +31,11 @@ pub async fn wait_ready(ws: &mut Ws) -> Result<Ready> {
                 Ok(Reply {
                     frame: ServerFrame::Error(error),
                     ..
-                }) => bail!("error before ready: {} {}", error.code.as_str(), error.message),
+                }) => bail!(
+                    "error before ready: {} {}",
+                    error.code.as_str(),
+                    error.message
+                ),
                 _ => {}
             },
             Message::Close(c) => bail!("closed before ready: {c:?}"),
