@@ -10,7 +10,7 @@ use actix_web::web;
 use auth_service::config::Settings;
 use auth_service::mailer::Mailer;
 use auth_service::startup::{AppState, Application};
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use test_support::{Engine, TempDir, TestDatabase};
 
@@ -89,14 +89,27 @@ impl AuthStack {
         format!("{}{path}", self.auth)
     }
 
+    /// A call to auth-service with this access token and JSON body, if any.
+    pub async fn auth_call(
+        &self,
+        method: Method,
+        path: &str,
+        access: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.auth_url(path));
+        if let Some(access) = access {
+            req = req.bearer_auth(access);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.unwrap()
+    }
+
     /// POSTs `body` to auth-service without credentials.
     pub async fn auth_post(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.auth_url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.auth_call(Method::POST, path, None, Some(body)).await
     }
 
     pub async fn register(&self, username: &str, email: &str, password: &str) -> Response {
@@ -112,8 +125,7 @@ impl AuthStack {
         let res = self
             .register(name, &format!("{name}@example.com"), PASSWORD)
             .await;
-        assert_eq!(res.status(), StatusCode::CREATED, "register {name}");
-        User::from_answer(&res.json().await.unwrap())
+        User::from_answer(res, StatusCode::CREATED).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
@@ -126,9 +138,12 @@ impl AuthStack {
 
     /// A new session: the user with its tokens.
     pub async fn login_ok(&self, email: &str, password: &str) -> User {
-        let res = self.login(email, password).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        User::from_answer(&res.json().await.unwrap())
+        User::from_answer(self.login(email, password).await, StatusCode::OK).await
+    }
+
+    /// Another session of a signed-up user.
+    pub async fn login_again(&self, user: &User) -> User {
+        self.login_ok(&user.email, PASSWORD).await
     }
 
     pub async fn refresh(&self, token: &str) -> Response {
@@ -138,19 +153,14 @@ impl AuthStack {
 
     /// The session's next access and refresh tokens.
     pub async fn refresh_ok(&self, token: &str) -> User {
-        let res = self.refresh(token).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        User::from_answer(&res.json().await.unwrap())
+        User::from_answer(self.refresh(token).await, StatusCode::OK).await
     }
 
     pub async fn logout_all(&self, user: &User) {
+        let path = "/auth/logout-all";
         let res = self
-            .client
-            .post(self.auth_url("/auth/logout-all"))
-            .bearer_auth(&user.token)
-            .send()
-            .await
-            .unwrap();
+            .auth_call(Method::POST, path, Some(&user.token), None)
+            .await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
 }

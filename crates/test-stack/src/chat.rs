@@ -7,7 +7,7 @@ use std::ops::Deref;
 use actix_web::web;
 use chat_service::config::Settings;
 use chat_service::startup::{AppState, Application};
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use test_support::{Engine, TestDatabase};
 
@@ -68,42 +68,38 @@ impl ChatStack {
         format!("{}{path}", self.chat)
     }
 
+    /// A call to chat-service with the user's access token, and a JSON body if any.
+    async fn call(
+        &self,
+        method: Method,
+        user: &User,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&user.token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.unwrap()
+    }
+
     pub async fn get(&self, user: &User, path: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(&user.token)
-            .send()
-            .await
-            .unwrap()
+        self.call(Method::GET, user, path, None).await
     }
 
     pub async fn post(&self, user: &User, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(&user.token)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.call(Method::POST, user, path, Some(body)).await
     }
 
     pub async fn delete(&self, user: &User, path: &str) -> Response {
-        self.client
-            .delete(self.url(path))
-            .bearer_auth(&user.token)
-            .send()
-            .await
-            .unwrap()
+        self.call(Method::DELETE, user, path, None).await
     }
 
     pub async fn patch(&self, user: &User, path: &str, body: &Value) -> Response {
-        self.client
-            .patch(self.url(path))
-            .bearer_auth(&user.token)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.call(Method::PATCH, user, path, Some(body)).await
     }
 
     /// A WebSocket ticket, checked to live as long as chat-service's setting says.
@@ -123,12 +119,9 @@ impl ChatStack {
     }
 
     pub async fn add_member(&self, owner: &User, room: i64, username: &str) -> Response {
-        self.post(
-            owner,
-            &format!("/rooms/{room}/members"),
-            &json!({"username": username}),
-        )
-        .await
+        let path = format!("/rooms/{room}/members");
+        self.post(owner, &path, &json!({"username": username}))
+            .await
     }
 
     /// Adds `member` to the room, and checks that it was added.
@@ -145,12 +138,8 @@ impl ChatStack {
     }
 
     pub async fn send(&self, user: &User, room: i64, content: &str) -> Response {
-        self.post(
-            user,
-            &format!("/rooms/{room}/messages"),
-            &json!({"content": content}),
-        )
-        .await
+        let path = format!("/rooms/{room}/messages");
+        self.post(user, &path, &json!({"content": content})).await
     }
 
     /// Sends and returns the stored message.

@@ -1,5 +1,5 @@
-//! A TCP proxy in front of chat-service that tests cut or stall to play "chat-service
-//! stopped" and "chat-service hung".
+//! A TCP proxy in front of a service (chat-service, Redis) that tests cut or stall to play
+//! "the service stopped" and "the service hung".
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-/// A TCP proxy in front of chat-service.
+/// A TCP proxy to a port on 127.0.0.1.
 pub struct Gate {
     pub url: String,
     mode: Arc<AtomicU8>,
@@ -62,13 +62,13 @@ impl Gate {
         }
     }
 
-    /// chat-service "stopped": connections are closed at once.
+    /// The service "stopped": connections are closed at once.
     pub fn refuse(&self) {
         self.mode.store(REFUSE, Ordering::SeqCst);
         self.cut_existing();
     }
 
-    /// chat-service "hung": connections are accepted and never answered.
+    /// The service "hung": connections are accepted and never answered.
     pub fn hang(&self) {
         self.mode.store(HANG, Ordering::SeqCst);
         self.cut_existing();

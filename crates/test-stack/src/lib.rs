@@ -65,7 +65,10 @@ pub struct User {
 }
 
 impl User {
-    fn from_answer(body: &Value) -> Self {
+    /// The user in an answer of register, log-in or refresh, checked to have `status`.
+    async fn from_answer(res: reqwest::Response, status: reqwest::StatusCode) -> Self {
+        assert_eq!(res.status(), status, "{}", res.url().path());
+        let body: Value = res.json().await.unwrap();
         let text = |v: &Value| v.as_str().unwrap().to_owned();
         Self {
             id: body["user"]["id"].as_str().unwrap().parse().unwrap(),

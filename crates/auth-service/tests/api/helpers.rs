@@ -10,7 +10,7 @@ use auth_service::config::Settings;
 use auth_service::mailer::{Mail, Mailer};
 use auth_service::startup::AppState;
 use futures_util::future::BoxFuture;
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use test_stack::AuthStack;
 pub use test_stack::{AUTH_KEY, CHAT_KEY, FakeRelay, ORIGIN, PASSWORD, RELAY_KEY, assert_problem};
@@ -81,12 +81,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, access: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap()
+        self.auth_call(Method::GET, path, Some(access), None).await
     }
 
     pub async fn logout(&self, refresh: &str) -> Response {
@@ -95,22 +90,14 @@ impl TestApp {
     }
 
     pub async fn delete_session(&self, access: &str, id: &str) -> Response {
-        self.client
-            .delete(self.url(&format!("/auth/sessions/{id}")))
-            .bearer_auth(access)
-            .send()
+        let path = format!("/auth/sessions/{id}");
+        self.auth_call(Method::DELETE, &path, Some(access), None)
             .await
-            .unwrap()
     }
 
     pub async fn patch_me(&self, access: &str, body: &Value) -> Response {
-        self.client
-            .patch(self.url("/users/me"))
-            .bearer_auth(access)
-            .json(body)
-            .send()
+        self.auth_call(Method::PATCH, "/users/me", Some(access), Some(body))
             .await
-            .unwrap()
     }
 
     /// `PATCH /users/me` with a new e-mail and the current password.

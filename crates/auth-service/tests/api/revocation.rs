@@ -107,14 +107,7 @@ async fn revoked_sessions_are_listed_for_the_other_services(engine: Engine) {
         serde_json::json!([])
     );
     // Log-out everywhere lists the remaining session too.
-    let res = app
-        .client
-        .post(app.url("/auth/logout-all"))
-        .bearer_auth(&web.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.logout_all(&web).await;
     let ids: Vec<Value> = revoked_list(&app, 0).await["sessions"]
         .as_array()
         .unwrap()

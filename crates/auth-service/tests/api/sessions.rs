@@ -90,14 +90,7 @@ async fn logout_all_revokes_every_session_and_tells_the_relay(engine: Engine) {
     let alice = app.signup("alice").await;
     let phone = app.login_ok("alice@example.com", PASSWORD).await;
     let bob = app.signup("bob").await;
-    let res = app
-        .client
-        .post(app.url("/auth/logout-all"))
-        .bearer_auth(&alice.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.logout_all(&alice).await;
     for token in [&alice.refresh, &phone.refresh] {
         assert_problem(
             app.refresh(token).await,
