@@ -1,10 +1,9 @@
 //! The chat operations that both the REST routes and the WebSocket actions run, so that a
 //! message sent over HTTP and one sent over a socket follow exactly the same rules.
 
-use serde_json::Value;
 use service_kit::ratelimit::{Decision, Quota};
 use uuid::Uuid;
-use wire::{Control, Delivery, Publish, Target};
+use wire::{Control, Delivery, Publish, ServerFrame, Target};
 
 use crate::domain::{ClientMsgId, MessageContent};
 use crate::error::{ApiError, ApiResult};
@@ -387,14 +386,14 @@ pub async fn mark_read(state: &AppState, caller: &Caller, room_id: i64, seq: i64
     Ok(())
 }
 
-pub fn to_room(room_id: i64, payload: Value) -> Delivery {
+pub fn to_room(room_id: i64, payload: ServerFrame) -> Delivery {
     Delivery {
         target: Target::Room(room_id),
         payload,
     }
 }
 
-pub fn to_user(user_id: Uuid, payload: Value) -> Delivery {
+pub fn to_user(user_id: Uuid, payload: ServerFrame) -> Delivery {
     Delivery {
         target: Target::User(user_id),
         payload,

@@ -3,6 +3,7 @@
 //! relay turns these problems into WebSocket `error` frames, keeping `code`.
 
 use service_kit::{FieldError, Problem};
+use wire::{ActionProblem, ErrorCode, FieldProblem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -53,63 +54,112 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// The error's stable code (also the `code` of the relay's `error` frame).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::Validation(_) => ErrorCode::ValidationFailed,
+            ApiError::RoomNotFound => ErrorCode::RoomNotFound,
+            ApiError::MessageNotFound => ErrorCode::MessageNotFound,
+            ApiError::UserNotFound => ErrorCode::UserNotFound,
+            ApiError::MemberNotFound => ErrorCode::MemberNotFound,
+            ApiError::NotRoomOwner => ErrorCode::NotRoomOwner,
+            ApiError::NotAuthor => ErrorCode::NotMessageAuthor,
+            ApiError::GeneralRoom => ErrorCode::GeneralRoom,
+            ApiError::RoomNameTaken => ErrorCode::RoomNameTaken,
+            ApiError::AlreadyMember => ErrorCode::AlreadyMember,
+            ApiError::InvalidTicket => ErrorCode::InvalidTicket,
+            ApiError::UnknownAction(_) => ErrorCode::UnknownAction,
+            ApiError::RateLimited(_) => ErrorCode::RateLimited,
+            ApiError::TooManyRoomsOwned(_) => ErrorCode::TooManyRoomsOwned,
+            ApiError::RoomFull(_) => ErrorCode::RoomFull,
+            ApiError::TooManyRooms(_) => ErrorCode::TooManyRooms,
+            ApiError::Busy => ErrorCode::Busy,
+            ApiError::AuthUnavailable => ErrorCode::AuthUnavailable,
+            ApiError::Unexpected(_) => ErrorCode::InternalError,
+        }
+    }
+
+    /// The problem as a relay's batch answer carries it.
+    pub fn action_problem(&self) -> ActionProblem {
+        let problem = self.problem();
+        ActionProblem {
+            status: problem.status().as_u16(),
+            code: self.code(),
+            title: None,
+            detail: problem.detail().map(str::to_owned),
+            errors: problem
+                .errors()
+                .iter()
+                .map(|e| FieldProblem {
+                    field: e.field.to_string(),
+                    message: e.message.to_string(),
+                })
+                .collect(),
+        }
+    }
+
     pub fn problem(&self) -> Problem {
         match self {
             ApiError::Validation(errors) => Problem::validation(errors.clone()),
             ApiError::RoomNotFound => Problem::not_found(
-                "room_not_found",
+                self.code().as_str(),
                 "no such room, or you are not a member of it",
             ),
-            ApiError::MessageNotFound => Problem::not_found("message_not_found", "no such message"),
-            ApiError::UserNotFound => Problem::not_found("user_not_found", "no user has that name"),
-            ApiError::MemberNotFound => {
-                Problem::not_found("member_not_found", "that user is not a member of this room")
+            ApiError::MessageNotFound => {
+                Problem::not_found(self.code().as_str(), "no such message")
             }
+            ApiError::UserNotFound => {
+                Problem::not_found(self.code().as_str(), "no user has that name")
+            }
+            ApiError::MemberNotFound => Problem::not_found(
+                self.code().as_str(),
+                "that user is not a member of this room",
+            ),
             ApiError::NotRoomOwner => {
-                Problem::forbidden("not_room_owner", "only the room's owner may do this")
+                Problem::forbidden(self.code().as_str(), "only the room's owner may do this")
             }
             ApiError::NotAuthor => Problem::forbidden(
-                "not_message_author",
+                self.code().as_str(),
                 "only the message's author may do this",
             ),
             ApiError::GeneralRoom => Problem::forbidden(
-                "general_room",
+                self.code().as_str(),
                 "the general room belongs to everyone: it has no members to manage and cannot be deleted",
             ),
             ApiError::RoomNameTaken => {
-                Problem::conflict("room_name_taken", "a room with that name already exists")
+                Problem::conflict(self.code().as_str(), "a room with that name already exists")
                     .with_errors(vec![FieldError::new("name", "is already taken")])
             }
             ApiError::AlreadyMember => Problem::conflict(
-                "already_member",
+                self.code().as_str(),
                 "that user is already a member of this room",
             ),
             ApiError::InvalidTicket => Problem::unauthorized(
-                "invalid_ticket",
+                self.code().as_str(),
                 "the WebSocket ticket is unknown, expired or already used; get a new one from POST /ws-tickets",
             ),
             ApiError::UnknownAction(action) => {
-                Problem::not_found("unknown_action", format!("unknown action {action:?}"))
+                Problem::not_found(self.code().as_str(), format!("unknown action {action:?}"))
             }
             ApiError::RateLimited(secs) => Problem::rate_limited(*secs),
             ApiError::TooManyRoomsOwned(max) => Problem::forbidden(
-                "too_many_rooms_owned",
+                self.code().as_str(),
                 format!("you already own {max} rooms, the most one user may own; delete one first"),
             ),
             ApiError::RoomFull(max) => Problem::forbidden(
-                "room_full",
+                self.code().as_str(),
                 format!("this room already has {max} members, the most a room may have"),
             ),
             ApiError::TooManyRooms(max) => Problem::forbidden(
-                "too_many_rooms",
+                self.code().as_str(),
                 format!("already a member of {max} rooms, the most one user may belong to"),
             ),
             ApiError::Busy => Problem::unavailable(
-                "busy",
+                self.code().as_str(),
                 "the chat service has answered as much as it may in one go; retry shortly",
             ),
             ApiError::AuthUnavailable => Problem::unavailable(
-                "auth_unavailable",
+                self.code().as_str(),
                 "auth-service cannot be reached to look up the user; retry shortly",
             ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),

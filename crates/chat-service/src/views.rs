@@ -2,31 +2,14 @@
 //! from them (the same shapes over REST and over the socket).
 
 use serde::Serialize;
-use serde_json::{Value, json};
 use uuid::Uuid;
+use wire::ServerFrame;
 
 use crate::store::members::Member;
 use crate::store::messages::Message;
 use crate::store::rooms::{Room, RoomSummary};
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MessageView {
-    pub id: i64,
-    pub room_id: i64,
-    pub seq: i64,
-    /// The room revision of this message's last change (creation, edit or deletion).
-    pub rev: i64,
-    pub user_id: Uuid,
-    pub username: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub content: String,
-    pub client_msg_id: Option<String>,
-    pub created_at: String,
-    pub edited_at: Option<String>,
-    pub deleted: bool,
-}
+pub use wire::protocol::{MemberView, MessageView};
 
 impl From<&Message> for MessageView {
     fn from(m: &Message) -> Self {
@@ -88,23 +71,13 @@ impl From<&RoomSummary> for RoomView {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MemberView {
-    pub user_id: Uuid,
-    pub username: String,
-    pub joined_at: String,
-    pub is_owner: bool,
-}
-
-impl MemberView {
-    pub fn new(member: &Member, room: &Room) -> Self {
-        Self {
-            user_id: member.user_id,
-            username: member.username.clone(),
-            joined_at: store_kit::rfc3339(member.joined_at),
-            is_owner: room.owner_user_id == Some(member.user_id),
-        }
+/// A member as clients see it.
+pub fn member(member: &Member, room: &Room) -> MemberView {
+    MemberView {
+        user_id: member.user_id,
+        username: member.username.clone(),
+        joined_at: store_kit::rfc3339(member.joined_at),
+        is_owner: room.owner_user_id == Some(member.user_id),
     }
 }
 
@@ -158,47 +131,82 @@ pub fn fit_messages(page: &mut Vec<Message>, max_bytes: usize, forward: bool) ->
     true
 }
 
-/// Server → client frames (docs/protocol.md).
+/// Server → client frames (docs/protocol.md), built from what the store returns.
 pub mod frames {
+    use wire::protocol::Page;
+
     use super::*;
 
-    pub fn message(m: &Message) -> Value {
-        json!({"type": "message", "message": MessageView::from(m)})
+    pub fn message(m: &Message) -> ServerFrame {
+        ServerFrame::Message {
+            message: MessageView::from(m),
+        }
     }
 
-    pub fn ack(client_msg_id: Option<&str>, m: &Message) -> Value {
-        json!({"type": "ack", "clientMsgId": client_msg_id, "message": MessageView::from(m)})
+    pub fn ack(m: &Message) -> ServerFrame {
+        ServerFrame::Ack {
+            client_msg_id: m.client_msg_id.clone(),
+            message: MessageView::from(m),
+        }
     }
 
     /// The answer to `sync`: `messages` for a seq cursor, `changes` for the change feed.
-    pub fn page(room_id: i64, page: &crate::chat::Page, changes: bool) -> Value {
-        let list: Vec<MessageView> = page.messages.iter().map(MessageView::from).collect();
-        let kind = if changes { "changes" } else { "messages" };
-        json!({"type": kind, "roomId": room_id, "messages": list, "hasMore": page.has_more, "rev": page.rev})
+    pub fn page(room_id: i64, page: &crate::chat::Page, changes: bool) -> ServerFrame {
+        let page = Page {
+            room_id,
+            messages: page.messages.iter().map(MessageView::from).collect(),
+            has_more: page.has_more,
+            rev: page.rev,
+        };
+        if changes {
+            ServerFrame::Changes(page)
+        } else {
+            ServerFrame::Messages(page)
+        }
     }
 
-    pub fn message_edited(m: &Message) -> Value {
-        json!({"type": "messageEdited", "roomId": m.room_id, "message": MessageView::from(m)})
+    pub fn message_edited(m: &Message) -> ServerFrame {
+        ServerFrame::MessageEdited {
+            room_id: m.room_id,
+            message: MessageView::from(m),
+        }
     }
 
-    pub fn message_deleted(m: &Message) -> Value {
-        json!({"type": "messageDeleted", "roomId": m.room_id, "id": m.id, "seq": m.seq, "rev": m.rev})
+    pub fn message_deleted(m: &Message) -> ServerFrame {
+        ServerFrame::MessageDeleted {
+            room_id: m.room_id,
+            id: m.id,
+            seq: m.seq,
+            rev: m.rev,
+        }
     }
 
-    pub fn typing(room_id: i64, user_id: Uuid, username: &str) -> Value {
-        json!({"type": "typing", "roomId": room_id, "userId": user_id, "username": username})
+    pub fn typing(room_id: i64, user_id: Uuid, username: &str) -> ServerFrame {
+        ServerFrame::Typing {
+            room_id,
+            user_id,
+            username: username.to_owned(),
+        }
     }
 
-    pub fn member_added(room: &Room, member: &MemberView) -> Value {
-        json!({"type": "memberAdded", "roomId": room.id, "roomName": room.name, "member": member})
+    pub fn member_added(room: &Room, member: &MemberView) -> ServerFrame {
+        ServerFrame::MemberAdded {
+            room_id: room.id,
+            room_name: room.name.clone(),
+            member: member.clone(),
+        }
     }
 
-    pub fn member_removed(room_id: i64, user_id: Uuid, new_owner: Option<Uuid>) -> Value {
-        json!({"type": "memberRemoved", "roomId": room_id, "userId": user_id, "newOwnerUserId": new_owner})
+    pub fn member_removed(room_id: i64, user_id: Uuid, new_owner: Option<Uuid>) -> ServerFrame {
+        ServerFrame::MemberRemoved {
+            room_id,
+            user_id,
+            new_owner_user_id: new_owner,
+        }
     }
 
-    pub fn room_deleted(room_id: i64) -> Value {
-        json!({"type": "roomDeleted", "roomId": room_id})
+    pub fn room_deleted(room_id: i64) -> ServerFrame {
+        ServerFrame::RoomDeleted { room_id }
     }
 }
 

@@ -335,7 +335,7 @@ mod tests {
             publish: Publish {
                 deliveries: vec![Delivery {
                     target: Target::Room(tag),
-                    payload: serde_json::Value::Null,
+                    payload: wire::ServerFrame::Pong,
                 }],
                 control: if control {
                     vec![Control::DisconnectUser(uuid::Uuid::nil())]

@@ -6,10 +6,10 @@
 use std::time::{Duration, Instant};
 
 use relay_client::{RelayClient, RetryPolicy};
-use serde_json::{Value, json};
+use serde_json::Value;
 use service_kit::InternalApiKey;
 use test_support::FakeRelay;
-use wire::{Control, Delivery, Publish, Target};
+use wire::{Control, Delivery, Publish, ServerFrame, Target};
 
 fn client(relay: &FakeRelay, policy: RetryPolicy) -> RelayClient {
     RelayClient::new(
@@ -25,7 +25,12 @@ fn deliveries(tag: &str) -> Publish {
     Publish {
         deliveries: vec![Delivery {
             target: Target::Room(1),
-            payload: json!({"tag": tag}),
+            // The tag rides in a frame's text field.
+            payload: ServerFrame::Typing {
+                room_id: 1,
+                user_id: uuid::Uuid::nil(),
+                username: tag.to_owned(),
+            },
         }],
         control: Vec::new(),
     }
@@ -45,7 +50,7 @@ fn tags(received: &[(Option<String>, Value)]) -> Vec<String> {
     received
         .iter()
         .map(|(_, body)| {
-            body["deliveries"][0]["payload"]["tag"]
+            body["deliveries"][0]["payload"]["username"]
                 .as_str()
                 .unwrap()
                 .to_owned()

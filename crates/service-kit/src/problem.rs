@@ -155,6 +155,11 @@ impl Problem {
         &self.code
     }
 
+    /// The fields a validation problem refused.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
     pub fn detail(&self) -> Option<&str> {
         self.detail.as_deref()
     }

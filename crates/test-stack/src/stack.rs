@@ -206,11 +206,12 @@ impl Stack {
         req.send().await.unwrap()
     }
 
-    /// Publishes `{"type": "bulk", "i": i, "filler": filler}` to `general`.
+    /// Publishes a `typing` frame to `general` that carries `i` as its room and `filler` as
+    /// its username (a real frame: the relay takes only those).
     pub async fn publish_bulk(&self, i: usize, filler: &str) {
         self.publish(
             &self.relay,
-            json!({"deliveries": [{"target": {"room": GENERAL}, "payload": {"type": "bulk", "i": i, "filler": filler}}]}),
+            json!({"deliveries": [{"target": {"room": GENERAL}, "payload": {"type": "typing", "roomId": i, "userId": Uuid::nil(), "username": filler}}]}),
         )
         .await;
     }

@@ -1,8 +1,15 @@
-//! JSON shapes shared by the Cloud Chat services and their HTTP clients: the internal
-//! contracts (docs/architecture.md). Serde only; no framework types.
+//! JSON shapes shared by the Cloud Chat services and their HTTP clients: the client
+//! WebSocket protocol ([`protocol`]) and the internal contracts (docs/architecture.md). Serde
+//! only; the OpenAPI schemas of the shapes REST shares come with the `openapi` feature.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub mod protocol;
+
+pub use protocol::{
+    ChatAction, ClientAction, ClientFrame, ErrorCode, ErrorFrame, FrameId, Reply, ServerFrame,
+};
 
 /// A user as other services see it: `GET /internal/users/{id}`, `GET /users/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -20,11 +27,11 @@ pub enum Target {
     Connection(String),
 }
 
-/// One payload for one target.
+/// One frame for one target.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Delivery {
     pub target: Target,
-    pub payload: serde_json::Value,
+    pub payload: ServerFrame,
 }
 
 /// Changes to a relay's routing tables that start outside a WebSocket.
@@ -98,11 +105,52 @@ pub struct ConnectResponse {
     pub expires_at: i64,
 }
 
-/// `POST /internal/ws/actions/{action}` (relay → chat-service). `body` is the client's frame
-/// without `action` and `id`.
+/// One action of a connection (relay → chat-service), in a batch of `POST /internal/ws/actions`:
+/// `{"action", "body", "connectionId", "identity"}`. (`POST /internal/ws/actions/{action}`
+/// takes the same with the action in the path: [`SingleActionRequest`].)
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionRequest {
+    pub connection_id: String,
+    pub identity: Identity,
+    #[serde(flatten)]
+    pub action: ChatAction,
+}
+
+impl ActionRequest {
+    /// Reads one event of a batch on its own, so that an event this build cannot run is
+    /// answered alone instead of failing the batch.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, EventError> {
+        if let Some(name) = value.get("action").and_then(|a| a.as_str())
+            && !ChatAction::NAMES.contains(&name)
+        {
+            return Err(EventError::UnknownAction(name.chars().take(64).collect()));
+        }
+        serde_json::from_value(value).map_err(|e| EventError::Invalid(e.to_string()))
+    }
+}
+
+/// Why an event could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventError {
+    /// Not an action chat-service runs (`unknown_action`); the name, at most 64 characters.
+    UnknownAction(String),
+    /// Fields of the wrong shape (`validation_failed`).
+    Invalid(String),
+}
+
+/// A relay's batch as chat-service reads it: each event is read on its own
+/// ([`ActionRequest::from_value`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawActionBatch {
+    pub events: Vec<serde_json::Value>,
+}
+
+/// The body of `POST /internal/ws/actions/{action}`: the client's frame without `action` and
+/// `id` as `body`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SingleActionRequest {
     pub connection_id: String,
     pub identity: Identity,
     pub body: serde_json::Value,
@@ -112,25 +160,25 @@ pub struct ActionRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ActionResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply: Option<serde_json::Value>,
+    pub reply: Option<ServerFrame>,
     #[serde(default)]
     pub outbound: Vec<Delivery>,
 }
 
-/// `POST /internal/ws/actions` (relay → chat-service): several actions in one request, each
-/// as it would be sent to `/internal/ws/actions/{action}`. chat-service runs them concurrently
-/// (one connection never has two in the same batch) and answers each in `results`, in order.
+/// `POST /internal/ws/actions` (relay → chat-service): several actions in one request.
+/// chat-service runs them concurrently (one connection never has two in the same batch) and
+/// answers each in `results`, in order. At most [`MAX_BATCH_EVENTS`] events, in at most
+/// [`BATCH_BODY_LIMIT`] bytes.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ActionBatch {
-    pub events: Vec<BatchedAction>,
+    pub events: Vec<ActionRequest>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct BatchedAction {
-    pub action: String,
-    #[serde(flatten)]
-    pub request: ActionRequest,
-}
+/// Most events one batch may carry (the relay sends far fewer; see `CHAT_BATCH_MAX`).
+pub const MAX_BATCH_EVENTS: usize = 1024;
+/// Body limit of a batch: its events are client frames of at most 64 KiB each, so a batch
+/// needs more room than the 64 KiB of other internal requests.
+pub const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The answer to an [`ActionBatch`]: one result per event, in the same order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -139,12 +187,34 @@ pub struct ActionBatchResponse {
 }
 
 /// What one batched action gave: the response the single endpoint would have sent, or the
-/// problem+json body it would have answered with.
+/// problem it would have answered with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub enum ActionResult {
     Ok(ActionResponse),
-    Error(serde_json::Value),
+    Error(ActionProblem),
+}
+
+/// The problem+json answer to an action, as far as the relay reads it: the status (5xx is
+/// chat-service's trouble), the code and the explanation for the client.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ActionProblem {
+    pub status: u16,
+    pub code: ErrorCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The fields a `validation_failed` refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// One refused field of a `validation_failed` problem.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
 }
 
 /// `POST /internal/ws/disconnect` (relay → chat-service), best effort.
@@ -203,7 +273,7 @@ mod tests {
         let publish = Publish {
             deliveries: vec![Delivery {
                 target: Target::Room(5),
-                payload: json!({"type": "roomDeleted", "roomId": 5}),
+                payload: ServerFrame::RoomDeleted { room_id: 5 },
             }],
             control: vec![
                 Control::Subscribe {

@@ -10,18 +10,19 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use service_kit::{INTERNAL_KEY_HEADER, InternalApiKey, REQUEST_ID_HEADER};
 use wire::{
-    ActionBatch, ActionBatchResponse, ActionResponse, ActionResult, ConnectRequest,
-    ConnectResponse, DisconnectRequest, RoomsRequest, RoomsResponse,
+    ActionBatch, ActionBatchResponse, ActionProblem, ActionResponse, ActionResult, ConnectRequest,
+    ConnectResponse, DisconnectRequest, ErrorCode, RoomsRequest, RoomsResponse,
 };
 
 /// A call that did not produce the expected answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChatError {
-    /// chat-service answered with a client error (problem+json): not worth retrying as is.
-    #[error("{status} {code}: {message}")]
+    /// chat-service answered with a client error (problem+json): not worth retrying as is,
+    /// unless its code says it is temporary (`rate_limited`).
+    #[error("{status} {}: {message}", code.as_str())]
     Rejected {
         status: u16,
-        code: String,
+        code: ErrorCode,
         message: String,
     },
     /// chat-service is down, slow or failing (5xx, timeout, connection refused).
@@ -36,25 +37,29 @@ pub enum ChatError {
 
 impl ChatError {
     pub fn is_temporary(&self) -> bool {
-        matches!(self, ChatError::Unavailable(_) | ChatError::Busy)
+        match self {
+            ChatError::Unavailable(_) | ChatError::Busy => true,
+            ChatError::Rejected { code, .. } => code.temporary(),
+        }
     }
 
-    /// The error a problem+json body stands for: 5xx is chat-service's trouble (retry), 4xx
-    /// a refusal of this request.
-    fn from_problem(status: u16, problem: &serde_json::Value) -> Self {
+    /// The error a problem stands for: 5xx is chat-service's trouble (retry), 4xx a refusal
+    /// of this request.
+    fn from_problem(problem: &ActionProblem) -> Self {
         // chat-service's batch answer was full: the client retries, as with our own `busy`.
-        if status == 503 && problem.get("code").and_then(|c| c.as_str()) == Some("busy") {
+        if problem.code == ErrorCode::Busy {
             return ChatError::Busy;
         }
-        if status >= 500 {
-            return ChatError::Unavailable(format!("chat-service answered {status}"));
+        if problem.status >= 500 {
+            return ChatError::Unavailable(format!("chat-service answered {}", problem.status));
         }
-        let text = |k: &str| problem.get(k).and_then(|v| v.as_str()).map(str::to_owned);
         ChatError::Rejected {
-            status,
-            code: text("code").unwrap_or_else(|| "rejected".to_owned()),
-            message: text("detail")
-                .or_else(|| text("title"))
+            status: problem.status,
+            code: problem.code,
+            message: problem
+                .detail
+                .clone()
+                .or_else(|| problem.title.clone())
                 .unwrap_or_else(|| "the request was refused".to_owned()),
         }
     }
@@ -104,7 +109,7 @@ impl ChatClient {
         req: &ConnectRequest,
         request_id: &str,
     ) -> Result<ConnectResponse, ChatError> {
-        self.call("connect", "/internal/ws/connect", req, request_id, None)
+        self.call("connect", "/internal/ws/connect", req, request_id)
             .await
     }
 
@@ -117,13 +122,7 @@ impl ChatClient {
     ) -> Vec<Result<ActionResponse, ChatError>> {
         let n = batch.events.len();
         match self
-            .call::<_, ActionBatchResponse>(
-                "actions",
-                "/internal/ws/actions",
-                batch,
-                request_id,
-                None,
-            )
+            .call::<_, ActionBatchResponse>("actions", "/internal/ws/actions", batch, request_id)
             .await
         {
             Ok(answer) if answer.results.len() == n => answer
@@ -131,14 +130,7 @@ impl ChatClient {
                 .into_iter()
                 .map(|result| match result {
                     ActionResult::Ok(response) => Ok(response),
-                    ActionResult::Error(problem) => {
-                        let status = problem
-                            .get("status")
-                            .and_then(|s| s.as_u64())
-                            .and_then(|s| u16::try_from(s).ok())
-                            .unwrap_or(500);
-                        Err(ChatError::from_problem(status, &problem))
-                    }
+                    ActionResult::Error(problem) => Err(ChatError::from_problem(&problem)),
                 })
                 .collect(),
             Ok(answer) => {
@@ -163,7 +155,7 @@ impl ChatClient {
         req: &RoomsRequest,
         request_id: &str,
     ) -> Result<RoomsResponse, ChatError> {
-        self.call("rooms", "/internal/ws/rooms", req, request_id, None)
+        self.call("rooms", "/internal/ws/rooms", req, request_id)
             .await
     }
 
@@ -171,7 +163,7 @@ impl ChatClient {
     pub async fn disconnect(&self, req: &DisconnectRequest, request_id: &str) {
         let started = Instant::now();
         let result = self
-            .request("/internal/ws/disconnect", req, request_id, None)
+            .request("/internal/ws/disconnect", req, request_id)
             .send()
             .await;
         record("disconnect", started);
@@ -191,18 +183,12 @@ impl ChatClient {
         path: &str,
         body: &B,
         request_id: &str,
-        timeout: Option<Duration>,
     ) -> reqwest::RequestBuilder {
-        let mut builder = self
-            .http
+        self.http
             .post(format!("{}{path}", self.base))
             .header(INTERNAL_KEY_HEADER, self.key.as_str())
             .header(REQUEST_ID_HEADER, request_id)
-            .json(body);
-        if let Some(t) = timeout {
-            builder = builder.timeout(t.min(self.timeout));
-        }
-        builder
+            .json(body)
     }
 
     async fn call<B: serde::Serialize, T: DeserializeOwned>(
@@ -211,10 +197,9 @@ impl ChatClient {
         path: &str,
         body: &B,
         request_id: &str,
-        timeout: Option<Duration>,
     ) -> Result<T, ChatError> {
         let started = Instant::now();
-        let result = self.request(path, body, request_id, timeout).send().await;
+        let result = self.request(path, body, request_id).send().await;
         let outcome = match result {
             Err(err) => Err(ChatError::Unavailable(if err.is_timeout() {
                 "chat-service did not answer in time".to_owned()
@@ -245,12 +230,22 @@ impl ChatClient {
                         status.as_u16()
                     )))
                 } else {
-                    let problem: serde_json::Value = read_capped(res, PROBLEM_MAX_BYTES)
+                    // A body that is not a problem still refuses with its status.
+                    let problem = read_capped(res, PROBLEM_MAX_BYTES)
                         .await
                         .ok()
-                        .and_then(|body| serde_json::from_slice(&body).ok())
-                        .unwrap_or_default();
-                    Err(ChatError::from_problem(status.as_u16(), &problem))
+                        .and_then(|body| serde_json::from_slice::<ActionProblem>(&body).ok())
+                        .unwrap_or(ActionProblem {
+                            status: status.as_u16(),
+                            code: ErrorCode::Unknown,
+                            title: None,
+                            detail: None,
+                            errors: Vec::new(),
+                        });
+                    Err(ChatError::from_problem(&ActionProblem {
+                        status: status.as_u16(),
+                        ..problem
+                    }))
                 }
             }
         };
@@ -301,14 +296,23 @@ mod tests {
 
     #[test]
     fn a_busy_batch_result_is_temporary_busy() {
-        let busy = serde_json::json!({"status": 503, "code": "busy", "detail": "full"});
-        assert_eq!(ChatError::from_problem(503, &busy), ChatError::Busy);
-        let other = serde_json::json!({"status": 503, "code": "auth_unavailable"});
+        let problem = |status: u16, code: ErrorCode| ActionProblem {
+            status,
+            code,
+            title: None,
+            detail: Some("why".to_owned()),
+            errors: Vec::new(),
+        };
+        assert_eq!(
+            ChatError::from_problem(&problem(503, ErrorCode::Busy)),
+            ChatError::Busy
+        );
         assert!(matches!(
-            ChatError::from_problem(503, &other),
+            ChatError::from_problem(&problem(503, ErrorCode::AuthUnavailable)),
             ChatError::Unavailable(_)
         ));
-        let refused = serde_json::json!({"status": 404, "code": "room_not_found"});
-        assert!(!ChatError::from_problem(404, &refused).is_temporary());
+        assert!(!ChatError::from_problem(&problem(404, ErrorCode::RoomNotFound)).is_temporary());
+        // A refusal whose code says "later" is temporary: the sender's rate limit.
+        assert!(ChatError::from_problem(&problem(429, ErrorCode::RateLimited)).is_temporary());
     }
 }

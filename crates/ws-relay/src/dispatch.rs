@@ -26,9 +26,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
-use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc, oneshot};
-use wire::{ActionBatch, ActionRequest, ActionResponse, BatchedAction, Delivery};
+use wire::{ActionBatch, ActionRequest, ActionResponse, ChatAction, Delivery, ErrorCode, FrameId};
 
 use crate::chat::{ChatClient, ChatError};
 use crate::hub::Connection;
@@ -72,12 +71,11 @@ impl Default for DispatchLimits {
 /// Deliveries from a batch's answers, published once per batch.
 pub type Publisher = Arc<dyn Fn(Vec<Delivery>) + Send + Sync>;
 
-/// One action of a group: its name, what chat-service gets, and the client's frame `id`
-/// (echoed in the answer).
+/// One action of a group: what chat-service runs, and the client's frame `id` (echoed in the
+/// answer). The connection's id and identity are added when the batch goes out.
 pub struct Queued {
-    pub action: &'static str,
-    pub request: ActionRequest,
-    pub id: Option<Value>,
+    pub action: ChatAction,
+    pub id: Option<FrameId>,
     /// The client frame's length in bytes.
     pub size: usize,
 }
@@ -95,7 +93,7 @@ impl Queued {
     /// chat-service's per-answer budget; anything else echoes at most its content twice (an
     /// `ack` and the delivery).
     fn reply_weight(&self, sync_reply_bytes: usize) -> usize {
-        if self.action == "sync" {
+        if matches!(self.action, ChatAction::Sync(_)) {
             sync_reply_bytes
         } else {
             2 * self.size + EVENT_OVERHEAD
@@ -179,19 +177,19 @@ impl Dispatcher {
 }
 
 /// The `error` frame for a failed action.
-pub fn error_frame(err: &ChatError, id: Option<&Value>) -> ByteString {
+pub fn error_frame(err: &ChatError, id: Option<&FrameId>) -> ByteString {
     let (code, message) = match err {
-        ChatError::Rejected { code, message, .. } => (code.as_str(), message.as_str()),
+        ChatError::Rejected { code, message, .. } => (*code, message.as_str()),
         ChatError::Unavailable(_) => (
-            "chat_unavailable",
+            ErrorCode::ChatUnavailable,
             "the chat service is unavailable; retry shortly",
         ),
         ChatError::Busy => (
-            "busy",
+            ErrorCode::Busy,
             "the relay has too many actions waiting for the chat service; retry shortly",
         ),
     };
-    protocol::error_frame(code, message, err.is_temporary(), id)
+    protocol::error_frame(code, message, id)
 }
 
 fn timed_out() -> ChatError {
@@ -282,11 +280,14 @@ async fn send(chat: &ChatClient, batch: Vec<Pending>, size: usize, publish: &Pub
     let mut events = Vec::with_capacity(size);
     for pending in batch {
         let mut ids = Vec::with_capacity(pending.group.len());
+        // Read now: a `refreshToken` may have changed it since the actions were queued.
+        let identity = pending.conn.identity();
         for queued in pending.group {
             ids.push(queued.id);
-            events.push(BatchedAction {
-                action: queued.action.to_owned(),
-                request: queued.request,
+            events.push(ActionRequest {
+                connection_id: pending.conn.id.to_string(),
+                identity: identity.clone(),
+                action: queued.action,
             });
         }
         waiting.push((pending.conn, ids, pending.done));
@@ -310,7 +311,7 @@ async fn send(chat: &ChatClient, batch: Vec<Pending>, size: usize, publish: &Pub
             let frame = match outcome {
                 Ok(ActionResponse { reply, outbound }) => {
                     deliveries.extend(outbound);
-                    reply.map(|reply| protocol::reply_frame(reply, id.as_ref()))
+                    reply.map(|reply| protocol::reply(reply, id.as_ref()))
                 }
                 Err(err) => {
                     if err.is_temporary() {
@@ -360,24 +361,15 @@ mod tests {
 
     async fn act(d: &Dispatcher, n: u32, deadline: Instant) -> Result<(), ChatError> {
         let group = vec![Queued {
-            action: "typing",
-            request: request(n),
+            action: typing(),
             id: None,
             size: 20,
         }];
         d.actions(&connection(n), group, deadline).await
     }
 
-    fn request(n: u32) -> ActionRequest {
-        ActionRequest {
-            connection_id: format!("c{n}"),
-            identity: Identity {
-                user_id: uuid::Uuid::nil(),
-                username: "u".to_owned(),
-                session_id: None,
-            },
-            body: serde_json::json!({}),
-        }
+    fn typing() -> ChatAction {
+        ChatAction::Typing(wire::protocol::Typing { room_id: 1 })
     }
 
     /// A chat-service that accepts connections and never answers.
@@ -394,10 +386,9 @@ mod tests {
         (listener, chat)
     }
 
-    fn pending(action: &'static str, size: usize, limits: &DispatchLimits) -> Pending {
+    fn pending(action: ChatAction, size: usize, limits: &DispatchLimits) -> Pending {
         let group = vec![Queued {
             action,
-            request: request(0),
             id: None,
             size,
         }];
@@ -423,11 +414,11 @@ mod tests {
             sync_reply_bytes: 512 * 1024,
             ..DispatchLimits::default()
         };
-        let fill = |kind: &'static str, size: usize| {
+        let fill = |kind: ChatAction, size: usize| {
             let mut batch = BatchSize::default();
             let mut n = 0;
             loop {
-                let next = pending(kind, size, &limits);
+                let next = pending(kind.clone(), size, &limits);
                 if n > 0 && !batch.admits(&next, &limits) {
                     return n;
                 }
@@ -436,11 +427,19 @@ mod tests {
             }
         };
         // Small typing frames: the count.
-        assert_eq!(fill("typing", 20), 10);
+        assert_eq!(fill(typing(), 20), 10);
         // 30 KiB sends: the request bytes (three and the overhead fit in 100 KiB).
-        assert_eq!(fill("sendMessage", 30 * 1024), 3);
+        let send = ChatAction::SendMessage(wire::protocol::SendMessage {
+            room_id: 1,
+            content: String::new(),
+            client_msg_id: None,
+        });
+        assert_eq!(fill(send, 30 * 1024), 3);
         // Syncs: four answers of at most 512 KiB fit in 2 MiB.
-        assert_eq!(fill("sync", 60), 4);
+        assert_eq!(
+            fill(ChatAction::Sync(wire::protocol::Sync::default()), 60),
+            4
+        );
     }
 
     #[tokio::test]

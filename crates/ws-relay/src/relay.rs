@@ -56,7 +56,10 @@ impl Spread {
         let encoded: Vec<(Target, String)> = publish
             .deliveries
             .into_iter()
-            .map(|Delivery { target, payload }| (target, payload.to_string()))
+            .map(|Delivery { target, payload }| {
+                // Frames are plain data: serialising one cannot fail.
+                (target, serde_json::to_string(&payload).unwrap_or_default())
+            })
             .collect();
         let local: Vec<(Target, ByteString)> = encoded
             .iter()

@@ -4,13 +4,12 @@
 //! identity returned at connect.
 
 use actix_web::{HttpResponse, post, web};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use service_kit::{FieldError, FromRelay};
+use wire::protocol;
 use wire::{
-    ActionBatch, ActionBatchResponse, ActionRequest, ActionResponse, ActionResult, ConnectRequest,
-    ConnectResponse, DisconnectRequest, Identity, ROOMS_REQUEST_MAX_USERS, RoomsRequest,
-    RoomsResponse,
+    ActionBatchResponse, ActionRequest, ActionResponse, ActionResult, ChatAction, ConnectRequest,
+    ConnectResponse, DisconnectRequest, EventError, Identity, MAX_BATCH_EVENTS,
+    ROOMS_REQUEST_MAX_USERS, RawActionBatch, RoomsRequest, RoomsResponse, SingleActionRequest,
 };
 
 use crate::chat::{self, Caller, to_room};
@@ -77,61 +76,42 @@ pub async fn connect(
     }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SendMessage {
-    room_id: i64,
-    #[serde(default)]
-    content: String,
-    client_msg_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Sync {
-    room_id: i64,
-    /// The change feed: every message changed after this revision.
-    since_rev: Option<i64>,
-    /// New messages after this seq (the older form; 0 when neither is given).
-    after_seq: Option<i64>,
-    limit: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Typing {
-    room_id: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MarkRead {
-    room_id: i64,
-    seq: i64,
-}
-
-fn parse<T: DeserializeOwned>(body: serde_json::Value) -> ApiResult<T> {
-    serde_json::from_value(body)
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("body", e.to_string())]))
-}
-
 #[post("/internal/ws/actions/{action}")]
 pub async fn action(
     _caller: FromRelay,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ActionRequest>,
+    body: web::Json<SingleActionRequest>,
 ) -> ApiResult<HttpResponse> {
+    let SingleActionRequest {
+        connection_id,
+        identity,
+        body,
+    } = body.into_inner();
+    // Read as the same event in a batch would be, for the same answers.
+    let mut event = serde_json::Map::new();
+    event.insert("action".to_owned(), path.into_inner().into());
+    event.insert("body".to_owned(), body);
+    event.insert("connectionId".to_owned(), connection_id.into());
+    event.insert(
+        "identity".to_owned(),
+        serde_json::to_value(identity).map_err(anyhow::Error::from)?,
+    );
+    let request = ActionRequest::from_value(event.into()).map_err(unreadable)?;
     let budget = state.settings.limits.reply_max_bytes;
-    let response = run_action(&state, &path.into_inner(), body.into_inner(), budget).await?;
+    let response = run_action(&state, request, budget).await?;
     Ok(HttpResponse::Ok().json(response))
 }
 
-/// Most events one batch may carry (the relay sends far fewer; see `CHAT_BATCH_MAX`).
-pub const MAX_BATCH_EVENTS: usize = 1024;
-/// Body limit of a batch: its events are client frames of at most 64 KiB each, so a batch
-/// needs more room than the 64 KiB of other requests.
-pub const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
+fn unreadable(err: EventError) -> ApiError {
+    match err {
+        EventError::UnknownAction(name) => ApiError::UnknownAction(name),
+        EventError::Invalid(message) => {
+            ApiError::Validation(vec![FieldError::new("body", message)])
+        }
+    }
+}
+
 /// What an action other than `sendMessage` and `sync` is allowed of the batch answer up
 /// front: a `typing` fan-out or a short error.
 const SMALL_ANSWER: usize = 1024;
@@ -145,9 +125,9 @@ const SMALL_ANSWER: usize = 1024;
 pub async fn actions_batch(
     _caller: FromRelay,
     state: web::Data<AppState>,
-    body: web::Json<ActionBatch>,
+    body: web::Json<RawActionBatch>,
 ) -> ApiResult<HttpResponse> {
-    let ActionBatch { events } = body.into_inner();
+    let RawActionBatch { events } = body.into_inner();
     if events.len() > MAX_BATCH_EVENTS {
         return Err(ApiError::Validation(vec![FieldError::new(
             "events",
@@ -168,24 +148,28 @@ pub async fn actions_batch(
     let mut results: Vec<Option<ActionResult>> = Vec::with_capacity(events.len());
     for (i, event) in events.into_iter().enumerate() {
         results.push(None);
-        match event.action.as_str() {
-            "sendMessage" => match parse::<SendMessage>(event.request.body) {
-                Ok(send) => {
-                    if !budget.reserve(send_answer_bound(&send, &event.request.identity)) {
-                        results[i] = Some(budget.busy());
-                        continue;
-                    }
-                    send_slots.push(i);
-                    sends.push(chat::SendRequest {
-                        caller: Caller::from(&event.request.identity),
-                        room_id: send.room_id,
-                        content: send.content,
-                        client_msg_id: send.client_msg_id,
-                    });
+        let event = match ActionRequest::from_value(event) {
+            Ok(event) => event,
+            Err(err) => {
+                results[i] = Some(failed(&unreadable(err)));
+                continue;
+            }
+        };
+        match event.action {
+            ChatAction::SendMessage(send) => {
+                if !budget.reserve(send_answer_bound(&send, &event.identity)) {
+                    results[i] = Some(budget.busy());
+                    continue;
                 }
-                Err(err) => results[i] = Some(failed(&err)),
-            },
-            "sync" => syncs.push((i, event)),
+                send_slots.push(i);
+                sends.push(chat::SendRequest {
+                    caller: Caller::from(&event.identity),
+                    room_id: send.room_id,
+                    content: send.content,
+                    client_msg_id: send.client_msg_id,
+                });
+            }
+            ChatAction::Sync(_) => syncs.push((i, event)),
             _ if budget.reserve(SMALL_ANSWER) => others.push((i, event, SMALL_ANSWER)),
             _ => results[i] = Some(budget.busy()),
         }
@@ -204,7 +188,7 @@ pub async fn actions_batch(
         chat::send_many(state, sends),
         futures_util::future::join_all(others.into_iter().map(
             |(i, event, reply_budget)| async move {
-                let outcome = run_action(state, &event.action, event.request, reply_budget).await;
+                let outcome = run_action(state, event, reply_budget).await;
                 (i, outcome.map_or_else(|e| failed(&e), ActionResult::Ok))
             },
         )),
@@ -297,20 +281,20 @@ impl AnswerBudget {
 
 /// At least what a fresh send's answer takes: its message twice (the sender's `ack` and the
 /// room's delivery) with the few fixed fields around content, username and clientMsgId.
-fn send_answer_bound(send: &SendMessage, identity: &Identity) -> usize {
+fn send_answer_bound(send: &protocol::SendMessage, identity: &Identity) -> usize {
     2 * (json_len(&send.content) + json_len(&identity.username))
         + 3 * json_len(&send.client_msg_id)
         + 1024
 }
 
 fn failed(err: &ApiError) -> ActionResult {
-    ActionResult::Error(serde_json::to_value(err.problem()).unwrap_or_default())
+    ActionResult::Error(err.action_problem())
 }
 
 /// The answer to a stored send: an ack for the sender, the message for the room — unless it
 /// is a retry of a stored send, which is acknowledged again but not delivered a second time.
 fn sent_message(stored: &Stored) -> ActionResponse {
-    let reply = frames::ack(stored.message.client_msg_id.as_deref(), &stored.message);
+    let reply = frames::ack(&stored.message);
     let outbound = if stored.duplicate {
         Vec::new()
     } else {
@@ -329,15 +313,12 @@ fn sent_message(stored: &Stored) -> ActionResponse {
 /// messages stay within `reply_budget` bytes.
 async fn run_action(
     state: &AppState,
-    name: &str,
     request: ActionRequest,
     reply_budget: usize,
 ) -> ApiResult<ActionResponse> {
-    let ActionRequest { identity, body, .. } = request;
-    let caller = Caller::from(&identity);
-    let response = match name {
-        "sendMessage" => {
-            let send: SendMessage = parse(body)?;
+    let caller = Caller::from(&request.identity);
+    let response = match request.action {
+        ChatAction::SendMessage(send) => {
             let stored = chat::send(
                 state,
                 &caller,
@@ -348,8 +329,7 @@ async fn run_action(
             .await?;
             sent_message(&stored)
         }
-        "sync" => {
-            let sync: Sync = parse(body)?;
+        ChatAction::Sync(sync) => {
             let after_seq = match sync.since_rev {
                 Some(_) => sync.after_seq,
                 None => Some(sync.after_seq.unwrap_or(0)),
@@ -369,8 +349,7 @@ async fn run_action(
                 outbound: Vec::new(),
             }
         }
-        "typing" => {
-            let typing: Typing = parse(body)?;
+        ChatAction::Typing(typing) => {
             // The throttle comes first: a dropped `typing` costs no database read.
             if !chat::typing_fans_out(state, &caller, typing.room_id).await {
                 return Ok(ActionResponse::default());
@@ -384,12 +363,10 @@ async fn run_action(
                 )],
             }
         }
-        "markRead" => {
-            let mark: MarkRead = parse(body)?;
+        ChatAction::MarkRead(mark) => {
             chat::mark_read(state, &caller, mark.room_id, mark.seq).await?;
             ActionResponse::default()
         }
-        _ => return Err(ApiError::UnknownAction(name.to_owned())),
     };
     Ok(response)
 }

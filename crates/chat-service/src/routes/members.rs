@@ -13,7 +13,7 @@ use crate::domain::MemberCursor;
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::{members, rooms};
-use crate::views::{MemberView, frames};
+use crate::views::{self, MemberView, frames};
 
 #[derive(Deserialize)]
 pub struct MembersQuery {
@@ -76,7 +76,7 @@ pub async fn list(
     }
     let limit = limit.unwrap_or(DEFAULT_MEMBERS_PAGE).min(MAX_MEMBERS_PAGE);
     let (list, has_more) = members::page(&state.db.pool, room.id, after.as_ref(), limit).await?;
-    let members: Vec<MemberView> = list.iter().map(|m| MemberView::new(m, &room)).collect();
+    let members: Vec<MemberView> = list.iter().map(|m| views::member(m, &room)).collect();
     if !paged {
         return Ok(HttpResponse::Ok().json(MembersAnswer::List(members)));
     }
@@ -143,7 +143,7 @@ pub async fn add(
         members::AddMemberError::Unexpected(e) => ApiError::Unexpected(e),
     })?;
     tracing::info!(room_id = room.id, member = %member.user_id, "member added");
-    let view = MemberView::new(&member, &room);
+    let view = views::member(&member, &room);
     // The relay applies `subscribe` first, so the new member's sockets hear the event too.
     chat::publish(
         &state,

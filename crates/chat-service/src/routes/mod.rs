@@ -29,7 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/internal/ws/actions")
                 .app_data(
                     web::JsonConfig::default()
-                        .limit(internal_ws::BATCH_BODY_LIMIT)
+                        .limit(wire::BATCH_BODY_LIMIT)
                         .error_handler(service_kit::problem::json_error),
                 )
                 .route(web::post().to(internal_ws::actions_batch)),

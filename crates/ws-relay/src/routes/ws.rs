@@ -140,7 +140,7 @@ async fn try_upgrade(
         }) => {
             metrics::counter!("ws_relay_connect_refusals_total", "reason" => status.to_string())
                 .increment(1);
-            tracing::info!(%connection_id, status, %code, "chat-service refused the connection");
+            tracing::info!(%connection_id, status, code = code.as_str(), "chat-service refused the connection");
             let status = match status {
                 401 => StatusCode::UNAUTHORIZED,
                 403 => StatusCode::FORBIDDEN,
@@ -155,7 +155,7 @@ async fn try_upgrade(
                 }
                 _ => StatusCode::BAD_REQUEST,
             };
-            return Err(Problem::new(status, code, message).into());
+            return Err(Problem::new(status, code.as_str(), message).into());
         }
         Err(err @ (ChatError::Unavailable(_) | ChatError::Busy)) => {
             metrics::counter!("ws_relay_connect_refusals_total", "reason" => "chat_unavailable")

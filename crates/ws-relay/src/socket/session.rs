@@ -15,26 +15,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_ws::MessageStream;
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
-use wire::{ActionRequest, Identity};
+use wire::{ChatAction, ClientAction, ClientFrame, ErrorCode, FrameId, Identity};
 
 use super::ratelimit::TokenBucket;
 use super::reader::{FrameReader, Incoming};
 use super::writer::{self, CloseCommand, Outbound};
 use crate::dispatch::{self, Queued};
 use crate::hub::Connection;
-use crate::protocol::{self, Action, close};
+use crate::protocol::{self, close};
 use crate::relay::Relay;
 
 /// An action waiting for the worker. Its deadline starts when the frame arrived, so a
 /// queue behind a slow chat-service still answers every frame within the timeout.
-struct Job {
-    action: Action,
-    id: Option<Value>,
-    deadline: Instant,
-    /// The client frame's length, what the action weighs in a batch to chat-service.
-    size: usize,
+enum Job {
+    /// For chat-service, as the dispatcher will send it.
+    Chat(Queued, Instant),
+    /// `refreshToken`, answered here.
+    Refresh(Option<String>, Option<FrameId>),
 }
 
 /// Everything the upgrade handler prepared.
@@ -134,7 +132,7 @@ async fn read_loop(
                     Incoming::Text(text) => {
                         conn.touch();
                         if !bucket.take() {
-                            let id = protocol::parse_client_frame(&text).ok().and_then(|f| f.id);
+                            let id = ClientFrame::parse(&text).map_or_else(|e| e.id, |f| f.id);
                             metrics::counter!("ws_relay_frames_in_total", "action" => "rate_limited").increment(1);
                             if !strikes.take() {
                                 tracing::warn!(connection_id = %conn.id, "sustained flooding; closing with 1008");
@@ -142,9 +140,8 @@ async fn read_loop(
                                 return;
                             }
                             conn.send_text(protocol::error_frame(
-                                "rate_limited",
+                                ErrorCode::RateLimited,
                                 "too many actions; slow down",
-                                true,
                                 id.as_ref(),
                             ));
                             continue;
@@ -214,53 +211,52 @@ fn handle_text(
     jobs: &mpsc::Sender<Box<Job>>,
     forward_timeout: Duration,
 ) {
-    let frame = match protocol::parse_client_frame(text) {
+    let frame = match ClientFrame::parse(text) {
         Ok(frame) => frame,
-        Err((message, id)) => {
-            metrics::counter!("ws_relay_frames_in_total", "action" => "invalid").increment(1);
+        Err(err) => {
+            let label = match err.code {
+                ErrorCode::UnknownAction => "unknown",
+                _ => "invalid",
+            };
+            metrics::counter!("ws_relay_frames_in_total", "action" => label).increment(1);
             conn.send_text(protocol::error_frame(
-                "invalid_frame",
-                &message,
-                false,
-                id.as_ref(),
+                err.code,
+                &err.message,
+                err.id.as_ref(),
             ));
             return;
         }
     };
-    metrics::counter!("ws_relay_frames_in_total", "action" => frame.action.label()).increment(1);
-    match frame.action {
-        Action::Ping => {
-            conn.send_text(protocol::pong_frame(frame.id.as_ref()));
-        }
-        Action::Unknown(name) => {
-            let shown: String = name.chars().take(64).collect();
-            conn.send_text(protocol::error_frame(
-                "unknown_action",
-                &format!("unknown action {shown:?}"),
-                false,
-                frame.id.as_ref(),
-            ));
-        }
-        action => {
-            let job = Box::new(Job {
+    metrics::counter!("ws_relay_frames_in_total", "action" => frame.action.name()).increment(1);
+    let job = match frame.action.into_chat() {
+        Ok(action) => Job::Chat(
+            Queued {
                 action,
                 id: frame.id,
-                deadline: Instant::now() + forward_timeout,
                 size: text.len(),
-            });
-            if let Err(err) = jobs.try_send(job) {
-                let job = match err {
-                    mpsc::error::TrySendError::Full(job)
-                    | mpsc::error::TrySendError::Closed(job) => job,
-                };
-                conn.send_text(protocol::error_frame(
-                    "busy",
-                    "too many actions in progress on this connection; retry shortly",
-                    true,
-                    job.id.as_ref(),
-                ));
-            }
+            },
+            Instant::now() + forward_timeout,
+        ),
+        Err(ClientAction::RefreshToken(refresh)) => Job::Refresh(refresh.token, frame.id),
+        Err(_) => {
+            // `ping`: answered at once, in order with nothing (it changes nothing).
+            conn.send_text(protocol::reply(wire::ServerFrame::Pong, frame.id.as_ref()));
+            return;
         }
+    };
+    if let Err(err) = jobs.try_send(Box::new(job)) {
+        let job = match err {
+            mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job) => job,
+        };
+        let id = match *job {
+            Job::Chat(queued, _) => queued.id,
+            Job::Refresh(_, id) => id,
+        };
+        conn.send_text(protocol::error_frame(
+            ErrorCode::Busy,
+            "too many actions in progress on this connection; retry shortly",
+            id.as_ref(),
+        ));
     }
 }
 
@@ -282,8 +278,8 @@ async fn action_worker(
                 None => return,
             },
         };
-        match job.action {
-            Action::RefreshToken(token) => {
+        match job {
+            Job::Refresh(token, id) => {
                 // Boxed: verifying may fetch the JWKS, a large future that would otherwise
                 // size this task for every idle connection.
                 let refreshed = Box::pin(refresh_token(
@@ -291,7 +287,7 @@ async fn action_worker(
                     &conn,
                     token.as_deref(),
                     &expiry,
-                    job.id.as_ref(),
+                    id.as_ref(),
                 ))
                 .await;
                 match refreshed {
@@ -308,20 +304,15 @@ async fn action_worker(
                     }
                 }
             }
-            Action::Forward(name, body) => {
+            Job::Chat(queued, deadline) => {
                 // Sends already waiting behind this one go along with it, in order; any other
                 // action waits for the group to be answered.
-                let deadline = job.deadline;
-                let mut group = vec![(name, body, job.id, job.size)];
-                if name == protocol::SEND_MESSAGE {
+                let sends = is_send(&queued);
+                let mut group = vec![queued];
+                if sends {
                     while group.len() < GROUP_MAX {
                         match jobs.try_recv().map(|job| *job) {
-                            Ok(Job {
-                                action: Action::Forward(n, b),
-                                id,
-                                size,
-                                ..
-                            }) if n == protocol::SEND_MESSAGE => group.push((n, b, id, size)),
+                            Ok(Job::Chat(queued, _)) if is_send(&queued) => group.push(queued),
                             Ok(other) => {
                                 next = Some(other);
                                 break;
@@ -332,47 +323,27 @@ async fn action_worker(
                 }
                 forward(&relay, &conn, group, deadline).await;
             }
-            Action::Ping | Action::Unknown(_) => {}
         }
     }
 }
 
-async fn forward(
-    relay: &Relay,
-    conn: &Arc<Connection>,
-    group: Vec<(&'static str, Value, Option<Value>, usize)>,
-    deadline: Instant,
-) {
+fn is_send(queued: &Queued) -> bool {
+    matches!(queued.action, ChatAction::SendMessage(_))
+}
+
+async fn forward(relay: &Relay, conn: &Arc<Connection>, group: Vec<Queued>, deadline: Instant) {
     if deadline.saturating_duration_since(Instant::now()) < Duration::from_millis(10) {
-        for (_, _, id, _) in &group {
+        for queued in &group {
             conn.send_text(protocol::error_frame(
-                "chat_unavailable",
+                ErrorCode::ChatUnavailable,
                 "the chat service is slow to answer; retry shortly",
-                true,
-                id.as_ref(),
+                queued.id.as_ref(),
             ));
         }
         return;
     }
-    let identity = conn.identity();
-    let mut ids = Vec::with_capacity(group.len());
-    let queued = group
-        .into_iter()
-        .map(|(action, body, id, size)| {
-            ids.push(id.clone());
-            Queued {
-                action,
-                request: ActionRequest {
-                    connection_id: conn.id.to_string(),
-                    identity: identity.clone(),
-                    body,
-                },
-                id,
-                size,
-            }
-        })
-        .collect();
-    let outcome = relay.dispatcher().actions(conn, queued, deadline).await;
+    let ids: Vec<Option<FrameId>> = group.iter().map(|q| q.id.clone()).collect();
+    let outcome = relay.dispatcher().actions(conn, group, deadline).await;
     if let Err(err) = outcome {
         for id in &ids {
             conn.send_text(dispatch::error_frame(&err, id.as_ref()));
@@ -387,13 +358,12 @@ async fn refresh_token(
     conn: &Arc<Connection>,
     token: Option<&str>,
     expiry: &watch::Sender<i64>,
-    id: Option<&Value>,
+    id: Option<&FrameId>,
 ) -> Result<bytestring::ByteString, bytestring::ByteString> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(protocol::error_frame(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "`token` is required",
-            false,
             id,
         ));
     };
@@ -404,9 +374,8 @@ async fn refresh_token(
     {
         tracing::info!(connection_id = %conn.id, "refreshToken for a revoked or different session; closing with 4003");
         return Err(protocol::error_frame(
-            "session_revoked",
+            ErrorCode::SessionRevoked,
             "this session was logged out or revoked; log in again",
-            false,
             id,
         ));
     }
@@ -421,21 +390,24 @@ async fn refresh_token(
             // A live connection's rooms are read again now and then; a refresh is one of those
             // times (see `membership`).
             relay.recheck_rooms_of(conn.user_id);
-            protocol::token_refreshed_frame(claims.exp, id)
+            protocol::reply(
+                wire::ServerFrame::TokenRefreshed {
+                    expires_at: claims.exp,
+                },
+                id,
+            )
         }
         Ok(_) => protocol::error_frame(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "the token belongs to another user",
-            false,
             id,
         ),
         Err(tokens::VerifyError::KeysUnavailable) => protocol::error_frame(
-            "auth_unavailable",
+            ErrorCode::AuthUnavailable,
             "the signing keys cannot be fetched right now; retry shortly",
-            true,
             id,
         ),
-        Err(err) => protocol::error_frame("invalid_token", &err.to_string(), false, id),
+        Err(err) => protocol::error_frame(ErrorCode::InvalidToken, &err.to_string(), id),
     })
 }
 

@@ -100,7 +100,7 @@ async fn each_key_does_only_what_its_caller_does() {
             .json(&body)
             .send()
     };
-    let message = json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "t"}}]});
+    let message = json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "roomDeleted", "roomId": 1}}]});
     let subscribe = json!({"control": [{"subscribe": {"userId": alice.id, "roomId": 7}}]});
     // A relay's own key opens nothing on a relay.
     let res = call(
@@ -150,16 +150,19 @@ async fn publish_targets_rooms_users_and_connections() {
             &stack.relay,
             json!({
                 "deliveries": [
-                    {"target": {"user": bob.id}, "payload": {"type": "t", "n": 1}},
-                    {"target": {"connection": a_id}, "payload": {"type": "t", "n": 2}},
-                    {"target": {"room": 999}, "payload": {"type": "t", "n": 3}}
+                    {"target": {"user": bob.id}, "payload": {"type": "roomDeleted", "roomId": 1}},
+                    {"target": {"connection": a_id}, "payload": {"type": "roomDeleted", "roomId": 2}},
+                    {"target": {"room": 999}, "payload": {"type": "roomDeleted", "roomId": 3}}
                 ],
                 "control": [{"subscribe": {"userId": alice.id, "roomId": 999}}]
             }),
         )
         .await;
-    assert_eq!(b.recv().await, json!({"type": "t", "n": 1}));
-    let mut got = vec![a.recv().await["n"].clone(), a.recv().await["n"].clone()];
+    assert_eq!(b.recv().await, json!({"type": "roomDeleted", "roomId": 1}));
+    let mut got = vec![
+        a.recv().await["roomId"].clone(),
+        a.recv().await["roomId"].clone(),
+    ];
     got.sort_by_key(|v| v.as_i64());
     assert_eq!(got, [json!(2), json!(3)]);
     b.silent(std::time::Duration::from_millis(300)).await;
@@ -168,7 +171,7 @@ async fn publish_targets_rooms_users_and_connections() {
         .publish(
             &stack.relay,
             json!({
-                "deliveries": [{"target": {"room": 999}, "payload": {"type": "t", "n": 4}}],
+                "deliveries": [{"target": {"room": 999}, "payload": {"type": "roomDeleted", "roomId": 4}}],
                 "control": [{"unsubscribe": {"userId": alice.id, "roomId": 999}}]
             }),
         )
@@ -215,7 +218,7 @@ async fn a_publish_body_over_its_limit_is_refused_413() {
         spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| s.publish_max_bytes = 4096)).await;
     let alice = stack.signup("alice").await;
     let mut ws = stack.connect(&alice).await;
-    let body = |filler: &str| json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "x", "filler": filler}}]});
+    let body = |filler: &str| json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "typing", "roomId": 1, "userId": alice.id, "username": filler}}]});
     let res = stack
         .internal(
             &stack.relay,
@@ -227,5 +230,5 @@ async fn a_publish_body_over_its_limit_is_refused_413() {
     test_support::assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
     ws.silent(std::time::Duration::from_millis(200)).await;
     stack.publish(&stack.relay, body("small")).await;
-    assert_eq!(ws.recv().await["filler"], "small");
+    assert_eq!(ws.recv().await["username"], "small");
 }

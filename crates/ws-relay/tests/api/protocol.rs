@@ -257,7 +257,7 @@ async fn a_client_that_stops_reading_is_closed_and_others_are_not_held_up() {
             }
             match fast.try_recv(Duration::from_millis(200)).await {
                 Some(frame) => {
-                    assert_eq!(frame["type"], "bulk");
+                    assert_eq!(frame["type"], "typing");
                     n += 1;
                 }
                 None if sent_rx.has_changed().is_err() && n == *sent_rx.borrow() => {
@@ -565,8 +565,8 @@ async fn a_client_that_never_reads_large_frames_is_closed_on_its_byte_budget() {
         sent += 1;
         let frame = fast.recv().await;
         assert_eq!(
-            (frame["type"].as_str(), frame["i"].as_u64()),
-            (Some("bulk"), Some(sent as u64 - 1))
+            (frame["type"].as_str(), frame["roomId"].as_u64()),
+            (Some("typing"), Some(sent as u64 - 1))
         );
         let res = stack
             .internal(&stack.relay, reqwest::Method::GET, &path, None)
@@ -724,7 +724,7 @@ async fn the_tcp_connection_of_a_client_that_never_reads_is_dropped_after_the_id
         stack
             .publish(
                 &stack.relay,
-                json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"i": i, "filler": filler}}]}),
+                json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "typing", "roomId": i, "userId": alice.id, "username": filler}}]}),
             )
             .await;
         if stack.relay.relay.connection_count() == 0 {

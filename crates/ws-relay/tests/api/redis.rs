@@ -113,7 +113,7 @@ async fn relays_on_different_channels_do_not_hear_each_other() {
     stack
         .publish(
             &stack.relay,
-            json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "x"}}]}),
+            json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "roomDeleted", "roomId": 1}}]}),
         )
         .await;
     far.silent(Duration::from_millis(500)).await;
@@ -156,7 +156,7 @@ async fn a_relay_that_loses_redis_says_so_and_reconnects() {
         stack
             .publish(
                 &stack.relay,
-                json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "back"}}]}),
+                json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "roomDeleted", "roomId": 2}}]}),
             )
             .await;
         got = far.try_recv(Duration::from_secs(1)).await;
@@ -164,7 +164,7 @@ async fn a_relay_that_loses_redis_says_so_and_reconnects() {
             break;
         }
     }
-    assert_eq!(got, Some(json!({"type": "back"})));
+    assert_eq!(got, Some(json!({"type": "roomDeleted", "roomId": 2})));
 }
 
 /// Publishes a raw message on a relay channel, as anyone who can write to Redis could.

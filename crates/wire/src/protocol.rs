@@ -1,0 +1,553 @@
+//! The client WebSocket protocol as types (docs/protocol.md, docs/asyncapi.yaml): what a
+//! client sends ([`ClientFrame`], one [`ClientAction`] tagged by `action`), what it receives
+//! ([`ServerFrame`], tagged by `type`, with the request's `id` echoed by [`Reply`]), and the
+//! error codes of `error` frames ([`ErrorCode`], each knowing whether it is temporary).
+//!
+//! The relay parses client frames into these types and forwards [`ChatAction`]s to
+//! chat-service, which answers with [`ServerFrame`]s; nothing on the way is built or compared
+//! as a string.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The `id` a client may put on a frame (a string of at most [`MAX_FRAME_ID_CHARS`]
+/// characters, or a number), copied into the answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FrameId {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+pub const MAX_FRAME_ID_CHARS: usize = 128;
+
+/// `sendMessage`: store a message in a room (at most once per `clientMsgId`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessage {
+    pub room_id: i64,
+    #[serde(default)]
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<String>,
+}
+
+/// `sync`: the room's change feed after `sinceRev` (answered with `changes`), or — the older
+/// form — its messages after `afterSeq` (answered with `messages`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sync {
+    pub room_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_rev: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_seq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// `typing`: tell the room (throttled, no answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Typing {
+    pub room_id: i64,
+}
+
+/// `markRead`: move the read marker (never backwards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkRead {
+    pub room_id: i64,
+    pub seq: i64,
+}
+
+/// `refreshToken`: a fresh access token of the connection's session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// Every client action, as the client writes it: `{"action": "<name>", ...fields}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum ClientAction {
+    SendMessage(SendMessage),
+    Sync(Sync),
+    Typing(Typing),
+    MarkRead(MarkRead),
+    RefreshToken(RefreshToken),
+    Ping,
+}
+
+/// A client frame: its action and the `id` to echo.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientFrame {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<FrameId>,
+    #[serde(flatten)]
+    pub action: ClientAction,
+}
+
+/// Why a client frame could not be read, and the `id` it carried when that was readable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub id: Option<FrameId>,
+}
+
+impl ClientFrame {
+    /// Reads a client text frame. A frame that is not a JSON object with a string `action`
+    /// is `invalid_frame`; an action nobody knows is `unknown_action`; a known one with
+    /// fields of the wrong shape is `validation_failed`.
+    pub fn parse(text: &str) -> Result<Self, FrameError> {
+        let invalid = |message: String, id: Option<FrameId>| FrameError {
+            code: ErrorCode::InvalidFrame,
+            message,
+            id,
+        };
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| invalid(format!("the frame is not valid JSON: {e}"), None))?;
+        let serde_json::Value::Object(mut body) = value else {
+            return Err(invalid("the frame must be a JSON object".to_owned(), None));
+        };
+        let id = match body.remove("id") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Number(n)) => Some(FrameId::Number(n)),
+            Some(serde_json::Value::String(s)) if s.chars().count() <= MAX_FRAME_ID_CHARS => {
+                Some(FrameId::Text(s))
+            }
+            Some(serde_json::Value::String(_)) => {
+                return Err(invalid(
+                    format!("`id` must be at most {MAX_FRAME_ID_CHARS} characters"),
+                    None,
+                ));
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "`id` must be a string or a number".to_owned(),
+                    None,
+                ));
+            }
+        };
+        let Some(name) = body.get("action").and_then(|a| a.as_str()) else {
+            return Err(invalid("the frame needs a string `action`".to_owned(), id));
+        };
+        if !ClientAction::NAMES.contains(&name) {
+            let shown: String = name.chars().take(64).collect();
+            return Err(FrameError {
+                code: ErrorCode::UnknownAction,
+                message: format!("unknown action {shown:?}"),
+                id,
+            });
+        }
+        match serde_json::from_value::<ClientAction>(serde_json::Value::Object(body)) {
+            Ok(action) => Ok(ClientFrame { id, action }),
+            Err(e) => Err(FrameError {
+                code: ErrorCode::ValidationFailed,
+                message: e.to_string(),
+                id,
+            }),
+        }
+    }
+}
+
+impl ClientAction {
+    /// The `action` names, as clients write them.
+    pub const NAMES: &'static [&'static str] = &[
+        "sendMessage",
+        "sync",
+        "typing",
+        "markRead",
+        "refreshToken",
+        "ping",
+    ];
+
+    /// The action's name, as clients write it (also a low-cardinality metrics label).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientAction::SendMessage(_) => "sendMessage",
+            ClientAction::Sync(_) => "sync",
+            ClientAction::Typing(_) => "typing",
+            ClientAction::MarkRead(_) => "markRead",
+            ClientAction::RefreshToken(_) => "refreshToken",
+            ClientAction::Ping => "ping",
+        }
+    }
+
+    /// The action chat-service runs, or `Err` with the action the relay answers itself.
+    pub fn into_chat(self) -> Result<ChatAction, ClientAction> {
+        match self {
+            ClientAction::SendMessage(a) => Ok(ChatAction::SendMessage(a)),
+            ClientAction::Sync(a) => Ok(ChatAction::Sync(a)),
+            ClientAction::Typing(a) => Ok(ChatAction::Typing(a)),
+            ClientAction::MarkRead(a) => Ok(ChatAction::MarkRead(a)),
+            relay @ (ClientAction::RefreshToken(_) | ClientAction::Ping) => Err(relay),
+        }
+    }
+}
+
+/// The actions the relay forwards to chat-service, as they travel in its requests:
+/// `{"action": "<name>", "body": {...fields}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", content = "body", rename_all = "camelCase")]
+pub enum ChatAction {
+    SendMessage(SendMessage),
+    Sync(Sync),
+    Typing(Typing),
+    MarkRead(MarkRead),
+}
+
+impl ChatAction {
+    /// The names of the actions chat-service runs.
+    pub const NAMES: &'static [&'static str] = &["sendMessage", "sync", "typing", "markRead"];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChatAction::SendMessage(_) => "sendMessage",
+            ChatAction::Sync(_) => "sync",
+            ChatAction::Typing(_) => "typing",
+            ChatAction::MarkRead(_) => "markRead",
+        }
+    }
+}
+
+/// A message as clients see it, over REST and in frames.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: i64,
+    pub room_id: i64,
+    /// The message's place in its room: gap-free from 1.
+    pub seq: i64,
+    /// The room revision of this message's last change (creation, edit or deletion).
+    pub rev: i64,
+    pub user_id: Uuid,
+    pub username: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Empty once deleted.
+    pub content: String,
+    pub client_msg_id: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    pub deleted: bool,
+}
+
+/// A room member as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MemberView {
+    pub user_id: Uuid,
+    pub username: String,
+    pub joined_at: String,
+    pub is_owner: bool,
+}
+
+/// `ready`: the first frame of every connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ready {
+    pub connection_id: String,
+    pub user_id: Uuid,
+    /// The rooms this connection receives events for.
+    pub rooms: Vec<i64>,
+    /// When the access token behind the connection expires (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// A page of a room's messages: the answer to `sync` (`messages` by seq, `changes` by
+/// revision).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub room_id: i64,
+    pub messages: Vec<MessageView>,
+    pub has_more: bool,
+    /// The room's revision: every change up to it is reflected in the page.
+    pub rev: i64,
+}
+
+/// An `error` frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorFrame {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Whether the same request may succeed later (retry with backoff).
+    pub temporary: bool,
+}
+
+impl ErrorFrame {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            temporary: code.temporary(),
+        }
+    }
+}
+
+/// Every frame the server sends, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ServerFrame {
+    Ready(Ready),
+    /// The sender's `sendMessage` is stored (also for a retry of a stored message).
+    #[serde(rename_all = "camelCase")]
+    Ack {
+        client_msg_id: Option<String>,
+        message: MessageView,
+    },
+    /// A new message in one of the connection's rooms.
+    Message {
+        message: MessageView,
+    },
+    Messages(Page),
+    Changes(Page),
+    #[serde(rename_all = "camelCase")]
+    MessageEdited {
+        room_id: i64,
+        message: MessageView,
+    },
+    #[serde(rename_all = "camelCase")]
+    MessageDeleted {
+        room_id: i64,
+        id: i64,
+        seq: i64,
+        rev: i64,
+    },
+    #[serde(rename_all = "camelCase")]
+    Typing {
+        room_id: i64,
+        user_id: Uuid,
+        username: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    MemberAdded {
+        room_id: i64,
+        room_name: String,
+        member: MemberView,
+    },
+    #[serde(rename_all = "camelCase")]
+    MemberRemoved {
+        room_id: i64,
+        user_id: Uuid,
+        new_owner_user_id: Option<Uuid>,
+    },
+    #[serde(rename_all = "camelCase")]
+    RoomDeleted {
+        room_id: i64,
+    },
+    #[serde(rename_all = "camelCase")]
+    TokenRefreshed {
+        expires_at: i64,
+    },
+    Pong,
+    Error(ErrorFrame),
+}
+
+impl ServerFrame {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::Error(ErrorFrame::new(code, message))
+    }
+}
+
+/// A frame answering a client frame: the frame with the client's `id` added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    #[serde(flatten)]
+    pub frame: ServerFrame,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<FrameId>,
+}
+
+/// The codes of `error` frames (and of chat-service's problem+json answers), each with
+/// whether it is temporary: the same request may succeed later, so a client retries it with
+/// backoff; otherwise the request itself is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // The relay's own.
+    InvalidFrame,
+    UnknownAction,
+    InvalidToken,
+    SessionRevoked,
+    ChatUnavailable,
+    AuthUnavailable,
+    RateLimited,
+    Busy,
+    // chat-service's.
+    ValidationFailed,
+    RoomNotFound,
+    MessageNotFound,
+    UserNotFound,
+    MemberNotFound,
+    NotRoomOwner,
+    NotMessageAuthor,
+    GeneralRoom,
+    RoomNameTaken,
+    AlreadyMember,
+    InvalidTicket,
+    TooManyRoomsOwned,
+    RoomFull,
+    TooManyRooms,
+    InternalError,
+    /// A code this build does not know (a newer service): not temporary.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// Whether the same request may succeed later.
+    pub fn temporary(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::ChatUnavailable
+                | ErrorCode::AuthUnavailable
+                | ErrorCode::RateLimited
+                | ErrorCode::Busy
+                | ErrorCode::InternalError
+        )
+    }
+
+    /// The code as it is written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidFrame => "invalid_frame",
+            ErrorCode::UnknownAction => "unknown_action",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::SessionRevoked => "session_revoked",
+            ErrorCode::ChatUnavailable => "chat_unavailable",
+            ErrorCode::AuthUnavailable => "auth_unavailable",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Busy => "busy",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::RoomNotFound => "room_not_found",
+            ErrorCode::MessageNotFound => "message_not_found",
+            ErrorCode::UserNotFound => "user_not_found",
+            ErrorCode::MemberNotFound => "member_not_found",
+            ErrorCode::NotRoomOwner => "not_room_owner",
+            ErrorCode::NotMessageAuthor => "not_message_author",
+            ErrorCode::GeneralRoom => "general_room",
+            ErrorCode::RoomNameTaken => "room_name_taken",
+            ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::InvalidTicket => "invalid_ticket",
+            ErrorCode::TooManyRoomsOwned => "too_many_rooms_owned",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn error_codes_serialise_as_their_names() {
+        for code in [
+            ErrorCode::InvalidFrame,
+            ErrorCode::NotMessageAuthor,
+            ErrorCode::TooManyRoomsOwned,
+            ErrorCode::InternalError,
+        ] {
+            assert_eq!(serde_json::to_value(code).ok(), Some(json!(code.as_str())));
+        }
+        assert_eq!(
+            serde_json::from_value::<ErrorCode>(json!("from_the_future")).ok(),
+            Some(ErrorCode::Unknown)
+        );
+    }
+
+    #[test]
+    fn client_frames_parse_into_actions() {
+        let frame = ClientFrame::parse(
+            r#"{"action":"sendMessage","id":"7","roomId":1,"content":"hi","clientMsgId":"c"}"#,
+        );
+        assert_eq!(
+            frame,
+            Ok(ClientFrame {
+                id: Some(FrameId::Text("7".into())),
+                action: ClientAction::SendMessage(SendMessage {
+                    room_id: 1,
+                    content: "hi".into(),
+                    client_msg_id: Some("c".into()),
+                }),
+            })
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"action":"ping","id":3}"#).map(|f| f.action),
+            Ok(ClientAction::Ping)
+        );
+        let refresh = ClientFrame::parse(r#"{"action":"refreshToken"}"#).map(|f| f.action);
+        assert_eq!(
+            refresh,
+            Ok(ClientAction::RefreshToken(RefreshToken { token: None }))
+        );
+    }
+
+    #[test]
+    fn bad_frames_say_why_with_their_id() {
+        for (text, code) in [
+            ("", ErrorCode::InvalidFrame),
+            ("[1]", ErrorCode::InvalidFrame),
+            (r#"{"id":"x"}"#, ErrorCode::InvalidFrame),
+            (r#"{"action":5}"#, ErrorCode::InvalidFrame),
+            (r#"{"action":"ping","id":{"a":1}}"#, ErrorCode::InvalidFrame),
+            (
+                r#"{"action":"$connect","id":"x"}"#,
+                ErrorCode::UnknownAction,
+            ),
+            (r#"{"action":"sync","id":"x"}"#, ErrorCode::ValidationFailed),
+            (
+                r#"{"action":"sendMessage","id":"x","roomId":"one"}"#,
+                ErrorCode::ValidationFailed,
+            ),
+        ] {
+            let err = ClientFrame::parse(text).err();
+            assert_eq!(err.as_ref().map(|e| e.code), Some(code), "{text}");
+        }
+        let err = ClientFrame::parse(r#"{"action":"nope","id":"x"}"#).err();
+        assert_eq!(err.and_then(|e| e.id), Some(FrameId::Text("x".into())));
+        let long = format!(r#"{{"action":"ping","id":"{}"}}"#, "x".repeat(129));
+        assert!(ClientFrame::parse(&long).is_err());
+    }
+
+    #[test]
+    fn chat_actions_travel_as_action_and_body() {
+        let action = ChatAction::MarkRead(MarkRead { room_id: 4, seq: 9 });
+        assert_eq!(
+            serde_json::to_value(&action).ok(),
+            Some(json!({"action": "markRead", "body": {"roomId": 4, "seq": 9}}))
+        );
+    }
+
+    #[test]
+    fn replies_carry_the_type_and_the_id() {
+        let reply = Reply {
+            frame: ServerFrame::error(ErrorCode::Busy, "later"),
+            id: Some(FrameId::Number(7.into())),
+        };
+        assert_eq!(
+            serde_json::to_value(&reply).ok(),
+            Some(
+                json!({"type": "error", "code": "busy", "message": "later", "temporary": true, "id": 7})
+            )
+        );
+        let pong = Reply {
+            frame: ServerFrame::Pong,
+            id: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&pong).ok(),
+            Some(json!({"type": "pong"}))
+        );
+    }
+}
