@@ -106,107 +106,6 @@ pub enum InsertError {
     Unexpected(#[from] anyhow::Error),
 }
 
-pub async fn by_client_id(
-    pool: &AnyPool,
-    user_id: Uuid,
-    client_msg_id: &str,
-) -> anyhow::Result<Option<Message>> {
-    let row: Option<MessageRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM messages WHERE user_id = $1 AND client_msg_id = $2"
-    ))
-    .bind(UuidText(user_id))
-    .bind(client_msg_id.to_owned())
-    .fetch_optional(pool)
-    .await
-    .context("looking up a message by clientMsgId")?;
-    Ok(row.map(Message::from))
-}
-
-/// The message an earlier copy of this send stored, if any.
-async fn original(
-    pool: &AnyPool,
-    user_id: Uuid,
-    client_msg_id: Option<&ClientMsgId>,
-) -> anyhow::Result<Option<Stored>> {
-    let Some(cid) = client_msg_id else {
-        return Ok(None);
-    };
-    Ok(by_client_id(pool, user_id, cid.as_str())
-        .await?
-        .map(|message| Stored {
-            message,
-            duplicate: true,
-        }))
-}
-
-/// Stores a message with the room's next seq. A retried send (same user, same clientMsgId)
-/// returns the original instead — also when two copies race.
-pub async fn insert(
-    pool: &AnyPool,
-    room_id: i64,
-    user_id: Uuid,
-    username: &str,
-    content: &MessageContent,
-    client_msg_id: Option<&ClientMsgId>,
-    now: i64,
-) -> Result<Stored, InsertError> {
-    if let Some(original) = original(pool, user_id, client_msg_id).await? {
-        return Ok(original);
-    }
-    let mut tx = pool.begin().await.context("starting a send")?;
-    // The write comes first: it takes the room's row lock on PostgreSQL and the write lock on
-    // SQLite, so concurrent senders queue here and each gets the next number.
-    let next: Option<(i64, i64)> = sqlx::query_as(
-        "UPDATE rooms SET last_seq = last_seq + 1, last_rev = last_rev + 1 WHERE id = $1
-         RETURNING last_seq, last_rev",
-    )
-    .bind(room_id)
-    .fetch_optional(&mut *tx)
-    .await
-    .context("taking the next seq")?;
-    let Some((seq, rev)) = next else {
-        return Err(InsertError::RoomGone);
-    };
-    let new = NewRow {
-        room_id,
-        seq,
-        rev,
-        user_id,
-        username,
-        content,
-        client_msg_id,
-        now,
-    };
-    let inserted = insert_rows(&mut tx, std::slice::from_ref(&new))
-        .await
-        .on_unique(|constraint| constraint.to_owned());
-    let ids = match inserted {
-        Ok(ids) => ids.context("inserting a message")?,
-        Err(constraint) => {
-            // Dropping the transaction rolls it back, returning the seq.
-            drop(tx);
-            // A copy of this send committed meanwhile: answer with it.
-            return match original(pool, user_id, client_msg_id).await? {
-                Some(original) => Ok(original),
-                None => Err(anyhow::anyhow!(
-                    "inserting a message: unique violation ({constraint}) and no original"
-                )
-                .into()),
-            };
-        }
-    };
-    let [(id, _, _)] = ids[..] else {
-        return Err(anyhow::anyhow!("an insert returned {} ids", ids.len()).into());
-    };
-    tx.commit().await.context("committing a send")?;
-    Ok(Stored {
-        message: new.stored(id),
-        duplicate: false,
-    })
-}
-
 /// A message to store, for [`insert_batch`].
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -218,45 +117,28 @@ pub struct NewMessage {
     pub now: i64,
 }
 
-/// A message row about to be inserted: a send with its seq and revision taken.
+/// A send about to be inserted, with its seq and revision taken.
 struct NewRow<'a> {
-    room_id: i64,
+    message: &'a NewMessage,
     seq: i64,
     rev: i64,
-    user_id: Uuid,
-    username: &'a str,
-    content: &'a MessageContent,
-    client_msg_id: Option<&'a ClientMsgId>,
-    now: i64,
 }
 
-impl<'a> NewRow<'a> {
-    fn of(m: &'a NewMessage, seq: i64, rev: i64) -> Self {
-        NewRow {
-            room_id: m.room_id,
-            seq,
-            rev,
-            user_id: m.user_id,
-            username: &m.username,
-            content: &m.content,
-            client_msg_id: m.client_msg_id.as_ref(),
-            now: m.now,
-        }
-    }
-
+impl NewRow<'_> {
     /// The message this row became once stored with `id`.
     fn stored(&self, id: i64) -> Message {
+        let m = self.message;
         Message {
             id,
-            room_id: self.room_id,
+            room_id: m.room_id,
             seq: self.seq,
             rev: self.rev,
-            user_id: self.user_id,
-            username: self.username.to_owned(),
+            user_id: m.user_id,
+            username: m.username.clone(),
             kind: TEXT.to_owned(),
-            content: self.content.as_str().to_owned(),
-            client_msg_id: self.client_msg_id.map(|c| c.as_str().to_owned()),
-            created_at: self.now,
+            content: m.content.as_str().to_owned(),
+            client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
+            created_at: m.now,
             edited_at: None,
             deleted_at: None,
         }
@@ -264,7 +146,7 @@ impl<'a> NewRow<'a> {
 }
 
 /// Inserts the rows in one statement and answers `(id, room_id, seq)` for each, in no
-/// particular order. The caller looks at unique violations (a copy of a send stored meanwhile).
+/// particular order. A unique violation means a copy of a send was stored meanwhile.
 async fn insert_rows(
     conn: &mut sqlx::AnyConnection,
     rows: &[NewRow<'_>],
@@ -279,16 +161,17 @@ async fn insert_rows(
     );
     // Only numbered placeholders are formatted into this statement; every value is bound.
     let mut query = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
-    for m in rows {
+    for row in rows {
+        let m = row.message;
         query = query
             .bind(m.room_id)
-            .bind(m.seq)
-            .bind(m.rev)
+            .bind(row.seq)
+            .bind(row.rev)
             .bind(UuidText(m.user_id))
-            .bind(m.username.to_owned())
+            .bind(m.username.clone())
             .bind(TEXT)
             .bind(m.content.as_str().to_owned())
-            .bind(m.client_msg_id.map(|c| c.as_str().to_owned()))
+            .bind(m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()))
             .bind(m.now);
     }
     query.fetch_all(conn).await
@@ -307,10 +190,9 @@ pub enum BatchError {
 
 /// Stores several messages in one transaction — the rooms' seqs taken in one statement
 /// ([`take_seqs`], rows locked in id order so that concurrent batches cannot deadlock), and one
-/// multi-row `INSERT` — and
-/// answers each in the order given. Seqs within a room follow that order, and the rules of
-/// [`insert`] hold: a send whose (user, clientMsgId) is already stored, or appears earlier in
-/// the same batch, answers with the original and stores nothing.
+/// multi-row `INSERT` ([`insert_rows`]) — and answers each in the order given. Seqs within a
+/// room follow that order. A retried send — one whose (user, clientMsgId) is already stored, or
+/// appears earlier in the same batch — answers with the original and stores nothing.
 ///
 /// Takes a connection rather than the pool: the group-commit writers keep their own, so a
 /// batch never queues for a connection behind the reads of the sends it carries.
@@ -390,7 +272,11 @@ pub async fn insert_batch(
         let mut positions: Vec<usize> = Vec::with_capacity(fresh.len());
         for i in &fresh {
             if let Some((seq, rev)) = next.get_mut(&batch[*i].room_id) {
-                rows.push(NewRow::of(&batch[*i], *seq, *rev));
+                rows.push(NewRow {
+                    message: &batch[*i],
+                    seq: *seq,
+                    rev: *rev,
+                });
                 positions.push(*i);
                 *seq += 1;
                 *rev += 1;
@@ -405,7 +291,7 @@ pub async fn insert_batch(
             for (i, row) in positions.iter().zip(&rows) {
                 let Some((id, _, _)) = ids
                     .iter()
-                    .find(|(_, room, seq)| *room == row.room_id && *seq == row.seq)
+                    .find(|(_, room, seq)| *room == row.message.room_id && *seq == row.seq)
                 else {
                     return Err(BatchError::Unexpected(anyhow::anyhow!(
                         "a batched insert returned no id for seq {}",
