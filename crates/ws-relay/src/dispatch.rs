@@ -29,7 +29,7 @@ use bytestring::ByteString;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use wire::{ActionBatch, ActionRequest, ActionResponse, ChatAction, Delivery, ErrorCode, FrameId};
 
-use crate::chat::{ChatClient, ChatError};
+use crate::chat_client::{ChatClient, ChatError};
 use crate::hub::Connection;
 use crate::protocol;
 

@@ -3,13 +3,13 @@
 //! chat-service sends back — alone in memory, or across relays over Redis pub/sub.
 //!
 //! Layout: [`routes::ws`] (the upgrade and `$connect`), [`socket`] (reading, writing and the
-//! per-connection session), [`hub`] (routing tables), [`fanout`] (Redis), [`chat`] (the
+//! per-connection session), [`hub`] (routing tables), [`fanout`] (Redis), [`chat_client`] (the
 //! client to chat-service), [`dispatch`] (batching actions to it), [`membership`] (re-reading
 //! live connections' rooms), [`protocol`] (frames and close codes), [`relay`] (the handle that
 //! ties them together) and [`startup`]. The client protocol is documented in
 //! `docs/protocol.md`.
 
-pub mod chat;
+pub mod chat_client;
 pub mod config;
 pub mod dispatch;
 pub mod fanout;

@@ -14,7 +14,7 @@ use tokens::{RevocationSource, RevokedSessions, Verifier};
 use uuid::Uuid;
 use wire::{Control, Delivery, Publish, Target};
 
-use crate::chat::ChatClient;
+use crate::chat_client::ChatClient;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::dispatch::Dispatcher;
 use crate::fanout::{Envelope, FrameDelivery, RedisFanout, envelope_key};

@@ -16,7 +16,7 @@ use service_kit::ratelimit::{Decision, Quota};
 use service_kit::{Problem, RequestId};
 use wire::ConnectRequest;
 
-use crate::chat::ChatError;
+use crate::chat_client::ChatError;
 use crate::hub::{Connection, RegisterError};
 use crate::protocol;
 use crate::relay::Relay;
