@@ -30,8 +30,8 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use wire::{ActionBatch, ActionRequest, ActionResponse, ChatAction, Delivery, ErrorCode, FrameId};
 
 use crate::chat_client::{ChatClient, ChatError};
-use crate::hub::Connection;
 use crate::protocol;
+use crate::socket::connection::Connection;
 
 /// How actions are batched; from `CHAT_BATCH_MAX`, `CHAT_BATCH_MAX_BYTES`,
 /// `CHAT_BATCH_REPLY_MAX_BYTES`, `CHAT_REPLY_MAX_BYTES`, `CHAT_MAX_IN_FLIGHT`, `CHAT_QUEUE`.
@@ -340,32 +340,19 @@ async fn send(chat: &ChatClient, batch: Vec<Pending>, size: usize, publish: &Pub
 mod tests {
     use super::*;
     use service_kit::InternalApiKey;
-    use wire::Identity;
 
-    fn connection(n: u32) -> Arc<Connection> {
-        let queue = crate::socket::writer::Outbox::new(8, 1024 * 1024);
-        let (closer, _) = crate::socket::writer::Closer::new();
-        let identity = Identity {
-            user_id: uuid::Uuid::nil(),
-            username: "u".to_owned(),
-            session_id: None,
-        };
-        Arc::new(Connection::new(
-            format!("c{n}").into(),
-            identity,
-            queue,
-            closer,
-            None,
-        ))
-    }
-
-    async fn act(d: &Dispatcher, n: u32, deadline: Instant) -> Result<(), ChatError> {
+    async fn act(d: &Dispatcher, deadline: Instant) -> Result<(), ChatError> {
         let group = vec![Queued {
             action: typing(),
             id: None,
             size: 20,
         }];
-        d.actions(&connection(n), group, deadline).await
+        d.actions(
+            &Connection::detached(uuid::Uuid::nil(), 8, 1024 * 1024),
+            group,
+            deadline,
+        )
+        .await
     }
 
     fn typing() -> ChatAction {
@@ -399,7 +386,7 @@ mod tests {
                 .map(|q| q.reply_weight(limits.sync_reply_bytes))
                 .sum(),
             group,
-            conn: connection(0),
+            conn: Connection::detached(uuid::Uuid::nil(), 8, 1024 * 1024),
             deadline: Instant::now(),
             done: oneshot::channel().0,
         }
@@ -461,14 +448,14 @@ mod tests {
         let deadline = Instant::now() + Duration::from_millis(400);
         // The first goes out and hangs; the second waits in the queue behind it.
         let d = dispatcher.clone();
-        let first = tokio::spawn(async move { act(&d, 1, deadline).await });
+        let first = tokio::spawn(async move { act(&d, deadline).await });
         tokio::time::sleep(Duration::from_millis(100)).await;
         let d = dispatcher.clone();
-        let second = tokio::spawn(async move { act(&d, 2, deadline).await });
+        let second = tokio::spawn(async move { act(&d, deadline).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         // The queue is full: refused without waiting.
         let started = Instant::now();
-        let third = act(&dispatcher, 3, deadline).await;
+        let third = act(&dispatcher, deadline).await;
         assert_eq!(third, Err(ChatError::Busy));
         assert!(started.elapsed() < Duration::from_millis(100));
         for waiting in [first, second] {

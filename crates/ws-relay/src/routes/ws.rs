@@ -17,9 +17,10 @@ use service_kit::{Problem, RequestId};
 use wire::ConnectRequest;
 
 use crate::chat_client::ChatError;
-use crate::hub::{Connection, RegisterError};
+use crate::hub::RegisterError;
 use crate::protocol;
 use crate::relay::Relay;
+use crate::socket::connection::Connection;
 use crate::socket::reader::FrameGuard;
 use crate::socket::session::{self, SessionParts};
 use crate::socket::writer::{self, Closer, Outbound, Outbox};

@@ -1,6 +1,7 @@
 //! WebSocket connections: reading frames safely, writing through a bounded queue, and the
 //! per-connection session.
 
+pub mod connection;
 pub mod ratelimit;
 pub mod reader;
 pub mod session;

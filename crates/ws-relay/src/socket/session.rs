@@ -22,9 +22,9 @@ use super::ratelimit::TokenBucket;
 use super::reader::{FrameReader, Incoming};
 use super::writer::{self, CloseCommand, Outbound};
 use crate::dispatch::{self, Queued};
-use crate::hub::Connection;
 use crate::protocol::{self, close};
 use crate::relay::Relay;
+use crate::socket::connection::Connection;
 
 /// An action waiting for the worker. Its deadline starts when the frame arrived, so a
 /// queue behind a slow chat-service still answers every frame within the timeout.
