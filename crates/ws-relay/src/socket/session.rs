@@ -37,7 +37,7 @@ enum Job {
     },
 }
 
-/// Everything the upgrade handler prepared.
+/// Everything attachment prepared ([`super::attach`]).
 pub struct SessionParts {
     pub conn: Arc<Connection>,
     pub stream: MessageStream,
