@@ -39,12 +39,12 @@ use crate::socket::connection::Connection;
 pub struct DispatchLimits {
     /// Most actions in one request.
     pub max_batch: usize,
-    /// Most bytes in one request, as estimated by [`Queued::weight`]; a group larger than
+    /// Most bytes in one request, as estimated by `Queued::weight`; a group larger than
     /// this goes alone.
     pub max_batch_bytes: usize,
     /// Largest answer read from chat-service (a whole batch answer); a larger one fails the
     /// call with a temporary error instead of being buffered. Batches are cut so that their
-    /// answers should fit (see [`Queued::reply_weight`]).
+    /// answers should fit (see `Queued::reply_weight`).
     pub max_reply_bytes: usize,
     /// What one `sync` answer may weigh: chat-service's per-answer budget.
     pub sync_reply_bytes: usize,

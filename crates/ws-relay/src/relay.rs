@@ -137,7 +137,7 @@ impl Relay {
         &self.inner.settings
     }
 
-    pub fn hub(&self) -> &Hub {
+    pub(crate) fn hub(&self) -> &Hub {
         &self.inner.hub
     }
 
@@ -153,7 +153,7 @@ impl Relay {
         &self.inner.verifier
     }
 
-    pub fn internal_keys(&self) -> &InternalKeys {
+    pub(crate) fn internal_keys(&self) -> &InternalKeys {
         &self.inner.internal_keys
     }
 
@@ -168,7 +168,7 @@ impl Relay {
 
     /// Reads `user`'s rooms from chat-service again and repairs the subscriptions of their
     /// connections here, in the background (on `refreshToken`); failures are logged.
-    pub fn recheck_rooms_of(&self, user: Uuid) {
+    pub(crate) fn recheck_rooms_of(&self, user: Uuid) {
         membership::spawn_recheck(
             Arc::downgrade(&self.inner.hub),
             self.inner.chat.clone(),
@@ -187,7 +187,7 @@ impl Relay {
         self.inner.fanout.redis_sessions()
     }
 
-    pub fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(&self) -> bool {
         self.inner.shutting_down.load(Ordering::Relaxed)
     }
 

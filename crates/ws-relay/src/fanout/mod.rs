@@ -1,8 +1,8 @@
-//! Delivering what chat-service publishes (docs/architecture.md, ws-relay). [`Fanout::publish`]
+//! Delivering what chat-service publishes (docs/architecture.md, ws-relay). `Fanout::publish`
 //! is the one way in, for `POST /internal/publish`, every action's `outbound` and an embedding
 //! process: each payload is serialised once, the publish is applied to this relay's own
-//! connections at once ([`local`]) and, when `REDIS_URL` is set, sent over Redis ([`redis`])
-//! in a signed [`envelope`] to the other relays, which apply it to theirs.
+//! connections at once (`local`) and, when `REDIS_URL` is set, sent over Redis (`redis`) in a
+//! signed envelope (`envelope`) to the other relays, which apply it to theirs.
 
 mod envelope;
 mod local;

@@ -27,7 +27,7 @@ pub async fn echo(
                 Incoming::Text(t) => Outbound::Text(t),
                 Incoming::Binary(b) => Outbound::Binary(b),
                 Incoming::Ping(b) => Outbound::Pong(b),
-                Incoming::Pong(_) => continue,
+                Incoming::Pong => continue,
                 Incoming::Close(reason) => {
                     closer.close(CloseCommand {
                         code: reason.map(|r| u16::from(r.code)),

@@ -25,7 +25,7 @@ pub enum Incoming {
     Text(ByteString),
     Binary(Bytes),
     Ping(Bytes),
-    Pong(Bytes),
+    Pong,
     /// The client started the close handshake.
     Close(Option<CloseReason>),
     /// The client broke the protocol: close with this code.
@@ -232,7 +232,7 @@ impl FrameReader {
             Message::Text(text) => Some(Incoming::Text(text)),
             Message::Binary(bytes) => Some(Incoming::Binary(bytes)),
             Message::Ping(bytes) => Some(Incoming::Ping(bytes)),
-            Message::Pong(bytes) => Some(Incoming::Pong(bytes)),
+            Message::Pong(_) => Some(Incoming::Pong),
             Message::Close(reason) => Some(Incoming::Close(reason)),
             Message::Nop => None,
             Message::Continuation(item) => self.continuation(item),

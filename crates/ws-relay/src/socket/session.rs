@@ -158,7 +158,7 @@ async fn read_loop(
                         conn.touch();
                         conn.send(Outbound::Pong(bytes));
                     }
-                    Incoming::Pong(_) => conn.touch(),
+                    Incoming::Pong => conn.touch(),
                     Incoming::Close(reason) => {
                         // Answer the client's close with its own code (RFC 6455 5.5.1).
                         let command = match reason {
