@@ -3,7 +3,9 @@
 //! (`messages::insert_batch`), then answers each sender. Under light load a batch is one
 //! message and costs what a lone insert costs; under heavy load one commit carries many
 //! messages, which is how sends/s can pass the database's one-commit-per-message ceiling.
-//! The answer (ack) is only sent after the commit.
+//! The answer (ack) is only sent after the commit. When a whole batch cannot be stored at once
+//! (a copy of one of its sends committed on another replica, a room deleted under it), each
+//! send is stored as a batch of its own: there is one insert path.
 //!
 //! With several writers, each room belongs to one of them (`room_id % writers`): writers never
 //! wait on each other's room locks, and a room's seqs follow the order its sends were queued.
@@ -126,19 +128,34 @@ async fn writer(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
                 // One at a time: each send gets its own outcome (a duplicate committed by
                 // another replica, a deleted room, or the error itself).
                 for (m, reply, _) in jobs.drain(..) {
-                    let answer = messages::insert(
-                        &pool,
-                        m.room_id,
-                        m.user_id,
-                        &m.username,
-                        &m.content,
-                        m.client_msg_id.as_ref(),
-                        m.now,
-                    )
-                    .await;
-                    let _ = reply.send(answer);
+                    let _ = reply.send(insert_alone(&pool, &m).await);
                 }
             }
         }
     }
+}
+
+/// Stores one send as a batch of its own (the one send path). A collision means a copy of it
+/// committed meanwhile, on another replica: the second try finds that original.
+async fn insert_alone(pool: &AnyPool, message: &NewMessage) -> Result<Stored, InsertError> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| anyhow::Error::new(e).context("taking a connection for a send"))?;
+    for _ in 0..2 {
+        match messages::insert_batch(&mut conn, std::slice::from_ref(message)).await {
+            Ok(mut answers) => {
+                return answers.pop().unwrap_or_else(|| {
+                    Err(InsertError::Unexpected(anyhow::anyhow!(
+                        "a send stored alone got no answer"
+                    )))
+                });
+            }
+            Err(BatchError::Conflict) => continue,
+            Err(BatchError::Unexpected(e)) => return Err(InsertError::Unexpected(e)),
+        }
+    }
+    Err(InsertError::Unexpected(anyhow::anyhow!(
+        "a send kept colliding with a stored message"
+    )))
 }

@@ -4,11 +4,11 @@
 
 pub mod auth_client;
 pub mod batcher;
-pub mod chat;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod openapi;
+pub mod ops;
 pub mod routes;
 pub mod startup;
 pub mod store;

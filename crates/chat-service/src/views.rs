@@ -151,7 +151,7 @@ pub mod frames {
     }
 
     /// The answer to `sync`: `messages` for a seq cursor, `changes` for the change feed.
-    pub fn page(room_id: i64, page: &crate::chat::Page, changes: bool) -> ServerFrame {
+    pub fn page(room_id: i64, page: &crate::ops::messages::Page, changes: bool) -> ServerFrame {
         let page = Page {
             room_id,
             messages: page.messages.iter().map(MessageView::from).collect(),

@@ -5,12 +5,10 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use test_stack::Ws;
 use test_support::{TempDir, get_json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// A running quick start on free ports, with a one-line web app.
 struct QuickStart {
@@ -151,21 +149,6 @@ fn assert_security_headers(headers: &reqwest::header::HeaderMap, what: &str) {
     }
 }
 
-async fn next_json(
-    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
-) -> Value {
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
-            .await
-            .expect("a frame within 5 s")
-            .expect("the socket is open")
-            .unwrap();
-        if let Message::Text(text) = frame {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_port_serves_the_app_the_api_and_the_socket() {
     let app = start(|_| {}).await;
@@ -230,22 +213,17 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         app.port,
         ticket["ticket"].as_str().unwrap()
     );
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "origin",
-        base.replace("127.0.0.1", "localhost").parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let ready = next_json(&mut ws).await;
+    let origin = base.replace("127.0.0.1", "localhost");
+    let mut ws = Ws::connect(&url, Some(&origin)).await.unwrap();
+    let ready = ws.recv().await;
     assert_eq!(ready["type"], "ready");
     assert_eq!(ready["rooms"], json!([1]));
     assert!(ready["expiresAt"].as_i64().is_some(), "{ready}");
-    ws.send(Message::text(json!({"action": "sendMessage", "id": "1", "roomId": 1, "content": "hello", "clientMsgId": "q-1"}).to_string()))
-        .await
-        .unwrap();
+    ws.send(json!({"action": "sendMessage", "id": "1", "roomId": 1, "content": "hello", "clientMsgId": "q-1"}))
+        .await;
     let mut seen = Vec::new();
     for _ in 0..2 {
-        seen.push(next_json(&mut ws).await);
+        seen.push(ws.recv().await);
     }
     let ack = seen.iter().find(|f| f["type"] == "ack").expect("an ack");
     assert_eq!(ack["id"], "1");
@@ -265,7 +243,7 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let pushed = next_json(&mut ws).await;
+    let pushed = ws.recv().await;
     assert_eq!(pushed["type"], "message");
     assert_eq!(pushed["message"]["content"], "via REST");
     assert_eq!(pushed["message"]["seq"], 2);

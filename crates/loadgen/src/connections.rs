@@ -11,6 +11,8 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
+use wire::protocol::Ready;
+use wire::{Reply, ServerFrame};
 
 use crate::args::Args;
 use crate::net::{Ws, connect_ws};
@@ -18,17 +20,24 @@ use crate::setup::load;
 use crate::stats::{Samples, percentiles, rss_kib};
 
 /// Reads frames until `ready` arrives; anything else first (an `error`, a close) is a failure.
-pub async fn wait_ready(ws: &mut Ws) -> Result<Value> {
+pub async fn wait_ready(ws: &mut Ws) -> Result<Ready> {
     while let Some(frame) = ws.next().await {
         match frame? {
-            Message::Text(t) => {
-                let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
-                match v["type"].as_str() {
-                    Some("ready") => return Ok(v),
-                    Some("error") => bail!("error before ready: {v}"),
-                    _ => {}
-                }
-            }
+            Message::Text(t) => match serde_json::from_str::<Reply>(t.as_str()) {
+                Ok(Reply {
+                    frame: ServerFrame::Ready(ready),
+                    ..
+                }) => return Ok(ready),
+                Ok(Reply {
+                    frame: ServerFrame::Error(error),
+                    ..
+                }) => bail!(
+                    "error before ready: {} {}",
+                    error.code.as_str(),
+                    error.message
+                ),
+                _ => {}
+            },
             Message::Close(c) => bail!("closed before ready: {c:?}"),
             _ => {}
         }

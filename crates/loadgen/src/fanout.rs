@@ -17,6 +17,8 @@ use futures_util::{SinkExt, StreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use wire::protocol::SendMessage;
+use wire::{ClientAction, ClientFrame, FrameId};
 
 use crate::args::Args;
 use crate::connections::wait_ready;
@@ -68,6 +70,19 @@ fn content(shared: &Shared, sender: usize) -> String {
     }
     s.truncate(CONTENT_BYTES);
     s
+}
+
+/// A `sendMessage` frame with a fresh clientMsgId.
+fn send_frame(seq: u64, room: i64, content: String) -> String {
+    let frame = ClientFrame {
+        id: Some(FrameId::Number(seq.into())),
+        action: ClientAction::SendMessage(SendMessage {
+            room_id: room,
+            content,
+            client_msg_id: Some(uuid::Uuid::new_v4().to_string()),
+        }),
+    };
+    serde_json::to_string(&frame).unwrap_or_default()
 }
 
 fn sent_at(content: &str) -> Option<u64> {
@@ -245,10 +260,7 @@ async fn open(
             let protocol = format!("cloudchat.v1, bearer.{token}");
             let mut ws = connect_ws(url, i, origin, Some(&protocol)).await?;
             let ready = wait_ready(&mut ws).await?;
-            let in_room = ready["rooms"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|x| x.as_i64() == Some(room)));
-            if !in_room {
+            if !ready.rooms.contains(&room) {
                 bail!("ready frame does not list room {room}");
             }
             Ok(ws)
@@ -466,11 +478,7 @@ async fn one_run(
                 seq += 1;
                 let body = content(&shared, k);
                 let frame = match proto {
-                    Proto::CloudChat => json!({
-                        "action": "sendMessage", "id": seq, "roomId": conn.room,
-                        "content": body, "clientMsgId": uuid::Uuid::new_v4().to_string(),
-                    })
-                    .to_string(),
+                    Proto::CloudChat => send_frame(seq, conn.room, body),
                     Proto::Nats => format!("PUB room.{} {}\r\n{}\r\n", conn.room, body.len(), body),
                 };
                 let msg = match proto {

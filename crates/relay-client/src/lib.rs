@@ -141,10 +141,6 @@ impl RelayClient {
         self
     }
 
-    pub fn is_configured(&self) -> bool {
-        self.publish_url.is_some()
-    }
-
     /// Publishes waiting or being sent (for tests and diagnostics).
     pub fn pending(&self) -> usize {
         let state = lock(&self.queue.state);

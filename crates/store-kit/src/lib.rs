@@ -17,8 +17,6 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-pub use sqlx::AnyPool as Pool;
-
 /// The database engine behind a pool, chosen once from the URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {

@@ -356,7 +356,9 @@ impl ServerFrame {
     }
 }
 
-/// A frame answering a client frame: the frame with the client's `id` added.
+/// A frame answering a client frame: the frame with the client's `id` added. (`messageDeleted`
+/// has an `id` of its own, the message's; it is never a reply, so read it as a
+/// [`ServerFrame`].)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     #[serde(flatten)]

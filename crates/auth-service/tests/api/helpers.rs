@@ -1,46 +1,33 @@
-use std::net::TcpListener;
+//! auth-service alone (a [`test_stack::AuthStack`]), with a call per endpoint these tests
+//! exercise and a mailer that keeps what it sends.
+
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::web;
-use auth_service::config::{RateLimits, Settings};
+use auth_service::config::Settings;
 use auth_service::mailer::{Mail, Mailer};
-use auth_service::startup::{AppState, Application};
+use auth_service::startup::AppState;
 use futures_util::future::BoxFuture;
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-pub use test_support::{AUTH_KEY, CHAT_KEY, FakeRelay, RELAY_KEY, assert_problem};
-use test_support::{Engine, TempDir, TestDatabase};
+use test_stack::AuthStack;
+pub use test_stack::{AUTH_KEY, CHAT_KEY, FakeRelay, ORIGIN, PASSWORD, RELAY_KEY, assert_problem};
+use test_support::Engine;
 
-pub const PASSWORD: &str = "correct horse battery";
-pub const ORIGIN: &str = "http://localhost:8080";
-
+/// The running auth-service; dereferences to its [`AuthStack`] (sign-up, log-in, refresh).
 pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+    stack: AuthStack,
     pub state: web::Data<AppState>,
-    _db: TestDatabase,
-    _data: TempDir,
 }
 
-pub fn test_settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
-    let mut s = Settings::development(database_url, data_dir);
-    s.bind_addr = "127.0.0.1:0".into();
-    s.access_ttl = Duration::from_secs(900);
-    s.refresh_ttl = Duration::from_secs(3600);
-    s.session_max_age = Duration::from_secs(7200);
-    s.internal_keys = test_support::internal_keys();
-    s.allowed_origins = vec![ORIGIN.into()];
-    // Cost 4 keeps the suite fast; production refuses anything under 10.
-    s.bcrypt_cost = 4;
-    s.dev_return_reset_link = true;
-    s.rate_limits = RateLimits {
-        per_ip_per_min: 10_000,
-        forgot_per_hour: 10_000,
-        account_changes_per_hour: 10_000,
-        ..s.rate_limits.clone()
-    };
-    s
+impl Deref for TestApp {
+    type Target = AuthStack;
+
+    fn deref(&self) -> &AuthStack {
+        &self.stack
+    }
 }
 
 pub async fn spawn_app(engine: Engine) -> TestApp {
@@ -49,6 +36,19 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
 
 pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with_mailer(engine, tweak, None).await
+}
+
+pub async fn spawn_app_with_mailer(
+    engine: Engine,
+    tweak: impl FnOnce(&mut Settings),
+    mailer: Option<SentMail>,
+) -> TestApp {
+    let mailer = mailer.map(|m| Arc::new(m) as Arc<dyn Mailer>);
+    let stack = AuthStack::spawn_with_mailer(engine, tweak, mailer).await;
+    TestApp {
+        state: stack.auth_state.clone(),
+        stack,
+    }
 }
 
 /// Mail the app sent, when it was spawned with [`SentMail`].
@@ -75,153 +75,29 @@ impl SentMail {
     }
 }
 
-pub async fn spawn_app_with_mailer(
-    engine: Engine,
-    tweak: impl FnOnce(&mut Settings),
-    mailer: Option<SentMail>,
-) -> TestApp {
-    let db = TestDatabase::create(engine).await;
-    let data = TempDir::new("cloudchat-auth-data");
-    let mut settings = test_settings(&db.url, &data.0);
-    tweak(&mut settings);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mailer = mailer.map(|m| Arc::new(m) as Arc<dyn Mailer>);
-    let app = Application::build_with_mailer(settings, listener, mailer)
-        .await
-        .expect("building the app");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state();
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        state,
-        _db: db,
-        _data: data,
-    }
-}
-
-/// What a successful register or log-in gives.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub user_id: String,
-    pub access: String,
-    pub refresh: String,
-}
-
-impl Session {
-    /// The session id (`sid`) the access token carries.
-    pub fn sid(&self) -> String {
-        use base64::Engine as _;
-        let payload = self.access.split('.').nth(1).unwrap();
-        let claims: Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(payload)
-                .unwrap(),
-        )
-        .unwrap();
-        claims["sid"].as_str().unwrap().to_owned()
-    }
-
-    fn from_answer(body: &Value) -> Self {
-        Self {
-            user_id: body["user"]["id"].as_str().unwrap().to_owned(),
-            access: body["accessToken"].as_str().unwrap().to_owned(),
-            refresh: body["refreshToken"].as_str().unwrap().to_owned(),
-        }
-    }
-}
-
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.address, path)
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn register(&self, username: &str, email: &str, password: &str) -> Response {
-        self.post_json(
-            "/auth/register",
-            &json!({"username": username, "email": email, "password": password}),
-        )
-        .await
-    }
-
-    /// Registers `name` with `name@example.com` and the default password.
-    pub async fn signup(&self, name: &str) -> Session {
-        let res = self
-            .register(name, &format!("{name}@example.com"), PASSWORD)
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED, "register {name}");
-        Session::from_answer(&res.json().await.unwrap())
-    }
-
-    pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post_json(
-            "/auth/login",
-            &json!({"email": email, "password": password}),
-        )
-        .await
-    }
-
-    pub async fn login_ok(&self, email: &str, password: &str) -> Session {
-        let res = self.login(email, password).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        Session::from_answer(&res.json().await.unwrap())
-    }
-
-    pub async fn refresh(&self, token: &str) -> Response {
-        self.post_json("/auth/refresh", &json!({"refreshToken": token}))
-            .await
-    }
-
-    pub async fn refresh_ok(&self, token: &str) -> Session {
-        let res = self.refresh(token).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        Session::from_answer(&res.json().await.unwrap())
+        self.auth_url(path)
     }
 
     pub async fn get(&self, path: &str, access: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap()
+        self.auth_call(Method::GET, path, Some(access), None).await
     }
 
     pub async fn logout(&self, refresh: &str) -> Response {
-        self.post_json("/auth/logout", &json!({"refreshToken": refresh}))
+        self.auth_post("/auth/logout", &json!({"refreshToken": refresh}))
             .await
     }
 
     pub async fn delete_session(&self, access: &str, id: &str) -> Response {
-        self.client
-            .delete(self.url(&format!("/auth/sessions/{id}")))
-            .bearer_auth(access)
-            .send()
+        let path = format!("/auth/sessions/{id}");
+        self.auth_call(Method::DELETE, &path, Some(access), None)
             .await
-            .unwrap()
     }
 
     pub async fn patch_me(&self, access: &str, body: &Value) -> Response {
-        self.client
-            .patch(self.url("/users/me"))
-            .bearer_auth(access)
-            .json(body)
-            .send()
+        self.auth_call(Method::PATCH, "/users/me", Some(access), Some(body))
             .await
-            .unwrap()
     }
 
     /// `PATCH /users/me` with a new e-mail and the current password.
@@ -248,7 +124,7 @@ impl TestApp {
     }
 
     pub async fn forgot(&self, email: &str) -> Response {
-        self.post_json("/auth/forgot-password", &json!({"email": email}))
+        self.auth_post("/auth/forgot-password", &json!({"email": email}))
             .await
     }
 
@@ -264,7 +140,7 @@ impl TestApp {
     }
 
     pub async fn reset(&self, token: &str, new_password: &str) -> Response {
-        self.post_json(
+        self.auth_post(
             "/auth/reset-password",
             &json!({"token": token, "newPassword": new_password}),
         )

@@ -13,7 +13,7 @@ async fn internal_lookups_need_the_key(engine: Engine) {
             .header("x-internal-api-key", key)
             .send()
     };
-    let by_id = format!("/internal/users/{}", alice.user_id);
+    let by_id = format!("/internal/users/{}", alice.id);
     for path in [by_id.as_str(), "/internal/users/by-username/alice"] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
@@ -26,7 +26,7 @@ async fn internal_lookups_need_the_key(engine: Engine) {
         let res = app
             .client
             .get(app.url(path))
-            .bearer_auth(&alice.access)
+            .bearer_auth(&alice.token)
             .send()
             .await
             .unwrap();
@@ -37,7 +37,7 @@ async fn internal_lookups_need_the_key(engine: Engine) {
         let res = get(path, CHAT_KEY).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let body: Value = res.json().await.unwrap();
-        assert_eq!(body, json!({"id": alice.user_id, "username": "Alice"}));
+        assert_eq!(body, json!({"id": alice.id, "username": "Alice"}));
     }
     let res = get("/internal/users/by-username/nobody", CHAT_KEY)
         .await

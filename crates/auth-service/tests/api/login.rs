@@ -8,9 +8,9 @@ async fn login_answers_tokens_for_the_right_password(engine: Engine) {
     let app = spawn_app(engine).await;
     let alice = app.signup("alice").await;
     let session = app.login_ok("ALICE@example.com", PASSWORD).await;
-    assert_eq!(session.user_id, alice.user_id);
+    assert_eq!(session.id, alice.id);
     assert_ne!(session.refresh, alice.refresh);
-    let me: Value = app.me(&session.access).await.json().await.unwrap();
+    let me: Value = app.me(&session.token).await.json().await.unwrap();
     assert_eq!(me["username"], "alice");
     assert_eq!(me["email"], "alice@example.com");
 }

@@ -65,7 +65,7 @@ async fn reset_token_works_once_and_revokes_every_session(engine: Engine) {
     let published = relay.wait_for(1).await;
     assert_eq!(
         published[0].1["control"][0]["disconnectUser"],
-        alice.user_id.as_str()
+        alice.id.to_string()
     );
 }
 

@@ -9,8 +9,8 @@ async fn refresh_rotates_the_token(engine: Engine) {
     let alice = app.signup("alice").await;
     let next = app.refresh_ok(&alice.refresh).await;
     assert_ne!(next.refresh, alice.refresh);
-    assert_eq!(next.user_id, alice.user_id);
-    assert_eq!(app.me(&next.access).await.status(), StatusCode::OK);
+    assert_eq!(next.id, alice.id);
+    assert_eq!(app.me(&next.token).await.status(), StatusCode::OK);
     // The successor rotates in turn.
     let third = app.refresh_ok(&next.refresh).await;
     assert_ne!(third.refresh, next.refresh);
@@ -54,7 +54,7 @@ async fn unknown_and_missing_tokens_are_401(engine: Engine) {
     let app = spawn_app(engine).await;
     let res = app.refresh("made-up-token").await;
     assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
-    let res = app.post_json("/auth/refresh", &json!({})).await;
+    let res = app.auth_post("/auth/refresh", &json!({})).await;
     assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
 }
 
@@ -110,7 +110,7 @@ async fn logout_revokes_that_session_only(engine: Engine) {
         .login_ok("alice@example.com", crate::helpers::PASSWORD)
         .await;
     let res = app
-        .post_json("/auth/logout", &json!({"refreshToken": alice.refresh}))
+        .auth_post("/auth/logout", &json!({"refreshToken": alice.refresh}))
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let cleared = res
@@ -133,7 +133,7 @@ async fn logout_revokes_that_session_only(engine: Engine) {
     app.refresh_ok(&phone.refresh).await;
     // Logging out twice, or with nothing, is still 204.
     let res = app
-        .post_json("/auth/logout", &json!({"refreshToken": alice.refresh}))
+        .auth_post("/auth/logout", &json!({"refreshToken": alice.refresh}))
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }

@@ -70,7 +70,7 @@ async fn invalid_fields_are_400_listing_each_field(engine: Engine) {
     assert_eq!(body["errors"][0]["field"], "username");
 
     let res = app
-        .post_json("/auth/register", &json!({"email": "a@example.com"}))
+        .auth_post("/auth/register", &json!({"email": "a@example.com"}))
         .await;
     let body = assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(body["errors"].as_array().unwrap().len(), 2);
@@ -120,7 +120,7 @@ async fn malformed_bodies_are_problems_not_500s(engine: Engine) {
         .unwrap();
     assert_problem(res, StatusCode::BAD_REQUEST, "invalid_body").await;
     let res = app
-        .post_json(
+        .auth_post(
             "/auth/register",
             &json!({"username": 5, "email": [], "password": null}),
         )
@@ -140,7 +140,7 @@ async fn malformed_bodies_are_problems_not_500s(engine: Engine) {
     )
     .await;
     let huge = json!({"username": "x".repeat(100_000), "email": "a@b.c", "password": PASSWORD});
-    let res = app.post_json("/auth/register", &huge).await;
+    let res = app.auth_post("/auth/register", &huge).await;
     assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
 }
 

@@ -46,19 +46,19 @@ async fn logout_revoke_and_reuse_end_only_that_session(engine: Engine) {
         StatusCode::NO_CONTENT
     );
     assert_eq!(disconnected(&relay, 1).await, [phone.sid()]);
-    app.assert_revoked(&phone.access).await;
-    assert_eq!(app.me(&web.access).await.status(), StatusCode::OK);
+    app.assert_revoked(&phone.token).await;
+    assert_eq!(app.me(&web.token).await.status(), StatusCode::OK);
 
     // Revoking a session from another one.
-    let res = app.delete_session(&web.access, &tablet.sid()).await;
+    let res = app.delete_session(&web.token, &tablet.sid()).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(disconnected(&relay, 2).await, [phone.sid(), tablet.sid()]);
-    let res = app.get("/auth/sessions", &tablet.access).await;
+    let res = app.get("/auth/sessions", &tablet.token).await;
     assert_problem(res, StatusCode::UNAUTHORIZED, "session_revoked").await;
 
     // Reuse of a spent refresh token revokes its session.
     let rotated = app.refresh_ok(&laptop.refresh).await;
-    assert_eq!(app.me(&rotated.access).await.status(), StatusCode::OK);
+    assert_eq!(app.me(&rotated.token).await.status(), StatusCode::OK);
     assert_problem(
         app.refresh(&laptop.refresh).await,
         StatusCode::UNAUTHORIZED,
@@ -69,10 +69,10 @@ async fn logout_revoke_and_reuse_end_only_that_session(engine: Engine) {
         disconnected(&relay, 3).await,
         [phone.sid(), tablet.sid(), laptop.sid()]
     );
-    app.assert_revoked(&rotated.access).await;
+    app.assert_revoked(&rotated.token).await;
 
     // The session that was not touched goes on.
-    assert_eq!(app.me(&web.access).await.status(), StatusCode::OK);
+    assert_eq!(app.me(&web.token).await.status(), StatusCode::OK);
     app.refresh_ok(&web.refresh).await;
 }
 
@@ -107,14 +107,7 @@ async fn revoked_sessions_are_listed_for_the_other_services(engine: Engine) {
         serde_json::json!([])
     );
     // Log-out everywhere lists the remaining session too.
-    let res = app
-        .client
-        .post(app.url("/auth/logout-all"))
-        .bearer_auth(&web.access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.logout_all(&web).await;
     let ids: Vec<Value> = revoked_list(&app, 0).await["sessions"]
         .as_array()
         .unwrap()
@@ -123,7 +116,7 @@ async fn revoked_sessions_are_listed_for_the_other_services(engine: Engine) {
         .collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&Value::from(web.sid())));
-    app.assert_revoked(&web.access).await;
+    app.assert_revoked(&web.token).await;
 }
 
 both_engines!(

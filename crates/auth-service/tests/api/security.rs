@@ -3,9 +3,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use service_kit::{AppEnv, Caller, TrustedProxies};
+use test_stack::auth_settings;
 use test_support::{Engine, TempDir, both_engines};
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with, test_settings};
+use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 fn claims(user_id: &str, overrides: Value) -> Value {
     let now = std::time::SystemTime::now()
@@ -29,7 +30,7 @@ fn claims(user_id: &str, overrides: Value) -> Value {
 async fn access_tokens_are_verified_strictly(engine: Engine) {
     let app = spawn_app(engine).await;
     let alice = app.signup("alice").await;
-    let id = alice.user_id.as_str();
+    let id = &alice.id.to_string();
     assert_eq!(
         app.me(&app.sign(&claims(id, json!({})))).await.status(),
         StatusCode::OK
@@ -83,7 +84,7 @@ async fn access_tokens_are_verified_strictly(engine: Engine) {
     assert_problem(app.me(&hs).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 
     // Re-sign the same claims with typ JWT instead of at+jwt: refused.
-    let parts: Vec<&str> = alice.access.split('.').collect();
+    let parts: Vec<&str> = alice.token.split('.').collect();
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
     assert_eq!(header["typ"], "at+jwt");
     let wrong_typ = format!(
@@ -258,7 +259,7 @@ async fn production_refuses_default_secrets(engine: Engine) {
     let db = test_support::TestDatabase::create(engine).await;
     let data = TempDir::new("cloudchat-prod");
     let prod = |tweak: &dyn Fn(&mut auth_service::config::Settings)| {
-        let mut s = test_settings(&db.url, &data.0);
+        let mut s = auth_settings(&db.url, &data.0);
         s.env = AppEnv::Production;
         s.bcrypt_cost = 12;
         s.dev_return_reset_link = false;

@@ -19,7 +19,7 @@ async fn sessions_lists_each_login_and_marks_the_current_one(engine: Engine) {
     // Rotation keeps one session per family.
     let alice = app.refresh_ok(&alice.refresh).await;
     let list: Vec<Value> = app
-        .get("/auth/sessions", &alice.access)
+        .get("/auth/sessions", &alice.token)
         .await
         .json()
         .await
@@ -40,7 +40,7 @@ async fn revoking_a_session_kills_its_refresh_token(engine: Engine) {
     let phone = app.login_ok("alice@example.com", PASSWORD).await;
     let bob = app.signup("bob").await;
     let list: Vec<Value> = app
-        .get("/auth/sessions", &alice.access)
+        .get("/auth/sessions", &alice.token)
         .await
         .json()
         .await
@@ -53,7 +53,7 @@ async fn revoking_a_session_kills_its_refresh_token(engine: Engine) {
     let res = app
         .client
         .delete(app.url(&format!("/auth/sessions/{phone_id}")))
-        .bearer_auth(&bob.access)
+        .bearer_auth(&bob.token)
         .send()
         .await
         .unwrap();
@@ -61,7 +61,7 @@ async fn revoking_a_session_kills_its_refresh_token(engine: Engine) {
     let res = app
         .client
         .delete(app.url(&format!("/auth/sessions/{phone_id}")))
-        .bearer_auth(&alice.access)
+        .bearer_auth(&alice.token)
         .send()
         .await
         .unwrap();
@@ -76,7 +76,7 @@ async fn revoking_a_session_kills_its_refresh_token(engine: Engine) {
     let res = app
         .client
         .delete(app.url("/auth/sessions/not-a-uuid"))
-        .bearer_auth(&alice.access)
+        .bearer_auth(&alice.token)
         .send()
         .await
         .unwrap();
@@ -90,14 +90,7 @@ async fn logout_all_revokes_every_session_and_tells_the_relay(engine: Engine) {
     let alice = app.signup("alice").await;
     let phone = app.login_ok("alice@example.com", PASSWORD).await;
     let bob = app.signup("bob").await;
-    let res = app
-        .client
-        .post(app.url("/auth/logout-all"))
-        .bearer_auth(&alice.access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.logout_all(&alice).await;
     for token in [&alice.refresh, &phone.refresh] {
         assert_problem(
             app.refresh(token).await,
@@ -112,7 +105,7 @@ async fn logout_all_revokes_every_session_and_tells_the_relay(engine: Engine) {
     assert_eq!(published[0].0.as_deref(), Some(AUTH_KEY));
     assert_eq!(
         published[0].1["control"][0]["disconnectUser"],
-        alice.user_id.as_str()
+        alice.id.to_string()
     );
 
     let res = app

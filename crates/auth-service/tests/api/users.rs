@@ -13,7 +13,7 @@ async fn me_can_be_read_and_changed(engine: Engine) {
     let res = app
         .client
         .patch(app.url("/users/me"))
-        .bearer_auth(&alice.access)
+        .bearer_auth(&alice.token)
         .json(&json!({"username": "alicia", "email": "Alicia@Example.com", "currentPassword": PASSWORD}))
         .send()
         .await
@@ -22,7 +22,7 @@ async fn me_can_be_read_and_changed(engine: Engine) {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["username"], "alicia");
     assert_eq!(body["email"], "alicia@example.com");
-    assert_eq!(body["id"], alice.user_id.as_str());
+    assert_eq!(body["id"], alice.id.to_string());
     for (patch, code) in [
         (json!({"username": "BOB"}), "username_taken"),
         (
@@ -33,7 +33,7 @@ async fn me_can_be_read_and_changed(engine: Engine) {
         let res = app
             .client
             .patch(app.url("/users/me"))
-            .bearer_auth(&alice.access)
+            .bearer_auth(&alice.token)
             .json(&patch)
             .send()
             .await
@@ -43,7 +43,7 @@ async fn me_can_be_read_and_changed(engine: Engine) {
     let res = app
         .client
         .patch(app.url("/users/me"))
-        .bearer_auth(&alice.access)
+        .bearer_auth(&alice.token)
         .json(&json!({"username": "x"}))
         .send()
         .await
@@ -52,7 +52,7 @@ async fn me_can_be_read_and_changed(engine: Engine) {
     let res = app
         .client
         .patch(app.url("/users/me"))
-        .bearer_auth(&alice.access)
+        .bearer_auth(&alice.token)
         .json(&json!({}))
         .send()
         .await
@@ -79,22 +79,22 @@ async fn changing_the_email_needs_the_password_and_ends_the_other_sessions(engin
     app.signup("bob").await;
 
     let res = app
-        .patch_me(&alice.access, &json!({"email": "new@example.org"}))
+        .patch_me(&alice.token, &json!({"email": "new@example.org"}))
         .await;
     let body = assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "currentPassword", "{body}");
     // Wrong password: 403, also for an address that is taken (no oracle without the password).
     for email in ["new@example.org", "bob@example.com"] {
-        let res = app.change_email(&alice.access, email, "guess").await;
+        let res = app.change_email(&alice.token, email, "guess").await;
         assert_problem(res, StatusCode::FORBIDDEN, "wrong_current_password").await;
     }
     let res = app
-        .change_email(&alice.access, "bob@example.com", PASSWORD)
+        .change_email(&alice.token, "bob@example.com", PASSWORD)
         .await;
     assert_problem(res, StatusCode::CONFLICT, "email_taken").await;
 
     let res = app
-        .change_email(&alice.access, "John@Example.org", PASSWORD)
+        .change_email(&alice.token, "John@Example.org", PASSWORD)
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
@@ -113,23 +113,23 @@ async fn changing_the_email_needs_the_password_and_ends_the_other_sessions(engin
         published[0].1["control"],
         json!([{"disconnectSession": phone.sid()}])
     );
-    app.assert_revoked(&phone.access).await;
+    app.assert_revoked(&phone.token).await;
     assert_problem(
         app.refresh(&phone.refresh).await,
         StatusCode::UNAUTHORIZED,
         "invalid_refresh_token",
     )
     .await;
-    assert_eq!(app.me(&alice.access).await.status(), StatusCode::OK);
+    assert_eq!(app.me(&alice.token).await.status(), StatusCode::OK);
     app.refresh_ok(&alice.refresh).await;
     // Four changes an hour (each attempt counts): the fifth is refused.
     let res = app
-        .change_email(&alice.access, "x@example.org", PASSWORD)
+        .change_email(&alice.token, "x@example.org", PASSWORD)
         .await;
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     // A username change needs no password and is not counted.
     let res = app
-        .patch_me(&alice.access, &json!({"username": "alicia"}))
+        .patch_me(&alice.token, &json!({"username": "alicia"}))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 }
@@ -141,7 +141,7 @@ async fn change_password_needs_the_current_one_and_revokes_other_sessions(engine
     let change = |current: &str, new: &str| {
         app.client
             .post(app.url("/users/me/password"))
-            .bearer_auth(&alice.access)
+            .bearer_auth(&alice.token)
             .json(&json!({"currentPassword": current, "newPassword": new}))
             .send()
     };
@@ -168,7 +168,7 @@ async fn public_profiles_and_prefix_search(engine: Engine) {
         app.signup(name).await;
     }
     let found: Vec<Value> = app
-        .get("/users?prefix=AL", &alice.access)
+        .get("/users?prefix=AL", &alice.token)
         .await
         .json()
         .await
@@ -184,7 +184,7 @@ async fn public_profiles_and_prefix_search(engine: Engine) {
     );
     // '_' is literal, not a wildcard.
     let found: Vec<Value> = app
-        .get("/users?prefix=al_", &alice.access)
+        .get("/users?prefix=al_", &alice.token)
         .await
         .json()
         .await
@@ -194,28 +194,28 @@ async fn public_profiles_and_prefix_search(engine: Engine) {
         app.signup(&format!("zed{i:02}")).await;
     }
     let found: Vec<Value> = app
-        .get("/users?prefix=zed", &alice.access)
+        .get("/users?prefix=zed", &alice.token)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(found.len(), 20);
     assert_problem(
-        app.get("/users?prefix=", &alice.access).await,
+        app.get("/users?prefix=", &alice.token).await,
         StatusCode::BAD_REQUEST,
         "validation_failed",
     )
     .await;
 
     let profile: Value = app
-        .get(&format!("/users/{}", alice.user_id), &alice.access)
+        .get(&format!("/users/{}", alice.id), &alice.token)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(profile, json!({"id": alice.user_id, "username": "alice"}));
+    assert_eq!(profile, json!({"id": alice.id, "username": "alice"}));
     let res = app
-        .get(&format!("/users/{}", uuid::Uuid::new_v4()), &alice.access)
+        .get(&format!("/users/{}", uuid::Uuid::new_v4()), &alice.token)
         .await;
     assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
     let res = app
@@ -239,8 +239,8 @@ async fn jwks_publishes_the_signing_key(engine: Engine) {
     let alice = app.signup("alice").await;
     let doc: tokens::Jwks = serde_json::from_value(jwks).unwrap();
     let verifier = tokens::Verifier::with_keys("cloudchat-auth", "cloudchat", &doc);
-    let claims = verifier.verify(&alice.access).await.unwrap();
-    assert_eq!(claims.sub.to_string(), alice.user_id);
+    let claims = verifier.verify(&alice.token).await.unwrap();
+    assert_eq!(claims.sub, alice.id);
     assert_eq!(claims.username, "alice");
     assert!(claims.sid.is_some());
     let spec: Value = test_support::get_json(&app.client, &app.url("/openapi.json")).await;

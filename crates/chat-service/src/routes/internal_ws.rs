@@ -12,8 +12,9 @@ use wire::{
     ROOMS_REQUEST_MAX_USERS, RawActionBatch, RoomsRequest, RoomsResponse, SingleActionRequest,
 };
 
-use crate::chat::{self, Caller, to_room};
 use crate::error::{ApiError, ApiResult};
+use crate::ops::messages::SendRequest;
+use crate::ops::{self, Caller, Outcome};
 use crate::startup::AppState;
 use crate::store::messages::Stored;
 use crate::store::{rooms, tickets};
@@ -162,7 +163,7 @@ pub async fn actions_batch(
                     continue;
                 }
                 send_slots.push(i);
-                sends.push(chat::SendRequest {
+                sends.push(SendRequest {
                     caller: Caller::from(&event.identity),
                     room_id: send.room_id,
                     content: send.content,
@@ -185,7 +186,7 @@ pub async fn actions_batch(
         }
     }
     let (sent, done) = futures_util::future::join(
-        chat::send_many(state, sends),
+        ops::messages::send_many(state, sends),
         futures_util::future::join_all(others.into_iter().map(
             |(i, event, reply_budget)| async move {
                 let outcome = run_action(state, event, reply_budget).await;
@@ -196,7 +197,7 @@ pub async fn actions_batch(
     .await;
     for (i, outcome) in send_slots.into_iter().zip(sent) {
         results[i] =
-            Some(outcome.map_or_else(|e| failed(&e), |s| ActionResult::Ok(sent_message(&s))));
+            Some(outcome.map_or_else(|e| failed(&e), |s| ActionResult::Ok(sent_message(s))));
     }
     for (i, result) in done {
         results[i] = Some(result);
@@ -293,19 +294,10 @@ fn failed(err: &ApiError) -> ActionResult {
 
 /// The answer to a stored send: an ack for the sender, the message for the room — unless it
 /// is a retry of a stored send, which is acknowledged again but not delivered a second time.
-fn sent_message(stored: &Stored) -> ActionResponse {
-    let reply = frames::ack(&stored.message);
-    let outbound = if stored.duplicate {
-        Vec::new()
-    } else {
-        vec![to_room(
-            stored.message.room_id,
-            frames::message(&stored.message),
-        )]
-    };
+fn sent_message(outcome: Outcome<Stored>) -> ActionResponse {
     ActionResponse {
-        reply: Some(reply),
-        outbound,
+        reply: Some(frames::ack(&outcome.value.message)),
+        outbound: outcome.deliveries,
     }
 }
 
@@ -319,23 +311,17 @@ async fn run_action(
     let caller = Caller::from(&request.identity);
     let response = match request.action {
         ChatAction::SendMessage(send) => {
-            let stored = chat::send(
-                state,
-                &caller,
-                send.room_id,
-                &send.content,
-                send.client_msg_id.as_deref(),
-            )
-            .await?;
-            sent_message(&stored)
+            let send = SendRequest {
+                caller,
+                room_id: send.room_id,
+                content: send.content,
+                client_msg_id: send.client_msg_id,
+            };
+            sent_message(ops::messages::send(state, send).await?)
         }
         ChatAction::Sync(sync) => {
-            let after_seq = match sync.since_rev {
-                Some(_) => sync.after_seq,
-                None => Some(sync.after_seq.unwrap_or(0)),
-            };
-            let cursor = chat::cursor(after_seq, None, sync.since_rev)?;
-            let page = chat::read(
+            let cursor = ops::messages::sync_cursor(&sync)?;
+            let page = ops::messages::read(
                 state,
                 &caller,
                 sync.room_id,
@@ -349,22 +335,14 @@ async fn run_action(
                 outbound: Vec::new(),
             }
         }
-        ChatAction::Typing(typing) => {
-            // The throttle comes first: a dropped `typing` costs no database read.
-            if !chat::typing_fans_out(state, &caller, typing.room_id).await {
-                return Ok(ActionResponse::default());
-            }
-            chat::visible_room(state, &caller, typing.room_id).await?;
-            ActionResponse {
-                reply: None,
-                outbound: vec![to_room(
-                    typing.room_id,
-                    frames::typing(typing.room_id, caller.id, &caller.username),
-                )],
-            }
-        }
+        ChatAction::Typing(typing) => ActionResponse {
+            reply: None,
+            outbound: ops::messages::typing(state, &caller, typing.room_id)
+                .await?
+                .deliveries,
+        },
         ChatAction::MarkRead(mark) => {
-            chat::mark_read(state, &caller, mark.room_id, mark.seq).await?;
+            ops::messages::mark_read(state, &caller, mark.room_id, mark.seq).await?;
             ActionResponse::default()
         }
     };

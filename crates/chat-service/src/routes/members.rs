@@ -3,26 +3,20 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 use service_kit::RequestId;
-use service_kit::ratelimit::Quota;
 use tokens::actix::AuthUser;
 use uuid::Uuid;
-use wire::Control;
 
-use crate::chat::{self, Caller, to_room, to_user};
-use crate::domain::MemberCursor;
-use crate::error::{ApiError, ApiResult};
+use super::publish;
+use crate::error::ApiResult;
+use crate::ops::{self, Caller};
 use crate::startup::AppState;
-use crate::store::{members, rooms};
-use crate::views::{self, MemberView, frames};
+use crate::views::MemberView;
 
 #[derive(Deserialize)]
 pub struct MembersQuery {
     after: Option<String>,
     limit: Option<i64>,
 }
-
-pub const DEFAULT_MEMBERS_PAGE: i64 = 100;
-pub const MAX_MEMBERS_PAGE: i64 = 200;
 
 /// A page of a member list, for clients that ask for pages (`after` or `limit` given).
 #[derive(Serialize, utoipa::ToSchema)]
@@ -59,38 +53,22 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let MembersQuery { after, limit } = query.into_inner();
     let paged = after.is_some() || limit.is_some();
-    let after = after
-        .as_deref()
-        .map(MemberCursor::parse)
-        .transpose()
-        .map_err(|e| ApiError::Validation(vec![e]))?;
-    if limit.is_some_and(|l| l < 1) {
-        return Err(ApiError::field(
-            "limit",
-            "must be at least 1 (at most 200 are returned)",
-        ));
-    }
-    let room = chat::visible_room(&state, &Caller::from(&user), path.into_inner()).await?;
-    if room.is_general {
-        return Err(ApiError::GeneralRoom);
-    }
-    let limit = limit.unwrap_or(DEFAULT_MEMBERS_PAGE).min(MAX_MEMBERS_PAGE);
-    let (list, has_more) = members::page(&state.db.pool, room.id, after.as_ref(), limit).await?;
-    let members: Vec<MemberView> = list.iter().map(|m| views::member(m, &room)).collect();
+    let page = ops::members::page(
+        &state,
+        &Caller::from(&user),
+        path.into_inner(),
+        after.as_deref(),
+        limit,
+    )
+    .await?;
+    let members = page.views();
     if !paged {
         return Ok(HttpResponse::Ok().json(MembersAnswer::List(members)));
     }
-    let next_cursor = list.last().filter(|_| has_more).map(|m| {
-        MemberCursor {
-            joined_at: m.joined_at,
-            user_id: m.user_id,
-        }
-        .to_string()
-    });
     Ok(HttpResponse::Ok().json(MembersAnswer::Page(MembersPage {
         members,
-        next_cursor,
-        has_more,
+        next_cursor: page.next_cursor(),
+        has_more: page.has_more,
     })))
 }
 
@@ -113,47 +91,15 @@ pub async fn add(
     path: web::Path<i64>,
     body: web::Json<AddMemberBody>,
 ) -> ApiResult<HttpResponse> {
-    let room = chat::owned_room(&state, &Caller::from(&user), path.into_inner()).await?;
-    let wanted = body.username.trim();
-    if wanted.is_empty() || wanted.len() > 64 {
-        return Err(ApiError::field("username", "must be a username"));
-    }
-    let per_minute = Quota::per_minute(state.settings.limits.member_adds_per_minute);
-    chat::rate_limit(&state, &format!("member_add:{}", user.id), per_minute).await?;
-    let target = state
-        .auth
-        .user_by_username(wanted, request_id.as_str())
-        .await?
-        .ok_or(ApiError::UserNotFound)?;
-    let caps = chat::caps(&state);
-    let member = members::add(
-        &state.db.pool,
-        room.id,
-        target.id,
-        &target.username,
-        store_kit::now_ms(),
-        caps,
-    )
-    .await
-    .map_err(|e| match e {
-        members::AddMemberError::AlreadyMember => ApiError::AlreadyMember,
-        members::AddMemberError::RoomGone => ApiError::RoomNotFound,
-        members::AddMemberError::RoomFull => ApiError::RoomFull(caps.max_members_per_room),
-        members::AddMemberError::TooManyRooms => ApiError::TooManyRooms(caps.max_rooms_per_user),
-        members::AddMemberError::Unexpected(e) => ApiError::Unexpected(e),
-    })?;
-    tracing::info!(room_id = room.id, member = %member.user_id, "member added");
-    let view = views::member(&member, &room);
-    // The relay applies `subscribe` first, so the new member's sockets hear the event too.
-    chat::publish(
+    let outcome = ops::members::add(
         &state,
-        vec![to_room(room.id, frames::member_added(&room, &view))],
-        vec![Control::Subscribe {
-            user_id: member.user_id,
-            room_id: room.id,
-        }],
-        &request_id,
-    );
+        &Caller::from(&user),
+        path.into_inner(),
+        &body.username,
+        request_id.as_str(),
+    )
+    .await?;
+    let view = publish(&state, outcome, &request_id);
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -168,46 +114,7 @@ pub async fn remove(
     path: web::Path<(i64, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (room_id, target) = path.into_inner();
-    let caller = Caller::from(&user);
-    let room = chat::visible_room(&state, &caller, room_id).await?;
-    if room.is_general {
-        return Err(ApiError::GeneralRoom);
-    }
-    let is_owner = room.owner_user_id == Some(user.id);
-    if target != user.id && !is_owner {
-        return Err(ApiError::NotRoomOwner);
-    }
-    let mut tx = state.db.pool.begin().await?;
-    if !members::remove(&mut tx, room.id, target).await? {
-        return Err(ApiError::MemberNotFound);
-    }
-    let mut new_owner = None;
-    let mut room_emptied = false;
-    if room.owner_user_id == Some(target) {
-        match members::longest_standing(&mut tx, room.id).await? {
-            Some(heir) => {
-                rooms::set_owner(&mut tx, room.id, heir.user_id, &heir.username).await?;
-                new_owner = Some(heir.user_id);
-            }
-            None => room_emptied = true,
-        }
-    }
-    tx.commit().await?;
-    if room_emptied {
-        rooms::delete(&state.db.pool, room.id).await?;
-        tracing::info!(room_id = room.id, "last member left; room deleted");
-    }
-    tracing::info!(room_id = room.id, member = %target, by = %user.id, ?new_owner, "member removed");
-    let event = frames::member_removed(room.id, target, new_owner);
-    // The removed user hears it on their own sockets too, since they leave the room's fan-out.
-    chat::publish(
-        &state,
-        vec![to_room(room.id, event.clone()), to_user(target, event)],
-        vec![Control::Unsubscribe {
-            user_id: target,
-            room_id: room.id,
-        }],
-        &request_id,
-    );
+    let outcome = ops::members::remove(&state, &Caller::from(&user), room_id, target).await?;
+    publish(&state, outcome, &request_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use service_kit::RequestId;
 use tokens::actix::AuthUser;
 
-use crate::chat::{self, Caller, to_room};
+use super::publish;
 use crate::error::ApiResult;
+use crate::ops::messages::SendRequest;
+use crate::ops::{self, Caller};
 use crate::startup::AppState;
-use crate::views::{MessageView, frames};
+use crate::views::MessageView;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,8 +44,8 @@ pub async fn history(
     path: web::Path<i64>,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
-    let cursor = chat::cursor(query.after_seq, query.before_seq, None)?;
-    let page = chat::read(
+    let cursor = ops::messages::cursor(query.after_seq, query.before_seq, None)?;
+    let page = ops::messages::read(
         &state,
         &Caller::from(&user),
         path.into_inner(),
@@ -93,8 +95,8 @@ pub async fn changes(
     query: web::Query<ChangesQuery>,
 ) -> ApiResult<HttpResponse> {
     let room_id = path.into_inner();
-    let cursor = chat::cursor(None, None, Some(query.since_rev.unwrap_or(0)))?;
-    let page = chat::read(
+    let cursor = ops::messages::cursor(None, None, Some(query.since_rev.unwrap_or(0)))?;
+    let page = ops::messages::read(
         &state,
         &Caller::from(&user),
         room_id,
@@ -132,28 +134,21 @@ pub async fn post(
     path: web::Path<i64>,
     body: web::Json<PostMessageBody>,
 ) -> ApiResult<HttpResponse> {
-    let stored = chat::send(
-        &state,
-        &Caller::from(&user),
-        path.into_inner(),
-        &body.content,
-        body.client_msg_id.as_deref(),
-    )
-    .await?;
+    let body = body.into_inner();
+    let send = SendRequest {
+        caller: Caller::from(&user),
+        room_id: path.into_inner(),
+        content: body.content,
+        client_msg_id: body.client_msg_id,
+    };
+    let outcome = ops::messages::send(&state, send).await?;
+    let stored = publish(&state, outcome, &request_id);
     let view = MessageView::from(&stored.message);
-    if stored.duplicate {
-        return Ok(HttpResponse::Ok().json(view));
-    }
-    chat::publish(
-        &state,
-        vec![to_room(
-            stored.message.room_id,
-            frames::message(&stored.message),
-        )],
-        Vec::new(),
-        &request_id,
-    );
-    Ok(HttpResponse::Created().json(view))
+    Ok(if stored.duplicate {
+        HttpResponse::Ok().json(view)
+    } else {
+        HttpResponse::Created().json(view)
+    })
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -172,19 +167,14 @@ pub async fn edit(
     path: web::Path<i64>,
     body: web::Json<EditMessageBody>,
 ) -> ApiResult<HttpResponse> {
-    let edited = chat::edit(
+    let outcome = ops::messages::edit(
         &state,
         &Caller::from(&user),
         path.into_inner(),
         &body.content,
     )
     .await?;
-    chat::publish(
-        &state,
-        vec![to_room(edited.room_id, frames::message_edited(&edited))],
-        Vec::new(),
-        &request_id,
-    );
+    let edited = publish(&state, outcome, &request_id);
     Ok(HttpResponse::Ok().json(MessageView::from(&edited)))
 }
 
@@ -197,14 +187,8 @@ pub async fn delete(
     request_id: RequestId,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    if let Some(deleted) = chat::delete(&state, &Caller::from(&user), path.into_inner()).await? {
-        chat::publish(
-            &state,
-            vec![to_room(deleted.room_id, frames::message_deleted(&deleted))],
-            Vec::new(),
-            &request_id,
-        );
-    }
+    let outcome = ops::messages::delete(&state, &Caller::from(&user), path.into_inner()).await?;
+    publish(&state, outcome, &request_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -222,6 +206,6 @@ pub async fn mark_read(
     path: web::Path<i64>,
     body: web::Json<ReadBody>,
 ) -> ApiResult<HttpResponse> {
-    chat::mark_read(&state, &Caller::from(&user), path.into_inner(), body.seq).await?;
+    ops::messages::mark_read(&state, &Caller::from(&user), path.into_inner(), body.seq).await?;
     Ok(HttpResponse::NoContent().finish())
 }

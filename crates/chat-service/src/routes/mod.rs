@@ -7,6 +7,30 @@ pub(crate) mod rooms;
 pub(crate) mod tickets;
 
 use actix_web::{HttpResponse, get, web};
+use wire::Publish;
+
+use crate::ops::Outcome;
+use crate::startup::AppState;
+
+/// Tells the relays what an operation started in a REST call did, in the background (control
+/// items are retried until a relay accepts them, deliveries alone get one try; see
+/// `relay-client`), and hands back its value for the answer.
+pub(crate) fn publish<T>(
+    state: &AppState,
+    outcome: Outcome<T>,
+    request_id: &service_kit::RequestId,
+) -> T {
+    if !outcome.deliveries.is_empty() || !outcome.control.is_empty() {
+        state.relay.publish_in_background(
+            Publish {
+                deliveries: outcome.deliveries,
+                control: outcome.control,
+            },
+            request_id.to_string(),
+        );
+    }
+    outcome.value
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(rooms::list)

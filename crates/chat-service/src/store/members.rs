@@ -221,3 +221,45 @@ pub async fn longest_standing(
     .context("finding the next owner")?;
     row.map(member).transpose()
 }
+
+/// What removing a member did to the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removal {
+    /// The member who inherited the room, when its owner left.
+    pub new_owner: Option<Uuid>,
+    /// The last member left: the room is gone.
+    pub room_deleted: bool,
+}
+
+/// Removes a member in one transaction: when the owner (`owner`) leaves, the longest-standing
+/// member becomes owner; when the last member leaves, the room is deleted with it. `None` when
+/// `user_id` was not a member.
+pub async fn remove_member(
+    pool: &AnyPool,
+    room_id: i64,
+    owner: Option<Uuid>,
+    user_id: Uuid,
+) -> anyhow::Result<Option<Removal>> {
+    let mut tx = pool.begin().await.context("starting a member removal")?;
+    if !remove(&mut tx, room_id, user_id).await? {
+        return Ok(None);
+    }
+    let mut removal = Removal {
+        new_owner: None,
+        room_deleted: false,
+    };
+    if owner == Some(user_id) {
+        match longest_standing(&mut tx, room_id).await? {
+            Some(heir) => {
+                super::rooms::set_owner(&mut tx, room_id, heir.user_id, &heir.username).await?;
+                removal.new_owner = Some(heir.user_id);
+            }
+            None => {
+                super::rooms::delete(&mut *tx, room_id).await?;
+                removal.room_deleted = true;
+            }
+        }
+    }
+    tx.commit().await.context("committing a member removal")?;
+    Ok(Some(removal))
+}

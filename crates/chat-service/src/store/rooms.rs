@@ -349,11 +349,15 @@ pub async fn create(
     })
 }
 
-/// Deletes a room with its members, messages and read markers (cascade).
-pub async fn delete(pool: &AnyPool, room_id: i64) -> anyhow::Result<bool> {
+/// Deletes a room with its members, messages and read markers (cascade); on the pool or
+/// inside a transaction.
+pub async fn delete<'c, E>(executor: E, room_id: i64) -> anyhow::Result<bool>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     let done = sqlx::query("DELETE FROM rooms WHERE id = $1 AND is_general = 0")
         .bind(room_id)
-        .execute(pool)
+        .execute(executor)
         .await
         .context("deleting a room")?;
     Ok(done.rows_affected() > 0)

@@ -17,7 +17,7 @@ async fn private_room_reaches_members_once_and_general_reaches_all(engine: Engin
     let bob = stack.signup("bob").await;
     let carol = stack.signup("carol").await;
     let room = stack.create_room(&alice, "secret").await;
-    stack.add_member(&alice, room, &bob).await;
+    stack.add_member_ok(&alice, room, &bob).await;
 
     let (mut a, ready) = stack.connect_to(&stack.relay, &alice).await;
     assert_eq!(ready["userId"], alice.id.to_string());
@@ -71,7 +71,7 @@ async fn sync_after_reconnect_returns_exactly_what_was_missed(engine: Engine) {
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
     let room = stack.create_room(&alice, "team").await;
-    stack.add_member(&alice, room, &bob).await;
+    stack.add_member_ok(&alice, room, &bob).await;
 
     let mut b = stack.connect(&bob).await;
     let mut a = stack.connect(&alice).await;
@@ -91,7 +91,7 @@ async fn sync_after_reconnect_returns_exactly_what_was_missed(engine: Engine) {
         a.recv_type("ack").await;
         a.recv_type("message").await;
     }
-    stack.send_rest(&alice, room, "missed 3").await;
+    stack.send_ok(&alice, room, "missed 3").await;
 
     let mut b = stack.connect(&bob).await;
     b.send(json!({"action": "sync", "id": "s1", "roomId": room, "afterSeq": last_seen}))
@@ -114,7 +114,7 @@ async fn a_retried_send_is_stored_and_delivered_once(engine: Engine) {
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
     let room = stack.create_room(&alice, "retry").await;
-    stack.add_member(&alice, room, &bob).await;
+    stack.add_member_ok(&alice, room, &bob).await;
     let mut a = stack.connect(&alice).await;
     let mut b = stack.connect(&bob).await;
 
@@ -151,7 +151,7 @@ async fn pipelined_sends_keep_their_order(engine: Engine) {
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
     let room = stack.create_room(&alice, "pipelined").await;
-    stack.add_member(&alice, room, &bob).await;
+    stack.add_member_ok(&alice, room, &bob).await;
     let mut a = stack.connect(&alice).await;
     let mut b = stack.connect(&bob).await;
     // Thirty sends without waiting for any ack, then a sync behind them.
@@ -195,11 +195,11 @@ async fn membership_changes_apply_without_reconnecting(engine: Engine) {
     let mut a = stack.connect(&alice).await;
     let mut b = stack.connect(&bob).await;
 
-    stack.add_member(&alice, room, &bob).await;
+    stack.add_member_ok(&alice, room, &bob).await;
     let added = b.recv_type("memberAdded").await;
     assert_eq!(added["roomId"], room);
     a.recv_type("memberAdded").await;
-    stack.send_rest(&alice, room, "welcome").await;
+    stack.send_ok(&alice, room, "welcome").await;
     assert_eq!(
         b.recv_type("message").await["message"]["content"],
         "welcome"
@@ -212,7 +212,7 @@ async fn membership_changes_apply_without_reconnecting(engine: Engine) {
     // Once, through the user target, not twice.
     b.silent(QUIET).await;
     a.recv_type("memberRemoved").await;
-    stack.send_rest(&alice, room, "bob is gone").await;
+    stack.send_ok(&alice, room, "bob is gone").await;
     assert_eq!(
         a.recv_type("message").await["message"]["content"],
         "bob is gone"
@@ -245,7 +245,7 @@ async fn refresh_token_keeps_the_connection_past_expiry(engine: Engine) {
     let mut options = Options::new(engine);
     options.access_ttl = Duration::from_secs(3);
     let stack = spawn_stack_with(options).await;
-    let (alice, alice_refresh) = stack.login_session(&stack.signup("alice").await).await;
+    let alice = stack.login_again(&stack.signup("alice").await).await;
     let bob = stack.signup("bob").await;
     let mut a = stack.connect(&alice).await;
     let mut b = stack.connect(&bob).await;
@@ -253,14 +253,14 @@ async fn refresh_token_keeps_the_connection_past_expiry(engine: Engine) {
     // Alice refreshes her session (with a token that outlives Bob's by at least a second); Bob
     // does not.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (fresh, _) = stack.refresh(&alice_refresh).await;
+    let fresh = stack.refresh_ok(&alice.refresh).await.token;
     a.send(json!({"action": "refreshToken", "id": "r", "token": fresh}))
         .await;
     let refreshed = a.recv().await;
     assert_eq!(refreshed["type"], "tokenRefreshed", "{refreshed}");
     assert_eq!(refreshed["id"], "r");
     // Someone else's token is refused.
-    let bobs = stack.login(&bob).await;
+    let bobs = stack.login_again(&bob).await.token;
     a.send(json!({"action": "refreshToken", "token": bobs}))
         .await;
     assert_eq!(a.recv().await["code"], "invalid_token");

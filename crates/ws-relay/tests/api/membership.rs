@@ -72,7 +72,7 @@ async fn lost_controls(recheck: Duration) -> Lost {
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
     let room = stack.create_room(&alice, "club").await;
-    stack.add_member(&alice, room, &bob).await;
+    stack.add_member_ok(&alice, room, &bob).await;
     let (a, _) = stack.connect_to(&stack.relay, &alice).await;
     let (b, ready) = stack.connect_to(&stack.relay, &bob).await;
     let bob_conn = ready["connectionId"].as_str().unwrap().to_owned();
@@ -101,7 +101,7 @@ async fn the_periodic_recheck_repairs_lost_subscribe_and_unsubscribe() {
 
     // Neither control item reaches the relay; the re-check repairs both within a period.
     stack.remove_member(&l.alice, l.room, &l.bob).await;
-    stack.add_member(&l.alice, l.room, &carol).await;
+    stack.add_member_ok(&l.alice, l.room, &carol).await;
     eventually("bob's subscription is removed", || async {
         rooms_of(stack, &stack.relay, &l.bob_conn).await == vec![GENERAL]
     })
@@ -250,8 +250,8 @@ async fn club_across(stack: &Stack, b_node: &RelayNode) -> Club {
     let bob = stack.signup("bob").await;
     let carol = stack.signup("carol").await;
     let room = stack.create_room(&alice, "club").await;
-    stack.add_member(&alice, room, &bob).await;
-    stack.add_member(&alice, room, &carol).await;
+    stack.add_member_ok(&alice, room, &bob).await;
+    stack.add_member_ok(&alice, room, &carol).await;
     let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
     let (mut b, hello) = stack.connect_to(b_node, &bob).await;
     let bob_conn = hello["connectionId"].as_str().unwrap().to_owned();

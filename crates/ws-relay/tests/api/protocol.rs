@@ -661,7 +661,7 @@ async fn an_answer_over_the_reply_cap_fails_its_batch_with_a_temporary_error() {
     let alice = stack.signup("alice").await;
     let room = stack.create_room(&alice, "big").await;
     for _ in 0..20 {
-        stack.send_rest(&alice, room, &"m".repeat(4000)).await;
+        stack.send_ok(&alice, room, &"m".repeat(4000)).await;
     }
     let mut ws = stack.connect(&alice).await;
     ws.send(json!({"action": "sync", "id": "s", "roomId": room, "afterSeq": 0}))

@@ -29,7 +29,7 @@ async fn two_relays_deliver_to_their_own_connections() {
 
     // Bob is added while connected to relay B: the subscribe crosses Redis, and both sockets
     // of the room hear of it (connecting after the add would race the background publish).
-    stack.add_member(&alice, room, &bob).await;
+    stack.add_member_ok(&alice, room, &bob).await;
     a.recv_type("memberAdded").await;
     b.recv_type("memberAdded").await;
 
@@ -44,9 +44,9 @@ async fn two_relays_deliver_to_their_own_connections() {
 
     // Control items cross too: Carol, on B, is added through chat-service (which publishes
     // to relay A) and hears the room from then on.
-    stack.add_member(&alice, room, &carol).await;
+    stack.add_member_ok(&alice, room, &carol).await;
     c.recv_type("memberAdded").await;
-    stack.send_rest(&bob, room, "hi carol").await;
+    stack.send_ok(&bob, room, "hi carol").await;
     assert_eq!(
         c.recv_type("message").await["message"]["content"],
         "hi carol"

@@ -47,7 +47,7 @@ async fn assert_logged_out(ws: &mut Ws) {
 /// The other session's socket is still open and still delivered to.
 async fn assert_alive(stack: &Stack, ws: &mut Ws, author: &User) {
     let content = format!("still here {}", Uuid::new_v4());
-    stack.send_rest(author, GENERAL, &content).await;
+    stack.send_ok(author, GENERAL, &content).await;
     let frame = ws.recv_type("message").await;
     assert_eq!(frame["message"]["content"], content);
 }
@@ -74,7 +74,7 @@ async fn revoke(stack: &Stack, how: Revoke, session: &User, refresh: &str, other
                 .unwrap()
         }
         Revoke::ReuseOfItsRefreshToken => {
-            stack.refresh(refresh).await;
+            stack.refresh_ok(refresh).await;
             post_auth(stack, "/auth/refresh", json!({"refreshToken": refresh})).await
         }
     };
@@ -95,9 +95,9 @@ async fn logout_revoke_and_reuse_close_only_that_sessions_socket(engine: Engine)
         Revoke::FromAnotherSession,
         Revoke::ReuseOfItsRefreshToken,
     ] {
-        let (session, refresh) = stack.login_session(&alice).await;
+        let session = stack.login_again(&alice).await;
         let mut ws = stack.connect(&session).await;
-        revoke(&stack, how, &session, &refresh, &alice).await;
+        revoke(&stack, how, &session, &session.refresh, &alice).await;
         assert_logged_out(&mut ws).await;
         assert_alive(&stack, &mut web, &alice).await;
         revoked.push(session);
@@ -149,7 +149,7 @@ async fn a_relay_that_missed_the_push_closes_at_its_next_poll(engine: Engine) {
     let b = start_relay(settings, TcpListener::bind("127.0.0.1:0").unwrap()).await;
     let alice = stack.signup("alice").await;
     let (mut web, _) = stack.connect_to(&b, &alice).await;
-    let (phone, phone_refresh) = stack.login_session(&alice).await;
+    let phone = stack.login_again(&alice).await;
     let (mut phone_ws, _) = stack.connect_to(&b, &phone).await;
     // A ticket bought before the log-out is worth nothing after it.
     let ticket = stack.ticket(&phone).await;
@@ -157,7 +157,7 @@ async fn a_relay_that_missed_the_push_closes_at_its_next_poll(engine: Engine) {
     let res = post_auth(
         &stack,
         "/auth/logout",
-        json!({"refreshToken": phone_refresh}),
+        json!({"refreshToken": phone.refresh}),
     )
     .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
@@ -187,9 +187,9 @@ async fn refresh_token_of_a_revoked_or_other_session_closes_with_4003(engine: En
     let alice = stack.signup("alice").await;
 
     // Another session's token.
-    let (phone, _) = stack.login_session(&alice).await;
+    let phone = stack.login_again(&alice).await;
     let mut phone_ws = stack.connect(&phone).await;
-    let fresh_web_token = stack.login(&alice).await;
+    let fresh_web_token = stack.login_again(&alice).await.token;
     phone_ws
         .send(json!({"action": "refreshToken", "id": "r1", "token": fresh_web_token}))
         .await;
@@ -201,7 +201,7 @@ async fn refresh_token_of_a_revoked_or_other_session_closes_with_4003(engine: En
 
     // A token of the connection's own session, once the relay knows the session is revoked
     // (as its poll tells it; the close that comes with the poll is what this guards).
-    let (tablet, _) = stack.login_session(&alice).await;
+    let tablet = stack.login_again(&alice).await;
     let mut tablet_ws = stack.connect(&tablet).await;
     let tablet_id: Uuid = session_id(&stack, &tablet).await.parse().unwrap();
     stack.relay.relay.revoked().apply(

@@ -1,84 +1,34 @@
-//! The chat operations that both the REST routes and the WebSocket actions run, so that a
-//! message sent over HTTP and one sent over a socket follow exactly the same rules.
+//! Messages: sending (one send path: a send is a batch of one), reading history and the
+//! change feed, editing, deleting, read markers and typing.
 
-use service_kit::ratelimit::{Decision, Quota};
+use service_kit::ratelimit::Quota;
 use uuid::Uuid;
-use wire::{Control, Delivery, Publish, ServerFrame, Target};
 
+use super::{Caller, Outcome, rate_limit, to_room, visible_room};
 use crate::domain::{ClientMsgId, MessageContent};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
-use crate::store::members;
 use crate::store::messages::{
     self, Change, Cursor, InsertError, Message, NewMessage, PageQuery, Stored,
 };
 use crate::store::rooms::{self, Room};
-use crate::views;
-
-/// Who is acting: from an access token (REST) or from the identity the relay carries (WS).
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub id: Uuid,
-    pub username: String,
-}
-
-impl From<&tokens::actix::AuthUser> for Caller {
-    fn from(u: &tokens::actix::AuthUser) -> Self {
-        Self {
-            id: u.id,
-            username: u.username.clone(),
-        }
-    }
-}
-
-impl From<&wire::Identity> for Caller {
-    fn from(i: &wire::Identity) -> Self {
-        Self {
-            id: i.user_id,
-            username: i.username.clone(),
-        }
-    }
-}
-
-/// The room, if the caller may see it. A private room the caller is not in answers exactly
-/// like a room that does not exist (no existence leak).
-pub async fn visible_room(state: &AppState, caller: &Caller, room_id: i64) -> ApiResult<Room> {
-    match rooms::with_membership(&state.db.pool, room_id, caller.id).await? {
-        Some((room, true)) => Ok(room),
-        _ => Err(ApiError::RoomNotFound),
-    }
-}
-
-/// The room, if the caller owns it (403 for members who do not, 404 for everyone else).
-pub async fn owned_room(state: &AppState, caller: &Caller, room_id: i64) -> ApiResult<Room> {
-    let room = visible_room(state, caller, room_id).await?;
-    if room.is_general {
-        return Err(ApiError::GeneralRoom);
-    }
-    if room.owner_user_id != Some(caller.id) {
-        return Err(ApiError::NotRoomOwner);
-    }
-    Ok(room)
-}
+use crate::views::{self, frames};
 
 fn reject(reason: &'static str, err: ApiError) -> ApiError {
     metrics::counter!("chat_sends_rejected_total", "reason" => reason).increment(1);
     err
 }
 
-/// Stores a message (or finds the original of a retried send).
-pub async fn send(
-    state: &AppState,
-    caller: &Caller,
-    room_id: i64,
-    content: &str,
-    client_msg_id: Option<&str>,
-) -> ApiResult<Stored> {
-    let message = check_send(state, caller, room_id, content, client_msg_id).await?;
-    visible_room(state, caller, room_id)
+/// Stores a message (or finds the original of a retried send): a batch of one.
+pub async fn send(state: &AppState, send: SendRequest) -> ApiResult<Outcome<Stored>> {
+    send_many(state, vec![send])
         .await
-        .map_err(|e| reject("not_member", e))?;
-    stored(state.sends.insert(message).await)
+        .pop()
+        .unwrap_or_else(|| Err(unanswered()))
+}
+
+fn unanswered() -> ApiError {
+    ApiError::Unexpected(anyhow::anyhow!("a send went unanswered"))
 }
 
 /// One send of a batch: who, and the `sendMessage` body's fields.
@@ -89,10 +39,15 @@ pub struct SendRequest {
     pub client_msg_id: Option<String>,
 }
 
-/// Several sends at once (a relay's batch), with the rules of [`send`]: membership is read
-/// for all of them in two statements, and the accepted ones are queued together so that they
-/// share commits, in the order given. One answer per send, in order.
-pub async fn send_many(state: &AppState, sends: Vec<SendRequest>) -> Vec<ApiResult<Stored>> {
+/// Sends (one, or a relay's batch): content, clientMsgId and the sender's rate are checked
+/// per send, membership for all of them in two statements, and the accepted ones are queued
+/// together to the group-commit writers so that they share commits, in the order given. One
+/// answer per send, in order: the stored message (or the original of a retried send), to be
+/// delivered to its room unless it is such a retry.
+pub async fn send_many(
+    state: &AppState,
+    sends: Vec<SendRequest>,
+) -> Vec<ApiResult<Outcome<Stored>>> {
     let checked: Vec<ApiResult<NewMessage>> =
         futures_util::future::join_all(sends.iter().map(|s| {
             check_send(
@@ -146,14 +101,22 @@ pub async fn send_many(state: &AppState, sends: Vec<SendRequest>) -> Vec<ApiResu
     }
     answers
         .into_iter()
-        .map(|a| {
-            a.unwrap_or_else(|| {
-                Err(ApiError::Unexpected(anyhow::anyhow!(
-                    "a send went unanswered"
-                )))
-            })
-        })
+        .map(|a| a.unwrap_or_else(|| Err(unanswered())).map(delivered))
         .collect()
+}
+
+/// A stored send's outcome: the message for its room — unless it is a retry of a stored send,
+/// which is acknowledged again but not delivered a second time.
+fn delivered(stored: Stored) -> Outcome<Stored> {
+    let deliveries = if stored.duplicate {
+        Vec::new()
+    } else {
+        vec![to_room(
+            stored.message.room_id,
+            frames::message(&stored.message),
+        )]
+    };
+    Outcome::delivering(stored, deliveries)
 }
 
 /// Everything about a send but membership: content, clientMsgId, the sender's rate.
@@ -190,40 +153,28 @@ async fn check_send(
     })
 }
 
-/// Counts one hit of `key` against `quota`: `RateLimited`, with the wait, once it is used up.
-pub async fn rate_limit(state: &AppState, key: &str, quota: Quota) -> ApiResult<()> {
-    match state.limiter.hit(key, quota).await {
-        Decision::Allowed => Ok(()),
-        limited @ Decision::Limited { .. } => Err(ApiError::RateLimited(
-            limited.retry_after_secs().unwrap_or(1),
-        )),
-    }
-}
-
-/// The caps on rooms and memberships, from the settings.
-pub fn caps(state: &AppState) -> members::Caps {
-    let limits = &state.settings.limits;
-    members::Caps {
-        max_rooms_owned: limits.max_rooms_owned,
-        max_members_per_room: limits.max_members_per_room,
-        max_rooms_per_user: limits.max_rooms_per_user,
-    }
-}
-
-/// Whether this `typing` is fanned out: at most one per user and room every
+/// `typing`: delivered to the room at most once per user and room every
 /// `CHAT_TYPING_INTERVAL_MS` (counted in Redis when replicas share it); the others are
-/// dropped without an error, as the indicator they would refresh is still showing.
-pub async fn typing_fans_out(state: &AppState, caller: &Caller, room_id: i64) -> bool {
+/// dropped without an error, as the indicator they would refresh is still showing. The
+/// throttle comes first: a dropped `typing` costs no database read.
+pub async fn typing(state: &AppState, caller: &Caller, room_id: i64) -> ApiResult<Outcome<()>> {
     let quota = Quota {
         limit: 1,
         window: state.settings.limits.typing_interval,
     };
     let key = format!("typing:{}:{room_id}", caller.id);
-    let allowed = rate_limit(state, &key, quota).await.is_ok();
-    if !allowed {
+    if rate_limit(state, &key, quota).await.is_err() {
         metrics::counter!("chat_typing_throttled_total").increment(1);
+        return Ok(Outcome::quiet(()));
     }
-    allowed
+    visible_room(state, caller, room_id).await?;
+    Ok(Outcome::delivering(
+        (),
+        vec![to_room(
+            room_id,
+            frames::typing(room_id, caller.id, &caller.username),
+        )],
+    ))
 }
 
 fn stored(outcome: Result<Stored, InsertError>) -> ApiResult<Stored> {
@@ -288,6 +239,16 @@ pub fn cursor(
     })
 }
 
+/// The cursor of a socket `sync`: `sinceRev`, or `afterSeq` (0 when neither is given, the
+/// older form's default).
+pub fn sync_cursor(sync: &wire::protocol::Sync) -> ApiResult<Cursor> {
+    let after_seq = match sync.since_rev {
+        Some(_) => sync.after_seq,
+        None => Some(sync.after_seq.unwrap_or(0)),
+    };
+    cursor(after_seq, None, sync.since_rev)
+}
+
 /// A page of a room's messages from `cursor`: history by seq, or the change feed by
 /// revision. Limits above 200 are capped; the serialised messages stay within `max_bytes`
 /// (at least one is always sent), with `has_more` true when the budget left some out.
@@ -337,26 +298,36 @@ async fn visible_message(state: &AppState, caller: &Caller, id: i64) -> ApiResul
 }
 
 /// Replaces the text of the caller's own message; the edited message (with its new
-/// revision) is returned, and delivered to the room as `messageEdited` by the caller.
-pub async fn edit(state: &AppState, caller: &Caller, id: i64, content: &str) -> ApiResult<Message> {
+/// revision) goes to the room as `messageEdited`.
+pub async fn edit(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    content: &str,
+) -> ApiResult<Outcome<Message>> {
     let content = MessageContent::parse(content).map_err(|e| ApiError::Validation(vec![e]))?;
     let (message, _) = visible_message(state, caller, id).await?;
     if message.user_id != caller.id {
         return Err(ApiError::NotAuthor);
     }
-    messages::change(
+    let edited = messages::change(
         &state.db.pool,
         &message,
         Change::Edit(&content),
         store_kit::now_ms(),
     )
     .await?
-    .ok_or(ApiError::MessageNotFound)
+    .ok_or(ApiError::MessageNotFound)?;
+    let event = frames::message_edited(&edited);
+    Ok(Outcome::delivering(
+        edited,
+        vec![to_room(message.room_id, event)],
+    ))
 }
 
-/// Soft-deletes a message (its author, or the owner of its room). Idempotent: `None` when
-/// it was already deleted, the deleted message (with its new revision) otherwise.
-pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Option<Message>> {
+/// Soft-deletes a message (its author, or the owner of its room); the room hears
+/// `messageDeleted`. Idempotent: deleting a deleted message changes and delivers nothing.
+pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Outcome<()>> {
     let (message, room) = visible_message(state, caller, id).await?;
     let may_delete =
         message.user_id == caller.id || (!room.is_general && room.owner_user_id == Some(caller.id));
@@ -370,10 +341,14 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Opt
         store_kit::now_ms(),
     )
     .await?;
-    if deleted.is_some() {
-        tracing::info!(message_id = message.id, room_id = room.id, by = %caller.id, "message deleted");
-    }
-    Ok(deleted)
+    let Some(deleted) = deleted else {
+        return Ok(Outcome::quiet(()));
+    };
+    tracing::info!(message_id = message.id, room_id = room.id, by = %caller.id, "message deleted");
+    Ok(Outcome::delivering(
+        (),
+        vec![to_room(room.id, frames::message_deleted(&deleted))],
+    ))
 }
 
 /// Moves the caller's read marker (never past the room's last seq, never backwards).
@@ -384,35 +359,4 @@ pub async fn mark_read(state: &AppState, caller: &Caller, room_id: i64, seq: i64
     let room = visible_room(state, caller, room_id).await?;
     rooms::mark_read(&state.db.pool, room_id, caller.id, seq.min(room.last_seq)).await?;
     Ok(())
-}
-
-pub fn to_room(room_id: i64, payload: ServerFrame) -> Delivery {
-    Delivery {
-        target: Target::Room(room_id),
-        payload,
-    }
-}
-
-pub fn to_user(user_id: Uuid, payload: ServerFrame) -> Delivery {
-    Delivery {
-        target: Target::User(user_id),
-        payload,
-    }
-}
-
-/// Tells the relays about an event that started in a REST call, in the background: control
-/// items are retried until a relay accepts them, deliveries alone get one try (`relay-client`).
-pub fn publish(
-    state: &AppState,
-    deliveries: Vec<Delivery>,
-    control: Vec<Control>,
-    request_id: &service_kit::RequestId,
-) {
-    state.relay.publish_in_background(
-        Publish {
-            deliveries,
-            control,
-        },
-        request_id.to_string(),
-    );
 }
