@@ -6,7 +6,7 @@ use std::time::Duration;
 use service_kit::config::{bool_var, list_var, millis_var, parse_var, secs_var, var};
 use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet, TrustedProxies};
 
-use crate::dispatch::DispatchLimits;
+pub use crate::dispatch::DispatchLimits;
 
 /// The internal key a relay presents (to chat-service and auth-service).
 pub const HOLDS_KEY: Caller = Caller::Relay;

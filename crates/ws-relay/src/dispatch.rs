@@ -29,9 +29,9 @@ use bytestring::ByteString;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use wire::{ActionBatch, ActionRequest, ActionResponse, ChatAction, Delivery, ErrorCode, FrameId};
 
-use crate::chat::{ChatClient, ChatError};
-use crate::hub::Connection;
+use crate::chat_client::{ChatClient, ChatError};
 use crate::protocol;
+use crate::socket::connection::Connection;
 
 /// How actions are batched; from `CHAT_BATCH_MAX`, `CHAT_BATCH_MAX_BYTES`,
 /// `CHAT_BATCH_REPLY_MAX_BYTES`, `CHAT_REPLY_MAX_BYTES`, `CHAT_MAX_IN_FLIGHT`, `CHAT_QUEUE`.
@@ -39,12 +39,12 @@ use crate::protocol;
 pub struct DispatchLimits {
     /// Most actions in one request.
     pub max_batch: usize,
-    /// Most bytes in one request, as estimated by [`Queued::weight`]; a group larger than
+    /// Most bytes in one request, as estimated by `Queued::weight`; a group larger than
     /// this goes alone.
     pub max_batch_bytes: usize,
     /// Largest answer read from chat-service (a whole batch answer); a larger one fails the
     /// call with a temporary error instead of being buffered. Batches are cut so that their
-    /// answers should fit (see [`Queued::reply_weight`]).
+    /// answers should fit (see `Queued::reply_weight`).
     pub max_reply_bytes: usize,
     /// What one `sync` answer may weigh: chat-service's per-answer budget.
     pub sync_reply_bytes: usize,
@@ -71,19 +71,33 @@ impl Default for DispatchLimits {
 /// Deliveries from a batch's answers, published once per batch.
 pub type Publisher = Arc<dyn Fn(Vec<Delivery>) + Send + Sync>;
 
-/// One action of a group: what chat-service runs, and the client's frame `id` (echoed in the
-/// answer). The connection's id and identity are added when the batch goes out.
+/// A client action on its way to chat-service, from the connection's queue to the batch:
+/// what chat-service runs, and the client's frame `id` (echoed in the answer). The
+/// connection's id and identity are added when the batch goes out.
 pub struct Queued {
     pub action: ChatAction,
     pub id: Option<FrameId>,
     /// The client frame's length in bytes.
     pub size: usize,
+    /// When the client stops waiting for the answer: the frame's arrival plus chat-service's
+    /// timeout, so a queue behind a slow chat-service still answers every frame in time.
+    pub deadline: Instant,
 }
 
 /// What the rest of a batched event adds to its body: action name, connection id and identity.
 const EVENT_OVERHEAD: usize = 256;
 
 impl Queued {
+    /// Consecutive `sendMessage`s of a connection go to chat-service together.
+    pub fn is_send(&self) -> bool {
+        matches!(self.action, ChatAction::SendMessage(_))
+    }
+
+    /// Whether so little time is left that the answer could not come back in time.
+    pub fn is_late(&self) -> bool {
+        self.deadline.saturating_duration_since(Instant::now()) < TOO_LATE
+    }
+
     /// The bytes this action adds to a batch request, about.
     fn weight(&self) -> usize {
         self.size + EVENT_OVERHEAD
@@ -101,22 +115,32 @@ impl Queued {
     }
 }
 
+/// A connection's group of actions waiting in the dispatcher's queue.
 struct Pending {
-    group: Vec<Queued>,
-    /// The group's [`Queued::weight`]s.
-    weight: usize,
-    /// The group's [`Queued::reply_weight`]s.
-    reply_weight: usize,
     conn: Arc<Connection>,
-    deadline: Instant,
+    group: Vec<Queued>,
     /// Told once the client has its answers; dropped unanswered on failure before sending.
     done: oneshot::Sender<()>,
+}
+
+impl Pending {
+    /// The group's [`Queued::weight`]s.
+    fn weight(&self) -> usize {
+        self.group.iter().map(Queued::weight).sum()
+    }
+
+    /// The group's [`Queued::reply_weight`]s.
+    fn reply_weight(&self, sync_reply_bytes: usize) -> usize {
+        self.group
+            .iter()
+            .map(|q| q.reply_weight(sync_reply_bytes))
+            .sum()
+    }
 }
 
 #[derive(Clone)]
 pub struct Dispatcher {
     queue: mpsc::Sender<Pending>,
-    sync_reply_bytes: usize,
 }
 
 /// An action not sent when this little time is left: it could not come back in time.
@@ -126,34 +150,26 @@ impl Dispatcher {
     /// Starts the dispatching task; call inside a Tokio runtime.
     pub fn start(chat: ChatClient, limits: DispatchLimits, publish: Publisher) -> Self {
         let (queue, rx) = mpsc::channel(limits.queue.max(1));
-        let sync_reply_bytes = limits.sync_reply_bytes;
         tokio::spawn(run(chat, rx, limits, publish));
-        Self {
-            queue,
-            sync_reply_bytes,
-        }
+        Self { queue }
     }
 
     /// Sends a group of `conn`'s actions and waits until the client has their answers
     /// (written by the dispatcher, like the `outbound` deliveries). An error means the client
     /// has not been answered: the caller sends an error frame for each action. Gives up at
-    /// `deadline`.
+    /// the earliest deadline of the group.
     pub async fn actions(
         &self,
         conn: &Arc<Connection>,
         group: Vec<Queued>,
-        deadline: Instant,
     ) -> Result<(), ChatError> {
+        let Some(deadline) = group.iter().map(|q| q.deadline).min() else {
+            return Ok(());
+        };
         let (done, answered) = oneshot::channel();
         let pending = Pending {
-            weight: group.iter().map(Queued::weight).sum(),
-            reply_weight: group
-                .iter()
-                .map(|q| q.reply_weight(self.sync_reply_bytes))
-                .sum(),
-            group,
             conn: conn.clone(),
-            deadline,
+            group,
             done,
         };
         if let Err(err) = self.queue.try_send(pending) {
@@ -209,14 +225,14 @@ impl BatchSize {
     /// alone.
     fn admits(&self, pending: &Pending, limits: &DispatchLimits) -> bool {
         self.events + pending.group.len() <= limits.max_batch.max(1)
-            && self.bytes + pending.weight <= limits.max_batch_bytes
-            && self.reply + pending.reply_weight <= limits.max_reply_bytes
+            && self.bytes + pending.weight() <= limits.max_batch_bytes
+            && self.reply + pending.reply_weight(limits.sync_reply_bytes) <= limits.max_reply_bytes
     }
 
-    fn add(&mut self, pending: &Pending) {
+    fn add(&mut self, pending: &Pending, limits: &DispatchLimits) {
         self.events += pending.group.len();
-        self.bytes += pending.weight;
-        self.reply += pending.reply_weight;
+        self.bytes += pending.weight();
+        self.reply += pending.reply_weight(limits.sync_reply_bytes);
     }
 }
 
@@ -252,12 +268,12 @@ async fn run(
             }
             if pending.done.is_closed() {
                 // The connection stopped waiting (deadline, or it closed).
-            } else if pending.deadline.saturating_duration_since(Instant::now()) < TOO_LATE {
+            } else if pending.group.iter().any(Queued::is_late) {
                 // Dropped unanswered: the connection answers `chat_unavailable` itself.
                 metrics::counter!("ws_relay_actions_expired_total")
                     .increment(pending.group.len() as u64);
             } else {
-                size.add(&pending);
+                size.add(&pending, &limits);
                 batch.push(pending);
             }
             next = rx.try_recv().ok();
@@ -340,32 +356,19 @@ async fn send(chat: &ChatClient, batch: Vec<Pending>, size: usize, publish: &Pub
 mod tests {
     use super::*;
     use service_kit::InternalApiKey;
-    use wire::Identity;
 
-    fn connection(n: u32) -> Arc<Connection> {
-        let queue = crate::socket::writer::Outbox::new(8, 1024 * 1024);
-        let (closer, _) = crate::socket::writer::Closer::new();
-        let identity = Identity {
-            user_id: uuid::Uuid::nil(),
-            username: "u".to_owned(),
-            session_id: None,
-        };
-        Arc::new(Connection::new(
-            format!("c{n}").into(),
-            identity,
-            queue,
-            closer,
-            None,
-        ))
-    }
-
-    async fn act(d: &Dispatcher, n: u32, deadline: Instant) -> Result<(), ChatError> {
+    async fn act(d: &Dispatcher, deadline: Instant) -> Result<(), ChatError> {
         let group = vec![Queued {
             action: typing(),
             id: None,
             size: 20,
+            deadline,
         }];
-        d.actions(&connection(n), group, deadline).await
+        d.actions(
+            &Connection::detached(uuid::Uuid::nil(), 8, 1024 * 1024),
+            group,
+        )
+        .await
     }
 
     fn typing() -> ChatAction {
@@ -386,21 +389,15 @@ mod tests {
         (listener, chat)
     }
 
-    fn pending(action: ChatAction, size: usize, limits: &DispatchLimits) -> Pending {
-        let group = vec![Queued {
-            action,
-            id: None,
-            size,
-        }];
+    fn pending(action: ChatAction, size: usize) -> Pending {
         Pending {
-            weight: group.iter().map(Queued::weight).sum(),
-            reply_weight: group
-                .iter()
-                .map(|q| q.reply_weight(limits.sync_reply_bytes))
-                .sum(),
-            group,
-            conn: connection(0),
-            deadline: Instant::now(),
+            conn: Connection::detached(uuid::Uuid::nil(), 8, 1024 * 1024),
+            group: vec![Queued {
+                action,
+                id: None,
+                size,
+                deadline: Instant::now(),
+            }],
             done: oneshot::channel().0,
         }
     }
@@ -418,11 +415,11 @@ mod tests {
             let mut batch = BatchSize::default();
             let mut n = 0;
             loop {
-                let next = pending(kind.clone(), size, &limits);
+                let next = pending(kind.clone(), size);
                 if n > 0 && !batch.admits(&next, &limits) {
                     return n;
                 }
-                batch.add(&next);
+                batch.add(&next, &limits);
                 n += 1;
             }
         };
@@ -461,14 +458,14 @@ mod tests {
         let deadline = Instant::now() + Duration::from_millis(400);
         // The first goes out and hangs; the second waits in the queue behind it.
         let d = dispatcher.clone();
-        let first = tokio::spawn(async move { act(&d, 1, deadline).await });
+        let first = tokio::spawn(async move { act(&d, deadline).await });
         tokio::time::sleep(Duration::from_millis(100)).await;
         let d = dispatcher.clone();
-        let second = tokio::spawn(async move { act(&d, 2, deadline).await });
+        let second = tokio::spawn(async move { act(&d, deadline).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         // The queue is full: refused without waiting.
         let started = Instant::now();
-        let third = act(&dispatcher, 3, deadline).await;
+        let third = act(&dispatcher, deadline).await;
         assert_eq!(third, Err(ChatError::Busy));
         assert!(started.elapsed() < Duration::from_millis(100));
         for waiting in [first, second] {

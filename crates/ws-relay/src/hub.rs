@@ -1,111 +1,17 @@
-//! This relay's routing tables (docs/architecture.md, ws-relay): connectionId → connection (queue,
-//! identity, rooms); roomId → connections; userId → connections. One `RwLock` guards the three
-//! maps so they never disagree; delivery only reads, and never waits on a socket while holding
-//! the lock (a non-blocking push into each connection's bounded outbox).
+//! This relay's routing tables (docs/architecture.md, ws-relay): connectionId → connection
+//! (with its rooms); roomId → connections; userId → connections; sessionId → connections. One
+//! `RwLock` guards the maps so they never disagree; delivery only reads, and never waits on a
+//! socket while holding the lock (a non-blocking [`Connection::send`] into each connection's
+//! bounded outbox).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Instant;
 
 use bytestring::ByteString;
 use uuid::Uuid;
-use wire::{Identity, Target};
+use wire::Target;
 
-use crate::protocol::close;
-use crate::socket::writer::{CloseCommand, Closer, Outbound, Outbox, Refused};
-
-/// What other parts of the relay hold of one connection.
-pub struct Connection {
-    pub id: Arc<str>,
-    pub user_id: Uuid,
-    /// The session (access token's `sid`) the connection was opened with; `refreshToken`
-    /// may not change it.
-    pub session_id: Option<Uuid>,
-    pub outbox: Arc<Outbox>,
-    pub closer: Closer,
-    /// Identity and token expiry; replaced by `refreshToken`.
-    pub identity: RwLock<Identity>,
-    pub connected_at: time::OffsetDateTime,
-    pub source_ip: Option<String>,
-    last_active: RwLock<Instant>,
-}
-
-impl Connection {
-    pub fn new(
-        id: Arc<str>,
-        identity: Identity,
-        outbox: Arc<Outbox>,
-        closer: Closer,
-        source_ip: Option<String>,
-    ) -> Self {
-        Self {
-            id,
-            user_id: identity.user_id,
-            session_id: identity.session_id,
-            outbox,
-            closer,
-            identity: RwLock::new(identity),
-            connected_at: time::OffsetDateTime::now_utc(),
-            source_ip,
-            last_active: RwLock::new(Instant::now()),
-        }
-    }
-
-    pub fn identity(&self) -> Identity {
-        match self.identity.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
-    }
-
-    pub fn set_identity(&self, identity: Identity) {
-        match self.identity.write() {
-            Ok(mut g) => *g = identity,
-            Err(p) => *p.into_inner() = identity,
-        }
-    }
-
-    pub fn touch(&self) {
-        match self.last_active.write() {
-            Ok(mut g) => *g = Instant::now(),
-            Err(p) => *p.into_inner() = Instant::now(),
-        }
-    }
-
-    pub fn idle_for(&self) -> std::time::Duration {
-        match self.last_active.read() {
-            Ok(g) => g.elapsed(),
-            Err(p) => p.into_inner().elapsed(),
-        }
-    }
-
-    /// Queues a frame without waiting. A full outbox (in frames or in bytes) means the client
-    /// stopped reading: the frame is dropped, counted, the frames already queued are freed, and
-    /// the connection is closed with 1013. `false` when the frame was not queued.
-    pub fn send(&self, frame: Outbound) -> bool {
-        match self.outbox.push(frame) {
-            Ok(()) => true,
-            Err(Refused::Shut) => false,
-            Err(full) => {
-                metrics::counter!("ws_relay_queue_drops_total").increment(1);
-                self.outbox.shut(true);
-                if self
-                    .closer
-                    .close(CloseCommand::new(close::TRY_AGAIN, "slow consumer"))
-                {
-                    metrics::counter!("ws_relay_slow_consumer_closes_total", "budget" => full.label())
-                        .increment(1);
-                    tracing::warn!(connection_id = %self.id, user_id = %self.user_id, budget = full.label(), "outbound budget exceeded; closing slow consumer with 1013");
-                }
-                false
-            }
-        }
-    }
-
-    pub fn send_text(&self, frame: ByteString) -> bool {
-        self.send(Outbound::Text(frame))
-    }
-}
+use crate::socket::connection::Connection;
 
 struct Entry {
     conn: Arc<Connection>,
@@ -406,11 +312,6 @@ impl Hub {
             .map(|e| e.conn.clone())
             .collect()
     }
-
-    /// Whether `user` has any connection here (for presence).
-    pub fn has_user(&self, user: Uuid) -> bool {
-        self.read().users.contains_key(&user)
-    }
 }
 
 fn seen(t: &Tables, ids: &HashSet<Arc<str>>) -> Vec<Seen> {
@@ -428,19 +329,8 @@ fn seen(t: &Tables, ids: &HashSet<Arc<str>>) -> Vec<Seen> {
 mod tests {
     use super::*;
 
-    fn conn(user: Uuid, queue: usize) -> (Arc<Connection>, Arc<Outbox>) {
-        let outbox = Outbox::new(queue, 1024 * 1024);
-        let (closer, _) = Closer::new();
-        let id: Arc<str> = Uuid::new_v4().to_string().into();
-        let identity = Identity {
-            user_id: user,
-            username: "u".into(),
-            session_id: None,
-        };
-        (
-            Arc::new(Connection::new(id, identity, outbox.clone(), closer, None)),
-            outbox,
-        )
+    fn conn(user: Uuid, queue: usize) -> Arc<Connection> {
+        Connection::detached(user, queue, 1024 * 1024)
     }
 
     #[test]
@@ -448,9 +338,9 @@ mod tests {
         let hub = Hub::default();
         let alice = Uuid::new_v4();
         let bob = Uuid::new_v4();
-        let (a1, a1_rx) = conn(alice, 8);
-        let (a2, a2_rx) = conn(alice, 8);
-        let (b1, b1_rx) = conn(bob, 8);
+        let a1 = conn(alice, 8);
+        let a2 = conn(alice, 8);
+        let b1 = conn(bob, 8);
         hub.register(a1.clone(), &[1, 2], 10, 10).unwrap();
         hub.register(a2.clone(), &[1], 10, 10).unwrap();
         hub.register(b1.clone(), &[1], 10, 10).unwrap();
@@ -475,17 +365,17 @@ mod tests {
         assert!(hub.get(&b1.id).is_none());
         assert_eq!(hub.len(), 2);
 
-        assert_eq!(a1_rx.queued_frames(), 5);
-        assert_eq!(a2_rx.queued_frames(), 2);
-        assert_eq!(b1_rx.queued_frames(), 4);
+        assert_eq!(a1.outbox.queued_frames(), 5);
+        assert_eq!(a2.outbox.queued_frames(), 2);
+        assert_eq!(b1.outbox.queued_frames(), 4);
     }
 
     #[test]
     fn reconcile_repairs_subscriptions_unless_a_control_came_after() {
         let hub = Hub::default();
         let alice = Uuid::new_v4();
-        let (a1, _r1) = conn(alice, 8);
-        let (a2, _r2) = conn(alice, 8);
+        let a1 = conn(alice, 8);
+        let a2 = conn(alice, 8);
         hub.register(a1.clone(), &[1, 5], 10, 10).unwrap();
         hub.register(a2.clone(), &[1, 5], 10, 10).unwrap();
         let frame = ByteString::from_static("{}");
@@ -518,54 +408,13 @@ mod tests {
     fn caps_are_enforced() {
         let hub = Hub::default();
         let alice = Uuid::new_v4();
-        let (a1, _r1) = conn(alice, 1);
-        let (a2, _r2) = conn(alice, 1);
-        let (b1, _r3) = conn(Uuid::new_v4(), 1);
+        let a1 = conn(alice, 1);
+        let a2 = conn(alice, 1);
+        let b1 = conn(Uuid::new_v4(), 1);
         hub.register(a1, &[], 2, 1).unwrap();
         assert_eq!(hub.register(a2, &[], 2, 1), Err(RegisterError::UserFull));
         hub.register(b1, &[], 2, 1).unwrap();
-        let (c1, _r4) = conn(Uuid::new_v4(), 1);
+        let c1 = conn(Uuid::new_v4(), 1);
         assert_eq!(hub.register(c1, &[], 2, 1), Err(RegisterError::RelayFull));
-    }
-
-    #[test]
-    fn a_full_queue_closes_the_connection_instead_of_blocking() {
-        let hub = Hub::default();
-        let (a, _rx) = conn(Uuid::new_v4(), 2);
-        hub.register(a.clone(), &[7], 10, 10).unwrap();
-        let frame = ByteString::from_static("{}");
-        assert_eq!(hub.deliver(&Target::Room(7), &frame), 1);
-        assert_eq!(hub.deliver(&Target::Room(7), &frame), 1);
-        assert_eq!(hub.deliver(&Target::Room(7), &frame), 0);
-        assert_eq!(a.closer.command().and_then(|c| c.code), Some(1013));
-    }
-
-    #[test]
-    fn a_byte_budget_closes_the_connection_and_frees_its_queue() {
-        let hub = Hub::default();
-        let outbox = Outbox::new(256, 10_000);
-        let (closer, _) = Closer::new();
-        let identity = Identity {
-            user_id: Uuid::new_v4(),
-            username: "u".into(),
-            session_id: None,
-        };
-        let a = Arc::new(Connection::new(
-            "a".into(),
-            identity,
-            outbox.clone(),
-            closer,
-            None,
-        ));
-        hub.register(a.clone(), &[7], 10, 10).unwrap();
-        let frame = ByteString::from("z".repeat(4000));
-        assert_eq!(hub.deliver(&Target::Room(7), &frame), 1);
-        assert_eq!(hub.deliver(&Target::Room(7), &frame), 1);
-        assert_eq!(outbox.queued_bytes(), 8000);
-        // The third would pass 10 000 bytes: refused, queue freed, 1013.
-        assert_eq!(hub.deliver(&Target::Room(7), &frame), 0);
-        assert_eq!(a.closer.command().and_then(|c| c.code), Some(1013));
-        assert_eq!(outbox.queued_bytes(), 0);
-        assert_eq!(hub.deliver(&Target::Room(7), &frame), 0);
     }
 }

@@ -2,23 +2,24 @@
 //! chat-service over HTTP (the pattern of API Gateway's WebSocket APIs), and delivers what
 //! chat-service sends back — alone in memory, or across relays over Redis pub/sub.
 //!
-//! Layout: [`routes::ws`] (the upgrade and `$connect`), [`socket`] (reading, writing and the
-//! per-connection session), [`hub`] (routing tables), [`fanout`] (Redis), [`chat`] (the
-//! client to chat-service), [`dispatch`] (batching actions to it), [`membership`] (re-reading
-//! live connections' rooms), [`protocol`] (frames and close codes), [`relay`] (the handle that
-//! ties them together) and [`startup`]. The client protocol is documented in
-//! `docs/protocol.md`.
+//! Layout: [`startup`] (the server and its routes), [`config`], [`relay`] (the handle that ties
+//! the rest together), `routes` (`/ws`, the internal API, the echo socket), `socket` (the
+//! upgrade's admission and attachment, the connection, reading, writing, the per-connection
+//! session), `hub` (routing tables), [`fanout`] (delivery here and over Redis), `chat_client`
+//! (the client of chat-service), `dispatch` (batching actions to it), `membership`
+//! (re-reading live connections' rooms) and [`protocol`] (frames and close codes). The client
+//! protocol is documented in `docs/protocol.md`.
 
-pub mod chat;
+pub(crate) mod chat_client;
 pub mod config;
-pub mod dispatch;
+pub(crate) mod dispatch;
 pub mod fanout;
-pub mod hub;
-pub mod membership;
+pub(crate) mod hub;
+pub(crate) mod membership;
 pub mod protocol;
 pub mod relay;
-pub mod routes;
-pub mod socket;
+pub(crate) mod routes;
+pub(crate) mod socket;
 pub mod startup;
 
 pub use config::Settings;

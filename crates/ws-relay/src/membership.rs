@@ -16,7 +16,7 @@ use std::time::Duration;
 use uuid::Uuid;
 use wire::{ROOMS_REQUEST_MAX_USERS, RoomsRequest};
 
-use crate::chat::ChatClient;
+use crate::chat_client::ChatClient;
 use crate::hub::{Hub, Repair, Seen};
 
 /// Starts the periodic re-check; it stops when the hub is dropped.

@@ -6,18 +6,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bytestring::ByteString;
 use service_kit::ops::ReadinessCheck;
 use service_kit::ratelimit::{MemoryRateLimiter, RateLimiter};
 use service_kit::{INTERNAL_KEY_HEADER, InternalKeys};
 use tokens::{RevocationSource, RevokedSessions, Verifier};
 use uuid::Uuid;
-use wire::{Control, Delivery, Publish, Target};
+use wire::Publish;
 
-use crate::chat::ChatClient;
+use crate::chat_client::ChatClient;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::dispatch::Dispatcher;
-use crate::fanout::{Envelope, FrameDelivery, RedisFanout, envelope_key};
+use crate::fanout::{self, Fanout};
 use crate::hub::Hub;
 use crate::membership;
 use crate::protocol::close;
@@ -30,7 +29,8 @@ pub struct Relay {
 
 struct Inner {
     settings: Settings,
-    spread: Arc<Spread>,
+    hub: Arc<Hub>,
+    fanout: Arc<Fanout>,
     chat: ChatClient,
     dispatcher: Dispatcher,
     verifier: Verifier,
@@ -41,42 +41,6 @@ struct Inner {
     internal_keys: InternalKeys,
     /// WebSocket upgrades per client address (`RELAY_CONNECTS_PER_MINUTE`).
     connects: MemoryRateLimiter,
-}
-
-/// Delivery here and, over Redis, on the other relays.
-struct Spread {
-    hub: Arc<Hub>,
-    redis: Option<Arc<RedisFanout>>,
-    /// Distinguishes this process on Redis even when two relays share a `RELAY_ID`.
-    instance: Uuid,
-}
-
-impl Spread {
-    fn publish(&self, publish: Publish) {
-        let encoded: Vec<(Target, String)> = publish
-            .deliveries
-            .into_iter()
-            .map(|Delivery { target, payload }| {
-                // Frames are plain data: serialising one cannot fail.
-                (target, serde_json::to_string(&payload).unwrap_or_default())
-            })
-            .collect();
-        let local: Vec<(Target, ByteString)> = encoded
-            .iter()
-            .map(|(t, s)| (t.clone(), ByteString::from(s.as_str())))
-            .collect();
-        apply_local(&self.hub, &local, &publish.control);
-        if let Some(redis) = &self.redis {
-            redis.publish(&Envelope {
-                origin: self.instance,
-                deliveries: encoded
-                    .into_iter()
-                    .map(|(target, frame)| FrameDelivery { target, frame })
-                    .collect(),
-                control: publish.control,
-            });
-        }
-    }
 }
 
 impl Relay {
@@ -120,78 +84,44 @@ impl Relay {
                 settings.revocation_poll,
                 move |sessions| {
                     for session in sessions {
-                        close_session(&hub, session);
+                        fanout::close_session(&hub, session);
                     }
                 },
             );
         }
-        let instance = Uuid::new_v4();
-        let redis = match settings.redis_url.as_deref() {
-            None => None,
-            Some(url) => {
-                let weak_hub = Arc::downgrade(&hub);
-                let hub = hub.clone();
-                let apply = Arc::new(move |envelope: Envelope| {
-                    let deliveries: Vec<(Target, ByteString)> = envelope
-                        .deliveries
-                        .into_iter()
-                        .map(|d| (d.target, ByteString::from(d.frame)))
-                        .collect();
-                    apply_local(&hub, &deliveries, &envelope.control);
-                });
-                // Control items published while this relay was cut off were missed: read the
-                // rooms of its connections again at once rather than at the next period.
-                let resubscribed = {
-                    let chat = chat.clone();
-                    Arc::new(move || {
-                        membership::spawn_recheck(weak_hub.clone(), chat.clone(), None)
-                    })
-                };
-                Some(Arc::new(RedisFanout::start(
-                    url,
-                    &settings.redis_prefix,
-                    instance,
-                    (
-                        envelope_key(settings.internal_keys.key(HOLDS_KEY).as_str()),
-                        settings.redis_control_queue,
-                    ),
-                    (apply, resubscribed),
-                )?))
-            }
+        // Control items published while this relay was cut off from Redis were missed: read
+        // the rooms of its connections again at once rather than at the next period.
+        let resubscribed = {
+            let hub = Arc::downgrade(&hub);
+            let chat = chat.clone();
+            Arc::new(move || membership::spawn_recheck(hub.clone(), chat.clone(), None))
         };
-        let spread = Arc::new(Spread {
-            hub,
-            redis,
-            instance,
-        });
+        let fanout = Arc::new(Fanout::start(&settings, hub.clone(), resubscribed)?);
         let dispatcher = {
-            let spread = spread.clone();
+            let fanout = fanout.clone();
             Dispatcher::start(
                 chat.clone(),
                 settings.dispatch.clone(),
                 Arc::new(move |deliveries| {
-                    spread.publish(Publish {
+                    fanout.publish(Publish {
                         deliveries,
                         control: Vec::new(),
                     })
                 }),
             )
         };
-        membership::spawn_rechecks(
-            Arc::downgrade(&spread.hub),
-            chat.clone(),
-            settings.rooms_recheck,
-        );
+        membership::spawn_rechecks(Arc::downgrade(&hub), chat.clone(), settings.rooms_recheck);
         tracing::info!(
             relay_id = %settings.relay_id,
-            redis = spread.redis.is_some(),
+            redis = fanout.over_redis(),
             "relay ready ({})",
-            if spread.redis.is_some() { "fan-out over Redis" } else { "alone, in memory" }
+            if fanout.over_redis() { "fan-out over Redis" } else { "alone, in memory" }
         );
         Ok(Self {
             inner: Arc::new(Inner {
                 settings,
-                spread,
+                hub,
+                fanout,
                 chat,
                 dispatcher,
                 verifier,
@@ -207,8 +137,8 @@ impl Relay {
         &self.inner.settings
     }
 
-    pub fn hub(&self) -> &Hub {
-        &self.inner.spread.hub
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.inner.hub
     }
 
     pub(crate) fn chat(&self) -> &ChatClient {
@@ -223,7 +153,7 @@ impl Relay {
         &self.inner.verifier
     }
 
-    pub fn internal_keys(&self) -> &InternalKeys {
+    pub(crate) fn internal_keys(&self) -> &InternalKeys {
         &self.inner.internal_keys
     }
 
@@ -238,30 +168,26 @@ impl Relay {
 
     /// Reads `user`'s rooms from chat-service again and repairs the subscriptions of their
     /// connections here, in the background (on `refreshToken`); failures are logged.
-    pub fn recheck_rooms_of(&self, user: Uuid) {
+    pub(crate) fn recheck_rooms_of(&self, user: Uuid) {
         membership::spawn_recheck(
-            Arc::downgrade(&self.inner.spread.hub),
+            Arc::downgrade(&self.inner.hub),
             self.inner.chat.clone(),
             Some(user),
         );
     }
 
-    pub fn instance(&self) -> Uuid {
-        self.inner.spread.instance
-    }
-
     /// Open connections on this relay.
     pub fn connection_count(&self) -> usize {
-        self.inner.spread.hub.len()
+        self.inner.hub.len()
     }
 
     /// Redis subscriptions made so far (`None` without Redis): more than one means the
     /// relay lost Redis and reconnected.
     pub fn redis_sessions(&self) -> Option<u64> {
-        self.inner.spread.redis.as_ref().map(|r| r.sessions())
+        self.inner.fanout.redis_sessions()
     }
 
-    pub fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(&self) -> bool {
         self.inner.shutting_down.load(Ordering::Relaxed)
     }
 
@@ -269,16 +195,14 @@ impl Relay {
     /// draining").
     pub fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {
         let mut checks: Vec<Arc<dyn ReadinessCheck>> = vec![Arc::new(Draining(self.clone()))];
-        if let Some(redis) = &self.inner.spread.redis {
-            checks.push(redis.readiness());
-        }
+        checks.extend(self.inner.fanout.readiness());
         checks
     }
 
     /// Applies a publish (from `POST /internal/publish`, an action's `outbound`, or an
     /// embedding process) here and on every other relay. Each payload is serialised once.
     pub fn publish(&self, publish: Publish) {
-        self.inner.spread.publish(publish);
+        self.inner.fanout.publish(publish);
     }
 
     /// On SIGTERM: refuse new connections, close every socket with 1012 and a jittered retry
@@ -288,7 +212,7 @@ impl Relay {
         if self.inner.shutting_down.swap(true, Ordering::SeqCst) {
             return;
         }
-        let conns = self.inner.spread.hub.all();
+        let conns = self.inner.hub.all();
         tracing::info!(
             connections = conns.len(),
             drain_secs = drain.as_secs(),
@@ -305,10 +229,10 @@ impl Relay {
             );
         }
         let started = Instant::now();
-        while !self.inner.spread.hub.is_empty() && started.elapsed() < drain {
+        while !self.inner.hub.is_empty() && started.elapsed() < drain {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let left = self.inner.spread.hub.len();
+        let left = self.inner.hub.len();
         if left > 0 {
             tracing::warn!(
                 connections = left,
@@ -316,48 +240,6 @@ impl Relay {
             );
         } else {
             tracing::info!("all connections closed");
-        }
-    }
-}
-
-/// Applies deliveries and control items to this relay's connections. Order: routing changes
-/// (`subscribe`, `unsubscribe`) first, so that a member added in the same publish hears its
-/// deliveries and a removed one does not (chat-service reaches them through a `{user}`
-/// target); then deliveries; then `disconnectUser` and `disconnectSession`, so that a final
-/// delivery still goes out before the close.
-pub(crate) fn apply_local(hub: &Hub, deliveries: &[(Target, ByteString)], control: &[Control]) {
-    for item in control {
-        match item {
-            Control::Subscribe { user_id, room_id } => hub.subscribe(*user_id, *room_id),
-            Control::Unsubscribe { user_id, room_id } => hub.unsubscribe(*user_id, *room_id),
-            Control::DisconnectUser(_) | Control::DisconnectSession(_) => {}
-        }
-    }
-    for (target, frame) in deliveries {
-        hub.deliver(target, frame);
-    }
-    for item in control {
-        match item {
-            Control::DisconnectUser(user_id) => {
-                for conn in hub.connections_of(*user_id) {
-                    conn.closer
-                        .close(CloseCommand::new(close::LOGGED_OUT, "logged out").flushing());
-                }
-            }
-            Control::DisconnectSession(session_id) => close_session(hub, *session_id),
-            Control::Subscribe { .. } | Control::Unsubscribe { .. } => {}
-        }
-    }
-}
-
-/// Closes every local socket of a revoked session with 4003.
-pub(crate) fn close_session(hub: &Hub, session_id: Uuid) {
-    for conn in hub.connections_of_session(session_id) {
-        if conn
-            .closer
-            .close(CloseCommand::new(close::LOGGED_OUT, "session revoked").flushing())
-        {
-            tracing::info!(connection_id = %conn.id, %session_id, "session revoked; closing with 4003");
         }
     }
 }

@@ -2,13 +2,10 @@
 //! (size guard, reader, bounded writer), so that the Autobahn protocol suite can exercise it.
 //! Mounted only with `WS_ENABLE_ECHO=true`, which production refuses.
 
-use std::pin::Pin;
-
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use futures_util::Stream;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::relay::Relay;
-use crate::socket::reader::{FrameGuard, FrameReader, Incoming};
+use crate::socket::reader::{self, FrameReader, Incoming};
 use crate::socket::writer::{self, CloseCommand, Closer, Outbound, Outbox};
 
 pub async fn echo(
@@ -17,9 +14,7 @@ pub async fn echo(
     relay: web::Data<Relay>,
 ) -> actix_web::Result<HttpResponse> {
     let max = relay.settings().limits.max_frame_bytes;
-    let guarded: Pin<Box<dyn Stream<Item = _>>> = Box::pin(FrameGuard::new(body.into_inner(), max));
-    let mut payload = actix_web::dev::Payload::from(guarded);
-    let body = web::Payload::from_request(&req, &mut payload).await?;
+    let body = reader::guard_payload(&req, body, max).await?;
     let (response, _unused_session, stream) = actix_ws::handle(&req, body)?;
     let limits = &relay.settings().limits;
     let outbox = Outbox::new(limits.outbound_queue, limits.outbound_max_bytes);
@@ -32,7 +27,7 @@ pub async fn echo(
                 Incoming::Text(t) => Outbound::Text(t),
                 Incoming::Binary(b) => Outbound::Binary(b),
                 Incoming::Ping(b) => Outbound::Pong(b),
-                Incoming::Pong(_) => continue,
+                Incoming::Pong => continue,
                 Incoming::Close(reason) => {
                     closer.close(CloseCommand {
                         code: reason.map(|r| u16::from(r.code)),

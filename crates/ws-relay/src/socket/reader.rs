@@ -13,7 +13,8 @@ use std::str::Utf8Error;
 use std::task::{Context, Poll};
 
 use actix_web::error::PayloadError;
-use actix_web::web::{Bytes, BytesMut};
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::{FromRequest, HttpRequest};
 use actix_ws::{CloseCode, CloseReason, Item, Message, MessageStream, ProtocolError};
 use bytestring::ByteString;
 use futures_util::Stream;
@@ -24,7 +25,7 @@ pub enum Incoming {
     Text(ByteString),
     Binary(Bytes),
     Ping(Bytes),
-    Pong(Bytes),
+    Pong,
     /// The client started the close handshake.
     Close(Option<CloseReason>),
     /// The client broke the protocol: close with this code.
@@ -113,6 +114,17 @@ impl<S> FrameGuard<S> {
         }
         true
     }
+}
+
+/// The upgrade request's `body` behind a [`FrameGuard`] of `max` bytes, as actix-ws takes it.
+pub async fn guard_payload(
+    req: &HttpRequest,
+    body: web::Payload,
+    max: usize,
+) -> actix_web::Result<web::Payload> {
+    let guarded: Pin<Box<dyn Stream<Item = _>>> = Box::pin(FrameGuard::new(body.into_inner(), max));
+    let mut payload = actix_web::dev::Payload::from(guarded);
+    web::Payload::from_request(req, &mut payload).await
 }
 
 /// Header length from its first two bytes: base, extended length, mask key.
@@ -220,7 +232,7 @@ impl FrameReader {
             Message::Text(text) => Some(Incoming::Text(text)),
             Message::Binary(bytes) => Some(Incoming::Binary(bytes)),
             Message::Ping(bytes) => Some(Incoming::Ping(bytes)),
-            Message::Pong(bytes) => Some(Incoming::Pong(bytes)),
+            Message::Pong(_) => Some(Incoming::Pong),
             Message::Close(reason) => Some(Incoming::Close(reason)),
             Message::Nop => None,
             Message::Continuation(item) => self.continuation(item),

@@ -16,26 +16,28 @@ use std::time::{Duration, Instant};
 
 use actix_ws::MessageStream;
 use tokio::sync::{mpsc, oneshot, watch};
-use wire::{ChatAction, ClientAction, ClientFrame, ErrorCode, FrameId, Identity};
+use wire::{ClientAction, ClientFrame, ErrorCode, FrameId, Identity};
 
 use super::ratelimit::TokenBucket;
 use super::reader::{FrameReader, Incoming};
 use super::writer::{self, CloseCommand, Outbound};
 use crate::dispatch::{self, Queued};
-use crate::hub::Connection;
 use crate::protocol::{self, close};
 use crate::relay::Relay;
+use crate::socket::connection::Connection;
 
-/// An action waiting for the worker. Its deadline starts when the frame arrived, so a
-/// queue behind a slow chat-service still answers every frame within the timeout.
+/// An action waiting for the worker.
 enum Job {
     /// For chat-service, as the dispatcher will send it.
-    Chat(Queued, Instant),
+    Chat(Queued),
     /// `refreshToken`, answered here.
-    Refresh(Option<String>, Option<FrameId>),
+    Refresh {
+        token: Option<String>,
+        id: Option<FrameId>,
+    },
 }
 
-/// Everything the upgrade handler prepared.
+/// Everything attachment prepared ([`super::attach`]).
 pub struct SessionParts {
     pub conn: Arc<Connection>,
     pub stream: MessageStream,
@@ -156,7 +158,7 @@ async fn read_loop(
                         conn.touch();
                         conn.send(Outbound::Pong(bytes));
                     }
-                    Incoming::Pong(_) => conn.touch(),
+                    Incoming::Pong => conn.touch(),
                     Incoming::Close(reason) => {
                         // Answer the client's close with its own code (RFC 6455 5.5.1).
                         let command = match reason {
@@ -229,15 +231,16 @@ fn handle_text(
     };
     metrics::counter!("ws_relay_frames_in_total", "action" => frame.action.name()).increment(1);
     let job = match frame.action.into_chat() {
-        Ok(action) => Job::Chat(
-            Queued {
-                action,
-                id: frame.id,
-                size: text.len(),
-            },
-            Instant::now() + forward_timeout,
-        ),
-        Err(ClientAction::RefreshToken(refresh)) => Job::Refresh(refresh.token, frame.id),
+        Ok(action) => Job::Chat(Queued {
+            action,
+            id: frame.id,
+            size: text.len(),
+            deadline: Instant::now() + forward_timeout,
+        }),
+        Err(ClientAction::RefreshToken(refresh)) => Job::Refresh {
+            token: refresh.token,
+            id: frame.id,
+        },
         Err(_) => {
             // `ping`: answered at once, in order with nothing (it changes nothing).
             conn.send_text(protocol::reply(wire::ServerFrame::Pong, frame.id.as_ref()));
@@ -249,8 +252,8 @@ fn handle_text(
             mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job) => job,
         };
         let id = match *job {
-            Job::Chat(queued, _) => queued.id,
-            Job::Refresh(_, id) => id,
+            Job::Chat(queued) => queued.id,
+            Job::Refresh { id, .. } => id,
         };
         conn.send_text(protocol::error_frame(
             ErrorCode::Busy,
@@ -279,7 +282,7 @@ async fn action_worker(
             },
         };
         match job {
-            Job::Refresh(token, id) => {
+            Job::Refresh { token, id } => {
                 // Boxed: verifying may fetch the JWKS, a large future that would otherwise
                 // size this task for every idle connection.
                 let refreshed = Box::pin(refresh_token(
@@ -304,15 +307,15 @@ async fn action_worker(
                     }
                 }
             }
-            Job::Chat(queued, deadline) => {
+            Job::Chat(queued) => {
                 // Sends already waiting behind this one go along with it, in order; any other
                 // action waits for the group to be answered.
-                let sends = is_send(&queued);
+                let sends = queued.is_send();
                 let mut group = vec![queued];
                 if sends {
                     while group.len() < GROUP_MAX {
                         match jobs.try_recv().map(|job| *job) {
-                            Ok(Job::Chat(queued, _)) if is_send(&queued) => group.push(queued),
+                            Ok(Job::Chat(queued)) if queued.is_send() => group.push(queued),
                             Ok(other) => {
                                 next = Some(other);
                                 break;
@@ -321,18 +324,14 @@ async fn action_worker(
                         }
                     }
                 }
-                forward(&relay, &conn, group, deadline).await;
+                forward(&relay, &conn, group).await;
             }
         }
     }
 }
 
-fn is_send(queued: &Queued) -> bool {
-    matches!(queued.action, ChatAction::SendMessage(_))
-}
-
-async fn forward(relay: &Relay, conn: &Arc<Connection>, group: Vec<Queued>, deadline: Instant) {
-    if deadline.saturating_duration_since(Instant::now()) < Duration::from_millis(10) {
+async fn forward(relay: &Relay, conn: &Arc<Connection>, group: Vec<Queued>) {
+    if group.iter().any(Queued::is_late) {
         for queued in &group {
             conn.send_text(protocol::error_frame(
                 ErrorCode::ChatUnavailable,
@@ -343,7 +342,7 @@ async fn forward(relay: &Relay, conn: &Arc<Connection>, group: Vec<Queued>, dead
         return;
     }
     let ids: Vec<Option<FrameId>> = group.iter().map(|q| q.id.clone()).collect();
-    let outcome = relay.dispatcher().actions(conn, group, deadline).await;
+    let outcome = relay.dispatcher().actions(conn, group).await;
     if let Err(err) = outcome {
         for id in &ids {
             conn.send_text(dispatch::error_frame(&err, id.as_ref()));

@@ -44,10 +44,6 @@ impl Outbound {
             Outbound::Binary(bytes) | Outbound::Ping(bytes) | Outbound::Pong(bytes) => bytes.len(),
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Why an outbox did not take a frame.
