@@ -34,14 +34,14 @@ const HOP_BY_HOP: &[&str] = &[
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
-pub struct Proxy {
+pub(crate) struct Proxy {
     http: reqwest::Client,
     max_body_bytes: usize,
     body_timeout: Duration,
 }
 
 impl Proxy {
-    pub fn new(limits: &FrontLimits) -> anyhow::Result<Self> {
+    pub(crate) fn new(limits: &FrontLimits) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(UPSTREAM_TIMEOUT)
@@ -56,7 +56,7 @@ impl Proxy {
 
     /// The whole request body, refused (413) past the size limit — at once when the
     /// declared length says so — and (408) when the client is slower than the time limit.
-    pub async fn read_body(
+    pub(crate) async fn read_body(
         &self,
         req: &HttpRequest,
         mut payload: web::Payload,
@@ -104,7 +104,7 @@ impl Proxy {
     }
 
     /// Forwards the request to `upstream` (a base URL such as `http://127.0.0.1:41234`).
-    pub async fn forward(
+    pub(crate) async fn forward(
         &self,
         upstream: &str,
         req: &HttpRequest,
@@ -167,7 +167,7 @@ impl Proxy {
 }
 
 /// A route target that forwards everything under a prefix to `upstream`.
-pub fn to(upstream: String) -> actix_web::Route {
+pub(crate) fn to(upstream: String) -> actix_web::Route {
     web::to(
         move |req: HttpRequest, payload: web::Payload, proxy: web::Data<Proxy>| {
             let upstream = upstream.clone();

@@ -6,12 +6,12 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-pub struct Args {
+pub(crate) struct Args {
     values: HashMap<String, String>,
 }
 
 impl Args {
-    pub fn parse(raw: &[String]) -> Result<Self> {
+    pub(crate) fn parse(raw: &[String]) -> Result<Self> {
         let mut values = HashMap::new();
         let mut it = raw.iter();
         while let Some(key) = it.next() {
@@ -24,18 +24,18 @@ impl Args {
         Ok(Self { values })
     }
 
-    pub fn str(&self, name: &str) -> Result<String> {
+    pub(crate) fn str(&self, name: &str) -> Result<String> {
         self.values
             .get(name)
             .cloned()
             .ok_or_else(|| anyhow!("--{name} is required"))
     }
 
-    pub fn opt_str(&self, name: &str) -> Option<String> {
+    pub(crate) fn opt_str(&self, name: &str) -> Option<String> {
         self.values.get(name).cloned()
     }
 
-    pub fn get<T: FromStr>(&self, name: &str, default: T) -> Result<T>
+    pub(crate) fn get<T: FromStr>(&self, name: &str, default: T) -> Result<T>
     where
         T::Err: std::fmt::Display,
     {
@@ -49,7 +49,7 @@ impl Args {
     }
 
     /// A comma-separated list, e.g. `--rates 1000,2000`.
-    pub fn list<T: FromStr>(&self, name: &str, default: &str) -> Result<Vec<T>>
+    pub(crate) fn list<T: FromStr>(&self, name: &str, default: &str) -> Result<Vec<T>>
     where
         T::Err: std::fmt::Display,
     {

@@ -20,7 +20,7 @@ use crate::setup::load;
 use crate::stats::{Samples, percentiles, rss_kib};
 
 /// Reads frames until `ready` arrives; anything else first (an `error`, a close) is a failure.
-pub async fn wait_ready(ws: &mut Ws) -> Result<Ready> {
+pub(crate) async fn wait_ready(ws: &mut Ws) -> Result<Ready> {
     while let Some(frame) = ws.next().await {
         match frame? {
             Message::Text(t) => match serde_json::from_str::<Reply>(t.as_str()) {
@@ -55,7 +55,7 @@ async fn hold(mut ws: Ws, closed: Arc<AtomicUsize>) {
     closed.fetch_add(1, Ordering::Relaxed);
 }
 
-pub async fn run(a: &Args) -> Result<Value> {
+pub(crate) async fn run(a: &Args) -> Result<Value> {
     let url = a.str("ws")?;
     let pop = load(&a.str("users")?)?;
     let n: usize = a.get("n", 1000)?;

@@ -289,7 +289,7 @@ async fn open(
     }
 }
 
-pub async fn run(a: &Args) -> Result<Value> {
+pub(crate) async fn run(a: &Args) -> Result<Value> {
     let proto = match a.get("proto", "cloudchat".to_owned())?.as_str() {
         "cloudchat" => Proto::CloudChat,
         "nats" => Proto::Nats,

@@ -127,7 +127,7 @@ where
     }
 }
 
-pub async fn run(a: &Args) -> Result<Value> {
+pub(crate) async fn run(a: &Args) -> Result<Value> {
     let base = a.str("base")?;
     let auth_base = a.opt_str("auth-base").unwrap_or_else(|| base.clone());
     let login_users: Vec<User> = load(&a.str("login-users")?)?.users;

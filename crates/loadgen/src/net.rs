@@ -14,17 +14,17 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 /// Source addresses used: 127.0.0.2 ..= 127.0.0.(1 + SOURCE_IPS).
-pub const SOURCE_IPS: usize = 200;
+pub(crate) const SOURCE_IPS: usize = 200;
 
-pub fn source_ip(i: usize) -> Ipv4Addr {
+pub(crate) fn source_ip(i: usize) -> Ipv4Addr {
     // i % 200 + 2 is at most 201: it fits in a u8.
     Ipv4Addr::new(127, 0, 0, (i % SOURCE_IPS + 2) as u8)
 }
 
-pub type Ws = WebSocketStream<TcpStream>;
+pub(crate) type Ws = WebSocketStream<TcpStream>;
 
 /// Opens a WebSocket from source address `i`, with optional `Origin` and subprotocol headers.
-pub async fn connect_ws(
+pub(crate) async fn connect_ws(
     url: &str,
     i: usize,
     origin: Option<&str>,
@@ -66,7 +66,7 @@ pub async fn connect_ws(
 }
 
 /// An HTTP client whose connections leave from source address `i`.
-pub fn http_client(i: usize) -> Result<reqwest::Client> {
+pub(crate) fn http_client(i: usize) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .local_address(std::net::IpAddr::V4(source_ip(i)))
         .timeout(std::time::Duration::from_secs(60))

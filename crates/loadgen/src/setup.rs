@@ -13,7 +13,7 @@ use crate::net::{SOURCE_IPS, http_client};
 
 #[derive(Serialize, Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct User {
+pub(crate) struct User {
     pub username: String,
     pub email: String,
     pub password: String,
@@ -24,18 +24,18 @@ pub struct User {
 }
 
 #[derive(Serialize, Deserialize)]
-pub struct Population {
+pub(crate) struct Population {
     pub users: Vec<User>,
     pub rooms: Vec<i64>,
 }
 
-pub fn load(path: &str) -> Result<Population> {
+pub(crate) fn load(path: &str) -> Result<Population> {
     let raw = std::fs::read(path).with_context(|| format!("reading {path}"))?;
     serde_json::from_slice(&raw).with_context(|| format!("parsing {path}"))
 }
 
 /// One request with a few retries on 429/503 (setup must finish; it is not what we measure).
-pub async fn call(
+pub(crate) async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,
@@ -73,7 +73,7 @@ pub async fn call(
     bail!("{method} {url}: still throttled after retries")
 }
 
-pub async fn run(a: &Args) -> Result<Value> {
+pub(crate) async fn run(a: &Args) -> Result<Value> {
     let base = a.str("base")?;
     // Registration lives on auth-service: in a split stack it has its own address.
     let auth_base = a.opt_str("auth-base").unwrap_or_else(|| base.clone());

@@ -8,18 +8,18 @@ use serde_json::{Value, json};
 
 /// Latency samples in microseconds, sharded so that thousands of reader tasks rarely meet on
 /// the same lock.
-pub struct Samples {
+pub(crate) struct Samples {
     shards: Vec<Mutex<Vec<u32>>>,
 }
 
 impl Samples {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             shards: (0..64).map(|_| Mutex::new(Vec::new())).collect(),
         }
     }
 
-    pub fn record(&self, shard: usize, micros: u64) {
+    pub(crate) fn record(&self, shard: usize, micros: u64) {
         let v = u32::try_from(micros).unwrap_or(u32::MAX);
         if let Some(s) = self.shards.get(shard % self.shards.len())
             && let Ok(mut g) = s.lock()
@@ -29,7 +29,7 @@ impl Samples {
     }
 
     /// Takes every sample recorded so far, leaving the set empty for the next run.
-    pub fn take(&self) -> Vec<u32> {
+    pub(crate) fn take(&self) -> Vec<u32> {
         let mut all = Vec::new();
         for s in &self.shards {
             if let Ok(mut g) = s.lock() {
@@ -41,7 +41,7 @@ impl Samples {
 }
 
 #[derive(Serialize, Default, Clone)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     pub count: usize,
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -49,7 +49,7 @@ pub struct Percentiles {
     pub max_ms: f64,
 }
 
-pub fn percentiles(mut v: Vec<u32>) -> Percentiles {
+pub(crate) fn percentiles(mut v: Vec<u32>) -> Percentiles {
     if v.is_empty() {
         return Percentiles::default();
     }
@@ -96,13 +96,13 @@ fn pids_named(comm: &str) -> Vec<u32> {
 /// What to watch: `name=pid` pairs and command names (summed over all their processes, e.g.
 /// every PostgreSQL backend).
 #[derive(Clone, Default)]
-pub struct CpuWatch {
+pub(crate) struct CpuWatch {
     pub pids: Vec<(String, u32)>,
     pub comms: Vec<String>,
 }
 
 impl CpuWatch {
-    pub fn parse(pids: Option<String>, comms: Option<String>) -> Self {
+    pub(crate) fn parse(pids: Option<String>, comms: Option<String>) -> Self {
         let mut w = Self::default();
         for item in pids.unwrap_or_default().split(',') {
             if let Some((n, p)) = item.split_once('=')
@@ -121,7 +121,7 @@ impl CpuWatch {
         w
     }
 
-    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, u64> {
         let mut m = BTreeMap::new();
         for (name, pid) in &self.pids {
             *m.entry(name.clone()).or_insert(0) += ticks_of(*pid).unwrap_or(0);
@@ -134,7 +134,7 @@ impl CpuWatch {
     }
 
     /// CPU used between two snapshots, as a percentage of one core (200 = both cores).
-    pub fn usage(
+    pub(crate) fn usage(
         before: &BTreeMap<String, u64>,
         after: &BTreeMap<String, u64>,
         secs: f64,
@@ -152,7 +152,7 @@ impl CpuWatch {
 }
 
 /// Resident set size of a process in KiB.
-pub fn rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

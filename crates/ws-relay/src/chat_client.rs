@@ -16,7 +16,7 @@ use wire::{
 
 /// A call that did not produce the expected answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ChatError {
+pub(crate) enum ChatError {
     /// chat-service answered with a client error (problem+json): not worth retrying as is,
     /// unless its code says it is temporary (`rate_limited`).
     #[error("{status} {}: {message}", code.as_str())]
@@ -36,7 +36,7 @@ pub enum ChatError {
 }
 
 impl ChatError {
-    pub fn is_temporary(&self) -> bool {
+    pub(crate) fn is_temporary(&self) -> bool {
         match self {
             ChatError::Unavailable(_) | ChatError::Busy => true,
             ChatError::Rejected { code, .. } => code.temporary(),
@@ -66,7 +66,7 @@ impl ChatError {
 }
 
 #[derive(Clone)]
-pub struct ChatClient {
+pub(crate) struct ChatClient {
     http: reqwest::Client,
     base: String,
     key: InternalApiKey,
@@ -78,7 +78,7 @@ pub struct ChatClient {
 const PROBLEM_MAX_BYTES: usize = 64 * 1024;
 
 impl ChatClient {
-    pub fn new(
+    pub(crate) fn new(
         base: &str,
         key: InternalApiKey,
         timeout: Duration,
@@ -100,11 +100,11 @@ impl ChatClient {
         })
     }
 
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }
 
-    pub async fn connect(
+    pub(crate) async fn connect(
         &self,
         req: &ConnectRequest,
         request_id: &str,
@@ -115,7 +115,7 @@ impl ChatClient {
 
     /// Forwards several actions in one request (`POST /internal/ws/actions`); one outcome per
     /// event, in order. A failure of the request as a whole is every event's outcome.
-    pub async fn actions(
+    pub(crate) async fn actions(
         &self,
         batch: &ActionBatch,
         request_id: &str,
@@ -150,7 +150,7 @@ impl ChatClient {
 
     /// The rooms each user may read now (`POST /internal/ws/rooms`), at most
     /// [`wire::ROOMS_REQUEST_MAX_USERS`] users per call.
-    pub async fn rooms(
+    pub(crate) async fn rooms(
         &self,
         req: &RoomsRequest,
         request_id: &str,
@@ -160,7 +160,7 @@ impl ChatClient {
     }
 
     /// Best effort: failures are logged, never retried.
-    pub async fn disconnect(&self, req: &DisconnectRequest, request_id: &str) {
+    pub(crate) async fn disconnect(&self, req: &DisconnectRequest, request_id: &str) {
         let started = Instant::now();
         let result = self
             .request("/internal/ws/disconnect", req, request_id)

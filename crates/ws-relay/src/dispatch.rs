@@ -69,12 +69,12 @@ impl Default for DispatchLimits {
 }
 
 /// Deliveries from a batch's answers, published once per batch.
-pub type Publisher = Arc<dyn Fn(Vec<Delivery>) + Send + Sync>;
+pub(crate) type Publisher = Arc<dyn Fn(Vec<Delivery>) + Send + Sync>;
 
 /// A client action on its way to chat-service, from the connection's queue to the batch:
 /// what chat-service runs, and the client's frame `id` (echoed in the answer). The
 /// connection's id and identity are added when the batch goes out.
-pub struct Queued {
+pub(crate) struct Queued {
     pub action: ChatAction,
     pub id: Option<FrameId>,
     /// The client frame's length in bytes.
@@ -89,12 +89,12 @@ const EVENT_OVERHEAD: usize = 256;
 
 impl Queued {
     /// Consecutive `sendMessage`s of a connection go to chat-service together.
-    pub fn is_send(&self) -> bool {
+    pub(crate) fn is_send(&self) -> bool {
         matches!(self.action, ChatAction::SendMessage(_))
     }
 
     /// Whether so little time is left that the answer could not come back in time.
-    pub fn is_late(&self) -> bool {
+    pub(crate) fn is_late(&self) -> bool {
         self.deadline.saturating_duration_since(Instant::now()) < TOO_LATE
     }
 
@@ -139,7 +139,7 @@ impl Pending {
 }
 
 #[derive(Clone)]
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     queue: mpsc::Sender<Pending>,
 }
 
@@ -148,7 +148,7 @@ const TOO_LATE: Duration = Duration::from_millis(10);
 
 impl Dispatcher {
     /// Starts the dispatching task; call inside a Tokio runtime.
-    pub fn start(chat: ChatClient, limits: DispatchLimits, publish: Publisher) -> Self {
+    pub(crate) fn start(chat: ChatClient, limits: DispatchLimits, publish: Publisher) -> Self {
         let (queue, rx) = mpsc::channel(limits.queue.max(1));
         tokio::spawn(run(chat, rx, limits, publish));
         Self { queue }
@@ -158,7 +158,7 @@ impl Dispatcher {
     /// (written by the dispatcher, like the `outbound` deliveries). An error means the client
     /// has not been answered: the caller sends an error frame for each action. Gives up at
     /// the earliest deadline of the group.
-    pub async fn actions(
+    pub(crate) async fn actions(
         &self,
         conn: &Arc<Connection>,
         group: Vec<Queued>,
@@ -193,7 +193,7 @@ impl Dispatcher {
 }
 
 /// The `error` frame for a failed action.
-pub fn error_frame(err: &ChatError, id: Option<&FrameId>) -> ByteString {
+pub(crate) fn error_frame(err: &ChatError, id: Option<&FrameId>) -> ByteString {
     let (code, message) = match err {
         ChatError::Rejected { code, message, .. } => (*code, message.as_str()),
         ChatError::Unavailable(_) => (

@@ -23,14 +23,14 @@ struct Entry {
 
 /// A connection's subscriptions as they stood at one moment (see [`Hub::reconcile`]).
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     id: Arc<str>,
     epoch: u64,
 }
 
 /// What [`Hub::reconcile`] changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Repair {
+pub(crate) struct Repair {
     /// Subscriptions added (a lost `subscribe`, or a room joined during a connect).
     pub subscribed: usize,
     /// Subscriptions removed (a lost `unsubscribe` or room deletion).
@@ -69,7 +69,7 @@ fn unlink(map: &mut HashMap<Uuid, HashSet<Arc<str>>>, key: &Uuid, id: &str) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum RegisterError {
+pub(crate) enum RegisterError {
     #[error("this relay holds its maximum number of connections")]
     RelayFull,
     #[error("this user holds the maximum number of connections")]
@@ -77,12 +77,12 @@ pub enum RegisterError {
 }
 
 #[derive(Default)]
-pub struct Hub {
+pub(crate) struct Hub {
     tables: RwLock<Tables>,
 }
 
 /// A read-only view of one connection for the @connections API.
-pub struct ConnectionInfo {
+pub(crate) struct ConnectionInfo {
     pub conn: Arc<Connection>,
     pub rooms: Vec<i64>,
 }
@@ -102,17 +102,17 @@ impl Hub {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.read().connections.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Adds a connection subscribed to `rooms`, unless a cap says no (checked under the same
     /// lock as the insert, so concurrent connects cannot overshoot).
-    pub fn register(
+    pub(crate) fn register(
         &self,
         conn: Arc<Connection>,
         rooms: &[i64],
@@ -147,7 +147,7 @@ impl Hub {
     }
 
     /// Removes a connection from every table; `None` when it was already gone.
-    pub fn remove(&self, id: &str) -> Option<Arc<Connection>> {
+    pub(crate) fn remove(&self, id: &str) -> Option<Arc<Connection>> {
         let mut t = self.write();
         let entry = t.connections.remove(id)?;
         for room in &entry.rooms {
@@ -166,7 +166,7 @@ impl Hub {
         Some(entry.conn)
     }
 
-    pub fn get(&self, id: &str) -> Option<ConnectionInfo> {
+    pub(crate) fn get(&self, id: &str) -> Option<ConnectionInfo> {
         let t = self.read();
         t.connections.get(id).map(|e| {
             let mut rooms: Vec<i64> = e.rooms.iter().copied().collect();
@@ -180,7 +180,7 @@ impl Hub {
 
     /// Delivers one pre-serialised frame to every local connection the target names;
     /// returns how many queued it.
-    pub fn deliver(&self, target: &Target, frame: &ByteString) -> usize {
+    pub(crate) fn deliver(&self, target: &Target, frame: &ByteString) -> usize {
         let t = self.read();
         let send = |id: &Arc<str>| {
             t.connections
@@ -205,7 +205,7 @@ impl Hub {
     }
 
     /// Subscribes every local connection of `user` to `room`.
-    pub fn subscribe(&self, user: Uuid, room: i64) {
+    pub(crate) fn subscribe(&self, user: Uuid, room: i64) {
         let mut t = self.write();
         let Some(ids) = t.users.get(&user).cloned() else {
             return;
@@ -219,7 +219,7 @@ impl Hub {
         }
     }
 
-    pub fn unsubscribe(&self, user: Uuid, room: i64) {
+    pub(crate) fn unsubscribe(&self, user: Uuid, room: i64) {
         let mut t = self.write();
         let Some(ids) = t.users.get(&user).cloned() else {
             return;
@@ -241,7 +241,7 @@ impl Hub {
     }
 
     /// Every user with a connection here, with their connections' subscription state now.
-    pub fn subscriptions(&self) -> Vec<(Uuid, Vec<Seen>)> {
+    pub(crate) fn subscriptions(&self) -> Vec<(Uuid, Vec<Seen>)> {
         let t = self.read();
         t.users
             .iter()
@@ -250,7 +250,7 @@ impl Hub {
     }
 
     /// [`Hub::subscriptions`] for one user.
-    pub fn subscriptions_of(&self, user: Uuid) -> Vec<Seen> {
+    pub(crate) fn subscriptions_of(&self, user: Uuid) -> Vec<Seen> {
         let t = self.read();
         t.users
             .get(&user)
@@ -260,7 +260,7 @@ impl Hub {
     /// Makes `rooms` the subscriptions of the connections in `seen` — those that no control
     /// item changed since they were seen (a newer control wins over an older read; the next
     /// re-check looks again).
-    pub fn reconcile(&self, seen: &[Seen], rooms: &[i64]) -> Repair {
+    pub(crate) fn reconcile(&self, seen: &[Seen], rooms: &[i64]) -> Repair {
         let wanted: HashSet<i64> = rooms.iter().copied().collect();
         let mut repair = Repair::default();
         let mut t = self.write();
@@ -295,17 +295,17 @@ impl Hub {
         repair
     }
 
-    pub fn connections_of(&self, user: Uuid) -> Vec<Arc<Connection>> {
+    pub(crate) fn connections_of(&self, user: Uuid) -> Vec<Arc<Connection>> {
         let t = self.read();
         t.resolve(t.users.get(&user))
     }
 
-    pub fn connections_of_session(&self, session: Uuid) -> Vec<Arc<Connection>> {
+    pub(crate) fn connections_of_session(&self, session: Uuid) -> Vec<Arc<Connection>> {
         let t = self.read();
         t.resolve(t.sessions.get(&session))
     }
 
-    pub fn all(&self) -> Vec<Arc<Connection>> {
+    pub(crate) fn all(&self) -> Vec<Arc<Connection>> {
         self.read()
             .connections
             .values()

@@ -21,7 +21,7 @@ use crate::store::sessions::{self, Rotation};
 use crate::store::{resets, users};
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct RegisterBody {
+pub(crate) struct RegisterBody {
     #[serde(default)]
     username: String,
     #[serde(default)]
@@ -32,7 +32,7 @@ pub struct RegisterBody {
 
 #[utoipa::path(tag = "auth", request_body = RegisterBody, responses((status = 201, description = "Account created and logged in", body = super::TokenAnswer), (status = 400, description = "Invalid fields", body = service_kit::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/register")]
-pub async fn register(
+pub(crate) async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<RegisterBody>,
@@ -75,7 +75,7 @@ pub async fn register(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct LoginBody {
+pub(crate) struct LoginBody {
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -84,7 +84,7 @@ pub struct LoginBody {
 
 #[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Too many failed log-ins for this account from this address (or, past the account-wide ceiling, from an address that has failed); other addresses are slowed, not refused", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/login")]
-pub async fn login(
+pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<LoginBody>,
@@ -154,7 +154,7 @@ pub async fn login(
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct RefreshBody {
+pub(crate) struct RefreshBody {
     refresh_token: Option<String>,
 }
 
@@ -188,7 +188,7 @@ fn presented_refresh_token(
 
 #[utoipa::path(tag = "auth", request_body(content = RefreshBody, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token (reuse revokes the session and closes its sockets with 4003)", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/refresh")]
-pub async fn refresh(
+pub(crate) async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
     request_id: RequestId,
@@ -233,7 +233,7 @@ pub async fn refresh(
 
 #[utoipa::path(tag = "auth", request_body = RefreshBody, responses((status = 204, description = "The session is revoked; its sockets are closed with 4003 and its access tokens refused (401 session_revoked)")))]
 #[post("/auth/logout")]
-pub async fn logout(
+pub(crate) async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
     request_id: RequestId,
@@ -256,7 +256,7 @@ pub async fn logout(
 
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Every session revoked, sockets closed"), (status = 401, body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/logout-all")]
-pub async fn logout_all(
+pub(crate) async fn logout_all(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,
@@ -272,7 +272,7 @@ pub async fn logout_all(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct ForgotBody {
+pub(crate) struct ForgotBody {
     #[serde(default)]
     email: String,
 }
@@ -282,7 +282,7 @@ const FORGOT_ANSWER: &str =
 
 #[utoipa::path(tag = "auth", request_body = ForgotBody, responses((status = 202, description = "The same neutral answer whether or not the account exists"), (status = 429, description = "More than AUTH_FORGOT_PER_HOUR (5) requests this hour from this address, or for this account", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/forgot-password")]
-pub async fn forgot_password(
+pub(crate) async fn forgot_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<ForgotBody>,
@@ -344,7 +344,7 @@ async fn create_reset_link(state: &AppState, email: &str) -> anyhow::Result<Opti
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ResetBody {
+pub(crate) struct ResetBody {
     #[serde(default)]
     token: String,
     #[serde(default)]
@@ -353,7 +353,7 @@ pub struct ResetBody {
 
 #[utoipa::path(tag = "auth", request_body = ResetBody, responses((status = 204, description = "Password changed, every session revoked"), (status = 400, description = "Invalid, expired or used token, or a bad password", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/reset-password")]
-pub async fn reset_password(
+pub(crate) async fn reset_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     request_id: RequestId,

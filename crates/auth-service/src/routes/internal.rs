@@ -11,7 +11,7 @@ use crate::startup::AppState;
 use crate::store::{sessions, users};
 
 #[get("/internal/users/{id}")]
-pub async fn user_by_id(
+pub(crate) async fn user_by_id(
     _caller: FromChat,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
@@ -26,7 +26,7 @@ pub async fn user_by_id(
 }
 
 #[get("/internal/users/by-username/{username}")]
-pub async fn user_by_username(
+pub(crate) async fn user_by_username(
     _caller: FromChat,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -41,7 +41,7 @@ pub async fn user_by_username(
 }
 
 #[derive(Deserialize)]
-pub struct RevokedQuery {
+pub(super) struct RevokedQuery {
     /// Unix ms; the previous answer's `now`.
     #[serde(default)]
     since: i64,
@@ -51,7 +51,7 @@ pub struct RevokedQuery {
 /// lifetime: older revocations concern only tokens that have expired. The answer is as large
 /// as the revocations of one token lifetime.
 #[get("/internal/sessions/revoked")]
-pub async fn revoked_sessions(
+pub(crate) async fn revoked_sessions(
     _caller: FromRelayOrChat,
     state: web::Data<AppState>,
     query: web::Query<RevokedQuery>,

@@ -6,7 +6,7 @@ use crate::startup::AppState;
 
 #[utoipa::path(tag = "keys", responses((status = 200, description = "Public signing keys (JWKS)")))]
 #[get("/.well-known/jwks.json")]
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((
             actix_web::http::header::CACHE_CONTROL,
@@ -16,6 +16,6 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 }
 
 #[get("/openapi.json")]
-pub async fn openapi() -> HttpResponse {
+pub(crate) async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(crate::openapi::document())
 }

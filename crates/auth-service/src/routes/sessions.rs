@@ -25,7 +25,7 @@ struct SessionView {
 
 #[utoipa::path(tag = "sessions", security(("bearer" = [])), responses((status = 200, description = "Active sessions", body = [SessionView])))]
 #[get("/auth/sessions")]
-pub async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+pub(crate) async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let active = sessions::active(&state.db.pool, user.id, store_kit::now_ms()).await?;
     let views: Vec<SessionView> = active
         .into_iter()
@@ -44,7 +44,7 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpR
 
 #[utoipa::path(tag = "sessions", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Revoked: its sockets are closed with 4003 and its access tokens refused (401 session_revoked)"), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/auth/sessions/{id}")]
-pub async fn revoke(
+pub(crate) async fn revoke(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,

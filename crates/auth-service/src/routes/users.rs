@@ -24,14 +24,14 @@ async fn current_user(state: &AppState, user: &AuthUser) -> ApiResult<users::Use
 
 #[utoipa::path(tag = "users", security(("bearer" = [])), responses((status = 200, body = super::UserView)))]
 #[get("/users/me")]
-pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+pub(crate) async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let account = current_user(&state, &user).await?;
     Ok(HttpResponse::Ok().json(UserView::from(&account)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct UpdateMeBody {
+pub(crate) struct UpdateMeBody {
     username: Option<String>,
     email: Option<String>,
     /// Required to change `email`.
@@ -40,7 +40,7 @@ pub struct UpdateMeBody {
 
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeBody, responses((status = 200, description = "Changed. A new e-mail address needs `currentPassword`; the old address is told (the new one masked) and the other sessions are revoked", body = super::UserView), (status = 400, description = "Invalid fields, or `currentPassword` missing with `email`", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Wrong current password (wrong_current_password)", body = service_kit::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken (e-mail: answered only after the password check)", body = service_kit::openapi::ProblemDoc), (status = 429, description = "More than AUTH_ACCOUNT_CHANGES_PER_HOUR e-mail or password changes this hour", body = service_kit::openapi::ProblemDoc)))]
 #[patch("/users/me")]
-pub async fn update_me(
+pub(crate) async fn update_me(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,
@@ -143,7 +143,7 @@ async fn confirm_password(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ChangePasswordBody {
+pub(crate) struct ChangePasswordBody {
     #[serde(default)]
     current_password: String,
     #[serde(default)]
@@ -152,7 +152,7 @@ pub struct ChangePasswordBody {
 
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePasswordBody, responses((status = 204, description = "Changed; other sessions revoked"), (status = 403, description = "Wrong current password", body = service_kit::openapi::ProblemDoc), (status = 429, description = "More than AUTH_ACCOUNT_CHANGES_PER_HOUR e-mail or password changes this hour", body = service_kit::openapi::ProblemDoc)))]
 #[post("/users/me/password")]
-pub async fn change_password(
+pub(crate) async fn change_password(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,
@@ -175,7 +175,7 @@ pub async fn change_password(
 }
 
 #[derive(Deserialize)]
-pub struct SearchQuery {
+pub(crate) struct SearchQuery {
     #[serde(default)]
     prefix: String,
 }
@@ -183,7 +183,7 @@ pub struct SearchQuery {
 /// Prefix search on usernames, for autocomplete: at most 20 public profiles.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("prefix" = String, Query, description = "Start of the username")), responses((status = 200, body = [crate::openapi::PublicUserDoc])))]
 #[get("/users")]
-pub async fn search(
+pub(crate) async fn search(
     state: web::Data<AppState>,
     _user: AuthUser,
     query: web::Query<SearchQuery>,
@@ -205,7 +205,7 @@ pub async fn search(
 
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)), responses((status = 200, body = crate::openapi::PublicUserDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[get("/users/{id}")]
-pub async fn by_id(
+pub(crate) async fn by_id(
     state: web::Data<AppState>,
     _user: AuthUser,
     path: web::Path<Uuid>,

@@ -13,11 +13,13 @@ use futures_util::future::BoxFuture;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use test_stack::AuthStack;
-pub use test_stack::{AUTH_KEY, CHAT_KEY, FakeRelay, ORIGIN, PASSWORD, RELAY_KEY, assert_problem};
+pub(crate) use test_stack::{
+    AUTH_KEY, CHAT_KEY, FakeRelay, ORIGIN, PASSWORD, RELAY_KEY, assert_problem,
+};
 use test_support::Engine;
 
 /// The running auth-service; dereferences to its [`AuthStack`] (sign-up, log-in, refresh).
-pub struct TestApp {
+pub(crate) struct TestApp {
     stack: AuthStack,
     pub state: web::Data<AppState>,
 }
@@ -30,15 +32,15 @@ impl Deref for TestApp {
     }
 }
 
-pub async fn spawn_app(engine: Engine) -> TestApp {
+pub(crate) async fn spawn_app(engine: Engine) -> TestApp {
     spawn_app_with(engine, |_| {}).await
 }
 
-pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub(crate) async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with_mailer(engine, tweak, None).await
 }
 
-pub async fn spawn_app_with_mailer(
+pub(crate) async fn spawn_app_with_mailer(
     engine: Engine,
     tweak: impl FnOnce(&mut Settings),
     mailer: Option<SentMail>,
@@ -53,7 +55,7 @@ pub async fn spawn_app_with_mailer(
 
 /// Mail the app sent, when it was spawned with [`SentMail`].
 #[derive(Clone, Default)]
-pub struct SentMail(pub Arc<Mutex<Vec<Mail>>>);
+pub(crate) struct SentMail(pub Arc<Mutex<Vec<Mail>>>);
 
 impl Mailer for SentMail {
     fn send(&self, mail: Mail) -> BoxFuture<'_, anyhow::Result<()>> {
@@ -64,7 +66,7 @@ impl Mailer for SentMail {
 
 impl SentMail {
     /// Waits up to two seconds for `n` mails.
-    pub async fn wait_for(&self, n: usize) -> Vec<Mail> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Mail> {
         for _ in 0..40 {
             if self.0.lock().unwrap().len() >= n {
                 break;
@@ -76,32 +78,32 @@ impl SentMail {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.auth_url(path)
     }
 
-    pub async fn get(&self, path: &str, access: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str, access: &str) -> Response {
         self.auth_call(Method::GET, path, Some(access), None).await
     }
 
-    pub async fn logout(&self, refresh: &str) -> Response {
+    pub(crate) async fn logout(&self, refresh: &str) -> Response {
         self.auth_post("/auth/logout", &json!({"refreshToken": refresh}))
             .await
     }
 
-    pub async fn delete_session(&self, access: &str, id: &str) -> Response {
+    pub(crate) async fn delete_session(&self, access: &str, id: &str) -> Response {
         let path = format!("/auth/sessions/{id}");
         self.auth_call(Method::DELETE, &path, Some(access), None)
             .await
     }
 
-    pub async fn patch_me(&self, access: &str, body: &Value) -> Response {
+    pub(crate) async fn patch_me(&self, access: &str, body: &Value) -> Response {
         self.auth_call(Method::PATCH, "/users/me", Some(access), Some(body))
             .await
     }
 
     /// `PATCH /users/me` with a new e-mail and the current password.
-    pub async fn change_email(&self, access: &str, email: &str, password: &str) -> Response {
+    pub(crate) async fn change_email(&self, access: &str, email: &str, password: &str) -> Response {
         self.patch_me(
             access,
             &json!({"email": email, "currentPassword": password}),
@@ -110,7 +112,7 @@ impl TestApp {
     }
 
     /// Asserts that `access` is refused as a revoked session's token.
-    pub async fn assert_revoked(&self, access: &str) {
+    pub(crate) async fn assert_revoked(&self, access: &str) {
         assert_problem(
             self.me(access).await,
             StatusCode::UNAUTHORIZED,
@@ -119,17 +121,17 @@ impl TestApp {
         .await;
     }
 
-    pub async fn me(&self, access: &str) -> Response {
+    pub(crate) async fn me(&self, access: &str) -> Response {
         self.get("/users/me", access).await
     }
 
-    pub async fn forgot(&self, email: &str) -> Response {
+    pub(crate) async fn forgot(&self, email: &str) -> Response {
         self.auth_post("/auth/forgot-password", &json!({"email": email}))
             .await
     }
 
     /// The reset token from the development answer's link.
-    pub async fn reset_token_for(&self, email: &str) -> String {
+    pub(crate) async fn reset_token_for(&self, email: &str) -> String {
         let res = self.forgot(email).await;
         assert_eq!(res.status(), StatusCode::ACCEPTED);
         let body: Value = res.json().await.unwrap();
@@ -139,7 +141,7 @@ impl TestApp {
         link.split("token=").nth(1).unwrap().to_owned()
     }
 
-    pub async fn reset(&self, token: &str, new_password: &str) -> Response {
+    pub(crate) async fn reset(&self, token: &str, new_password: &str) -> Response {
         self.auth_post(
             "/auth/reset-password",
             &json!({"token": token, "newPassword": new_password}),
@@ -148,11 +150,11 @@ impl TestApp {
     }
 
     /// Signs arbitrary claims with the service's own key.
-    pub fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         self.state.issuer.sign(claims).unwrap()
     }
 
-    pub async fn scalar_strings(&self, sql: &'static str) -> Vec<String> {
+    pub(crate) async fn scalar_strings(&self, sql: &'static str) -> Vec<String> {
         let rows: Vec<(String,)> = sqlx::query_as(sql)
             .fetch_all(&self.state.db.pool)
             .await

@@ -21,7 +21,7 @@ use crate::store::{rooms, tickets};
 use crate::views::{frames, json_len};
 
 #[post("/internal/ws/connect")]
-pub async fn connect(
+pub(crate) async fn connect(
     _caller: FromRelay,
     state: web::Data<AppState>,
     body: web::Json<ConnectRequest>,
@@ -78,7 +78,7 @@ pub async fn connect(
 }
 
 #[post("/internal/ws/actions/{action}")]
-pub async fn action(
+pub(crate) async fn action(
     _caller: FromRelay,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -123,7 +123,7 @@ const SMALL_ANSWER: usize = 1024;
 /// within `CHAT_BATCH_REPLY_MAX_BYTES`: an action that does not fit is answered with a
 /// temporary `busy` error (and not run when that is known before), which the client retries.
 /// Registered in [`crate::routes::configure`] with its own body limit.
-pub async fn actions_batch(
+pub(crate) async fn actions_batch(
     _caller: FromRelay,
     state: web::Data<AppState>,
     body: web::Json<RawActionBatch>,
@@ -350,7 +350,10 @@ async fn run_action(
 }
 
 #[post("/internal/ws/disconnect")]
-pub async fn disconnect(_caller: FromRelay, body: web::Json<DisconnectRequest>) -> HttpResponse {
+pub(crate) async fn disconnect(
+    _caller: FromRelay,
+    body: web::Json<DisconnectRequest>,
+) -> HttpResponse {
     tracing::info!(connection_id = %body.connection_id, user_id = %body.identity.user_id, "WebSocket disconnected");
     HttpResponse::NoContent().finish()
 }
@@ -359,7 +362,7 @@ pub async fn disconnect(_caller: FromRelay, body: web::Json<DisconnectRequest>) 
 /// subscriptions of its live connections when an `unsubscribe` or `subscribe` control was
 /// lost (see `docs/architecture.md`).
 #[post("/internal/ws/rooms")]
-pub async fn rooms_of_users(
+pub(crate) async fn rooms_of_users(
     _caller: FromRelay,
     state: web::Data<AppState>,
     body: web::Json<RoomsRequest>,

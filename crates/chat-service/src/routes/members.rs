@@ -13,7 +13,7 @@ use crate::startup::AppState;
 use crate::views::MemberView;
 
 #[derive(Deserialize)]
-pub struct MembersQuery {
+pub(crate) struct MembersQuery {
     after: Option<String>,
     limit: Option<i64>,
 }
@@ -21,7 +21,7 @@ pub struct MembersQuery {
 /// A page of a member list, for clients that ask for pages (`after` or `limit` given).
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MembersPage {
+pub(crate) struct MembersPage {
     members: Vec<MemberView>,
     /// What to send as `after` for the next page; null on the last page.
     next_cursor: Option<String>,
@@ -32,7 +32,7 @@ pub struct MembersPage {
 /// array of earlier versions (the first page only).
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
-pub enum MembersAnswer {
+pub(crate) enum MembersAnswer {
     Page(MembersPage),
     List(Vec<MemberView>),
 }
@@ -45,7 +45,7 @@ pub enum MembersAnswer {
               (status = 400, description = "validation_failed: a bad cursor or limit", body = service_kit::openapi::ProblemDoc),
               (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[get("/rooms/{id}/members")]
-pub async fn list(
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<i64>,
@@ -73,7 +73,7 @@ pub async fn list(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct AddMemberBody {
+pub(crate) struct AddMemberBody {
     #[serde(default)]
     username: String,
 }
@@ -84,7 +84,7 @@ pub struct AddMemberBody {
     (status = 409, description = "already_member", body = service_kit::openapi::ProblemDoc),
     (status = 429, description = "rate_limited: CHAT_MEMBER_ADDS_PER_MINUTE per owner, with Retry-After", body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/members")]
-pub async fn add(
+pub(crate) async fn add(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,
@@ -107,7 +107,7 @@ pub async fn add(
 /// member becomes owner; when the last member leaves, the room is deleted.
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path), ("userId" = Uuid, Path)), responses((status = 204, description = "Removed"), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/rooms/{id}/members/{userId}")]
-pub async fn remove(
+pub(crate) async fn remove(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,

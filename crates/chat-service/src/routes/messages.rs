@@ -14,7 +14,7 @@ use crate::views::MessageView;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct HistoryQuery {
+pub(crate) struct HistoryQuery {
     after_seq: Option<i64>,
     before_seq: Option<i64>,
     limit: Option<i64>,
@@ -22,7 +22,7 @@ pub struct HistoryQuery {
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct HistoryPage {
+pub(crate) struct HistoryPage {
     messages: Vec<MessageView>,
     has_more: bool,
     /// The room's revision when the page was read: every change up to it is reflected in the
@@ -38,7 +38,7 @@ pub struct HistoryPage {
     responses((status = 200, body = HistoryPage), (status = 404, body = service_kit::openapi::ProblemDoc))
 )]
 #[get("/rooms/{id}/messages")]
-pub async fn history(
+pub(crate) async fn history(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<i64>,
@@ -63,14 +63,14 @@ pub async fn history(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ChangesQuery {
+pub(crate) struct ChangesQuery {
     since_rev: Option<i64>,
     limit: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ChangesPage {
+pub(crate) struct ChangesPage {
     room_id: i64,
     /// Every message changed after `sinceRev`, whole, in revision order; a deleted one has
     /// `deleted: true` and no content.
@@ -88,7 +88,7 @@ pub struct ChangesPage {
     responses((status = 200, body = ChangesPage), (status = 400, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc))
 )]
 #[get("/rooms/{id}/changes")]
-pub async fn changes(
+pub(crate) async fn changes(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<i64>,
@@ -115,7 +115,7 @@ pub async fn changes(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PostMessageBody {
+pub(crate) struct PostMessageBody {
     #[serde(default)]
     content: String,
     client_msg_id: Option<String>,
@@ -127,7 +127,7 @@ pub struct PostMessageBody {
               (status = 400, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc),
               (status = 429, body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/messages")]
-pub async fn post(
+pub(crate) async fn post(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,
@@ -152,7 +152,7 @@ pub async fn post(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct EditMessageBody {
+pub(crate) struct EditMessageBody {
     #[serde(default)]
     content: String,
 }
@@ -160,7 +160,7 @@ pub struct EditMessageBody {
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EditMessageBody,
     responses((status = 200, body = MessageView), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[patch("/messages/{id}")]
-pub async fn edit(
+pub(crate) async fn edit(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,
@@ -181,7 +181,7 @@ pub async fn edit(
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204, description = "Soft-deleted (idempotent)"), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/messages/{id}")]
-pub async fn delete(
+pub(crate) async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,
@@ -193,14 +193,14 @@ pub async fn delete(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct ReadBody {
+pub(crate) struct ReadBody {
     seq: i64,
 }
 
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = ReadBody,
     responses((status = 204, description = "Marker moved (never backwards)"), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/read")]
-pub async fn mark_read(
+pub(crate) async fn mark_read(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<i64>,

@@ -13,14 +13,14 @@ use crate::views::RoomView;
 
 #[utoipa::path(tag = "rooms", security(("bearer" = [])), responses((status = 200, description = "The caller's rooms, general first", body = [RoomView])))]
 #[get("/rooms")]
-pub async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+pub(crate) async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let summaries = ops::rooms::list(&state, &Caller::from(&user)).await?;
     let views: Vec<RoomView> = summaries.iter().map(RoomView::from).collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateRoomBody {
+pub(crate) struct CreateRoomBody {
     #[serde(default)]
     name: String,
 }
@@ -30,7 +30,7 @@ pub struct CreateRoomBody {
     (status = 409, description = "room_name_taken", body = service_kit::openapi::ProblemDoc),
     (status = 429, description = "rate_limited: CHAT_ROOM_CREATES_PER_HOUR per user, with Retry-After", body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms")]
-pub async fn create(
+pub(crate) async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,
@@ -43,7 +43,7 @@ pub async fn create(
 
 #[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = RoomView), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[get("/rooms/{id}")]
-pub async fn get(
+pub(crate) async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<i64>,
@@ -54,7 +54,7 @@ pub async fn get(
 
 #[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204, description = "Deleted with its messages"), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/rooms/{id}")]
-pub async fn delete(
+pub(crate) async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,
     request_id: RequestId,

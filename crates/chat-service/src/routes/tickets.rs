@@ -11,14 +11,14 @@ use crate::store::tickets;
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TicketAnswer {
+pub(crate) struct TicketAnswer {
     ticket: String,
     expires_in: u64,
 }
 
 #[utoipa::path(tag = "websocket", security(("bearer" = [])), responses((status = 201, description = "Connect with /ws?ticket=...", body = TicketAnswer)))]
 #[post("/ws-tickets")]
-pub async fn create(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+pub(crate) async fn create(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let ttl = state.settings.ticket_ttl;
     let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(30_000);
     let holder = tickets::Holder {

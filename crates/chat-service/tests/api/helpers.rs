@@ -9,11 +9,13 @@ use chat_service::startup::AppState;
 use reqwest::Response;
 use serde_json::{Value, json};
 use test_stack::ChatStack;
-pub use test_stack::{AUTH_KEY, CHAT_KEY, FakeRelay, GENERAL, RELAY_KEY, User, assert_problem};
+pub(crate) use test_stack::{
+    AUTH_KEY, CHAT_KEY, FakeRelay, GENERAL, RELAY_KEY, User, assert_problem,
+};
 use test_support::Engine;
 
 /// The running services; dereferences to its [`ChatStack`] (users, rooms, messages, tickets).
-pub struct TestApp {
+pub(crate) struct TestApp {
     stack: ChatStack,
     pub relay: FakeRelay,
     pub state: web::Data<AppState>,
@@ -27,16 +29,16 @@ impl Deref for TestApp {
     }
 }
 
-pub async fn spawn_app(engine: Engine) -> TestApp {
+pub(crate) async fn spawn_app(engine: Engine) -> TestApp {
     spawn_app_with(engine, |_| {}).await
 }
 
-pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub(crate) async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with_relay(engine, FakeRelay::start().await, tweak).await
 }
 
 /// With this stand-in for the relay (for example one that refuses the first publishes).
-pub async fn spawn_app_with_relay(
+pub(crate) async fn spawn_app_with_relay(
     engine: Engine,
     relay: FakeRelay,
     tweak: impl FnOnce(&mut Settings),
@@ -50,12 +52,12 @@ pub async fn spawn_app_with_relay(
 }
 
 impl TestApp {
-    pub async fn internal(&self, path: &str, body: &Value) -> Response {
+    pub(crate) async fn internal(&self, path: &str, body: &Value) -> Response {
         self.internal_at(&self.chat, path, body).await
     }
 
     /// An internal call to the replica at `base`, as a relay makes it.
-    pub async fn internal_at(&self, base: &str, path: &str, body: &Value) -> Response {
+    pub(crate) async fn internal_at(&self, base: &str, path: &str, body: &Value) -> Response {
         self.client
             .post(format!("{base}{path}"))
             .header("x-internal-api-key", RELAY_KEY)
@@ -66,7 +68,7 @@ impl TestApp {
     }
 
     /// Runs a WebSocket action as the relay would.
-    pub async fn action(&self, user: &User, action: &str, body: Value) -> Response {
+    pub(crate) async fn action(&self, user: &User, action: &str, body: Value) -> Response {
         let request = json!({
             "connectionId": "conn-1",
             "identity": {"userId": user.id, "username": user.name},
@@ -77,7 +79,7 @@ impl TestApp {
     }
 
     /// Waits for the relay stand-in to have received `n` publishes, and returns them.
-    pub async fn published(&self, n: usize) -> Vec<Value> {
+    pub(crate) async fn published(&self, n: usize) -> Vec<Value> {
         self.relay
             .wait_for(n)
             .await
@@ -91,7 +93,7 @@ impl TestApp {
 }
 
 /// One event of a relay's batch (`POST /internal/ws/actions`).
-pub fn event(user: &User, connection: &str, action: &str, body: Value) -> Value {
+pub(crate) fn event(user: &User, connection: &str, action: &str, body: Value) -> Value {
     json!({
         "action": action,
         "connectionId": connection,
@@ -100,7 +102,7 @@ pub fn event(user: &User, connection: &str, action: &str, body: Value) -> Value 
     })
 }
 
-pub fn seqs(page: &Value) -> Vec<i64> {
+pub(crate) fn seqs(page: &Value) -> Vec<i64> {
     page["messages"]
         .as_array()
         .unwrap()

@@ -8,7 +8,7 @@ use crate::relay::Relay;
 use crate::socket::reader::{self, FrameReader, Incoming};
 use crate::socket::writer::{self, CloseCommand, Closer, Outbound, Outbox};
 
-pub async fn echo(
+pub(crate) async fn echo(
     req: HttpRequest,
     body: web::Payload,
     relay: web::Data<Relay>,

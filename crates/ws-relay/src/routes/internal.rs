@@ -17,7 +17,7 @@ use crate::protocol::{self, close};
 use crate::relay::Relay;
 use crate::socket::writer::CloseCommand;
 
-pub async fn publish(
+pub(crate) async fn publish(
     caller: FromChatOrAuth,
     relay: web::Data<Relay>,
     body: web::Json<Publish>,
@@ -57,7 +57,7 @@ fn gone(id: &str) -> Problem {
     )
 }
 
-pub async fn get_connection(
+pub(crate) async fn get_connection(
     _caller: FromChat,
     relay: web::Data<Relay>,
     path: web::Path<String>,
@@ -83,11 +83,11 @@ pub async fn get_connection(
 }
 
 #[derive(Deserialize)]
-pub struct PostToConnection {
+pub(crate) struct PostToConnection {
     payload: Value,
 }
 
-pub async fn post_to_connection(
+pub(crate) async fn post_to_connection(
     _caller: FromChat,
     relay: web::Data<Relay>,
     path: web::Path<String>,
@@ -104,7 +104,7 @@ pub async fn post_to_connection(
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn delete_connection(
+pub(crate) async fn delete_connection(
     _caller: FromChat,
     relay: web::Data<Relay>,
     path: web::Path<String>,

@@ -1,5 +1,5 @@
 //! HTTP routes: the WebSocket upgrade, the internal API, and the test-only echo socket.
 
-pub mod echo;
-pub mod internal;
-pub mod ws;
+pub(crate) mod echo;
+pub(crate) mod internal;
+pub(crate) mod ws;

@@ -9,7 +9,7 @@ use crate::relay::Relay;
 use crate::socket::admission::{self, Refused};
 use crate::socket::attach;
 
-pub async fn upgrade(
+pub(crate) async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
     relay: web::Data<Relay>,

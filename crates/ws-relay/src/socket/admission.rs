@@ -18,7 +18,7 @@ use crate::chat_client::ChatError;
 use crate::relay::Relay;
 
 /// The subprotocol clients offer, and the only one we answer with.
-pub const SUBPROTOCOL: &str = "cloudchat.v1";
+pub(crate) const SUBPROTOCOL: &str = "cloudchat.v1";
 const BEARER_PREFIX: &str = "bearer.";
 
 #[derive(Deserialize)]
@@ -34,7 +34,7 @@ enum Credential {
 
 /// A refusal before the upgrade: a problem, and when to retry for 503s. Boxed: refusals are
 /// rare and `Problem` is large.
-pub struct Refused(Box<(Problem, Option<u64>)>);
+pub(crate) struct Refused(Box<(Problem, Option<u64>)>);
 
 impl From<Problem> for Refused {
     fn from(problem: Problem) -> Self {
@@ -44,7 +44,7 @@ impl From<Problem> for Refused {
 
 impl Refused {
     /// The problem+json answer, with `Retry-After` when there is one.
-    pub fn into_response(self) -> HttpResponse {
+    pub(crate) fn into_response(self) -> HttpResponse {
         let (problem, retry_after) = *self.0;
         let mut response = actix_web::ResponseError::error_response(&problem);
         if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
@@ -55,7 +55,7 @@ impl Refused {
 }
 
 /// A client chat-service admitted: its handshake answered, nothing attached yet.
-pub struct Admitted {
+pub(crate) struct Admitted {
     pub connection_id: String,
     /// Who the client is, its rooms and when its token expires.
     pub accepted: ConnectResponse,
@@ -67,7 +67,7 @@ pub struct Admitted {
 }
 
 /// Runs every check and `$connect`; `Ok` once chat-service has admitted the client.
-pub async fn admit(
+pub(crate) async fn admit(
     req: &HttpRequest,
     body: web::Payload,
     relay: &Relay,

@@ -19,7 +19,7 @@ use crate::protocol;
 use crate::relay::Relay;
 
 /// Registers the admitted client and starts its session; the answer to send is the `101`.
-pub fn attach(
+pub(crate) fn attach(
     relay: &Relay,
     admitted: Admitted,
     request_id: &str,

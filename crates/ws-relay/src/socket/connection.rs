@@ -14,7 +14,7 @@ use super::writer::{CloseCommand, Closer, Outbound, Outbox, Refused};
 use crate::protocol::close;
 
 /// What other parts of the relay hold of one connection.
-pub struct Connection {
+pub(crate) struct Connection {
     pub id: Arc<str>,
     pub user_id: Uuid,
     /// The session (access token's `sid`) the connection was opened with; `refreshToken`
@@ -30,7 +30,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(
+    pub(crate) fn new(
         id: Arc<str>,
         identity: Identity,
         outbox: Arc<Outbox>,
@@ -50,28 +50,28 @@ impl Connection {
         }
     }
 
-    pub fn identity(&self) -> Identity {
+    pub(crate) fn identity(&self) -> Identity {
         match self.identity.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         }
     }
 
-    pub fn set_identity(&self, identity: Identity) {
+    pub(crate) fn set_identity(&self, identity: Identity) {
         match self.identity.write() {
             Ok(mut g) => *g = identity,
             Err(p) => *p.into_inner() = identity,
         }
     }
 
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         match self.last_active.write() {
             Ok(mut g) => *g = Instant::now(),
             Err(p) => *p.into_inner() = Instant::now(),
         }
     }
 
-    pub fn idle_for(&self) -> std::time::Duration {
+    pub(crate) fn idle_for(&self) -> std::time::Duration {
         match self.last_active.read() {
             Ok(g) => g.elapsed(),
             Err(p) => p.into_inner().elapsed(),
@@ -81,7 +81,7 @@ impl Connection {
     /// Queues a frame without waiting. A full outbox (in frames or in bytes) means the client
     /// stopped reading: the frame is dropped, counted, the frames already queued are freed, and
     /// the connection is closed with 1013. `false` when the frame was not queued.
-    pub fn send(&self, frame: Outbound) -> bool {
+    pub(crate) fn send(&self, frame: Outbound) -> bool {
         match self.outbox.push(frame) {
             Ok(()) => true,
             Err(Refused::Shut) => false,
@@ -101,7 +101,7 @@ impl Connection {
         }
     }
 
-    pub fn send_text(&self, frame: ByteString) -> bool {
+    pub(crate) fn send_text(&self, frame: ByteString) -> bool {
         self.send(Outbound::Text(frame))
     }
 }

@@ -2,10 +2,10 @@
 //! connection as the relay holds it, reading frames safely, writing through a bounded queue,
 //! the per-connection rate limit, and the session that drives one connection.
 
-pub mod admission;
-pub mod attach;
-pub mod connection;
-pub mod ratelimit;
-pub mod reader;
-pub mod session;
-pub mod writer;
+pub(crate) mod admission;
+pub(crate) mod attach;
+pub(crate) mod connection;
+pub(crate) mod ratelimit;
+pub(crate) mod reader;
+pub(crate) mod session;
+pub(crate) mod writer;

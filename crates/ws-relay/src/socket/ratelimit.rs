@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     rate: f64,
     capacity: f64,
     tokens: f64,
@@ -11,7 +11,7 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    pub fn new(rate: u32, burst: u32) -> Self {
+    pub(crate) fn new(rate: u32, burst: u32) -> Self {
         let capacity = f64::from(burst.max(1));
         Self {
             rate: f64::from(rate.max(1)),
@@ -22,7 +22,7 @@ impl TokenBucket {
     }
 
     /// Takes one token; `false` when the bucket is empty.
-    pub fn take(&mut self) -> bool {
+    pub(crate) fn take(&mut self) -> bool {
         self.take_at(Instant::now())
     }
 

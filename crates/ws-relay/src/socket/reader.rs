@@ -21,7 +21,7 @@ use futures_util::Stream;
 
 /// A client event, after validation.
 #[derive(Debug)]
-pub enum Incoming {
+pub(crate) enum Incoming {
     Text(ByteString),
     Binary(Bytes),
     Ping(Bytes),
@@ -36,7 +36,7 @@ pub enum Incoming {
 
 /// Wraps the raw request payload and fails when a frame header announces a payload larger
 /// than `max`. Bytes pass through unchanged; only the headers are looked at.
-pub struct FrameGuard<S> {
+pub(crate) struct FrameGuard<S> {
     inner: S,
     max: u64,
     state: GuardState,
@@ -51,7 +51,7 @@ enum GuardState {
 }
 
 impl<S> FrameGuard<S> {
-    pub fn new(inner: S, max: usize) -> Self {
+    pub(crate) fn new(inner: S, max: usize) -> Self {
         Self {
             inner,
             max: u64::try_from(max).unwrap_or(u64::MAX),
@@ -117,7 +117,7 @@ impl<S> FrameGuard<S> {
 }
 
 /// The upgrade request's `body` behind a [`FrameGuard`] of `max` bytes, as actix-ws takes it.
-pub async fn guard_payload(
+pub(crate) async fn guard_payload(
     req: &HttpRequest,
     body: web::Payload,
     max: usize,
@@ -184,7 +184,7 @@ struct Partial {
 }
 
 /// Turns actix-ws messages into validated [`Incoming`] events.
-pub struct FrameReader {
+pub(crate) struct FrameReader {
     stream: MessageStream,
     max: usize,
     partial: Option<Partial>,
@@ -192,7 +192,7 @@ pub struct FrameReader {
 }
 
 impl FrameReader {
-    pub fn new(stream: MessageStream, max: usize) -> Self {
+    pub(crate) fn new(stream: MessageStream, max: usize) -> Self {
         Self {
             // One frame may be as large as a whole message.
             stream: stream.max_frame_size(max),
@@ -203,7 +203,7 @@ impl FrameReader {
     }
 
     /// The next event; after `Close`, `Violation` or `Ended` it keeps returning `Ended`.
-    pub async fn next(&mut self) -> Incoming {
+    pub(crate) async fn next(&mut self) -> Incoming {
         if self.done {
             return Incoming::Ended;
         }

@@ -38,7 +38,7 @@ enum Job {
 }
 
 /// Everything attachment prepared ([`super::attach`]).
-pub struct SessionParts {
+pub(crate) struct SessionParts {
     pub conn: Arc<Connection>,
     pub stream: MessageStream,
     pub close: watch::Receiver<Option<CloseCommand>>,
@@ -47,7 +47,7 @@ pub struct SessionParts {
     pub expires_at: i64,
 }
 
-pub async fn run(relay: Relay, parts: SessionParts) {
+pub(crate) async fn run(relay: Relay, parts: SessionParts) {
     let SessionParts {
         conn,
         stream,

@@ -29,7 +29,7 @@ use tokio::sync::{Notify, oneshot, watch};
 
 /// One frame for the client.
 #[derive(Debug, Clone)]
-pub enum Outbound {
+pub(crate) enum Outbound {
     Text(ByteString),
     Binary(Bytes),
     Ping(Bytes),
@@ -38,7 +38,7 @@ pub enum Outbound {
 
 impl Outbound {
     /// What the frame costs in an outbox: its payload length.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Outbound::Text(text) => text.len(),
             Outbound::Binary(bytes) | Outbound::Ping(bytes) | Outbound::Pong(bytes) => bytes.len(),
@@ -48,7 +48,7 @@ impl Outbound {
 
 /// Why an outbox did not take a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// `WS_OUTBOUND_QUEUE` frames are waiting.
     Frames,
     /// The frame would take the outbox past `RELAY_OUTBOUND_MAX_BYTES`.
@@ -59,7 +59,7 @@ pub enum Refused {
 
 impl Refused {
     /// For logs and metrics.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Refused::Frames => "frames",
             Refused::Bytes => "bytes",
@@ -69,7 +69,7 @@ impl Refused {
 }
 
 /// The frames waiting for one client, and the bytes they hold.
-pub struct Outbox {
+pub(crate) struct Outbox {
     queue: Mutex<Queue>,
     /// Wakes the [`SocketBody`] when a frame arrives.
     waker: AtomicWaker,
@@ -88,7 +88,7 @@ struct Queue {
 }
 
 impl Outbox {
-    pub fn new(max_frames: usize, max_bytes: usize) -> Arc<Self> {
+    pub(crate) fn new(max_frames: usize, max_bytes: usize) -> Arc<Self> {
         Arc::new(Self {
             queue: Mutex::new(Queue::default()),
             waker: AtomicWaker::new(),
@@ -107,7 +107,7 @@ impl Outbox {
 
     /// Queues a frame without waiting. A frame larger than the whole byte budget is still
     /// taken when nothing else is held, or it could never be sent at all.
-    pub fn push(&self, frame: Outbound) -> Result<(), Refused> {
+    pub(crate) fn push(&self, frame: Outbound) -> Result<(), Refused> {
         self.offer(frame).map_err(|(refused, _)| refused)
     }
 
@@ -137,7 +137,7 @@ impl Outbox {
 
     /// Queues a frame, waiting for room instead of refusing it (the echo socket, which
     /// applies backpressure to its one client rather than closing it). `false` once shut.
-    pub async fn push_waiting(&self, mut frame: Outbound) -> bool {
+    pub(crate) async fn push_waiting(&self, mut frame: Outbound) -> bool {
         loop {
             let room = self.room.notified();
             tokio::pin!(room);
@@ -154,7 +154,7 @@ impl Outbox {
 
     /// Refuses every later frame; with `discard`, drops the queued ones now and releases
     /// their bytes (the frame being written, if any, stays counted until it is written).
-    pub fn shut(&self, discard: bool) {
+    pub(crate) fn shut(&self, discard: bool) {
         {
             let mut queue = self.lock();
             queue.shut = true;
@@ -168,11 +168,11 @@ impl Outbox {
     }
 
     /// Bytes held for this client: queued frames and the one being written.
-    pub fn queued_bytes(&self) -> usize {
+    pub(crate) fn queued_bytes(&self) -> usize {
         self.lock().bytes
     }
 
-    pub fn queued_frames(&self) -> usize {
+    pub(crate) fn queued_frames(&self) -> usize {
         self.lock().frames.len()
     }
 
@@ -192,7 +192,7 @@ impl Outbox {
 
 /// Why and how a connection is being closed.
 #[derive(Debug, Clone)]
-pub struct CloseCommand {
+pub(crate) struct CloseCommand {
     /// `None` answers a client's close that carried no code.
     pub code: Option<u16>,
     pub reason: String,
@@ -202,7 +202,7 @@ pub struct CloseCommand {
 }
 
 impl CloseCommand {
-    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(code: u16, reason: impl Into<String>) -> Self {
         Self {
             code: Some(code),
             reason: reason.into(),
@@ -210,7 +210,7 @@ impl CloseCommand {
         }
     }
 
-    pub fn flushing(mut self) -> Self {
+    pub(crate) fn flushing(mut self) -> Self {
         self.flush = true;
         self
     }
@@ -233,7 +233,7 @@ impl CloseCommand {
 
 /// Asks a connection to close; the first request wins.
 #[derive(Clone)]
-pub struct Closer(Arc<CloserShared>);
+pub(crate) struct Closer(Arc<CloserShared>);
 
 struct CloserShared {
     command: watch::Sender<Option<CloseCommand>>,
@@ -242,7 +242,7 @@ struct CloserShared {
 }
 
 impl Closer {
-    pub fn new() -> (Self, watch::Receiver<Option<CloseCommand>>) {
+    pub(crate) fn new() -> (Self, watch::Receiver<Option<CloseCommand>>) {
         let (tx, rx) = watch::channel(None);
         let closer = Self(Arc::new(CloserShared {
             command: tx,
@@ -252,7 +252,7 @@ impl Closer {
     }
 
     /// `true` when this call started the close.
-    pub fn close(&self, command: CloseCommand) -> bool {
+    pub(crate) fn close(&self, command: CloseCommand) -> bool {
         let started = self.0.command.send_if_modified(|current| {
             if current.is_some() {
                 false
@@ -267,7 +267,7 @@ impl Closer {
         started
     }
 
-    pub fn command(&self) -> Option<CloseCommand> {
+    pub(crate) fn command(&self) -> Option<CloseCommand> {
         self.0.command.borrow().clone()
     }
 
@@ -278,7 +278,7 @@ impl Closer {
 
 /// How long a close may take to reach a client (flushing included) before the reader stops
 /// waiting for it.
-pub const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Largest piece of a frame handed to the server at once, so that a large frame never sits
 /// whole in the server's write buffer.
@@ -290,7 +290,7 @@ const MAX_CONTROL_PAYLOAD: usize = 125;
 /// actix-ws's own body is kept, never polled: dropping it (when the connection ends) is what
 /// ends the reader's message stream. The receiver resolves once the close frame has been
 /// handed to the socket or the connection is gone.
-pub fn attach(
+pub(crate) fn attach(
     response: HttpResponse,
     outbox: Arc<Outbox>,
     closer: Closer,
@@ -310,7 +310,7 @@ pub fn attach(
 }
 
 /// The sending half of one WebSocket: frames from the outbox, encoded as the server polls.
-pub struct SocketBody {
+pub(crate) struct SocketBody {
     outbox: Arc<Outbox>,
     closer: Closer,
     writing: Option<Writing>,

@@ -8,19 +8,19 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use test_stack::{
+pub(crate) use test_stack::{
     AUTH_KEY, GENERAL, Gate, ORIGIN, Options, REDIS_URL, RELAY_KEY, RelayNode, Stack, User, WAIT,
     Ws, assert_problem, spawn_stack, spawn_stack_with, start_relay, upgrade_request,
 };
 
 /// A private redis-server on its own port, killed on drop (Redis "cut off").
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     child: std::process::Child,
     pub port: u16,
 }
 
 impl RedisServer {
-    pub fn start(port: u16) -> Self {
+    pub(crate) fn start(port: u16) -> Self {
         let child = std::process::Command::new("redis-server")
             .args([
                 "--port",
@@ -37,7 +37,7 @@ impl RedisServer {
         Self { child, port }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 }
@@ -51,7 +51,7 @@ impl Drop for RedisServer {
 
 /// A free port below Linux's ephemeral range (32768+): while a private Redis is down, no
 /// outgoing connection or `bind(0)` elsewhere can take its port.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     loop {
         let port = 20_000 + (Uuid::new_v4().as_u128() % 12_000) as u16;
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
@@ -61,18 +61,18 @@ pub fn free_port() -> u16 {
 }
 
 /// A fresh Redis channel prefix.
-pub fn prefix() -> String {
+pub(crate) fn prefix() -> String {
     format!("cctest-{}", Uuid::new_v4().simple())
 }
 
 /// `GET /readyz` of a relay.
-pub async fn ready(node: &RelayNode) -> (StatusCode, Value) {
+pub(crate) async fn ready(node: &RelayNode) -> (StatusCode, Value) {
     let res = reqwest::get(format!("{}/readyz", node.http)).await.unwrap();
     let status = res.status();
     (status, res.json().await.unwrap_or_default())
 }
 
-pub async fn wait_ready(node: &RelayNode) {
+pub(crate) async fn wait_ready(node: &RelayNode) {
     // Generous: after an outage the subscriber retries with a backoff of up to 5 s.
     eventually_within(
         "the relay is subscribed to Redis (is Redis running?)",
@@ -83,7 +83,7 @@ pub async fn wait_ready(node: &RelayNode) {
 }
 
 /// The rooms a connection is subscribed to, from the relay's @connections API.
-pub async fn rooms_of(stack: &Stack, node: &RelayNode, connection_id: &str) -> Vec<i64> {
+pub(crate) async fn rooms_of(stack: &Stack, node: &RelayNode, connection_id: &str) -> Vec<i64> {
     let res = stack
         .internal(
             node,
@@ -98,7 +98,7 @@ pub async fn rooms_of(stack: &Stack, node: &RelayNode, connection_id: &str) -> V
 }
 
 /// The value of a Prometheus counter or gauge line that starts with `prefix`, summed.
-pub async fn metric(node: &RelayNode, prefix: &str) -> f64 {
+pub(crate) async fn metric(node: &RelayNode, prefix: &str) -> f64 {
     let text = reqwest::get(format!("{}/metrics", node.http))
         .await
         .unwrap()
@@ -112,7 +112,7 @@ pub async fn metric(node: &RelayNode, prefix: &str) -> f64 {
 }
 
 /// Waits until `check` holds, up to [`WAIT`].
-pub async fn eventually<F, Fut>(what: &str, check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -121,7 +121,7 @@ where
 }
 
 /// Waits until `check` holds, up to `wait`.
-pub async fn eventually_within<F, Fut>(what: &str, wait: Duration, mut check: F)
+pub(crate) async fn eventually_within<F, Fut>(what: &str, wait: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -136,6 +136,6 @@ where
     panic!("timed out waiting for: {what}");
 }
 
-pub fn client_msg_id() -> String {
+pub(crate) fn client_msg_id() -> String {
     Uuid::new_v4().to_string()
 }
