@@ -232,7 +232,13 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     if own_file {
         files::private_file(Path::new(path)).map_err(create_err)?;
     }
-    let mut url = format!("sqlite://{path}");
+    // sqlx reads an in-memory database only as `sqlite::memory:` (`sqlite://:memory:` is a URL
+    // with an empty host).
+    let mut url = if path == ":memory:" {
+        "sqlite::memory:".to_owned()
+    } else {
+        format!("sqlite://{path}")
+    };
     if query.is_empty() {
         url.push_str("?mode=rwc");
     } else {
@@ -290,7 +296,7 @@ mod tests {
         assert!(dir.is_dir());
         assert_eq!(
             prepare_sqlite_url("sqlite::memory:?cache=shared").ok(),
-            Some("sqlite://:memory:?cache=shared&mode=rwc".to_owned())
+            Some("sqlite::memory:?cache=shared&mode=rwc".to_owned())
         );
     }
 }

@@ -176,3 +176,20 @@ both_engines!(
     violations_become_caller_errors,
     placeholder_rows_bind_in_order,
 );
+
+/// `sqlite::memory:` opens (it used to be rewritten into a URL with an empty host).
+#[tokio::test]
+async fn an_in_memory_sqlite_database_opens() {
+    let settings = PoolSettings {
+        max_connections: 1,
+        ..PoolSettings::default()
+    };
+    let db = Database::connect("sqlite::memory:", &settings)
+        .await
+        .unwrap();
+    let one: i64 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+}
