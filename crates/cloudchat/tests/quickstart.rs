@@ -6,9 +6,10 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use test_stack::Ws;
+use test_stack::{Ws, frame_id, send_message};
 use test_support::{TempDir, get_json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wire::{ClientAction, Reply, ServerFrame};
 
 /// A running quick start on free ports, with a one-line web app.
 struct QuickStart {
@@ -215,24 +216,32 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
     );
     let origin = base.replace("127.0.0.1", "localhost");
     let mut ws = Ws::connect(&url, Some(&origin)).await.unwrap();
-    let ready = ws.recv().await;
-    assert_eq!(ready["type"], "ready");
-    assert_eq!(ready["rooms"], json!([1]));
-    assert!(ready["expiresAt"].as_i64().is_some(), "{ready}");
-    ws.send(json!({"action": "sendMessage", "id": "1", "roomId": 1, "content": "hello", "clientMsgId": "q-1"}))
-        .await;
+    let ready = ws.recv_ready().await;
+    assert_eq!(ready.rooms, [1]);
+    assert!(ready.expires_at > 0, "{ready:?}");
+    let hello = send_message(1, "hello", Some("q-1"));
+    ws.act("1", ClientAction::SendMessage(hello)).await;
     let mut seen = Vec::new();
     for _ in 0..2 {
-        seen.push(ws.recv().await);
+        seen.push(ws.recv_frame().await);
     }
-    let ack = seen.iter().find(|f| f["type"] == "ack").expect("an ack");
-    assert_eq!(ack["id"], "1");
-    assert_eq!(ack["message"]["seq"], 1);
+    let ack = seen
+        .iter()
+        .find_map(|f| match &f.frame {
+            ServerFrame::Ack { message, .. } => Some((&f.id, message)),
+            _ => None,
+        })
+        .expect("an ack");
+    assert_eq!(ack.0, &frame_id("1"));
+    assert_eq!(ack.1.seq, 1);
     let delivered = seen
         .iter()
-        .find(|f| f["type"] == "message")
+        .find_map(|f| match &f.frame {
+            ServerFrame::Message { message } => Some(message),
+            _ => None,
+        })
         .expect("the message");
-    assert_eq!(delivered["message"]["content"], "hello");
+    assert_eq!(delivered.content, "hello");
 
     // A message posted over REST reaches the socket through chat-service → relay publish.
     let res = http
@@ -243,10 +252,16 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let pushed = ws.recv().await;
-    assert_eq!(pushed["type"], "message");
-    assert_eq!(pushed["message"]["content"], "via REST");
-    assert_eq!(pushed["message"]["seq"], 2);
+    match ws.recv_frame().await {
+        Reply {
+            frame: ServerFrame::Message { message },
+            ..
+        } => {
+            assert_eq!(message.content, "via REST");
+            assert_eq!(message.seq, 2);
+        }
+        other => panic!("expected the message, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

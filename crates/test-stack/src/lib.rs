@@ -25,6 +25,7 @@
 //! the quick start's tests use without building every service.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod actions;
 mod auth;
 mod chat;
 mod gate;
@@ -34,14 +35,15 @@ mod ws;
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use actions::{refresh_token, send_message, sync_after};
 pub use auth::{AuthStack, auth_settings};
 pub use chat::ChatStack;
 pub use gate::Gate;
 pub use stack::{
-    Options, RelayNode, Stack, relay_settings, spawn_stack, spawn_stack_with, start_relay,
+    Options, RelayNode, Stack, deliver, relay_settings, spawn_stack, spawn_stack_with, start_relay,
 };
 pub use test_support::{AUTH_KEY, CHAT_KEY, FakeRelay, RELAY_KEY, assert_problem};
-pub use ws::{Refusal, WAIT, Ws, upgrade_request};
+pub use ws::{Ack, IntoFrameId, Refusal, WAIT, Ws, frame_id, upgrade_request};
 
 /// Every test user's password.
 pub const PASSWORD: &str = "correct horse battery";

@@ -6,10 +6,12 @@ use std::ops::Deref;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use test_support::{CHAT_KEY, Engine};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
+use wire::protocol::Ready;
+use wire::{Delivery, Publish, ServerFrame, Target};
 use ws_relay::startup::Stopper;
 use ws_relay::{Application, Relay, Settings};
 
@@ -84,6 +86,14 @@ impl Options {
             format!("http://{}", listener.local_addr().unwrap())
         };
         self.chat(move |c| c.relay_url = Some(nowhere))
+    }
+}
+
+/// A publish that delivers one frame to one target.
+pub fn deliver(target: Target, payload: ServerFrame) -> Publish {
+    Publish {
+        deliveries: vec![Delivery { target, payload }],
+        control: Vec::new(),
     }
 }
 
@@ -167,20 +177,22 @@ impl Stack {
     }
 
     /// Opens a socket with a fresh ticket on `node` and reads its `ready`.
-    pub async fn connect_to(&self, node: &RelayNode, user: &User) -> (Ws, Value) {
+    pub async fn connect_to(&self, node: &RelayNode, user: &User) -> (Ws, Ready) {
         let ticket = self.ticket(user).await;
         let mut ws = Ws::connect(&format!("{}?ticket={ticket}", node.ws), Some(ORIGIN))
             .await
             .unwrap_or_else(|status| panic!("connect refused with {status}"));
-        let ready = ws.recv().await;
-        assert_eq!(ready["type"], "ready", "{ready}");
+        let ready = ws.recv_ready().await;
         // The access token's expiry, in Unix seconds: within its lifetime from now.
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let expires_at = ready["expiresAt"].as_i64().expect("ready.expiresAt");
-        assert!(expires_at > now && expires_at <= now + 24 * 3600, "{ready}");
+        let expires_at = ready.expires_at;
+        assert!(
+            expires_at > now && expires_at <= now + 24 * 3600,
+            "{ready:?}"
+        );
         (ws, ready)
     }
 
@@ -209,14 +221,18 @@ impl Stack {
     /// Publishes a `typing` frame to `general` that carries `i` as its room and `filler` as
     /// its username (a real frame: the relay takes only those).
     pub async fn publish_bulk(&self, i: usize, filler: &str) {
-        self.publish(
-            &self.relay,
-            json!({"deliveries": [{"target": {"room": GENERAL}, "payload": {"type": "typing", "roomId": i, "userId": Uuid::nil(), "username": filler}}]}),
-        )
-        .await;
+        let typing = ServerFrame::Typing {
+            room_id: i as i64,
+            user_id: Uuid::nil(),
+            username: filler.to_owned(),
+        };
+        self.publish(&self.relay, &deliver(Target::Room(GENERAL), typing))
+            .await;
     }
 
-    pub async fn publish(&self, node: &RelayNode, body: Value) {
+    /// `POST /internal/publish` on `node`, checked to be accepted.
+    pub async fn publish(&self, node: &RelayNode, body: &Publish) {
+        let body = serde_json::to_value(body).unwrap();
         let res = self
             .internal(node, reqwest::Method::POST, "/internal/publish", Some(body))
             .await;

@@ -6,8 +6,13 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
+use wire::protocol::{Page, Sync};
+use wire::{ActionBatchResponse, ChatAction, ServerFrame};
 
-use crate::helpers::{TestApp, User, assert_problem, event, spawn_app, spawn_app_with};
+use crate::helpers::{
+    TestApp, User, ack, assert_problem, event, messages_page, ok, page_seqs, send_message,
+    spawn_app, spawn_app_with, sync_after,
+};
 
 fn revs(page: &Value) -> Vec<i64> {
     page["messages"]
@@ -122,46 +127,49 @@ async fn edits_and_deletes_are_replayed_in_revision_order(engine: Engine) {
     assert_eq!(listed["lastSeq"], 4);
 
     // The same over the socket: `sync {sinceRev}` answers `changes`.
-    let res = app
-        .action(
-            &bob,
-            "sync",
-            json!({"roomId": room, "sinceRev": 3, "limit": 2}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let reply = res.json::<Value>().await.unwrap()["reply"].clone();
-    assert_eq!(reply["type"], "changes");
-    assert_eq!(revs(&reply), [4, 5]);
-    assert_eq!(reply["hasMore"], true);
-    assert_eq!(reply["rev"], 6);
+    let since = Sync {
+        room_id: room,
+        since_rev: Some(3),
+        limit: Some(2),
+        ..Sync::default()
+    };
+    let answer = app.action_ok(&bob, ChatAction::Sync(since)).await;
+    let Some(ServerFrame::Changes(page)) = &answer.reply else {
+        panic!("expected changes, got {answer:?}");
+    };
+    assert_eq!(page_revs(page), [4, 5]);
+    assert!(page.has_more);
+    assert_eq!(page.rev, 6);
     // The older form still answers `messages`, now with the revision too.
-    let res = app
-        .action(&bob, "sync", json!({"roomId": room, "afterSeq": 3}))
+    let answer = app
+        .action_ok(&bob, ChatAction::Sync(sync_after(room, 3)))
         .await;
-    let reply = res.json::<Value>().await.unwrap()["reply"].clone();
-    assert_eq!(reply["type"], "messages");
-    assert_eq!(crate::helpers::seqs(&reply), [4]);
-    assert_eq!(reply["rev"], 6);
+    let page = messages_page(&answer);
+    assert_eq!(page_seqs(page), [4]);
+    assert_eq!(page.rev, 6);
 
     // Live frames carry the revision they made.
     let published = app.published(5).await;
-    let payloads: Vec<&Value> = published
+    let payloads: Vec<&ServerFrame> = published
         .iter()
-        .flat_map(|p| p["deliveries"].as_array().unwrap())
-        .map(|d| &d["payload"])
+        .flat_map(|p| &p.deliveries)
+        .map(|d| &d.payload)
         .collect();
-    let edited = payloads
-        .iter()
-        .find(|p| p["type"] == "messageEdited")
-        .unwrap();
-    assert_eq!(edited["message"]["rev"], 4);
-    let deleted = payloads
-        .iter()
-        .find(|p| p["type"] == "messageDeleted")
-        .unwrap();
-    assert_eq!(deleted["rev"], 5);
-    assert_eq!(deleted["id"], ids[1]);
+    let edited_rev = payloads.iter().find_map(|p| match p {
+        ServerFrame::MessageEdited { message, .. } => Some(message.rev),
+        _ => None,
+    });
+    assert_eq!(edited_rev, Some(4));
+    let deleted = payloads.iter().find_map(|p| match p {
+        ServerFrame::MessageDeleted { id, rev, .. } => Some((*rev, *id)),
+        _ => None,
+    });
+    assert_eq!(deleted, Some((5, ids[1])));
+}
+
+/// The revisions of a page's messages, in order.
+fn page_revs(page: &Page) -> Vec<i64> {
+    page.messages.iter().map(|m| m.rev).collect()
 }
 
 async fn bad_feed_requests_are_refused(engine: Engine) {
@@ -182,13 +190,11 @@ async fn bad_feed_requests_are_refused(engine: Engine) {
     // A private room one is not in does not exist.
     let res = app.get(&bob, &format!("/rooms/{room}/changes")).await;
     assert_problem(res, StatusCode::NOT_FOUND, "room_not_found").await;
-    let res = app
-        .action(
-            &alice,
-            "sync",
-            json!({"roomId": room, "sinceRev": 1, "afterSeq": 1}),
-        )
-        .await;
+    let both = Sync {
+        since_rev: Some(1),
+        ..sync_after(room, 1)
+    };
+    let res = app.action(&alice, ChatAction::Sync(both)).await;
     let body = assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "sinceRev");
 }
@@ -207,14 +213,12 @@ async fn writer(app: &TestApp, user: &User, room: i64, w: usize) {
                 .as_i64()
                 .unwrap()
         } else {
-            let batch = json!({"events": [event(user, &format!("c{w}"), "sendMessage",
-                json!({"roomId": room, "content": content, "clientMsgId": format!("w{w}-{i}")}))]});
-            let res = app.internal("/internal/ws/actions", &batch).await;
+            let cid = format!("w{w}-{i}");
+            let send = ChatAction::SendMessage(send_message(room, &content, Some(&cid)));
+            let res = app.batch(vec![event(user, &format!("c{w}"), send)]).await;
             assert_eq!(res.status(), StatusCode::OK);
-            let body: Value = res.json().await.unwrap();
-            body["results"][0]["ok"]["reply"]["message"]["id"]
-                .as_i64()
-                .unwrap()
+            let body: ActionBatchResponse = res.json().await.unwrap();
+            ack(ok(&body.results[0])).1.id
         };
         let res = app
             .patch(

@@ -1,18 +1,25 @@
 //! auth-service and chat-service (a [`test_stack::ChatStack`]) with a [`FakeRelay`] in the
-//! relay's place, and the calls a relay makes to chat-service.
+//! relay's place, and the calls a relay makes to chat-service, in the contract's types.
 
 use std::ops::Deref;
 
 use actix_web::web;
 use chat_service::config::Settings;
 use chat_service::startup::AppState;
-use reqwest::Response;
-use serde_json::{Value, json};
+use reqwest::{Response, StatusCode};
+use serde::Serialize;
+use serde_json::Value;
 use test_stack::ChatStack;
 pub(crate) use test_stack::{
-    AUTH_KEY, CHAT_KEY, FakeRelay, GENERAL, RELAY_KEY, User, assert_problem,
+    AUTH_KEY, CHAT_KEY, FakeRelay, GENERAL, RELAY_KEY, User, assert_problem, send_message,
+    sync_after,
 };
 use test_support::Engine;
+use wire::protocol::{MessageView, Page};
+use wire::{
+    ActionBatch, ActionProblem, ActionRequest, ActionResponse, ActionResult, ChatAction, Identity,
+    Publish, ServerFrame, SingleActionRequest,
+};
 
 /// The running services; dereferences to its [`ChatStack`] (users, rooms, messages, tickets).
 pub(crate) struct TestApp {
@@ -52,12 +59,17 @@ pub(crate) async fn spawn_app_with_relay(
 }
 
 impl TestApp {
-    pub(crate) async fn internal(&self, path: &str, body: &Value) -> Response {
+    pub(crate) async fn internal(&self, path: &str, body: &impl Serialize) -> Response {
         self.internal_at(&self.chat, path, body).await
     }
 
     /// An internal call to the replica at `base`, as a relay makes it.
-    pub(crate) async fn internal_at(&self, base: &str, path: &str, body: &Value) -> Response {
+    pub(crate) async fn internal_at(
+        &self,
+        base: &str,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Response {
         self.client
             .post(format!("{base}{path}"))
             .header("x-internal-api-key", RELAY_KEY)
@@ -67,39 +79,114 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Runs a WebSocket action as the relay would.
-    pub(crate) async fn action(&self, user: &User, action: &str, body: Value) -> Response {
-        let request = json!({
-            "connectionId": "conn-1",
-            "identity": {"userId": user.id, "username": user.name},
-            "body": body,
-        });
+    /// Runs a WebSocket action as the relay would (`POST /internal/ws/actions/{action}`).
+    pub(crate) async fn action(&self, user: &User, action: ChatAction) -> Response {
+        let (name, body) = single(&action);
+        self.action_raw(user, name, body).await
+    }
+
+    /// [`TestApp::action`] with the action's name and body as they are: for bodies of the
+    /// wrong shape and actions no [`ChatAction`] names.
+    pub(crate) async fn action_raw(&self, user: &User, action: &str, body: Value) -> Response {
+        let request = SingleActionRequest {
+            connection_id: "conn-1".to_owned(),
+            identity: identity(user),
+            body,
+        };
         self.internal(&format!("/internal/ws/actions/{action}"), &request)
             .await
     }
 
+    /// [`TestApp::action`]'s answer, checked to be a 200.
+    pub(crate) async fn action_ok(&self, user: &User, action: ChatAction) -> ActionResponse {
+        let res = self.action(user, action).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    /// A relay's batch, `POST /internal/ws/actions`.
+    pub(crate) async fn batch(&self, events: Vec<ActionRequest>) -> Response {
+        self.internal("/internal/ws/actions", &ActionBatch { events })
+            .await
+    }
+
     /// Waits for the relay stand-in to have received `n` publishes, and returns them.
-    pub(crate) async fn published(&self, n: usize) -> Vec<Value> {
+    pub(crate) async fn published(&self, n: usize) -> Vec<Publish> {
         self.relay
             .wait_for(n)
             .await
             .into_iter()
             .map(|(key, body)| {
                 assert_eq!(key.as_deref(), Some(CHAT_KEY));
-                body
+                serde_json::from_value(body.clone())
+                    .unwrap_or_else(|e| panic!("not a publish ({e}): {body}"))
             })
             .collect()
     }
 }
 
+/// An action's name and body, as the single-action endpoint takes them apart.
+fn single(action: &ChatAction) -> (&'static str, Value) {
+    let mut tagged = serde_json::to_value(action).unwrap();
+    (action.name(), tagged["body"].take())
+}
+
+/// Who `user`'s connections are, as chat-service told the relay.
+pub(crate) fn identity(user: &User) -> Identity {
+    Identity {
+        user_id: user.id,
+        username: user.name.clone(),
+        session_id: None,
+    }
+}
+
 /// One event of a relay's batch (`POST /internal/ws/actions`).
-pub(crate) fn event(user: &User, connection: &str, action: &str, body: Value) -> Value {
-    json!({
-        "action": action,
-        "connectionId": connection,
-        "identity": {"userId": user.id, "username": user.name},
-        "body": body,
-    })
+pub(crate) fn event(user: &User, connection: &str, action: ChatAction) -> ActionRequest {
+    ActionRequest {
+        connection_id: connection.to_owned(),
+        identity: identity(user),
+        action,
+    }
+}
+
+/// What a batched action answered, which must be a success.
+pub(crate) fn ok(result: &ActionResult) -> &ActionResponse {
+    match result {
+        ActionResult::Ok(answer) => answer,
+        ActionResult::Error(problem) => panic!("expected an answer, got {problem:?}"),
+    }
+}
+
+/// What a batched action answered, which must be a problem.
+pub(crate) fn problem(result: &ActionResult) -> &ActionProblem {
+    match result {
+        ActionResult::Error(problem) => problem,
+        ActionResult::Ok(answer) => panic!("expected a problem, got {answer:?}"),
+    }
+}
+
+/// The `clientMsgId` and the message an answer acks; the answer's reply must be an `ack`.
+pub(crate) fn ack(answer: &ActionResponse) -> (Option<&str>, &MessageView) {
+    match &answer.reply {
+        Some(ServerFrame::Ack {
+            client_msg_id,
+            message,
+        }) => (client_msg_id.as_deref(), message),
+        other => panic!("expected an ack, got {other:?}"),
+    }
+}
+
+/// The page an answer carries; the answer's reply must be `messages` (a `sync` by seq).
+pub(crate) fn messages_page(answer: &ActionResponse) -> &Page {
+    match &answer.reply {
+        Some(ServerFrame::Messages(page)) => page,
+        other => panic!("expected messages, got {other:?}"),
+    }
+}
+
+/// The seqs of a page's messages, in order.
+pub(crate) fn page_seqs(page: &Page) -> Vec<i64> {
+    page.messages.iter().map(|m| m.seq).collect()
 }
 
 pub(crate) fn seqs(page: &Value) -> Vec<i64> {

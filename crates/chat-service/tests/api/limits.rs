@@ -5,11 +5,18 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use serde::Serialize;
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
+use wire::protocol::{Sync, Typing};
+use wire::{
+    ActionBatchResponse, ActionResponse, ActionResult, ChatAction, Control, ErrorCode, ServerFrame,
+    SingleActionRequest,
+};
 
 use crate::helpers::{
-    FakeRelay, TestApp, User, assert_problem, event, seqs, spawn_app_with, spawn_app_with_relay,
+    FakeRelay, TestApp, User, assert_problem, event, identity, messages_page, ok, page_seqs,
+    send_message, seqs, spawn_app_with, spawn_app_with_relay, sync_after,
 };
 
 /// 4000 control characters: 24,000 bytes once escaped as `\u0001` (the attack).
@@ -37,7 +44,7 @@ async fn heavy_room(app: &TestApp, owner: &User, n: usize) -> i64 {
     room
 }
 
-fn json_bytes(v: &Value) -> usize {
+fn json_bytes(v: &impl Serialize) -> usize {
     serde_json::to_string(v).unwrap().len()
 }
 
@@ -98,22 +105,17 @@ async fn history_and_sync_stay_within_the_reply_budget(engine: Engine) {
     let mut got: Vec<i64> = Vec::new();
     let mut after = 0;
     loop {
-        let answer: Value = app
-            .action(
-                &alice,
-                "sync",
-                json!({"roomId": room, "afterSeq": after, "limit": 200}),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        let reply = &answer["reply"];
-        assert!(json_bytes(&reply["messages"]) <= REPLY_BUDGET);
-        let page_seqs = seqs(reply);
+        let sync = Sync {
+            limit: Some(200),
+            ..sync_after(room, after)
+        };
+        let answer = app.action_ok(&alice, ChatAction::Sync(sync)).await;
+        let page = messages_page(&answer);
+        assert!(json_bytes(&page.messages) <= REPLY_BUDGET);
+        let page_seqs = page_seqs(page);
         got.extend(&page_seqs);
         after = *page_seqs.last().unwrap();
-        if reply["hasMore"] == false {
+        if !page.has_more {
             break;
         }
     }
@@ -134,47 +136,39 @@ async fn a_batch_answer_stays_within_its_cap(engine: Engine) {
     let room = heavy_room(&app, &alice, 3).await;
     // 60 syncs of heavy messages cannot all fit in 1 MiB; the 5 sends among them must.
     let is_send = |i: usize| i.is_multiple_of(13);
-    let events: Vec<Value> = (0..65)
+    let events: Vec<_> = (0..65)
         .map(|i| {
-            if is_send(i) {
-                event(
-                    &alice,
-                    &format!("c{i}"),
-                    "sendMessage",
-                    json!({"roomId": room, "content": heavy(), "clientMsgId": format!("batch-{i}")}),
-                )
+            let action = if is_send(i) {
+                let cid = format!("batch-{i}");
+                ChatAction::SendMessage(send_message(room, &heavy(), Some(&cid)))
             } else {
-                event(
-                    &alice,
-                    &format!("c{i}"),
-                    "sync",
-                    json!({"roomId": room, "afterSeq": 0}),
-                )
-            }
+                ChatAction::Sync(sync_after(room, 0))
+            };
+            event(&alice, &format!("c{i}"), action)
         })
         .collect();
-    let res = app
-        .internal("/internal/ws/actions", &json!({"events": events}))
-        .await;
+    let res = app.batch(events).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body = res.text().await.unwrap();
     assert!(body.len() <= BATCH_BUDGET, "{} bytes", body.len());
-    let answer: Value = serde_json::from_str(&body).unwrap();
-    let results = answer["results"].as_array().unwrap();
+    let answer: ActionBatchResponse = serde_json::from_str(&body).unwrap();
+    let results = &answer.results;
     assert_eq!(results.len(), 65);
     let (mut answered, mut busy, mut sent) = (0, 0, 0);
     for (i, result) in results.iter().enumerate() {
         if is_send(i) {
-            assert_eq!(result["ok"]["reply"]["type"], "ack", "send {i}: {result}");
-            assert_eq!(result["ok"]["outbound"].as_array().unwrap().len(), 1);
+            let ok = ok(result);
+            assert!(
+                matches!(ok.reply, Some(ServerFrame::Ack { .. })),
+                "send {i}: {result:?}"
+            );
+            assert_eq!(ok.outbound.len(), 1);
             sent += 1;
-        } else if let Some(problem) = result.get("error") {
-            assert_eq!(problem["status"], 503);
-            assert_eq!(problem["code"], "busy");
+        } else if let ActionResult::Error(problem) = result {
+            assert_eq!((problem.status, problem.code), (503, ErrorCode::Busy));
             busy += 1;
         } else {
-            let reply = &result["ok"]["reply"];
-            assert!(!reply["messages"].as_array().unwrap().is_empty());
+            assert!(!messages_page(ok(result)).messages.is_empty());
             answered += 1;
         }
     }
@@ -199,56 +193,35 @@ async fn typing_fans_out_once_per_interval(engine: Engine) {
         app.add_member(&alice, room, "bob").await.status(),
         StatusCode::CREATED
     );
-    let fanned_out = |answers: &[Value]| {
-        answers
-            .iter()
-            .filter(|a| !a["outbound"].as_array().unwrap().is_empty())
-            .count()
-    };
+    let fanned_out =
+        |answers: &[ActionResponse]| answers.iter().filter(|a| !a.outbound.is_empty()).count();
+    let typing = |room_id: i64| ChatAction::Typing(Typing { room_id });
     // 30 frames in a burst reach the room once; the others are answered without an error.
     let mut answers = Vec::new();
     for _ in 0..30 {
-        let res = app.action(&alice, "typing", json!({"roomId": room})).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        answers.push(res.json::<Value>().await.unwrap());
+        answers.push(app.action_ok(&alice, typing(room)).await);
     }
     assert_eq!(fanned_out(&answers), 1);
     assert_eq!(
-        answers[0]["outbound"][0]["payload"],
-        json!({"type": "typing", "roomId": room, "userId": alice.id, "username": "alice"})
+        answers[0].outbound[0].payload,
+        ServerFrame::Typing {
+            room_id: room,
+            user_id: alice.id,
+            username: "alice".to_owned(),
+        }
     );
     // Throttled per (user, room): Bob and another room are not affected.
-    let bob_typing: Value = app
-        .action(&bob, "typing", json!({"roomId": room}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bob_typing = app.action_ok(&bob, typing(room)).await;
     assert_eq!(fanned_out(&[bob_typing]), 1);
-    let elsewhere: Value = app
-        .action(&alice, "typing", json!({"roomId": crate::helpers::GENERAL}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let elsewhere = app.action_ok(&alice, typing(crate::helpers::GENERAL)).await;
     assert_eq!(fanned_out(&[elsewhere]), 1);
     // A burst inside one relay batch too.
     let other = app.create_room(&alice, "typing-too").await;
-    let events: Vec<Value> = (0..30)
-        .map(|_| event(&alice, "c1", "typing", json!({"roomId": other})))
+    let events: Vec<_> = (0..30)
+        .map(|_| event(&alice, "c1", typing(other)))
         .collect();
-    let answer: Value = app
-        .internal("/internal/ws/actions", &json!({"events": events}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let oks: Vec<Value> = answer["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["ok"].clone())
-        .collect();
+    let answer: ActionBatchResponse = app.batch(events).await.json().await.unwrap();
+    let oks: Vec<ActionResponse> = answer.results.iter().map(|r| ok(r).clone()).collect();
     assert_eq!(fanned_out(&oks), 1);
 }
 
@@ -262,19 +235,22 @@ async fn the_typing_throttle_holds_across_replicas_with_redis(engine: Engine) {
     .await;
     let other = app.second_replica().await;
     let alice = app.signup("alice").await;
-    let request = json!({
-        "connectionId": "c1",
-        "identity": {"userId": alice.id, "username": "alice"},
-        "body": {"roomId": crate::helpers::GENERAL},
-    });
+    let typing = Typing {
+        room_id: crate::helpers::GENERAL,
+    };
+    let request = SingleActionRequest {
+        connection_id: "c1".to_owned(),
+        identity: identity(&alice),
+        body: serde_json::to_value(typing).unwrap(),
+    };
     let mut fanned_out = 0;
     for i in 0..10 {
         let base = if i % 2 == 0 { &app.chat } else { &other };
         let res = app
             .internal_at(base, "/internal/ws/actions/typing", &request)
             .await;
-        let answer: Value = res.json().await.unwrap();
-        fanned_out += answer["outbound"].as_array().unwrap().len();
+        let answer: ActionResponse = res.json().await.unwrap();
+        fanned_out += answer.outbound.len();
     }
     assert_eq!(fanned_out, 1, "one fan-out across both replicas");
 }
@@ -472,12 +448,19 @@ async fn an_unsubscribe_outlives_a_relay_that_refuses_it(engine: Engine) {
     // The relay refused the first three tries (the room's subscribe); all three control
     // publishes still arrive, in order.
     let published = app.published(3).await;
-    let controls: Vec<&Value> = published.iter().map(|p| &p["control"][0]).collect();
-    assert_eq!(controls[0]["subscribe"]["userId"], alice.id.to_string());
-    assert_eq!(controls[1]["subscribe"]["userId"], bob.id.to_string());
+    let controls: Vec<&Control> = published.iter().map(|p| &p.control[0]).collect();
+    let subscribed = |control: &Control| match control {
+        Control::Subscribe { user_id, .. } => Some(*user_id),
+        _ => None,
+    };
+    assert_eq!(subscribed(controls[0]), Some(alice.id));
+    assert_eq!(subscribed(controls[1]), Some(bob.id));
     assert_eq!(
-        controls[2]["unsubscribe"],
-        json!({"userId": bob.id, "roomId": room})
+        controls[2],
+        &Control::Unsubscribe {
+            user_id: bob.id,
+            room_id: room
+        }
     );
 }
 

@@ -1,6 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 use test_support::{Engine, both_engines};
+use wire::{Control, ServerFrame, Target};
 
 use crate::helpers::{assert_problem, spawn_app};
 
@@ -23,16 +24,20 @@ async fn the_owner_adds_members_by_username(engine: Engine) {
         StatusCode::OK
     );
     let published = app.published(2).await;
+    let subscribe = Control::Subscribe {
+        user_id: bob.id,
+        room_id: room,
+    };
     let added = published
         .iter()
-        .find(|p| p["control"][0]["subscribe"]["userId"] == bob.id.to_string())
+        .find(|p| p.control.first() == Some(&subscribe))
         .unwrap();
-    assert_eq!(
-        added["control"][0]["subscribe"]["userId"],
-        bob.id.to_string()
-    );
-    assert_eq!(added["deliveries"][0]["target"]["room"], room);
-    assert_eq!(added["deliveries"][0]["payload"]["type"], "memberAdded");
+    assert_eq!(added.control[0], subscribe);
+    assert_eq!(added.deliveries[0].target, Target::Room(room));
+    assert!(matches!(
+        added.deliveries[0].payload,
+        ServerFrame::MemberAdded { .. }
+    ));
 
     assert_problem(
         app.add_member(&alice, room, "BOB").await,
@@ -123,20 +128,15 @@ async fn removed_members_lose_access(engine: Engine) {
     let published = app.published(4).await;
     let removal = published
         .iter()
-        .find(|p| p["control"][0]["unsubscribe"].is_object())
+        .find(|p| matches!(p.control.first(), Some(Control::Unsubscribe { .. })))
         .unwrap();
-    assert_eq!(
-        removal["control"][0]["unsubscribe"]["userId"],
-        bob.id.to_string()
+    assert!(
+        matches!(removal.control[0], Control::Unsubscribe { user_id, .. } if user_id == bob.id),
+        "{removal:?}"
     );
-    let targets: Vec<&Value> = removal["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| &d["target"])
-        .collect();
-    assert_eq!(targets[0]["room"], room);
-    assert_eq!(targets[1]["user"], bob.id.to_string());
+    let targets: Vec<&Target> = removal.deliveries.iter().map(|d| &d.target).collect();
+    assert_eq!(targets[0], &Target::Room(room));
+    assert_eq!(targets[1], &Target::User(bob.id));
     // Carol leaves on her own.
     let res = app
         .delete(&carol, &format!("/rooms/{room}/members/{}", carol.id))

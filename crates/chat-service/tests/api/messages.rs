@@ -1,6 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
+use wire::{ServerFrame, Target};
 
 use crate::helpers::{GENERAL, assert_problem, seqs, spawn_app, spawn_app_with};
 
@@ -28,12 +29,13 @@ async fn a_posted_message_is_stored_and_fanned_out(engine: Engine) {
     assert!(message["editedAt"].is_null());
     assert!(message["id"].as_i64().unwrap() > 0);
     let published = app.published(1).await;
-    assert_eq!(
-        published[0]["deliveries"][0]["target"],
-        json!({"room": GENERAL})
-    );
-    assert_eq!(published[0]["deliveries"][0]["payload"]["type"], "message");
-    assert_eq!(published[0]["deliveries"][0]["payload"]["message"], message);
+    let delivery = &published[0].deliveries[0];
+    assert_eq!(delivery.target, Target::Room(GENERAL));
+    let ServerFrame::Message { message: pushed } = &delivery.payload else {
+        panic!("expected a message, got {delivery:?}");
+    };
+    // The frame's message is the REST answer's, to the field.
+    assert_eq!(serde_json::to_value(pushed).unwrap(), message);
 }
 
 async fn content_rules(engine: Engine) {
@@ -265,13 +267,20 @@ async fn edit_and_delete_rules(engine: Engine) {
     .await;
 
     let published = app.published(6).await;
-    let kinds: Vec<&str> = published
+    let payloads: Vec<&ServerFrame> = published
         .iter()
-        .flat_map(|p| p["deliveries"].as_array().unwrap())
-        .map(|d| d["payload"]["type"].as_str().unwrap())
+        .flat_map(|p| &p.deliveries)
+        .map(|d| &d.payload)
         .collect();
-    assert!(kinds.contains(&"messageEdited"));
-    assert_eq!(kinds.iter().filter(|k| **k == "messageDeleted").count(), 1);
+    assert!(
+        payloads
+            .iter()
+            .any(|p| matches!(p, ServerFrame::MessageEdited { .. }))
+    );
+    let deletes = payloads
+        .iter()
+        .filter(|p| matches!(p, ServerFrame::MessageDeleted { .. }));
+    assert_eq!(deletes.count(), 1);
 }
 
 async fn sends_allow_bursts_then_limit(engine: Engine) {

@@ -1,6 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
+use wire::{Control, ServerFrame, Target};
 
 use crate::helpers::{GENERAL, assert_problem, spawn_app};
 
@@ -35,10 +36,11 @@ async fn create_room_answers_201_and_names_are_unique(engine: Engine) {
     assert_eq!(room["unreadCount"], 0);
     assert!(room["createdAt"].as_str().unwrap().ends_with('Z'));
     let published = app.published(1).await;
-    assert_eq!(
-        published[0]["control"][0]["subscribe"]["roomId"],
-        room["id"]
-    );
+    let subscribed = match published[0].control[0] {
+        Control::Subscribe { room_id, .. } => Some(room_id),
+        _ => None,
+    };
+    assert_eq!(subscribed, room["id"].as_i64());
 
     for name in ["team rocket", "GENERAL"] {
         let res = app.post(&alice, "/rooms", &json!({"name": name})).await;
@@ -139,26 +141,21 @@ async fn only_the_owner_deletes_a_room_and_never_general(engine: Engine) {
     assert_eq!(messages, 0);
     // Both members hear of it on their own sockets, and leave the room's fan-out.
     let published = app.published(4).await;
+    let room_deleted = |frame: &ServerFrame| matches!(frame, ServerFrame::RoomDeleted { .. });
     let last = published
         .iter()
-        .find(|p| p["deliveries"][0]["payload"]["type"] == "roomDeleted")
+        .find(|p| {
+            p.deliveries
+                .first()
+                .is_some_and(|d| room_deleted(&d.payload))
+        })
         .unwrap();
-    let targets: Vec<&Value> = last["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| &d["target"]["user"])
-        .collect();
+    let targets: Vec<&Target> = last.deliveries.iter().map(|d| &d.target).collect();
     assert_eq!(targets.len(), 2);
-    assert!(
-        last["deliveries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["payload"]["type"] == "roomDeleted")
-    );
-    assert_eq!(last["control"].as_array().unwrap().len(), 2);
-    assert!(last["control"][0]["unsubscribe"].is_object());
+    assert!(targets.iter().all(|t| matches!(t, Target::User(_))));
+    assert!(last.deliveries.iter().all(|d| room_deleted(&d.payload)));
+    assert_eq!(last.control.len(), 2);
+    assert!(matches!(last.control[0], Control::Unsubscribe { .. }));
 }
 
 async fn general_is_open_to_everyone(engine: Engine) {

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
+use wire::{ClientAction, ErrorCode, Reply, ServerFrame};
 
 use crate::helpers::*;
 
@@ -20,49 +20,51 @@ async fn private_room_reaches_members_once_and_general_reaches_all(engine: Engin
     stack.add_member_ok(&alice, room, &bob).await;
 
     let (mut a, ready) = stack.connect_to(&stack.relay, &alice).await;
-    assert_eq!(ready["userId"], alice.id.to_string());
-    assert!(ready["connectionId"].as_str().is_some());
-    let rooms: Vec<i64> = serde_json::from_value(ready["rooms"].clone()).unwrap();
-    assert!(rooms.contains(&GENERAL) && rooms.contains(&room), "{ready}");
+    assert_eq!(ready.user_id, alice.id);
+    assert!(!ready.connection_id.is_empty());
+    let rooms = &ready.rooms;
+    assert!(
+        rooms.contains(&GENERAL) && rooms.contains(&room),
+        "{ready:?}"
+    );
     let mut b = stack.connect(&bob).await;
     let mut c = stack.connect(&carol).await;
 
     let cid = client_msg_id();
-    a.send(json!({"action": "sendMessage", "id": "7", "roomId": room, "content": "hi bob", "clientMsgId": cid}))
-        .await;
-    let ack = a.recv_type("ack").await;
-    assert_eq!(ack["id"], "7");
-    assert_eq!(ack["clientMsgId"], cid.as_str());
-    assert_eq!(ack["message"]["content"], "hi bob");
-    assert_eq!(ack["message"]["roomId"], room);
-    let seq = ack["message"]["seq"].as_i64().unwrap();
+    let hi = send_message(room, "hi bob", Some(&cid));
+    a.act("7", ClientAction::SendMessage(hi)).await;
+    let ack = a.recv_ack().await;
+    assert_eq!(ack.id, frame_id("7"));
+    assert_eq!(ack.client_msg_id, Some(cid));
+    assert_eq!(ack.message.content, "hi bob");
+    assert_eq!(ack.message.room_id, room);
+    let seq = ack.message.seq;
 
     for ws in [&mut a, &mut b] {
-        let m = ws.recv_type("message").await;
-        assert_eq!(m["message"]["content"], "hi bob");
-        assert_eq!(m["message"]["seq"], seq);
+        let m = ws.recv_message().await;
+        assert_eq!(m.content, "hi bob");
+        assert_eq!(m.seq, seq);
         // Exactly once.
         ws.silent(QUIET).await;
     }
     c.silent(QUIET).await;
 
-    c.send(json!({"action": "sendMessage", "roomId": GENERAL, "content": "hello all", "clientMsgId": client_msg_id()}))
-        .await;
-    assert_eq!(c.recv_type("ack").await["message"]["content"], "hello all");
+    let hello = send_message(GENERAL, "hello all", Some(&client_msg_id()));
+    c.act(None, ClientAction::SendMessage(hello)).await;
+    assert_eq!(c.recv_ack().await.message.content, "hello all");
     for ws in [&mut a, &mut b, &mut c] {
-        let m = ws.recv_type("message").await;
-        assert_eq!(m["message"]["content"], "hello all");
-        assert_eq!(m["message"]["roomId"], GENERAL);
+        let m = ws.recv_message().await;
+        assert_eq!(m.content, "hello all");
+        assert_eq!(m.room_id, GENERAL);
         ws.silent(QUIET).await;
     }
 
     // The non-member cannot post into the private room either.
-    c.send(json!({"action": "sendMessage", "id": 1, "roomId": room, "content": "let me in", "clientMsgId": client_msg_id()}))
-        .await;
-    let err = c.recv().await;
-    assert_eq!(err["type"], "error");
-    assert_eq!(err["temporary"], false);
-    assert_eq!(err["id"], 1);
+    let intrude = send_message(room, "let me in", Some(&client_msg_id()));
+    c.act(1, ClientAction::SendMessage(intrude)).await;
+    let (err, id) = c.recv_error().await;
+    assert!(!err.temporary);
+    assert_eq!(id, frame_id(1));
     a.silent(QUIET).await;
 }
 
@@ -75,38 +77,36 @@ async fn sync_after_reconnect_returns_exactly_what_was_missed(engine: Engine) {
 
     let mut b = stack.connect(&bob).await;
     let mut a = stack.connect(&alice).await;
-    a.send(json!({"action": "sendMessage", "roomId": room, "content": "before", "clientMsgId": client_msg_id()}))
-        .await;
-    a.recv_type("ack").await;
-    a.recv_type("message").await;
-    let last_seen = b.recv_type("message").await["message"]["seq"]
-        .as_i64()
-        .unwrap();
+    let before = send_message(room, "before", Some(&client_msg_id()));
+    a.act(None, ClientAction::SendMessage(before)).await;
+    a.recv_ack().await;
+    a.recv_message().await;
+    let last_seen = b.recv_message().await.seq;
     drop(b);
 
     // While Bob is away: two over the socket, one over REST.
     for text in ["missed 1", "missed 2"] {
-        a.send(json!({"action": "sendMessage", "roomId": room, "content": text, "clientMsgId": client_msg_id()}))
-            .await;
-        a.recv_type("ack").await;
-        a.recv_type("message").await;
+        let missed = send_message(room, text, Some(&client_msg_id()));
+        a.act(None, ClientAction::SendMessage(missed)).await;
+        a.recv_ack().await;
+        a.recv_message().await;
     }
     stack.send_ok(&alice, room, "missed 3").await;
 
     let mut b = stack.connect(&bob).await;
-    b.send(json!({"action": "sync", "id": "s1", "roomId": room, "afterSeq": last_seen}))
+    b.act("s1", ClientAction::Sync(sync_after(room, last_seen)))
         .await;
-    let page = b.recv_type("messages").await;
-    assert_eq!(page["id"], "s1");
-    assert_eq!(page["roomId"], room);
-    let contents: Vec<&str> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap())
-        .collect();
+    let reply = b
+        .recv_until(|f| matches!(f, ServerFrame::Messages(_)))
+        .await;
+    assert_eq!(reply.id, frame_id("s1"));
+    let ServerFrame::Messages(page) = reply.frame else {
+        unreachable!()
+    };
+    assert_eq!(page.room_id, room);
+    let contents: Vec<&str> = page.messages.iter().map(|m| m.content.as_str()).collect();
     assert_eq!(contents, ["missed 1", "missed 2", "missed 3"]);
-    assert_eq!(page["hasMore"], false);
+    assert!(!page.has_more);
 }
 
 async fn a_retried_send_is_stored_and_delivered_once(engine: Engine) {
@@ -119,31 +119,29 @@ async fn a_retried_send_is_stored_and_delivered_once(engine: Engine) {
     let mut b = stack.connect(&bob).await;
 
     let cid = client_msg_id();
-    let frame =
-        json!({"action": "sendMessage", "roomId": room, "content": "once", "clientMsgId": cid});
-    a.send(frame.clone()).await;
-    let first = a.recv_type("ack").await;
-    a.recv_type("message").await;
+    let frame = ClientAction::SendMessage(send_message(room, "once", Some(&cid)));
+    a.act(None, frame.clone()).await;
+    let first = a.recv_ack().await;
+    a.recv_message().await;
     // The client did not see the ack (say) and retries on a new connection.
     drop(a);
     let mut a = stack.connect(&alice).await;
-    a.send(frame).await;
-    let second = a.recv_type("ack").await;
-    assert_eq!(first["message"]["id"], second["message"]["id"]);
-    assert_eq!(first["message"]["seq"], second["message"]["seq"]);
+    a.act(None, frame).await;
+    let second = a.recv_ack().await;
+    assert_eq!(first.message.id, second.message.id);
+    assert_eq!(first.message.seq, second.message.seq);
     a.silent(QUIET).await;
 
-    assert_eq!(b.recv_type("message").await["message"]["content"], "once");
+    assert_eq!(b.recv_message().await.content, "once");
     b.silent(QUIET).await;
-    b.send(json!({"action": "sync", "roomId": room, "afterSeq": 0}))
+    b.act(None, ClientAction::Sync(sync_after(room, 0))).await;
+    let reply = b
+        .recv_until(|f| matches!(f, ServerFrame::Messages(_)))
         .await;
-    assert_eq!(
-        b.recv_type("messages").await["messages"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    let ServerFrame::Messages(page) = reply.frame else {
+        unreachable!()
+    };
+    assert_eq!(page.messages.len(), 1);
 }
 
 async fn pipelined_sends_keep_their_order(engine: Engine) {
@@ -156,34 +154,34 @@ async fn pipelined_sends_keep_their_order(engine: Engine) {
     let mut b = stack.connect(&bob).await;
     // Thirty sends without waiting for any ack, then a sync behind them.
     for i in 0..30 {
-        a.send(json!({"action": "sendMessage", "id": i, "roomId": room, "content": format!("m{i}"), "clientMsgId": client_msg_id()}))
-            .await;
+        let send = send_message(room, &format!("m{i}"), Some(&client_msg_id()));
+        a.act(i, ClientAction::SendMessage(send)).await;
     }
-    a.send(json!({"action": "sync", "id": "s", "roomId": room, "afterSeq": 0}))
-        .await;
+    a.act("s", ClientAction::Sync(sync_after(room, 0))).await;
     let mut acks = Vec::new();
     let mut synced = None;
     while synced.is_none() {
-        let frame = a.recv().await;
-        match frame["type"].as_str() {
-            Some("ack") => acks.push((
-                frame["id"].as_i64().unwrap(),
-                frame["message"]["seq"].as_i64().unwrap(),
-                frame["message"]["content"].clone(),
-            )),
-            Some("messages") => synced = Some(frame),
+        match a.recv_frame().await {
+            Reply {
+                frame: ServerFrame::Ack { message, .. },
+                id,
+            } => acks.push((id, message.seq, message.content)),
+            Reply {
+                frame: ServerFrame::Messages(page),
+                ..
+            } => synced = Some(page),
             _ => {}
         }
     }
     // Every send acked before the sync answered, each with the seq of its place in line.
-    let expected: Vec<(i64, i64, Value)> = (0..30)
-        .map(|i| (i, i + 1, json!(format!("m{i}"))))
+    let expected: Vec<_> = (0..30)
+        .map(|i| (frame_id(i), i + 1, format!("m{i}")))
         .collect();
     assert_eq!(acks, expected);
-    assert_eq!(synced.unwrap()["messages"].as_array().unwrap().len(), 30);
+    assert_eq!(synced.unwrap().messages.len(), 30);
     for i in 0..30 {
-        let message = b.recv_type("message").await;
-        assert_eq!(message["message"]["content"], format!("m{i}"));
+        let message = b.recv_message().await;
+        assert_eq!(message.content, format!("m{i}"));
     }
 }
 
@@ -196,27 +194,33 @@ async fn membership_changes_apply_without_reconnecting(engine: Engine) {
     let mut b = stack.connect(&bob).await;
 
     stack.add_member_ok(&alice, room, &bob).await;
-    let added = b.recv_type("memberAdded").await;
-    assert_eq!(added["roomId"], room);
-    a.recv_type("memberAdded").await;
-    stack.send_ok(&alice, room, "welcome").await;
-    assert_eq!(
-        b.recv_type("message").await["message"]["content"],
-        "welcome"
+    let added = b
+        .recv_until(|f| matches!(f, ServerFrame::MemberAdded { .. }))
+        .await;
+    assert!(
+        matches!(added.frame, ServerFrame::MemberAdded { room_id, .. } if room_id == room),
+        "{added:?}"
     );
-    a.recv_type("message").await;
+    a.recv_until(|f| matches!(f, ServerFrame::MemberAdded { .. }))
+        .await;
+    stack.send_ok(&alice, room, "welcome").await;
+    assert_eq!(b.recv_message().await.content, "welcome");
+    a.recv_message().await;
 
     stack.remove_member(&alice, room, &bob).await;
-    let removed = b.recv_type("memberRemoved").await;
-    assert_eq!(removed["userId"], bob.id.to_string());
+    let removed = b
+        .recv_until(|f| matches!(f, ServerFrame::MemberRemoved { .. }))
+        .await;
+    assert!(
+        matches!(removed.frame, ServerFrame::MemberRemoved { user_id, .. } if user_id == bob.id),
+        "{removed:?}"
+    );
     // Once, through the user target, not twice.
     b.silent(QUIET).await;
-    a.recv_type("memberRemoved").await;
+    a.recv_until(|f| matches!(f, ServerFrame::MemberRemoved { .. }))
+        .await;
     stack.send_ok(&alice, room, "bob is gone").await;
-    assert_eq!(
-        a.recv_type("message").await["message"]["content"],
-        "bob is gone"
-    );
+    assert_eq!(a.recv_message().await.content, "bob is gone");
     b.silent(QUIET).await;
 }
 
@@ -233,8 +237,12 @@ async fn logout_all_closes_the_users_sockets(engine: Engine) {
         assert_eq!(code, Some(4003));
         assert_eq!(reason, "logged out");
     }
-    b.send(json!({"action": "ping", "id": "p"})).await;
-    assert_eq!(b.recv().await, json!({"type": "pong", "id": "p"}));
+    b.act("p", ClientAction::Ping).await;
+    let pong = Reply {
+        frame: ServerFrame::Pong,
+        id: frame_id("p"),
+    };
+    assert_eq!(b.recv_frame().await, pong);
     eventually("alice's connections are gone", || async {
         stack.relay.relay.connection_count() == 1
     })
@@ -254,27 +262,27 @@ async fn refresh_token_keeps_the_connection_past_expiry(engine: Engine) {
     // does not.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let fresh = stack.refresh_ok(&alice.refresh).await.token;
-    a.send(json!({"action": "refreshToken", "id": "r", "token": fresh}))
-        .await;
-    let refreshed = a.recv().await;
-    assert_eq!(refreshed["type"], "tokenRefreshed", "{refreshed}");
-    assert_eq!(refreshed["id"], "r");
+    a.act("r", refresh_token(&fresh)).await;
+    let refreshed = a.recv_frame().await;
+    assert!(
+        matches!(refreshed.frame, ServerFrame::TokenRefreshed { .. }),
+        "{refreshed:?}"
+    );
+    assert_eq!(refreshed.id, frame_id("r"));
     // Someone else's token is refused.
     let bobs = stack.login_again(&bob).await.token;
-    a.send(json!({"action": "refreshToken", "token": bobs}))
-        .await;
-    assert_eq!(a.recv().await["code"], "invalid_token");
-    a.send(json!({"action": "refreshToken", "token": "garbage"}))
-        .await;
-    assert_eq!(a.recv().await["code"], "invalid_token");
+    a.act(None, refresh_token(&bobs)).await;
+    assert_eq!(a.recv_error().await.0.code, ErrorCode::InvalidToken);
+    a.act(None, refresh_token("garbage")).await;
+    assert_eq!(a.recv_error().await.0.code, ErrorCode::InvalidToken);
 
     let (code, reason, _) = b.closed(Duration::from_secs(8)).await;
     assert_eq!(code, Some(4001));
     assert_eq!(reason, "token expired");
 
     // Alice's first token has expired by now; her refreshed one keeps her connected.
-    a.send(json!({"action": "ping"})).await;
-    assert_eq!(a.recv().await["type"], "pong");
+    a.act(None, ClientAction::Ping).await;
+    assert_eq!(a.recv_frame().await.frame, ServerFrame::Pong);
 }
 
 both_engines!(

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 pub(crate) use test_stack::{
     AUTH_KEY, GENERAL, Gate, ORIGIN, Options, REDIS_URL, RELAY_KEY, RelayNode, Stack, User, WAIT,
-    Ws, assert_problem, spawn_stack, spawn_stack_with, start_relay, upgrade_request,
+    Ws, assert_problem, deliver, frame_id, refresh_token, send_message, spawn_stack,
+    spawn_stack_with, start_relay, sync_after, upgrade_request,
 };
 
 /// A private redis-server on its own port, killed on drop (Redis "cut off").

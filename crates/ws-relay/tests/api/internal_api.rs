@@ -4,6 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use test_support::Engine;
+use wire::{ClientAction, Control, Delivery, Publish, Reply, ServerFrame, Target};
 
 use crate::helpers::*;
 
@@ -12,7 +13,7 @@ async fn connections_api_reads_posts_and_closes() {
     let stack = spawn_stack(Engine::Sqlite).await;
     let alice = stack.signup("alice").await;
     let (mut ws, ready) = stack.connect_to(&stack.relay, &alice).await;
-    let id = ready["connectionId"].as_str().unwrap().to_owned();
+    let id = ready.connection_id;
     let path = format!("/internal/connections/{id}");
 
     let res = stack.internal(&stack.relay, Method::GET, &path, None).await;
@@ -24,6 +25,7 @@ async fn connections_api_reads_posts_and_closes() {
     assert_eq!(info["rooms"], json!([GENERAL]));
     assert!(info["connectedAt"].as_str().unwrap().ends_with('Z'));
 
+    // Raw JSON: @connections passes any payload through as it is, not only protocol frames.
     let res = stack
         .internal(
             &stack.relay,
@@ -49,6 +51,7 @@ async fn connections_api_reads_posts_and_closes() {
     })
     .await;
     for method in [Method::POST, Method::DELETE] {
+        // Raw JSON: any payload; the connection is gone before it matters.
         let body = (method == Method::POST).then(|| json!({"payload": {}}));
         let res = stack.internal(&stack.relay, method, &path, body).await;
         assert_eq!(res.status(), StatusCode::GONE);
@@ -65,6 +68,7 @@ async fn internal_endpoints_need_the_key() {
         (Method::DELETE, "/internal/connections/x"),
     ] {
         for key in [None, Some("wrong-key")] {
+            // Raw JSON: any body; the key is checked before it is read.
             let mut req = client
                 .request(method.clone(), format!("{}{path}", stack.relay.http))
                 .json(&json!({}));
@@ -75,7 +79,7 @@ async fn internal_endpoints_need_the_key() {
             assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
         }
     }
-    // A malformed publish is a 400 problem, not a 500.
+    // A malformed publish (raw JSON on purpose) is a 400 problem, not a 500.
     let res = stack
         .internal(
             &stack.relay,
@@ -93,42 +97,46 @@ async fn each_key_does_only_what_its_caller_does() {
     let alice = stack.signup("alice").await;
     let (mut ws, _) = stack.connect_to(&stack.relay, &alice).await;
     let client = reqwest::Client::new();
-    let call = |method: Method, path: &str, key: &str, body: Value| {
-        client
+    let call = |method: Method, path: &str, key: &str, body: Option<&Publish>| {
+        let mut req = client
             .request(method, format!("{}{path}", stack.relay.http))
-            .header("x-internal-api-key", key)
-            .json(&body)
-            .send()
+            .header("x-internal-api-key", key);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send()
     };
-    let message = json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "roomDeleted", "roomId": 1}}]});
-    let subscribe = json!({"control": [{"subscribe": {"userId": alice.id, "roomId": 7}}]});
+    let message = deliver(
+        Target::User(alice.id),
+        ServerFrame::RoomDeleted { room_id: 1 },
+    );
+    let subscribe = controls(vec![Control::Subscribe {
+        user_id: alice.id,
+        room_id: 7,
+    }]);
     // A relay's own key opens nothing on a relay.
-    let res = call(
-        Method::POST,
-        "/internal/publish",
-        RELAY_KEY,
-        message.clone(),
-    )
-    .await
-    .unwrap();
+    let res = call(Method::POST, "/internal/publish", RELAY_KEY, Some(&message))
+        .await
+        .unwrap();
     assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
     // auth-service may not speak in rooms, change memberships or use @connections.
-    for body in [message, subscribe] {
-        let res = call(Method::POST, "/internal/publish", AUTH_KEY, body)
+    for body in [&message, &subscribe] {
+        let res = call(Method::POST, "/internal/publish", AUTH_KEY, Some(body))
             .await
             .unwrap();
         assert_problem(res, StatusCode::FORBIDDEN, "forbidden_internal_caller").await;
     }
-    let res = call(Method::GET, "/internal/connections/x", AUTH_KEY, json!({}))
+    let res = call(Method::GET, "/internal/connections/x", AUTH_KEY, None)
         .await
         .unwrap();
     assert_problem(res, StatusCode::FORBIDDEN, "forbidden_internal_caller").await;
     // ... but it may end a user's sockets.
+    let disconnect = controls(vec![Control::DisconnectUser(alice.id)]);
     let res = call(
         Method::POST,
         "/internal/publish",
         AUTH_KEY,
-        json!({"control": [{"disconnectUser": alice.id}]}),
+        Some(&disconnect),
     )
     .await
     .unwrap();
@@ -142,41 +150,60 @@ async fn publish_targets_rooms_users_and_connections() {
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
     let (mut a, ready) = stack.connect_to(&stack.relay, &alice).await;
-    let a_id = ready["connectionId"].as_str().unwrap().to_owned();
+    let a_id = ready.connection_id;
     let mut b = stack.connect(&bob).await;
 
-    stack
-        .publish(
-            &stack.relay,
-            json!({
-                "deliveries": [
-                    {"target": {"user": bob.id}, "payload": {"type": "roomDeleted", "roomId": 1}},
-                    {"target": {"connection": a_id}, "payload": {"type": "roomDeleted", "roomId": 2}},
-                    {"target": {"room": 999}, "payload": {"type": "roomDeleted", "roomId": 3}}
-                ],
-                "control": [{"subscribe": {"userId": alice.id, "roomId": 999}}]
-            }),
-        )
-        .await;
-    assert_eq!(b.recv().await, json!({"type": "roomDeleted", "roomId": 1}));
-    let mut got = vec![
-        a.recv().await["roomId"].clone(),
-        a.recv().await["roomId"].clone(),
-    ];
-    got.sort_by_key(|v| v.as_i64());
-    assert_eq!(got, [json!(2), json!(3)]);
+    let room_deleted = |target: Target, room_id: i64| Delivery {
+        target,
+        payload: ServerFrame::RoomDeleted { room_id },
+    };
+    let publish = Publish {
+        deliveries: vec![
+            room_deleted(Target::User(bob.id), 1),
+            room_deleted(Target::Connection(a_id), 2),
+            room_deleted(Target::Room(999), 3),
+        ],
+        control: vec![Control::Subscribe {
+            user_id: alice.id,
+            room_id: 999,
+        }],
+    };
+    stack.publish(&stack.relay, &publish).await;
+    let expected = Reply {
+        frame: ServerFrame::RoomDeleted { room_id: 1 },
+        id: None,
+    };
+    assert_eq!(b.recv_frame().await, expected);
+    let mut got = vec![deleted_room(&mut a).await, deleted_room(&mut a).await];
+    got.sort_unstable();
+    assert_eq!(got, [2, 3]);
     b.silent(std::time::Duration::from_millis(300)).await;
 
-    stack
-        .publish(
-            &stack.relay,
-            json!({
-                "deliveries": [{"target": {"room": 999}, "payload": {"type": "roomDeleted", "roomId": 4}}],
-                "control": [{"unsubscribe": {"userId": alice.id, "roomId": 999}}]
-            }),
-        )
-        .await;
+    let publish = Publish {
+        deliveries: vec![room_deleted(Target::Room(999), 4)],
+        control: vec![Control::Unsubscribe {
+            user_id: alice.id,
+            room_id: 999,
+        }],
+    };
+    stack.publish(&stack.relay, &publish).await;
     a.silent(std::time::Duration::from_millis(300)).await;
+}
+
+/// The room of the next frame, which must be `roomDeleted`.
+async fn deleted_room(ws: &mut Ws) -> i64 {
+    match ws.recv_frame().await.frame {
+        ServerFrame::RoomDeleted { room_id } => room_id,
+        other => panic!("expected roomDeleted, got {other:?}"),
+    }
+}
+
+/// A publish of control items only.
+fn controls(control: Vec<Control>) -> Publish {
+    Publish {
+        deliveries: Vec::new(),
+        control,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,8 +211,8 @@ async fn health_readiness_and_metrics() {
     let stack = spawn_stack(Engine::Sqlite).await;
     let alice = stack.signup("alice").await;
     let mut ws = stack.connect(&alice).await;
-    ws.send(json!({"action": "ping"})).await;
-    ws.recv().await;
+    ws.act(None, ClientAction::Ping).await;
+    ws.recv_frame().await;
 
     let res = reqwest::get(format!("{}/healthz", stack.relay.http))
         .await
@@ -218,17 +245,29 @@ async fn a_publish_body_over_its_limit_is_refused_413() {
         spawn_stack_with(Options::new(Engine::Sqlite).relay(|s| s.publish_max_bytes = 4096)).await;
     let alice = stack.signup("alice").await;
     let mut ws = stack.connect(&alice).await;
-    let body = |filler: &str| json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "typing", "roomId": 1, "userId": alice.id, "username": filler}}]});
+    let body = |filler: &str| {
+        let typing = ServerFrame::Typing {
+            room_id: 1,
+            user_id: alice.id,
+            username: filler.to_owned(),
+        };
+        deliver(Target::User(alice.id), typing)
+    };
+    let too_big = serde_json::to_value(body(&"f".repeat(8000))).unwrap();
     let res = stack
         .internal(
             &stack.relay,
             Method::POST,
             "/internal/publish",
-            Some(body(&"f".repeat(8000))),
+            Some(too_big),
         )
         .await;
     test_support::assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
     ws.silent(std::time::Duration::from_millis(200)).await;
-    stack.publish(&stack.relay, body("small")).await;
-    assert_eq!(ws.recv().await["username"], "small");
+    stack.publish(&stack.relay, &body("small")).await;
+    let frame = ws.recv_frame().await.frame;
+    assert!(
+        matches!(&frame, ServerFrame::Typing { username, .. } if username == "small"),
+        "{frame:?}"
+    );
 }

@@ -3,29 +3,33 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use test_support::Engine;
+use wire::{ClientAction, Reply, ServerFrame};
 
 use crate::helpers::*;
 
 /// Sends a message on a socket and waits for its ack and its own copy.
 async fn say(ws: &mut Ws, room: i64, content: &str) {
-    ws.send(json!({"action": "sendMessage", "roomId": room, "content": content, "clientMsgId": client_msg_id()}))
-        .await;
-    let ack = until(ws, |f| f["type"] == "ack").await;
-    assert_eq!(ack["message"]["content"], content);
-    until(ws, |f| {
-        f["type"] == "message" && f["message"]["content"] == content
-    })
+    let send = send_message(room, content, Some(&client_msg_id()));
+    ws.act(None, ClientAction::SendMessage(send)).await;
+    let ack = until(ws, |f| matches!(f, ServerFrame::Ack { .. })).await;
+    assert!(
+        matches!(&ack.frame, ServerFrame::Ack { message, .. } if message.content == content),
+        "{ack:?}"
+    );
+    until(
+        ws,
+        |f| matches!(f, ServerFrame::Message { message } if message.content == content),
+    )
     .await;
 }
 
 /// The next frame that `wanted` accepts; others (membership events) are skipped.
-async fn until(ws: &mut Ws, wanted: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+async fn until(ws: &mut Ws, wanted: impl Fn(&ServerFrame) -> bool) -> Reply {
     loop {
-        let frame = ws.recv().await;
-        if wanted(&frame) {
-            return frame;
+        let reply = ws.recv_frame().await;
+        if wanted(&reply.frame) {
+            return reply;
         }
     }
 }
@@ -36,16 +40,13 @@ async fn messages_in(ws: &mut Ws, room: i64, wait: Duration) -> Vec<String> {
     let mut got = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let Some(frame) = ws.try_recv(left).await else {
+        let Some(reply) = ws.try_recv_frame(left).await else {
             return got;
         };
-        if frame["type"] == "message" && frame["message"]["roomId"] == room {
-            got.push(
-                frame["message"]["content"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            );
+        if let ServerFrame::Message { message } = reply.frame
+            && message.room_id == room
+        {
+            got.push(message.content);
         }
     }
 }
@@ -75,7 +76,7 @@ async fn lost_controls(recheck: Duration) -> Lost {
     stack.add_member_ok(&alice, room, &bob).await;
     let (a, _) = stack.connect_to(&stack.relay, &alice).await;
     let (b, ready) = stack.connect_to(&stack.relay, &bob).await;
-    let bob_conn = ready["connectionId"].as_str().unwrap().to_owned();
+    let bob_conn = ready.connection_id;
     Lost {
         stack,
         alice,
@@ -93,7 +94,7 @@ async fn the_periodic_recheck_repairs_lost_subscribe_and_unsubscribe() {
     let stack = &l.stack;
     let carol = stack.signup("carol").await;
     let (_c, ready) = stack.connect_to(&stack.relay, &carol).await;
-    let carol_conn = ready["connectionId"].as_str().unwrap().to_owned();
+    let carol_conn = ready.connection_id;
     assert_eq!(
         rooms_of(stack, &stack.relay, &l.bob_conn).await,
         vec![GENERAL, l.room]
@@ -131,10 +132,11 @@ async fn refresh_token_re_reads_the_connections_rooms() {
     );
 
     // ...until his next refreshToken (a token of the same session), which reads his rooms again.
-    let token = l.bob.token.clone();
-    l.b.send(json!({"action": "refreshToken", "id": "r", "token": token}))
-        .await;
-    assert_eq!(l.b.recv_type("tokenRefreshed").await["id"], "r");
+    l.b.act("r", refresh_token(&l.bob.token)).await;
+    let refreshed =
+        l.b.recv_until(|f| matches!(f, ServerFrame::TokenRefreshed { .. }))
+            .await;
+    assert_eq!(refreshed.id, frame_id("r"));
     eventually("the refresh removed the stale subscription", || async {
         rooms_of(&l.stack, &l.stack.relay, &l.bob_conn).await == vec![GENERAL]
     })
@@ -254,7 +256,7 @@ async fn club_across(stack: &Stack, b_node: &RelayNode) -> Club {
     stack.add_member_ok(&alice, room, &carol).await;
     let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
     let (mut b, hello) = stack.connect_to(b_node, &bob).await;
-    let bob_conn = hello["connectionId"].as_str().unwrap().to_owned();
+    let bob_conn = hello.connection_id;
     let (c, _) = stack.connect_to(b_node, &carol).await;
     say(&mut a, room, "before").await;
     assert_eq!(

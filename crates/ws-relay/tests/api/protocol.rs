@@ -12,6 +12,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
+use wire::protocol::Sync;
+use wire::{ClientAction, ClientFrame, ErrorCode, FrameId, Reply, ServerFrame, Target};
+
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,7 +48,7 @@ async fn bad_reused_and_cross_origin_connects_are_refused_before_the_upgrade() {
         Some(reqwest::StatusCode::FORBIDDEN)
     );
     let mut first = Ws::connect(&url, Some(ORIGIN)).await.unwrap();
-    assert_eq!(first.recv().await["type"], "ready");
+    first.recv_ready().await;
     // Single use.
     assert_eq!(
         Ws::connect(&url, Some(ORIGIN)).await.err(),
@@ -61,8 +64,8 @@ async fn bad_reused_and_cross_origin_connects_are_refused_before_the_upgrade() {
     .await
     .unwrap();
     assert_eq!(bearer.protocol.as_deref(), Some("cloudchat.v1"));
-    let ready = bearer.recv().await;
-    assert_eq!(ready["userId"], alice.id.to_string());
+    let ready = bearer.recv_ready().await;
+    assert_eq!(ready.user_id, alice.id);
     assert_eq!(
         Ws::connect_with(ws, None, Some("cloudchat.v1, bearer.bad.token.here"))
             .await
@@ -79,7 +82,7 @@ async fn frame_limits_close_with_the_rfc_codes() {
     // Exactly 64 KiB is accepted (and answered as an invalid frame: it is not JSON).
     let mut ws = stack.connect(&alice).await;
     ws.send_message(Message::text("x".repeat(64 * 1024))).await;
-    assert_eq!(ws.recv().await["code"], "invalid_frame");
+    assert_eq!(ws.recv_error().await.0.code, ErrorCode::InvalidFrame);
 
     // 65 KiB: 1009.
     ws.send_message(Message::text("x".repeat(65 * 1024))).await;
@@ -137,13 +140,13 @@ async fn unknown_and_invalid_frames_get_error_frames() {
     let alice = stack.signup("alice").await;
     let mut ws = stack.connect(&alice).await;
 
+    // Raw JSON: an action no client type can name.
     ws.send(json!({"action": "deleteEverything", "id": "u1"}))
         .await;
-    let err = ws.recv().await;
-    assert_eq!(err["type"], "error");
-    assert_eq!(err["code"], "unknown_action");
-    assert_eq!(err["temporary"], false);
-    assert_eq!(err["id"], "u1");
+    let (err, id) = ws.recv_error().await;
+    assert_eq!(err.code, ErrorCode::UnknownAction);
+    assert!(!err.temporary);
+    assert_eq!(id, frame_id("u1"));
 
     for bad in [
         "not json",
@@ -152,21 +155,24 @@ async fn unknown_and_invalid_frames_get_error_frames() {
         r#"{"action": 3}"#,
     ] {
         ws.send_message(Message::text(bad)).await;
-        let err = ws.recv().await;
-        assert_eq!(err["code"], "invalid_frame", "{bad}");
+        let (err, _) = ws.recv_error().await;
+        assert_eq!(err.code, ErrorCode::InvalidFrame, "{bad}");
     }
 
     // chat-service's own refusals come back as non-temporary errors with its code.
-    ws.send(json!({"action": "sendMessage", "id": "v", "roomId": GENERAL, "content": "   ", "clientMsgId": client_msg_id()}))
-        .await;
-    let err = ws.recv().await;
-    assert_eq!(err["type"], "error");
-    assert_eq!(err["temporary"], false);
-    assert_eq!(err["id"], "v");
-    assert!(err["code"].as_str().is_some_and(|c| !c.is_empty()));
+    let blank = send_message(GENERAL, "   ", Some(&client_msg_id()));
+    ws.act("v", ClientAction::SendMessage(blank)).await;
+    let (err, id) = ws.recv_error().await;
+    assert!(!err.temporary);
+    assert_eq!(id, frame_id("v"));
+    assert_ne!(err.code, ErrorCode::Unknown, "{err:?}");
 
-    ws.send(json!({"action": "ping", "id": 42})).await;
-    assert_eq!(ws.recv().await, json!({"type": "pong", "id": 42}));
+    ws.act(42, ClientAction::Ping).await;
+    let pong = Reply {
+        frame: ServerFrame::Pong,
+        id: frame_id(42),
+    };
+    assert_eq!(ws.recv_frame().await, pong);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,27 +186,27 @@ async fn flooding_is_rate_limited_then_closed() {
     let mut ws = stack.connect(&alice).await;
 
     for i in 0..15 {
-        ws.inner
-            .feed(Message::text(
-                json!({"action": "ping", "id": i}).to_string(),
-            ))
-            .await
-            .unwrap();
+        ws.inner.feed(ping(i)).await.unwrap();
     }
     ws.inner.flush().await.unwrap();
     let mut pongs = 0;
     let mut limited = 0;
     for _ in 0..15 {
-        let frame = ws.recv().await;
-        match frame["type"].as_str() {
-            Some("pong") => pongs += 1,
-            Some("error") => {
-                assert_eq!(frame["code"], "rate_limited");
-                assert_eq!(frame["temporary"], true);
-                assert!(frame["id"].is_number());
+        match ws.recv_frame().await {
+            Reply {
+                frame: ServerFrame::Pong,
+                ..
+            } => pongs += 1,
+            Reply {
+                frame: ServerFrame::Error(err),
+                id,
+            } => {
+                assert_eq!(err.code, ErrorCode::RateLimited);
+                assert!(err.temporary);
+                assert!(matches!(id, Some(FrameId::Number(_))), "{id:?}");
                 limited += 1;
             }
-            _ => panic!("unexpected {frame}"),
+            other => panic!("unexpected {other:?}"),
         }
     }
     assert!((10..=11).contains(&pongs), "{pongs} pongs");
@@ -209,14 +215,7 @@ async fn flooding_is_rate_limited_then_closed() {
     // Keeping it up is sustained abuse: 1008.
     let mut closed = None;
     for i in 0..200 {
-        if ws
-            .inner
-            .send(Message::text(
-                json!({"action": "ping", "id": i}).to_string(),
-            ))
-            .await
-            .is_err()
-        {
+        if ws.inner.send(ping(i)).await.is_err() {
             break;
         }
         if let Ok(Some(Ok(Message::Close(frame)))) = tokio::time::timeout(
@@ -234,6 +233,15 @@ async fn flooding_is_rate_limited_then_closed() {
         None => ws.closed(WAIT).await.0,
     };
     assert_eq!(code, Some(1008));
+}
+
+/// A `ping` with `id` as a raw message, for the socket's own sink (feed, then flush).
+fn ping(id: i64) -> Message {
+    let frame = ClientFrame {
+        id: frame_id(id),
+        action: ClientAction::Ping,
+    };
+    Message::text(serde_json::to_string(&frame).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,9 +263,12 @@ async fn a_client_that_stops_reading_is_closed_and_others_are_not_held_up() {
             if n == target && sent_rx.has_changed().is_err() {
                 return (fast, n);
             }
-            match fast.try_recv(Duration::from_millis(200)).await {
-                Some(frame) => {
-                    assert_eq!(frame["type"], "typing");
+            match fast.try_recv_frame(Duration::from_millis(200)).await {
+                Some(reply) => {
+                    assert!(
+                        matches!(reply.frame, ServerFrame::Typing { .. }),
+                        "{reply:?}"
+                    );
                     n += 1;
                 }
                 None if sent_rx.has_changed().is_err() && n == *sent_rx.borrow() => {
@@ -310,16 +321,15 @@ async fn chat_service_down_or_hung_gives_temporary_errors_within_the_timeout() {
     let stack = spawn_stack(Engine::Sqlite).await;
     let alice = stack.signup("alice").await;
     let mut ws = stack.connect(&alice).await;
-    let send = |id: &str| json!({"action": "sendMessage", "id": id, "roomId": GENERAL, "content": "hello", "clientMsgId": client_msg_id()});
+    let send = || ClientAction::SendMessage(send_message(GENERAL, "hello", Some(&client_msg_id())));
 
     stack.gate.refuse();
     let started = Instant::now();
-    ws.send(send("down")).await;
-    let err = ws.recv().await;
-    assert_eq!(err["type"], "error");
-    assert_eq!(err["code"], "chat_unavailable");
-    assert_eq!(err["temporary"], true);
-    assert_eq!(err["id"], "down");
+    ws.act("down", send()).await;
+    let (err, id) = ws.recv_error().await;
+    assert_eq!(err.code, ErrorCode::ChatUnavailable);
+    assert!(err.temporary);
+    assert_eq!(id, frame_id("down"));
     assert!(started.elapsed() < Duration::from_secs(3));
     // New connections are refused with 503 meanwhile.
     let ticket_user = stack.signup("bob").await;
@@ -334,13 +344,13 @@ async fn chat_service_down_or_hung_gives_temporary_errors_within_the_timeout() {
     // Hung: the answer comes at the 2 s timeout, and pings are answered meanwhile.
     stack.gate.hang();
     let started = Instant::now();
-    ws.send(send("hung")).await;
-    ws.send(json!({"action": "ping", "id": "p"})).await;
-    assert_eq!(ws.recv().await["type"], "pong");
-    let err = ws.recv().await;
-    assert_eq!(err["code"], "chat_unavailable");
-    assert_eq!(err["temporary"], true);
-    assert_eq!(err["id"], "hung");
+    ws.act("hung", send()).await;
+    ws.act("p", ClientAction::Ping).await;
+    assert_eq!(ws.recv_frame().await.frame, ServerFrame::Pong);
+    let (err, id) = ws.recv_error().await;
+    assert_eq!(err.code, ErrorCode::ChatUnavailable);
+    assert!(err.temporary);
+    assert_eq!(id, frame_id("hung"));
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_millis(1900) && waited < Duration::from_secs(4),
@@ -348,9 +358,9 @@ async fn chat_service_down_or_hung_gives_temporary_errors_within_the_timeout() {
     );
 
     stack.gate.open();
-    ws.send(send("back")).await;
-    let ack = ws.recv_type("ack").await;
-    assert_eq!(ack["id"], "back");
+    ws.act("back", send()).await;
+    let ack = ws.recv_ack().await;
+    assert_eq!(ack.id, frame_id("back"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,7 +381,11 @@ async fn frames_sent_with_the_upgrade_are_queued_not_dropped() {
     )
     .into_bytes();
     for id in ["early-1", "early-2"] {
-        let payload = json!({"action": "ping", "id": id}).to_string().into_bytes();
+        let ping = ClientFrame {
+            id: frame_id(id),
+            action: ClientAction::Ping,
+        };
+        let payload = serde_json::to_vec(&ping).unwrap();
         bytes.push(0x81);
         bytes.push(0x80 | u8::try_from(payload.len()).unwrap());
         bytes.extend_from_slice(&[0, 0, 0, 0]); // a zero mask leaves the payload as is
@@ -423,8 +437,8 @@ async fn a_silent_client_is_pinged_then_closed() {
     assert_eq!(code, Some(4008));
     assert_eq!(reason, "idle timeout");
     let mut alive = keep.await.unwrap();
-    alive.send(json!({"action": "ping"})).await;
-    assert_eq!(alive.recv().await["type"], "pong");
+    alive.act(None, ClientAction::Ping).await;
+    assert_eq!(alive.recv_frame().await.frame, ServerFrame::Pong);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -563,11 +577,12 @@ async fn a_client_that_never_reads_large_frames_is_closed_on_its_byte_budget() {
     loop {
         stack.publish_bulk(sent, &filler).await;
         sent += 1;
-        let frame = fast.recv().await;
-        assert_eq!(
-            (frame["type"].as_str(), frame["roomId"].as_u64()),
-            (Some("typing"), Some(sent as u64 - 1))
-        );
+        // The typing frame's room, not the frame: its 60 KiB filler would flood the output.
+        let typing_room = match fast.recv_frame().await.frame {
+            ServerFrame::Typing { room_id, .. } => Some(room_id),
+            _ => None,
+        };
+        assert_eq!(typing_room, Some(sent as i64 - 1));
         let res = stack
             .internal(&stack.relay, reqwest::Method::GET, &path, None)
             .await;
@@ -604,7 +619,7 @@ async fn slow_and_fast(stack: &Stack) -> (Ws, String, Ws) {
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
     let (slow, ready) = stack.connect_to(&stack.relay, &alice).await;
-    let slow_id = ready["connectionId"].as_str().unwrap().to_owned();
+    let slow_id = ready.connection_id;
     let fast = stack.connect(&bob).await;
     (slow, slow_id, fast)
 }
@@ -664,18 +679,28 @@ async fn an_answer_over_the_reply_cap_fails_its_batch_with_a_temporary_error() {
         stack.send_ok(&alice, room, &"m".repeat(4000)).await;
     }
     let mut ws = stack.connect(&alice).await;
-    ws.send(json!({"action": "sync", "id": "s", "roomId": room, "afterSeq": 0}))
-        .await;
-    let error = ws.recv_type("error").await;
+    ws.act("s", ClientAction::Sync(sync_after(room, 0))).await;
+    let error = ws.recv_until(|f| matches!(f, ServerFrame::Error(_))).await;
+    let ServerFrame::Error(err) = &error.frame else {
+        unreachable!()
+    };
     assert_eq!(
-        (&error["code"], &error["temporary"], &error["id"]),
-        (&json!("chat_unavailable"), &json!(true), &json!("s"))
+        (err.code, err.temporary, &error.id),
+        (ErrorCode::ChatUnavailable, true, &frame_id("s"))
     );
     // A smaller page still comes, and the connection is unharmed.
-    ws.send(json!({"action": "sync", "id": "t", "roomId": room, "afterSeq": 0, "limit": 5}))
+    let smaller = Sync {
+        limit: Some(5),
+        ..sync_after(room, 0)
+    };
+    ws.act("t", ClientAction::Sync(smaller)).await;
+    let reply = ws
+        .recv_until(|f| matches!(f, ServerFrame::Messages(_)))
         .await;
-    let page = ws.recv_type("messages").await;
-    assert_eq!(page["messages"].as_array().unwrap().len(), 5);
+    let ServerFrame::Messages(page) = reply.frame else {
+        unreachable!()
+    };
+    assert_eq!(page.messages.len(), 5);
     assert!(metric(&stack.relay, "ws_relay_chat_replies_too_large_total").await >= 1.0);
 }
 
@@ -721,11 +746,13 @@ async fn the_tcp_connection_of_a_client_that_never_reads_is_dropped_after_the_id
     // Large frames until the relay gives up on it (1013)...
     let filler = "f".repeat(60 * 1024);
     for i in 0.. {
+        let typing = ServerFrame::Typing {
+            room_id: i,
+            user_id: alice.id,
+            username: filler.clone(),
+        };
         stack
-            .publish(
-                &stack.relay,
-                json!({"deliveries": [{"target": {"user": alice.id}, "payload": {"type": "typing", "roomId": i, "userId": alice.id, "username": filler}}]}),
-            )
+            .publish(&stack.relay, &deliver(Target::User(alice.id), typing))
             .await;
         if stack.relay.relay.connection_count() == 0 {
             break;

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
 use uuid::Uuid;
+use wire::{ErrorCode, ServerFrame};
 
 use crate::helpers::*;
 
@@ -48,8 +49,7 @@ async fn assert_logged_out(ws: &mut Ws) {
 async fn assert_alive(stack: &Stack, ws: &mut Ws, author: &User) {
     let content = format!("still here {}", Uuid::new_v4());
     stack.send_ok(author, GENERAL, &content).await;
-    let frame = ws.recv_type("message").await;
-    assert_eq!(frame["message"]["content"], content);
+    assert_eq!(ws.recv_message().await.content, content);
 }
 
 /// The three ways one session is revoked while the others go on.
@@ -190,13 +190,10 @@ async fn refresh_token_of_a_revoked_or_other_session_closes_with_4003(engine: En
     let phone = stack.login_again(&alice).await;
     let mut phone_ws = stack.connect(&phone).await;
     let fresh_web_token = stack.login_again(&alice).await.token;
-    phone_ws
-        .send(json!({"action": "refreshToken", "id": "r1", "token": fresh_web_token}))
-        .await;
-    let error = phone_ws.recv().await;
-    assert_eq!(error["type"], "error");
-    assert_eq!(error["code"], "session_revoked");
-    assert_eq!(error["id"], "r1");
+    phone_ws.act("r1", refresh_token(&fresh_web_token)).await;
+    let (error, id) = phone_ws.recv_error().await;
+    assert_eq!(error.code, ErrorCode::SessionRevoked);
+    assert_eq!(id, frame_id("r1"));
     assert_logged_out(&mut phone_ws).await;
 
     // A token of the connection's own session, once the relay knows the session is revoked
@@ -214,17 +211,19 @@ async fn refresh_token_of_a_revoked_or_other_session_closes_with_4003(engine: En
         },
         false,
     );
-    tablet_ws
-        .send(json!({"action": "refreshToken", "id": "r2", "token": tablet.token}))
-        .await;
-    assert_eq!(tablet_ws.recv().await["code"], "session_revoked");
+    tablet_ws.act("r2", refresh_token(&tablet.token)).await;
+    let (error, _) = tablet_ws.recv_error().await;
+    assert_eq!(error.code, ErrorCode::SessionRevoked);
     assert_logged_out(&mut tablet_ws).await;
 
     // The same session's token is still welcome.
     let mut web = stack.connect(&alice).await;
-    web.send(json!({"action": "refreshToken", "id": "r3", "token": alice.token}))
-        .await;
-    assert_eq!(web.recv().await["type"], "tokenRefreshed");
+    web.act("r3", refresh_token(&alice.token)).await;
+    let refreshed = web.recv_frame().await.frame;
+    assert!(
+        matches!(refreshed, ServerFrame::TokenRefreshed { .. }),
+        "{refreshed:?}"
+    );
 }
 
 both_engines!(
