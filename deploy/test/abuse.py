@@ -429,7 +429,8 @@ async def case_internal_keys(t: Target):
     s = t.stack
     wrong = {INTERNAL_KEY_HEADER: secrets.token_hex(32)}
     connect = {"connectionId": str(uuid.uuid4()), "ticket": "x" * 43, "relayId": "intruder"}
-    publish = {"deliveries": [{"target": {"user": str(uuid.uuid4())}, "payload": {"type": "message"}}]}
+    # A well-formed frame: the relay reads the body before it looks at what the caller may do.
+    publish = {"deliveries": [{"target": {"user": str(uuid.uuid4())}, "payload": {"type": "roomDeleted", "roomId": 1}}]}
     for service, path, body in (("chat", "/internal/ws/connect", connect), ("relay1", "/internal/publish", publish),
                                 ("auth", f"/internal/users/{uuid.uuid4()}", None)):
         method = "POST" if body is not None else "GET"

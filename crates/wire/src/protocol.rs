@@ -222,7 +222,10 @@ pub struct MessageView {
     pub room_id: i64,
     /// The message's place in its room: gap-free from 1.
     pub seq: i64,
-    /// The room revision of this message's last change (creation, edit or deletion).
+    /// The room revision of this message's last change (creation, edit or deletion). (Fields
+    /// added after the first version default when absent, so that a relay and a chat-service
+    /// of two versions read each other during a rolling upgrade.)
+    #[serde(default)]
     pub rev: i64,
     pub user_id: Uuid,
     pub username: String,
@@ -269,6 +272,7 @@ pub struct Page {
     pub messages: Vec<MessageView>,
     pub has_more: bool,
     /// The room's revision: every change up to it is reflected in the page.
+    #[serde(default)]
     pub rev: i64,
 }
 
@@ -318,6 +322,7 @@ pub enum ServerFrame {
         room_id: i64,
         id: i64,
         seq: i64,
+        #[serde(default)]
         rev: i64,
     },
     #[serde(rename_all = "camelCase")]
@@ -520,6 +525,15 @@ mod tests {
         assert_eq!(err.and_then(|e| e.id), Some(FrameId::Text("x".into())));
         let long = format!(r#"{{"action":"ping","id":"{}"}}"#, "x".repeat(129));
         assert!(ClientFrame::parse(&long).is_err());
+    }
+
+    #[test]
+    fn frames_of_an_older_chat_service_still_read() {
+        // Before the change feed: no `rev` on messages, pages or deletions.
+        let old = json!({"type": "messageDeleted", "roomId": 1, "id": 2, "seq": 3});
+        assert!(serde_json::from_value::<ServerFrame>(old).is_ok());
+        let old = json!({"type": "messages", "roomId": 1, "messages": [], "hasMore": false});
+        assert!(serde_json::from_value::<ServerFrame>(old).is_ok());
     }
 
     #[test]
