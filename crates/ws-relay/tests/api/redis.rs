@@ -86,6 +86,63 @@ async fn two_relays_deliver_to_their_own_connections() {
     );
 }
 
+/// Reactions made on one relay reach the room's sockets on the other, with the revision
+/// they took, in order; a socket `react` that changes nothing tells nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactions_cross_relays() {
+    let mut options = Options::new(Engine::Sqlite);
+    options.redis_prefix = Some(prefix());
+    let stack = spawn_stack_with(options).await;
+    let b_node = stack.second_relay().await;
+    wait_ready(&stack.relay).await;
+    wait_ready(&b_node).await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let room = stack.create_room(&alice, "reactions").await;
+    stack.add_member_ok(&alice, room, &bob).await;
+    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
+    let (mut b, _) = stack.connect_to(&b_node, &bob).await;
+    let message = stack.send_ok(&alice, room, "react to me").await;
+    let id = message["id"].as_i64().unwrap();
+    a.recv_message().await;
+    b.recv_message().await;
+
+    let react = |emoji: &str| wire::protocol::React {
+        room_id: room,
+        message_id: id,
+        emoji: emoji.to_owned(),
+    };
+    b.act("r1", ClientAction::React(react("👍"))).await;
+    let reaction = |frame: &ServerFrame| matches!(frame, ServerFrame::ReactionChanged { .. });
+    for ws in [&mut a, &mut b] {
+        match ws.recv_until(reaction).await.frame {
+            ServerFrame::ReactionChanged {
+                message_id,
+                user_id,
+                added,
+                count,
+                rev,
+                ..
+            } => assert_eq!(
+                (message_id, user_id, added, count, rev),
+                (id, bob.id, true, 1, 2)
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Again: no change, nothing to anyone; then Alice's removal of what she never added too.
+    b.act("r2", ClientAction::React(react("👍"))).await;
+    a.act("r3", ClientAction::Unreact(react("👍"))).await;
+    a.silent(Duration::from_millis(400)).await;
+    b.silent(Duration::from_millis(100)).await;
+    // A bad emoji is refused to its sender only, with the frame's id.
+    a.act("r4", ClientAction::React(react("nope"))).await;
+    let (error, frame) = a.recv_error().await;
+    assert_eq!(error.code, wire::ErrorCode::ValidationFailed);
+    assert_eq!(frame, frame_id("r4"));
+    b.silent(Duration::from_millis(200)).await;
+}
+
 fn member_added(frame: &ServerFrame) -> bool {
     matches!(frame, ServerFrame::MemberAdded { .. })
 }
