@@ -61,6 +61,10 @@ pub struct Limits {
     pub max_rooms_per_user: u32,
     /// Member adds per owner per minute.
     pub member_adds_per_minute: u32,
+    /// Distinct emoji on one message.
+    pub max_reactions_per_message: u32,
+    /// Reactions added or removed per user per minute.
+    pub reactions_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -74,6 +78,8 @@ impl Default for Limits {
             max_members_per_room: 1000,
             max_rooms_per_user: 500,
             member_adds_per_minute: 60,
+            max_reactions_per_message: 20,
+            reactions_per_minute: 120,
         }
     }
 }
@@ -99,6 +105,11 @@ impl Limits {
                 "CHAT_MEMBER_ADDS_PER_MINUTE",
                 d.member_adds_per_minute,
             )?,
+            max_reactions_per_message: parse_var(
+                "CHAT_MAX_REACTIONS_PER_MESSAGE",
+                d.max_reactions_per_message,
+            )?,
+            reactions_per_minute: parse_var("CHAT_REACTIONS_PER_MINUTE", d.reactions_per_minute)?,
         })
     }
 
@@ -123,6 +134,11 @@ impl Limits {
             ("CHAT_MAX_MEMBERS_PER_ROOM", self.max_members_per_room),
             ("CHAT_MAX_ROOMS_PER_USER", self.max_rooms_per_user),
             ("CHAT_MEMBER_ADDS_PER_MINUTE", self.member_adds_per_minute),
+            (
+                "CHAT_MAX_REACTIONS_PER_MESSAGE",
+                self.max_reactions_per_message,
+            ),
+            ("CHAT_REACTIONS_PER_MINUTE", self.reactions_per_minute),
         ];
         for (var, value) in positive {
             if value == 0 {

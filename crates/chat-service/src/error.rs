@@ -40,6 +40,9 @@ pub enum ApiError {
     /// The user to be added (or the creator of a new room) is in too many rooms already.
     #[error("the user is in too many rooms")]
     TooManyRooms(u32),
+    /// A new emoji on a message that has as many distinct ones as it may.
+    #[error("too many reactions")]
+    TooManyReactions(u32),
     /// An action of a relay's batch whose answer would not fit in the batch's byte budget.
     #[error("batch answer full")]
     Busy,
@@ -73,6 +76,7 @@ impl ApiError {
             ApiError::TooManyRoomsOwned(_) => ErrorCode::TooManyRoomsOwned,
             ApiError::RoomFull(_) => ErrorCode::RoomFull,
             ApiError::TooManyRooms(_) => ErrorCode::TooManyRooms,
+            ApiError::TooManyReactions(_) => ErrorCode::TooManyReactions,
             ApiError::Busy => ErrorCode::Busy,
             ApiError::AuthUnavailable => ErrorCode::AuthUnavailable,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
@@ -153,6 +157,12 @@ impl ApiError {
             ApiError::TooManyRooms(max) => Problem::forbidden(
                 self.code().as_str(),
                 format!("already a member of {max} rooms, the most one user may belong to"),
+            ),
+            ApiError::TooManyReactions(max) => Problem::conflict(
+                self.code().as_str(),
+                format!(
+                    "this message already has {max} different reactions, the most it may have; react with one of them"
+                ),
             ),
             ApiError::Busy => Problem::unavailable(
                 self.code().as_str(),

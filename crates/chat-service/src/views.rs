@@ -9,7 +9,7 @@ use crate::store::members::Member;
 use crate::store::messages::Message;
 use crate::store::rooms::{Room, RoomSummary};
 
-pub use wire::protocol::{MemberView, MessageView};
+pub use wire::protocol::{MemberView, MessageView, ReactionView};
 
 impl From<&Message> for MessageView {
     fn from(m: &Message) -> Self {
@@ -26,6 +26,15 @@ impl From<&Message> for MessageView {
             created_at: store_kit::rfc3339(m.created_at),
             edited_at: m.edited_at.map(store_kit::rfc3339),
             deleted: m.deleted_at.is_some(),
+            reactions: m
+                .reactions
+                .iter()
+                .map(|r| ReactionView {
+                    emoji: r.emoji.clone(),
+                    count: r.count,
+                    user_ids: r.user_ids.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -228,6 +237,7 @@ mod tests {
             created_at: 0,
             edited_at: None,
             deleted_at: None,
+            reactions: Vec::new(),
         }
     }
 

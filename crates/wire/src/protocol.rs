@@ -61,6 +61,16 @@ pub struct MarkRead {
     pub seq: i64,
 }
 
+/// `react` / `unreact`: add or remove the sender's reaction to a message (idempotent; no
+/// answer on success, `reactionChanged` to the room when something changed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct React {
+    pub room_id: i64,
+    pub message_id: i64,
+    pub emoji: String,
+}
+
 /// `refreshToken`: a fresh access token of the connection's session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshToken {
@@ -76,6 +86,8 @@ pub enum ClientAction {
     Sync(Sync),
     Typing(Typing),
     MarkRead(MarkRead),
+    React(React),
+    Unreact(React),
     RefreshToken(RefreshToken),
     Ping,
 }
@@ -160,6 +172,8 @@ impl ClientAction {
         "sync",
         "typing",
         "markRead",
+        "react",
+        "unreact",
         "refreshToken",
         "ping",
     ];
@@ -171,6 +185,8 @@ impl ClientAction {
             ClientAction::Sync(_) => "sync",
             ClientAction::Typing(_) => "typing",
             ClientAction::MarkRead(_) => "markRead",
+            ClientAction::React(_) => "react",
+            ClientAction::Unreact(_) => "unreact",
             ClientAction::RefreshToken(_) => "refreshToken",
             ClientAction::Ping => "ping",
         }
@@ -183,6 +199,8 @@ impl ClientAction {
             ClientAction::Sync(a) => Ok(ChatAction::Sync(a)),
             ClientAction::Typing(a) => Ok(ChatAction::Typing(a)),
             ClientAction::MarkRead(a) => Ok(ChatAction::MarkRead(a)),
+            ClientAction::React(a) => Ok(ChatAction::React(a)),
+            ClientAction::Unreact(a) => Ok(ChatAction::Unreact(a)),
             relay @ (ClientAction::RefreshToken(_) | ClientAction::Ping) => Err(relay),
         }
     }
@@ -197,11 +215,20 @@ pub enum ChatAction {
     Sync(Sync),
     Typing(Typing),
     MarkRead(MarkRead),
+    React(React),
+    Unreact(React),
 }
 
 impl ChatAction {
     /// The names of the actions chat-service runs.
-    pub const NAMES: &'static [&'static str] = &["sendMessage", "sync", "typing", "markRead"];
+    pub const NAMES: &'static [&'static str] = &[
+        "sendMessage",
+        "sync",
+        "typing",
+        "markRead",
+        "react",
+        "unreact",
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -209,6 +236,8 @@ impl ChatAction {
             ChatAction::Sync(_) => "sync",
             ChatAction::Typing(_) => "typing",
             ChatAction::MarkRead(_) => "markRead",
+            ChatAction::React(_) => "react",
+            ChatAction::Unreact(_) => "unreact",
         }
     }
 }
@@ -238,7 +267,23 @@ pub struct MessageView {
     pub created_at: String,
     pub edited_at: Option<String>,
     pub deleted: bool,
+    /// Reactions by emoji, in the order each was first used (none on a deleted message).
+    #[serde(default)]
+    pub reactions: Vec<ReactionView>,
 }
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionView {
+    pub emoji: String,
+    pub count: i64,
+    /// The first [`REACTION_USERS_SHOWN`] users who reacted with it, by time.
+    pub user_ids: Vec<Uuid>,
+}
+
+pub const REACTION_USERS_SHOWN: usize = 50;
 
 /// A room member as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,6 +392,18 @@ pub enum ServerFrame {
     RoomDeleted {
         room_id: i64,
     },
+    /// A reaction was added or removed; `rev` is the revision it took (the message's new one).
+    #[serde(rename_all = "camelCase")]
+    ReactionChanged {
+        room_id: i64,
+        message_id: i64,
+        rev: i64,
+        emoji: String,
+        user_id: Uuid,
+        added: bool,
+        /// That emoji's total on the message after the change.
+        count: i64,
+    },
     #[serde(rename_all = "camelCase")]
     TokenRefreshed {
         expires_at: i64,
@@ -402,6 +459,7 @@ pub enum ErrorCode {
     TooManyRoomsOwned,
     RoomFull,
     TooManyRooms,
+    TooManyReactions,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -446,6 +504,7 @@ impl ErrorCode {
             ErrorCode::TooManyRoomsOwned => "too_many_rooms_owned",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::TooManyReactions => "too_many_reactions",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }

@@ -162,3 +162,107 @@ mod tests {
         assert!(ClientMsgId::parse(&"a".repeat(65)).is_err());
     }
 }
+
+/// A reaction: one Unicode emoji (a single grapheme cluster made of emoji characters, with
+/// their modifiers, joiners and variation selectors: "👍", "👍🏽", "🇫🇷", "❤️", "1️⃣") or a
+/// `:shortcode:` of [`SHORTCODES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emoji(String);
+
+/// The shortcodes a reaction may use instead of an emoji.
+pub const SHORTCODES: &[&str] = &[
+    ":thumbsup:",
+    ":thumbsdown:",
+    ":heart:",
+    ":joy:",
+    ":tada:",
+    ":eyes:",
+    ":rocket:",
+    ":fire:",
+    ":pray:",
+    ":white_check_mark:",
+    ":100:",
+    ":thinking:",
+];
+
+impl Emoji {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        use unicode_segmentation::UnicodeSegmentation;
+        let invalid = || {
+            FieldError::new(
+                "emoji",
+                "must be one emoji (such as 👍) or a shortcode such as :thumbsup:",
+            )
+        };
+        if SHORTCODES.contains(&raw) {
+            return Ok(Self(raw.to_owned()));
+        }
+        if raw.is_empty() || raw.len() > 32 || raw.graphemes(true).count() != 1 {
+            return Err(invalid());
+        }
+        let keycap = raw.contains('\u{20E3}');
+        let mut pictographic = false;
+        for c in raw.chars() {
+            match c {
+                // Joiners, variation selectors, the keycap mark, tags (flags of regions).
+                '\u{200D}' | '\u{FE0E}' | '\u{FE0F}' | '\u{20E3}' | '\u{E0020}'..='\u{E007F}' => {}
+                '0'..='9' | '#' | '*' if keycap => {}
+                '\u{00A9}'
+                | '\u{00AE}'
+                | '\u{203C}'
+                | '\u{2049}'
+                | '\u{2122}'
+                | '\u{2139}'
+                | '\u{2194}'..='\u{21AA}'
+                | '\u{231A}'..='\u{23FF}'
+                | '\u{24C2}'
+                | '\u{25AA}'..='\u{27BF}'
+                | '\u{2934}'
+                | '\u{2935}'
+                | '\u{2B05}'..='\u{2B55}'
+                | '\u{3030}'
+                | '\u{303D}'
+                | '\u{3297}'
+                | '\u{3299}'
+                | '\u{1F000}'..='\u{1FAFF}' => pictographic = true,
+                _ => return Err(invalid()),
+            }
+        }
+        if !pictographic && !keycap {
+            return Err(invalid());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod emoji_tests {
+    use super::Emoji;
+
+    #[test]
+    fn one_emoji_or_a_known_shortcode() {
+        for ok in [
+            "👍",
+            "👍🏽",
+            "🇫🇷",
+            "❤️",
+            "1️⃣",
+            "👨‍👩‍👧",
+            "🎉",
+            ":thumbsup:",
+            ":100:",
+        ] {
+            assert!(Emoji::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "a", "👍👍", "👍 ", " 👍", ":nope:", "1", "<b>", "\u{200D}", "é",
+        ] {
+            assert!(Emoji::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Emoji::parse(&"😀".repeat(9)).is_err());
+    }
+}

@@ -3,14 +3,16 @@
 
 use service_kit::ratelimit::Quota;
 use uuid::Uuid;
+use wire::ServerFrame;
 
 use super::{Caller, Outcome, rate_limit, to_room, visible_room};
-use crate::domain::{ClientMsgId, MessageContent};
+use crate::domain::{ClientMsgId, Emoji, MessageContent};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::messages::{
     self, Change, Cursor, InsertError, Message, NewMessage, PageQuery, Stored,
 };
+use crate::store::reactions::{self, ReactError};
 use crate::store::rooms::{self, Room};
 use crate::views::{self, frames};
 
@@ -275,6 +277,8 @@ pub async fn read(
         max_bytes: i64::try_from(max_bytes).unwrap_or(i64::MAX),
     };
     let (mut page, has_more) = messages::page(&state.db.pool, room_id, query).await?;
+    // Reactions count in the answer's bytes: attached before the page is trimmed to fit.
+    reactions::attach(&state.db.pool, &mut page).await?;
     let cut = views::fit_messages(&mut page, max_bytes, cursor.forward());
     // Changes that committed after the room was read may be in the page; the revision
     // answered covers them too (a room's revisions commit in order).
@@ -318,6 +322,7 @@ pub async fn edit(
     )
     .await?
     .ok_or(ApiError::MessageNotFound)?;
+    let edited = reactions::attached(&state.db.pool, edited).await?;
     let event = frames::message_edited(&edited);
     Ok(Outcome::delivering(
         edited,
@@ -359,4 +364,61 @@ pub async fn mark_read(state: &AppState, caller: &Caller, room_id: i64, seq: i64
     let room = visible_room(state, caller, room_id).await?;
     rooms::mark_read(&state.db.pool, room_id, caller.id, seq.min(room.last_seq)).await?;
     Ok(())
+}
+
+/// Adds (`add`) or removes the caller's reaction to a message of a room they can see. No
+/// change (already there, or not there) is no error and tells nobody; a change takes the
+/// room's next revision and goes to the room as `reactionChanged`. `room_id`, when the
+/// client gave one (the socket action), must be the message's room.
+pub async fn react(
+    state: &AppState,
+    caller: &Caller,
+    message_id: i64,
+    room_id: Option<i64>,
+    emoji: &str,
+    add: bool,
+) -> ApiResult<Outcome<Message>> {
+    let emoji = Emoji::parse(emoji).map_err(|e| ApiError::Validation(vec![e]))?;
+    let per_minute = Quota::per_minute(state.settings.limits.reactions_per_minute);
+    rate_limit(state, &format!("react:{}", caller.id), per_minute).await?;
+    let (message, _) = visible_message(state, caller, message_id).await?;
+    if message.deleted_at.is_some() || room_id.is_some_and(|r| r != message.room_id) {
+        return Err(ApiError::MessageNotFound);
+    }
+    let max = state.settings.limits.max_reactions_per_message;
+    let changed = reactions::change(
+        &state.db.pool,
+        &message,
+        emoji.as_str(),
+        caller.id,
+        add,
+        max,
+        store_kit::now_ms(),
+    )
+    .await
+    .map_err(|e| match e {
+        ReactError::Gone => ApiError::MessageNotFound,
+        ReactError::TooMany => ApiError::TooManyReactions(max),
+        ReactError::Unexpected(e) => ApiError::Unexpected(e),
+    })?;
+    let Some(changed) = changed else {
+        // Nothing changed: the message as it is, for the REST answer.
+        return Ok(Outcome::quiet(
+            reactions::attached(&state.db.pool, message).await?,
+        ));
+    };
+    let event = ServerFrame::ReactionChanged {
+        room_id: changed.message.room_id,
+        message_id: changed.message.id,
+        rev: changed.message.rev,
+        emoji: emoji.as_str().to_owned(),
+        user_id: caller.id,
+        added: add,
+        count: changed.count,
+    };
+    let room = changed.message.room_id;
+    Ok(Outcome::delivering(
+        changed.message,
+        vec![to_room(room, event)],
+    ))
 }

@@ -345,8 +345,25 @@ async fn run_action(
             ops::messages::mark_read(state, &caller, mark.room_id, mark.seq).await?;
             ActionResponse::default()
         }
+        ChatAction::React(r) => reacted(state, &caller, r, true).await?,
+        ChatAction::Unreact(r) => reacted(state, &caller, r, false).await?,
     };
     Ok(response)
+}
+
+/// `react` / `unreact`: no answer; the room hears `reactionChanged` when something changed.
+async fn reacted(
+    state: &AppState,
+    caller: &Caller,
+    r: protocol::React,
+    add: bool,
+) -> ApiResult<ActionResponse> {
+    let outcome =
+        ops::messages::react(state, caller, r.message_id, Some(r.room_id), &r.emoji, add).await?;
+    Ok(ActionResponse {
+        reply: None,
+        outbound: outcome.deliveries,
+    })
 }
 
 #[post("/internal/ws/disconnect")]

@@ -193,6 +193,52 @@ pub(crate) async fn delete(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct ReactionBody {
+    /// One emoji (such as 👍) or a shortcode such as `:thumbsup:`.
+    #[serde(default)]
+    emoji: String,
+}
+
+#[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = ReactionBody,
+    responses((status = 200, description = "The message with its reactions (adding a reaction the caller already has changes nothing)", body = MessageView),
+              (status = 400, description = "validation_failed: not one emoji or a known shortcode", body = service_kit::openapi::ProblemDoc),
+              (status = 404, description = "message_not_found: no such message, a deleted one, or one in a room the caller cannot see", body = service_kit::openapi::ProblemDoc),
+              (status = 409, description = "too_many_reactions: CHAT_MAX_REACTIONS_PER_MESSAGE distinct emoji already", body = service_kit::openapi::ProblemDoc),
+              (status = 429, description = "rate_limited: CHAT_REACTIONS_PER_MINUTE per user, with Retry-After", body = service_kit::openapi::ProblemDoc)))]
+#[post("/messages/{id}/reactions")]
+pub(crate) async fn react(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    request_id: RequestId,
+    path: web::Path<i64>,
+    body: web::Json<ReactionBody>,
+) -> ApiResult<HttpResponse> {
+    let caller = Caller::from(&user);
+    let outcome =
+        ops::messages::react(&state, &caller, path.into_inner(), None, &body.emoji, true).await?;
+    let message = publish(&state, outcome, &request_id);
+    Ok(HttpResponse::Ok().json(MessageView::from(&message)))
+}
+
+#[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path), ("emoji" = String, Path, description = "the emoji or shortcode, URL-encoded")),
+    responses((status = 200, description = "The message with its reactions (removing a reaction the caller does not have changes nothing)", body = MessageView),
+              (status = 400, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc),
+              (status = 429, body = service_kit::openapi::ProblemDoc)))]
+#[delete("/messages/{id}/reactions/{emoji}")]
+pub(crate) async fn unreact(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    request_id: RequestId,
+    path: web::Path<(i64, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, emoji) = path.into_inner();
+    let caller = Caller::from(&user);
+    let outcome = ops::messages::react(&state, &caller, id, None, &emoji, false).await?;
+    let message = publish(&state, outcome, &request_id);
+    Ok(HttpResponse::Ok().json(MessageView::from(&message)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReadBody {
     seq: i64,
 }

@@ -45,6 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(messages::post)
         .service(messages::edit)
         .service(messages::delete)
+        .service(messages::react)
+        .service(messages::unreact)
         .service(messages::mark_read)
         .service(tickets::create)
         .service(internal_ws::connect)

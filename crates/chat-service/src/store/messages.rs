@@ -49,6 +49,8 @@ pub struct Message {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// Filled in by [`super::reactions::attach`] where clients see the message.
+    pub reactions: Vec<super::reactions::Reaction>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -83,6 +85,7 @@ impl From<MessageRow> for Message {
             created_at: r.created_at,
             edited_at: r.edited_at,
             deleted_at: r.deleted_at,
+            reactions: Vec::new(),
         }
     }
 }
@@ -141,6 +144,7 @@ impl NewRow<'_> {
             created_at: m.now,
             edited_at: None,
             deleted_at: None,
+            reactions: Vec::new(),
         }
     }
 }
@@ -564,14 +568,7 @@ pub async fn change(
         ),
     };
     let mut tx = pool.begin().await.context("starting a change")?;
-    let rev: Option<i64> = sqlx::query_scalar(
-        "UPDATE rooms SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev",
-    )
-    .bind(message.room_id)
-    .fetch_optional(&mut *tx)
-    .await
-    .context("taking the room's next revision")?;
-    let Some(rev) = rev else {
+    let Some(rev) = next_rev(&mut tx, message.room_id).await? else {
         return Ok(None);
     };
     let row: Option<MessageRow> = sqlx::query_as(update)
@@ -585,6 +582,46 @@ pub async fn change(
     let Some(row) = row else {
         return Ok(None);
     };
+    if matches!(change, Change::Delete) {
+        // A deleted message loses its reactions with its text.
+        sqlx::query("DELETE FROM reactions WHERE message_id = $1")
+            .bind(message.id)
+            .execute(&mut *tx)
+            .await
+            .context("deleting a message's reactions")?;
+    }
     tx.commit().await.context("committing a change")?;
     Ok(Some(Message::from(row)))
+}
+
+/// Takes the room's next revision inside `tx` (the room row's lock orders the room's changes);
+/// `None` when the room is gone.
+pub(crate) async fn next_rev(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    room_id: i64,
+) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar("UPDATE rooms SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev")
+        .bind(room_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .context("taking the room's next revision")
+}
+
+/// Stamps a live message with a revision (a change that is not to its own columns, such as a
+/// reaction); `None` when it is gone or deleted.
+pub(crate) async fn stamp(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message_id: i64,
+    rev: i64,
+) -> anyhow::Result<Option<Message>> {
+    let row: Option<MessageRow> = sqlx::query_as(concat!(
+        "UPDATE messages SET rev = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+        columns!()
+    ))
+    .bind(message_id)
+    .bind(rev)
+    .fetch_optional(&mut **tx)
+    .await
+    .context("stamping a message with a revision")?;
+    Ok(row.map(Message::from))
 }

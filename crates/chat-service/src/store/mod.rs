@@ -5,5 +5,6 @@
 
 pub mod members;
 pub mod messages;
+pub mod reactions;
 pub mod rooms;
 pub mod tickets;

@@ -12,4 +12,5 @@ mod internal;
 mod limits;
 mod members;
 mod messages;
+mod reactions;
 mod rooms;
