@@ -310,6 +310,100 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     await messageText(B.page, 'Welcome back, Bob').waitFor();
   });
 
+  step('reactions: live both ways, toggled, and caught up after bob is cut off', async () => {
+    const text = 'React to this one, please';
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    await send(A.page, text);
+    await messageText(B.page, text).waitFor();
+    const seq = await A.page.locator('[data-testid="message"]').filter({ hasText: text }).getAttribute('data-seq');
+    const onA = A.page.locator(`[data-testid="message"][data-seq="${seq}"]`);
+    const onB = B.page.locator(`[data-testid="message"][data-seq="${seq}"]`);
+    const chip = (msg, emoji) => msg.locator(`[data-testid="reaction-chip"][data-emoji="${emoji}"]`);
+    /** Waits until the chip shows `count` (0: no chip) and, if given, whether it is pressed. */
+    const expectChip = async (msg, emoji, count, pressed, who) => {
+      await eventually(
+        async () => {
+          const c = chip(msg, emoji);
+          if (count === 0) return (await c.count()) === 0;
+          if ((await c.count()) !== 1) return false;
+          const [n, p, label] = await Promise.all([c.getAttribute('data-count'), c.getAttribute('aria-pressed'), c.textContent()]);
+          return n === String(count) && label.includes(String(count)) && (pressed === undefined || p === String(pressed));
+        },
+        { message: `${who}: the ${emoji} chip at ${count}${pressed === undefined ? '' : pressed ? ', pressed' : ', not pressed'}` },
+      );
+    };
+
+    // Alice reacts 👍 from the picker, by keyboard: the React button, Enter, then the emoji.
+    await onA.hover();
+    await onA.getByRole('button', { name: /^Add reaction to message/ }).focus();
+    await A.page.keyboard.press('Enter');
+    const picker = onA.getByRole('group', { name: 'Pick a reaction' });
+    await picker.waitFor();
+    await screenshot(A.page, 'reaction-picker');
+    // Focus went into the picker (its first emoji is 👍).
+    assert.equal(await A.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'React with 👍');
+    await A.page.keyboard.press('Enter');
+    await picker.waitFor({ state: 'detached' });
+    await expectChip(onA, '👍', 1, true, 'alice');
+    // Bob sees it live, not as his, and adds his own by clicking the chip.
+    await expectChip(onB, '👍', 1, false, 'bob');
+    await onB.getByRole('button', { name: /^React with 👍/ }).click();
+    await expectChip(onB, '👍', 2, true, 'bob');
+    await expectChip(onA, '👍', 2, true, 'alice');
+    await screenshot(A.page, 'reactions');
+    // Bob takes his back, from the keyboard.
+    await onB.getByRole('button', { name: /^Remove your 👍 reaction/ }).press('Enter');
+    await expectChip(onB, '👍', 1, false, 'bob');
+    await expectChip(onA, '👍', 1, true, 'alice');
+
+    // A shortcode reaction (made over HTTP) shows as its emoji, live on both sides.
+    const login = await api('/auth/login', { method: 'POST', body: { email: bob.email, password: PASSWORD } });
+    assert.equal(login.status, 200, login.text);
+    const history = await api(`/rooms/${roomId}/messages?limit=50`, { token: login.json.accessToken });
+    const message = history.json.messages.find((m) => m.seq === Number(seq));
+    assert.ok(message, 'the message over HTTP');
+    const viaHttp = await api(`/messages/${message.id}/reactions`, { method: 'POST', token: login.json.accessToken, body: { emoji: ':rocket:' } });
+    assert.equal(viaHttp.status, 200, viaHttp.text);
+    for (const [side, who] of [
+      [onA, 'alice'],
+      [onB, 'bob'],
+    ]) {
+      await expectChip(side, ':rocket:', 1, who === 'bob', who);
+      assert.equal((await chip(side, ':rocket:').locator('.reaction-emoji').textContent()).trim(), '🚀');
+    }
+
+    // Bob is cut off; alice reacts 🎉 meanwhile (from the chips' own "add" button).
+    const errorsBefore = B.consoleErrors.length;
+    await B.page.evaluate(() => (window.__sameDocumentReactions = true));
+    await B.context.setOffline(true);
+    bobLink.cut();
+    await B.page.locator('[data-testid="connection-status"]:not([data-state="open"])').waitFor();
+    await onA.getByTestId('reactions').getByRole('button', { name: 'Add reaction', exact: true }).click();
+    await onA.getByRole('group', { name: 'Pick a reaction' }).getByRole('button', { name: 'React with 🎉' }).click();
+    await expectChip(onA, '🎉', 1, true, 'alice');
+    assert.equal(await chip(onB, '🎉').count(), 0, 'bob got the reaction while cut off');
+
+    bobLink.restore();
+    await B.context.setOffline(false);
+    await waitConnected(B.page, 60_000);
+    await expectChip(onB, '🎉', 1, false, 'bob');
+    await expectChip(onB, '👍', 1, false, 'bob');
+    await expectChip(onB, ':rocket:', 1, true, 'bob');
+    assert.equal(await B.page.evaluate(() => window.__sameDocumentReactions), true, 'the page was reloaded');
+    // Chips keep the order each emoji was first used in.
+    assert.deepEqual(
+      await onB.getByTestId('reaction-chip').evaluateAll((els) => els.map((e) => e.getAttribute('data-emoji'))),
+      ['👍', ':rocket:', '🎉'],
+    );
+    await screenshot(B.page, 'reactions-synced-dark');
+    const network = /net::ERR_|WebSocket connection to .* failed|Failed to load resource/;
+    assert.deepEqual(
+      B.consoleErrors.slice(errorsBefore).filter((e) => !network.test(e)),
+      [],
+    );
+  });
+
   step('reconnects after a server restart and shows what was sent meanwhile', async (t) => {
     if (!env.restartCmd) {
       t.skip('set E2E_RESTART_CMD to a command that restarts the server');

@@ -140,4 +140,19 @@ describe('ApiClient', () => {
       'http://api/rooms/4/members?limit=100&after=1700000000000.u-1',
     ]);
   });
+
+  it('adds a reaction with a JSON body and removes it with the emoji URL-encoded in the path', async () => {
+    const methods: string[] = [];
+    const { c, calls } = client((_url, init) => {
+      methods.push(init.method as string);
+      return json(200, { id: 9, reactions: [] });
+    });
+    await c.addReaction(9, '👍🏽');
+    await c.removeReaction(9, '👍🏽');
+    await c.removeReaction(9, ':thumbsup:');
+    expect(methods).toEqual(['POST', 'DELETE', 'DELETE']);
+    expect(calls[0]).toMatchObject({ url: 'http://api/messages/9/reactions', body: JSON.stringify({ emoji: '👍🏽' }) });
+    expect(calls[1].url).toBe('http://api/messages/9/reactions/%F0%9F%91%8D%F0%9F%8F%BD');
+    expect(calls[2].url).toBe('http://api/messages/9/reactions/%3Athumbsup%3A');
+  });
 });

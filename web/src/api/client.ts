@@ -310,6 +310,16 @@ export class ApiClient {
     return this.request('DELETE', `/messages/${id}`);
   }
 
+  /** Adds the caller's reaction (a no-op if they have it); answers the whole message. */
+  addReaction(messageId: number, emoji: string): Promise<Message> {
+    return this.request('POST', `/messages/${messageId}/reactions`, { body: { emoji } });
+  }
+
+  /** Removes the caller's reaction (a no-op if they do not have it); answers the whole message. */
+  removeReaction(messageId: number, emoji: string): Promise<Message> {
+    return this.request('DELETE', `/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`);
+  }
+
   markRead(roomId: number, seq: number): Promise<void> {
     return this.request('POST', `/rooms/${roomId}/read`, { body: { seq } });
   }

@@ -38,6 +38,7 @@ const PLAIN_WORDS: Record<string, string> = {
   too_many_rooms_owned: 'You own as many rooms as one person may. Delete a room you no longer need, then try again.',
   too_many_rooms: 'That person is already in as many rooms as one person may join. They need to leave a room first.',
   room_full: 'This room has as many members as a room may have. Remove someone before adding more.',
+  too_many_reactions: 'This message has as many different reactions as it may have. Use one of those.',
 };
 
 /**

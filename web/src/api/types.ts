@@ -62,8 +62,23 @@ export interface Message {
   createdAt: string;
   editedAt: string | null;
   deleted: boolean;
-  /** The room revision of this message's last change (create, edit or delete); only grows. */
+  /** The room revision of this message's last change (create, edit, delete or reaction); only grows. */
   rev: number;
+  /**
+   * Reactions in the order each emoji was first used on the message; `[]` when none and on a
+   * deleted message. Optional only for servers from before reactions (read as `[]`).
+   */
+  reactions?: Reaction[];
+}
+
+/** One emoji's reactions on a message. */
+export interface Reaction {
+  /** A single Unicode emoji, or a `:shortcode:` from the server's fixed list. */
+  emoji: string;
+  /** How many users reacted with it. */
+  count: number;
+  /** The first 50 of them, by time (so a user may have reacted without being listed). */
+  userIds: string[];
 }
 
 export interface MessagesPage {
@@ -106,6 +121,8 @@ export type ClientFrame =
   | { action: 'sync'; id?: string; roomId: number; sinceRev: number; limit?: number }
   | { action: 'typing'; id?: string; roomId: number }
   | { action: 'markRead'; id?: string; roomId: number; seq: number }
+  | { action: 'react'; id?: string; roomId: number; messageId: number; emoji: string }
+  | { action: 'unreact'; id?: string; roomId: number; messageId: number; emoji: string }
   | { action: 'refreshToken'; id?: string; token: string }
   | { action: 'ping'; id?: string };
 
@@ -126,6 +143,7 @@ export type ServerFrame =
   | ({ type: 'changes'; id?: string } & ChangesPage)
   | { type: 'messageEdited'; roomId: number; message: Message }
   | { type: 'messageDeleted'; roomId: number; id: number; seq: number; rev: number }
+  | ReactionChangedFrame
   | { type: 'typing'; roomId: number; userId: string; username: string }
   | { type: 'presence'; roomId: number; userId: string; online: boolean }
   | { type: 'memberAdded'; roomId: number; userId?: string; username?: string; member?: Member; room?: Room }
@@ -135,3 +153,15 @@ export type ServerFrame =
   | { type: 'pong'; id?: string }
   | { type: 'error'; code: string; message?: string; temporary?: boolean; id?: string };
 
+
+/** A reaction was added or removed: `count` is that emoji's total after it, `rev` the message's new rev. */
+export interface ReactionChangedFrame {
+  type: 'reactionChanged';
+  roomId: number;
+  messageId: number;
+  rev: number;
+  emoji: string;
+  userId: string;
+  added: boolean;
+  count: number;
+}

@@ -1,5 +1,5 @@
 // One message: author, time, text (always as text, never HTML), edit/delete for its author
-// (delete also for the room owner).
+// (delete also for the room owner), and its reactions with a picker to add one.
 
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { messageOf } from '../api/errors';
@@ -7,16 +7,26 @@ import type { Message } from '../api/types';
 import { formatFull, formatTime, hueOf, initials } from '../lib/format';
 import { messageError } from '../lib/validate';
 import type { PendingMessage } from '../lib/outbox';
+import { Reactions, ReactionPicker } from './Reactions';
 
 interface Props {
   message: Message;
   own: boolean;
   canDelete: boolean;
+  /** The signed-in user's id (whose chips are highlighted). */
+  meId: string;
+  /** Emoji this session saw the user add to this message (see ChatState.myReactions). */
+  myReactions: string[] | undefined;
+  /** Why the user's last reaction on this message was refused, for a few seconds. */
+  reactionError: string | undefined;
   onEdit(m: Message, content: string): Promise<void>;
   onDelete(m: Message): Promise<void>;
+  onReact(m: Message, emoji: string, add: boolean): void;
 }
 
-export function MessageItem({ message: m, own, canDelete, onEdit, onDelete }: Props) {
+export function MessageItem({ message: m, own, canDelete, meId, myReactions, reactionError, onEdit, onDelete, onReact }: Props) {
+  const [picking, setPicking] = useState(false);
+  const pickerOpener = useRef<HTMLButtonElement | null>(null);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(m.content);
   const [confirming, setConfirming] = useState(false);
@@ -81,6 +91,16 @@ export function MessageItem({ message: m, own, canDelete, onEdit, onDelete }: Pr
     }
   }
 
+  function openPicker(opener: HTMLButtonElement) {
+    pickerOpener.current = opener;
+    setPicking((p) => !p);
+  }
+
+  function closePicker(refocus: boolean) {
+    setPicking(false);
+    if (refocus) pickerOpener.current?.focus();
+  }
+
   return (
     <li
       className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}`}
@@ -91,92 +111,116 @@ export function MessageItem({ message: m, own, canDelete, onEdit, onDelete }: Pr
       <span className="avatar" style={{ ['--hue' as string]: hueOf(m.userId) }} aria-hidden="true">
         {initials(m.username)}
       </span>
-      <div className="msg-bubble">
-        <div className="msg-meta">
-          <span className="msg-author">{own ? `${m.username} (you)` : m.username}</span>
-          <time dateTime={m.createdAt} title={formatFull(m.createdAt)} className="msg-time">
-            {formatTime(m.createdAt)}
-          </time>
-          {m.editedAt && !m.deleted && (
-            <span className="msg-edited" title={`Edited ${formatFull(m.editedAt)}`}>
-              (edited)
-            </span>
-          )}
-        </div>
-        {m.deleted ? (
-          <p className="msg-text msg-text-deleted">This message was deleted.</p>
-        ) : editing ? (
-          <div className="msg-edit">
-            <label className="sr-only" htmlFor={`edit-${m.id}`}>
-              Edit message
-            </label>
-            <textarea
-              id={`edit-${m.id}`}
-              ref={editRef}
-              value={draft}
-              onChange={(e) => setDraft(e.target.value)}
-              onKeyDown={onKey}
-              rows={Math.min(8, draft.split('\n').length + 1)}
-            />
-            <div className="msg-edit-actions">
-              <span className="muted small">Enter to save · Esc to cancel</span>
-              <button type="button" className="button button-small" onClick={() => { setEditing(false); setDraft(m.content); setError(null); }}>
-                Cancel
-              </button>
-              <button type="button" className="button button-small button-primary" onClick={save} disabled={busy}>
-                Save
-              </button>
-            </div>
-          </div>
-        ) : (
-          <p className="msg-text" data-testid="message-text">
-            {m.content}
-          </p>
-        )}
-        {error && (
-          <p className="field-error" role="alert">
-            {error}
-          </p>
-        )}
-        {!m.deleted && !editing && (own || canDelete) && (
-          <div className="msg-actions">
-            {confirming ? (
-              <span role="group" aria-label="Confirm deletion">
-                <span className="small">Delete this message?</span>{' '}
-                <button type="button" className="button button-small button-danger" onClick={remove} disabled={busy}>
-                  Delete
-                </button>{' '}
-                <button type="button" className="button button-small" onClick={() => setConfirming(false)}>
-                  Keep
-                </button>
+      <div className="msg-body">
+        <div className="msg-bubble">
+          <div className="msg-meta">
+            <span className="msg-author">{own ? `${m.username} (you)` : m.username}</span>
+            <time dateTime={m.createdAt} title={formatFull(m.createdAt)} className="msg-time">
+              {formatTime(m.createdAt)}
+            </time>
+            {m.editedAt && !m.deleted && (
+              <span className="msg-edited" title={`Edited ${formatFull(m.editedAt)}`}>
+                (edited)
               </span>
-            ) : (
-              <>
-                {own && (
-                  <button
-                    type="button"
-                    ref={editButton}
-                    className="link-button small"
-                    onClick={() => {
-                      setDraft(m.content);
-                      setEditing(true);
-                    }}
-                    aria-label={`Edit message from ${formatTime(m.createdAt)}`}
-                  >
-                    Edit
-                  </button>
-                )}
-                <button
-                  type="button"
-                  className="link-button small"
-                  onClick={() => setConfirming(true)}
-                  aria-label={`Delete message from ${formatTime(m.createdAt)}`}
-                >
-                  Delete
-                </button>
-              </>
             )}
           </div>
+          {m.deleted ? (
+            <p className="msg-text msg-text-deleted">This message was deleted.</p>
+          ) : editing ? (
+            <div className="msg-edit">
+              <label className="sr-only" htmlFor={`edit-${m.id}`}>
+                Edit message
+              </label>
+              <textarea
+                id={`edit-${m.id}`}
+                ref={editRef}
+                value={draft}
+                onChange={(e) => setDraft(e.target.value)}
+                onKeyDown={onKey}
+                rows={Math.min(8, draft.split('\n').length + 1)}
+              />
+              <div className="msg-edit-actions">
+                <span className="muted small">Enter to save · Esc to cancel</span>
+                <button type="button" className="button button-small" onClick={() => { setEditing(false); setDraft(m.content); setError(null); }}>
+                  Cancel
+                </button>
+                <button type="button" className="button button-small button-primary" onClick={save} disabled={busy}>
+                  Save
+                </button>
+              </div>
+            </div>
+          ) : (
+            <p className="msg-text" data-testid="message-text">
+              {m.content}
+            </p>
+          )}
+          {error && (
+            <p className="field-error" role="alert">
+              {error}
+            </p>
+          )}
+          {!m.deleted && !editing && (
+            <div className="msg-actions">
+              {confirming ? (
+                <span role="group" aria-label="Confirm deletion">
+                  <span className="small">Delete this message?</span>{' '}
+                  <button type="button" className="button button-small button-danger" onClick={remove} disabled={busy}>
+                    Delete
+                  </button>{' '}
+                  <button type="button" className="button button-small" onClick={() => setConfirming(false)}>
+                    Keep
+                  </button>
+                </span>
+              ) : (
+                <>
+                  <button
+                    type="button"
+                    className="link-button small"
+                    aria-label={`Add reaction to message from ${formatTime(m.createdAt)}`}
+                    aria-expanded={picking}
+                    onClick={(e) => openPicker(e.currentTarget)}
+                  >
+                    React
+                  </button>
+                  {own && (
+                    <button
+                      type="button"
+                      ref={editButton}
+                      className="link-button small"
+                      onClick={() => {
+                        setDraft(m.content);
+                        setEditing(true);
+                      }}
+                      aria-label={`Edit message from ${formatTime(m.createdAt)}`}
+                    >
+                      Edit
+                    </button>
+                  )}
+                  {(own || canDelete) && (
+                    <button
+                      type="button"
+                      className="link-button small"
+                      onClick={() => setConfirming(true)}
+                      aria-label={`Delete message from ${formatTime(m.createdAt)}`}
+                    >
+                      Delete
+                    </button>
+                  )}
+                </>
+              )}
+            </div>
+          )}
+        </div>
+        {!m.deleted && (
+          <Reactions message={m} meId={meId} mine={myReactions} onReact={onReact} onAdd={openPicker} picking={picking} />
+        )}
+        {!m.deleted && picking && (
+          <ReactionPicker message={m} meId={meId} mine={myReactions} onReact={onReact} onClose={closePicker} />
+        )}
+        {!m.deleted && reactionError && (
+          <p className="field-error reaction-error" role="alert">
+            {reactionError}
+          </p>
         )}
       </div>
     </li>

@@ -6,7 +6,7 @@ import { Fragment, useCallback, useLayoutEffect, useMemo, useRef, useState } fro
 import type { Message } from '../api/types';
 import type { PendingMessage } from '../lib/outbox';
 import type { Timeline } from '../state/chatStore';
-import { useChatStore } from '../state/ChatProvider';
+import { useChat, useChatStore } from '../state/ChatProvider';
 import { MessageItem, PendingItem } from './MessageItem';
 
 interface Props {
@@ -86,6 +86,9 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
 
   const onEdit = useCallback((m: Message, content: string) => store.edit(m, content), [store]);
   const onDelete = useCallback((m: Message) => store.remove(m), [store]);
+  const onReact = useCallback((m: Message, emoji: string, add: boolean) => void store.react(m, emoji, add), [store]);
+  const myReactions = useChat((s) => s.myReactions);
+  const reactionErrors = useChat((s) => s.reactionErrors);
 
   const days = useMemo(() => dayBreaks(messages), [messages]);
 
@@ -120,7 +123,17 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
                 <span>{days.get(m.seq)}</span>
               </li>
             )}
-            <MessageItem message={m} own={m.userId === me.id} canDelete={isRoomOwner} onEdit={onEdit} onDelete={onDelete} />
+            <MessageItem
+              message={m}
+              own={m.userId === me.id}
+              canDelete={isRoomOwner}
+              meId={me.id}
+              myReactions={myReactions[m.id]}
+              reactionError={reactionErrors[m.id]}
+              onEdit={onEdit}
+              onDelete={onDelete}
+              onReact={onReact}
+            />
           </Fragment>
         ))}
         {pending.map((p) => (

@@ -2,6 +2,7 @@
 // Pure functions over immutable arrays so React can compare by reference.
 
 import type { Message } from '../api/types';
+import { sameReactions } from './reactions';
 
 /** How far along a copy of a message is when two copies carry the same rev. */
 function rank(m: Message): [number, number] {
@@ -11,7 +12,8 @@ function rank(m: Message): [number, number] {
 /**
  * Picks the most recent state of two copies of the same message (same seq). The higher `rev`
  * wins: it is the room revision of the message's last change, so a stale copy (a late frame,
- * an old page) never undoes an edit or a delete. Same rev (or none, e.g. a local copy patched
+ * an old page) never undoes an edit, a delete or a reaction; the winner's `reactions` replace
+ * the other's wholesale. Same rev (or none, e.g. a local copy patched
  * after a REST call that answered 204): a deleted or later-edited copy wins.
  */
 export function newerCopy(a: Message, b: Message): Message {
@@ -83,7 +85,8 @@ function sameState(a: Message, b: Message): boolean {
     a.content === b.content &&
     a.deleted === b.deleted &&
     a.editedAt === b.editedAt &&
-    (a.rev ?? 0) === (b.rev ?? 0)
+    (a.rev ?? 0) === (b.rev ?? 0) &&
+    sameReactions(a.reactions, b.reactions)
   );
 }
 

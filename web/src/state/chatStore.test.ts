@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ChangesPage, ClientFrame, Message, MessagesPage, Room } from '../api/types';
+import type { ChangesPage, ClientFrame, Message, MessagesPage, ReactionChangedFrame, Room } from '../api/types';
+import { ApiError } from '../api/errors';
+import { applyReactionChange } from '../lib/reactions';
 import { ChatStore, type ChatApi, type SocketPort } from './chatStore';
 
 const ME = { id: 'me', username: 'alice' };
@@ -19,6 +21,7 @@ function msg(roomId: number, seq: number, extra: Partial<Message> = {}): Message
     editedAt: null,
     deleted: false,
     rev: seq,
+    reactions: [],
     ...extra,
   };
 }
@@ -98,6 +101,23 @@ class FakeServer {
     return m;
   }
 
+  /**
+   * A user's reaction added or removed, as chat-service does it: a no-op answers the message
+   * unchanged and sends no frame; a real change takes the next rev.
+   */
+  react(roomId: number, seq: number, emoji: string, userId: string, added: boolean): { message: Message; frame?: ReactionChangedFrame } {
+    const r = this.room(roomId);
+    const m = r.messages[seq - 1];
+    const cur = (m.reactions ?? []).find((x) => x.emoji === emoji);
+    const has = cur?.userIds.includes(userId) ?? false;
+    if (has === added) return { message: m };
+    const count = (cur?.count ?? 0) + (added ? 1 : -1);
+    const next = { ...m, rev: ++r.rev, reactions: applyReactionChange(m.reactions ?? [], { emoji, userId, added, count }) };
+    r.messages[seq - 1] = next;
+    const frame: ReactionChangedFrame = { type: 'reactionChanged', roomId, messageId: m.id, rev: next.rev, emoji, userId, added, count };
+    return { message: next, frame };
+  }
+
   page(roomId: number, q: { beforeSeq?: number; limit?: number }): MessagesPage {
     const r = this.room(roomId);
     const limit = q.limit ?? 50;
@@ -132,6 +152,8 @@ function fakeApi(server: FakeServer, rooms: Room[]) {
     }),
     editMessage: vi.fn(async (id: number, content: string) => server.edit(Math.floor(id / 1000), id % 1000, content)),
     deleteMessage: vi.fn(async () => undefined),
+    addReaction: vi.fn(async (id: number, emoji: string) => server.react(Math.floor(id / 1000), id % 1000, emoji, ME.id, true).message),
+    removeReaction: vi.fn(async (id: number, emoji: string) => server.react(Math.floor(id / 1000), id % 1000, emoji, ME.id, false).message),
     markRead: vi.fn(async () => undefined),
     createRoom: vi.fn(),
     deleteRoom: vi.fn(),
@@ -665,3 +687,195 @@ describe('ChatStore rev cursor', () => {
     expect(store.revCursor(2)).toBe(7);
   });
 });
+
+describe('ChatStore reactions', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const reactionsAt = (store: ChatStore, roomId: number, i: number) => store.getState().timelines[roomId].messages[i].reactions;
+
+  it('reacts over the socket when it is up, and the room’s frame brings the result and moves the cursor', async () => {
+    const { store, port, server, api, connect } = setup({ 2: 2 });
+    connect();
+    await store.openRoom(2);
+    const m1 = store.getState().timelines[2].messages[0];
+    await store.toggleReaction(m1, '👍');
+    const [react] = port.take('react');
+    expect(react).toEqual({ action: 'react', id: 'react:cid-1', roomId: 2, messageId: m1.id, emoji: '👍' });
+    expect(api.addReaction).not.toHaveBeenCalled();
+    expect(reactionsAt(store, 2, 0)).toEqual([]); // not optimistic: the frame decides
+
+    const { frame } = server.react(2, 1, '👍', ME.id, true);
+    store.onFrame(frame!);
+    expect(reactionsAt(store, 2, 0)).toEqual([{ emoji: '👍', count: 1, userIds: [ME.id] }]);
+    expect(store.getState().timelines[2].messages[0].rev).toBe(3);
+    expect(store.revCursor(2)).toBe(3);
+    expect(store.hasReacted(store.getState().timelines[2].messages[0], '👍')).toBe(true);
+
+    // Bob joins in, then alice toggles hers off: an unreact.
+    store.onFrame(server.react(2, 1, '👍', BOB, true).frame!);
+    expect(reactionsAt(store, 2, 0)).toEqual([{ emoji: '👍', count: 2, userIds: [ME.id, BOB] }]);
+    await store.toggleReaction(store.getState().timelines[2].messages[0], '👍');
+    expect(port.take('unreact')).toEqual([{ action: 'unreact', id: 'react:cid-2', roomId: 2, messageId: m1.id, emoji: '👍' }]);
+    store.onFrame(server.react(2, 1, '👍', ME.id, false).frame!);
+    expect(reactionsAt(store, 2, 0)).toEqual([{ emoji: '👍', count: 1, userIds: [BOB] }]);
+    store.onFrame(server.react(2, 1, '👍', BOB, false).frame!);
+    expect(reactionsAt(store, 2, 0)).toEqual([]);
+    expect(store.revCursor(2)).toBe(6);
+    expect(port.take('sync')).toEqual([]);
+  });
+
+  it('reacts over HTTP while offline, takes the answer, and the echoing frame changes nothing', async () => {
+    const { store, port, server, api, connect, disconnect } = setup({ 2: 2 });
+    connect();
+    await store.openRoom(2);
+    disconnect();
+    const m2 = store.getState().timelines[2].messages[1];
+    await store.toggleReaction(m2, '🎉');
+    expect(api.addReaction).toHaveBeenCalledWith(m2.id, '🎉');
+    expect(reactionsAt(store, 2, 1)).toEqual([{ emoji: '🎉', count: 1, userIds: [ME.id] }]);
+    expect(store.getState().timelines[2].messages[1].rev).toBe(3);
+    expect(store.getState().myReactions[m2.id]).toEqual(['🎉']);
+
+    await store.toggleReaction(store.getState().timelines[2].messages[1], '🎉');
+    expect(api.removeReaction).toHaveBeenCalledWith(m2.id, '🎉');
+    expect(reactionsAt(store, 2, 1)).toEqual([]);
+    expect(store.getState().myReactions[m2.id]).toBeUndefined();
+
+    // Back online: the sync brings the message at rev 4; nothing to undo.
+    connect();
+    answerAll(store, port, server);
+    expect(reactionsAt(store, 2, 1)).toEqual([]);
+    expect(store.revCursor(2)).toBe(4);
+  });
+
+  it('syncs when a reaction frame jumps ahead; the change feed replaces reactions wholesale', async () => {
+    const { store, port, server, connect } = setup({ 2: 2 });
+    connect();
+    await store.openRoom(2);
+    server.react(2, 1, '👍', BOB, true); // rev 3, frame lost
+    server.react(2, 1, '🚀', 'carol', true); // rev 4, frame lost
+    const { frame } = server.react(2, 1, '👍', 'carol', true); // rev 5
+    store.onFrame(frame!);
+    // Applied to the message (its rev is older), but the cursor waits for the sync.
+    expect(reactionsAt(store, 2, 0)).toEqual([{ emoji: '👍', count: 2, userIds: ['carol'] }]);
+    expect(store.revCursor(2)).toBe(2);
+    expect(port.take('sync')).toEqual([syncFrame(2, 2)]);
+    store.onFrame({ type: 'changes', ...server.changes(2, 2) });
+    expect(reactionsAt(store, 2, 0)).toEqual([
+      { emoji: '👍', count: 2, userIds: [BOB, 'carol'] },
+      { emoji: '🚀', count: 1, userIds: ['carol'] },
+    ]);
+    expect(store.revCursor(2)).toBe(5);
+  });
+
+  it('ignores a stale reaction frame for a message already newer', async () => {
+    const { store, port, server, connect } = setup({ 2: 2 });
+    connect();
+    await store.openRoom(2);
+    const early = server.react(2, 1, '👍', BOB, true).frame!; // rev 3
+    const late = server.react(2, 1, '👍', BOB, false).frame!; // rev 4
+    store.onFrame(late); // a gap: sync
+    store.onFrame({ type: 'changes', ...server.changes(2, 2) });
+    port.take('sync');
+    expect(store.revCursor(2)).toBe(4);
+    store.onFrame(early); // straggler
+    expect(reactionsAt(store, 2, 0)).toEqual([]);
+    expect(store.getState().timelines[2].messages[0].rev).toBe(4);
+    expect(store.revCursor(2)).toBe(4);
+    expect(port.take('sync')).toEqual([]);
+  });
+
+  it('catches up on reactions made while offline, without a reload', async () => {
+    const { store, port, server, connect, disconnect } = setup({ 2: 3 });
+    connect();
+    await store.openRoom(2);
+    disconnect();
+    server.react(2, 2, '🎉', BOB, true);
+    server.react(2, 3, '👍', BOB, true);
+    server.react(2, 3, '👍', BOB, false);
+    connect();
+    expect(port.take('sync')).toEqual([syncFrame(2, 3)]);
+    store.onFrame({ type: 'changes', ...server.changes(2, 3) });
+    expect(reactionsAt(store, 2, 1)).toEqual([{ emoji: '🎉', count: 1, userIds: [BOB] }]);
+    expect(reactionsAt(store, 2, 2)).toEqual([]);
+    expect(store.revCursor(2)).toBe(6);
+  });
+
+  it('shows a refused reaction for a few seconds: too_many_reactions over the socket, rate_limited', async () => {
+    const { store, port, connect } = setup({ 2: 1 });
+    connect();
+    await store.openRoom(2);
+    const m = store.getState().timelines[2].messages[0];
+    await store.react(m, '🤔', true);
+    const [f] = port.take('react');
+    store.onFrame({ type: 'error', id: f.id, code: 'too_many_reactions', temporary: false, message: 'at most 20' });
+    expect(store.getState().reactionErrors[m.id]).toMatch(/as many different reactions/);
+    vi.advanceTimersByTime(6_000);
+    expect(store.getState().reactionErrors[m.id]).toBeUndefined();
+
+    await store.react(m, '👍', true);
+    const [g] = port.take('react');
+    store.onFrame({ type: 'error', id: g.id, code: 'rate_limited', temporary: true });
+    expect(store.getState().reactionErrors[m.id]).toMatch(/too often/);
+    // The next attempt clears it at once.
+    await store.react(m, '👍', true);
+    expect(store.getState().reactionErrors[m.id]).toBeUndefined();
+    // An error for something else is not mistaken for a reaction's.
+    store.onFrame({ type: 'error', id: 'other', code: 'rate_limited', temporary: true });
+    expect(store.getState().reactionErrors).toEqual({});
+  });
+
+  it('shows a refusal over HTTP the same way', async () => {
+    const { store, api, connect, disconnect } = setup({ 2: 1 });
+    connect();
+    await store.openRoom(2);
+    disconnect();
+    vi.mocked(api.addReaction).mockRejectedValueOnce(new ApiError(409, 'too_many_reactions', 'Conflict', 'too many'));
+    const m = store.getState().timelines[2].messages[0];
+    await store.react(m, '🤔', true);
+    expect(store.getState().reactionErrors[m.id]).toMatch(/as many different reactions/);
+    expect(reactionsAt(store, 2, 0)).toEqual([]);
+  });
+
+  it('a deleted message loses its reactions and takes none', async () => {
+    const { store, port, server, connect } = setup({ 2: 1 });
+    connect();
+    await store.openRoom(2);
+    store.onFrame(server.react(2, 1, '👍', BOB, true).frame!);
+    const d = server.del(2, 1);
+    store.onFrame({ type: 'messageDeleted', roomId: 2, id: d.id, seq: 1, rev: d.rev });
+    expect(reactionsAt(store, 2, 0)).toEqual([]);
+    await store.react(store.getState().timelines[2].messages[0], '👍', true);
+    expect(port.take('react')).toEqual([]);
+  });
+
+  it('knows its own reaction past the first 50 listed users from the frames it saw', async () => {
+    const { store, port, connect } = setup({ 2: 1 });
+    connect();
+    await store.openRoom(2);
+    const m = store.getState().timelines[2].messages[0];
+    let rev = 1;
+    for (let i = 0; i < 50; i++) {
+      store.onFrame({ type: 'reactionChanged', roomId: 2, messageId: m.id, rev: ++rev, emoji: '👍', userId: `u${i}`, added: true, count: i + 1 });
+    }
+    store.onFrame({ type: 'reactionChanged', roomId: 2, messageId: m.id, rev: ++rev, emoji: '👍', userId: ME.id, added: true, count: 51 });
+    const now = store.getState().timelines[2].messages[0];
+    expect(now.reactions?.[0]).toMatchObject({ count: 51 });
+    expect(now.reactions?.[0].userIds).toHaveLength(50);
+    expect(now.reactions?.[0].userIds).not.toContain(ME.id);
+    expect(store.hasReacted(now, '👍')).toBe(true);
+    await store.toggleReaction(now, '👍');
+    expect(port.take('unreact')).toHaveLength(1);
+    expect(store.revCursor(2)).toBe(rev);
+  });
+});
+
+/** Answers sync frames from the server until none is left. */
+function answerAll(store: ChatStore, port: FakePort, server: FakeServer) {
+  for (let i = 0; i < 50; i++) {
+    const syncs = port.take('sync');
+    if (syncs.length === 0) return;
+    for (const f of syncs) store.onFrame(server.answer(f));
+  }
+}

@@ -1,12 +1,14 @@
 // The client's chat state: rooms, message timelines, the offline send queue, typing and
 // presence, and the bookkeeping that makes reconnects lossless: a revision cursor per loaded
 // room, and a sync of each room's change feed from it after every `ready` (new messages,
-// edits and deletes alike). Framework-free; React reads it through useSyncExternalStore.
+// edits, deletes and reactions alike). Framework-free; React reads it through useSyncExternalStore.
 
-import type { ChangesPage, ClientFrame, Message, Room, ServerFrame, User } from '../api/types';
+import type { ChangesPage, ClientFrame, Message, ReactionChangedFrame, Room, ServerFrame, User } from '../api/types';
 import type { ApiClient } from '../api/client';
-import { ApiError } from '../api/errors';
+import { ApiError, messageOf } from '../api/errors';
 import { Outbox, type PendingMessage } from '../lib/outbox';
+import { applyReactionFrame, hasReacted, reactionsOf } from '../lib/reactions';
+import { newUuid } from '../lib/uuid';
 import { RevCursors } from '../lib/revCursor';
 import { lastSeqOf, firstSeqOf, mergeChanges, mergeMessages, patchMessage } from '../lib/timeline';
 import type { ConnInfo } from '../realtime/socket';
@@ -42,6 +44,13 @@ export interface ChatState {
   activeRoomId: number | null;
   /** A one-off message for the user (e.g. "you were removed from X"). */
   notice: string | null;
+  /**
+   * Per message id, the emoji this session saw the user add (and not remove since): decides
+   * whether a chip is the user's own once its `userIds` (the first 50 only) leave them out.
+   */
+  myReactions: Record<number, string[]>;
+  /** Per message id, why the user's last reaction there was refused; cleared after a few seconds. */
+  reactionErrors: Record<number, string>;
 }
 
 /** What the store needs from the socket (RealtimeSocket, or a test double). */
@@ -55,7 +64,17 @@ export interface SocketPort {
 
 export type ChatApi = Pick<
   ApiClient,
-  'rooms' | 'messages' | 'changes' | 'editMessage' | 'deleteMessage' | 'markRead' | 'createRoom' | 'deleteRoom' | 'removeMember'
+  | 'rooms'
+  | 'messages'
+  | 'changes'
+  | 'editMessage'
+  | 'deleteMessage'
+  | 'addReaction'
+  | 'removeReaction'
+  | 'markRead'
+  | 'createRoom'
+  | 'deleteRoom'
+  | 'removeMember'
 >;
 
 export interface ChatStoreOptions {
@@ -63,6 +82,8 @@ export interface ChatStoreOptions {
   ackTimeoutMs?: number;
   typingTtlMs?: number;
   typingThrottleMs?: number;
+  /** How long a refused reaction's message stays on screen. */
+  reactionErrorMs?: number;
   now?: () => number;
   newId?: () => string;
   /** Whether the user can see the page (for read markers). */
@@ -82,6 +103,10 @@ export class ChatStore {
   private lastMarked = new Map<number, number>();
   private lastTypingSent = new Map<number, number>();
   private timers: ReturnType<typeof setInterval>[] = [];
+  /** Reactions written to the socket, by frame id, so a refusal finds its message. */
+  private reactionsSent = new Map<string, { messageId: number; at: number }>();
+  private errorTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  private readonly newId: () => string;
   private readonly opts: Required<Omit<ChatStoreOptions, 'newId'>>;
 
   constructor(
@@ -94,10 +119,12 @@ export class ChatStore {
       ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
       typingTtlMs: options.typingTtlMs ?? 5_000,
       typingThrottleMs: options.typingThrottleMs ?? 3_000,
+      reactionErrorMs: options.reactionErrorMs ?? 6_000,
       now: options.now ?? Date.now,
       isVisible: options.isVisible ?? (() => typeof document === 'undefined' || document.visibilityState === 'visible'),
     };
     this.outbox = new Outbox(options.newId);
+    this.newId = options.newId ?? newUuid;
     this.state = {
       me,
       connection: { state: 'idle', attempt: 0 },
@@ -110,6 +137,8 @@ export class ChatStore {
       membersVersion: {},
       activeRoomId: null,
       notice: null,
+      myReactions: {},
+      reactionErrors: {},
     };
   }
 
@@ -149,6 +178,8 @@ export class ChatStore {
   dispose(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    for (const t of this.errorTimers.values()) clearTimeout(t);
+    this.errorTimers.clear();
     this.socket?.stop();
     this.socket = null;
     this.listeners.clear();
@@ -204,7 +235,11 @@ export class ChatStore {
         this.liveRev(frame.roomId, frame.message.rev);
         break;
       case 'messageDeleted':
-        this.patch({ id: frame.id, roomId: frame.roomId, seq: frame.seq, rev: frame.rev, deleted: true, content: '' });
+        this.patch({ id: frame.id, roomId: frame.roomId, seq: frame.seq, rev: frame.rev, deleted: true, content: '', reactions: [] });
+        this.liveRev(frame.roomId, frame.rev);
+        break;
+      case 'reactionChanged':
+        this.onReactionChanged(frame);
         this.liveRev(frame.roomId, frame.rev);
         break;
       case 'typing':
@@ -251,6 +286,13 @@ export class ChatStore {
       }
       this.outbox.fail(id, frame.message || humanCode(frame.code));
       this.syncPending();
+      return;
+    }
+    const reaction = id ? this.reactionsSent.get(id) : undefined;
+    if (id && reaction) {
+      this.reactionsSent.delete(id);
+      const status = frame.code === 'rate_limited' ? 429 : 400;
+      this.showReactionError(reaction.messageId, new ApiError(status, frame.code, humanCode(frame.code), frame.message).userMessage);
       return;
     }
     if (id?.startsWith('sync:')) {
@@ -301,6 +343,15 @@ export class ChatStore {
       const messages = patchMessage(t.messages, change);
       return messages === t.messages ? t : { ...t, messages };
     });
+  }
+
+  /** Someone's reaction changed: that emoji's count and users on the message, if newer than it. */
+  private onReactionChanged(f: ReactionChangedFrame): void {
+    this.setTimeline(f.roomId, (t) => {
+      const messages = applyReactionFrame(t.messages, f);
+      return messages === t.messages ? t : { ...t, messages };
+    });
+    if (f.userId === this.state.me.id) this.noteMine(f.messageId, f.emoji, f.added);
   }
 
   /** A live frame made room revision `rev`: move the cursor on, or catch up on a gap. */
@@ -552,6 +603,81 @@ export class ChatStore {
     const updated = await this.api.deleteMessage(message.id);
     const patch = updated && typeof updated === 'object' ? { ...updated, deleted: true } : { ...message, deleted: true, content: '' };
     this.patch({ ...patch, id: message.id, roomId: message.roomId });
+  }
+
+  // ---- reactions ----
+
+  /** Whether the user has reacted to `m` with `emoji`, as far as this client knows. */
+  hasReacted(m: Message, emoji: string): boolean {
+    const r = reactionsOf(m).find((x) => x.emoji === emoji);
+    return r ? hasReacted(r, this.state.me.id, this.state.myReactions[m.id]) : false;
+  }
+
+  /** Adds the user's reaction, or takes it back if they have it. */
+  toggleReaction(m: Message, emoji: string): Promise<void> {
+    return this.react(m, emoji, !this.hasReacted(m, emoji));
+  }
+
+  /**
+   * Adds (`add`) or removes the user's reaction: over the socket when it is up (the room's
+   * `reactionChanged` frame brings the result; a refusal comes back as an `error` frame with
+   * the action's id), else over HTTP (the answer is the whole message). Refusals land in
+   * `reactionErrors`; the promise does not reject.
+   */
+  async react(m: Message, emoji: string, add: boolean): Promise<void> {
+    if (m.deleted) return;
+    this.clearReactionError(m.id);
+    const id = `react:${this.newId()}`;
+    const frame: ClientFrame = { action: add ? 'react' : 'unreact', id, roomId: m.roomId, messageId: m.id, emoji };
+    if (this.socket?.isReady && this.socket.send(frame)) {
+      this.trackReaction(id, m.id);
+      return;
+    }
+    try {
+      const updated = add ? await this.api.addReaction(m.id, emoji) : await this.api.removeReaction(m.id, emoji);
+      if (updated && typeof updated === 'object') this.patch({ ...updated, id: m.id, roomId: m.roomId });
+      this.noteMine(m.id, emoji, add);
+    } catch (e) {
+      this.showReactionError(m.id, messageOf(e));
+    }
+  }
+
+  private trackReaction(id: string, messageId: number): void {
+    const now = this.opts.now();
+    this.reactionsSent.set(id, { messageId, at: now });
+    // Success has no answer: forget what is surely settled (a minute on, or past 200 entries).
+    for (const [k, v] of this.reactionsSent) {
+      if (now - v.at < 60_000 && this.reactionsSent.size <= 200) break;
+      this.reactionsSent.delete(k);
+    }
+  }
+
+  private noteMine(messageId: number, emoji: string, added: boolean): void {
+    const cur = this.state.myReactions[messageId] ?? [];
+    if (cur.includes(emoji) === added) return;
+    const next = added ? [...cur, emoji] : cur.filter((e) => e !== emoji);
+    const myReactions = { ...this.state.myReactions };
+    if (next.length) myReactions[messageId] = next;
+    else delete myReactions[messageId];
+    this.set({ myReactions });
+  }
+
+  private showReactionError(messageId: number, text: string): void {
+    clearTimeout(this.errorTimers.get(messageId));
+    this.set({ reactionErrors: { ...this.state.reactionErrors, [messageId]: text } });
+    this.errorTimers.set(
+      messageId,
+      setTimeout(() => this.clearReactionError(messageId), this.opts.reactionErrorMs),
+    );
+  }
+
+  clearReactionError(messageId: number): void {
+    clearTimeout(this.errorTimers.get(messageId));
+    this.errorTimers.delete(messageId);
+    if (!(messageId in this.state.reactionErrors)) return;
+    const reactionErrors = { ...this.state.reactionErrors };
+    delete reactionErrors[messageId];
+    this.set({ reactionErrors });
   }
 
   // ---- typing and read markers ----
