@@ -9,7 +9,7 @@ use crate::store::members::Member;
 use crate::store::messages::Message;
 use crate::store::rooms::{Room, RoomSummary};
 
-pub use wire::protocol::{MemberView, MessageView, ReactionView, ReplyPreview};
+pub use wire::protocol::{MemberView, MessageView, ReactionView};
 
 impl From<&Message> for MessageView {
     fn from(m: &Message) -> Self {
@@ -35,15 +35,7 @@ impl From<&Message> for MessageView {
                     user_ids: r.user_ids.clone(),
                 })
                 .collect(),
-            reply_to: m.reply_to.as_ref().map(|r| {
-                Box::new(ReplyPreview {
-                    id: r.id,
-                    seq: r.seq,
-                    user_id: r.user_id,
-                    username: r.username.clone(),
-                    excerpt: r.excerpt.clone(),
-                })
-            }),
+            reply_to: m.reply_to.clone().map(Box::new),
         }
     }
 }

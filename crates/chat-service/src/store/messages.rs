@@ -57,16 +57,8 @@ pub struct Message {
     pub reply_to: Option<ReplyPreview>,
 }
 
-/// The quote of the message a reply answers, as that message is now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplyPreview {
-    pub id: i64,
-    pub seq: i64,
-    pub user_id: Uuid,
-    pub username: String,
-    /// The first characters of its text; empty once it is deleted.
-    pub excerpt: String,
-}
+/// The quote of the message a reply answers, as that message is now (the client's shape).
+pub use wire::protocol::ReplyPreview;
 
 #[derive(sqlx::FromRow)]
 struct MessageRow {
