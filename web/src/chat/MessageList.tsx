@@ -110,7 +110,8 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
     const el = ref.current?.querySelector<HTMLElement>(`[data-testid="message"][data-seq="${target.seq}"]`);
     if (!el) return;
     atBottom.current = false;
-    el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    const reduce = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+    el.scrollIntoView({ block: 'center', behavior: reduce ? 'auto' : 'smooth' });
     setHighlight(target.seq);
     setTarget(null);
   }, [target, messages]);

@@ -508,7 +508,10 @@ export class ChatStore {
     this.outbox.dropRoom(roomId);
     this.syncing.delete(roomId);
     this.revs.forget(roomId);
+    const replyingTo = { ...this.state.replyingTo };
+    delete replyingTo[roomId];
     this.set({
+      replyingTo,
       rooms: this.state.rooms.filter((r) => r.id !== roomId),
       timelines,
       pending: this.outbox.list(),
