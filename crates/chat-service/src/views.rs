@@ -9,7 +9,7 @@ use crate::store::members::Member;
 use crate::store::messages::Message;
 use crate::store::rooms::{Room, RoomSummary};
 
-pub use wire::protocol::{MemberView, MessageView, ReactionView};
+pub use wire::protocol::{MemberView, MessageView, ReactionView, ReplyPreview};
 
 impl From<&Message> for MessageView {
     fn from(m: &Message) -> Self {
@@ -35,6 +35,15 @@ impl From<&Message> for MessageView {
                     user_ids: r.user_ids.clone(),
                 })
                 .collect(),
+            reply_to: m.reply_to.as_ref().map(|r| {
+                Box::new(ReplyPreview {
+                    id: r.id,
+                    seq: r.seq,
+                    user_id: r.user_id,
+                    username: r.username.clone(),
+                    excerpt: r.excerpt.clone(),
+                })
+            }),
         }
     }
 }
@@ -238,6 +247,8 @@ mod tests {
             edited_at: None,
             deleted_at: None,
             reactions: Vec::new(),
+            reply_to_id: None,
+            reply_to: None,
         }
     }
 

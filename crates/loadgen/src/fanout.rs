@@ -80,6 +80,7 @@ fn send_frame(seq: u64, room: i64, content: String) -> String {
             room_id: room,
             content,
             client_msg_id: Some(uuid::Uuid::new_v4().to_string()),
+            reply_to_id: None,
         }),
     };
     serde_json::to_string(&frame).unwrap_or_default()

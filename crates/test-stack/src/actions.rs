@@ -11,6 +11,7 @@ pub fn send_message(room_id: i64, content: &str, client_msg_id: Option<&str>) ->
         room_id,
         content: content.to_owned(),
         client_msg_id: client_msg_id.map(str::to_owned),
+        reply_to_id: None,
     }
 }
 

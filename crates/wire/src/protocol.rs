@@ -30,6 +30,9 @@ pub struct SendMessage {
     pub content: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_msg_id: Option<String>,
+    /// The message this one answers: a live message of the same room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to_id: Option<i64>,
 }
 
 /// `sync`: the room's change feed after `sinceRev` (answered with `changes`), or — the older
@@ -270,7 +273,26 @@ pub struct MessageView {
     /// Reactions by emoji, in the order each was first used (none on a deleted message).
     #[serde(default)]
     pub reactions: Vec<ReactionView>,
+    /// The message this one answers, as it is now; `null` for a message that answers none.
+    #[serde(default)]
+    pub reply_to: Option<Box<ReplyPreview>>,
 }
+
+/// The quote of the message a reply answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyPreview {
+    pub id: i64,
+    pub seq: i64,
+    pub user_id: Uuid,
+    pub username: String,
+    /// The first [`REPLY_EXCERPT_CHARS`] characters of the original's text; empty once it is
+    /// deleted.
+    pub excerpt: String,
+}
+
+pub const REPLY_EXCERPT_CHARS: usize = 120;
 
 /// One emoji's reactions on a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -545,6 +567,7 @@ mod tests {
                     room_id: 1,
                     content: "hi".into(),
                     client_msg_id: Some("c".into()),
+                    reply_to_id: None,
                 }),
             })
         );

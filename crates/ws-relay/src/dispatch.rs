@@ -430,6 +430,7 @@ mod tests {
             room_id: 1,
             content: String::new(),
             client_msg_id: None,
+            reply_to_id: None,
         });
         assert_eq!(fill(send, 30 * 1024), 3);
         // Syncs: four answers of at most 512 KiB fit in 2 MiB.

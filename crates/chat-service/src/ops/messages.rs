@@ -39,6 +39,21 @@ pub struct SendRequest {
     pub room_id: i64,
     pub content: String,
     pub client_msg_id: Option<String>,
+    /// The message it answers (`replyToId`).
+    pub reply_to_id: Option<i64>,
+}
+
+impl SendRequest {
+    /// A socket's `sendMessage` by `caller`.
+    pub fn from_action(caller: Caller, send: wire::protocol::SendMessage) -> Self {
+        Self {
+            caller,
+            room_id: send.room_id,
+            content: send.content,
+            client_msg_id: send.client_msg_id,
+            reply_to_id: send.reply_to_id,
+        }
+    }
 }
 
 /// Sends (one, or a relay's batch): content, clientMsgId and the sender's rate are checked
@@ -51,16 +66,7 @@ pub async fn send_many(
     sends: Vec<SendRequest>,
 ) -> Vec<ApiResult<Outcome<Stored>>> {
     let checked: Vec<ApiResult<NewMessage>> =
-        futures_util::future::join_all(sends.iter().map(|s| {
-            check_send(
-                state,
-                &s.caller,
-                s.room_id,
-                &s.content,
-                s.client_msg_id.as_deref(),
-            )
-        }))
-        .await;
+        futures_util::future::join_all(sends.iter().map(|s| check_send(state, s))).await;
     let pairs: Vec<(i64, Uuid)> = checked
         .iter()
         .filter_map(|c| c.as_ref().ok().map(|m| (m.room_id, m.user_id)))
@@ -88,10 +94,14 @@ pub async fn send_many(
             Ok(message) if !allowed.contains(&(message.room_id, message.user_id)) => {
                 answers.push(Some(Err(reject("not_member", ApiError::RoomNotFound))));
             }
-            Ok(message) => {
-                answers.push(None);
-                accepted.push((i, message));
-            }
+            // What a reply answers is looked up only for members (no probing other rooms).
+            Ok(message) => match check_reply(state, &message).await {
+                Err(err) => answers.push(Some(Err(err))),
+                Ok(()) => {
+                    answers.push(None);
+                    accepted.push((i, message));
+                }
+            },
         }
     }
     let (slots, messages): (Vec<usize>, Vec<NewMessage>) = accepted.into_iter().unzip();
@@ -101,10 +111,41 @@ pub async fn send_many(
     {
         answers[i] = Some(stored(outcome));
     }
-    answers
+    let mut answers: Vec<ApiResult<Stored>> = answers
         .into_iter()
-        .map(|a| a.unwrap_or_else(|| Err(unanswered())).map(delivered))
-        .collect()
+        .map(|a| a.unwrap_or_else(|| Err(unanswered())))
+        .collect();
+    // The quotes of the replies among them, for the ack and the room.
+    for answer in answers.iter_mut() {
+        if let Ok(stored) = answer
+            && stored.message.reply_to_id.is_some()
+            && let Err(err) =
+                messages::attach_replies(&state.db.pool, std::slice::from_mut(&mut stored.message))
+                    .await
+        {
+            *answer = Err(err.into());
+        }
+    }
+    answers.into_iter().map(|a| a.map(delivered)).collect()
+}
+
+/// A reply must answer a live message of its own room.
+async fn check_reply(state: &AppState, message: &NewMessage) -> ApiResult<()> {
+    let Some(id) = message.reply_to_id else {
+        return Ok(());
+    };
+    match messages::get(&state.db.pool, id).await? {
+        Some(original) if original.room_id == message.room_id && original.deleted_at.is_none() => {
+            Ok(())
+        }
+        _ => Err(reject(
+            "invalid",
+            ApiError::field(
+                "replyToId",
+                "must be a message of this room that is not deleted",
+            ),
+        )),
+    }
 }
 
 /// A stored send's outcome: the message for its room — unless it is a retry of a stored send,
@@ -121,16 +162,16 @@ fn delivered(stored: Stored) -> Outcome<Stored> {
     Outcome::delivering(stored, deliveries)
 }
 
-/// Everything about a send but membership: content, clientMsgId, the sender's rate.
-async fn check_send(
-    state: &AppState,
-    caller: &Caller,
-    room_id: i64,
-    content: &str,
-    client_msg_id: Option<&str>,
-) -> ApiResult<NewMessage> {
-    let parsed_content = MessageContent::parse(content);
-    let parsed_cid = client_msg_id.map(ClientMsgId::parse).transpose();
+/// Everything about a send but membership and what it answers: content, clientMsgId, the
+/// sender's rate.
+async fn check_send(state: &AppState, send: &SendRequest) -> ApiResult<NewMessage> {
+    let caller = &send.caller;
+    let parsed_content = MessageContent::parse(&send.content);
+    let parsed_cid = send
+        .client_msg_id
+        .as_deref()
+        .map(ClientMsgId::parse)
+        .transpose();
     let (content, cid) = match (parsed_content, parsed_cid) {
         (Ok(c), Ok(id)) => (c, id),
         (c, id) => {
@@ -146,11 +187,12 @@ async fn check_send(
         .await
         .map_err(|e| reject("rate_limited", e))?;
     Ok(NewMessage {
-        room_id,
+        room_id: send.room_id,
         user_id: caller.id,
         username: caller.username.clone(),
         content,
         client_msg_id: cid,
+        reply_to_id: send.reply_to_id,
         now: store_kit::now_ms(),
     })
 }
@@ -279,6 +321,7 @@ pub async fn read(
     let (mut page, has_more) = messages::page(&state.db.pool, room_id, query).await?;
     // Reactions count in the answer's bytes: attached before the page is trimmed to fit.
     reactions::attach(&state.db.pool, &mut page).await?;
+    messages::attach_replies(&state.db.pool, &mut page).await?;
     let cut = views::fit_messages(&mut page, max_bytes, cursor.forward());
     // Changes that committed after the room was read may be in the page; the revision
     // answered covers them too (a room's revisions commit in order).
@@ -287,6 +330,81 @@ pub async fn read(
         messages: page,
         has_more: has_more || cut,
         rev: room.last_rev.max(newest),
+    })
+}
+
+/// The messages around `seq`, oldest first: about half of `limit` before it, the rest from
+/// it on, each half within half the byte budget.
+pub struct Around {
+    pub messages: Vec<Message>,
+    pub has_more_before: bool,
+    pub has_more_after: bool,
+    pub rev: i64,
+}
+
+pub async fn read_around(
+    state: &AppState,
+    caller: &Caller,
+    room_id: i64,
+    seq: i64,
+    limit: Option<i64>,
+    max_bytes: usize,
+) -> ApiResult<Around> {
+    if seq < 0 {
+        return Err(ApiError::field("aroundSeq", "must be 0 or more"));
+    }
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if limit < 1 {
+        return Err(ApiError::field(
+            "limit",
+            "must be at least 1 (at most 200 are returned)",
+        ));
+    }
+    let limit = limit.min(MAX_PAGE);
+    let before_limit = (limit / 2).max(1);
+    // Up to and including `seq`, reading back; then what follows it.
+    let before = Cursor::Seq {
+        after: None,
+        before: Some(seq.saturating_add(1)),
+    };
+    let older = read(
+        state,
+        caller,
+        room_id,
+        before,
+        Some(before_limit),
+        max_bytes / 2,
+    )
+    .await?;
+    let taken = i64::try_from(older.messages.len()).unwrap_or(limit);
+    let newer = if taken < limit {
+        let after = Cursor::Seq {
+            after: Some(seq),
+            before: None,
+        };
+        Some(
+            read(
+                state,
+                caller,
+                room_id,
+                after,
+                Some(limit - taken),
+                max_bytes / 2,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let has_more_after = newer.as_ref().is_none_or(|p| p.has_more);
+    let mut messages = older.messages;
+    messages.extend(newer.map(|p| p.messages).unwrap_or_default());
+    Ok(Around {
+        messages,
+        has_more_before: older.has_more,
+        has_more_after,
+        // The first read's: every change up to it is in both halves.
+        rev: older.rev,
     })
 }
 
@@ -322,7 +440,8 @@ pub async fn edit(
     )
     .await?
     .ok_or(ApiError::MessageNotFound)?;
-    let edited = reactions::attached(&state.db.pool, edited).await?;
+    let mut edited = reactions::attached(&state.db.pool, edited).await?;
+    messages::attach_replies(&state.db.pool, std::slice::from_mut(&mut edited)).await?;
     let event = frames::message_edited(&edited);
     Ok(Outcome::delivering(
         edited,
@@ -403,9 +522,9 @@ pub async fn react(
     })?;
     let Some(changed) = changed else {
         // Nothing changed: the message as it is, for the REST answer.
-        return Ok(Outcome::quiet(
-            reactions::attached(&state.db.pool, message).await?,
-        ));
+        let mut message = reactions::attached(&state.db.pool, message).await?;
+        messages::attach_replies(&state.db.pool, std::slice::from_mut(&mut message)).await?;
+        return Ok(Outcome::quiet(message));
     };
     let event = ServerFrame::ReactionChanged {
         room_id: changed.message.room_id,

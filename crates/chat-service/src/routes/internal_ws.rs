@@ -163,12 +163,10 @@ pub(crate) async fn actions_batch(
                     continue;
                 }
                 send_slots.push(i);
-                sends.push(SendRequest {
-                    caller: Caller::from(&event.identity),
-                    room_id: send.room_id,
-                    content: send.content,
-                    client_msg_id: send.client_msg_id,
-                });
+                sends.push(SendRequest::from_action(
+                    Caller::from(&event.identity),
+                    send,
+                ));
             }
             ChatAction::Sync(_) => syncs.push((i, event)),
             _ if budget.reserve(SMALL_ANSWER) => others.push((i, event, SMALL_ANSWER)),
@@ -311,12 +309,7 @@ async fn run_action(
     let caller = Caller::from(&request.identity);
     let response = match request.action {
         ChatAction::SendMessage(send) => {
-            let send = SendRequest {
-                caller,
-                room_id: send.room_id,
-                content: send.content,
-                client_msg_id: send.client_msg_id,
-            };
+            let send = SendRequest::from_action(caller, send);
             sent_message(ops::messages::send(state, send).await?)
         }
         ChatAction::Sync(sync) => {

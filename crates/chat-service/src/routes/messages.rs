@@ -6,7 +6,7 @@ use service_kit::RequestId;
 use tokens::actix::AuthUser;
 
 use super::publish;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::ops::messages::SendRequest;
 use crate::ops::{self, Caller};
 use crate::startup::AppState;
@@ -17,6 +17,7 @@ use crate::views::MessageView;
 pub(crate) struct HistoryQuery {
     after_seq: Option<i64>,
     before_seq: Option<i64>,
+    around_seq: Option<i64>,
     limit: Option<i64>,
 }
 
@@ -28,12 +29,19 @@ pub(crate) struct HistoryPage {
     /// The room's revision when the page was read: every change up to it is reflected in the
     /// page, so it is where a client's change-feed cursor starts.
     rev: i64,
+    /// With `aroundSeq`: older messages lie before the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_more_before: Option<bool>,
+    /// With `aroundSeq`: newer messages lie after the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_more_after: Option<bool>,
 }
 
 #[utoipa::path(
     tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path), ("afterSeq" = Option<i64>, Query, description = "messages after this seq, oldest first"),
            ("beforeSeq" = Option<i64>, Query, description = "messages before this seq"),
+           ("aroundSeq" = Option<i64>, Query, description = "the messages around this seq (about half the limit before it, the rest from it on), with `hasMoreBefore` and `hasMoreAfter`; not with afterSeq or beforeSeq"),
            ("limit" = Option<i64>, Query, description = "1 to 200 (default 50; larger values are capped). The messages also stay within CHAT_REPLY_MAX_BYTES (512 KiB) serialised: `hasMore` is then true and the next page starts after the last seq received (before the first, reading back)")),
     responses((status = 200, body = HistoryPage), (status = 404, body = service_kit::openapi::ProblemDoc))
 )]
@@ -44,20 +52,34 @@ pub(crate) async fn history(
     path: web::Path<i64>,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
+    let caller = Caller::from(&user);
+    let room_id = path.into_inner();
+    let budget = state.settings.limits.reply_max_bytes;
+    if let Some(seq) = query.around_seq {
+        if query.after_seq.is_some() || query.before_seq.is_some() {
+            return Err(ApiError::field(
+                "aroundSeq",
+                "cannot be combined with afterSeq or beforeSeq",
+            ));
+        }
+        let around =
+            ops::messages::read_around(&state, &caller, room_id, seq, query.limit, budget).await?;
+        return Ok(HttpResponse::Ok().json(HistoryPage {
+            messages: around.messages.iter().map(MessageView::from).collect(),
+            has_more: around.has_more_before,
+            rev: around.rev,
+            has_more_before: Some(around.has_more_before),
+            has_more_after: Some(around.has_more_after),
+        }));
+    }
     let cursor = ops::messages::cursor(query.after_seq, query.before_seq, None)?;
-    let page = ops::messages::read(
-        &state,
-        &Caller::from(&user),
-        path.into_inner(),
-        cursor,
-        query.limit,
-        state.settings.limits.reply_max_bytes,
-    )
-    .await?;
+    let page = ops::messages::read(&state, &caller, room_id, cursor, query.limit, budget).await?;
     Ok(HttpResponse::Ok().json(HistoryPage {
         messages: page.messages.iter().map(MessageView::from).collect(),
         has_more: page.has_more,
         rev: page.rev,
+        has_more_before: None,
+        has_more_after: None,
     }))
 }
 
@@ -119,6 +141,8 @@ pub(crate) struct PostMessageBody {
     #[serde(default)]
     content: String,
     client_msg_id: Option<String>,
+    /// The message this one answers: a message of the same room that is not deleted.
+    reply_to_id: Option<i64>,
 }
 
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = PostMessageBody,
@@ -140,6 +164,7 @@ pub(crate) async fn post(
         room_id: path.into_inner(),
         content: body.content,
         client_msg_id: body.client_msg_id,
+        reply_to_id: body.reply_to_id,
     };
     let outcome = ops::messages::send(&state, send).await?;
     let stored = publish(&state, outcome, &request_id);

@@ -17,19 +17,19 @@ use crate::domain::{ClientMsgId, MessageContent};
 /// The columns of a [`MessageRow`], in one place for every statement that reads messages.
 macro_rules! columns {
     () => {
-        "id, room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at"
+        "id, room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at, reply_to_id"
     };
 }
 
 /// The columns a new message is stored with, in the order [`insert_rows`] binds them.
 macro_rules! new_columns {
     () => {
-        "room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at"
+        "room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at, reply_to_id"
     };
 }
 
 /// How many values [`insert_rows`] binds per message.
-const NEW_COLUMNS: usize = 9;
+const NEW_COLUMNS: usize = 10;
 
 /// The only kind of message stored so far.
 const TEXT: &str = "text";
@@ -51,6 +51,21 @@ pub struct Message {
     pub deleted_at: Option<i64>,
     /// Filled in by [`super::reactions::attach`] where clients see the message.
     pub reactions: Vec<super::reactions::Reaction>,
+    /// The message this one answers.
+    pub reply_to_id: Option<i64>,
+    /// Its quote, filled in by [`attach_replies`] where clients see the message.
+    pub reply_to: Option<ReplyPreview>,
+}
+
+/// The quote of the message a reply answers, as that message is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyPreview {
+    pub id: i64,
+    pub seq: i64,
+    pub user_id: Uuid,
+    pub username: String,
+    /// The first characters of its text; empty once it is deleted.
+    pub excerpt: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -68,6 +83,7 @@ struct MessageRow {
     created_at: i64,
     edited_at: Option<i64>,
     deleted_at: Option<i64>,
+    reply_to_id: Option<i64>,
 }
 
 impl From<MessageRow> for Message {
@@ -86,6 +102,8 @@ impl From<MessageRow> for Message {
             edited_at: r.edited_at,
             deleted_at: r.deleted_at,
             reactions: Vec::new(),
+            reply_to_id: r.reply_to_id,
+            reply_to: None,
         }
     }
 }
@@ -117,6 +135,8 @@ pub struct NewMessage {
     pub username: String,
     pub content: MessageContent,
     pub client_msg_id: Option<ClientMsgId>,
+    /// The message it answers, checked to be a live message of the same room.
+    pub reply_to_id: Option<i64>,
     pub now: i64,
 }
 
@@ -145,6 +165,8 @@ impl NewRow<'_> {
             edited_at: None,
             deleted_at: None,
             reactions: Vec::new(),
+            reply_to_id: m.reply_to_id,
+            reply_to: None,
         }
     }
 }
@@ -176,7 +198,8 @@ async fn insert_rows(
             .bind(TEXT)
             .bind(m.content.as_str().to_owned())
             .bind(m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()))
-            .bind(m.now);
+            .bind(m.now)
+            .bind(m.reply_to_id);
     }
     query.fetch_all(conn).await
 }
@@ -624,4 +647,50 @@ pub(crate) async fn stamp(
     .await
     .context("stamping a message with a revision")?;
     Ok(row.map(Message::from))
+}
+
+/// Fills in the quotes of the replies among `messages` (one statement for their originals).
+pub async fn attach_replies(pool: &AnyPool, messages: &mut [Message]) -> anyhow::Result<()> {
+    let mut ids: Vec<i64> = messages.iter().filter_map(|m| m.reply_to_id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let sql = format!(
+        concat!("SELECT ", columns!(), " FROM messages WHERE id IN ({})"),
+        placeholder_list(1, ids.len())
+    );
+    // Only numbered placeholders are formatted into this statement; every value is bound.
+    let mut query = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    let originals: Vec<Message> = query
+        .fetch_all(pool)
+        .await
+        .context("reading the messages replies answer")?
+        .into_iter()
+        .map(Message::from)
+        .collect();
+    for message in messages.iter_mut() {
+        let Some(id) = message.reply_to_id else {
+            continue;
+        };
+        message.reply_to = originals.iter().find(|o| o.id == id).map(|o| ReplyPreview {
+            id: o.id,
+            seq: o.seq,
+            user_id: o.user_id,
+            username: o.username.clone(),
+            excerpt: if o.deleted_at.is_some() {
+                String::new()
+            } else {
+                o.content
+                    .chars()
+                    .take(wire::protocol::REPLY_EXCERPT_CHARS)
+                    .collect()
+            },
+        });
+    }
+    Ok(())
 }

@@ -13,4 +13,5 @@ mod limits;
 mod members;
 mod messages;
 mod reactions;
+mod replies;
 mod rooms;
