@@ -404,6 +404,68 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     );
   });
 
+  step('replies: bob answers alice, she jumps to the original, and her edit shows in his quote', async () => {
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    const original = 'What time is the stand-up tomorrow?';
+    await send(A.page, original);
+    await messageText(B.page, original).waitFor();
+    // Enough after it that the original leaves alice's view.
+    for (let i = 1; i <= 14; i++) await send(A.page, `Filler ${i} so the question scrolls away`);
+    await exactMessage(B.page, 'Filler 14 so the question scrolls away').waitFor();
+    await exactMessage(A.page, 'Filler 14 so the question scrolls away').waitFor();
+    const seq = await A.page.locator('[data-testid="message"]').filter({ hasText: original }).getAttribute('data-seq');
+    const originalOn = (page) => page.locator(`[data-testid="message"][data-seq="${seq}"]`);
+
+    // Bob: Reply puts the composer in reply mode; Escape leaves it; Reply again, then send.
+    const reply = async () => {
+      await originalOn(B.page).hover();
+      await originalOn(B.page).getByRole('button', { name: /^Reply to message/ }).click();
+      await B.page.getByTestId('reply-bar').filter({ hasText: `Replying to ${alice.username}: ${original}` }).waitFor();
+    };
+    await reply();
+    await composer(B.page).press('Escape');
+    await B.page.getByTestId('reply-bar').waitFor({ state: 'detached' });
+    await reply();
+    await composer(B.page).fill('At ten, in the small room.');
+    await screenshot(B.page, 'reply-composer-dark');
+    await composer(B.page).press('Enter');
+    await B.page.getByTestId('reply-bar').waitFor({ state: 'detached' });
+
+    // Alice gets the reply live, with the quote of her question above it.
+    const replyOn = (page) => page.locator('[data-testid="message"]').filter({ hasText: 'At ten, in the small room.' });
+    const quoteOn = (page) => replyOn(page).getByTestId('reply-quote');
+    await quoteOn(A.page).waitFor();
+    assert.equal(await quoteOn(A.page).getAttribute('data-reply-seq'), seq);
+    assert.match(await quoteOn(A.page).innerText(), new RegExp(`${escapeRe(alice.username)}\\s+${escapeRe(original)}`));
+
+    // The question is out of her view; the quote (a button) brings it back, highlighted.
+    const inView = (page) =>
+      originalOn(page).evaluate((el) => {
+        const list = el.closest('[data-testid="message-list"]').getBoundingClientRect();
+        const r = el.getBoundingClientRect();
+        return r.top >= list.top - 1 && r.bottom <= list.bottom + 1;
+      });
+    assert.equal(await inView(A.page), false, 'the original was still in view before the jump');
+    await quoteOn(A.page).focus();
+    await A.page.keyboard.press('Enter');
+    await A.page.locator(`[data-testid="message"][data-seq="${seq}"][data-highlighted="true"]`).waitFor();
+    await eventually(() => inView(A.page), { message: 'the original to be scrolled into view' });
+    await screenshot(A.page, 'reply-jump');
+    await A.page.locator(`[data-testid="message"][data-seq="${seq}"][data-highlighted="true"]`).waitFor({ state: 'detached' });
+
+    // Alice edits the question: bob's quote follows.
+    const edited = 'What time is the stand-up on Friday?';
+    await originalOn(A.page).hover();
+    await originalOn(A.page).getByRole('button', { name: /^Edit message/ }).click();
+    const box = originalOn(A.page).getByLabel('Edit message');
+    await box.fill(edited);
+    await box.press('Enter');
+    await quoteOn(B.page).getByTestId('reply-quote-text').filter({ hasText: new RegExp(`^${escapeRe(edited)}$`) }).waitFor();
+    await quoteOn(A.page).getByTestId('reply-quote-text').filter({ hasText: new RegExp(`^${escapeRe(edited)}$`) }).waitFor();
+    await screenshot(B.page, 'replies-dark');
+  });
+
   step('reconnects after a server restart and shows what was sent meanwhile', async (t) => {
     if (!env.restartCmd) {
       t.skip('set E2E_RESTART_CMD to a command that restarts the server');

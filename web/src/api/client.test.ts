@@ -155,4 +155,14 @@ describe('ApiClient', () => {
     expect(calls[1].url).toBe('http://api/messages/9/reactions/%F0%9F%91%8D%F0%9F%8F%BD');
     expect(calls[2].url).toBe('http://api/messages/9/reactions/%3Athumbsup%3A');
   });
+
+  it('posts a reply with replyToId, and a plain message without it', async () => {
+    const { c, calls } = client(() => json(201, {}));
+    await c.postMessage(3, 'answer', 'cid-1', 42);
+    await c.postMessage(3, 'plain', 'cid-2');
+    expect(calls.map((x) => [x.url, JSON.parse(x.body ?? '{}')])).toEqual([
+      ['http://api/rooms/3/messages', { content: 'answer', clientMsgId: 'cid-1', replyToId: 42 }],
+      ['http://api/rooms/3/messages', { content: 'plain', clientMsgId: 'cid-2' }],
+    ]);
+  });
 });

@@ -298,8 +298,11 @@ export class ApiClient {
     return this.request('GET', `/rooms/${roomId}/changes?${p.toString()}`);
   }
 
-  postMessage(roomId: number, content: string, clientMsgId?: string): Promise<Message> {
-    return this.request('POST', `/rooms/${roomId}/messages`, { body: { content, clientMsgId } });
+  /** Posts a message; `replyToId` makes it a reply to that (live) message of the room. */
+  postMessage(roomId: number, content: string, clientMsgId?: string, replyToId?: number): Promise<Message> {
+    const body: Record<string, unknown> = { content, clientMsgId };
+    if (replyToId !== undefined) body.replyToId = replyToId;
+    return this.request('POST', `/rooms/${roomId}/messages`, { body });
   }
 
   editMessage(id: number, content: string): Promise<Message> {

@@ -69,6 +69,21 @@ export interface Message {
    * deleted message. Optional only for servers from before reactions (read as `[]`).
    */
   reactions?: Reaction[];
+  /**
+   * The message this one answers, or null. Its `excerpt` is the first 120 characters of the
+   * original's text when the reply was read; `""` once the original is deleted. Optional
+   * only for servers from before replies (read as null).
+   */
+  replyTo?: ReplyRef | null;
+}
+
+/** What a reply shows of the message it answers. */
+export interface ReplyRef {
+  id: number;
+  seq: number;
+  userId: string;
+  username: string;
+  excerpt: string;
 }
 
 /** One emoji's reactions on a message. */
@@ -84,6 +99,9 @@ export interface Reaction {
 export interface MessagesPage {
   messages: Message[];
   hasMore: boolean;
+  /** Only on `aroundSeq` pages. */
+  hasMoreBefore?: boolean;
+  hasMoreAfter?: boolean;
   /** The room's revision in the same snapshot as the page. */
   rev: number;
 }
@@ -117,7 +135,7 @@ export interface Ticket {
 
 /** Client → relay frames: the action's body sits next to `action`. */
 export type ClientFrame =
-  | { action: 'sendMessage'; id?: string; roomId: number; content: string; clientMsgId: string }
+  | { action: 'sendMessage'; id?: string; roomId: number; content: string; clientMsgId: string; replyToId?: number }
   | { action: 'sync'; id?: string; roomId: number; sinceRev: number; limit?: number }
   | { action: 'typing'; id?: string; roomId: number }
   | { action: 'markRead'; id?: string; roomId: number; seq: number }

@@ -3,11 +3,12 @@
 
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { messageOf } from '../api/errors';
-import type { Message } from '../api/types';
+import type { Message, ReplyRef } from '../api/types';
 import { formatFull, formatTime, hueOf, initials } from '../lib/format';
 import { messageError } from '../lib/validate';
 import type { PendingMessage } from '../lib/outbox';
 import { Reactions, ReactionPicker } from './Reactions';
+import { ReplyQuote } from './ReplyQuote';
 
 interface Props {
   message: Message;
@@ -22,9 +23,15 @@ interface Props {
   onEdit(m: Message, content: string): Promise<void>;
   onDelete(m: Message): Promise<void>;
   onReact(m: Message, emoji: string, add: boolean): void;
+  /** Puts the composer into reply mode for this message. */
+  onReply(m: Message): void;
+  /** Takes the reader to the message a reply answers. */
+  onJump(r: ReplyRef): void;
+  /** Briefly marked after a jump to it. */
+  highlighted?: boolean;
 }
 
-export function MessageItem({ message: m, own, canDelete, meId, myReactions, reactionError, onEdit, onDelete, onReact }: Props) {
+export function MessageItem({ message: m, own, canDelete, meId, myReactions, reactionError, onEdit, onDelete, onReact, onReply, onJump, highlighted }: Props) {
   const [picking, setPicking] = useState(false);
   const pickerOpener = useRef<HTMLButtonElement | null>(null);
   const [editing, setEditing] = useState(false);
@@ -103,8 +110,9 @@ export function MessageItem({ message: m, own, canDelete, meId, myReactions, rea
 
   return (
     <li
-      className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}`}
+      className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}${highlighted ? ' msg-highlight' : ''}`}
       data-seq={m.seq}
+      data-highlighted={highlighted ? 'true' : undefined}
       data-own={own ? 'true' : 'false'}
       data-testid="message"
     >
@@ -124,6 +132,7 @@ export function MessageItem({ message: m, own, canDelete, meId, myReactions, rea
               </span>
             )}
           </div>
+          {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} onJump={onJump} />}
           {m.deleted ? (
             <p className="msg-text msg-text-deleted">This message was deleted.</p>
           ) : editing ? (
@@ -181,6 +190,14 @@ export function MessageItem({ message: m, own, canDelete, meId, myReactions, rea
                     onClick={(e) => openPicker(e.currentTarget)}
                   >
                     React
+                  </button>
+                  <button
+                    type="button"
+                    className="link-button small"
+                    onClick={() => onReply(m)}
+                    aria-label={`Reply to message from ${m.username} at ${formatTime(m.createdAt)}`}
+                  >
+                    Reply
                   </button>
                   {own && (
                     <button
@@ -254,6 +271,7 @@ export function PendingItem({
           <span className="msg-author">{username} (you)</span>
           <span className="msg-time">{status}</span>
         </div>
+        {item.replyTo && <ReplyQuote reply={item.replyTo} />}
         <p className="msg-text">{item.content}</p>
         {item.status === 'failed' && (
           <div className="msg-actions visible">

@@ -2,8 +2,8 @@
 // steady), follows new messages while the reader is at the bottom, and offers a jump
 // button otherwise.
 
-import { Fragment, useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import type { Message } from '../api/types';
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { Message, ReplyRef } from '../api/types';
 import type { PendingMessage } from '../lib/outbox';
 import type { Timeline } from '../state/chatStore';
 import { useChat, useChatStore } from '../state/ChatProvider';
@@ -19,6 +19,8 @@ interface Props {
 }
 
 const EMPTY: Message[] = [];
+/** How long a message jumped to stays highlighted. */
+const HIGHLIGHT_MS = 2_500;
 
 export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online }: Props) {
   const store = useChatStore();
@@ -87,6 +89,37 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
   const onEdit = useCallback((m: Message, content: string) => store.edit(m, content), [store]);
   const onDelete = useCallback((m: Message) => store.remove(m), [store]);
   const onReact = useCallback((m: Message, emoji: string, add: boolean) => void store.react(m, emoji, add), [store]);
+  const onReply = useCallback((m: Message) => store.replyTo(m), [store]);
+
+  // Jumping to the message a reply answers: load older pages until it is there (the store
+  // gives up with a notice), then scroll it into view and highlight it for a moment.
+  const [target, setTarget] = useState<{ seq: number; n: number } | null>(null);
+  const [highlight, setHighlight] = useState<number | null>(null);
+  const jumps = useRef(0);
+  const onJump = useCallback(
+    (r: ReplyRef) => {
+      const n = ++jumps.current;
+      void store.reveal(roomId, r.seq).then((found) => {
+        if (found && jumps.current === n) setTarget({ seq: r.seq, n });
+      });
+    },
+    [store, roomId],
+  );
+  useEffect(() => {
+    if (!target) return;
+    const el = ref.current?.querySelector<HTMLElement>(`[data-testid="message"][data-seq="${target.seq}"]`);
+    if (!el) return;
+    atBottom.current = false;
+    const reduce = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+    el.scrollIntoView({ block: 'center', behavior: reduce ? 'auto' : 'smooth' });
+    setHighlight(target.seq);
+    setTarget(null);
+  }, [target, messages]);
+  useEffect(() => {
+    if (highlight === null) return;
+    const t = setTimeout(() => setHighlight(null), HIGHLIGHT_MS);
+    return () => clearTimeout(t);
+  }, [highlight]);
   const myReactions = useChat((s) => s.myReactions);
   const reactionErrors = useChat((s) => s.reactionErrors);
 
@@ -133,6 +166,9 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
               onEdit={onEdit}
               onDelete={onDelete}
               onReact={onReact}
+              onReply={onReply}
+              onJump={onJump}
+              highlighted={highlight === m.seq}
             />
           </Fragment>
         ))}

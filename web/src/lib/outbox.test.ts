@@ -68,4 +68,18 @@ describe('Outbox', () => {
     o.discard('cid-1');
     expect(o.size).toBe(0);
   });
+
+  it('a reply keeps its replyToId (and what it shows) through sends, drops, failures and retries', () => {
+    const o = new Outbox(ids());
+    const ref = { id: 42, seq: 7, userId: 'u', username: 'alice', excerpt: 'hi' };
+    o.enqueue(1, 'answer', 0, ref);
+    o.enqueue(1, 'plain', 0);
+    expect(o.list().map((m) => m.replyToId)).toEqual([42, undefined]);
+    o.markSent('cid-1', 1);
+    o.requeueInFlight();
+    o.markSent('cid-1', 2);
+    o.fail('cid-1', 'nope');
+    o.retry('cid-1');
+    expect(o.get('cid-1')).toMatchObject({ replyToId: 42, replyTo: ref, status: 'queued', attempts: 2 });
+  });
 });

@@ -2,6 +2,7 @@
 // life, so a retry after a reconnect is recognised by the server as the same message
 // (`(userId, clientMsgId)` is unique: docs/protocol.md, "Reconnect and sync") and never shows up twice.
 
+import type { ReplyRef } from '../api/types';
 import { newUuid } from './uuid';
 
 export type PendingStatus =
@@ -16,6 +17,9 @@ export interface PendingMessage {
   clientMsgId: string;
   roomId: number;
   content: string;
+  /** The message it answers (kept for every retry), and what the pending copy shows of it. */
+  replyToId?: number;
+  replyTo?: ReplyRef;
   createdAt: number;
   status: PendingStatus;
   /** When it was last written to a socket (ms), for the ack timeout. */
@@ -29,11 +33,12 @@ export class Outbox {
 
   constructor(private readonly newId: () => string = newUuid) {}
 
-  enqueue(roomId: number, content: string, now: number): PendingMessage {
+  enqueue(roomId: number, content: string, now: number, replyTo?: ReplyRef): PendingMessage {
     const item: PendingMessage = {
       clientMsgId: this.newId(),
       roomId,
       content,
+      ...(replyTo ? { replyToId: replyTo.id, replyTo } : {}),
       createdAt: now,
       status: 'queued',
       attempts: 0,

@@ -871,6 +871,166 @@ describe('ChatStore reactions', () => {
   });
 });
 
+describe('ChatStore replies', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const replyRef = (m: Message) => ({ id: m.id, seq: m.seq, userId: m.userId, username: m.username, excerpt: m.content });
+
+  it('reply mode: set for a live message, cancelled, never for a deleted one', async () => {
+    const { store, server } = setup({ 2: 2 });
+    await store.openRoom(2);
+    const [a, b] = store.getState().timelines[2].messages;
+    store.replyTo(a);
+    expect(store.getState().replyingTo[2]).toEqual(replyRef(a));
+    store.replyTo(b);
+    expect(store.getState().replyingTo[2]?.id).toBe(b.id);
+    store.cancelReply(2);
+    expect(store.getState().replyingTo[2]).toBeUndefined();
+    store.replyTo({ ...server.del(2, 1) });
+    expect(store.getState().replyingTo[2]).toBeUndefined();
+  });
+
+  it('sending in reply mode carries replyToId and leaves reply mode; the next send is plain', async () => {
+    const { store, port, connect } = setup({ 2: 2 });
+    connect();
+    await store.openRoom(2);
+    const a = store.getState().timelines[2].messages[0];
+    store.replyTo(a);
+    store.send(2, 'answer');
+    expect(store.getState().replyingTo[2]).toBeUndefined();
+    store.send(2, 'plain');
+    const sent = port.take('sendMessage');
+    expect(sent.map((f) => [f.content, f.replyToId])).toEqual([
+      ['answer', a.id],
+      ['plain', undefined],
+    ]);
+    expect('replyToId' in sent[1]).toBe(false);
+    expect(store.getState().pending[0].replyTo).toEqual(replyRef(a));
+  });
+
+  it('a queued reply keeps its replyToId across reconnects', async () => {
+    const { store, port, connect, disconnect } = setup({ 2: 1 });
+    await store.openRoom(2);
+    const a = store.getState().timelines[2].messages[0];
+    store.replyTo(a);
+    store.send(2, 'offline answer');
+    expect(port.sent).toEqual([]);
+    connect();
+    disconnect();
+    connect();
+    const sent = port.take('sendMessage');
+    expect(sent).toHaveLength(2);
+    expect(sent.every((f) => f.replyToId === a.id && f.clientMsgId === 'cid-1')).toBe(true);
+  });
+
+  it('reply mode is per room, and follows an edit of the original; a delete ends it', async () => {
+    const { store, server, connect } = setup({ 1: 1, 2: 1 });
+    connect();
+    await store.openRoom(1);
+    await store.openRoom(2);
+    store.replyTo(store.getState().timelines[2].messages[0]);
+    expect(store.getState().replyingTo[1]).toBeUndefined();
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: server.edit(2, 1, 'edited text') });
+    expect(store.getState().replyingTo[2]?.excerpt).toBe('edited text');
+    const d = server.del(2, 1);
+    store.onFrame({ type: 'messageDeleted', roomId: 2, id: d.id, seq: 1, rev: d.rev });
+    expect(store.getState().replyingTo[2]).toBeUndefined();
+  });
+
+  it('excerpts of loaded replies follow live edits (first 120 characters) and deletes of the original', async () => {
+    const { store, server, connect } = setup({ 2: 1 });
+    connect();
+    await store.openRoom(2);
+    const orig = store.getState().timelines[2].messages[0];
+    const r1 = server.post(2, { replyTo: replyRef(orig), content: 'reply 1' });
+    const r2 = server.post(2, { replyTo: replyRef(orig), content: 'reply 2' });
+    store.onFrame({ type: 'message', message: r1 });
+    store.onFrame({ type: 'message', message: r2 });
+    const excerpts = () => store.getState().timelines[2].messages.map((m) => m.replyTo?.excerpt ?? null);
+    const long = 'y'.repeat(200);
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: server.edit(2, 1, long) });
+    expect(excerpts()).toEqual([null, 'y'.repeat(120), 'y'.repeat(120)]);
+    const d = server.del(2, 1);
+    store.onFrame({ type: 'messageDeleted', roomId: 2, id: d.id, seq: 1, rev: d.rev });
+    expect(excerpts()).toEqual([null, '', '']);
+    expect(store.revCursor(2)).toBe(server.rev(2));
+  });
+
+  it('excerpts follow an edit of an original outside the loaded window, and one caught up by sync', async () => {
+    const { store, server, port, connect, disconnect, answerSyncs } = setup({ 2: 5 });
+    connect();
+    await store.openRoom(2); // seqs 3..5
+    const first = server.rooms.get(2)!.messages[0];
+    const reply = server.post(2, { replyTo: replyRef(first), content: 'late reply' });
+    store.onFrame({ type: 'message', message: reply });
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: server.edit(2, 1, 'edited far back') });
+    const last = () => store.getState().timelines[2].messages.at(-1)!;
+    expect(last().replyTo?.excerpt).toBe('edited far back');
+    expect(seqs(store, 2)).toEqual([3, 4, 5, 6]); // no hole made
+    disconnect();
+    server.edit(2, 1, 'edited while away');
+    connect();
+    answerSyncs();
+    expect(last().replyTo?.excerpt).toBe('edited while away');
+    expect(port.take('sync')).toEqual([]);
+  });
+
+  it('an own edit or delete over REST updates the excerpts too', async () => {
+    const { store, server, connect } = setup({ 2: 1 });
+    connect();
+    await store.openRoom(2);
+    const orig = store.getState().timelines[2].messages[0];
+    store.onFrame({ type: 'message', message: server.post(2, { replyTo: replyRef(orig) }) });
+    await store.edit(orig, 'fixed');
+    expect(store.getState().timelines[2].messages[1].replyTo?.excerpt).toBe('fixed');
+    await store.remove(store.getState().timelines[2].messages[0]);
+    expect(store.getState().timelines[2].messages[1].replyTo?.excerpt).toBe('');
+  });
+
+  it('jump: an original in the loaded history is found without loading anything', async () => {
+    const { store, calls } = setup({ 2: 5 });
+    await store.openRoom(2);
+    const before = calls.length;
+    await expect(store.reveal(2, 4)).resolves.toBe(true);
+    expect(calls.length).toBe(before);
+    expect(store.getState().notice).toBeNull();
+  });
+
+  it('jump: loads older pages (beforeSeq, contiguous) until the original is there', async () => {
+    const { store, calls } = setup({ 2: 10 });
+    await store.openRoom(2); // 8..10, pages of 3
+    await expect(store.reveal(2, 2)).resolves.toBe(true);
+    expect(seqs(store, 2)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(calls.filter((c) => c.includes('beforeSeq'))).toEqual([
+      'messages 2 {"beforeSeq":8,"limit":3}',
+      'messages 2 {"beforeSeq":5,"limit":3}',
+    ]);
+    expect(store.getState().notice).toBeNull();
+  });
+
+  it('jump: waits for a load already in flight instead of skipping a page', async () => {
+    const { store } = setup({ 2: 10 });
+    await store.openRoom(2);
+    const scrolling = store.loadOlder(2);
+    const found = store.reveal(2, 5);
+    await scrolling;
+    await expect(found).resolves.toBe(true);
+    expect(seqs(store, 2)).toEqual([5, 6, 7, 8, 9, 10]);
+  });
+
+  it('jump: gives up with a notice after a few pages, or when the message is not in the room', async () => {
+    const { store, calls } = setup({ 2: 40 });
+    await store.openRoom(2); // 38..40
+    await expect(store.reveal(2, 1)).resolves.toBe(false);
+    expect(calls.filter((c) => c.includes('beforeSeq'))).toHaveLength(5);
+    expect(store.getState().notice).toBe('The original message could not be found.');
+    store.clearNotice();
+    await expect(store.reveal(2, 99)).resolves.toBe(false);
+    expect(store.getState().notice).toBe('The original message could not be found.');
+  });
+});
+
 /** Answers sync frames from the server until none is left. */
 function answerAll(store: ChatStore, port: FakePort, server: FakeServer) {
   for (let i = 0; i < 50; i++) {

@@ -3,11 +3,12 @@
 // room, and a sync of each room's change feed from it after every `ready` (new messages,
 // edits, deletes and reactions alike). Framework-free; React reads it through useSyncExternalStore.
 
-import type { ChangesPage, ClientFrame, Message, ReactionChangedFrame, Room, ServerFrame, User } from '../api/types';
+import type { ChangesPage, ClientFrame, Message, ReactionChangedFrame, ReplyRef, Room, ServerFrame, User } from '../api/types';
 import type { ApiClient } from '../api/client';
 import { ApiError, messageOf } from '../api/errors';
 import { Outbox, type PendingMessage } from '../lib/outbox';
 import { applyReactionFrame, hasReacted, reactionsOf } from '../lib/reactions';
+import { excerptOf, locate, replyRefOf, updateReplyExcerpts } from '../lib/replies';
 import { newUuid } from '../lib/uuid';
 import { RevCursors } from '../lib/revCursor';
 import { lastSeqOf, firstSeqOf, mergeChanges, mergeMessages, patchMessage } from '../lib/timeline';
@@ -51,6 +52,8 @@ export interface ChatState {
   myReactions: Record<number, string[]>;
   /** Per message id, why the user's last reaction there was refused; cleared after a few seconds. */
   reactionErrors: Record<number, string>;
+  /** Per room, the message the composer is replying to (reply mode), if any. */
+  replyingTo: Record<number, ReplyRef>;
 }
 
 /** What the store needs from the socket (RealtimeSocket, or a test double). */
@@ -86,6 +89,8 @@ export interface ChatStoreOptions {
   reactionErrorMs?: number;
   now?: () => number;
   newId?: () => string;
+  /** How many older pages a jump to a replied-to message may load before giving up. */
+  jumpMaxPages?: number;
   /** Whether the user can see the page (for read markers). */
   isVisible?: () => boolean;
 }
@@ -106,6 +111,8 @@ export class ChatStore {
   /** Reactions written to the socket, by frame id, so a refusal finds its message. */
   private reactionsSent = new Map<string, { messageId: number; at: number }>();
   private errorTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  /** The older-page load in flight per room, so a jump can wait for it. */
+  private olderInFlight = new Map<number, Promise<void>>();
   private readonly newId: () => string;
   private readonly opts: Required<Omit<ChatStoreOptions, 'newId'>>;
 
@@ -120,6 +127,7 @@ export class ChatStore {
       typingTtlMs: options.typingTtlMs ?? 5_000,
       typingThrottleMs: options.typingThrottleMs ?? 3_000,
       reactionErrorMs: options.reactionErrorMs ?? 6_000,
+      jumpMaxPages: options.jumpMaxPages ?? 5,
       now: options.now ?? Date.now,
       isVisible: options.isVisible ?? (() => typeof document === 'undefined' || document.visibilityState === 'visible'),
     };
@@ -139,6 +147,7 @@ export class ChatStore {
       notice: null,
       myReactions: {},
       reactionErrors: {},
+      replyingTo: {},
     };
   }
 
@@ -330,6 +339,8 @@ export class ChatStore {
           return merged === cur.messages ? cur : { ...cur, messages: merged };
         });
       }
+      // Originals edited or deleted while we were away: their loaded replies show it.
+      if (how === 'changes') for (const m of list) this.followOriginal(roomId, m);
       // Typing stops when the typist's message lands.
       for (const m of list) this.removeTyping(roomId, m.userId);
       this.updateRoomCounters(roomId, list, how === 'live' || how === 'changes');
@@ -343,6 +354,32 @@ export class ChatStore {
       const messages = patchMessage(t.messages, change);
       return messages === t.messages ? t : { ...t, messages };
     });
+    if (change.content !== undefined || change.deleted) this.followOriginal(change.roomId, change);
+  }
+
+  /**
+   * Message `change.id` was edited or deleted: the loaded replies to it (and the composer's
+   * reply bar) show its new excerpt, `""` once deleted. The loaded copy, when there is one,
+   * is the judge of what is current (a stale change was not applied to it).
+   */
+  private followOriginal(roomId: number, change: Partial<Message> & { id: number }): void {
+    const t = this.state.timelines[roomId];
+    const held = t?.messages.find((m) => m.id === change.id);
+    const src = held ?? change;
+    if (src.content === undefined && !src.deleted) return;
+    const excerpt = excerptOf({ content: src.content ?? '', deleted: !!src.deleted });
+    if (t) {
+      this.setTimeline(roomId, (cur) => {
+        const messages = updateReplyExcerpts(cur.messages, change.id, excerpt);
+        return messages === cur.messages ? cur : { ...cur, messages };
+      });
+    }
+    const r = this.state.replyingTo[roomId];
+    if (r?.id === change.id) {
+      // A deleted message cannot be answered any more: leave reply mode.
+      if (src.deleted) this.cancelReply(roomId);
+      else if (r.excerpt !== excerpt) this.set({ replyingTo: { ...this.state.replyingTo, [roomId]: { ...r, excerpt } } });
+    }
   }
 
   /** Someone's reaction changed: that emoji's count and users on the message, if newer than it. */
@@ -471,7 +508,10 @@ export class ChatStore {
     this.outbox.dropRoom(roomId);
     this.syncing.delete(roomId);
     this.revs.forget(roomId);
+    const replyingTo = { ...this.state.replyingTo };
+    delete replyingTo[roomId];
     this.set({
+      replyingTo,
       rooms: this.state.rooms.filter((r) => r.id !== roomId),
       timelines,
       pending: this.outbox.list(),
@@ -524,7 +564,15 @@ export class ChatStore {
     if (this.state.activeRoomId === roomId) this.set({ activeRoomId: null });
   }
 
-  async loadOlder(roomId: number): Promise<void> {
+  loadOlder(roomId: number): Promise<void> {
+    const inFlight = this.olderInFlight.get(roomId);
+    if (inFlight) return inFlight;
+    const p = this.loadOlderPage(roomId).finally(() => this.olderInFlight.delete(roomId));
+    this.olderInFlight.set(roomId, p);
+    return p;
+  }
+
+  private async loadOlderPage(roomId: number): Promise<void> {
     const t = this.state.timelines[roomId];
     if (!t || !t.loaded || !t.hasMoreOlder || t.loadingOlder) return;
     const first = firstSeqOf(t.messages);
@@ -552,9 +600,14 @@ export class ChatStore {
 
   // ---- sending ----
 
-  /** Queues a message; it is written now if connected, else after the next `ready`. */
-  send(roomId: number, content: string): PendingMessage {
-    const item = this.outbox.enqueue(roomId, content, this.opts.now());
+  /**
+   * Queues a message; it is written now if connected, else after the next `ready`. It answers
+   * `replyTo` (by default the message the room's composer is replying to), and the room
+   * leaves reply mode.
+   */
+  send(roomId: number, content: string, replyTo: ReplyRef | undefined = this.state.replyingTo[roomId]): PendingMessage {
+    const item = this.outbox.enqueue(roomId, content, this.opts.now(), replyTo);
+    if (this.state.replyingTo[roomId]) this.cancelReply(roomId);
     this.syncPending();
     this.flush();
     return this.outbox.get(item.clientMsgId) ?? item;
@@ -584,12 +637,49 @@ export class ChatStore {
         roomId: m.roomId,
         content: m.content,
         clientMsgId: m.clientMsgId,
+        ...(m.replyToId !== undefined ? { replyToId: m.replyToId } : {}),
       });
       if (!ok) break;
       this.outbox.markSent(m.clientMsgId, now);
       changed = true;
     }
     if (changed) this.syncPending();
+  }
+
+  // ---- replies ----
+
+  /** Puts the room's composer into reply mode for `m` (a live message). */
+  replyTo(m: Message): void {
+    if (m.deleted) return;
+    this.set({ replyingTo: { ...this.state.replyingTo, [m.roomId]: replyRefOf(m) } });
+  }
+
+  cancelReply(roomId: number): void {
+    if (!(roomId in this.state.replyingTo)) return;
+    const replyingTo = { ...this.state.replyingTo };
+    delete replyingTo[roomId];
+    this.set({ replyingTo });
+  }
+
+  /**
+   * Makes sure the message with `seq` is in the room's loaded timeline, loading older pages
+   * (the ordinary "load older" path, so the timeline stays contiguous) up to `jumpMaxPages`
+   * of them. Resolves whether it is there; when not, tells the user with a notice.
+   */
+  async reveal(roomId: number, seq: number): Promise<boolean> {
+    for (let pages = 0; ; pages++) {
+      const t = this.state.timelines[roomId];
+      if (!t?.loaded) break;
+      const where = locate(t.messages, seq);
+      if (where === 'loaded') return true;
+      if (where === 'missing' || !t.hasMoreOlder || pages >= this.opts.jumpMaxPages) break;
+      const before = t.messages.length;
+      await this.loadOlder(roomId);
+      const after = this.state.timelines[roomId];
+      if (!after || (after.messages.length === before && !after.loadingOlder && after.error)) break;
+    }
+    this.set({ notice: 'The original message could not be found.' });
+    return false;
   }
 
   async edit(message: Message, content: string): Promise<void> {

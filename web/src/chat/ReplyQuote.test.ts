@@ -1,0 +1,91 @@
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import type { Message, ReplyRef } from '../api/types';
+import { MessageItem, PendingItem } from './MessageItem';
+import { ReplyQuote } from './ReplyQuote';
+
+const ref: ReplyRef = { id: 7, seq: 3, userId: 'a', username: 'alice', excerpt: 'the original <b>text</b>' };
+
+function message(extra: Partial<Message> = {}): Message {
+  return {
+    id: 9,
+    roomId: 1,
+    seq: 5,
+    userId: 'b',
+    username: 'bob',
+    type: 'text',
+    content: 'my answer',
+    clientMsgId: null,
+    createdAt: '2025-01-01T00:00:00Z',
+    editedAt: null,
+    deleted: false,
+    rev: 5,
+    replyTo: ref,
+    ...extra,
+  };
+}
+
+const noop = () => undefined;
+const item = (m: Message) =>
+  renderToStaticMarkup(
+    createElement(MessageItem, {
+      message: m,
+      own: false,
+      canDelete: false,
+      meId: 'a',
+      myReactions: undefined,
+      reactionError: undefined,
+      onEdit: async () => undefined,
+      onDelete: async () => undefined,
+      onReact: noop,
+      onReply: noop,
+      onJump: noop,
+    }),
+  );
+
+describe('reply quote', () => {
+  it('shows the original’s author and excerpt, as text, in a button', () => {
+    const html = renderToStaticMarkup(createElement(ReplyQuote, { reply: ref, onJump: noop }));
+    expect(html).toMatch(/^<button type="button"/);
+    expect(html).toContain('alice');
+    expect(html).toContain('the original &lt;b&gt;text&lt;/b&gt;');
+    expect(html).not.toContain('<b>');
+  });
+
+  it('says the original was deleted when the excerpt is empty', () => {
+    const html = renderToStaticMarkup(createElement(ReplyQuote, { reply: { ...ref, excerpt: '' }, onJump: noop }));
+    expect(html).toContain('Original message deleted');
+    expect(html).toContain('reply-quote-deleted');
+  });
+
+  it('a reply shows the quote above its text, and a plain message none; both offer Reply', () => {
+    const reply = item(message());
+    expect(reply.indexOf('data-testid="reply-quote"')).toBeGreaterThan(-1);
+    expect(reply.indexOf('data-testid="reply-quote"')).toBeLessThan(reply.indexOf('my answer'));
+    expect(reply).toContain('>Reply</button>');
+    const plain = item(message({ replyTo: null }));
+    expect(plain).not.toContain('reply-quote');
+    expect(plain).toContain('>Reply</button>');
+    expect(item(message({ replyTo: undefined }))).not.toContain('reply-quote');
+  });
+
+  it('a deleted message offers no Reply', () => {
+    expect(item(message({ deleted: true, content: '', replyTo: null }))).not.toContain('>Reply<');
+  });
+
+  it('a pending reply shows its quote (not a button)', () => {
+    const html = renderToStaticMarkup(
+      createElement(PendingItem, {
+        item: { clientMsgId: 'c', roomId: 1, content: 'hi', replyToId: 7, replyTo: { ...ref, excerpt: '' }, createdAt: 0, status: 'queued', attempts: 0 },
+        username: 'bob',
+        userId: 'b',
+        online: true,
+        onRetry: noop,
+        onDiscard: noop,
+      }),
+    );
+    expect(html).toContain('Original message deleted');
+    expect(html).not.toContain('<button type="button" class="reply-quote"');
+  });
+});
