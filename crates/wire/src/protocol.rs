@@ -294,6 +294,11 @@ pub struct ReplyPreview {
 
 pub const REPLY_EXCERPT_CHARS: usize = 120;
 
+/// The most a reply's quote adds to a serialised message: the excerpt escaped (6 bytes a
+/// character at most), the author and the ids. Answer budgets reserve it twice for a reply
+/// (the sender's `ack` and the room's delivery).
+pub const REPLY_QUOTE_MAX_BYTES: usize = 6 * REPLY_EXCERPT_CHARS + 256;
+
 /// One emoji's reactions on a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -107,10 +107,13 @@ impl Queued {
     /// chat-service's per-answer budget; anything else echoes at most its content twice (an
     /// `ack` and the delivery).
     fn reply_weight(&self, sync_reply_bytes: usize) -> usize {
-        if matches!(self.action, ChatAction::Sync(_)) {
-            sync_reply_bytes
-        } else {
-            2 * self.size + EVENT_OVERHEAD
+        match &self.action {
+            ChatAction::Sync(_) => sync_reply_bytes,
+            // A reply's answer also quotes what it answers, in the ack and the delivery.
+            ChatAction::SendMessage(send) if send.reply_to_id.is_some() => {
+                2 * self.size + EVENT_OVERHEAD + 2 * wire::protocol::REPLY_QUOTE_MAX_BYTES
+            }
+            _ => 2 * self.size + EVENT_OVERHEAD,
         }
     }
 }

@@ -279,10 +279,17 @@ impl AnswerBudget {
 }
 
 /// At least what a fresh send's answer takes: its message twice (the sender's `ack` and the
-/// room's delivery) with the few fixed fields around content, username and clientMsgId.
+/// room's delivery) with the few fixed fields around content, username, clientMsgId and the
+/// quote of a reply.
 fn send_answer_bound(send: &protocol::SendMessage, identity: &Identity) -> usize {
+    let quote = if send.reply_to_id.is_some() {
+        2 * protocol::REPLY_QUOTE_MAX_BYTES
+    } else {
+        0
+    };
     2 * (json_len(&send.content) + json_len(&identity.username))
         + 3 * json_len(&send.client_msg_id)
+        + quote
         + 1024
 }
 
