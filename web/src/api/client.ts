@@ -11,6 +11,7 @@ import type {
   Message,
   MessagesPage,
   PublicUser,
+  ReadMarker,
   Room,
   Session,
   Ticket,
@@ -280,6 +281,11 @@ export class ApiClient {
 
   removeMember(roomId: number, userId: string): Promise<void> {
     return this.request('DELETE', `/rooms/${roomId}/members/${encodeURIComponent(userId)}`);
+  }
+
+  /** The read markers of a group room's members that have one, in no particular order. */
+  readMarkers(roomId: number): Promise<ReadMarker[]> {
+    return this.request('GET', `/rooms/${roomId}/read-markers`);
   }
 
   /** The latest page, or the page before `beforeSeq`. (Newer messages come from the change feed.) */

@@ -167,6 +167,7 @@ export type ServerFrame =
   | { type: 'memberAdded'; roomId: number; userId?: string; username?: string; member?: Member; room?: Room }
   | { type: 'memberRemoved'; roomId: number; userId?: string }
   | { type: 'roomDeleted'; roomId: number }
+  | ReadMarkerFrame
   | { type: 'tokenRefreshed'; expiresAt: number; id?: string }
   | { type: 'pong'; id?: string }
   | { type: 'error'; code: string; message?: string; temporary?: boolean; id?: string };
@@ -182,4 +183,23 @@ export interface ReactionChangedFrame {
   userId: string;
   added: boolean;
   count: number;
+}
+
+/**
+ * A member's read marker moved (to the room's sockets in a group room; in `general` only to
+ * the mover's own sockets). At most one per user and room every 2 s: moves in between are
+ * stored but not sent, so `GET /rooms/{id}/read-markers` is the exact answer.
+ */
+export interface ReadMarkerFrame {
+  type: 'readMarker';
+  roomId: number;
+  userId: string;
+  seq: number;
+}
+
+/** One member's read marker (`GET /rooms/{id}/read-markers` answers the members that have one). */
+export interface ReadMarker {
+  userId: string;
+  username: string;
+  seq: number;
 }

@@ -7,6 +7,7 @@ import type { Message, ReplyRef } from '../api/types';
 import type { PendingMessage } from '../lib/outbox';
 import type { Timeline } from '../state/chatStore';
 import { useChat, useChatStore } from '../state/ChatProvider';
+import { seenByText } from '../lib/readMarkers';
 import { MessageItem, PendingItem } from './MessageItem';
 
 interface Props {
@@ -16,13 +17,16 @@ interface Props {
   me: { id: string; username: string };
   isRoomOwner: boolean;
   online: boolean;
+  /** Who has read up to the last message ("Seen by …" under it); empty for nobody. */
+  seenBy?: string[];
 }
 
 const EMPTY: Message[] = [];
+const NOBODY: string[] = [];
 /** How long a message jumped to stays highlighted. */
 const HIGHLIGHT_MS = 2_500;
 
-export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online }: Props) {
+export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online, seenBy = NOBODY }: Props) {
   const store = useChatStore();
   const ref = useRef<HTMLOListElement>(null);
   const atBottom = useRef(true);
@@ -65,7 +69,8 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
     }
     prev.current = { first, last, height: el.scrollHeight, pending: pending.length, roomId };
     loadOlderIfNeeded();
-  }, [messages, pending.length, roomId, me.id, loadOlderIfNeeded]);
+    // seenBy: the line under the last message keeps a reader at the bottom there.
+  }, [messages, pending.length, roomId, me.id, loadOlderIfNeeded, seenBy]);
 
   const onScroll = () => {
     const el = ref.current;
@@ -172,6 +177,11 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
             />
           </Fragment>
         ))}
+        {seenBy.length > 0 && messages.length > 0 && (
+          <li className="seen-by" data-testid="seen-by" data-seq={messages[messages.length - 1].seq} aria-live="off">
+            {seenByText(seenBy)}
+          </li>
+        )}
         {pending.map((p) => (
           <PendingItem
             key={p.clientMsgId}

@@ -7,6 +7,7 @@ import { Composer } from '../chat/Composer';
 import { MessageList } from '../chat/MessageList';
 import { RoomSettingsDialog } from '../dialogs/RoomSettingsDialog';
 import { typingText } from '../lib/format';
+import { seenBy } from '../lib/readMarkers';
 import { useChat, useChatStore } from '../state/ChatProvider';
 
 export function ChatPage() {
@@ -21,9 +22,18 @@ export function ChatPage() {
   const allPending = useChat((s) => s.pending);
   const typing = useChat((s) => (roomId !== undefined ? s.typing[roomId] : undefined));
   const connected = useChat((s) => s.connection.state === 'open');
+  const markers = useChat((s) => (roomId !== undefined ? s.readMarkers[roomId] : undefined));
   const [settings, setSettings] = useState(false);
 
   const pending = useMemo(() => allPending.filter((p) => p.roomId === roomId), [allPending, roomId]);
+  const messages = timeline?.messages;
+  const last = messages?.[messages.length - 1];
+  const memberCount = room?.memberCount ?? 0;
+  const seen = useMemo(
+    () => (room && !room.isGeneral && user ? seenBy(markers, last, user.id, memberCount) : []),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [markers, last, user?.id, memberCount, room?.isGeneral],
+  );
 
   useEffect(() => {
     if (roomId === undefined) return;
@@ -82,7 +92,7 @@ export function ChatPage() {
           {timeline.error}
         </div>
       )}
-      <MessageList roomId={room.id} timeline={timeline} pending={pending} me={user} isRoomOwner={isOwner} online={connected} />
+      <MessageList roomId={room.id} timeline={timeline} pending={pending} me={user} isRoomOwner={isOwner} online={connected} seenBy={seen} />
       <div className="typing" aria-live="polite" data-testid="typing">
         {typingText(names)}
       </div>

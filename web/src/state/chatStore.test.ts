@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ChangesPage, ClientFrame, Message, MessagesPage, ReactionChangedFrame, Room } from '../api/types';
+import type { ChangesPage, ClientFrame, Message, MessagesPage, ReactionChangedFrame, ReadMarker, Room } from '../api/types';
 import { ApiError } from '../api/errors';
 import { applyReactionChange } from '../lib/reactions';
 import { ChatStore, type ChatApi, type SocketPort } from './chatStore';
@@ -66,6 +66,8 @@ class FakePort implements SocketPort {
  */
 class FakeServer {
   rooms = new Map<number, { rev: number; messages: Message[] }>();
+  /** Per room, the read-markers answer. */
+  markers = new Map<number, ReadMarker[]>();
 
   private room(roomId: number) {
     let r = this.rooms.get(roomId);
@@ -155,6 +157,10 @@ function fakeApi(server: FakeServer, rooms: Room[]) {
     addReaction: vi.fn(async (id: number, emoji: string) => server.react(Math.floor(id / 1000), id % 1000, emoji, ME.id, true).message),
     removeReaction: vi.fn(async (id: number, emoji: string) => server.react(Math.floor(id / 1000), id % 1000, emoji, ME.id, false).message),
     markRead: vi.fn(async () => undefined),
+    readMarkers: vi.fn(async (roomId: number) => {
+      calls.push(`readMarkers ${roomId}`);
+      return (server.markers.get(roomId) ?? []).map((m) => ({ ...m }));
+    }),
     createRoom: vi.fn(),
     deleteRoom: vi.fn(),
     removeMember: vi.fn(),
@@ -1039,3 +1045,102 @@ function answerAll(store: ChatStore, port: FakePort, server: FakeServer) {
     for (const f of syncs) store.onFrame(server.answer(f));
   }
 }
+
+describe('ChatStore read markers', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const markers = (store: ChatStore, roomId: number) =>
+    store.getState().readMarkers[roomId]?.map((m) => `${m.username}:${m.seq}`).sort();
+
+  it('reads a group room’s markers when it is opened, never general’s', async () => {
+    const { store, server, calls } = setup({ 1: 2, 2: 3 });
+    server.markers.set(2, [{ userId: BOB, username: 'bob', seq: 2 }]);
+    await store.loadRooms();
+    await store.openRoom(1);
+    await settle();
+    expect(store.getState().readMarkers[1]).toBeUndefined();
+    await store.openRoom(2);
+    await settle();
+    expect(markers(store, 2)).toEqual(['bob:2']);
+    expect(calls.filter((c) => c.startsWith('readMarkers'))).toEqual(['readMarkers 2']);
+  });
+
+  it('moves markers on with frames, never backwards, and a re-read after ready never moves one back', async () => {
+    const { store, server, connect, calls } = setup({ 2: 5 });
+    server.markers.set(2, [{ userId: BOB, username: 'bob', seq: 2 }]);
+    await store.loadRooms();
+    connect();
+    await store.openRoom(2);
+    await settle();
+    store.onFrame({ type: 'readMarker', roomId: 2, userId: BOB, seq: 4 });
+    expect(markers(store, 2)).toEqual(['bob:4']);
+    store.onFrame({ type: 'readMarker', roomId: 2, userId: BOB, seq: 3 });
+    expect(markers(store, 2)).toEqual(['bob:4']);
+    // A stale answer after a reconnect (bob at 3) keeps 4; carol's marker comes in.
+    server.markers.set(2, [
+      { userId: BOB, username: 'bob', seq: 3 },
+      { userId: 'carol-id', username: 'carol', seq: 5 },
+    ]);
+    calls.length = 0;
+    connect();
+    await settle();
+    expect(calls.filter((c) => c.startsWith('readMarkers'))).toEqual(['readMarkers 2']);
+    expect(markers(store, 2)).toEqual(['bob:4', 'carol:5']);
+  });
+
+  it('a frame for a member not known yet reads the markers again (frames carry no name)', async () => {
+    const { store, server, calls } = setup({ 2: 5 });
+    await store.loadRooms();
+    await store.openRoom(2);
+    await settle();
+    expect(markers(store, 2)).toEqual([]);
+    server.markers.set(2, [{ userId: 'dave-id', username: 'dave', seq: 5 }]);
+    calls.length = 0;
+    store.onFrame({ type: 'readMarker', roomId: 2, userId: 'dave-id', seq: 5 });
+    await settle();
+    expect(calls.filter((c) => c.startsWith('readMarkers'))).toEqual(['readMarkers 2']);
+    expect(markers(store, 2)).toEqual(['dave:5']);
+  });
+
+  it('keeps a frame that arrives while the first read is out', async () => {
+    const { store, server, api } = setup({ 2: 5 });
+    await store.loadRooms();
+    let release!: (v: ReadMarker[]) => void;
+    vi.mocked(api.readMarkers).mockImplementationOnce(() => new Promise((r) => (release = r)));
+    const opened = store.openRoom(2);
+    await settle();
+    store.onFrame({ type: 'readMarker', roomId: 2, userId: BOB, seq: 5 }); // unknown: asks again later
+    release([{ userId: BOB, username: 'bob', seq: 3 }]);
+    server.markers.set(2, [{ userId: BOB, username: 'bob', seq: 5 }]);
+    await opened;
+    await settle();
+    expect(markers(store, 2)).toEqual(['bob:5']);
+  });
+
+  it('ignores frames for rooms whose markers are not kept, and forgets a room’s markers with it', async () => {
+    const { store, server } = setup({ 2: 5, 3: 1 }, [room(1), room(2), room(3)]);
+    server.markers.set(2, [{ userId: BOB, username: 'bob', seq: 5 }]);
+    await store.loadRooms();
+    store.onFrame({ type: 'readMarker', roomId: 3, userId: BOB, seq: 1 });
+    expect(store.getState().readMarkers[3]).toBeUndefined();
+    await store.openRoom(2);
+    await settle();
+    store.onFrame({ type: 'roomDeleted', roomId: 2 });
+    expect(store.getState().readMarkers[2]).toBeUndefined();
+  });
+
+  it('the viewer’s own marker at the room’s last seq clears its unread badge; short of it, leaves it', async () => {
+    const { store } = setup({}, [room(1, { lastSeq: 9, unreadCount: 4 }), room(2, { lastSeq: 7, unreadCount: 3 })]);
+    await store.loadRooms();
+    store.onFrame({ type: 'readMarker', roomId: 2, userId: ME.id, seq: 6 });
+    expect(store.getState().rooms.find((r) => r.id === 2)?.unreadCount).toBe(3);
+    store.onFrame({ type: 'readMarker', roomId: 2, userId: BOB, seq: 7 });
+    expect(store.getState().rooms.find((r) => r.id === 2)?.unreadCount).toBe(3);
+    store.onFrame({ type: 'readMarker', roomId: 2, userId: ME.id, seq: 7 });
+    expect(store.getState().rooms.find((r) => r.id === 2)?.unreadCount).toBe(0);
+    // general too (its frames go only to the mover's own sockets).
+    store.onFrame({ type: 'readMarker', roomId: 1, userId: ME.id, seq: 9 });
+    expect(store.getState().rooms.find((r) => r.id === 1)?.unreadCount).toBe(0);
+  });
+});

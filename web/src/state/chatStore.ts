@@ -3,12 +3,13 @@
 // room, and a sync of each room's change feed from it after every `ready` (new messages,
 // edits, deletes and reactions alike). Framework-free; React reads it through useSyncExternalStore.
 
-import type { ChangesPage, ClientFrame, Message, ReactionChangedFrame, ReplyRef, Room, ServerFrame, User } from '../api/types';
+import type { ChangesPage, ClientFrame, Message, ReactionChangedFrame, ReadMarker, ReadMarkerFrame, ReplyRef, Room, ServerFrame, User } from '../api/types';
 import type { ApiClient } from '../api/client';
 import { ApiError, messageOf } from '../api/errors';
 import { Outbox, type PendingMessage } from '../lib/outbox';
 import { applyReactionFrame, hasReacted, reactionsOf } from '../lib/reactions';
 import { excerptOf, locate, replyRefOf, updateReplyExcerpts } from '../lib/replies';
+import { mergeMarkers } from '../lib/readMarkers';
 import { newUuid } from '../lib/uuid';
 import { RevCursors } from '../lib/revCursor';
 import { lastSeqOf, firstSeqOf, mergeChanges, mergeMessages, patchMessage } from '../lib/timeline';
@@ -54,6 +55,11 @@ export interface ChatState {
   reactionErrors: Record<number, string>;
   /** Per room, the message the composer is replying to (reply mode), if any. */
   replyingTo: Record<number, ReplyRef>;
+  /**
+   * Per opened group room (never `general`), its members' read markers: read when the room
+   * is opened and after every `ready`, moved on by `readMarker` frames, never backwards.
+   */
+  readMarkers: Record<number, ReadMarker[]>;
 }
 
 /** What the store needs from the socket (RealtimeSocket, or a test double). */
@@ -75,6 +81,7 @@ export type ChatApi = Pick<
   | 'addReaction'
   | 'removeReaction'
   | 'markRead'
+  | 'readMarkers'
   | 'createRoom'
   | 'deleteRoom'
   | 'removeMember'
@@ -113,6 +120,8 @@ export class ChatStore {
   private errorTimers = new Map<number, ReturnType<typeof setTimeout>>();
   /** The older-page load in flight per room, so a jump can wait for it. */
   private olderInFlight = new Map<number, Promise<void>>();
+  /** Rooms with a read-markers request out, and whether another is due once it is back. */
+  private markersInFlight = new Map<number, { again: boolean }>();
   private readonly newId: () => string;
   private readonly opts: Required<Omit<ChatStoreOptions, 'newId'>>;
 
@@ -148,6 +157,7 @@ export class ChatStore {
       myReactions: {},
       reactionErrors: {},
       replyingTo: {},
+      readMarkers: {},
     };
   }
 
@@ -206,6 +216,8 @@ export class ChatStore {
     for (const [id, t] of Object.entries(this.state.timelines)) {
       if (t.loaded) this.requestSync(Number(id));
     }
+    // Read markers are not in the change feed, and frames are throttled: read them again.
+    for (const id of Object.keys(this.state.readMarkers)) void this.loadReadMarkers(Number(id));
     // Unread counts and memberships may have changed while we were away.
     void this.loadRooms();
     this.flush(true);
@@ -277,6 +289,9 @@ export class ChatStore {
       }
       case 'roomDeleted':
         this.forgetRoom(frame.roomId, 'This room was deleted:');
+        break;
+      case 'readMarker':
+        this.onReadMarker(frame);
         break;
       case 'error':
         this.onError(frame);
@@ -510,7 +525,11 @@ export class ChatStore {
     this.revs.forget(roomId);
     const replyingTo = { ...this.state.replyingTo };
     delete replyingTo[roomId];
+    const readMarkers = { ...this.state.readMarkers };
+    delete readMarkers[roomId];
+    this.markersInFlight.delete(roomId);
     this.set({
+      readMarkers,
       replyingTo,
       rooms: this.state.rooms.filter((r) => r.id !== roomId),
       timelines,
@@ -534,6 +553,8 @@ export class ChatStore {
   async openRoom(roomId: number): Promise<void> {
     this.set({ activeRoomId: roomId });
     this.zeroUnread(roomId);
+    const room = this.state.rooms.find((r) => r.id === roomId);
+    if (room && !room.isGeneral) void this.loadReadMarkers(roomId);
     const t = this.state.timelines[roomId];
     if (t?.loaded) {
       this.markActiveRead();
@@ -825,6 +846,60 @@ export class ChatStore {
     const rooms = this.state.rooms.slice();
     rooms[idx] = { ...rooms[idx], unreadCount: 0 };
     this.set({ rooms });
+  }
+
+  /**
+   * Reads a group room's markers and merges them in (never backwards). The room's entry
+   * exists from the first call, so frames that arrive meanwhile are kept. One request per
+   * room at a time; a call while one is out asks once more after it.
+   */
+  async loadReadMarkers(roomId: number): Promise<void> {
+    const out = this.markersInFlight.get(roomId);
+    if (out) {
+      out.again = true;
+      return;
+    }
+    if (!this.state.readMarkers[roomId]) this.set({ readMarkers: { ...this.state.readMarkers, [roomId]: [] } });
+    const entry = { again: false };
+    this.markersInFlight.set(roomId, entry);
+    try {
+      const answer = await this.api.readMarkers(roomId);
+      if (this.markersInFlight.get(roomId) !== entry) return; // forgotten meanwhile
+      this.mergeReadMarkers(roomId, answer);
+    } catch {
+      // Shown as nobody having read yet; the next open or reconnect reads them again.
+    } finally {
+      if (this.markersInFlight.get(roomId) === entry) {
+        this.markersInFlight.delete(roomId);
+        if (entry.again) void this.loadReadMarkers(roomId);
+      }
+    }
+  }
+
+  private mergeReadMarkers(roomId: number, incoming: readonly ReadMarker[]): void {
+    const cur = this.state.readMarkers[roomId];
+    if (!cur) return;
+    const next = mergeMarkers(cur, incoming);
+    if (next !== cur) this.set({ readMarkers: { ...this.state.readMarkers, [roomId]: next } });
+  }
+
+  /**
+   * A member's marker moved. In a room whose markers are kept, it moves on (a member not
+   * known yet has no name in the frame: the markers are read again for it). The viewer's
+   * own marker reaching the room's last message (another tab or device read it) clears the
+   * room's unread badge.
+   */
+  private onReadMarker(f: ReadMarkerFrame): void {
+    const cur = this.state.readMarkers[f.roomId];
+    if (cur) {
+      const known = cur.find((m) => m.userId === f.userId);
+      if (known) this.mergeReadMarkers(f.roomId, [{ userId: f.userId, username: known.username, seq: f.seq }]);
+      else void this.loadReadMarkers(f.roomId);
+    }
+    if (f.userId === this.state.me.id) {
+      const room = this.state.rooms.find((r) => r.id === f.roomId);
+      if (room && f.seq >= room.lastSeq) this.zeroUnread(f.roomId);
+    }
   }
 
   /** The browser tab became visible again. */
