@@ -466,6 +466,33 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     await screenshot(B.page, 'replies-dark');
   });
 
+  step('read receipts: alice sees "Seen by bob" under her message once he opens the room, live', async () => {
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    // Bob looks at another room (general).
+    await B.page.locator('a.room-link[href="/chat/general"]').click();
+    await B.page.getByRole('heading', { name: 'general' }).waitFor();
+    const text = 'Did you read the agenda, Bob?';
+    await send(A.page, text);
+    const mine = A.page.locator('[data-testid="message"][data-own="true"]').filter({ hasText: text });
+    await mine.waitFor();
+    const seq = await mine.getAttribute('data-seq');
+    const badge = B.page.locator(`.room-link[data-room-name="${roomName}"] [data-testid="unread-badge"]`);
+    await badge.waitFor();
+    // Nobody has read it: nothing under it. (The wait also lets bob's last marker frame age
+    // past the relay's 2 s per-user interval, so his next move is sent, not just stored.)
+    await A.page.waitForTimeout(2_500);
+    assert.equal(await A.page.getByTestId('seen-by').count(), 0, 'a "Seen by" line before bob read the message');
+
+    await B.page.locator(`.room-link[data-room-name="${roomName}"]`).click();
+    await messageText(B.page, text).waitFor();
+    await badge.waitFor({ state: 'detached' });
+    const seen = A.page.getByTestId('seen-by');
+    await seen.filter({ hasText: new RegExp(`^Seen by ${escapeRe(bob.username)}$`) }).waitFor();
+    assert.equal(await seen.getAttribute('data-seq'), seq);
+    await screenshot(A.page, 'read-receipts');
+  });
+
   step('reconnects after a server restart and shows what was sent meanwhile', async (t) => {
     if (!env.restartCmd) {
       t.skip('set E2E_RESTART_CMD to a command that restarts the server');
