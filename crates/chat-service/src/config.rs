@@ -65,6 +65,8 @@ pub struct Limits {
     pub max_reactions_per_message: u32,
     /// Reactions added or removed per user per minute.
     pub reactions_per_minute: u32,
+    /// At most one `readMarker` frame per user and room this often.
+    pub read_receipt_interval: Duration,
 }
 
 impl Default for Limits {
@@ -80,6 +82,7 @@ impl Default for Limits {
             member_adds_per_minute: 60,
             max_reactions_per_message: 20,
             reactions_per_minute: 120,
+            read_receipt_interval: Duration::from_millis(2000),
         }
     }
 }
@@ -110,6 +113,10 @@ impl Limits {
                 d.max_reactions_per_message,
             )?,
             reactions_per_minute: parse_var("CHAT_REACTIONS_PER_MINUTE", d.reactions_per_minute)?,
+            read_receipt_interval: millis_var(
+                "CHAT_READ_RECEIPT_INTERVAL_MS",
+                d.read_receipt_interval,
+            )?,
         })
     }
 

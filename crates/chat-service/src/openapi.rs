@@ -11,7 +11,7 @@ use crate::routes::{members, messages, rooms, tickets};
     paths(
         rooms::list, rooms::create, rooms::get, rooms::delete,
         members::list, members::add, members::remove,
-        messages::history, messages::changes, messages::post, messages::edit, messages::delete, messages::react, messages::unreact, messages::mark_read,
+        messages::history, messages::changes, messages::post, messages::edit, messages::delete, messages::react, messages::unreact, messages::mark_read, messages::read_markers,
         tickets::create,
     ),
     modifiers(&BearerAuth)

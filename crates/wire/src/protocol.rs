@@ -299,6 +299,16 @@ pub const REPLY_EXCERPT_CHARS: usize = 120;
 /// (the sender's `ack` and the room's delivery).
 pub const REPLY_QUOTE_MAX_BYTES: usize = 6 * REPLY_EXCERPT_CHARS + 256;
 
+/// A member's read marker, `GET /rooms/{id}/read-markers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReadMarkerView {
+    pub user_id: Uuid,
+    pub username: String,
+    pub seq: i64,
+}
+
 /// One emoji's reactions on a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -418,6 +428,14 @@ pub enum ServerFrame {
     #[serde(rename_all = "camelCase")]
     RoomDeleted {
         room_id: i64,
+    },
+    /// A member's read marker moved forward (at most one a user and room every
+    /// `CHAT_READ_RECEIPT_INTERVAL_MS`).
+    #[serde(rename_all = "camelCase")]
+    ReadMarker {
+        room_id: i64,
+        user_id: Uuid,
+        seq: i64,
     },
     /// A reaction was added or removed; `rev` is the revision it took (the message's new one).
     #[serde(rename_all = "camelCase")]

@@ -74,6 +74,7 @@ fn every_example_frame_reads_into_the_types_and_writes_back_unchanged() {
         "memberRemoved",
         "roomDeleted",
         "reactionChanged",
+        "readMarker",
         "tokenRefreshed",
         "pong",
         "error",

@@ -476,13 +476,54 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Out
 }
 
 /// Moves the caller's read marker (never past the room's last seq, never backwards).
-pub async fn mark_read(state: &AppState, caller: &Caller, room_id: i64, seq: i64) -> ApiResult<()> {
+pub async fn mark_read(
+    state: &AppState,
+    caller: &Caller,
+    room_id: i64,
+    seq: i64,
+) -> ApiResult<Outcome<()>> {
     if seq < 0 {
         return Err(ApiError::field("seq", "must be 0 or more"));
     }
     let room = visible_room(state, caller, room_id).await?;
-    rooms::mark_read(&state.db.pool, room_id, caller.id, seq.min(room.last_seq)).await?;
-    Ok(())
+    let seq = seq.min(room.last_seq);
+    if !rooms::mark_read(&state.db.pool, room_id, caller.id, seq).await? {
+        return Ok(Outcome::quiet(()));
+    }
+    // At most one receipt a user and room every interval; later moves are stored, not told.
+    let quota = Quota {
+        limit: 1,
+        window: state.settings.limits.read_receipt_interval,
+    };
+    let key = format!("receipt:{}:{room_id}", caller.id);
+    if rate_limit(state, &key, quota).await.is_err() {
+        return Ok(Outcome::quiet(()));
+    }
+    let event = ServerFrame::ReadMarker {
+        room_id,
+        user_id: caller.id,
+        seq,
+    };
+    // In `general` only the reader's own devices hear it (everyone's receipts would flood).
+    let target = if room.is_general {
+        super::to_user(caller.id, event)
+    } else {
+        to_room(room_id, event)
+    };
+    Ok(Outcome::delivering((), vec![target]))
+}
+
+/// The read markers of a group room's members.
+pub async fn read_markers(
+    state: &AppState,
+    caller: &Caller,
+    room_id: i64,
+) -> ApiResult<Vec<rooms::ReadMarker>> {
+    let room = visible_room(state, caller, room_id).await?;
+    if room.is_general {
+        return Err(ApiError::GeneralRoom);
+    }
+    Ok(rooms::read_markers(&state.db.pool, room_id).await?)
 }
 
 /// Adds (`add`) or removes the caller's reaction to a message of a room they can see. No

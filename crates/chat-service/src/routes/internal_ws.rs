@@ -341,10 +341,12 @@ async fn run_action(
                 .await?
                 .deliveries,
         },
-        ChatAction::MarkRead(mark) => {
-            ops::messages::mark_read(state, &caller, mark.room_id, mark.seq).await?;
-            ActionResponse::default()
-        }
+        ChatAction::MarkRead(mark) => ActionResponse {
+            reply: None,
+            outbound: ops::messages::mark_read(state, &caller, mark.room_id, mark.seq)
+                .await?
+                .deliveries,
+        },
         ChatAction::React(r) => reacted(state, &caller, r, true).await?,
         ChatAction::Unreact(r) => reacted(state, &caller, r, false).await?,
     };

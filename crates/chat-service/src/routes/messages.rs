@@ -11,6 +11,7 @@ use crate::ops::messages::SendRequest;
 use crate::ops::{self, Caller};
 use crate::startup::AppState;
 use crate::views::MessageView;
+use wire::protocol::ReadMarkerView;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -269,14 +270,40 @@ pub(crate) struct ReadBody {
 }
 
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = ReadBody,
-    responses((status = 204, description = "Marker moved (never backwards)"), (status = 404, body = service_kit::openapi::ProblemDoc)))]
+    responses((status = 204, description = "Marker moved (never backwards); the room hears `readMarker` (in general, only the reader's own sockets), at most once a user and room every CHAT_READ_RECEIPT_INTERVAL_MS"), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/read")]
 pub(crate) async fn mark_read(
     state: web::Data<AppState>,
     user: AuthUser,
+    request_id: RequestId,
     path: web::Path<i64>,
     body: web::Json<ReadBody>,
 ) -> ApiResult<HttpResponse> {
-    ops::messages::mark_read(&state, &Caller::from(&user), path.into_inner(), body.seq).await?;
+    let outcome =
+        ops::messages::mark_read(&state, &Caller::from(&user), path.into_inner(), body.seq).await?;
+    publish(&state, outcome, &request_id);
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "The read markers of the room's members who have one, in no particular order", body = [ReadMarkerView]),
+              (status = 403, description = "general_room: the general room has no receipts", body = service_kit::openapi::ProblemDoc),
+              (status = 404, body = service_kit::openapi::ProblemDoc)))]
+#[get("/rooms/{id}/read-markers")]
+pub(crate) async fn read_markers(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let markers =
+        ops::messages::read_markers(&state, &Caller::from(&user), path.into_inner()).await?;
+    let views: Vec<ReadMarkerView> = markers
+        .into_iter()
+        .map(|m| ReadMarkerView {
+            user_id: m.user_id,
+            username: m.username,
+            seq: m.seq,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
 }

@@ -48,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(messages::react)
         .service(messages::unreact)
         .service(messages::mark_read)
+        .service(messages::read_markers)
         .service(tickets::create)
         .service(internal_ws::connect)
         .service(internal_ws::action)

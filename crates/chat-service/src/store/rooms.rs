@@ -367,18 +367,17 @@ pub async fn set_owner(
     Ok(())
 }
 
-/// Moves the user's read marker forward to `seq` (never back).
+/// Moves the user's read marker forward to `seq` (never back); whether it moved.
 pub async fn mark_read(
     pool: &AnyPool,
     room_id: i64,
     user_id: Uuid,
     seq: i64,
-) -> anyhow::Result<()> {
-    sqlx::query(
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
         "INSERT INTO read_markers (room_id, user_id, last_read_seq) VALUES ($1, $2, $3)
-         ON CONFLICT (room_id, user_id) DO UPDATE SET last_read_seq =
-             CASE WHEN excluded.last_read_seq > read_markers.last_read_seq
-                  THEN excluded.last_read_seq ELSE read_markers.last_read_seq END",
+         ON CONFLICT (room_id, user_id) DO UPDATE SET last_read_seq = excluded.last_read_seq
+         WHERE excluded.last_read_seq > read_markers.last_read_seq",
     )
     .bind(room_id)
     .bind(UuidText(user_id))
@@ -386,5 +385,35 @@ pub async fn mark_read(
     .execute(pool)
     .await
     .context("moving a read marker")?;
-    Ok(())
+    // Nothing changed when the marker was already there or further.
+    Ok(done.rows_affected() > 0)
+}
+
+/// A member's read marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadMarker {
+    pub user_id: Uuid,
+    pub username: String,
+    pub seq: i64,
+}
+
+/// The read markers of a room's members (members who never read have none).
+pub async fn read_markers(pool: &AnyPool, room_id: i64) -> anyhow::Result<Vec<ReadMarker>> {
+    let rows: Vec<(UuidText, String, i64)> = sqlx::query_as(
+        "SELECT m.user_id, m.username_snapshot, k.last_read_seq
+         FROM room_members m JOIN read_markers k ON k.room_id = m.room_id AND k.user_id = m.user_id
+         WHERE m.room_id = $1",
+    )
+    .bind(room_id)
+    .fetch_all(pool)
+    .await
+    .context("reading a room's read markers")?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, username, seq)| ReadMarker {
+            user_id: user_id.into(),
+            username,
+            seq,
+        })
+        .collect())
 }

@@ -13,5 +13,6 @@ mod limits;
 mod members;
 mod messages;
 mod reactions;
+mod receipts;
 mod replies;
 mod rooms;
