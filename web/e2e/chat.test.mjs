@@ -490,6 +490,8 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     const seen = A.page.getByTestId('seen-by');
     await seen.filter({ hasText: new RegExp(`^Seen by ${escapeRe(bob.username)}$`) }).waitFor();
     assert.equal(await seen.getAttribute('data-seq'), seq);
+    await A.page.mouse.move(0, 0); // no hover toolbar left over from the edit
+    await A.page.waitForTimeout(300);
     await screenshot(A.page, 'read-receipts');
   });
 
