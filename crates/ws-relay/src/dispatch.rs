@@ -124,6 +124,21 @@ struct Pending {
     group: Vec<Queued>,
     /// Told once the client has its answers; dropped unanswered on failure before sending.
     done: oneshot::Sender<()>,
+    /// Who answers the client.
+    claim: Claim,
+}
+
+/// Who answers a group's actions: the dispatcher (chat-service's answers) or, once the deadline
+/// passed, the connection (`chat_unavailable`) — exactly one of them, even when chat-service's
+/// answer and the deadline come at the same moment.
+#[derive(Clone, Default)]
+struct Claim(Arc<std::sync::atomic::AtomicBool>);
+
+impl Claim {
+    /// True for the first caller only.
+    fn take(&self) -> bool {
+        !self.0.swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
 }
 
 impl Pending {
@@ -169,11 +184,13 @@ impl Dispatcher {
         let Some(deadline) = group.iter().map(|q| q.deadline).min() else {
             return Ok(());
         };
-        let (done, answered) = oneshot::channel();
+        let (done, mut answered) = oneshot::channel();
+        let claim = Claim::default();
         let pending = Pending {
             conn: conn.clone(),
             group,
             done,
+            claim: claim.clone(),
         };
         if let Err(err) = self.queue.try_send(pending) {
             return Err(match err {
@@ -186,11 +203,16 @@ impl Dispatcher {
                 }
             });
         }
-        match tokio::time::timeout_at(deadline.into(), answered).await {
+        match tokio::time::timeout_at(deadline.into(), &mut answered).await {
             Ok(Ok(())) => Ok(()),
+            // Dropped unanswered (too late to send): the connection answers.
             Ok(Err(_)) => Err(timed_out()),
-            // Dropping `answered` tells the dispatcher not to answer this one any more.
-            Err(_) => Err(timed_out()),
+            Err(_) if claim.take() => Err(timed_out()),
+            // The dispatcher is writing the answers right now: they are the client's.
+            Err(_) => {
+                let _ = answered.await;
+                Ok(())
+            }
         }
     }
 }
@@ -309,7 +331,7 @@ async fn send(chat: &ChatClient, batch: Vec<Pending>, size: usize, publish: &Pub
                 action: queued.action,
             });
         }
-        waiting.push((pending.conn, ids, pending.done));
+        waiting.push((pending.conn, ids, pending.done, pending.claim));
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut outcomes = chat
@@ -319,10 +341,10 @@ async fn send(chat: &ChatClient, batch: Vec<Pending>, size: usize, publish: &Pub
     let mut deliveries = Vec::new();
     let mut failed = 0usize;
     let mut first_error = None;
-    for (conn, ids, done) in waiting {
+    for (conn, ids, done, claim) in waiting {
         // A connection that stopped waiting (its deadline passed) already said
         // `chat_unavailable`; it gets no second answer.
-        let answer = !done.is_closed();
+        let answer = !done.is_closed() && claim.take();
         for id in ids {
             let Some(outcome) = outcomes.next() else {
                 break;
@@ -402,6 +424,7 @@ mod tests {
                 deadline: Instant::now(),
             }],
             done: oneshot::channel().0,
+            claim: Claim::default(),
         }
     }
 
