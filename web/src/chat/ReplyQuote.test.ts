@@ -4,26 +4,12 @@ import { describe, expect, it } from 'vitest';
 import type { Message, ReplyRef } from '../api/types';
 import { MessageItem, PendingItem } from './MessageItem';
 import { ReplyQuote } from './ReplyQuote';
+import { makeMessage } from '../test/messages';
 
 const ref: ReplyRef = { id: 7, seq: 3, userId: 'a', username: 'alice', excerpt: 'the original <b>text</b>' };
 
 function message(extra: Partial<Message> = {}): Message {
-  return {
-    id: 9,
-    roomId: 1,
-    seq: 5,
-    userId: 'b',
-    username: 'bob',
-    type: 'text',
-    content: 'my answer',
-    clientMsgId: null,
-    createdAt: '2025-01-01T00:00:00Z',
-    editedAt: null,
-    deleted: false,
-    rev: 5,
-    replyTo: ref,
-    ...extra,
-  };
+  return makeMessage({ id: 9, seq: 5, userId: 'b', username: 'bob', content: 'my answer', rev: 5, replyTo: ref, ...extra });
 }
 
 const noop = () => undefined;

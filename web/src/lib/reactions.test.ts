@@ -12,24 +12,10 @@ import {
   sameReactions,
 } from './reactions';
 import { mergeMessages } from './timeline';
+import { makeMessage } from '../test/messages';
 
 function msg(extra: Partial<Message> = {}): Message {
-  return {
-    id: 7,
-    roomId: 2,
-    seq: 1,
-    userId: 'bob',
-    username: 'bob',
-    type: 'text',
-    content: 'hi',
-    clientMsgId: null,
-    createdAt: '2025-01-01T00:00:00Z',
-    editedAt: null,
-    deleted: false,
-    rev: 5,
-    reactions: [],
-    ...extra,
-  };
+  return makeMessage({ id: 7, roomId: 2, userId: 'bob', username: 'bob', content: 'hi', rev: 5, reactions: [], ...extra });
 }
 
 function frame(extra: Partial<ReactionChangedFrame>): ReactionChangedFrame {

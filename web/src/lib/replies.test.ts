@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../api/types';
 import { excerptOf, locate, replyRefOf, updateReplyExcerpts } from './replies';
+import { makeMessage } from '../test/messages';
 
 function m(seq: number, extra: Partial<Message> = {}): Message {
-  return {
-    id: 100 + seq,
-    roomId: 1,
-    seq,
-    userId: 'u',
-    username: 'alice',
-    type: 'text',
-    content: `m${seq}`,
-    clientMsgId: null,
-    createdAt: '2025-01-01T00:00:00Z',
-    editedAt: null,
-    deleted: false,
-    rev: seq,
-    replyTo: null,
-    ...extra,
-  };
+  return makeMessage({ id: 100 + seq, seq, content: `m${seq}`, rev: seq, replyTo: null, ...extra });
 }
 
 describe('replies', () => {

@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../api/types';
 import { firstSeqOf, lastSeqOf, mergeChanges, mergeMessages, newerCopy, patchMessage } from './timeline';
+import { makeMessage } from '../test/messages';
 
 function msg(seq: number, extra: Partial<Message> = {}): Message {
-  return {
-    id: 1000 + seq,
-    roomId: 1,
-    seq,
-    userId: 'u1',
-    username: 'alice',
-    type: 'text',
-    content: `m${seq}`,
-    clientMsgId: null,
-    createdAt: '2025-01-01T00:00:00Z',
-    editedAt: null,
-    deleted: false,
-    rev: seq,
-    ...extra,
-  };
+  return makeMessage({ id: 1000 + seq, seq, userId: 'u1', content: `m${seq}`, rev: seq, ...extra });
 }
 const seqs = (ms: Message[]) => ms.map((m) => m.seq);
 

@@ -3,27 +3,23 @@ import type { ChangesPage, ClientFrame, Message, MessagesPage, ReactionChangedFr
 import { ApiError } from '../api/errors';
 import { applyReactionChange } from '../lib/reactions';
 import { ChatStore, type ChatApi, type SocketPort } from './chatStore';
+import { makeMessage } from '../test/messages';
 
 const ME = { id: 'me', username: 'alice' };
 const BOB = 'bob-id';
 
 function msg(roomId: number, seq: number, extra: Partial<Message> = {}): Message {
-  return {
+  return makeMessage({
     id: roomId * 1000 + seq,
     roomId,
     seq,
     userId: BOB,
     username: 'bob',
-    type: 'text',
     content: `r${roomId}#${seq}`,
-    clientMsgId: null,
-    createdAt: '2025-01-01T00:00:00Z',
-    editedAt: null,
-    deleted: false,
     rev: seq,
     reactions: [],
     ...extra,
-  };
+  });
 }
 
 function room(id: number, extra: Partial<Room> = {}): Room {
