@@ -165,4 +165,20 @@ describe('ApiClient', () => {
       ['http://api/rooms/3/messages', { content: 'plain', clientMsgId: 'cid-2' }],
     ]);
   });
+
+  it('opens a DM by user id or by username, hides a room, and pages mentions with before', async () => {
+    const { c, calls } = client((url) => (url.includes('/mentions') ? json(200, { messages: [], hasMore: false }) : json(200, {})));
+    await c.openDm({ userId: 'u-2' });
+    await c.openDm({ username: 'bob' });
+    await c.hideRoom(7);
+    await c.mentions();
+    await c.mentions({ before: 55, limit: 20 });
+    expect(calls.map((x) => [x.url, x.body === undefined ? undefined : JSON.parse(x.body)])).toEqual([
+      ['http://api/dms', { userId: 'u-2' }],
+      ['http://api/dms', { username: 'bob' }],
+      ['http://api/rooms/7/hide', undefined],
+      ['http://api/mentions', undefined],
+      ['http://api/mentions?before=55&limit=20', undefined],
+    ]);
+  });
 });

@@ -8,6 +8,7 @@ import type {
   LoginAnswer,
   Member,
   MembersPage,
+  MentionsPage,
   Message,
   MessagesPage,
   PublicUser,
@@ -264,6 +265,28 @@ export class ApiClient {
 
   deleteRoom(id: number): Promise<void> {
     return this.request('DELETE', `/rooms/${id}`);
+  }
+
+  /**
+   * The direct room with a user (by id or by username), created if need be (201) or the one
+   * that exists (200, shown again if the caller had hidden it).
+   */
+  openDm(to: { userId: string } | { username: string }): Promise<Room> {
+    return this.request('POST', '/dms', { body: to });
+  }
+
+  /** Hides a direct room from the caller's list until its next message. */
+  hideRoom(id: number): Promise<void> {
+    return this.request('POST', `/rooms/${id}/hide`);
+  }
+
+  /** The caller's mentions, newest first; `before` is the previous page's last message id. */
+  mentions(q: { before?: number; limit?: number } = {}): Promise<MentionsPage> {
+    const p = new URLSearchParams();
+    if (q.before !== undefined) p.set('before', String(q.before));
+    if (q.limit !== undefined) p.set('limit', String(q.limit));
+    const qs = p.toString();
+    return this.request('GET', `/mentions${qs ? `?${qs}` : ''}`);
   }
 
   /** One page of members by join time; `after` is the previous page's `nextCursor`. */

@@ -21,17 +21,33 @@ export interface LoginAnswer {
   user: User;
 }
 
+/** `general` (everyone), `group` (a named room with an owner), `direct` (two people, or one: notes). */
+export type RoomKind = 'general' | 'group' | 'direct';
+
+/** The other person of a direct room (the viewer themself in a self-DM). */
+export interface DirectPeer {
+  userId: string;
+  username: string;
+}
+
 export interface Room {
   id: number;
+  /** `""` for a direct room (clients show `peer.username`). */
   name: string;
   ownerUserId: string | null;
   ownerUsername: string | null;
+  /** True only for `general` (kept beside `kind`). */
   isGeneral: boolean;
+  kind: RoomKind;
+  /** The other person of a direct room; null for general and group rooms. */
+  peer: DirectPeer | null;
   memberCount: number;
   lastSeq: number;
   /** The room's current revision (every change to its messages takes the next one). */
   lastRev: number;
   unreadCount: number;
+  /** Unread mentions of the caller (past their read marker; at most 1000). */
+  mentionCount: number;
   createdAt: string;
 }
 
@@ -75,6 +91,27 @@ export interface Message {
    * only for servers from before replies (read as null).
    */
   replyTo?: ReplyRef | null;
+  /**
+   * The users the text names with `@username` (resolved against the room when sent or
+   * edited); `[]` when none. Optional only for servers from before mentions (read as `[]`).
+   */
+  mentions?: string[];
+  /** `@room` was used (a group room's owner naming every member). */
+  mentionsRoom?: boolean;
+}
+
+/** `GET /mentions`: the caller's mentions, newest first; the next page is `before` = the last `id`. */
+export interface MentionsPage {
+  messages: Message[];
+  hasMore: boolean;
+}
+
+/** One user's presence (`presenceList`, `presence` frames). */
+export interface UserPresence {
+  userId: string;
+  online: boolean;
+  /** When they were last online (RFC 3339); null while online and for users never seen. */
+  lastSeenAt: string | null;
 }
 
 /** What a reply shows of the message it answers. */
@@ -142,6 +179,8 @@ export type ClientFrame =
   | { action: 'react'; id?: string; roomId: number; messageId: number; emoji: string }
   | { action: 'unreact'; id?: string; roomId: number; messageId: number; emoji: string }
   | { action: 'refreshToken'; id?: string; token: string }
+  /** Replaces the connection's watched users (`[]` stops); answered by `presenceList`. */
+  | { action: 'watchPresence'; id?: string; userIds: string[] }
   | { action: 'ping'; id?: string };
 
 /** Relay → client frames. Fields the client does not need are left loose. */
@@ -163,7 +202,11 @@ export type ServerFrame =
   | { type: 'messageDeleted'; roomId: number; id: number; seq: number; rev: number }
   | ReactionChangedFrame
   | { type: 'typing'; roomId: number; userId: string; username: string }
-  | { type: 'presence'; roomId: number; userId: string; online: boolean }
+  | ({ type: 'presence' } & UserPresence)
+  /** The snapshot of the watched users, answering `watchPresence` (its `id` echoed). */
+  | { type: 'presenceList'; id?: string; users: UserPresence[] }
+  /** The caller hid this direct room (on any of their devices). */
+  | { type: 'roomHidden'; roomId: number }
   | { type: 'memberAdded'; roomId: number; userId?: string; username?: string; member?: Member; room?: Room }
   | { type: 'memberRemoved'; roomId: number; userId?: string }
   | { type: 'roomDeleted'; roomId: number }

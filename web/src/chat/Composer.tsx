@@ -1,12 +1,25 @@
 // The input at the bottom of a room: Enter sends, Shift+Enter starts a new line. Sends made
-// while offline are queued by the store and shown as pending.
+// while offline are queued by the store and shown as pending. Typing `@` suggests the room's
+// people (arrow keys move, Enter or Tab picks, Escape closes; a click picks too).
 
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { quoteText } from './ReplyQuote';
+import { completeMention, matchMentions, mentionQueryAt, ROOM_MENTION, type MentionCandidate, type MentionQuery } from '../lib/mentions';
 import { messageError } from '../lib/validate';
 
-export function Composer({ roomId, roomName }: { roomId: number; roomName: string }) {
+interface Props {
+  roomId: number;
+  roomName: string;
+  /** Whom `@` suggests. */
+  candidates: readonly MentionCandidate[];
+  /** Offer `@room` (a group room's owner). */
+  offerRoomMention: boolean;
+}
+
+const ROOM_OPTION: MentionCandidate = { userId: '', username: ROOM_MENTION };
+
+export function Composer({ roomId, roomName, candidates, offerRoomMention }: Props) {
   const store = useChatStore();
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -14,6 +27,46 @@ export function Composer({ roomId, roomName }: { roomId: number; roomName: strin
   const id = `composer-${roomId}`;
   const replying = useChat((s) => s.replyingTo[roomId]);
   const replyingId = replying?.id;
+
+  // ---- the `@` suggestions ----
+  const [query, setQuery] = useState<MentionQuery | null>(null);
+  const [active, setActive] = useState(0);
+  /** The `@` whose suggestions Escape closed (they stay closed until another `@`). */
+  const [dismissed, setDismissed] = useState<number | null>(null);
+  const caretAfter = useRef<number | null>(null);
+  const options = useMemo(() => {
+    if (!query) return [];
+    const people = matchMentions(query.query, candidates);
+    const room = offerRoomMention && ROOM_MENTION.startsWith(query.query.toLowerCase()) ? [ROOM_OPTION] : [];
+    return [...people, ...room];
+  }, [query, candidates, offerRoomMention]);
+  const open = options.length > 0 && query !== null && dismissed !== query.start;
+  const listId = `${id}-mentions`;
+
+  function readQuery(el: HTMLTextAreaElement) {
+    const q = el.selectionStart === el.selectionEnd ? mentionQueryAt(el.value, el.selectionStart) : null;
+    setQuery((cur) => (cur?.start === q?.start && cur?.query === q?.query ? cur : q));
+    if (q?.start !== query?.start) setActive(0);
+    if (q === null || q.start !== dismissed) setDismissed(null);
+  }
+
+  function pick(c: MentionCandidate) {
+    const el = ref.current;
+    if (!el || !query) return;
+    const next = completeMention(text, query, el.selectionStart, c.username);
+    setText(next.text);
+    setQuery(null);
+    caretAfter.current = next.caret;
+    el.focus();
+  }
+
+  // Put the caret after a picked name once the new text is in the box.
+  useLayoutEffect(() => {
+    const at = caretAfter.current;
+    if (at === null || !ref.current) return;
+    caretAfter.current = null;
+    ref.current.setSelectionRange(at, at);
+  }, [text]);
 
   // Reply mode started (or moved to another message): the user writes the answer next.
   useEffect(() => {
@@ -30,6 +83,7 @@ export function Composer({ roomId, roomName }: { roomId: number; roomName: strin
     // Sends as a reply when in reply mode, and leaves it.
     store.send(roomId, text.trim());
     setText('');
+    setQuery(null);
     setError(null);
     ref.current?.focus();
   }
@@ -40,6 +94,24 @@ export function Composer({ roomId, roomName }: { roomId: number; roomName: strin
   }
 
   function onKey(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (open && !e.nativeEvent.isComposing) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const n = options.length;
+        setActive((a) => (e.key === 'ArrowDown' ? (a + 1) % n : (a - 1 + n) % n));
+        return;
+      }
+      if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
+        e.preventDefault();
+        pick(options[Math.min(active, options.length - 1)]);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        setDismissed(query?.start ?? null);
+        return;
+      }
+    }
     if (e.key === 'Escape' && replying) {
       e.preventDefault();
       cancelReply();
@@ -67,6 +139,27 @@ export function Composer({ roomId, roomName }: { roomId: number; roomName: strin
       <label htmlFor={id} className="sr-only">
         Message {roomName}
       </label>
+      {open && (
+        <ul id={listId} role="listbox" className="combobox-list mention-options" aria-label="Mention suggestions" data-testid="mention-options">
+          {options.map((c, i) => (
+            <li
+              key={c.userId || c.username}
+              id={`${listId}-${i}`}
+              role="option"
+              aria-selected={i === active}
+              className={i === active ? 'active' : undefined}
+              data-username={c.username}
+              onMouseDown={(e) => {
+                e.preventDefault(); // keep the focus (and the caret) in the box
+                pick(c);
+              }}
+            >
+              <span className="mention-option-name">@{c.username}</span>
+              {c === ROOM_OPTION && <span className="muted small"> everyone in this room</span>}
+            </li>
+          ))}
+        </ul>
+      )}
       <textarea
         id={id}
         ref={ref}
@@ -75,9 +168,16 @@ export function Composer({ roomId, roomName }: { roomId: number; roomName: strin
         rows={Math.min(6, text.split('\n').length)}
         onChange={(e) => {
           setText(e.target.value);
+          readQuery(e.target);
           if (e.target.value.trim()) store.typing(roomId);
         }}
+        onSelect={(e) => readQuery(e.currentTarget)}
+        onBlur={() => setQuery(null)}
         onKeyDown={onKey}
+        aria-autocomplete="list"
+        aria-controls={open ? listId : undefined}
+        aria-expanded={open}
+        aria-activedescendant={open ? `${listId}-${Math.min(active, options.length - 1)}` : undefined}
         aria-describedby={error ? `${id}-err` : undefined}
         autoFocus
         data-testid="composer"

@@ -1,10 +1,13 @@
-// One message: author, time, text (always as text, never HTML), edit/delete for its author
-// (delete also for the room owner), and its reactions with a picker to add one.
+// One message: author, time, text (always as text, never HTML, with `@name` chips), edit/delete
+// for its author (delete also for the room owner), and its reactions with a picker to add one.
+// A message that mentions the viewer stands out.
 
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { messageOf } from '../api/errors';
 import type { Message, ReplyRef } from '../api/types';
 import { formatFull, formatTime, hueOf, initials } from '../lib/format';
+import { mentionsUser } from '../lib/mentions';
+import { MentionText } from './MentionText';
 import { messageError } from '../lib/validate';
 import type { PendingMessage } from '../lib/outbox';
 import { Reactions, ReactionPicker } from './Reactions';
@@ -16,6 +19,8 @@ interface Props {
   canDelete: boolean;
   /** The signed-in user's id (whose chips are highlighted). */
   meId: string;
+  /** The signed-in user's name (their mention chips stand out). */
+  meName: string;
   /** Emoji this session saw the user add to this message (see ChatState.myReactions). */
   myReactions: string[] | undefined;
   /** Why the user's last reaction on this message was refused, for a few seconds. */
@@ -31,7 +36,7 @@ interface Props {
   highlighted?: boolean;
 }
 
-export function MessageItem({ message: m, own, canDelete, meId, myReactions, reactionError, onEdit, onDelete, onReact, onReply, onJump, highlighted }: Props) {
+export function MessageItem({ message: m, own, canDelete, meId, meName, myReactions, reactionError, onEdit, onDelete, onReact, onReply, onJump, highlighted }: Props) {
   const [picking, setPicking] = useState(false);
   const pickerOpener = useRef<HTMLButtonElement | null>(null);
   const [editing, setEditing] = useState(false);
@@ -108,11 +113,13 @@ export function MessageItem({ message: m, own, canDelete, meId, myReactions, rea
     if (refocus) pickerOpener.current?.focus();
   }
 
+  const mentioned = mentionsUser(m, meId);
   return (
     <li
-      className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}${highlighted ? ' msg-highlight' : ''}`}
+      className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}${highlighted ? ' msg-highlight' : ''}${mentioned ? ' msg-mentioned' : ''}`}
       data-seq={m.seq}
       data-highlighted={highlighted ? 'true' : undefined}
+      data-mentioned={mentioned ? 'true' : undefined}
       data-own={own ? 'true' : 'false'}
       data-testid="message"
     >
@@ -123,6 +130,7 @@ export function MessageItem({ message: m, own, canDelete, meId, myReactions, rea
         <div className="msg-bubble">
           <div className="msg-meta">
             <span className="msg-author">{own ? `${m.username} (you)` : m.username}</span>
+            {mentioned && <span className="sr-only">, mentions you</span>}
             <time dateTime={m.createdAt} title={formatFull(m.createdAt)} className="msg-time">
               {formatTime(m.createdAt)}
             </time>
@@ -160,7 +168,7 @@ export function MessageItem({ message: m, own, canDelete, meId, myReactions, rea
             </div>
           ) : (
             <p className="msg-text" data-testid="message-text">
-              {m.content}
+              <MentionText message={m} myName={meName} />
             </p>
           )}
           {error && (

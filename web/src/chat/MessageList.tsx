@@ -96,20 +96,29 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
   const onReact = useCallback((m: Message, emoji: string, add: boolean) => void store.react(m, emoji, add), [store]);
   const onReply = useCallback((m: Message) => store.replyTo(m), [store]);
 
-  // Jumping to the message a reply answers: load older pages until it is there (the store
-  // gives up with a notice), then scroll it into view and highlight it for a moment.
+  // Jumping to a message (the one a reply answers, or one picked in the Mentions panel):
+  // load older pages until it is there (the store gives up with a notice), then scroll it
+  // into view and highlight it for a moment.
   const [target, setTarget] = useState<{ seq: number; n: number } | null>(null);
   const [highlight, setHighlight] = useState<number | null>(null);
   const jumps = useRef(0);
-  const onJump = useCallback(
-    (r: ReplyRef) => {
+  const goTo = useCallback(
+    (seq: number, notFound?: string) => {
       const n = ++jumps.current;
-      void store.reveal(roomId, r.seq).then((found) => {
-        if (found && jumps.current === n) setTarget({ seq: r.seq, n });
+      void store.reveal(roomId, seq, notFound).then((found) => {
+        if (found && jumps.current === n) setTarget({ seq, n });
       });
     },
     [store, roomId],
   );
+  const onJump = useCallback((r: ReplyRef) => goTo(r.seq), [goTo]);
+  const asked = useChat((s) => s.jump);
+  const loaded = !!timeline?.loaded;
+  useEffect(() => {
+    if (!asked || asked.roomId !== roomId || !loaded) return;
+    store.clearJump(asked.n);
+    goTo(asked.seq, 'That message could not be found.');
+  }, [asked, roomId, loaded, store, goTo]);
   useEffect(() => {
     if (!target) return;
     const el = ref.current?.querySelector<HTMLElement>(`[data-testid="message"][data-seq="${target.seq}"]`);
@@ -166,6 +175,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
               own={m.userId === me.id}
               canDelete={isRoomOwner}
               meId={me.id}
+              meName={me.username}
               myReactions={myReactions[m.id]}
               reactionError={reactionErrors[m.id]}
               onEdit={onEdit}

@@ -2,9 +2,10 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { Message, ReplyRef } from '../api/types';
-import { MessageItem, PendingItem } from './MessageItem';
+import { PendingItem } from './MessageItem';
 import { ReplyQuote } from './ReplyQuote';
 import { makeMessage } from '../test/messages';
+import { renderMessageItem } from '../test/messageItem';
 
 const ref: ReplyRef = { id: 7, seq: 3, userId: 'a', username: 'alice', excerpt: 'the original <b>text</b>' };
 
@@ -13,22 +14,8 @@ function message(extra: Partial<Message> = {}): Message {
 }
 
 const noop = () => undefined;
-const item = (m: Message) =>
-  renderToStaticMarkup(
-    createElement(MessageItem, {
-      message: m,
-      own: false,
-      canDelete: false,
-      meId: 'a',
-      myReactions: undefined,
-      reactionError: undefined,
-      onEdit: async () => undefined,
-      onDelete: async () => undefined,
-      onReact: noop,
-      onReply: noop,
-      onJump: noop,
-    }),
-  );
+// The viewer is alice ('a'); the messages are bob's.
+const item = (m: Message) => renderMessageItem(m, { id: 'a', username: 'alice' });
 
 describe('reply quote', () => {
   it('shows the original’s author and excerpt, as text, in a button', () => {

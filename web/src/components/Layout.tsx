@@ -7,8 +7,11 @@ import { useChat, useChatStore } from '../state/ChatProvider';
 import { ConnectionStatus } from './ConnectionStatus';
 import { RoomList } from './RoomList';
 import { CreateRoomDialog } from '../dialogs/CreateRoomDialog';
+import { MentionsPanel } from '../dialogs/MentionsPanel';
+import { NewDmDialog } from '../dialogs/NewDmDialog';
 import { ProfileDialog } from '../dialogs/ProfileDialog';
 import { hueOf, initials } from '../lib/format';
+import { roomPath } from '../lib/rooms';
 
 export interface LayoutContext {
   openCreateRoom(): void;
@@ -23,8 +26,9 @@ export function Layout() {
   const { user } = useAuth();
   const store = useChatStore();
   const notice = useChat((s) => s.notice);
+  const mentions = useChat((s) => s.rooms.reduce((n, r) => n + (r.mentionCount ?? 0), 0));
   const navigate = useNavigate();
-  const [dialog, setDialog] = useState<'create' | 'profile' | null>(null);
+  const [dialog, setDialog] = useState<'create' | 'profile' | 'dm' | 'mentions' | null>(null);
   const ctx: LayoutContext = { openCreateRoom: () => setDialog('create'), openProfile: () => setDialog('profile') };
 
   return (
@@ -63,7 +67,24 @@ export function Layout() {
       )}
       <div className="shell">
         <aside className="sidebar">
-          <RoomList onCreate={() => setDialog('create')} />
+          <button
+            type="button"
+            className="room-link side-button"
+            onClick={() => setDialog('mentions')}
+            aria-haspopup="dialog"
+            data-testid="mentions-button"
+          >
+            <span className="room-hash" aria-hidden="true">
+              @
+            </span>
+            <span className="room-name">Mentions</span>
+            {mentions > 0 && (
+              <span className="badge badge-mention" aria-label={`${mentions} unread`}>
+                {mentions > 99 ? '99+' : mentions}
+              </span>
+            )}
+          </button>
+          <RoomList onCreate={() => setDialog('create')} onNewDm={() => setDialog('dm')} />
           <nav className="side-links" aria-label="Pages">
             <Link to="/">Home</Link>
             <Link to="/my-rooms">My rooms</Link>
@@ -83,6 +104,26 @@ export function Layout() {
         />
       )}
       {dialog === 'profile' && <ProfileDialog onClose={() => setDialog(null)} />}
+      {dialog === 'dm' && (
+        <NewDmDialog
+          onClose={() => setDialog(null)}
+          onOpened={(room) => {
+            setDialog(null);
+            navigate(roomPath(room));
+          }}
+        />
+      )}
+      {dialog === 'mentions' && (
+        <MentionsPanel
+          onClose={() => setDialog(null)}
+          onPick={(m) => {
+            setDialog(null);
+            store.jumpTo(m.roomId, m.seq);
+            const room = store.getState().rooms.find((r) => r.id === m.roomId);
+            navigate(room ? roomPath(room) : `/chat/${m.roomId}`);
+          }}
+        />
+      )}
     </div>
   );
 }

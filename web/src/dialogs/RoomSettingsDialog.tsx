@@ -1,6 +1,6 @@
-// Room settings: the member list for everyone (a page at a time, "Show more" for the next);
-// the owner adds (with autocomplete) and removes members and can delete the room; other
-// members can leave.
+// Room settings: the member list for everyone (a page at a time, "Show more" for the next),
+// with each member's presence and a "Message" button to talk to them directly; the owner adds
+// (with autocomplete) and removes members and can delete the room; other members can leave.
 
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
@@ -11,6 +11,7 @@ import { memberTotal, withPage, type MemberList } from '../lib/memberList';
 import { Dialog } from '../components/Dialog';
 import { FormError } from '../components/Field';
 import { UserAutocomplete } from '../components/UserAutocomplete';
+import { PresenceDot } from '../components/Presence';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { formatFull, hueOf, initials } from '../lib/format';
 
@@ -19,7 +20,6 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
   const store = useChatStore();
   const navigate = useNavigate();
   const version = useChat((s) => s.membersVersion[room.id] ?? 0);
-  const online = useChat((s) => s.online[room.id]);
   const [list, setList] = useState<MemberList | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -91,6 +91,17 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
     }
   }
 
+  async function message(m: Member) {
+    setError(null);
+    try {
+      const dm = await store.openDm({ userId: m.userId });
+      onClose();
+      navigate(`/chat/${dm.id}`);
+    } catch (x) {
+      setError(messageOf(x));
+    }
+  }
+
   async function leave() {
     if (!user) return;
     setBusy(true);
@@ -138,8 +149,13 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
                 {m.username}
                 {m.userId === user?.id && <span className="muted"> (you)</span>}
               </span>
-              {online?.includes(m.userId) && <span className="online-dot" title="Online" aria-label="online" />}
+              {m.userId !== user?.id && <PresenceDot userId={m.userId} name={m.username} />}
               {m.isOwner && <span className="tag">Owner</span>}
+              {m.userId !== user?.id && (
+                <button type="button" className="button button-small" onClick={() => void message(m)} aria-label={`Message ${m.username}`}>
+                  Message
+                </button>
+              )}
               {isOwner && !m.isOwner && m.userId !== user?.id && (
                 <button type="button" className="button button-small" onClick={() => remove(m)} aria-label={`Remove ${m.username}`}>
                   Remove

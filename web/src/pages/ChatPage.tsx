@@ -1,4 +1,5 @@
-// The chat view for one room (/chat/general or /chat/:id).
+// The chat view for one room (/chat/general or /chat/:id): general, a group room, or a direct
+// conversation (the peer's name and presence in the header; notes for a self-DM).
 
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
@@ -7,7 +8,10 @@ import { Composer } from '../chat/Composer';
 import { MessageList } from '../chat/MessageList';
 import { RoomSettingsDialog } from '../dialogs/RoomSettingsDialog';
 import { typingText } from '../lib/format';
+import { recentAuthors, type MentionCandidate } from '../lib/mentions';
 import { seenBy } from '../lib/readMarkers';
+import { isSelfDm, roomKind, roomLabel, roomTitle } from '../lib/rooms';
+import { PresenceDot, PresenceText } from '../components/Presence';
 import { useChat, useChatStore } from '../state/ChatProvider';
 
 export function ChatPage() {
@@ -23,16 +27,26 @@ export function ChatPage() {
   const typing = useChat((s) => (roomId !== undefined ? s.typing[roomId] : undefined));
   const connected = useChat((s) => s.connection.state === 'open');
   const markers = useChat((s) => (roomId !== undefined ? s.readMarkers[roomId] : undefined));
+  const members = useChat((s) => (roomId !== undefined ? s.members[roomId] : undefined));
   const [settings, setSettings] = useState(false);
 
   const pending = useMemo(() => allPending.filter((p) => p.roomId === roomId), [allPending, roomId]);
   const messages = timeline?.messages;
   const last = messages?.[messages.length - 1];
   const memberCount = room?.memberCount ?? 0;
+  const kind = room ? roomKind(room) : undefined;
+  const meId = user?.id ?? '';
   const seen = useMemo(
-    () => (room && !room.isGeneral && user ? seenBy(markers, last, user.id, memberCount) : []),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [markers, last, user?.id, memberCount, room?.isGeneral],
+    () => (kind === 'group' ? seenBy(markers, last, meId, memberCount) : []),
+    [markers, last, meId, memberCount, kind],
+  );
+  // Whom `@` offers: the members (general has no list: the authors of what is loaded).
+  const candidates = useMemo<MentionCandidate[]>(
+    () =>
+      kind === 'general'
+        ? recentAuthors(messages ?? [], meId)
+        : (members ?? []).filter((m) => m.userId !== meId).map((m) => ({ userId: m.userId, username: m.username })),
+    [kind, messages, members, meId],
   );
 
   useEffect(() => {
@@ -42,11 +56,11 @@ export function ChatPage() {
   }, [store, roomId]);
 
   useEffect(() => {
-    if (room) document.title = `${room.isGeneral ? 'general' : `#${room.name}`} · Cloud Chat`;
+    if (room) document.title = `${roomLabel(room, meId)} · Cloud Chat`;
     return () => {
       document.title = 'Cloud Chat';
     };
-  }, [room]);
+  }, [room, meId]);
 
   if (!room || !user) {
     return (
@@ -66,22 +80,34 @@ export function ChatPage() {
 
   const isOwner = room.ownerUserId === user.id;
   const names = (typing ?? []).map((t) => t.username);
+  const self = isSelfDm(room, user.id);
+  const peer = kind === 'direct' && !self ? room.peer : null;
 
   return (
     <section className="chat" aria-labelledby="chat-title">
       <header className="chat-head">
         <div>
-          <h1 id="chat-title">
-            <span aria-hidden="true">{room.isGeneral ? '★ ' : '# '}</span>
-            {room.name}
+          <h1 id="chat-title" className="chat-title">
+            {peer ? (
+              <PresenceDot userId={peer.userId} name={peer.username} />
+            ) : (
+              <span aria-hidden="true">{kind === 'general' ? '★ ' : kind === 'direct' ? '✎ ' : '# '}</span>
+            )}
+            {kind === 'direct' ? roomTitle(room, user.id) : room.name}
           </h1>
           <p className="muted small">
-            {room.isGeneral
-              ? 'Everyone can read and write here.'
-              : `${room.memberCount} member${room.memberCount === 1 ? '' : 's'} · owner ${room.ownerUsername ?? 'unknown'}`}
+            {kind === 'general' ? (
+              'Everyone can read and write here.'
+            ) : peer ? (
+              <PresenceText userId={peer.userId} fallback="Direct message" />
+            ) : self ? (
+              'Notes: a conversation with yourself.'
+            ) : (
+              `${room.memberCount} member${room.memberCount === 1 ? '' : 's'} · owner ${room.ownerUsername ?? 'unknown'}`
+            )}
           </p>
         </div>
-        {!room.isGeneral && (
+        {kind === 'group' && (
           <button type="button" className="button" onClick={() => setSettings(true)} aria-haspopup="dialog">
             Room settings
           </button>
@@ -96,7 +122,13 @@ export function ChatPage() {
       <div className="typing" aria-live="polite" data-testid="typing">
         {typingText(names)}
       </div>
-      <Composer key={room.id} roomId={room.id} roomName={room.isGeneral ? 'general' : `#${room.name}`} />
+      <Composer
+        key={room.id}
+        roomId={room.id}
+        roomName={roomLabel(room, user.id)}
+        candidates={candidates}
+        offerRoomMention={kind === 'group' && isOwner}
+      />
       {settings && <RoomSettingsDialog room={room} onClose={() => setSettings(false)} />}
     </section>
   );

@@ -3,6 +3,7 @@
 import { Link } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { useLayout } from '../components/Layout';
+import { roomKind } from '../lib/rooms';
 import { useChat } from '../state/ChatProvider';
 
 export function HomePage() {
@@ -10,7 +11,7 @@ export function HomePage() {
   const { openCreateRoom } = useLayout();
   const rooms = useChat((s) => s.rooms);
   const general = rooms.find((r) => r.isGeneral);
-  const mine = rooms.filter((r) => !r.isGeneral);
+  const mine = rooms.filter((r) => roomKind(r) === 'group');
   const unreadMine = mine.reduce((n, r) => n + r.unreadCount, 0);
 
   return (

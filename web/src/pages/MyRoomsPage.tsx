@@ -3,6 +3,7 @@
 import { Link } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { useLayout } from '../components/Layout';
+import { roomKind } from '../lib/rooms';
 import { useChat } from '../state/ChatProvider';
 
 export function MyRoomsPage() {
@@ -11,7 +12,7 @@ export function MyRoomsPage() {
   const rooms = useChat((s) => s.rooms);
   const loaded = useChat((s) => s.roomsLoaded);
   const error = useChat((s) => s.roomsError);
-  const mine = rooms.filter((r) => !r.isGeneral);
+  const mine = rooms.filter((r) => roomKind(r) === 'group');
 
   return (
     <div className="page">

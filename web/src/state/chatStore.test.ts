@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ChangesPage, ClientFrame, Message, MessagesPage, ReactionChangedFrame, ReadMarker, Room } from '../api/types';
+import type { ChangesPage, ClientFrame, Member, Message, MessagesPage, ReactionChangedFrame, ReadMarker, Room } from '../api/types';
 import { ApiError } from '../api/errors';
 import { applyReactionChange } from '../lib/reactions';
 import { ChatStore, type ChatApi, type SocketPort } from './chatStore';
 import { makeMessage } from '../test/messages';
+import { makeRoom } from '../test/rooms';
 
 const ME = { id: 'me', username: 'alice' };
 const BOB = 'bob-id';
@@ -22,21 +23,7 @@ function msg(roomId: number, seq: number, extra: Partial<Message> = {}): Message
   });
 }
 
-function room(id: number, extra: Partial<Room> = {}): Room {
-  return {
-    id,
-    name: id === 1 ? 'general' : `room${id}`,
-    ownerUserId: 'me',
-    ownerUsername: 'alice',
-    isGeneral: id === 1,
-    memberCount: 2,
-    lastSeq: 0,
-    lastRev: 0,
-    unreadCount: 0,
-    createdAt: '2025-01-01T00:00:00Z',
-    ...extra,
-  };
-}
+const room = makeRoom;
 
 class FakePort implements SocketPort {
   isReady = false;
@@ -64,6 +51,8 @@ class FakeServer {
   rooms = new Map<number, { rev: number; messages: Message[] }>();
   /** Per room, the read-markers answer. */
   markers = new Map<number, ReadMarker[]>();
+  /** Per room, the members answer. */
+  members = new Map<number, Member[]>();
 
   private room(roomId: number) {
     let r = this.rooms.get(roomId);
@@ -160,6 +149,12 @@ function fakeApi(server: FakeServer, rooms: Room[]) {
     createRoom: vi.fn(),
     deleteRoom: vi.fn(),
     removeMember: vi.fn(),
+    members: vi.fn(async (roomId: number) => {
+      calls.push(`members ${roomId}`);
+      return { members: (server.members.get(roomId) ?? []).map((m) => ({ ...m })), nextCursor: null, hasMore: false };
+    }),
+    openDm: vi.fn(),
+    hideRoom: vi.fn(async () => undefined),
   } as unknown as ChatApi;
   return { api, calls };
 }
@@ -1138,5 +1133,143 @@ describe('ChatStore read markers', () => {
     // general too (its frames go only to the mover's own sockets).
     store.onFrame({ type: 'readMarker', roomId: 1, userId: ME.id, seq: 9 });
     expect(store.getState().rooms.find((r) => r.id === 1)?.unreadCount).toBe(0);
+  });
+});
+
+describe('ChatStore direct messages, mentions and presence', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const dm = (id: number, userId: string, username: string, extra: Partial<Room> = {}) =>
+    room(id, { name: '', kind: 'direct', ownerUserId: null, ownerUsername: null, peer: { userId, username }, ...extra });
+  const counts = (store: ChatStore, id: number) => {
+    const r = store.getState().rooms.find((x) => x.id === id);
+    return r && [r.unreadCount, r.mentionCount];
+  };
+  const member = (userId: string, username: string): Member => ({ userId, username, joinedAt: '2025-01-01T00:00:00Z', isOwner: false });
+
+  it('counts live mentions of the viewer in rooms not open, and clears them when the room is read', async () => {
+    const { store, connect } = setup({}, [room(1), room(2), room(3)]);
+    connect();
+    await store.loadRooms();
+    await store.openRoom(3);
+    store.onFrame({ type: 'message', message: msg(2, 1, { mentions: [ME.id] }) });
+    store.onFrame({ type: 'message', message: msg(2, 2, { mentions: ['someone-else'] }) });
+    store.onFrame({ type: 'message', message: msg(2, 3, { mentions: [], mentionsRoom: true }) });
+    store.onFrame({ type: 'message', message: msg(2, 3, { mentions: [], mentionsRoom: true }) }); // twice: counted once
+    store.onFrame({ type: 'message', message: msg(2, 4, { userId: ME.id, mentions: [ME.id] }) }); // own: never
+    expect(counts(store, 2)).toEqual([3, 2]);
+    // The room on screen counts nothing.
+    store.onFrame({ type: 'message', message: msg(3, 1, { mentions: [ME.id] }) });
+    expect(counts(store, 3)).toEqual([0, 0]);
+    await store.openRoom(2);
+    expect(counts(store, 2)).toEqual([0, 0]);
+  });
+
+  it('keeps a locally counted mention that a room list read in flight does not have yet', async () => {
+    const rooms = [room(1), room(2, { lastSeq: 1, unreadCount: 1, mentionCount: 1 })];
+    const { store } = setup({}, rooms);
+    await store.loadRooms();
+    store.onFrame({ type: 'message', message: msg(2, 2, { mentions: [ME.id] }) });
+    await store.loadRooms();
+    expect(counts(store, 2)).toEqual([2, 2]);
+  });
+
+  it('a frame for a room it does not know reads the room list again, once for a burst', async () => {
+    const rooms = [room(1)];
+    const { store, api } = setup({}, rooms);
+    await store.loadRooms();
+    expect(api.rooms).toHaveBeenCalledTimes(1);
+    rooms.push(dm(7, BOB, 'bob'));
+    store.onFrame({ type: 'message', message: msg(7, 1) });
+    store.onFrame({ type: 'typing', roomId: 7, userId: BOB, username: 'bob' });
+    store.onFrame({ type: 'message', message: msg(7, 2) });
+    await settle();
+    // One read out, one more asked for after it (the first may predate the later frames).
+    expect(api.rooms).toHaveBeenCalledTimes(3);
+    expect(store.getState().rooms.map((r) => r.id)).toEqual([1, 7]);
+    // Known now: no more reads. Frames that say a room is gone read nothing either.
+    store.onFrame({ type: 'message', message: msg(7, 3) });
+    store.onFrame({ type: 'roomDeleted', roomId: 99 });
+    store.onFrame({ type: 'roomHidden', roomId: 98 });
+    await settle();
+    expect(api.rooms).toHaveBeenCalledTimes(3);
+  });
+
+  it('opening a DM lists it at once; hiding it, or roomHidden from another tab, drops it', async () => {
+    const { store, api } = setup({}, [room(1), dm(8, 'carol-id', 'carol')]);
+    await store.loadRooms();
+    vi.mocked(api.openDm).mockResolvedValueOnce(dm(7, BOB, 'bob'));
+    const opened = await store.openDm({ username: 'bob' });
+    expect(api.openDm).toHaveBeenCalledWith({ username: 'bob' });
+    expect(opened.id).toBe(7);
+    expect(store.getState().rooms.map((r) => r.id)).toEqual([1, 8, 7]);
+    await store.hideRoom(7);
+    expect(api.hideRoom).toHaveBeenCalledWith(7);
+    store.onFrame({ type: 'roomHidden', roomId: 8 });
+    expect(store.getState().rooms.map((r) => r.id)).toEqual([1]);
+    expect(store.getState().notice).toBeNull();
+  });
+
+  it('watches the DM peers and the open room’s members, after every ready and on each change', async () => {
+    const { store, port, server, connect, disconnect } = setup({}, [room(1), room(2), dm(7, BOB, 'bob'), dm(9, ME.id, 'alice')]);
+    server.members.set(2, [member(ME.id, 'alice'), member('carol-id', 'carol'), member(BOB, 'bob')]);
+    connect();
+    await settle();
+    expect(port.take('watchPresence').map((f) => f.userIds)).toEqual([[BOB]]);
+    await store.openRoom(2);
+    await settle();
+    expect(store.getState().members[2].map((m) => m.username)).toEqual(['alice', 'carol', 'bob']);
+    expect(port.take('watchPresence').map((f) => f.userIds)).toEqual([[BOB, 'carol-id']]);
+    // Nothing new: nothing sent.
+    await store.loadRooms();
+    expect(port.take('watchPresence')).toEqual([]);
+    // A new connection watches nobody: the list goes again.
+    disconnect();
+    connect();
+    await settle();
+    expect(port.take('watchPresence').map((f) => f.userIds)).toEqual([[BOB, 'carol-id']]);
+    // A member added: the members are read again.
+    server.members.get(2)!.push(member('dave-id', 'dave'));
+    store.onFrame({ type: 'memberAdded', roomId: 2, userId: 'dave-id' });
+    await settle();
+    expect(port.take('watchPresence').map((f) => f.userIds)).toEqual([[BOB, 'carol-id', 'dave-id']]);
+    store.closeRoom(2);
+    expect(port.take('watchPresence').map((f) => f.userIds)).toEqual([[BOB]]);
+    // general has no member list to read.
+    await store.openRoom(1);
+    await settle();
+    expect(store.getState().members[1]).toBeUndefined();
+  });
+
+  it('presenceList seeds the state and presence frames move it', async () => {
+    const { store, connect } = setup();
+    connect();
+    store.onFrame({
+      type: 'presenceList',
+      id: 'presence:1',
+      users: [
+        { userId: BOB, online: true, lastSeenAt: null },
+        { userId: 'carol-id', online: false, lastSeenAt: null },
+      ],
+    });
+    expect(store.getState().presence[BOB].online).toBe(true);
+    const before = store.getState().presence;
+    store.onFrame({ type: 'presence', userId: BOB, online: true, lastSeenAt: null });
+    expect(store.getState().presence).toBe(before);
+    store.onFrame({ type: 'presence', userId: BOB, online: false, lastSeenAt: '2025-01-01T10:00:00Z' });
+    expect(store.getState().presence[BOB]).toEqual({ userId: BOB, online: false, lastSeenAt: '2025-01-01T10:00:00Z' });
+    expect(store.getState().presence['carol-id'].online).toBe(false);
+  });
+
+  it('a jump request waits for the message list to take it', () => {
+    const { store } = setup();
+    store.jumpTo(2, 14);
+    const jump = store.getState().jump!;
+    expect(jump).toMatchObject({ roomId: 2, seq: 14 });
+    store.clearJump(jump.n + 1);
+    expect(store.getState().jump).toBe(jump);
+    store.clearJump(jump.n);
+    expect(store.getState().jump).toBeNull();
   });
 });

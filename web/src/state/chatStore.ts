@@ -1,15 +1,18 @@
-// The client's chat state: rooms, message timelines, the offline send queue, typing and
-// presence, and the bookkeeping that makes reconnects lossless: a revision cursor per loaded
+// The client's chat state: rooms (direct messages among them), message timelines, the offline
+// send queue, typing, presence and mention counts, and the bookkeeping that makes reconnects lossless: a revision cursor per loaded
 // room, and a sync of each room's change feed from it after every `ready` (new messages,
 // edits, deletes and reactions alike). Framework-free; React reads it through useSyncExternalStore.
 
-import type { ChangesPage, ClientFrame, Message, ReactionChangedFrame, ReadMarker, ReadMarkerFrame, ReplyRef, Room, ServerFrame, User } from '../api/types';
+import type { ChangesPage, ClientFrame, Member, Message, ReactionChangedFrame, ReadMarker, ReadMarkerFrame, ReplyRef, Room, ServerFrame, User } from '../api/types';
 import type { ApiClient } from '../api/client';
 import { ApiError, messageOf } from '../api/errors';
 import { Outbox, type PendingMessage } from '../lib/outbox';
 import { applyReactionFrame, hasReacted, reactionsOf } from '../lib/reactions';
 import { excerptOf, locate, replyRefOf, updateReplyExcerpts } from '../lib/replies';
 import { mergeMarkers } from '../lib/readMarkers';
+import { mentionsUser } from '../lib/mentions';
+import { applyPresence, sameUsers, watchList, type PresenceMap } from '../lib/presence';
+import { dmPeerIds, roomKind, roomLabel } from '../lib/rooms';
 import { newUuid } from '../lib/uuid';
 import { RevCursors } from '../lib/revCursor';
 import { lastSeqOf, firstSeqOf, mergeChanges, mergeMessages, patchMessage } from '../lib/timeline';
@@ -39,8 +42,16 @@ export interface ChatState {
   timelines: Record<number, Timeline>;
   pending: PendingMessage[];
   typing: Record<number, TypingEntry[]>;
-  /** Users seen online per room (from presence frames). */
-  online: Record<number, string[]>;
+  /** What the relay said of the watched users' presence (`presenceList`, `presence`). */
+  presence: PresenceMap;
+  /**
+   * The first page (up to 200) of the members of each group or direct room opened, read
+   * when it is opened and again when its members change: the composer's `@` suggestions,
+   * and (the open room's) users whose presence is watched.
+   */
+  members: Record<number, Member[]>;
+  /** A message to scroll to and highlight once its room's timeline is on screen. */
+  jump: { roomId: number; seq: number; n: number } | null;
   /** Bumped when a room's member list changes, so an open members list reloads. */
   membersVersion: Record<number, number>;
   activeRoomId: number | null;
@@ -85,6 +96,9 @@ export type ChatApi = Pick<
   | 'createRoom'
   | 'deleteRoom'
   | 'removeMember'
+  | 'members'
+  | 'openDm'
+  | 'hideRoom'
 >;
 
 export interface ChatStoreOptions {
@@ -104,6 +118,11 @@ export interface ChatStoreOptions {
 
 const EMPTY: Timeline = { messages: [], loaded: false, hasMoreOlder: true, loadingOlder: false };
 
+/** Members read per room (the server's largest page, and the relay's watch cap). */
+const MEMBERS_READ = 200;
+/** Frames whose room may rightly be unknown: they tell that it is gone. */
+const GONE_FRAMES = new Set<ServerFrame['type']>(['roomDeleted', 'roomHidden', 'memberRemoved']);
+
 export class ChatStore {
   private state: ChatState;
   private listeners = new Set<() => void>();
@@ -122,6 +141,13 @@ export class ChatStore {
   private olderInFlight = new Map<number, Promise<void>>();
   /** Rooms with a read-markers request out, and whether another is due once it is back. */
   private markersInFlight = new Map<number, { again: boolean }>();
+  /** Rooms with a members request out, and whether another is due once it is back. */
+  private membersInFlight = new Map<number, { again: boolean }>();
+  /** The room list request out (frames for unknown rooms share it), and whether another is due. */
+  private roomsInFlight: { again: boolean } | null = null;
+  /** The users the connection watches (as last sent since the last `ready`). */
+  private watched: string[] = [];
+  private watchSeq = 0;
   private readonly newId: () => string;
   private readonly opts: Required<Omit<ChatStoreOptions, 'newId'>>;
 
@@ -150,7 +176,9 @@ export class ChatStore {
       timelines: {},
       pending: [],
       typing: {},
-      online: {},
+      presence: {},
+      members: {},
+      jump: null,
       membersVersion: {},
       activeRoomId: null,
       notice: null,
@@ -220,6 +248,9 @@ export class ChatStore {
     for (const id of Object.keys(this.state.readMarkers)) void this.loadReadMarkers(Number(id));
     // Unread counts and memberships may have changed while we were away.
     void this.loadRooms();
+    // A new connection watches nobody: watch again (the answer is a fresh snapshot).
+    this.watched = [];
+    this.updateWatch();
     this.flush(true);
     const active = this.state.activeRoomId;
     if (active !== null) {
@@ -235,6 +266,11 @@ export class ChatStore {
   }
 
   onFrame(frame: ServerFrame): void {
+    // A room this client does not know (a new DM, one hidden and back): read the list again.
+    const roomId = roomOf(frame);
+    if (roomId !== undefined && this.state.roomsLoaded && !GONE_FRAMES.has(frame.type) && !this.state.rooms.some((r) => r.id === roomId)) {
+      void this.loadRooms();
+    }
     switch (frame.type) {
       case 'message':
         this.receive([frame.message], 'live');
@@ -266,20 +302,20 @@ export class ChatStore {
       case 'typing':
         if (frame.userId !== this.state.me.id) this.addTyping(frame.roomId, frame.userId, frame.username);
         break;
-      case 'presence': {
-        const cur = this.state.online[frame.roomId] ?? [];
-        const next = frame.online
-          ? cur.includes(frame.userId)
-            ? cur
-            : [...cur, frame.userId]
-          : cur.filter((u) => u !== frame.userId);
-        if (next !== cur) this.set({ online: { ...this.state.online, [frame.roomId]: next } });
+      case 'presence':
+      case 'presenceList': {
+        const presence = applyPresence(this.state.presence, frame.type === 'presence' ? [frame] : frame.users ?? []);
+        if (presence !== this.state.presence) this.set({ presence });
         break;
       }
+      case 'roomHidden':
+        this.forgetRoom(frame.roomId);
+        break;
       case 'memberAdded':
       case 'memberRemoved': {
         const who = frame.type === 'memberAdded' ? frame.userId ?? frame.member?.userId : frame.userId;
         this.bumpMembers(frame.roomId);
+        if (this.state.members[frame.roomId]) void this.loadMembers(frame.roomId);
         if (frame.type === 'memberRemoved' && who === this.state.me.id) {
           this.forgetRoom(frame.roomId, 'You are no longer a member of');
         } else {
@@ -418,14 +454,17 @@ export class ChatStore {
     const room = this.state.rooms[idx];
     const maxSeq = Math.max(room.lastSeq, ...list.map((m) => m.seq));
     let unread = room.unreadCount;
+    let mentioned = room.mentionCount ?? 0;
     if (countUnread && !this.isReading(roomId)) {
       const me = this.state.me.id;
       // Only what is newer than what the room already counted.
-      unread += list.filter((m) => m.userId !== me && m.seq > room.lastSeq && !m.deleted).length;
+      const fresh = list.filter((m) => m.userId !== me && m.seq > room.lastSeq && !m.deleted);
+      unread += fresh.length;
+      mentioned += fresh.filter((m) => mentionsUser(m, me)).length;
     }
-    if (maxSeq === room.lastSeq && unread === room.unreadCount) return;
+    if (maxSeq === room.lastSeq && unread === room.unreadCount && mentioned === (room.mentionCount ?? 0)) return;
     const rooms = this.state.rooms.slice();
-    rooms[idx] = { ...room, lastSeq: maxSeq, unreadCount: unread };
+    rooms[idx] = { ...room, lastSeq: maxSeq, unreadCount: unread, mentionCount: mentioned };
     this.set({ rooms });
   }
 
@@ -491,21 +530,98 @@ export class ChatStore {
 
   // ---- rooms ----
 
+  /**
+   * Reads the room list. One request at a time: a call while one is out (frames for unknown
+   * rooms come in bursts) asks once more after it.
+   */
   async loadRooms(): Promise<void> {
+    if (this.roomsInFlight) {
+      this.roomsInFlight.again = true;
+      return;
+    }
+    const entry = { again: false };
+    this.roomsInFlight = entry;
     try {
       const rooms = await this.api.rooms();
       // Keep locally-known higher counters (messages that arrived during the request).
       const prev = new Map(this.state.rooms.map((r) => [r.id, r]));
       const merged = rooms.map((r) => {
         const p = prev.get(r.id);
-        if (!p || p.lastSeq <= r.lastSeq) return this.isReading(r.id) ? { ...r, unreadCount: 0 } : r;
-        return { ...r, lastSeq: p.lastSeq, unreadCount: this.isReading(r.id) ? 0 : Math.max(r.unreadCount, p.unreadCount) };
+        if (this.isReading(r.id)) return { ...r, unreadCount: 0, mentionCount: 0, lastSeq: Math.max(r.lastSeq, p?.lastSeq ?? 0) };
+        if (!p || p.lastSeq <= r.lastSeq) return r;
+        return {
+          ...r,
+          lastSeq: p.lastSeq,
+          unreadCount: Math.max(r.unreadCount, p.unreadCount),
+          mentionCount: Math.max(r.mentionCount ?? 0, p.mentionCount ?? 0),
+        };
       });
       this.set({ rooms: merged, roomsLoaded: true, roomsError: undefined });
+      this.updateWatch();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return;
       this.set({ roomsLoaded: true, roomsError: e instanceof Error ? e.message : String(e) });
+    } finally {
+      this.roomsInFlight = null;
+      if (entry.again) void this.loadRooms();
     }
+  }
+
+  /**
+   * The direct room with a user (created, or the one there is, shown again if hidden):
+   * listed at once, then the caller opens it.
+   */
+  async openDm(to: { userId: string } | { username: string }): Promise<Room> {
+    const room = await this.api.openDm(to);
+    this.upsertRoom({ ...DM_DEFAULTS, ...room });
+    this.updateWatch();
+    return room;
+  }
+
+  /** Hides a direct room from the list until its next message (the server tells every tab). */
+  async hideRoom(roomId: number): Promise<void> {
+    await this.api.hideRoom(roomId);
+    this.forgetRoom(roomId);
+  }
+
+  // ---- members and presence ----
+
+  /** Reads the first page of a room's members. One request per room at a time. */
+  async loadMembers(roomId: number): Promise<void> {
+    const out = this.membersInFlight.get(roomId);
+    if (out) {
+      out.again = true;
+      return;
+    }
+    const entry = { again: false };
+    this.membersInFlight.set(roomId, entry);
+    try {
+      const page = await this.api.members(roomId, { limit: MEMBERS_READ });
+      if (this.membersInFlight.get(roomId) !== entry) return; // forgotten meanwhile
+      this.set({ members: { ...this.state.members, [roomId]: page.members } });
+      this.updateWatch();
+    } catch {
+      // No suggestions and no dots for them; the next open reads them again.
+    } finally {
+      if (this.membersInFlight.get(roomId) === entry) {
+        this.membersInFlight.delete(roomId);
+        if (entry.again) void this.loadMembers(roomId);
+      }
+    }
+  }
+
+  /**
+   * Tells the relay whom to watch when that changed: the DM peers and the open room's
+   * loaded members (see `watchList`). Nothing to say to a connection that is not ready;
+   * `onReady` sends the list again.
+   */
+  private updateWatch(): void {
+    if (!this.socket?.isReady) return;
+    const active = this.state.activeRoomId;
+    const members = active !== null ? (this.state.members[active] ?? []).map((m) => m.userId) : [];
+    const next = watchList(dmPeerIds(this.state.rooms, this.state.me.id), members, this.state.me.id);
+    if (sameUsers(next, this.watched)) return;
+    if (this.socket.send({ action: 'watchPresence', id: `presence:${++this.watchSeq}`, userIds: next })) this.watched = next;
   }
 
   upsertRoom(room: Room): void {
@@ -528,14 +644,19 @@ export class ChatStore {
     const readMarkers = { ...this.state.readMarkers };
     delete readMarkers[roomId];
     this.markersInFlight.delete(roomId);
+    const members = { ...this.state.members };
+    delete members[roomId];
+    this.membersInFlight.delete(roomId);
     this.set({
+      members,
       readMarkers,
       replyingTo,
       rooms: this.state.rooms.filter((r) => r.id !== roomId),
       timelines,
       pending: this.outbox.list(),
-      notice: why && room ? `${why} ${room.name}` : this.state.notice,
+      notice: why && room ? `${why} ${roomLabel(room, this.state.me.id)}` : this.state.notice,
     });
+    this.updateWatch();
   }
 
   clearNotice(): void {
@@ -554,7 +675,9 @@ export class ChatStore {
     this.set({ activeRoomId: roomId });
     this.zeroUnread(roomId);
     const room = this.state.rooms.find((r) => r.id === roomId);
-    if (room && !room.isGeneral) void this.loadReadMarkers(roomId);
+    if (room && roomKind(room) === 'group') void this.loadReadMarkers(roomId);
+    if (room && roomKind(room) !== 'general') void this.loadMembers(roomId);
+    this.updateWatch();
     const t = this.state.timelines[roomId];
     if (t?.loaded) {
       this.markActiveRead();
@@ -583,6 +706,7 @@ export class ChatStore {
 
   closeRoom(roomId: number): void {
     if (this.state.activeRoomId === roomId) this.set({ activeRoomId: null });
+    this.updateWatch();
   }
 
   loadOlder(roomId: number): Promise<void> {
@@ -685,9 +809,9 @@ export class ChatStore {
   /**
    * Makes sure the message with `seq` is in the room's loaded timeline, loading older pages
    * (the ordinary "load older" path, so the timeline stays contiguous) up to `jumpMaxPages`
-   * of them. Resolves whether it is there; when not, tells the user with a notice.
+   * of them. Resolves whether it is there; when not, tells the user with `notFound`.
    */
-  async reveal(roomId: number, seq: number): Promise<boolean> {
+  async reveal(roomId: number, seq: number, notFound = 'The original message could not be found.'): Promise<boolean> {
     for (let pages = 0; ; pages++) {
       const t = this.state.timelines[roomId];
       if (!t?.loaded) break;
@@ -699,8 +823,18 @@ export class ChatStore {
       const after = this.state.timelines[roomId];
       if (!after || (after.messages.length === before && !after.loadingOlder && after.error)) break;
     }
-    this.set({ notice: 'The original message could not be found.' });
+    this.set({ notice: notFound });
     return false;
+  }
+
+  /** Asks the room's message list to show message `seq` (e.g. from the Mentions panel). */
+  jumpTo(roomId: number, seq: number): void {
+    this.set({ jump: { roomId, seq, n: (this.state.jump?.n ?? 0) + 1 } });
+  }
+
+  /** The message list took the jump `n` over. */
+  clearJump(n: number): void {
+    if (this.state.jump?.n === n) this.set({ jump: null });
   }
 
   async edit(message: Message, content: string): Promise<void> {
@@ -842,9 +976,9 @@ export class ChatStore {
 
   private zeroUnread(roomId: number): void {
     const idx = this.state.rooms.findIndex((r) => r.id === roomId);
-    if (idx < 0 || this.state.rooms[idx].unreadCount === 0) return;
+    if (idx < 0 || (this.state.rooms[idx].unreadCount === 0 && !this.state.rooms[idx].mentionCount)) return;
     const rooms = this.state.rooms.slice();
-    rooms[idx] = { ...rooms[idx], unreadCount: 0 };
+    rooms[idx] = { ...rooms[idx], unreadCount: 0, mentionCount: 0 };
     this.set({ rooms });
   }
 
@@ -906,6 +1040,23 @@ export class ChatStore {
   onVisible(): void {
     this.markActiveRead();
   }
+}
+
+/** What a DM answer may leave out of a room-list entry. */
+const DM_DEFAULTS: Omit<Room, 'id' | 'name' | 'ownerUserId' | 'ownerUsername' | 'memberCount' | 'createdAt' | 'peer'> = {
+  isGeneral: false,
+  kind: 'direct',
+  lastSeq: 0,
+  lastRev: 0,
+  unreadCount: 0,
+  mentionCount: 0,
+};
+
+/** The room a frame is about, if it names one. */
+function roomOf(f: ServerFrame): number | undefined {
+  if ('roomId' in f && typeof f.roomId === 'number') return f.roomId;
+  if ((f.type === 'message' || f.type === 'ack') && f.message) return f.message.roomId;
+  return undefined;
 }
 
 function humanCode(code: string): string {
