@@ -20,7 +20,8 @@ ops_port=$(free_port)
 cat > "$work/start.sh" <<SCRIPT
 #!/usr/bin/env bash
 cd "$repo"
-DATA_DIR="$work/data" WEB_DIR="$repo/web/dist" BCRYPT_COST=4 PORT=$port OPS_PORT=$ops_port \
+# A short presence grace: the suite watches a user go offline.
+DATA_DIR="$work/data" WEB_DIR="$repo/web/dist" BCRYPT_COST=4 PORT=$port OPS_PORT=$ops_port RELAY_PRESENCE_GRACE_SECS=1 \
   "$target/debug/cloudchat" >>"$work/server.log" 2>&1 &
 echo \$! > "$work/pid"
 for _ in \$(seq 1 100); do

@@ -128,7 +128,8 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="cloudchat-e2e-deploy-"))
     work.chmod(0o755)  # nginx workers read html/ from here
-    stack = Stack(work, args.bin_dir, args.pg_host, args.redis)
+    # The browser suite watches a user go offline: a short presence grace keeps that quick.
+    stack = Stack(work, args.bin_dir, args.pg_host, args.redis, extra_env={"RELAY_PRESENCE_GRACE_SECS": "1"})
     c = Checks()
     nginx = None
     try:

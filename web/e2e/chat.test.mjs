@@ -24,6 +24,7 @@ let A; // alice's { context, page, dialogs, consoleErrors }
 let B; // bob's
 let bobLink; // the proxy bob's browser reaches the server through, which a step cuts
 let roomId;
+let dmId; // alice and bob's direct room
 
 const status = (page) => page.getByTestId('connection-status');
 const composer = (page) => page.getByTestId('composer');
@@ -493,6 +494,142 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     await A.page.mouse.move(0, 0); // no hover toolbar left over from the edit
     await A.page.waitForTimeout(300);
     await screenshot(A.page, 'read-receipts');
+  });
+
+  step('direct messages: alice starts one with bob, he sees it live and answers; hidden, it comes back with the next message', async () => {
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    const { page } = A;
+    await page.getByRole('button', { name: 'New message', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'New message' });
+    const input = dialog.getByRole('combobox', { name: 'Username' });
+    await input.fill(bob.username.slice(0, -2));
+    await dialog.getByRole('option', { name: bob.username }).click();
+    assert.equal(await input.inputValue(), bob.username);
+    await screenshot(page, 'new-message');
+    await dialog.getByRole('button', { name: 'Open conversation' }).click();
+    await page.waitForURL(/\/chat\/\d+$/);
+    dmId = Number(new URL(page.url()).pathname.split('/').pop());
+    assert.notEqual(dmId, roomId);
+    await page.getByRole('heading', { name: bob.username }).waitFor();
+    const dmOnA = page.locator(`[data-testid="dm-link"][data-peer="${bob.username}"]`);
+    await dmOnA.waitFor();
+    assert.equal(await dmOnA.getAttribute('data-room-id'), String(dmId));
+
+    // Nothing reaches bob before the first message; that message brings the conversation.
+    await send(page, 'Hi Bob, just between us');
+    const dmOnB = B.page.locator(`[data-testid="dm-link"][data-peer="${alice.username}"]`);
+    await dmOnB.getByTestId('unread-badge').filter({ hasText: /^1$/ }).waitFor();
+    await dmOnB.click();
+    await B.page.getByRole('heading', { name: alice.username }).waitFor();
+    await messageText(B.page, 'Hi Bob, just between us').waitFor();
+    await send(B.page, 'Hi Alice, only you can read this');
+    await messageText(page, 'Hi Alice, only you can read this').waitFor();
+    // The group room stays what it was: nothing of the DM in it.
+    assert.equal(await B.page.locator(`.room-link[data-room-name="${roomName}"] [data-testid="unread-badge"]`).count(), 0);
+    await page.mouse.move(0, 0);
+    await screenshot(page, 'direct-message');
+
+    // Bob hides it (× on the row): gone from his list, and he leaves the page.
+    await dmOnB.hover();
+    await B.page.getByRole('button', { name: `Hide the conversation with ${alice.username}` }).click();
+    await dmOnB.waitFor({ state: 'detached' });
+    await B.page.getByRole('heading', { name: `Welcome, ${bob.username}` }).waitFor();
+    // Alice's next message brings it back, with its badge.
+    await send(page, 'Still there?');
+    await dmOnB.getByTestId('unread-badge').filter({ hasText: /^1$/ }).waitFor();
+    await dmOnB.click();
+    await messageText(B.page, 'Still there?').waitFor();
+    await messageText(B.page, 'Hi Alice, only you can read this').waitFor();
+  });
+
+  step('mentions: alice @bob in the room through the autocomplete; bob sees the badge, the highlight and the Mentions panel', async () => {
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    // Bob reads general meanwhile; alice writes in the group room.
+    await B.page.locator('a.room-link[href="/chat/general"]').click();
+    await B.page.getByRole('heading', { name: 'general' }).waitFor();
+    await A.page.locator(`.room-link[data-room-name="${roomName}"]`).click();
+    await A.page.getByRole('heading', { name: roomName }).waitFor();
+
+    const box = composer(A.page);
+    await box.fill('');
+    await box.pressSequentially(`Could you look at the draft, @${bob.username.slice(0, 5)}`);
+    const options = A.page.getByRole('listbox', { name: 'Mention suggestions' });
+    await options.getByRole('option', { name: `@${bob.username}` }).waitFor();
+    // alice does not suggest herself; as the owner she may @room.
+    assert.equal(await options.getByRole('option', { name: `@${alice.username}` }).count(), 0);
+    assert.equal(await box.getAttribute('aria-expanded'), 'true');
+    await screenshot(A.page, 'mention-autocomplete');
+    await box.press('Tab');
+    await options.waitFor({ state: 'detached' });
+    assert.equal(await box.inputValue(), `Could you look at the draft, @${bob.username} `);
+    await box.pressSequentially('before noon?');
+    await box.press('Enter');
+    const text = `Could you look at the draft, @${bob.username} before noon?`;
+    const onA = A.page.locator('[data-testid="message"]').filter({ hasText: text });
+    await onA.getByTestId('mention-chip').filter({ hasText: `@${bob.username}` }).waitFor();
+    assert.equal(await onA.getAttribute('data-mentioned'), null, 'alice’s own message is marked as mentioning her');
+
+    // Bob: an @1 badge on the room, beside its unread count.
+    const link = B.page.locator(`.room-link[data-room-name="${roomName}"]`);
+    await link.getByTestId('mention-badge').filter({ hasText: /^@1$/ }).waitFor();
+    await link.getByTestId('unread-badge').waitFor();
+    await B.page.getByTestId('mentions-button').filter({ hasText: '1' }).waitFor();
+
+    // The Mentions panel lists it with its room; picking it opens the room at the message.
+    await B.page.getByTestId('mentions-button').click();
+    const panel = B.page.getByRole('dialog', { name: 'Mentions' });
+    const item = panel.getByTestId('mention-item').filter({ hasText: 'Could you look at the draft' });
+    await item.waitFor();
+    assert.match(await item.innerText(), new RegExp(`${escapeRe(alice.username)}\\s+in\\s+#${escapeRe(roomName)}`));
+    await screenshot(B.page, 'mentions-panel-dark');
+    await item.click();
+    await panel.waitFor({ state: 'hidden' });
+    await B.page.getByRole('heading', { name: roomName }).waitFor();
+    const onB = B.page.locator('[data-testid="message"][data-mentioned="true"]').filter({ hasText: text });
+    await onB.waitFor();
+    await B.page.locator(`[data-testid="message"][data-seq="${await onB.getAttribute('data-seq')}"][data-highlighted="true"]`).waitFor();
+    await onB.locator('[data-testid="mention-chip"].mention-me').waitFor();
+    // Read: the badges are gone.
+    await link.getByTestId('mention-badge').waitFor({ state: 'detached' });
+    await link.getByTestId('unread-badge').waitFor({ state: 'detached' });
+    await B.page.mouse.move(0, 0);
+    await screenshot(B.page, 'mention-highlight-dark');
+  });
+
+  step("presence: bob's dot is online in alice's view, offline once he is cut off (after the grace), online again when he is back", async () => {
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    const { page } = A;
+    const dmOnA = page.locator(`[data-testid="dm-link"][data-peer="${bob.username}"]`);
+    await dmOnA.click();
+    await page.getByRole('heading', { name: bob.username }).waitFor();
+    const rowDot = (state) => dmOnA.locator(`[data-testid="presence-dot"][data-state="${state}"]`);
+    const header = page.getByTestId('peer-presence');
+    await rowDot('online').waitFor();
+    await header.filter({ hasText: /^online$/ }).waitFor();
+    await page.mouse.move(0, 0);
+    await screenshot(page, 'presence-online');
+
+    // Bob's network goes: offline once the relay's grace (1 s in this stack) has passed.
+    await B.context.setOffline(true);
+    bobLink.cut();
+    await B.page.locator('[data-testid="connection-status"]:not([data-state="open"])').waitFor();
+    await rowDot('offline').waitFor({ timeout: 30_000 });
+    await header.filter({ hasText: /^last seen / }).waitFor();
+    await screenshot(page, 'presence-last-seen');
+
+    bobLink.restore();
+    await B.context.setOffline(false);
+    await waitConnected(B.page, 60_000);
+    await rowDot('online').waitFor({ timeout: 30_000 });
+    await header.filter({ hasText: /^online$/ }).waitFor();
+
+    // Back to the group room for the steps after this one.
+    await page.locator(`.room-link[data-room-name="${roomName}"]`).click();
+    await page.getByRole('heading', { name: roomName }).waitFor();
+    await B.page.getByRole('heading', { name: roomName }).waitFor();
   });
 
   step('reconnects after a server restart and shows what was sent meanwhile', async (t) => {

@@ -8,7 +8,7 @@ import type { Room } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 import { isSelfDm, roomPath, roomTitle, splitRooms } from '../lib/rooms';
 import { useChat, useChatStore } from '../state/ChatProvider';
-import { PresenceDot } from './Presence';
+import { PresenceDot, PresenceNote } from './Presence';
 
 export function RoomList({ onCreate, onNewDm }: { onCreate: () => void; onNewDm: () => void }) {
   const rooms = useChat((s) => s.rooms);
@@ -76,10 +76,11 @@ export function RoomList({ onCreate, onNewDm }: { onCreate: () => void; onNewDm:
                     </span>
                   ) : (
                     <span className="room-hash">
-                      <PresenceDot userId={r.peer.userId} name={r.peer.username} />
+                      <PresenceDot userId={r.peer.userId} />
                     </span>
                   )}
                   <span className="room-name">{title}</span>
+                  {!self && r.peer && <PresenceNote userId={r.peer.userId} />}
                   <Badges room={r} />
                 </NavLink>
                 <button

@@ -11,7 +11,7 @@ import { memberTotal, withPage, type MemberList } from '../lib/memberList';
 import { Dialog } from '../components/Dialog';
 import { FormError } from '../components/Field';
 import { UserAutocomplete } from '../components/UserAutocomplete';
-import { PresenceDot } from '../components/Presence';
+import { PresenceDot, PresenceNote } from '../components/Presence';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { formatFull, hueOf, initials } from '../lib/format';
 
@@ -147,9 +147,9 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
               </span>
               <span className="member-name">
                 {m.username}
-                {m.userId === user?.id && <span className="muted"> (you)</span>}
+                {m.userId === user?.id ? <span className="muted"> (you)</span> : <PresenceNote userId={m.userId} />}
               </span>
-              {m.userId !== user?.id && <PresenceDot userId={m.userId} name={m.username} />}
+              {m.userId !== user?.id && <PresenceDot userId={m.userId} />}
               {m.isOwner && <span className="tag">Owner</span>}
               {m.userId !== user?.id && (
                 <button type="button" className="button button-small" onClick={() => void message(m)} aria-label={`Message ${m.username}`}>

@@ -89,7 +89,7 @@ export function ChatPage() {
         <div>
           <h1 id="chat-title" className="chat-title">
             {peer ? (
-              <PresenceDot userId={peer.userId} name={peer.username} />
+              <PresenceDot userId={peer.userId} />
             ) : (
               <span aria-hidden="true">{kind === 'general' ? '★ ' : kind === 'direct' ? '✎ ' : '# '}</span>
             )}
