@@ -22,9 +22,10 @@ describe('mention tokens', () => {
     expect(names('@bob@carol')).toEqual(['bob']);
   });
 
-  it('skips e-mail addresses, a lone @ and an @ followed by no name', () => {
+  it('skips e-mail addresses, a lone @, and names shorter than 3 or longer than 32 characters', () => {
     expect(names('mail bob@example.org')).toEqual([]);
     expect(names('a @ b, @. and @')).toEqual([]);
+    expect(names(`@ab @${'x'.repeat(33)} @${'y'.repeat(32)}`)).toEqual(['y'.repeat(32)]);
   });
 
   it('gives the positions of each token', () => {

@@ -3,8 +3,8 @@
 // that match it, the text once one is picked). Pure functions so the rules are unit-tested.
 //
 // The token rule is the server's: `@` at the start or after a character that cannot be part
-// of a username (`[A-Za-z0-9_.-]`), then username characters; a trailing `.` ends the sentence,
-// not the name.
+// of a username (`[A-Za-z0-9_.-]`), then the longest run of username characters less trailing
+// dots (the end of a sentence), when that is 3 to 32 characters long (a username's length).
 
 import type { Message } from '../api/types';
 
@@ -32,7 +32,8 @@ export function mentionTokens(content: string): MentionToken[] {
     let end = i + 1;
     while (end < content.length && NAME_CHAR.test(content[end])) end++;
     while (end > i + 1 && content[end - 1] === '.') end--;
-    if (end === i + 1) continue;
+    const len = end - i - 1;
+    if (len < 3 || len > 32) continue;
     out.push({ start: i, end, name: content.slice(i + 1, end) });
   }
   return out;
