@@ -508,7 +508,8 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     assert.equal(await input.inputValue(), bob.username);
     await screenshot(page, 'new-message');
     await dialog.getByRole('button', { name: 'Open conversation' }).click();
-    await page.waitForURL(/\/chat\/\d+$/);
+    await dialog.waitFor({ state: 'hidden' });
+    await page.waitForURL((url) => /^\/chat\/\d+$/.test(url.pathname) && url.pathname !== `/chat/${roomId}`);
     dmId = Number(new URL(page.url()).pathname.split('/').pop());
     assert.notEqual(dmId, roomId);
     await page.getByRole('heading', { name: bob.username }).waitFor();
