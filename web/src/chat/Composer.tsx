@@ -41,6 +41,7 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention }: Pro
     return [...people, ...room];
   }, [query, candidates, offerRoomMention]);
   const open = options.length > 0 && query !== null && dismissed !== query.start;
+  const selected = Math.min(active, options.length - 1);
   const listId = `${id}-mentions`;
 
   function readQuery(el: HTMLTextAreaElement) {
@@ -103,7 +104,7 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention }: Pro
       }
       if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
         e.preventDefault();
-        pick(options[Math.min(active, options.length - 1)]);
+        pick(options[selected]);
         return;
       }
       if (e.key === 'Escape') {
@@ -146,8 +147,8 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention }: Pro
               key={c.userId || c.username}
               id={`${listId}-${i}`}
               role="option"
-              aria-selected={i === active}
-              className={i === active ? 'active' : undefined}
+              aria-selected={i === selected}
+              className={i === selected ? 'active' : undefined}
               data-username={c.username}
               onMouseDown={(e) => {
                 e.preventDefault(); // keep the focus (and the caret) in the box
@@ -177,7 +178,7 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention }: Pro
         aria-autocomplete="list"
         aria-controls={open ? listId : undefined}
         aria-expanded={open}
-        aria-activedescendant={open ? `${listId}-${Math.min(active, options.length - 1)}` : undefined}
+        aria-activedescendant={open ? `${listId}-${selected}` : undefined}
         aria-describedby={error ? `${id}-err` : undefined}
         autoFocus
         data-testid="composer"
