@@ -211,6 +211,9 @@ def run_checks(port, access_log) -> int:
         ("POST", "/rooms/5/members", json_api, "chat-service"),
         ("PATCH", "/messages/7", json_api, "chat-service"),
         ("POST", "/ws-tickets", json_api, "chat-service"),
+        ("POST", "/dms", json_api, "chat-service"),
+        ("GET", "/mentions?before=9&limit=20", json_api, "chat-service"),
+        ("GET", "/presence?userIds=a,b", json_api, "chat-service"),
     ]
     for method, path, headers, want in routes:
         st, h, d = request(port, method, path, headers, b"{}" if method != "GET" else None)

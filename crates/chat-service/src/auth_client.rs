@@ -1,4 +1,4 @@
-//! auth-service's internal user look-up, for adding members by username.
+//! auth-service's internal user look-ups, for adding members and opening direct rooms.
 
 use std::time::Duration;
 
@@ -29,14 +29,24 @@ impl AuthClient {
         username: &str,
         request_id: &str,
     ) -> Result<Option<PublicUser>, ApiError> {
-        let url = format!(
-            "{}/internal/users/by-username/{}",
-            self.base,
-            percent_encode(username)
-        );
+        let path = format!("/internal/users/by-username/{}", percent_encode(username));
+        self.user(&path, request_id).await
+    }
+
+    /// The user with this id, `None` when there is none.
+    pub async fn user_by_id(
+        &self,
+        id: uuid::Uuid,
+        request_id: &str,
+    ) -> Result<Option<PublicUser>, ApiError> {
+        self.user(&format!("/internal/users/{id}"), request_id)
+            .await
+    }
+
+    async fn user(&self, path: &str, request_id: &str) -> Result<Option<PublicUser>, ApiError> {
         let res = self
             .http
-            .get(url)
+            .get(format!("{}{path}", self.base))
             .header(INTERNAL_KEY_HEADER, self.key.as_str())
             .header(REQUEST_ID_HEADER, request_id)
             .timeout(Duration::from_secs(3))

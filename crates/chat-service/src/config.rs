@@ -67,6 +67,12 @@ pub struct Limits {
     pub reactions_per_minute: u32,
     /// At most one `readMarker` frame per user and room this often.
     pub read_receipt_interval: Duration,
+    /// Direct rooms a user may open per hour (opening an existing one is free).
+    pub dm_creates_per_hour: u32,
+    /// Distinct users one message may mention by name.
+    pub max_mentions_per_message: u32,
+    /// The largest room `@room` may mention.
+    pub room_mention_max_members: u32,
 }
 
 impl Default for Limits {
@@ -83,6 +89,9 @@ impl Default for Limits {
             max_reactions_per_message: 20,
             reactions_per_minute: 120,
             read_receipt_interval: Duration::from_millis(2000),
+            dm_creates_per_hour: 60,
+            max_mentions_per_message: 20,
+            room_mention_max_members: 500,
         }
     }
 }
@@ -117,6 +126,15 @@ impl Limits {
                 "CHAT_READ_RECEIPT_INTERVAL_MS",
                 d.read_receipt_interval,
             )?,
+            dm_creates_per_hour: parse_var("CHAT_DM_CREATES_PER_HOUR", d.dm_creates_per_hour)?,
+            max_mentions_per_message: parse_var(
+                "CHAT_MAX_MENTIONS_PER_MESSAGE",
+                d.max_mentions_per_message,
+            )?,
+            room_mention_max_members: parse_var(
+                "CHAT_ROOM_MENTION_MAX_MEMBERS",
+                d.room_mention_max_members,
+            )?,
         })
     }
 
@@ -146,6 +164,15 @@ impl Limits {
                 self.max_reactions_per_message,
             ),
             ("CHAT_REACTIONS_PER_MINUTE", self.reactions_per_minute),
+            ("CHAT_DM_CREATES_PER_HOUR", self.dm_creates_per_hour),
+            (
+                "CHAT_MAX_MENTIONS_PER_MESSAGE",
+                self.max_mentions_per_message,
+            ),
+            (
+                "CHAT_ROOM_MENTION_MAX_MEMBERS",
+                self.room_mention_max_members,
+            ),
         ];
         for (var, value) in positive {
             if value == 0 {

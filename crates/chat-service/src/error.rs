@@ -43,6 +43,18 @@ pub enum ApiError {
     /// A new emoji on a message that has as many distinct ones as it may.
     #[error("too many reactions")]
     TooManyReactions(u32),
+    /// Members cannot be added to or removed from a direct room, nor can it be deleted.
+    #[error("direct room")]
+    DirectRoom,
+    /// Only direct rooms can be hidden.
+    #[error("not a direct room")]
+    NotDirectRoom,
+    /// `@room` by someone other than the room's owner, or in `general`.
+    #[error("room mention forbidden")]
+    RoomMentionForbidden,
+    /// More distinct `@username`s than a message may carry, or `@room` in too big a room.
+    #[error("too many mentions")]
+    TooManyMentions(String),
     /// An action of a relay's batch whose answer would not fit in the batch's byte budget.
     #[error("batch answer full")]
     Busy,
@@ -77,6 +89,10 @@ impl ApiError {
             ApiError::RoomFull(_) => ErrorCode::RoomFull,
             ApiError::TooManyRooms(_) => ErrorCode::TooManyRooms,
             ApiError::TooManyReactions(_) => ErrorCode::TooManyReactions,
+            ApiError::DirectRoom => ErrorCode::DirectRoom,
+            ApiError::NotDirectRoom => ErrorCode::NotDirectRoom,
+            ApiError::RoomMentionForbidden => ErrorCode::RoomMentionForbidden,
+            ApiError::TooManyMentions(_) => ErrorCode::TooManyMentions,
             ApiError::Busy => ErrorCode::Busy,
             ApiError::AuthUnavailable => ErrorCode::AuthUnavailable,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
@@ -163,6 +179,23 @@ impl ApiError {
                 format!(
                     "this message already has {max} different reactions, the most it may have; react with one of them"
                 ),
+            ),
+            ApiError::DirectRoom => Problem::forbidden(
+                self.code().as_str(),
+                "a direct room belongs to its two people: nobody can be added, removed or leave, and it cannot be deleted; hide it instead (POST /rooms/{id}/hide)",
+            ),
+            ApiError::NotDirectRoom => Problem::forbidden(
+                self.code().as_str(),
+                "only direct rooms can be hidden; leave a group room instead",
+            ),
+            ApiError::RoomMentionForbidden => Problem::forbidden(
+                self.code().as_str(),
+                "only the room's owner may mention @room, and never in general; name the people instead",
+            ),
+            ApiError::TooManyMentions(detail) => Problem::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                self.code().as_str(),
+                detail.clone(),
             ),
             ApiError::Busy => Problem::unavailable(
                 self.code().as_str(),

@@ -3,15 +3,16 @@
 use service_kit::openapi::BearerAuth;
 use utoipa::OpenApi;
 
-use crate::routes::{members, messages, rooms, tickets};
+use crate::routes::{dms, members, mentions, messages, rooms, tickets};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Cloud Chat chat-service", description = "Rooms, members and messages."),
     paths(
-        rooms::list, rooms::create, rooms::get, rooms::delete,
+        rooms::list, rooms::create, rooms::get, rooms::delete, rooms::hide, dms::open,
         members::list, members::add, members::remove,
         messages::history, messages::changes, messages::post, messages::edit, messages::delete, messages::react, messages::unreact, messages::mark_read, messages::read_markers,
+        mentions::list,
         tickets::create,
     ),
     modifiers(&BearerAuth)

@@ -36,6 +36,8 @@ impl From<&Message> for MessageView {
                 })
                 .collect(),
             reply_to: m.reply_to.clone().map(Box::new),
+            mentions: m.mentions.clone(),
+            mentions_room: m.mentions_room,
         }
     }
 }
@@ -44,7 +46,14 @@ impl From<&Message> for MessageView {
 #[serde(rename_all = "camelCase")]
 pub struct RoomView {
     pub id: i64,
+    /// Empty for a direct room (clients show `peer.username`).
     pub name: String,
+    /// `general`, `group` or `direct`.
+    #[schema(example = "group")]
+    pub kind: &'static str,
+    /// The other person of a direct room (the caller themself in their notes); null otherwise.
+    pub peer: Option<PeerView>,
+    /// Null for `general` and direct rooms.
     pub owner_user_id: Option<Uuid>,
     pub owner_username: Option<String>,
     pub is_general: bool,
@@ -55,29 +64,39 @@ pub struct RoomView {
     pub last_rev: i64,
     /// Messages by others after the caller's read marker (at most 1000).
     pub unread_count: i64,
+    /// Messages after the caller's read marker that mention them (at most 1000).
+    pub mention_count: i64,
     pub created_at: String,
 }
 
-impl RoomView {
-    pub fn new(room: &Room, member_count: i64, unread_count: i64) -> Self {
-        Self {
-            id: room.id,
-            name: room.name.clone(),
-            owner_user_id: room.owner_user_id,
-            owner_username: room.owner_username.clone(),
-            is_general: room.is_general,
-            member_count,
-            last_seq: room.last_seq,
-            last_rev: room.last_rev,
-            unread_count,
-            created_at: store_kit::rfc3339(room.created_at),
-        }
-    }
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerView {
+    pub user_id: Uuid,
+    pub username: String,
 }
 
 impl From<&RoomSummary> for RoomView {
     fn from(s: &RoomSummary) -> Self {
-        Self::new(&s.room, s.member_count, s.unread_count)
+        let room = &s.room;
+        Self {
+            id: room.id,
+            name: room.name.clone(),
+            kind: room.kind.as_str(),
+            peer: s.peer.as_ref().map(|p| PeerView {
+                user_id: p.user_id,
+                username: p.username.clone(),
+            }),
+            owner_user_id: room.owner_user_id,
+            owner_username: room.owner_username.clone(),
+            is_general: room.is_general,
+            member_count: s.member_count,
+            last_seq: room.last_seq,
+            last_rev: room.last_rev,
+            unread_count: s.unread_count,
+            mention_count: s.mention_count,
+            created_at: store_kit::rfc3339(room.created_at),
+        }
     }
 }
 
@@ -218,6 +237,10 @@ pub mod frames {
     pub fn room_deleted(room_id: i64) -> ServerFrame {
         ServerFrame::RoomDeleted { room_id }
     }
+
+    pub fn room_hidden(room_id: i64) -> ServerFrame {
+        ServerFrame::RoomHidden { room_id }
+    }
 }
 
 #[cfg(test)]
@@ -241,6 +264,8 @@ mod tests {
             reactions: Vec::new(),
             reply_to_id: None,
             reply_to: None,
+            mentions: Vec::new(),
+            mentions_room: false,
         }
     }
 

@@ -191,7 +191,8 @@ pub struct ActionBatchResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub enum ActionResult {
-    Ok(ActionResponse),
+    /// Boxed: a response holds a whole frame, several times the size of a problem.
+    Ok(Box<ActionResponse>),
     Error(ActionProblem),
 }
 

@@ -276,6 +276,19 @@ pub struct MessageView {
     /// The message this one answers, as it is now; `null` for a message that answers none.
     #[serde(default)]
     pub reply_to: Option<Box<ReplyPreview>>,
+    /// The users the text names (`@username`), resolved when it was sent or last edited.
+    #[serde(default)]
+    pub mentions: Vec<Uuid>,
+    /// The text says `@room`: every member is mentioned.
+    #[serde(default)]
+    pub mentions_room: bool,
+}
+
+/// The most the resolved mentions of a message with this text add to it serialised: each `@`
+/// may name one user, whose id takes 39 bytes in `mentions`. Answer budgets reserve it twice
+/// (the sender's `ack` and the room's delivery).
+pub fn mentions_max_bytes(content: &str) -> usize {
+    content.bytes().filter(|b| *b == b'@').count() * 39
 }
 
 /// The quote of the message a reply answers.
@@ -429,6 +442,12 @@ pub enum ServerFrame {
     RoomDeleted {
         room_id: i64,
     },
+    /// The user hid this direct room on one of their devices (`POST /rooms/{id}/hide`): it
+    /// leaves their list until its next message.
+    #[serde(rename_all = "camelCase")]
+    RoomHidden {
+        room_id: i64,
+    },
     /// A member's read marker moved forward (at most one a user and room every
     /// `CHAT_READ_RECEIPT_INTERVAL_MS`).
     #[serde(rename_all = "camelCase")]
@@ -505,6 +524,10 @@ pub enum ErrorCode {
     RoomFull,
     TooManyRooms,
     TooManyReactions,
+    DirectRoom,
+    NotDirectRoom,
+    RoomMentionForbidden,
+    TooManyMentions,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -550,6 +573,10 @@ impl ErrorCode {
             ErrorCode::RoomFull => "room_full",
             ErrorCode::TooManyRooms => "too_many_rooms",
             ErrorCode::TooManyReactions => "too_many_reactions",
+            ErrorCode::DirectRoom => "direct_room",
+            ErrorCode::NotDirectRoom => "not_direct_room",
+            ErrorCode::RoomMentionForbidden => "room_mention_forbidden",
+            ErrorCode::TooManyMentions => "too_many_mentions",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }

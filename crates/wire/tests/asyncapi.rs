@@ -73,6 +73,7 @@ fn every_example_frame_reads_into_the_types_and_writes_back_unchanged() {
         "memberAdded",
         "memberRemoved",
         "roomDeleted",
+        "roomHidden",
         "reactionChanged",
         "readMarker",
         "tokenRefreshed",

@@ -129,7 +129,7 @@ impl ChatClient {
                 .results
                 .into_iter()
                 .map(|result| match result {
-                    ActionResult::Ok(response) => Ok(response),
+                    ActionResult::Ok(response) => Ok(*response),
                     ActionResult::Error(problem) => Err(ChatError::from_problem(&problem)),
                 })
                 .collect(),

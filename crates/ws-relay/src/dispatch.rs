@@ -109,9 +109,17 @@ impl Queued {
     fn reply_weight(&self, sync_reply_bytes: usize) -> usize {
         match &self.action {
             ChatAction::Sync(_) => sync_reply_bytes,
-            // A reply's answer also quotes what it answers, in the ack and the delivery.
-            ChatAction::SendMessage(send) if send.reply_to_id.is_some() => {
-                2 * self.size + EVENT_OVERHEAD + 2 * wire::protocol::REPLY_QUOTE_MAX_BYTES
+            // A reply's answer also quotes what it answers, and a message lists whom it
+            // mentions, in the ack and the delivery.
+            ChatAction::SendMessage(send) => {
+                let quote = if send.reply_to_id.is_some() {
+                    wire::protocol::REPLY_QUOTE_MAX_BYTES
+                } else {
+                    0
+                };
+                2 * self.size
+                    + EVENT_OVERHEAD
+                    + 2 * (quote + wire::protocol::mentions_max_bytes(&send.content))
             }
             _ => 2 * self.size + EVENT_OVERHEAD,
         }

@@ -1,5 +1,7 @@
 //! Inputs parsed at the edge: once a value has one of these types it is valid.
 
+pub mod mentions;
+
 use service_kit::FieldError;
 
 /// A room name: 2–64 characters after trimming, no control characters. Unique without

@@ -10,6 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::members::{self, AddMemberError, Member};
 use crate::store::rooms::Room;
+use crate::store::users;
 use crate::views::{self, MemberView, frames};
 
 pub const DEFAULT_MEMBERS_PAGE: i64 = 100;
@@ -113,6 +114,13 @@ pub async fn add(
         AddMemberError::Unexpected(e) => ApiError::Unexpected(e),
     })?;
     tracing::info!(room_id = room.id, member = %member.user_id, "member added");
+    users::remember(
+        &state.db.pool,
+        member.user_id,
+        &member.username,
+        member.joined_at,
+    )
+    .await?;
     let view = views::member(&member, &room);
     let event = frames::member_added(&room, &view);
     let subscribe = Control::Subscribe {
@@ -135,6 +143,9 @@ pub async fn remove(
     let room = visible_room(state, caller, room_id).await?;
     if room.is_general {
         return Err(ApiError::GeneralRoom);
+    }
+    if room.is_direct() {
+        return Err(ApiError::DirectRoom);
     }
     let is_owner = room.owner_user_id == Some(caller.id);
     if target != caller.id && !is_owner {

@@ -94,13 +94,17 @@ pub async fn send_many(
             Ok(message) if !allowed.contains(&(message.room_id, message.user_id)) => {
                 answers.push(Some(Err(reject("not_member", ApiError::RoomNotFound))));
             }
-            // What a reply answers is looked up only for members (no probing other rooms).
+            // What a reply answers, and whom it mentions, are looked up only for members (no
+            // probing other rooms).
             Ok(message) => match check_reply(state, &message).await {
                 Err(err) => answers.push(Some(Err(err))),
-                Ok(()) => {
-                    answers.push(None);
-                    accepted.push((i, message));
-                }
+                Ok(()) => match with_mentions(state, message).await {
+                    Err(err) => answers.push(Some(Err(err))),
+                    Ok(message) => {
+                        answers.push(None);
+                        accepted.push((i, message));
+                    }
+                },
             },
         }
     }
@@ -148,6 +152,22 @@ async fn check_reply(state: &AppState, message: &NewMessage) -> ApiResult<()> {
     }
 }
 
+/// The message with whom it mentions (nobody, without a database read, when its text has no
+/// `@`).
+async fn with_mentions(state: &AppState, mut message: NewMessage) -> ApiResult<NewMessage> {
+    if !message.content.as_str().contains('@') {
+        return Ok(message);
+    }
+    let (room, _) = rooms::with_membership(&state.db.pool, message.room_id, message.user_id)
+        .await?
+        .ok_or(ApiError::RoomNotFound)?;
+    message.mentions =
+        super::mentions::resolve(state, message.user_id, &room, message.content.as_str())
+            .await
+            .map_err(|e| reject("invalid", e))?;
+    Ok(message)
+}
+
 /// A stored send's outcome: the message for its room — unless it is a retry of a stored send,
 /// which is acknowledged again but not delivered a second time.
 fn delivered(stored: Stored) -> Outcome<Stored> {
@@ -193,6 +213,7 @@ async fn check_send(state: &AppState, send: &SendRequest) -> ApiResult<NewMessag
         content,
         client_msg_id: cid,
         reply_to_id: send.reply_to_id,
+        mentions: Default::default(),
         now: store_kit::now_ms(),
     })
 }
@@ -428,14 +449,15 @@ pub async fn edit(
     content: &str,
 ) -> ApiResult<Outcome<Message>> {
     let content = MessageContent::parse(content).map_err(|e| ApiError::Validation(vec![e]))?;
-    let (message, _) = visible_message(state, caller, id).await?;
+    let (message, room) = visible_message(state, caller, id).await?;
     if message.user_id != caller.id {
         return Err(ApiError::NotAuthor);
     }
+    let mentioned = super::mentions::resolve(state, caller.id, &room, content.as_str()).await?;
     let edited = messages::change(
         &state.db.pool,
         &message,
-        Change::Edit(&content),
+        Change::Edit(&content, &mentioned),
         store_kit::now_ms(),
     )
     .await?

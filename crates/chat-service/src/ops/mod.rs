@@ -6,8 +6,10 @@
 //! the same rules.
 
 pub mod members;
+pub mod mentions;
 pub mod messages;
 pub mod rooms;
+pub mod tickets;
 
 use service_kit::ratelimit::{Decision, Quota};
 use uuid::Uuid;
@@ -86,11 +88,15 @@ pub async fn visible_room(state: &AppState, caller: &Caller, room_id: i64) -> Ap
     }
 }
 
-/// The room, if the caller owns it (403 for members who do not, 404 for everyone else).
+/// The room, if the caller owns it (403 for members who do not and for `general` and direct
+/// rooms, which have no owner; 404 for everyone else).
 pub async fn owned_room(state: &AppState, caller: &Caller, room_id: i64) -> ApiResult<Room> {
     let room = visible_room(state, caller, room_id).await?;
     if room.is_general {
         return Err(ApiError::GeneralRoom);
+    }
+    if room.is_direct() {
+        return Err(ApiError::DirectRoom);
     }
     if room.owner_user_id != Some(caller.id) {
         return Err(ApiError::NotRoomOwner);

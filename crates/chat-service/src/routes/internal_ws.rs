@@ -188,14 +188,19 @@ pub(crate) async fn actions_batch(
         futures_util::future::join_all(others.into_iter().map(
             |(i, event, reply_budget)| async move {
                 let outcome = run_action(state, event, reply_budget).await;
-                (i, outcome.map_or_else(|e| failed(&e), ActionResult::Ok))
+                (
+                    i,
+                    outcome.map_or_else(|e| failed(&e), |r| ActionResult::Ok(Box::new(r))),
+                )
             },
         )),
     )
     .await;
     for (i, outcome) in send_slots.into_iter().zip(sent) {
-        results[i] =
-            Some(outcome.map_or_else(|e| failed(&e), |s| ActionResult::Ok(sent_message(s))));
+        results[i] = Some(outcome.map_or_else(
+            |e| failed(&e),
+            |s| ActionResult::Ok(Box::new(sent_message(s))),
+        ));
     }
     for (i, result) in done {
         results[i] = Some(result);
@@ -279,8 +284,8 @@ impl AnswerBudget {
 }
 
 /// At least what a fresh send's answer takes: its message twice (the sender's `ack` and the
-/// room's delivery) with the few fixed fields around content, username, clientMsgId and the
-/// quote of a reply.
+/// room's delivery) with the few fixed fields around content, username, clientMsgId, the
+/// quote of a reply and the ids of the users it mentions.
 fn send_answer_bound(send: &protocol::SendMessage, identity: &Identity) -> usize {
     let quote = if send.reply_to_id.is_some() {
         2 * protocol::REPLY_QUOTE_MAX_BYTES
@@ -290,6 +295,7 @@ fn send_answer_bound(send: &protocol::SendMessage, identity: &Identity) -> usize
     2 * (json_len(&send.content) + json_len(&identity.username))
         + 3 * json_len(&send.client_msg_id)
         + quote
+        + 2 * protocol::mentions_max_bytes(&send.content)
         + 1024
 }
 

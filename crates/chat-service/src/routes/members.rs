@@ -79,7 +79,7 @@ pub(crate) struct AddMemberBody {
 }
 
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path)), request_body = AddMemberBody, responses((status = 201, body = MemberView),
-    (status = 403, description = "not_room_owner, room_full (CHAT_MAX_MEMBERS_PER_ROOM) or too_many_rooms (the added user is in CHAT_MAX_ROOMS_PER_USER rooms)", body = service_kit::openapi::ProblemDoc),
+    (status = 403, description = "not_room_owner, general_room, direct_room (a direct room has exactly its two people), room_full (CHAT_MAX_MEMBERS_PER_ROOM) or too_many_rooms (the added user is in CHAT_MAX_ROOMS_PER_USER group rooms)", body = service_kit::openapi::ProblemDoc),
     (status = 404, description = "room_not_found or user_not_found", body = service_kit::openapi::ProblemDoc),
     (status = 409, description = "already_member", body = service_kit::openapi::ProblemDoc),
     (status = 429, description = "rate_limited: CHAT_MEMBER_ADDS_PER_MINUTE per owner, with Retry-After", body = service_kit::openapi::ProblemDoc)))]
@@ -105,7 +105,7 @@ pub(crate) async fn add(
 
 /// The owner removes a member, or a member leaves. When the owner leaves, the longest-standing
 /// member becomes owner; when the last member leaves, the room is deleted.
-#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path), ("userId" = Uuid, Path)), responses((status = 204, description = "Removed"), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path), ("userId" = Uuid, Path)), responses((status = 204, description = "Removed"), (status = 403, description = "not_room_owner (removing someone else), general_room or direct_room", body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/rooms/{id}/members/{userId}")]
 pub(crate) async fn remove(
     state: web::Data<AppState>,

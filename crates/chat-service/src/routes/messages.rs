@@ -149,7 +149,10 @@ pub(crate) struct PostMessageBody {
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = PostMessageBody,
     responses((status = 201, description = "Stored and fanned out", body = MessageView),
               (status = 200, description = "A retried send: the original message", body = MessageView),
-              (status = 400, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc),
+              (status = 400, body = service_kit::openapi::ProblemDoc),
+              (status = 403, description = "room_mention_forbidden: @room by someone other than the room's owner, or in general", body = service_kit::openapi::ProblemDoc),
+              (status = 404, body = service_kit::openapi::ProblemDoc),
+              (status = 422, description = "too_many_mentions: more than CHAT_MAX_MENTIONS_PER_MESSAGE people named, or @room in a room of more than CHAT_ROOM_MENTION_MAX_MEMBERS members", body = service_kit::openapi::ProblemDoc),
               (status = 429, body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/messages")]
 pub(crate) async fn post(
@@ -184,7 +187,11 @@ pub(crate) struct EditMessageBody {
 }
 
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EditMessageBody,
-    responses((status = 200, body = MessageView), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
+    responses((status = 200, description = "Edited; whom it mentions is resolved again from the new text", body = MessageView),
+              (status = 400, body = service_kit::openapi::ProblemDoc),
+              (status = 403, description = "not_message_author, or room_mention_forbidden", body = service_kit::openapi::ProblemDoc),
+              (status = 404, body = service_kit::openapi::ProblemDoc),
+              (status = 422, description = "too_many_mentions", body = service_kit::openapi::ProblemDoc)))]
 #[patch("/messages/{id}")]
 pub(crate) async fn edit(
     state: web::Data<AppState>,

@@ -1,7 +1,9 @@
 //! HTTP handlers, one module per resource. Paths are those of the OpenAPI document (`/openapi.json`) and, for `/internal`, docs/architecture.md.
 
+pub(crate) mod dms;
 pub(crate) mod internal_ws;
 pub(crate) mod members;
+pub(crate) mod mentions;
 pub(crate) mod messages;
 pub(crate) mod rooms;
 pub(crate) mod tickets;
@@ -37,6 +39,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(rooms::create)
         .service(rooms::get)
         .service(rooms::delete)
+        .service(rooms::hide)
+        .service(dms::open)
         .service(members::list)
         .service(members::add)
         .service(members::remove)
@@ -49,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(messages::unreact)
         .service(messages::mark_read)
         .service(messages::read_markers)
+        .service(mentions::list)
         .service(tickets::create)
         .service(internal_ws::connect)
         .service(internal_ws::action)

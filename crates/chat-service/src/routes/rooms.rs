@@ -1,4 +1,4 @@
-//! `/rooms`: list, create, read, delete.
+//! `/rooms`: list, create, read, delete, hide.
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Deserialize;
@@ -38,7 +38,7 @@ pub(crate) async fn create(
 ) -> ApiResult<HttpResponse> {
     let outcome = ops::rooms::create(&state, &Caller::from(&user), &body.name).await?;
     let room = publish(&state, outcome, &request_id);
-    Ok(HttpResponse::Created().json(RoomView::new(&room, 1, 0)))
+    Ok(HttpResponse::Created().json(RoomView::from(&room)))
 }
 
 #[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = RoomView), (status = 404, body = service_kit::openapi::ProblemDoc)))]
@@ -52,7 +52,7 @@ pub(crate) async fn get(
     Ok(HttpResponse::Ok().json(RoomView::from(&summary)))
 }
 
-#[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204, description = "Deleted with its messages"), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204, description = "Deleted with its messages"), (status = 403, description = "not_room_owner, general_room, or direct_room (direct rooms are hidden, not deleted)", body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/rooms/{id}")]
 pub(crate) async fn delete(
     state: web::Data<AppState>,
@@ -61,6 +61,22 @@ pub(crate) async fn delete(
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let outcome = ops::rooms::delete(&state, &Caller::from(&user), path.into_inner()).await?;
+    publish(&state, outcome, &request_id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(tag = "rooms", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Hidden from the caller's list until the room's next message (or POST /dms with the same person); the caller's sockets receive roomHidden"),
+              (status = 403, description = "not_direct_room: only direct rooms can be hidden", body = service_kit::openapi::ProblemDoc),
+              (status = 404, body = service_kit::openapi::ProblemDoc)))]
+#[post("/rooms/{id}/hide")]
+pub(crate) async fn hide(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    request_id: RequestId,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let outcome = ops::rooms::hide(&state, &Caller::from(&user), path.into_inner()).await?;
     publish(&state, outcome, &request_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,8 +6,8 @@ use serde::Serialize;
 use tokens::actix::AuthUser;
 
 use crate::error::ApiResult;
+use crate::ops::{self, Caller};
 use crate::startup::AppState;
-use crate::store::tickets;
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -20,14 +20,8 @@ pub(crate) struct TicketAnswer {
 #[post("/ws-tickets")]
 pub(crate) async fn create(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let ttl = state.settings.ticket_ttl;
-    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(30_000);
-    let holder = tickets::Holder {
-        user_id: user.id,
-        username: user.username,
-        session_id: user.session_id,
-        token_expires_at: user.claims.exp,
-    };
-    let ticket = tickets::issue(&state.db.pool, &holder, ttl_ms, store_kit::now_ms()).await?;
+    let caller = Caller::from(&user);
+    let ticket = ops::tickets::issue(&state, &caller, user.session_id, user.claims.exp).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(TicketAnswer {

@@ -192,13 +192,17 @@ pub(crate) async fn lock_user(
     Ok(())
 }
 
-/// How many rooms the user is a member of (`general` has no membership rows).
+/// How many group rooms the user is a member of (`general` has no membership rows; direct
+/// rooms do not count: opening them is rate-limited instead, docs/architecture.md).
 pub(crate) async fn rooms_of(conn: &mut AnyConnection, user_id: Uuid) -> anyhow::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM room_members WHERE user_id = $1")
-        .bind(UuidText(user_id))
-        .fetch_one(conn)
-        .await
-        .context("counting a user's rooms")
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM room_members m JOIN rooms r ON r.id = m.room_id
+         WHERE m.user_id = $1 AND r.kind <> 'direct'",
+    )
+    .bind(UuidText(user_id))
+    .fetch_one(conn)
+    .await
+    .context("counting a user's rooms")
 }
 
 /// Removes a member and their read marker; false when they were not a member.

@@ -12,24 +12,25 @@ use sqlx::AnyPool;
 use store_kit::{Engine, ResultExt, UuidText, placeholder_list, placeholder_rows};
 use uuid::Uuid;
 
+use super::mentions::{self, Mentioned, Mentions};
 use crate::domain::{ClientMsgId, MessageContent};
 
 /// The columns of a [`MessageRow`], in one place for every statement that reads messages.
 macro_rules! columns {
     () => {
-        "id, room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at, reply_to_id"
+        "id, room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at, edited_at, deleted_at, reply_to_id, mention_ids, mentions_room"
     };
 }
 
 /// The columns a new message is stored with, in the order [`insert_rows`] binds them.
 macro_rules! new_columns {
     () => {
-        "room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at, reply_to_id"
+        "room_id, seq, rev, user_id, username_snapshot, type, content, client_msg_id, created_at, reply_to_id, mention_ids, mentions_room"
     };
 }
 
 /// How many values [`insert_rows`] binds per message.
-const NEW_COLUMNS: usize = 10;
+const NEW_COLUMNS: usize = 12;
 
 /// The only kind of message stored so far.
 const TEXT: &str = "text";
@@ -55,6 +56,10 @@ pub struct Message {
     pub reply_to_id: Option<i64>,
     /// Its quote, filled in by [`attach_replies`] where clients see the message.
     pub reply_to: Option<ReplyPreview>,
+    /// The users it names (`@username`).
+    pub mentions: Vec<Uuid>,
+    /// It says `@room`.
+    pub mentions_room: bool,
 }
 
 /// The quote of the message a reply answers, as that message is now (the client's shape).
@@ -76,6 +81,8 @@ struct MessageRow {
     edited_at: Option<i64>,
     deleted_at: Option<i64>,
     reply_to_id: Option<i64>,
+    mention_ids: Option<String>,
+    mentions_room: i64,
 }
 
 impl From<MessageRow> for Message {
@@ -96,6 +103,8 @@ impl From<MessageRow> for Message {
             reactions: Vec::new(),
             reply_to_id: r.reply_to_id,
             reply_to: None,
+            mentions: Mentions::users_of(r.mention_ids.as_deref()),
+            mentions_room: r.mentions_room != 0,
         }
     }
 }
@@ -129,6 +138,8 @@ pub struct NewMessage {
     pub client_msg_id: Option<ClientMsgId>,
     /// The message it answers, checked to be a live message of the same room.
     pub reply_to_id: Option<i64>,
+    /// Whom it mentions, resolved against the room.
+    pub mentions: Mentions,
     pub now: i64,
 }
 
@@ -159,6 +170,8 @@ impl NewRow<'_> {
             reactions: Vec::new(),
             reply_to_id: m.reply_to_id,
             reply_to: None,
+            mentions: m.mentions.users.clone(),
+            mentions_room: m.mentions.room,
         }
     }
 }
@@ -191,7 +204,9 @@ async fn insert_rows(
             .bind(m.content.as_str().to_owned())
             .bind(m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()))
             .bind(m.now)
-            .bind(m.reply_to_id);
+            .bind(m.reply_to_id)
+            .bind(m.mentions.column())
+            .bind(i64::from(m.mentions.room));
     }
     query.fetch_all(conn).await
 }
@@ -306,8 +321,8 @@ pub async fn insert_batch(
                 .await
                 .on_unique(|_| BatchError::Conflict)?
                 .context("inserting a batch")?;
-            tx.commit().await.context("committing a batch")?;
-            for (i, row) in positions.iter().zip(&rows) {
+            let mut stored_ids = Vec::with_capacity(rows.len());
+            for row in &rows {
                 let Some((id, _, _)) = ids
                     .iter()
                     .find(|(_, room, seq)| *room == row.message.room_id && *seq == row.seq)
@@ -317,8 +332,24 @@ pub async fn insert_batch(
                         row.seq
                     )));
                 };
+                stored_ids.push(*id);
+            }
+            let mentioned: Vec<Mentioned<'_>> = rows
+                .iter()
+                .zip(&stored_ids)
+                .filter(|(row, _)| !row.message.mentions.notify.is_empty())
+                .map(|(row, id)| Mentioned {
+                    message_id: *id,
+                    room_id: row.message.room_id,
+                    seq: row.seq,
+                    notify: &row.message.mentions.notify,
+                })
+                .collect();
+            mentions::insert(&mut tx, &mentioned).await?;
+            tx.commit().await.context("committing a batch")?;
+            for ((i, row), id) in positions.iter().zip(&rows).zip(stored_ids) {
                 answers[*i] = Some(Ok(Stored {
-                    message: row.stored(*id),
+                    message: row.stored(id),
                     duplicate: false,
                 }));
             }
@@ -548,8 +579,8 @@ pub async fn get(pool: &AnyPool, id: i64) -> anyhow::Result<Option<Message>> {
 /// A change to a stored message.
 #[derive(Debug, Clone, Copy)]
 pub enum Change<'a> {
-    /// New text for a live message.
-    Edit(&'a MessageContent),
+    /// New text for a live message, and whom the new text mentions.
+    Edit(&'a MessageContent, &'a Mentions),
     /// A soft delete: the row (and its seq) stays, the text goes.
     Delete,
 }
@@ -564,22 +595,25 @@ pub async fn change(
     change: Change<'_>,
     now: i64,
 ) -> anyhow::Result<Option<Message>> {
-    let (update, text) = match change {
-        Change::Edit(content) => (
+    let none = Mentions::default();
+    let (update, text, mentioned) = match change {
+        Change::Edit(content, mentioned) => (
             concat!(
-                "UPDATE messages SET content = $3, edited_at = $4, rev = $2
+                "UPDATE messages SET content = $3, edited_at = $4, rev = $2, mention_ids = $5, mentions_room = $6
                  WHERE id = $1 AND deleted_at IS NULL RETURNING ",
                 columns!()
             ),
             content.as_str(),
+            mentioned,
         ),
         Change::Delete => (
             concat!(
-                "UPDATE messages SET content = $3, deleted_at = $4, rev = $2
+                "UPDATE messages SET content = $3, deleted_at = $4, rev = $2, mention_ids = $5, mentions_room = $6
                  WHERE id = $1 AND deleted_at IS NULL RETURNING ",
                 columns!()
             ),
             "",
+            &none,
         ),
     };
     let mut tx = pool.begin().await.context("starting a change")?;
@@ -591,12 +625,26 @@ pub async fn change(
         .bind(rev)
         .bind(text)
         .bind(now)
+        .bind(mentioned.column())
+        .bind(i64::from(mentioned.room))
         .fetch_optional(&mut *tx)
         .await
         .context("changing a message")?;
     let Some(row) = row else {
         return Ok(None);
     };
+    // Whom it mentions is what its text says now: nobody once deleted.
+    mentions::remove(&mut tx, message.id).await?;
+    mentions::insert(
+        &mut tx,
+        &[Mentioned {
+            message_id: message.id,
+            room_id: message.room_id,
+            seq: message.seq,
+            notify: &mentioned.notify,
+        }],
+    )
+    .await?;
     if matches!(change, Change::Delete) {
         // A deleted message loses its reactions with its text.
         sqlx::query("DELETE FROM reactions WHERE message_id = $1")
@@ -685,4 +733,35 @@ pub async fn attach_replies(pool: &AnyPool, messages: &mut [Message]) -> anyhow:
         });
     }
     Ok(())
+}
+
+/// The newest messages (before message id `before`, when given) that mention `user_id` in
+/// rooms they can read now, newest first, at most `limit`, and whether more follow.
+pub async fn mentioning(
+    pool: &AnyPool,
+    user_id: Uuid,
+    before: Option<i64>,
+    limit: i64,
+) -> anyhow::Result<(Vec<Message>, bool)> {
+    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM messages WHERE id IN (
+             SELECT n.message_id FROM mentions n JOIN rooms r ON r.id = n.room_id
+             WHERE n.user_id = $1 AND n.message_id < $2
+               AND (r.is_general = 1 OR EXISTS (
+                    SELECT 1 FROM room_members x WHERE x.room_id = n.room_id AND x.user_id = $1))
+             ORDER BY n.message_id DESC LIMIT $3)
+         ORDER BY id DESC"
+    ))
+    .bind(UuidText(user_id))
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await
+    .context("reading a user's mentions")?;
+    let has_more = rows.len() as i64 > limit;
+    let mut messages = convert(rows);
+    messages.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok((messages, has_more))
 }

@@ -4,7 +4,9 @@
 //! `columns!()` macro.
 
 pub mod members;
+pub mod mentions;
 pub mod messages;
 pub mod reactions;
 pub mod rooms;
 pub mod tickets;
+pub mod users;

@@ -11,7 +11,7 @@ use crate::domain::RoomName;
 /// The columns of a [`RoomRow`], in one place for every statement that reads rooms.
 macro_rules! columns {
     () => {
-        "id, name, owner_user_id, owner_username_snapshot, is_general, last_seq, last_rev, created_at"
+        "id, name, owner_user_id, owner_username_snapshot, is_general, kind, last_seq, last_rev, created_at"
     };
 }
 
@@ -22,10 +22,44 @@ pub struct Room {
     pub owner_user_id: Option<Uuid>,
     pub owner_username: Option<String>,
     pub is_general: bool,
+    pub kind: RoomKind,
     pub last_seq: i64,
     /// The room's change-feed revision: the last one a change to its messages took.
     pub last_rev: i64,
     pub created_at: i64,
+}
+
+/// What a room is: `general` (everyone, no member rows), a group (a name, an owner, members
+/// added by the owner) or a direct room (one pair of users, or one user's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomKind {
+    General,
+    Group,
+    Direct,
+}
+
+impl RoomKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomKind::General => "general",
+            RoomKind::Group => "group",
+            RoomKind::Direct => "direct",
+        }
+    }
+
+    fn parse(raw: &str) -> Self {
+        match raw {
+            "general" => RoomKind::General,
+            "direct" => RoomKind::Direct,
+            _ => RoomKind::Group,
+        }
+    }
+}
+
+impl Room {
+    pub fn is_direct(&self) -> bool {
+        self.kind == RoomKind::Direct
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -35,6 +69,7 @@ struct RoomRow {
     owner_user_id: Option<UuidText>,
     owner_username_snapshot: Option<String>,
     is_general: i64,
+    kind: String,
     last_seq: i64,
     last_rev: i64,
     created_at: i64,
@@ -48,6 +83,7 @@ impl From<RoomRow> for Room {
             owner_user_id: r.owner_user_id.map(Uuid::from),
             owner_username: r.owner_username_snapshot,
             is_general: r.is_general == 1,
+            kind: RoomKind::parse(&r.kind),
             last_seq: r.last_seq,
             last_rev: r.last_rev,
             created_at: r.created_at,
@@ -55,16 +91,27 @@ impl From<RoomRow> for Room {
     }
 }
 
-/// A room as one user sees it: with member count and unread count.
+/// A room as one user sees it: with member, unread and mention counts, and the other person
+/// of a direct room.
 #[derive(Debug, Clone)]
 pub struct RoomSummary {
     pub room: Room,
     pub member_count: i64,
     pub unread_count: i64,
+    /// Messages after the user's read marker that mention them.
+    pub mention_count: i64,
+    /// The other member of a direct room (the user themself in their notes).
+    pub peer: Option<Peer>,
 }
 
-/// Unread counts stop at this number (a new user in a busy `general` would otherwise count
-/// its whole history on every listing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub user_id: Uuid,
+    pub username: String,
+}
+
+/// Unread and mention counts stop at this number (a new user in a busy `general` would
+/// otherwise count its whole history on every listing).
 pub const UNREAD_CAP: i64 = 1000;
 
 #[derive(sqlx::FromRow)]
@@ -73,10 +120,30 @@ struct SummaryRow {
     room: RoomRow,
     member_count: i64,
     unread_count: i64,
+    mention_count: i64,
+    peer_user_id: Option<UuidText>,
+    peer_username: Option<String>,
+}
+
+/// Which of the user's rooms a listing answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// Every room in the user's list: hidden direct rooms left out.
+    Visible,
+    /// One room, hidden or not.
+    One(i64),
 }
 
 /// The rooms the user belongs to, `general` first, then by id.
-pub async fn list_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<RoomSummary>> {
+pub async fn list_for_user(
+    pool: &AnyPool,
+    user_id: Uuid,
+    listing: Listing,
+) -> anyhow::Result<Vec<RoomSummary>> {
+    let (only, with_hidden) = match listing {
+        Listing::Visible => (0, 0),
+        Listing::One(id) => (id, 1),
+    };
     let rows: Vec<SummaryRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -87,12 +154,26 @@ pub async fn list_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<
                     WHERE g.room_id = r.id AND g.deleted_at IS NULL AND g.user_id <> $1
                       AND g.seq > COALESCE(
                           (SELECT k.last_read_seq FROM read_markers k WHERE k.room_id = r.id AND k.user_id = $1), 0)
-                    LIMIT 1000) AS unread) AS unread_count
+                    LIMIT 1000) AS unread) AS unread_count,
+                (SELECT COUNT(*) FROM (
+                    SELECT 1 FROM mentions n
+                    WHERE n.user_id = $1 AND n.room_id = r.id
+                      AND n.seq > COALESCE(
+                          (SELECT k.last_read_seq FROM read_markers k WHERE k.room_id = r.id AND k.user_id = $1), 0)
+                    LIMIT 1000) AS mentioned) AS mention_count,
+                p.user_id AS peer_user_id, p.username_snapshot AS peer_username
          FROM rooms r
-         WHERE r.is_general = 1 OR r.id IN (SELECT room_id FROM room_members WHERE user_id = $1)
+         LEFT JOIN room_members p ON r.kind = 'direct' AND p.room_id = r.id
+              AND (p.user_id <> $1 OR r.direct_key = $1 || ':' || $1)
+         WHERE ($2 = 0 OR r.id = $2)
+           AND (r.is_general = 1 OR EXISTS (
+                SELECT 1 FROM room_members h WHERE h.room_id = r.id AND h.user_id = $1
+                  AND ($3 = 1 OR h.hidden_seq IS NULL OR h.hidden_seq < r.last_seq)))
          ORDER BY r.is_general DESC, r.id"
     ))
     .bind(UuidText(user_id))
+    .bind(only)
+    .bind(with_hidden)
     .fetch_all(pool)
     .await
     .context("listing rooms")?;
@@ -102,6 +183,14 @@ pub async fn list_for_user(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<
             room: Room::from(r.room),
             member_count: r.member_count,
             unread_count: r.unread_count,
+            mention_count: r.mention_count,
+            peer: r
+                .peer_user_id
+                .zip(r.peer_username)
+                .map(|(user_id, username)| Peer {
+                    user_id: user_id.into(),
+                    username,
+                }),
         })
         .collect())
 }
@@ -331,10 +420,107 @@ pub async fn create(
         owner_user_id: Some(owner),
         owner_username: Some(owner_username.to_owned()),
         is_general: false,
+        kind: RoomKind::Group,
         last_seq: 0,
         last_rev: 0,
         created_at: now,
     })
+}
+
+/// A user of a direct room, as a member row records them.
+#[derive(Debug, Clone, Copy)]
+pub struct Party<'a> {
+    pub user_id: Uuid,
+    pub username: &'a str,
+}
+
+/// The key of the direct room of a pair: the same whoever asks.
+pub fn direct_key(a: Uuid, b: Uuid) -> String {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    format!("{lo}:{hi}")
+}
+
+/// The direct room of `me` and `peer` (the same user twice for notes), created with both as
+/// members when there is none; whether it was created. Opening an existing one shows it again
+/// in `me`'s list. Two users opening it at once get the same room: the unique `direct_key`
+/// makes the second insert fail, and it reads the first one's.
+pub async fn open_direct(
+    db: &Database,
+    me: Party<'_>,
+    peer: Party<'_>,
+    now: i64,
+) -> anyhow::Result<(i64, bool)> {
+    let key = direct_key(me.user_id, peer.user_id);
+    if let Some(id) = find_direct(&db.pool, &key).await? {
+        show(&db.pool, id, me.user_id).await?;
+        return Ok((id, false));
+    }
+    let mut tx = db.pool.begin().await.context("starting a direct room")?;
+    let inserted = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO rooms (name, owner_user_id, owner_username_snapshot, is_general, kind, direct_key, last_seq, created_at)
+         VALUES ('', NULL, NULL, 0, 'direct', $1, 0, $2) RETURNING id",
+    )
+    .bind(&key)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .on_unique(|_| ());
+    let Ok(inserted) = inserted else {
+        // The other one of the pair opened it in the meantime.
+        drop(tx);
+        let id = find_direct(&db.pool, &key)
+            .await?
+            .context("a direct room that collided is gone")?;
+        show(&db.pool, id, me.user_id).await?;
+        return Ok((id, false));
+    };
+    let id = inserted.context("inserting a direct room")?;
+    members::insert(&mut tx, id, me.user_id, me.username, now)
+        .await
+        .context("adding the first member of a direct room")?;
+    if peer.user_id != me.user_id {
+        members::insert(&mut tx, id, peer.user_id, peer.username, now)
+            .await
+            .context("adding the second member of a direct room")?;
+    }
+    tx.commit().await.context("committing a direct room")?;
+    Ok((id, true))
+}
+
+pub async fn find_direct(pool: &AnyPool, key: &str) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM rooms WHERE direct_key = $1")
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+        .context("finding a direct room")
+}
+
+/// Hides a room from the user's list until its next message.
+pub async fn hide(pool: &AnyPool, room_id: i64, user_id: Uuid) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE room_members SET hidden_seq = (SELECT last_seq FROM rooms WHERE id = $1)
+         WHERE room_id = $1 AND user_id = $2",
+    )
+    .bind(room_id)
+    .bind(UuidText(user_id))
+    .execute(pool)
+    .await
+    .context("hiding a room")?;
+    Ok(())
+}
+
+/// Shows a hidden room in the user's list again.
+async fn show(pool: &AnyPool, room_id: i64, user_id: Uuid) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE room_members SET hidden_seq = NULL
+         WHERE room_id = $1 AND user_id = $2 AND hidden_seq IS NOT NULL",
+    )
+    .bind(room_id)
+    .bind(UuidText(user_id))
+    .execute(pool)
+    .await
+    .context("showing a room")?;
+    Ok(())
 }
 
 /// Deletes a room with its members, messages and read markers (cascade); on the pool or

@@ -12,6 +12,7 @@ fn new(room: i64, user: &crate::helpers::User, text: &str, cid: Option<&str>) ->
         content: MessageContent::parse(text).unwrap(),
         client_msg_id: cid.map(|c| ClientMsgId::parse(c).unwrap()),
         reply_to_id: None,
+        mentions: Default::default(),
         now: store_kit::now_ms(),
     }
 }
