@@ -590,12 +590,16 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     await B.page.getByRole('heading', { name: roomName }).waitFor();
     const onB = B.page.locator('[data-testid="message"][data-mentioned="true"]').filter({ hasText: text });
     await onB.waitFor();
-    await B.page.locator(`[data-testid="message"][data-seq="${await onB.getAttribute('data-seq')}"][data-highlighted="true"]`).waitFor();
+    const jumped = B.page.locator(`[data-testid="message"][data-seq="${await onB.getAttribute('data-seq')}"][data-highlighted="true"]`);
+    await jumped.waitFor();
     await onB.locator('[data-testid="mention-chip"].mention-me').waitFor();
     // Read: the badges are gone.
     await link.getByTestId('mention-badge').waitFor({ state: 'detached' });
     await link.getByTestId('unread-badge').waitFor({ state: 'detached' });
+    // The jump's ring fades; the mention's own tint and bar stay.
+    await jumped.waitFor({ state: 'detached' });
     await B.page.mouse.move(0, 0);
+    await B.page.waitForTimeout(300);
     await screenshot(B.page, 'mention-highlight-dark');
   });
 
