@@ -347,6 +347,20 @@ async def case_idor(t: Target):
         answer = t.as_user(bob, method, path, body)
         t.check(f"IDOR: {method} {path.split('?')[0]} of another user's private room → 404 (not 403)",
                 answer.status == 404 and answer.code is not None, answer)
+    # A direct room of two others is as closed as a private room.
+    carol = t.register("peer")
+    opened = t.as_user(alice, "POST", "/dms", {"userId": carol.id})
+    t.expect("a direct room with another user opens → 201", opened, 201)
+    dm = opened.json["id"]
+    for method, path, body in [
+        ("GET", f"/rooms/{dm}/messages?afterSeq=0", None),
+        ("POST", f"/rooms/{dm}/messages", {"content": "intrusion", "clientMsgId": str(uuid.uuid4())}),
+        ("GET", f"/rooms/{dm}/read-markers", None),
+        ("POST", f"/rooms/{dm}/hide", {}),
+    ]:
+        answer = t.as_user(bob, method, path, body)
+        t.check(f"IDOR: {method} {path.split('?')[0]} of a direct room of two others → 404",
+                answer.status == 404 and answer.code is not None, answer)
     ws, _ = await t.connect(bob)
     try:
         await ws.send(action("sync", id="s", roomId=room, afterSeq=0))

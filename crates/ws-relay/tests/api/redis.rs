@@ -144,6 +144,81 @@ async fn reactions_cross_relays() {
     b.silent(Duration::from_millis(200)).await;
 }
 
+/// A direct room opened by Alice (relay A) reaches Bob's socket on relay B without a
+/// reconnect; mentions resolve on sends over either relay; hiding tells the hider's sockets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_rooms_and_mentions_cross_relays() {
+    let (stack, b_node) = two_relays().await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
+    let (mut b, _) = stack.connect_to(&b_node, &bob).await;
+
+    let res = stack
+        .post(&alice, "/dms", &serde_json::json!({"username": "bob"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let dm = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    // No frame announces the room: Bob's socket is subscribed (through chat-service's publish
+    // to relay A, then Redis) and hears its first message. Alice writes until he does.
+    let mut heard = None;
+    for i in 0..40 {
+        let hello = send_message(dm, &format!("@bob hello {i}"), Some(&client_msg_id()));
+        a.act(None, ClientAction::SendMessage(hello)).await;
+        assert_eq!(ack_among_messages(&mut a).await.mentions, [bob.id]);
+        if let Some(reply) = b.try_recv_frame(Duration::from_millis(250)).await
+            && let ServerFrame::Message { message } = reply.frame
+        {
+            heard = Some(message);
+            break;
+        }
+    }
+    let heard = heard.expect("bob's socket on relay B never heard the direct room");
+    assert_eq!(heard.room_id, dm);
+    assert_eq!(heard.mentions, [bob.id]);
+
+    // Bob answers from relay B, naming Alice; she hears it on relay A.
+    let answer = send_message(dm, "hi @Alice", Some(&client_msg_id()));
+    b.act("b1", ClientAction::SendMessage(answer)).await;
+    assert_eq!(ack_among_messages(&mut b).await.mentions, [alice.id]);
+    let got = loop {
+        let message = a.recv_message().await;
+        if message.user_id == bob.id {
+            break message;
+        }
+    };
+    assert_eq!(
+        (got.content.as_str(), got.mentions.as_slice()),
+        ("hi @Alice", [alice.id].as_slice())
+    );
+
+    // Bob hides it: his socket on relay B is told.
+    let res = stack
+        .post(&bob, &format!("/rooms/{dm}/hide"), &serde_json::json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    loop {
+        match b.recv_frame().await.frame {
+            ServerFrame::RoomHidden { room_id } => break assert_eq!(room_id, dm),
+            ServerFrame::Message { .. } | ServerFrame::Typing { .. } => {}
+            other => panic!("expected roomHidden, got {other:?}"),
+        }
+    }
+}
+
+/// The message of the next `ack`, skipping the `message` frames of earlier sends.
+async fn ack_among_messages(ws: &mut Ws) -> wire::protocol::MessageView {
+    loop {
+        match ws.recv_frame().await.frame {
+            ServerFrame::Ack { message, .. } => return message,
+            ServerFrame::Message { .. } | ServerFrame::Typing { .. } => {}
+            other => panic!("expected an ack, got {other:?}"),
+        }
+    }
+}
+
 fn member_added(frame: &ServerFrame) -> bool {
     matches!(frame, ServerFrame::MemberAdded { .. })
 }
