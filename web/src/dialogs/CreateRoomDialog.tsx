@@ -1,67 +1,59 @@
 // Create a room: the caller becomes its owner and first member.
 
-import { useState, type FormEvent } from 'react';
-import { useAuth } from '../auth/AuthProvider';
-import { ApiError, messageOf } from '../api/errors';
+import { ApiError } from '../api/errors';
 import type { Room } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
+import { useFieldForm } from '../components/useFieldForm';
 import { useChatStore } from '../state/ChatProvider';
+import { useAuth } from '../auth/AuthProvider';
 
 export function CreateRoomDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (r: Room) => void }) {
   const { api } = useAuth();
   const store = useChatStore();
-  const [name, setName] = useState('');
-  const [error, setError] = useState<string>();
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    const n = name.trim();
-    setFormError(null);
-    if (!n) {
-      setError('Give the room a name.');
-      return;
-    }
-    setError(undefined);
-    setBusy(true);
-    try {
-      const room = await api.createRoom(n);
+  const form = useFieldForm({
+    empty: 'Give the room a name.',
+    run: async (name) => {
+      const room = await api.createRoom(name);
       // Defaults in case the answer leaves out the list-only fields.
-      store.upsertRoom({ unreadCount: 0, lastSeq: 0, lastRev: 0, memberCount: 1, isGeneral: false, ...(room as Partial<Room>) } as Room);
-      onCreated(room);
-    } catch (x) {
-      if (x instanceof ApiError && (x.fieldErrors.name || x.code === 'room_name_taken')) {
-        setError(x.fieldErrors.name ?? x.userMessage);
-      } else {
-        setFormError(messageOf(x));
-      }
-    } finally {
-      setBusy(false);
-    }
-  }
+      store.upsertRoom({
+        unreadCount: 0,
+        mentionCount: 0,
+        lastSeq: 0,
+        lastRev: 0,
+        memberCount: 1,
+        isGeneral: false,
+        kind: 'group',
+        peer: null,
+        ...(room as Partial<Room>),
+      } as Room);
+      return room;
+    },
+    fieldError: (x) =>
+      x instanceof ApiError && (x.fieldErrors.name || x.code === 'room_name_taken') ? (x.fieldErrors.name ?? x.userMessage) : undefined,
+    done: onCreated,
+  });
 
   return (
     <Dialog title="Create a room" onClose={onClose}>
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={form.submit} noValidate>
         <Field
           label="Room name"
           name="roomName"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={error}
+          value={form.value}
+          onChange={(e) => form.setValue(e.target.value)}
+          error={form.error}
           hint="Room names are unique. You will own the room and can add people to it."
           autoComplete="off"
           maxLength={64}
         />
-        <FormError message={formError} />
+        <FormError message={form.formError} />
         <div className="dialog-actions">
           <button type="button" className="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create room'}
+          <button type="submit" className="button button-primary" disabled={form.busy}>
+            {form.busy ? 'Creating…' : 'Create room'}
           </button>
         </div>
       </form>
