@@ -48,6 +48,9 @@ pub enum ApiError {
     Busy,
     #[error("auth-service unavailable")]
     AuthUnavailable,
+    /// No relay answered (`GET /presence`).
+    #[error("no relay answered")]
+    RelayUnavailable,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::TooManyReactions(_) => ErrorCode::TooManyReactions,
             ApiError::Busy => ErrorCode::Busy,
             ApiError::AuthUnavailable => ErrorCode::AuthUnavailable,
+            ApiError::RelayUnavailable => ErrorCode::RelayUnavailable,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
@@ -172,6 +176,9 @@ impl ApiError {
                 self.code().as_str(),
                 "auth-service cannot be reached to look up the user; retry shortly",
             ),
+            ApiError::RelayUnavailable => {
+                Problem::unavailable(self.code().as_str(), "no relay answered; retry shortly")
+            }
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }
     }

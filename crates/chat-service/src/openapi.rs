@@ -3,7 +3,7 @@
 use service_kit::openapi::BearerAuth;
 use utoipa::OpenApi;
 
-use crate::routes::{members, messages, rooms, tickets};
+use crate::routes::{members, messages, presence, rooms, tickets};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +13,7 @@ use crate::routes::{members, messages, rooms, tickets};
         members::list, members::add, members::remove,
         messages::history, messages::changes, messages::post, messages::edit, messages::delete, messages::react, messages::unreact, messages::mark_read, messages::read_markers,
         tickets::create,
+        presence::get,
     ),
     modifiers(&BearerAuth)
 )]

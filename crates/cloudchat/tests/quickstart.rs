@@ -262,6 +262,22 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         }
         other => panic!("expected the message, got {other:?}"),
     }
+
+    // Presence, through the front door: the user's socket is open, so they are online.
+    let me = ready.user_id;
+    let presence: Value = http
+        .get(format!("{base}/presence?userIds={me}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        presence,
+        json!([{"userId": me, "online": true, "lastSeenAt": null}])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 pub(crate) mod internal_ws;
 pub(crate) mod members;
 pub(crate) mod messages;
+pub(crate) mod presence;
 pub(crate) mod rooms;
 pub(crate) mod tickets;
 
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(messages::unreact)
         .service(messages::mark_read)
         .service(messages::read_markers)
+        .service(presence::get)
         .service(tickets::create)
         .service(internal_ws::connect)
         .service(internal_ws::action)
