@@ -296,6 +296,22 @@ async fn get_presence_answers_in_the_order_asked() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    // Every answer is in the OpenAPI document.
+    let spec: serde_json::Value = stack
+        .client
+        .get(stack.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let responses = &spec["paths"]["/presence"]["get"]["responses"];
+    for status in ["200", "400", "401", "503"] {
+        assert!(responses[status].is_object(), "{status}: {responses}");
+    }
+    assert!(spec["components"]["schemas"]["PresenceView"].is_object());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
