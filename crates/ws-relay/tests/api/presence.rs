@@ -298,15 +298,7 @@ async fn get_presence_answers_in_the_order_asked() {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
     // Every answer is in the OpenAPI document.
-    let spec: serde_json::Value = stack
-        .client
-        .get(stack.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = test_support::get_json(&stack.client, &stack.url("/openapi.json")).await;
     let responses = &spec["paths"]["/presence"]["get"]["responses"];
     for status in ["200", "400", "401", "503"] {
         assert!(responses[status].is_object(), "{status}: {responses}");
