@@ -60,6 +60,9 @@ pub enum ApiError {
     Busy,
     #[error("auth-service unavailable")]
     AuthUnavailable,
+    /// No relay answered (`GET /presence`).
+    #[error("no relay answered")]
+    RelayUnavailable,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -95,6 +98,7 @@ impl ApiError {
             ApiError::TooManyMentions(_) => ErrorCode::TooManyMentions,
             ApiError::Busy => ErrorCode::Busy,
             ApiError::AuthUnavailable => ErrorCode::AuthUnavailable,
+            ApiError::RelayUnavailable => ErrorCode::RelayUnavailable,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
@@ -205,6 +209,9 @@ impl ApiError {
                 self.code().as_str(),
                 "auth-service cannot be reached to look up the user; retry shortly",
             ),
+            ApiError::RelayUnavailable => {
+                Problem::unavailable(self.code().as_str(), "no relay answered; retry shortly")
+            }
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }
     }

@@ -3,7 +3,7 @@
 use service_kit::openapi::BearerAuth;
 use utoipa::OpenApi;
 
-use crate::routes::{dms, members, mentions, messages, rooms, tickets};
+use crate::routes::{dms, members, mentions, messages, presence, rooms, tickets};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,7 @@ use crate::routes::{dms, members, mentions, messages, rooms, tickets};
         messages::history, messages::changes, messages::post, messages::edit, messages::delete, messages::react, messages::unreact, messages::mark_read, messages::read_markers,
         mentions::list,
         tickets::create,
+        presence::get,
     ),
     modifiers(&BearerAuth)
 )]

@@ -71,6 +71,13 @@ impl Raw {
     }
 }
 
+/// `GET url` with the access token, its JSON body.
+async fn get_as(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    let res = http.get(url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{url}");
+    res.json().await.unwrap()
+}
+
 async fn send_raw(port: u16, bytes: &[u8]) -> tokio::net::TcpStream {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -184,15 +191,7 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         .as_str()
         .unwrap()
         .to_owned();
-    let rooms: Value = http
-        .get(format!("{base}/rooms"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rooms = get_as(&http, &format!("{base}/rooms"), &token).await;
     assert_eq!(rooms[0]["name"], "general");
     let jwks = get_json(&http, &format!("{base}/.well-known/jwks.json")).await;
     assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
@@ -262,6 +261,14 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         }
         other => panic!("expected the message, got {other:?}"),
     }
+
+    // Presence, through the front door: the user's socket is open, so they are online.
+    let me = ready.user_id;
+    let presence = get_as(&http, &format!("{base}/presence?userIds={me}"), &token).await;
+    assert_eq!(
+        presence,
+        json!([{"userId": me, "online": true, "lastSeenAt": null}])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,8 @@
 //! bounded (`RELAY_PUBLISH_QUEUE`), and when it is full the oldest deliveries-only publish
 //! goes first. A control item is never dropped silently: it is logged at error and counted in
 //! `relay_publish_dropped_total{kind="control"}`.
+//!
+//! It also asks a relay who is online ([`RelayClient::presence`], `GET /internal/presence`).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +18,9 @@ use std::time::{Duration, Instant};
 use service_kit::config::{parse_var, secs_var};
 use service_kit::{ConfigError, INTERNAL_KEY_HEADER, InternalApiKey, REQUEST_ID_HEADER};
 use tokio::sync::Notify;
+use uuid::Uuid;
 use wire::Publish;
+use wire::protocol::PresenceView;
 
 /// How long, and how much, a client holds publishes that a relay has not accepted yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +67,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub struct RelayClient {
     http: reqwest::Client,
     publish_url: Option<String>,
+    presence_url: Option<String>,
     key: InternalApiKey,
     policy: RetryPolicy,
     queue: Arc<Queue>,
@@ -119,6 +124,8 @@ impl RelayClient {
         let client = Self {
             http,
             publish_url: base_url.map(|u| format!("{}/internal/publish", u.trim_end_matches('/'))),
+            presence_url: base_url
+                .map(|u| format!("{}/internal/presence", u.trim_end_matches('/'))),
             key,
             policy: RetryPolicy::default(),
             queue: Arc::new(Queue {
@@ -198,6 +205,37 @@ impl RelayClient {
         }
         self.start_worker();
         self.queue.wake.notify_one();
+    }
+
+    /// The users' presence, in the order asked, from a relay (one try: the caller answers
+    /// 503 and its client retries).
+    pub async fn presence(
+        &self,
+        users: &[Uuid],
+        request_id: &str,
+    ) -> Result<Vec<PresenceView>, PresenceError> {
+        let Some(url) = &self.presence_url else {
+            return Err(PresenceError::NoRelay);
+        };
+        let ids: Vec<String> = users.iter().map(Uuid::to_string).collect();
+        // UUIDs and commas need no escaping in a query.
+        let res = self
+            .http
+            .get(format!("{url}?userIds={}", ids.join(",")))
+            .header(INTERNAL_KEY_HEADER, self.key.as_str())
+            .header(REQUEST_ID_HEADER, request_id)
+            .send()
+            .await
+            .map_err(|e| PresenceError::Unavailable(e.without_url().to_string()))?;
+        if !res.status().is_success() {
+            return Err(PresenceError::Unavailable(format!(
+                "the relay answered {}",
+                res.status().as_u16()
+            )));
+        }
+        res.json()
+            .await
+            .map_err(|e| PresenceError::Unavailable(e.without_url().to_string()))
     }
 
     fn start_worker(&self) {
@@ -281,6 +319,15 @@ impl RelayClient {
         metrics::counter!("relay_publish_failures_total").increment(1);
         outcome
     }
+}
+
+/// Why [`RelayClient::presence`] has no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PresenceError {
+    #[error("no relay is configured (RELAY_URL)")]
+    NoRelay,
+    #[error("no relay answered: {0}")]
+    Unavailable(String),
 }
 
 /// Queues `new`, keeping at most `max` waiting: when full, the oldest deliveries-only

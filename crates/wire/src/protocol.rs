@@ -81,6 +81,15 @@ pub struct RefreshToken {
     pub token: Option<String>,
 }
 
+/// `watchPresence`: the users whose presence this connection follows (replacing its previous
+/// list; `[]` stops), answered by the relay itself with `presenceList` and then `presence`
+/// frames on every change (docs/protocol.md, "Presence").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchPresence {
+    pub user_ids: Vec<Uuid>,
+}
+
 /// Every client action, as the client writes it: `{"action": "<name>", ...fields}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
@@ -92,6 +101,7 @@ pub enum ClientAction {
     React(React),
     Unreact(React),
     RefreshToken(RefreshToken),
+    WatchPresence(WatchPresence),
     Ping,
 }
 
@@ -178,6 +188,7 @@ impl ClientAction {
         "react",
         "unreact",
         "refreshToken",
+        "watchPresence",
         "ping",
     ];
 
@@ -191,6 +202,7 @@ impl ClientAction {
             ClientAction::React(_) => "react",
             ClientAction::Unreact(_) => "unreact",
             ClientAction::RefreshToken(_) => "refreshToken",
+            ClientAction::WatchPresence(_) => "watchPresence",
             ClientAction::Ping => "ping",
         }
     }
@@ -204,7 +216,9 @@ impl ClientAction {
             ClientAction::MarkRead(a) => Ok(ChatAction::MarkRead(a)),
             ClientAction::React(a) => Ok(ChatAction::React(a)),
             ClientAction::Unreact(a) => Ok(ChatAction::Unreact(a)),
-            relay @ (ClientAction::RefreshToken(_) | ClientAction::Ping) => Err(relay),
+            relay @ (ClientAction::RefreshToken(_)
+            | ClientAction::WatchPresence(_)
+            | ClientAction::Ping) => Err(relay),
         }
     }
 }
@@ -346,6 +360,47 @@ pub struct MemberView {
     pub is_owner: bool,
 }
 
+/// One user's presence: online while they have a socket on any relay (and for
+/// `RELAY_PRESENCE_GRACE_SECS` after their last one closed); `lastSeenAt` (RFC 3339) is when
+/// they went offline, `null` while online and for users never seen. In `presence` frames,
+/// `presenceList` and `GET /presence`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceView {
+    pub user_id: Uuid,
+    pub online: bool,
+    #[serde(default)]
+    pub last_seen_at: Option<String>,
+}
+
+/// The most users one `GET /presence` (and the relay's `GET /internal/presence`) asks about.
+pub const PRESENCE_QUERY_MAX_USERS: usize = 200;
+
+/// The `userIds` of `GET /presence` and of the relay's `GET /internal/presence`: UUIDs
+/// separated by commas, at most [`PRESENCE_QUERY_MAX_USERS`], kept in the order given (the
+/// answer's order); an empty value asks about nobody. `Err` says what is wrong.
+pub fn parse_presence_query(text: &str) -> Result<Vec<Uuid>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let users = text
+        .split(',')
+        .map(|id| {
+            Uuid::parse_str(id).map_err(|_| {
+                let shown: String = id.chars().take(40).collect();
+                format!("{shown:?} is not a user id (a UUID)")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if users.len() > PRESENCE_QUERY_MAX_USERS {
+        return Err(format!(
+            "at most {PRESENCE_QUERY_MAX_USERS} user ids at a time"
+        ));
+    }
+    Ok(users)
+}
+
 /// `ready`: the first frame of every connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -472,6 +527,12 @@ pub enum ServerFrame {
     TokenRefreshed {
         expires_at: i64,
     },
+    /// A watched user came online or went offline (after `watchPresence`).
+    Presence(PresenceView),
+    /// The answer to `watchPresence`: the watched users as they are now, in the order asked.
+    PresenceList {
+        users: Vec<PresenceView>,
+    },
     Pong,
     Error(ErrorFrame),
 }
@@ -508,6 +569,8 @@ pub enum ErrorCode {
     AuthUnavailable,
     RateLimited,
     Busy,
+    /// No relay answered chat-service (`GET /presence`).
+    RelayUnavailable,
     // chat-service's.
     ValidationFailed,
     RoomNotFound,
@@ -543,6 +606,7 @@ impl ErrorCode {
                 | ErrorCode::AuthUnavailable
                 | ErrorCode::RateLimited
                 | ErrorCode::Busy
+                | ErrorCode::RelayUnavailable
                 | ErrorCode::InternalError
         )
     }
@@ -558,6 +622,7 @@ impl ErrorCode {
             ErrorCode::AuthUnavailable => "auth_unavailable",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Busy => "busy",
+            ErrorCode::RelayUnavailable => "relay_unavailable",
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::RoomNotFound => "room_not_found",
             ErrorCode::MessageNotFound => "message_not_found",
@@ -666,6 +731,43 @@ mod tests {
         assert!(serde_json::from_value::<ServerFrame>(old).is_ok());
         let old = json!({"type": "messages", "roomId": 1, "messages": [], "hasMore": false});
         assert!(serde_json::from_value::<ServerFrame>(old).is_ok());
+    }
+
+    #[test]
+    fn watch_presence_reads_uuids_and_refuses_anything_else() {
+        let user = Uuid::new_v4();
+        let frame = ClientFrame::parse(&format!(
+            r#"{{"action":"watchPresence","id":"w","userIds":["{user}"]}}"#
+        ));
+        assert_eq!(
+            frame.map(|f| f.action),
+            Ok(ClientAction::WatchPresence(WatchPresence {
+                user_ids: vec![user]
+            }))
+        );
+        for bad in [
+            r#"{"action":"watchPresence","userIds":["nope"]}"#,
+            r#"{"action":"watchPresence","userIds":"x"}"#,
+            r#"{"action":"watchPresence"}"#,
+        ] {
+            let err = ClientFrame::parse(bad).err().map(|e| e.code);
+            assert_eq!(err, Some(ErrorCode::ValidationFailed), "{bad}");
+        }
+        assert_eq!(
+            ClientAction::WatchPresence(WatchPresence::default()).into_chat(),
+            Err(ClientAction::WatchPresence(WatchPresence::default()))
+        );
+    }
+
+    #[test]
+    fn presence_queries_keep_their_order_and_have_a_limit() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert_eq!(parse_presence_query(&format!("{b},{a}")), Ok(vec![b, a]));
+        assert_eq!(parse_presence_query(""), Ok(vec![]));
+        assert!(parse_presence_query("nope").is_err());
+        assert!(parse_presence_query(&format!("{a},")).is_err());
+        let many = vec![a.to_string(); PRESENCE_QUERY_MAX_USERS + 1].join(",");
+        assert!(parse_presence_query(&many).is_err());
     }
 
     #[test]

@@ -77,6 +77,8 @@ fn every_example_frame_reads_into_the_types_and_writes_back_unchanged() {
         "reactionChanged",
         "readMarker",
         "tokenRefreshed",
+        "presence",
+        "presenceList",
         "pong",
         "error",
     ];

@@ -23,6 +23,10 @@ pub const MAX_CHAT_BATCH: usize = 1024;
 /// relay's estimate of a batch's size leaves out.
 pub const MAX_CHAT_BATCH_BYTES: usize = 15 * 1024 * 1024;
 
+/// The most `RELAY_MAX_WATCHED_USERS` may be: a `watchPresence` of that many ids still fits
+/// in one client frame (`WS_MAX_FRAME_BYTES`, at least 1024 — a UUID takes 39 bytes).
+pub const MAX_WATCHED_USERS: usize = 10_000;
+
 /// Per-connection and per-relay limits (docs/protocol.md, "Limits").
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -64,6 +68,33 @@ impl Default for Limits {
     }
 }
 
+/// Presence (docs/architecture.md, "Presence"): the watch limit, the debounce of going
+/// offline, and, with Redis, how this relay proves it is alive.
+#[derive(Debug, Clone)]
+pub struct PresenceSettings {
+    /// Users one connection may watch (`watchPresence`).
+    pub max_watched: usize,
+    /// How long a user stays online after their last socket here closed; a reconnect (to any
+    /// relay) within it is no change.
+    pub grace: Duration,
+    /// How often this relay renews its record in Redis and sweeps dead relays' records.
+    pub heartbeat: Duration,
+    /// A relay whose record was not renewed for this long is dead: its users are taken
+    /// offline by the others.
+    pub expiry: Duration,
+}
+
+impl Default for PresenceSettings {
+    fn default() -> Self {
+        Self {
+            max_watched: 200,
+            grace: Duration::from_secs(10),
+            heartbeat: Duration::from_secs(5),
+            expiry: Duration::from_secs(30),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub env: AppEnv,
@@ -100,6 +131,7 @@ pub struct Settings {
     /// and resent while Redis is away, up to this many.
     pub redis_control_queue: usize,
     pub limits: Limits,
+    pub presence: PresenceSettings,
     /// Serves `GET /ws-echo`, an unauthenticated echo socket for the Autobahn protocol suite.
     /// Tests only; refused in production.
     pub enable_echo: bool,
@@ -135,6 +167,7 @@ impl Settings {
             rooms_recheck: Duration::from_secs(60),
             redis_control_queue: 100_000,
             limits: Limits::default(),
+            presence: PresenceSettings::default(),
             enable_echo: false,
             revocation_poll: Duration::from_millis(2000),
         }
@@ -188,6 +221,13 @@ impl Settings {
                 dispatch_defaults.sync_reply_bytes,
             )?,
         };
+        let presence_defaults = PresenceSettings::default();
+        let presence = PresenceSettings {
+            max_watched: parse_var("RELAY_MAX_WATCHED_USERS", presence_defaults.max_watched)?,
+            grace: secs_var("RELAY_PRESENCE_GRACE_SECS", presence_defaults.grace)?,
+            heartbeat: secs_var("RELAY_PRESENCE_HEARTBEAT_SECS", presence_defaults.heartbeat)?,
+            expiry: secs_var("RELAY_PRESENCE_EXPIRY_SECS", presence_defaults.expiry)?,
+        };
         let settings = Self {
             env,
             bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8083".to_owned()),
@@ -211,6 +251,7 @@ impl Settings {
             rooms_recheck: secs_var("RELAY_ROOMS_RECHECK_SECS", Duration::from_secs(60))?,
             redis_control_queue: parse_var("RELAY_REDIS_CONTROL_QUEUE", 100_000)?,
             limits,
+            presence,
             enable_echo: bool_var("WS_ENABLE_ECHO", false)?,
             revocation_poll: millis_var("REVOCATION_POLL_MS", Duration::from_millis(2000))?,
         };
@@ -276,6 +317,25 @@ impl Settings {
             return Err(ConfigError::new(
                 "WS_IDLE_TIMEOUT_SECS",
                 "must be longer than WS_PING_INTERVAL_SECS, which must be at least 1",
+            ));
+        }
+        let p = &self.presence;
+        if p.max_watched == 0 || p.max_watched > MAX_WATCHED_USERS {
+            return Err(ConfigError::new(
+                "RELAY_MAX_WATCHED_USERS",
+                format!("must be 1 to {MAX_WATCHED_USERS}"),
+            ));
+        }
+        if p.heartbeat.is_zero() {
+            return Err(ConfigError::new(
+                "RELAY_PRESENCE_HEARTBEAT_SECS",
+                "must be at least 1",
+            ));
+        }
+        if p.expiry < p.heartbeat * 2 {
+            return Err(ConfigError::new(
+                "RELAY_PRESENCE_EXPIRY_SECS",
+                "must be at least twice RELAY_PRESENCE_HEARTBEAT_SECS (one late heartbeat must not make a live relay look dead)",
             ));
         }
         if self.revocation_poll < Duration::from_millis(100) {

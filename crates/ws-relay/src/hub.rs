@@ -1,5 +1,6 @@
 //! This relay's routing tables (docs/architecture.md, ws-relay): connectionId → connection
-//! (with its rooms); roomId → connections; userId → connections; sessionId → connections. One
+//! (with its rooms); roomId → connections; userId → connections; sessionId → connections;
+//! watched userId → the connections watching that user's presence. One
 //! `RwLock` guards the maps so they never disagree; delivery only reads, and never waits on a
 //! socket while holding the lock (a non-blocking [`Connection::send`] into each connection's
 //! bounded outbox).
@@ -19,6 +20,11 @@ struct Entry {
     /// Bumped by every `subscribe`/`unsubscribe` that touches this connection, so a rooms
     /// re-check read before a control item does not undo it (see [`Hub::reconcile`]).
     epoch: u64,
+    /// The users whose presence it watches (`watchPresence`).
+    watching: Vec<Uuid>,
+    /// `presence` frames held back while its `presenceList` is being read, so that no change
+    /// reaches the client before the snapshot it follows (see [`Hub::watch`]).
+    held: Option<Vec<ByteString>>,
 }
 
 /// A connection's subscriptions as they stood at one moment (see [`Hub::reconcile`]).
@@ -46,6 +52,8 @@ struct Tables {
     users: HashMap<Uuid, HashSet<Arc<str>>>,
     /// sessionId → connections, so a revoked session's sockets are found without a scan.
     sessions: HashMap<Uuid, HashSet<Arc<str>>>,
+    /// Watched user → watching connections, so a presence change costs its watchers only.
+    watchers: HashMap<Uuid, HashSet<Arc<str>>>,
 }
 
 impl Tables {
@@ -140,6 +148,8 @@ impl Hub {
                 conn,
                 rooms: rooms.iter().copied().collect(),
                 epoch: 0,
+                watching: Vec::new(),
+                held: None,
             },
         );
         metrics::gauge!("ws_relay_connections").set(t.connections.len() as f64);
@@ -161,6 +171,9 @@ impl Hub {
         unlink(&mut t.users, &entry.conn.user_id, id);
         if let Some(sid) = entry.conn.session_id {
             unlink(&mut t.sessions, &sid, id);
+        }
+        for user in &entry.watching {
+            unlink(&mut t.watchers, user, id);
         }
         metrics::gauge!("ws_relay_connections").set(t.connections.len() as f64);
         Some(entry.conn)
@@ -295,6 +308,76 @@ impl Hub {
         repair
     }
 
+    /// Makes `users` the presence watch list of connection `id` (replacing its previous one)
+    /// and holds back the `presence` frames for it until [`Hub::watched`] sends the snapshot.
+    /// `false` when the connection is gone.
+    pub(crate) fn watch(&self, id: &str, users: &[Uuid]) -> bool {
+        let mut t = self.write();
+        let Tables {
+            connections,
+            watchers,
+            ..
+        } = &mut *t;
+        let Some(entry) = connections.get_mut(id) else {
+            return false;
+        };
+        let key = entry.conn.id.clone();
+        for user in &entry.watching {
+            unlink(watchers, user, id);
+        }
+        for user in users {
+            watchers.entry(*user).or_default().insert(key.clone());
+        }
+        entry.watching = users.to_vec();
+        entry.held.get_or_insert_with(Vec::new);
+        true
+    }
+
+    /// Sends `snapshot` (the `presenceList`, or an error) to connection `id`, then the
+    /// `presence` frames held back since [`Hub::watch`].
+    pub(crate) fn watched(&self, id: &str, snapshot: ByteString) {
+        let mut t = self.write();
+        let Some(entry) = t.connections.get_mut(id) else {
+            return;
+        };
+        let held = entry.held.take().unwrap_or_default();
+        if entry.conn.send_text(snapshot) {
+            for frame in held {
+                entry.conn.send_text(frame);
+            }
+        }
+    }
+
+    /// Delivers one `presence` frame about `user` to the connections watching them; returns
+    /// how many queued (or held) it.
+    pub(crate) fn deliver_presence(&self, user: Uuid, frame: &ByteString) -> usize {
+        let mut t = self.write();
+        let Tables {
+            connections,
+            watchers,
+            ..
+        } = &mut *t;
+        let Some(ids) = watchers.get(&user) else {
+            return 0;
+        };
+        ids.iter()
+            .filter(|id| {
+                connections.get_mut(*id).is_some_and(|e| match &mut e.held {
+                    Some(held) => {
+                        held.push(frame.clone());
+                        true
+                    }
+                    None => e.conn.send_text(frame.clone()),
+                })
+            })
+            .count()
+    }
+
+    /// Whether `user` has a connection on this relay.
+    pub(crate) fn is_connected(&self, user: Uuid) -> bool {
+        self.read().users.contains_key(&user)
+    }
+
     pub(crate) fn connections_of(&self, user: Uuid) -> Vec<Arc<Connection>> {
         let t = self.read();
         t.resolve(t.users.get(&user))
@@ -402,6 +485,35 @@ mod tests {
         let repair = hub.reconcile(stale, &[1, 9]);
         assert_eq!(repair.skipped, 2);
         assert_eq!(hub.deliver(&Target::Room(9), &frame), 0);
+    }
+
+    #[test]
+    fn presence_goes_to_watchers_after_their_snapshot_and_stops_with_them() {
+        let hub = Hub::default();
+        let bob = Uuid::new_v4();
+        let a1 = conn(Uuid::new_v4(), 8);
+        let a2 = conn(Uuid::new_v4(), 8);
+        hub.register(a1.clone(), &[], 10, 10).unwrap();
+        hub.register(a2.clone(), &[], 10, 10).unwrap();
+        let frame = ByteString::from_static("{}");
+
+        assert!(hub.watch(&a1.id, &[bob]));
+        // Held until the snapshot is out, then sent after it.
+        assert_eq!(hub.deliver_presence(bob, &frame), 1);
+        assert_eq!(a1.outbox.queued_frames(), 0);
+        hub.watched(&a1.id, ByteString::from_static("[]"));
+        assert_eq!(a1.outbox.queued_frames(), 2);
+        assert_eq!(hub.deliver_presence(bob, &frame), 1);
+
+        // A new list replaces the old one; a closed connection watches nothing.
+        hub.watch(&a2.id, &[bob]);
+        hub.watched(&a2.id, ByteString::from_static("[]"));
+        hub.watch(&a1.id, &[]);
+        hub.watched(&a1.id, ByteString::from_static("[]"));
+        assert_eq!(hub.deliver_presence(bob, &frame), 1);
+        hub.remove(&a2.id);
+        assert_eq!(hub.deliver_presence(bob, &frame), 0);
+        assert!(!hub.watch(&a2.id, &[bob]));
     }
 
     #[test]

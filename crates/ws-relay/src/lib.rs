@@ -7,7 +7,8 @@
 //! upgrade's admission and attachment, the connection, reading, writing, the per-connection
 //! session), `hub` (routing tables), [`fanout`] (delivery here and over Redis), `chat_client`
 //! (the client of chat-service), `dispatch` (batching actions to it), `membership`
-//! (re-reading live connections' rooms) and [`protocol`] (frames and close codes). The client
+//! (re-reading live connections' rooms), `presence` (who is online, `watchPresence`) and
+//! [`protocol`] (frames and close codes). The client
 //! protocol is documented in `docs/protocol.md`.
 
 pub(crate) mod chat_client;
@@ -16,6 +17,7 @@ pub(crate) mod dispatch;
 pub mod fanout;
 pub(crate) mod hub;
 pub(crate) mod membership;
+pub(crate) mod presence;
 pub mod protocol;
 pub mod relay;
 pub(crate) mod routes;

@@ -19,6 +19,7 @@ use crate::dispatch::Dispatcher;
 use crate::fanout::{self, Fanout};
 use crate::hub::Hub;
 use crate::membership;
+use crate::presence::Presence;
 use crate::protocol::close;
 use crate::socket::writer::CloseCommand;
 
@@ -31,6 +32,7 @@ struct Inner {
     settings: Settings,
     hub: Arc<Hub>,
     fanout: Arc<Fanout>,
+    presence: Presence,
     chat: ChatClient,
     dispatcher: Dispatcher,
     verifier: Verifier,
@@ -97,6 +99,7 @@ impl Relay {
             Arc::new(move || membership::spawn_recheck(hub.clone(), chat.clone(), None))
         };
         let fanout = Arc::new(Fanout::start(&settings, hub.clone(), resubscribed)?);
+        let presence = Presence::start(&settings, hub.clone(), fanout.clone())?;
         let dispatcher = {
             let fanout = fanout.clone();
             Dispatcher::start(
@@ -122,6 +125,7 @@ impl Relay {
                 settings,
                 hub,
                 fanout,
+                presence,
                 chat,
                 dispatcher,
                 verifier,
@@ -139,6 +143,10 @@ impl Relay {
 
     pub(crate) fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    pub(crate) fn presence(&self) -> &Presence {
+        &self.inner.presence
     }
 
     pub(crate) fn chat(&self) -> &ChatClient {

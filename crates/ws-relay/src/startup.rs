@@ -33,8 +33,8 @@ pub fn configure_public(cfg: &mut web::ServiceConfig, relay: &Relay) {
     }
 }
 
-/// What only the other services reach, behind their internal keys: `/internal/publish` and
-/// the @connections API (`/internal/connections/{id}`).
+/// What only the other services reach, behind their internal keys: `/internal/publish`,
+/// `/internal/presence` and the @connections API (`/internal/connections/{id}`).
 pub fn configure_internal(cfg: &mut web::ServiceConfig, relay: &Relay) {
     cfg.app_data(web::Data::new(relay.clone()))
         .app_data(web::Data::new(relay.internal_keys().clone()))
@@ -47,6 +47,10 @@ pub fn configure_internal(cfg: &mut web::ServiceConfig, relay: &Relay) {
                         .error_handler(service_kit::problem::json_error),
                 )
                 .route(web::post().to(routes::internal::publish)),
+        )
+        .route(
+            "/internal/presence",
+            web::get().to(routes::internal::presence),
         )
         .route(
             "/internal/connections/{id}",

@@ -5,6 +5,7 @@ pub(crate) mod internal_ws;
 pub(crate) mod members;
 pub(crate) mod mentions;
 pub(crate) mod messages;
+pub(crate) mod presence;
 pub(crate) mod rooms;
 pub(crate) mod tickets;
 
@@ -54,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(messages::mark_read)
         .service(messages::read_markers)
         .service(mentions::list)
+        .service(presence::get)
         .service(tickets::create)
         .service(internal_ws::connect)
         .service(internal_ws::action)

@@ -6,6 +6,7 @@
 use aws_lc_rs::hmac;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use wire::protocol::PresenceView;
 use wire::{Control, Target};
 
 /// One payload for one target, already serialised.
@@ -23,6 +24,9 @@ pub(super) struct Envelope {
     pub deliveries: Vec<FrameDelivery>,
     #[serde(default)]
     pub control: Vec<Control>,
+    /// Presence changes, for the connections that watch those users (`crate::presence`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub presence: Vec<PresenceView>,
 }
 
 /// The key that signs and checks envelopes, derived from the relay's internal key so that the

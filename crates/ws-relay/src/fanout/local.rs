@@ -2,10 +2,11 @@
 
 use bytestring::ByteString;
 use uuid::Uuid;
-use wire::{Control, Target};
+use wire::protocol::PresenceView;
+use wire::{Control, ServerFrame, Target};
 
 use crate::hub::Hub;
-use crate::protocol::close;
+use crate::protocol::{self, close};
 use crate::socket::writer::CloseCommand;
 
 /// Applies deliveries and control items to this relay's connections. Order: routing changes
@@ -35,6 +36,14 @@ pub(super) fn apply(hub: &Hub, deliveries: &[(Target, ByteString)], control: &[C
             Control::DisconnectSession(session_id) => close_session(hub, *session_id),
             Control::Subscribe { .. } | Control::Unsubscribe { .. } => {}
         }
+    }
+}
+
+/// Sends each presence change, serialised once, to the local connections watching its user.
+pub(super) fn apply_presence(hub: &Hub, changes: &[PresenceView]) {
+    for change in changes {
+        let frame = protocol::encode(&ServerFrame::Presence(change.clone()));
+        hub.deliver_presence(change.user_id, &frame);
     }
 }
 

@@ -2,7 +2,8 @@
 //! is the one way in, for `POST /internal/publish`, every action's `outbound` and an embedding
 //! process: each payload is serialised once, the publish is applied to this relay's own
 //! connections at once (`local`) and, when `REDIS_URL` is set, sent over Redis (`redis`) in a
-//! signed envelope (`envelope`) to the other relays, which apply it to theirs.
+//! signed envelope (`envelope`) to the other relays, which apply it to theirs. Presence
+//! changes (`crate::presence`) travel the same way, to the connections that watch them.
 
 mod envelope;
 mod local;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use bytestring::ByteString;
 use service_kit::ops::ReadinessCheck;
+use wire::protocol::PresenceView;
 use wire::{Delivery, Publish, Target};
 
 use self::envelope::FrameDelivery;
@@ -68,6 +70,17 @@ impl Fanout {
         local::apply(&self.hub, &here, &publish.control);
         if let Some(redis) = &self.redis {
             redis.publish(frames, publish.control);
+        }
+    }
+
+    /// Delivers presence changes to their watchers here and on every other relay.
+    pub(crate) fn publish_presence(&self, changes: Vec<PresenceView>) {
+        if changes.is_empty() {
+            return;
+        }
+        local::apply_presence(&self.hub, &changes);
+        if let Some(redis) = &self.redis {
+            redis.publish_presence(changes);
         }
     }
 

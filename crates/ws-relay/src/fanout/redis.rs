@@ -25,6 +25,7 @@ use service_kit::ops::ReadinessCheck;
 use tokio::sync::Notify;
 use uuid::Uuid;
 use wire::Control;
+use wire::protocol::PresenceView;
 
 use super::envelope::{Envelope, FrameDelivery, envelope_key, open, seal};
 use super::local;
@@ -240,11 +241,26 @@ impl RedisFanout {
 
     /// Queues deliveries (already serialised) and control items for the other relays.
     pub(super) fn publish(&self, deliveries: Vec<FrameDelivery>, control: Vec<Control>) {
-        let envelope = Envelope {
+        self.send(Envelope {
             origin: self.instance,
             deliveries,
             control,
-        };
+            presence: Vec::new(),
+        });
+    }
+
+    /// Queues presence changes for the other relays. Like deliveries, they are dropped when
+    /// Redis cannot take them (a client's next `watchPresence` reads the state again).
+    pub(super) fn publish_presence(&self, presence: Vec<PresenceView>) {
+        self.send(Envelope {
+            origin: self.instance,
+            deliveries: Vec::new(),
+            control: Vec::new(),
+            presence,
+        });
+    }
+
+    fn send(&self, envelope: Envelope) {
         let Ok(json) = serde_json::to_string(&envelope) else {
             return;
         };
@@ -414,6 +430,7 @@ impl Subscriber {
                                 .map(|d| (d.target, ByteString::from(d.frame)))
                                 .collect();
                             local::apply(&self.hub, &deliveries, &envelope.control);
+                            local::apply_presence(&self.hub, &envelope.presence);
                         }
                         Err(err) => {
                             tracing::warn!(error = %err, "ignoring a malformed fan-out message from Redis");

@@ -1,6 +1,6 @@
 //! The relay's internal API (docs/architecture.md), behind the callers' internal keys:
-//! `POST /internal/publish` (chat-service; auth-service for disconnect controls only) and
-//! the @connections API (chat-service). The @connections API addresses
+//! `POST /internal/publish` (chat-service; auth-service for disconnect controls only),
+//! `GET /internal/presence` (chat-service) and the @connections API (chat-service). The @connections API addresses
 //! connections held by the relay that answers (410 when it holds no such connection);
 //! services that do not know where a connection lives publish a `{connection}` delivery
 //! instead, which every relay sees.
@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use service_kit::internal::forbidden_caller;
-use service_kit::{Caller, FromChat, FromChatOrAuth, Problem};
+use service_kit::{Caller, FieldError, FromChat, FromChatOrAuth, Problem};
 use time::format_description::well_known::Rfc3339;
 use wire::{Control, Publish, Target};
 
@@ -47,6 +47,31 @@ fn only_disconnects(publish: &Publish) -> bool {
                 Control::DisconnectUser(_) | Control::DisconnectSession(_)
             )
         })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PresenceQuery {
+    #[serde(rename = "userIds", default)]
+    user_ids: String,
+}
+
+/// `GET /internal/presence?userIds=a,b`: the users' presence, in the order asked (any relay
+/// answers for all of them; unknown users are offline with no `lastSeenAt`).
+pub(crate) async fn presence(
+    _caller: FromChat,
+    relay: web::Data<Relay>,
+    query: web::Query<PresenceQuery>,
+) -> Result<HttpResponse, Problem> {
+    let users = wire::protocol::parse_presence_query(&query.user_ids)
+        .map_err(|message| Problem::validation(vec![FieldError::new("userIds", message)]))?;
+    let list = relay.presence().snapshot(&users).await.map_err(|err| {
+        tracing::warn!(error = %err, "GET /internal/presence: cannot read presence");
+        Problem::unavailable(
+            "presence_unavailable",
+            "presence cannot be read right now; retry shortly",
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 fn gone(id: &str) -> Problem {

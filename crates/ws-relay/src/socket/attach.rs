@@ -85,6 +85,7 @@ pub(crate) fn attach(
             .into(),
         });
     }
+    relay.presence().connected(accepted.identity.user_id);
     metrics::counter!("ws_relay_connects_total").increment(1);
     tracing::info!(
         %connection_id,

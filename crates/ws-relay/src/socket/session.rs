@@ -3,7 +3,8 @@
 //! - the **reader** (this task) reads and validates frames, applies the rate limit, answers
 //!   `ping` and protocol pings, watches for silence and token expiry, and hands actions to
 //! - the **action worker**, which runs them one at a time, in order (forwarding to
-//!   chat-service, or `refreshToken`), so a slow chat-service never stops the reader;
+//!   chat-service, or `refreshToken` and `watchPresence`), so a slow chat-service never
+//!   stops the reader;
 //! - the **writer** ([`super::writer`]): the response body that drains the connection's
 //!   outbox into the socket as fast as the client reads.
 //!
@@ -33,6 +34,11 @@ enum Job {
     /// `refreshToken`, answered here.
     Refresh {
         token: Option<String>,
+        id: Option<FrameId>,
+    },
+    /// `watchPresence`, answered here.
+    Watch {
+        users: Vec<uuid::Uuid>,
         id: Option<FrameId>,
     },
 }
@@ -73,6 +79,7 @@ pub(crate) async fn run(relay: Relay, parts: SessionParts) {
     // Teardown: out of the tables first so nothing more is queued, then let the writer send
     // the close frame, then tell chat-service.
     relay.hub().remove(&conn.id);
+    relay.presence().closed(conn.user_id);
     worker.abort();
     // Nobody chose a code: the client went away without a close frame (1006 in reports).
     let went_away = conn.closer.close(CloseCommand {
@@ -241,6 +248,10 @@ fn handle_text(
             token: refresh.token,
             id: frame.id,
         },
+        Err(ClientAction::WatchPresence(watch)) => Job::Watch {
+            users: watch.user_ids,
+            id: frame.id,
+        },
         Err(_) => {
             // `ping`: answered at once, in order with nothing (it changes nothing).
             conn.send_text(protocol::reply(wire::ServerFrame::Pong, frame.id.as_ref()));
@@ -253,7 +264,7 @@ fn handle_text(
         };
         let id = match *job {
             Job::Chat(queued) => queued.id,
-            Job::Refresh { id, .. } => id,
+            Job::Refresh { id, .. } | Job::Watch { id, .. } => id,
         };
         conn.send_text(protocol::error_frame(
             ErrorCode::Busy,
@@ -306,6 +317,9 @@ async fn action_worker(
                         return;
                     }
                 }
+            }
+            Job::Watch { users, id } => {
+                relay.presence().watch(&conn, users, id.as_ref()).await;
             }
             Job::Chat(queued) => {
                 // Sends already waiting behind this one go along with it, in order; any other

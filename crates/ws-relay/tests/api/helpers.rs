@@ -66,6 +66,17 @@ pub(crate) fn prefix() -> String {
     format!("cctest-{}", Uuid::new_v4().simple())
 }
 
+/// A stack (started with `options`) and a second relay, both sharing fan-out over Redis on a
+/// fresh prefix and ready.
+pub(crate) async fn two_relays(mut options: Options) -> (Stack, RelayNode) {
+    options.redis_prefix = Some(prefix());
+    let stack = spawn_stack_with(options).await;
+    let b_node = stack.second_relay().await;
+    wait_ready(&stack.relay).await;
+    wait_ready(&b_node).await;
+    (stack, b_node)
+}
+
 /// `GET /readyz` of a relay.
 pub(crate) async fn ready(node: &RelayNode) -> (StatusCode, Value) {
     let res = reqwest::get(format!("{}/readyz", node.http)).await.unwrap();

@@ -7,6 +7,7 @@ mod helpers;
 mod delivery;
 mod internal_api;
 mod membership;
+mod presence;
 mod protocol;
 mod redis;
 mod revocation;

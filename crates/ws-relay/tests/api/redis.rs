@@ -10,20 +10,9 @@ use wire::{ClientAction, Control, Reply, ServerFrame, Target};
 
 use crate::helpers::*;
 
-/// A stack with a second relay, both sharing fan-out over Redis on a fresh prefix and ready.
-async fn two_relays() -> (Stack, RelayNode) {
-    let mut options = Options::new(Engine::Sqlite);
-    options.redis_prefix = Some(prefix());
-    let stack = spawn_stack_with(options).await;
-    let b_node = stack.second_relay().await;
-    wait_ready(&stack.relay).await;
-    wait_ready(&b_node).await;
-    (stack, b_node)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relays_deliver_to_their_own_connections() {
-    let (stack, b_node) = two_relays().await;
+    let (stack, b_node) = two_relays(Options::new(Engine::Sqlite)).await;
 
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
@@ -96,7 +85,7 @@ async fn two_relays_deliver_to_their_own_connections() {
 /// they took, in order; a socket `react` that changes nothing tells nobody.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reactions_cross_relays() {
-    let (stack, b_node) = two_relays().await;
+    let (stack, b_node) = two_relays(Options::new(Engine::Sqlite)).await;
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
     let room = stack.create_room(&alice, "reactions").await;
@@ -148,7 +137,7 @@ async fn reactions_cross_relays() {
 /// reconnect; mentions resolve on sends over either relay; hiding tells the hider's sockets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_rooms_and_mentions_cross_relays() {
-    let (stack, b_node) = two_relays().await;
+    let (stack, b_node) = two_relays(Options::new(Engine::Postgres)).await;
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
     let (mut a, _) = stack.connect_to(&stack.relay, &alice).await;
