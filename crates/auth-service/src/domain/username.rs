@@ -1,8 +1,12 @@
 use service_kit::FieldError;
 
-/// 3–32 characters from `[A-Za-z0-9_.-]`; unique without regard to case.
+/// 3–32 characters from `[A-Za-z0-9_.-]`; unique without regard to case; not a word that
+/// mentions has taken (`@room` mentions a whole room, docs/architecture.md, "Mentions").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
+
+/// Names no account may take.
+const RESERVED: &[&str] = &["room"];
 
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
@@ -20,6 +24,12 @@ impl Username {
             return Err(FieldError::new(
                 "username",
                 "may contain only letters, digits, '_', '.' and '-'",
+            ));
+        }
+        if RESERVED.iter().any(|r| raw.eq_ignore_ascii_case(r)) {
+            return Err(FieldError::new(
+                "username",
+                "is reserved (@room mentions everyone in a room); choose another",
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -44,5 +54,7 @@ mod tests {
         assert!(Username::parse("with space").is_err());
         assert!(Username::parse("émile").is_err());
         assert!(Username::parse("<script>").is_err());
+        assert!(Username::parse("Room").is_err());
+        assert!(Username::parse("roomy").is_ok());
     }
 }
