@@ -17,14 +17,17 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{HttpResponse, Responder, web};
 use anyhow::Context;
-use service_kit::config::{parse_var, secs_var, var};
+use service_kit::config::{list_var, parse_var, secs_var, var};
 use service_kit::ops::Readiness;
 use service_kit::{ConfigError, InternalKeySet};
 use ws_relay::relay::Relay;
 
 pub use front::FrontLimits;
 
-/// What the quick start needs to know; everything else is derived.
+/// What the quick start needs to know. Each service's settings are read from the same
+/// environment variables, with the same defaults, as when the service runs alone (see
+/// `.env.example`); [`start_with_listener`] changes only how the three are wired together in
+/// this process: their SQLite files in `data_dir`, loopback addresses, fresh internal keys.
 #[derive(Debug, Clone)]
 pub struct QuickStart {
     /// Where the public port listens (default 127.0.0.1:8080).
@@ -36,22 +39,35 @@ pub struct QuickStart {
     pub data_dir: PathBuf,
     /// The built web app (`web/dist`); served when present.
     pub web_dir: PathBuf,
-    /// bcrypt cost for auth-service (12 unless tests lower it).
-    pub bcrypt_cost: u32,
     /// The front door's size and time limits.
     pub limits: FrontLimits,
+    /// auth-service's settings (`AUTH_RATE_LIMIT_*`, `SMTP_URL`, token lifetimes, ...).
+    pub auth: auth_service::config::Settings,
+    /// chat-service's settings (`CHAT_*` limits, ...).
+    pub chat: chat_service::config::Settings,
+    /// The relay's settings (`WS_*`, `RELAY_*`, ...).
+    pub relay: ws_relay::config::Settings,
+    /// `PUBLIC_URL` when set; else the public port's local address.
+    pub public_url: Option<String>,
+    /// `ALLOWED_ORIGINS` when set; else the public port's local addresses.
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl QuickStart {
     /// What `from_env` gives with nothing set, with these directories.
     pub fn development(data_dir: PathBuf, web_dir: PathBuf) -> Self {
+        let sqlite = sqlite_url(&data_dir, AUTH_DB);
         Self {
             bind_addr: "127.0.0.1:8080".to_owned(),
             ops_addr: "127.0.0.1:8090".to_owned(),
+            auth: auth_service::config::Settings::development(&sqlite, &data_dir),
+            chat: chat_service::config::Settings::development(&sqlite_url(&data_dir, CHAT_DB), ""),
+            relay: ws_relay::config::Settings::development("", ""),
             data_dir,
             web_dir,
-            bcrypt_cost: 12,
             limits: FrontLimits::default(),
+            public_url: None,
+            allowed_origins: None,
         }
     }
 
@@ -81,11 +97,16 @@ impl QuickStart {
                 return Err(ConfigError::new(name, "must be at least 1"));
             }
         }
+        let origins = list_var("ALLOWED_ORIGINS");
         Ok(Self {
             bind_addr: format!("{host}:{port}"),
             ops_addr: format!("127.0.0.1:{ops_port}"),
-            bcrypt_cost: parse_var("BCRYPT_COST", d.bcrypt_cost)?,
             limits,
+            auth: auth_service::config::Settings::from_env()?,
+            chat: chat_service::config::Settings::from_env()?,
+            relay: ws_relay::config::Settings::from_env()?,
+            public_url: var("PUBLIC_URL"),
+            allowed_origins: (!origins.is_empty()).then_some(origins),
             ..d
         })
     }
@@ -99,6 +120,14 @@ pub struct Running {
     pub ops_port: u16,
     pub relay: Relay,
     front: Server,
+}
+
+/// The quick start's databases, in `DATA_DIR`.
+pub const AUTH_DB: &str = "auth.db";
+pub const CHAT_DB: &str = "chat.db";
+
+fn sqlite_url(data_dir: &Path, file: &str) -> String {
+    format!("sqlite://{}", data_dir.join(file).display())
 }
 
 fn loopback() -> anyhow::Result<TcpListener> {
@@ -133,31 +162,37 @@ pub async fn start_with_listener(
     // auth-service and chat-service reach the relay's internal API on the ops port, never
     // through the public one.
     let ops_url = format!("http://127.0.0.1:{ops_port}");
-    let origins = vec![
-        format!("http://localhost:{port}"),
-        format!("http://127.0.0.1:{port}"),
-    ];
+    let origins = config.allowed_origins.clone().unwrap_or_else(|| {
+        vec![
+            format!("http://localhost:{port}"),
+            format!("http://127.0.0.1:{port}"),
+        ]
+    });
     let internal_keys = random_keys()?;
     store_kit::files::private_dir(&config.data_dir)
         .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
     warn_if_open(&config.data_dir);
-    let sqlite = |name: &str| format!("sqlite://{}", config.data_dir.join(name).display());
 
-    let mut auth =
-        auth_service::config::Settings::development(&sqlite("auth.db"), &config.data_dir);
+    let mut auth = config.auth;
+    auth.database_url = sqlite_url(&config.data_dir, AUTH_DB);
+    auth.migrate_on_start = true;
+    auth.data_dir = config.data_dir.clone();
     auth.internal_keys = internal_keys.clone();
     auth.relay_url = Some(ops_url.clone());
-    auth.public_url = format!("http://localhost:{port}");
+    auth.public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://localhost:{port}"));
     auth.allowed_origins = origins.clone();
-    auth.bcrypt_cost = config.bcrypt_cost;
+    // The front door, in this process, is auth-service's proxy.
     auth.trusted_proxies =
         service_kit::TrustedProxies::parse("TRUSTED_PROXIES", &["127.0.0.1".to_owned()])?;
     let auth_app =
         auth_service::startup::Application::build_with_listener(auth, loopback()?).await?;
     let auth_url = format!("http://127.0.0.1:{}", auth_app.port());
 
-    let mut chat = chat_service::config::Settings::from_env()?;
-    chat.database_url = sqlite("chat.db");
+    let mut chat = config.chat;
+    chat.database_url = sqlite_url(&config.data_dir, CHAT_DB);
     chat.migrate_on_start = true;
     chat.auth_url = auth_url.clone();
     chat.internal_keys = internal_keys.clone();
@@ -166,7 +201,7 @@ pub async fn start_with_listener(
         chat_service::startup::Application::build_with_listener(chat, loopback()?).await?;
     let chat_url = format!("http://127.0.0.1:{}", chat_app.port());
 
-    let mut relay_settings = ws_relay::config::Settings::from_env()?;
+    let mut relay_settings = config.relay;
     relay_settings.chat_url = chat_url.clone();
     relay_settings.auth_url = auth_url.clone();
     relay_settings.internal_keys = internal_keys;
