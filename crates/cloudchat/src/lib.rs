@@ -102,9 +102,10 @@ impl QuickStart {
             bind_addr: format!("{host}:{port}"),
             ops_addr: format!("127.0.0.1:{ops_port}"),
             limits,
-            auth: auth_service::config::Settings::from_env()?,
-            chat: chat_service::config::Settings::from_env()?,
-            relay: ws_relay::config::Settings::from_env()?,
+            // Checked once complete, when the quick start wires them together.
+            auth: auth_service::config::Settings::read_env(Some(InternalKeySet::development()))?,
+            chat: chat_service::config::Settings::read_env(Some(InternalKeySet::development()))?,
+            relay: ws_relay::config::Settings::read_env(Some(InternalKeySet::development()))?,
             public_url: var("PUBLIC_URL"),
             allowed_origins: (!origins.is_empty()).then_some(origins),
             ..d
@@ -125,6 +126,15 @@ pub struct Running {
 /// The quick start's databases, in `DATA_DIR`.
 pub const AUTH_DB: &str = "auth.db";
 pub const CHAT_DB: &str = "chat.db";
+
+/// `scheme://host[:port]` of a URL (what a browser sends as `Origin`).
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
 
 fn sqlite_url(data_dir: &Path, file: &str) -> String {
     format!("sqlite://{}", data_dir.join(file).display())
@@ -157,17 +167,28 @@ pub async fn start_with_listener(
     front_listener: TcpListener,
 ) -> anyhow::Result<Running> {
     let port = front_listener.local_addr()?.port();
+    let production = config.auth.env.is_production();
+    if production && config.public_url.is_none() {
+        return Err(ConfigError::new(
+            "PUBLIC_URL",
+            "is required when APP_ENV=production: the address people open (https://chat.example.org), used in password-reset mails and as the allowed origin",
+        )
+        .into());
+    }
     let ops_listener = bind_ops(&config.ops_addr)?;
     let ops_port = ops_listener.local_addr()?.port();
     // auth-service and chat-service reach the relay's internal API on the ops port, never
     // through the public one.
     let ops_url = format!("http://127.0.0.1:{ops_port}");
-    let origins = config.allowed_origins.clone().unwrap_or_else(|| {
-        vec![
+    // ALLOWED_ORIGINS, else PUBLIC_URL's origin, else the public port's local addresses.
+    let origins = match (&config.allowed_origins, &config.public_url) {
+        (Some(list), _) => list.clone(),
+        (None, Some(url)) => vec![origin_of(url).to_owned()],
+        (None, None) => vec![
             format!("http://localhost:{port}"),
             format!("http://127.0.0.1:{port}"),
-        ]
-    });
+        ],
+    };
     let internal_keys = random_keys()?;
     store_kit::files::private_dir(&config.data_dir)
         .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
@@ -184,9 +205,14 @@ pub async fn start_with_listener(
         .clone()
         .unwrap_or_else(|| format!("http://localhost:{port}"));
     auth.allowed_origins = origins.clone();
+    if auth.jwt_private_key.is_none() {
+        // Kept in DATA_DIR in every mode: one binary, one directory to back up.
+        auth.jwt_private_key = Some(auth_service::startup::key_file_pem(&config.data_dir)?);
+    }
     // The front door, in this process, is auth-service's proxy.
     auth.trusted_proxies =
         service_kit::TrustedProxies::parse("TRUSTED_PROXIES", &["127.0.0.1".to_owned()])?;
+    auth.validate()?;
     let auth_app =
         auth_service::startup::Application::build_with_listener(auth, loopback()?).await?;
     let auth_url = format!("http://127.0.0.1:{}", auth_app.port());
@@ -197,6 +223,7 @@ pub async fn start_with_listener(
     chat.auth_url = auth_url.clone();
     chat.internal_keys = internal_keys.clone();
     chat.relay_url = Some(ops_url.clone());
+    chat.validate()?;
     let chat_app =
         chat_service::startup::Application::build_with_listener(chat, loopback()?).await?;
     let chat_url = format!("http://127.0.0.1:{}", chat_app.port());
@@ -213,6 +240,7 @@ pub async fn start_with_listener(
         &front_listener,
         relay_settings.limits.idle_timeout,
     )?;
+    relay_settings.validate()?;
     let relay = Relay::new(relay_settings)?;
 
     let readiness = Readiness(
@@ -353,5 +381,20 @@ impl Running {
         let Running { relay, front, .. } = self;
         ws_relay::startup::serve_with_drain(front, relay, std::future::pending()).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_origin_of_a_public_url() {
+        assert_eq!(
+            super::origin_of("https://chat.example.org"),
+            "https://chat.example.org"
+        );
+        assert_eq!(
+            super::origin_of("https://chat.example.org:8443/team/"),
+            "https://chat.example.org:8443"
+        );
     }
 }
