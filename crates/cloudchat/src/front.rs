@@ -7,6 +7,7 @@
 //! request head and how long an idle connection stays open.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -176,6 +177,7 @@ async fn front_door(
 /// sockets before stopping (`ws_relay::startup::serve_with_drain`).
 pub fn server<F>(
     listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
     limits: FrontLimits,
     shutdown_timeout_secs: u64,
     configure: F,
@@ -185,7 +187,7 @@ where
 {
     let (header_timeout, keep_alive) = (limits.header_timeout, limits.keep_alive);
     let limits = web::Data::new(limits);
-    Ok(HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         let limits = limits.clone();
         let json_limit = limits.max_body_bytes;
         App::new()
@@ -202,9 +204,41 @@ where
     .keep_alive(keep_alive)
     .tcp_nodelay(true)
     .disable_signals()
-    .shutdown_timeout(shutdown_timeout_secs)
-    .listen(listener)?
+    .shutdown_timeout(shutdown_timeout_secs);
+    Ok(match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config)?,
+        None => server.listen(listener)?,
+    }
     .run())
+}
+
+/// The TLS configuration of the public port from a PEM certificate chain and its private
+/// key (`TLS_CERT_FILE`, `TLS_KEY_FILE`): TLS 1.2 and 1.3 with aws-lc-rs, HTTP/1.1 (which
+/// the WebSocket upgrade needs).
+pub fn tls_config(cert_file: &Path, key_file: &Path) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert_file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("TLS_CERT_FILE {}: {e}", cert_file.display()))?;
+    if certs.is_empty() {
+        anyhow::bail!(
+            "TLS_CERT_FILE {}: no certificate in it",
+            cert_file.display()
+        );
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| anyhow::anyhow!("TLS_KEY_FILE {}: {e}", key_file.display()))?;
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            anyhow::anyhow!("TLS_CERT_FILE and TLS_KEY_FILE do not make a key pair: {e}")
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 #[cfg(test)]

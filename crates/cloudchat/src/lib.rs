@@ -49,8 +49,11 @@ pub struct QuickStart {
     pub relay: ws_relay::config::Settings,
     /// `PUBLIC_URL` when set; else the public port's local address.
     pub public_url: Option<String>,
-    /// `ALLOWED_ORIGINS` when set; else the public port's local addresses.
+    /// `ALLOWED_ORIGINS` when set; else `PUBLIC_URL`'s origin, else the public port's local
+    /// addresses.
     pub allowed_origins: Option<Vec<String>>,
+    /// `TLS_CERT_FILE` and `TLS_KEY_FILE` (PEM): the public port speaks HTTPS and WSS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl QuickStart {
@@ -68,6 +71,7 @@ impl QuickStart {
             limits: FrontLimits::default(),
             public_url: None,
             allowed_origins: None,
+            tls: None,
         }
     }
 
@@ -108,6 +112,22 @@ impl QuickStart {
             relay: ws_relay::config::Settings::read_env(Some(InternalKeySet::development()))?,
             public_url: var("PUBLIC_URL"),
             allowed_origins: (!origins.is_empty()).then_some(origins),
+            tls: match (var("TLS_CERT_FILE"), var("TLS_KEY_FILE")) {
+                (Some(cert), Some(key)) => Some((cert.into(), key.into())),
+                (None, None) => None,
+                (Some(_), None) => {
+                    return Err(ConfigError::new(
+                        "TLS_KEY_FILE",
+                        "is required with TLS_CERT_FILE",
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::new(
+                        "TLS_CERT_FILE",
+                        "is required with TLS_KEY_FILE",
+                    ));
+                }
+            },
             ..d
         })
     }
@@ -175,6 +195,12 @@ pub async fn start_with_listener(
         )
         .into());
     }
+    // Read before anything starts, so a bad certificate is the first and only error.
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|(cert, key)| front::tls_config(cert, key))
+        .transpose()?;
     let ops_listener = bind_ops(&config.ops_addr)?;
     let ops_port = ops_listener.local_addr()?.port();
     // auth-service and chat-service reach the relay's internal API on the ops port, never
@@ -233,9 +259,9 @@ pub async fn start_with_listener(
     relay_settings.auth_url = auth_url.clone();
     relay_settings.internal_keys = internal_keys;
     relay_settings.allowed_origins = origins;
-    // The relay is the front door here: the TCP peer is the client, whose address the
-    // per-address connect limit counts; no proxy's X-Forwarded-For is to be believed.
-    relay_settings.trusted_proxies = service_kit::TrustedProxies::none();
+    // The relay is the front door here: the per-address connect limit counts the TCP peer,
+    // or what the proxies in TRUSTED_PROXIES (none by default) say the client is.
+    let front_proxies = relay_settings.trusted_proxies.clone();
     ws_relay::startup::drop_unread_connections(
         &front_listener,
         relay_settings.limits.idle_timeout,
@@ -262,7 +288,7 @@ pub async fn start_with_listener(
             move |cfg| ws_relay::startup::configure_internal(cfg, &relay)
         },
     )?;
-    let proxy = web::Data::new(proxy::Proxy::new(&config.limits)?);
+    let proxy = web::Data::new(proxy::Proxy::new(&config.limits, front_proxies)?);
     let web_dir = config.web_dir.clone();
     let has_web = web_dir.join("index.html").is_file();
     if !has_web {
@@ -273,6 +299,7 @@ pub async fn start_with_listener(
         let relay = relay.clone();
         front::server(
             front_listener,
+            tls,
             config.limits.clone(),
             drain.as_secs() + 5,
             move |cfg| {

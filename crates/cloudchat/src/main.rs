@@ -28,6 +28,11 @@ async fn run(command: String, config: QuickStart) -> anyhow::Result<()> {
         .rsplit_once(':')
         .map_or("127.0.0.1", |(h, _)| h)
         .to_owned();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let running = cloudchat::start(config).await?;
     let shown = if host == "127.0.0.1" || host == "0.0.0.0" {
         "localhost"
@@ -37,7 +42,7 @@ async fn run(command: String, config: QuickStart) -> anyhow::Result<()> {
     tracing::info!(
         port = running.port,
         ops_port = running.ops_port,
-        "Cloud Chat is running at http://{shown}:{} (health, readiness, metrics and internal API on http://127.0.0.1:{} only)",
+        "Cloud Chat is running at {scheme}://{shown}:{} (health, readiness, metrics and internal API on http://127.0.0.1:{} only)",
         running.port,
         running.ops_port
     );

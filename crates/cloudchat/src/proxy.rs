@@ -38,10 +38,16 @@ pub(crate) struct Proxy {
     http: reqwest::Client,
     max_body_bytes: usize,
     body_timeout: Duration,
+    /// Proxies in front of the quick start whose `X-Forwarded-For` is believed
+    /// (`TRUSTED_PROXIES`; none by default: the TCP peer is the client).
+    trusted: service_kit::TrustedProxies,
 }
 
 impl Proxy {
-    pub(crate) fn new(limits: &FrontLimits) -> anyhow::Result<Self> {
+    pub(crate) fn new(
+        limits: &FrontLimits,
+        trusted: service_kit::TrustedProxies,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(UPSTREAM_TIMEOUT)
@@ -51,6 +57,7 @@ impl Proxy {
             http,
             max_body_bytes: limits.max_body_bytes,
             body_timeout: limits.body_timeout,
+            trusted,
         })
     }
 
@@ -120,8 +127,9 @@ impl Proxy {
                 outgoing = outgoing.header(name.as_str(), value.as_bytes());
             }
         }
-        if let Some(peer) = req.peer_addr() {
-            outgoing = outgoing.header("x-forwarded-for", peer.ip().to_string());
+        // The one address the services see: the client's, as far as trusted proxies say.
+        if let Some(client) = self.trusted.client_ip(req) {
+            outgoing = outgoing.header("x-forwarded-for", client.to_string());
         }
         if let Some(id) = req.extensions().get::<RequestId>() {
             outgoing = outgoing.header(service_kit::REQUEST_ID_HEADER, id.as_str());

@@ -212,3 +212,120 @@ async fn production_mode_keeps_its_key_and_refuses_what_is_missing() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_port_speaks_tls_with_the_given_certificate() {
+    let root = TempDir::new("cloudchat-tls");
+    let (ca, cert, key) = (
+        root.0.join("ca.pem"),
+        root.0.join("cert.pem"),
+        root.0.join("key.pem"),
+    );
+    let ext = root.0.join("leaf.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n",
+    )
+    .unwrap();
+    let d = |name: &str| root.0.join(name).to_str().unwrap().to_owned();
+    // A private CA, and the server's certificate signed by it (Debian's openssl package).
+    for args in [
+        vec![
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Test CA",
+            "-keyout",
+            &d("ca-key.pem"),
+            "-out",
+            &d("ca.pem"),
+        ],
+        vec![
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &d("key.pem"),
+            "-out",
+            &d("leaf.csr"),
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &d("leaf.csr"),
+            "-CA",
+            &d("ca.pem"),
+            "-CAkey",
+            &d("ca-key.pem"),
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            &d("leaf.ext"),
+            "-out",
+            &d("cert.pem"),
+        ],
+    ] {
+        let made = Command::new("openssl")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl makes the test certificates");
+        assert!(made.success(), "openssl {args:?}");
+    }
+
+    // One file without the other, or a file that is not a certificate, is refused by name.
+    let stderr = refused(&root.0, &[("TLS_CERT_FILE", cert.to_str().unwrap())]);
+    assert!(stderr.contains("TLS_KEY_FILE"), "{stderr}");
+    let stderr = refused(
+        &root.0,
+        &[
+            ("TLS_CERT_FILE", key.to_str().unwrap()),
+            ("TLS_KEY_FILE", key.to_str().unwrap()),
+        ],
+    );
+    assert!(stderr.contains("TLS_CERT_FILE"), "{stderr}");
+
+    let (_server, port, ops) = launch(
+        &root.0,
+        &[
+            ("BCRYPT_COST", "4"),
+            ("TLS_CERT_FILE", cert.to_str().unwrap()),
+            ("TLS_KEY_FILE", key.to_str().unwrap()),
+        ],
+    );
+    wait_ready(ops).await;
+    let pem = std::fs::read(&ca).unwrap();
+    let https = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap();
+    let res = https
+        .post(format!("https://localhost:{port}/auth/register"))
+        .json(&json!({"username": "tess", "email": "tess@example.com", "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/rooms"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+}
