@@ -7,6 +7,7 @@
 //! `/readyz` and `/metrics` answer only on a loopback ops port. The services still talk to
 //! each other over HTTP with their per-caller internal keys, exactly as when they run apart.
 
+pub mod export;
 pub mod front;
 mod proxy;
 
@@ -156,7 +157,7 @@ fn origin_of(url: &str) -> &str {
     }
 }
 
-fn sqlite_url(data_dir: &Path, file: &str) -> String {
+pub(crate) fn sqlite_url(data_dir: &Path, file: &str) -> String {
     format!("sqlite://{}", data_dir.join(file).display())
 }
 
