@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use cloudchat::QuickStart;
+use cloudchat::{QuickStart, backup};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -17,12 +17,19 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: String, config: QuickStart) -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    if let Some(backup) = backup::Command::parse(&command, &args) {
+        return backup?.run(&config.data_dir).await;
+    }
     if command != "serve" {
         return Err(service_kit::cli::unknown_command(
             &command,
-            "serve or healthcheck",
+            "serve, backup <dir>, restore [--force] <dir> or healthcheck",
         ));
     }
+    // Held until the process ends: `cloudchat restore` refuses a DATA_DIR a server uses, and a
+    // second server on the same DATA_DIR refuses to start (deploy/README.md).
+    let _lock = backup::DataDirLock::acquire(&config.data_dir)?;
     let host = config
         .bind_addr
         .rsplit_once(':')
