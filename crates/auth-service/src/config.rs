@@ -113,7 +113,17 @@ impl Settings {
         }
     }
 
+    /// The settings the environment gives, checked ([`Self::validate`]).
     pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = Self::read_env(None)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings the environment gives, unchecked, with the internal keys given instead of
+    /// read (the one-process quick start makes its own); check them with [`Self::validate`]
+    /// once they are complete.
+    pub fn read_env(keys: Option<InternalKeySet>) -> Result<Self, ConfigError> {
         let env = AppEnv::from_env()?;
         let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
         let database_url = var("DATABASE_URL")
@@ -126,9 +136,12 @@ impl Settings {
             })?),
             (None, None) => None,
         };
-        let internal_keys = InternalKeySet::from_env(env, USES_KEYS)?;
+        let internal_keys = match keys {
+            Some(keys) => keys,
+            None => InternalKeySet::from_env(env, USES_KEYS)?,
+        };
         let origins = list_var("ALLOWED_ORIGINS");
-        let settings = Self {
+        Ok(Self {
             env,
             bind_addr: var("BIND_ADDR").unwrap_or(d.bind_addr),
             migrate_on_start: bool_var("MIGRATE_ON_START", database_url.starts_with("sqlite:"))?,
@@ -184,9 +197,7 @@ impl Settings {
                 )?,
             },
             rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
-        };
-        settings.validate()?;
-        Ok(settings)
+        })
     }
 
     /// Rules that hold however the settings were built (also for tests).

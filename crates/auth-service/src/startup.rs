@@ -200,23 +200,35 @@ impl AppState {
 /// The signing key: from the environment, or (development only) generated once and kept
 /// under the data directory so tokens survive a restart.
 fn load_or_create_key(settings: &Settings) -> anyhow::Result<SigningKey> {
-    if let Some(pem) = &settings.jwt_private_key {
-        return SigningKey::from_pem(pem).context("JWT_PRIVATE_KEY");
-    }
-    let path = settings.data_dir.join("jwt-signing-key.pem");
+    let pem = match &settings.jwt_private_key {
+        Some(pem) => pem.clone(),
+        None => key_file_pem(&settings.data_dir)?,
+    };
+    SigningKey::from_pem(&pem).context("JWT_PRIVATE_KEY")
+}
+
+/// The signing key kept in `data_dir/jwt-signing-key.pem`, generated there (owner-only) the
+/// first time: a development auth-service's key, and the one-process quick start's in any
+/// mode (docs/decisions.md).
+pub fn key_file_pem(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join(KEY_FILE);
     if path.exists() {
         let pem = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        return SigningKey::from_pem(&pem)
-            .with_context(|| format!("the key in {}", path.display()));
+        SigningKey::from_pem(&pem).with_context(|| format!("the key in {}", path.display()))?;
+        return Ok(pem);
     }
     let key = SigningKey::generate()?;
+    let pem = key.to_pem();
     // Owner-only (0600, in a 0700 directory when we create it): the key signs every token.
-    store_kit::files::write_new_private_file(&path, key.to_pem().as_bytes())
+    store_kit::files::write_new_private_file(&path, pem.as_bytes())
         .with_context(|| format!("creating {}", path.display()))?;
-    tracing::warn!(path = %path.display(), "generated a development signing key; set JWT_PRIVATE_KEY in production");
-    Ok(key)
+    tracing::warn!(path = %path.display(), "generated a signing key; keep this file (back it up with the databases) or set JWT_PRIVATE_KEY");
+    Ok(pem)
 }
+
+/// The signing key's file name in the data directory.
+pub const KEY_FILE: &str = "jwt-signing-key.pem";
 
 /// Deletes expired refresh and reset tokens, and revocations past the access-token lifetime,
 /// every ten minutes.

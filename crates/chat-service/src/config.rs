@@ -217,14 +217,27 @@ impl Settings {
         }
     }
 
+    /// The settings the environment gives, checked ([`Self::validate`]).
     pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = Self::read_env(None)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings the environment gives, unchecked, with the internal keys given instead of
+    /// read (the one-process quick start makes its own); check them with [`Self::validate`]
+    /// once they are complete.
+    pub fn read_env(keys: Option<InternalKeySet>) -> Result<Self, ConfigError> {
         let env = AppEnv::from_env()?;
         let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
         let database_url = var("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}/chat.db", data_dir.display()));
         let d = Self::development(&database_url, "http://127.0.0.1:8081");
-        let internal_keys = InternalKeySet::from_env(env, USES_KEYS)?;
-        let settings = Self {
+        let internal_keys = match keys {
+            Some(keys) => keys,
+            None => InternalKeySet::from_env(env, USES_KEYS)?,
+        };
+        Ok(Self {
             env,
             bind_addr: var("BIND_ADDR").unwrap_or(d.bind_addr),
             migrate_on_start: bool_var("MIGRATE_ON_START", database_url.starts_with("sqlite:"))?,
@@ -244,9 +257,7 @@ impl Settings {
             limits: Limits::from_env()?,
             revocation_poll: millis_var("REVOCATION_POLL_MS", d.revocation_poll)?,
             rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
-        };
-        settings.validate()?;
-        Ok(settings)
+        })
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -1,5 +1,5 @@
 //! `cloudchat backup <dir>` and `cloudchat restore [--force] <dir>`: the quick start's data —
-//! `chat.db`, `auth.db` and the signing key file(s) in DATA_DIR — copied out while the server
+//! `chat.db`, `auth.db` and the signing key file in DATA_DIR — copied out while the server
 //! runs, and copied back while it does not. How to use them: deploy/README.md ("Backup and
 //! restore of the single binary"); why this way: docs/decisions.md ("Online backup of the
 //! single binary").
@@ -21,7 +21,7 @@ use sqlx::{ConnectOptions, Connection};
 /// The databases, in the order a backup copies them: chat-service's rows refer to users by
 /// id, and users are never deleted from auth.db, so snapshotting chat.db first and auth.db
 /// second gives an auth.db that knows every user the chat.db copy mentions.
-pub const DATABASES: [&str; 2] = ["chat.db", "auth.db"];
+pub const DATABASES: [&str; 2] = [crate::CHAT_DB, crate::AUTH_DB];
 
 /// The lock file a running server holds in DATA_DIR.
 pub const LOCK_FILE: &str = "cloudchat.lock";
@@ -111,7 +111,7 @@ impl DataDirLock {
 }
 
 /// Copies the databases (each a consistent snapshot, taken with `VACUUM INTO` while the
-/// server may be writing) and the key files into `dir`, a new directory created owner-only
+/// server may be writing) and the key file into `dir`, a new directory created owner-only
 /// or an empty one. Returns the names of the files written.
 pub async fn backup(data_dir: &Path, dir: &Path) -> anyhow::Result<Vec<String>> {
     for db in DATABASES {
@@ -159,7 +159,7 @@ pub async fn backup(data_dir: &Path, dir: &Path) -> anyhow::Result<Vec<String>> 
 /// server holds DATA_DIR and (unless `force`) DATA_DIR holds no data yet. Each file is
 /// written beside its destination and renamed over it; a replaced database's `-wal` and
 /// `-shm` files are removed first, so that an old log is never replayed onto the new file.
-/// Key files in DATA_DIR that the backup does not have are left alone.
+/// A key file in DATA_DIR is left alone when the backup has none.
 pub async fn restore(data_dir: &Path, dir: &Path, force: bool) -> anyhow::Result<Vec<String>> {
     for db in DATABASES {
         let source = dir.join(db);
@@ -212,10 +212,10 @@ fn is_data_file(name: &str) -> bool {
             .any(|db| name == *db || name == format!("{db}-wal") || name == format!("{db}-shm"))
 }
 
-/// The signing key files auth-service keeps in DATA_DIR (`jwt-signing-key.pem` in
-/// development): every `.pem` file there.
+/// The signing key file the quick start keeps in DATA_DIR (absent when `JWT_PRIVATE_KEY`
+/// comes from the environment).
 fn is_key_file(name: &str) -> bool {
-    name.ends_with(".pem")
+    name == auth_service::startup::KEY_FILE
 }
 
 fn key_files(dir: &Path) -> anyhow::Result<Vec<String>> {
@@ -355,7 +355,7 @@ mod tests {
         ] {
             assert!(is_data_file(name), "{name}");
         }
-        for name in [LOCK_FILE, "notes.txt", "chat.db.restoring"] {
+        for name in [LOCK_FILE, "notes.txt", "chat.db.restoring", "tls.pem"] {
             assert!(!is_data_file(name), "{name}");
         }
     }

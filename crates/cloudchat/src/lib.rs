@@ -18,14 +18,17 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{HttpResponse, Responder, web};
 use anyhow::Context;
-use service_kit::config::{parse_var, secs_var, var};
+use service_kit::config::{list_var, parse_var, secs_var, var};
 use service_kit::ops::Readiness;
 use service_kit::{ConfigError, InternalKeySet};
 use ws_relay::relay::Relay;
 
 pub use front::FrontLimits;
 
-/// What the quick start needs to know; everything else is derived.
+/// What the quick start needs to know. Each service's settings are read from the same
+/// environment variables, with the same defaults, as when the service runs alone (see
+/// `.env.example`); [`start_with_listener`] changes only how the three are wired together in
+/// this process: their SQLite files in `data_dir`, loopback addresses, fresh internal keys.
 #[derive(Debug, Clone)]
 pub struct QuickStart {
     /// Where the public port listens (default 127.0.0.1:8080).
@@ -37,22 +40,35 @@ pub struct QuickStart {
     pub data_dir: PathBuf,
     /// The built web app (`web/dist`); served when present.
     pub web_dir: PathBuf,
-    /// bcrypt cost for auth-service (12 unless tests lower it).
-    pub bcrypt_cost: u32,
     /// The front door's size and time limits.
     pub limits: FrontLimits,
+    /// auth-service's settings (`AUTH_RATE_LIMIT_*`, `SMTP_URL`, token lifetimes, ...).
+    pub auth: auth_service::config::Settings,
+    /// chat-service's settings (`CHAT_*` limits, ...).
+    pub chat: chat_service::config::Settings,
+    /// The relay's settings (`WS_*`, `RELAY_*`, ...).
+    pub relay: ws_relay::config::Settings,
+    /// `PUBLIC_URL` when set; else the public port's local address.
+    pub public_url: Option<String>,
+    /// `ALLOWED_ORIGINS` when set; else the public port's local addresses.
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl QuickStart {
     /// What `from_env` gives with nothing set, with these directories.
     pub fn development(data_dir: PathBuf, web_dir: PathBuf) -> Self {
+        let sqlite = sqlite_url(&data_dir, AUTH_DB);
         Self {
             bind_addr: "127.0.0.1:8080".to_owned(),
             ops_addr: "127.0.0.1:8090".to_owned(),
+            auth: auth_service::config::Settings::development(&sqlite, &data_dir),
+            chat: chat_service::config::Settings::development(&sqlite_url(&data_dir, CHAT_DB), ""),
+            relay: ws_relay::config::Settings::development("", ""),
             data_dir,
             web_dir,
-            bcrypt_cost: 12,
             limits: FrontLimits::default(),
+            public_url: None,
+            allowed_origins: None,
         }
     }
 
@@ -82,11 +98,17 @@ impl QuickStart {
                 return Err(ConfigError::new(name, "must be at least 1"));
             }
         }
+        let origins = list_var("ALLOWED_ORIGINS");
         Ok(Self {
             bind_addr: format!("{host}:{port}"),
             ops_addr: format!("127.0.0.1:{ops_port}"),
-            bcrypt_cost: parse_var("BCRYPT_COST", d.bcrypt_cost)?,
             limits,
+            // Checked once complete, when the quick start wires them together.
+            auth: auth_service::config::Settings::read_env(Some(InternalKeySet::development()))?,
+            chat: chat_service::config::Settings::read_env(Some(InternalKeySet::development()))?,
+            relay: ws_relay::config::Settings::read_env(Some(InternalKeySet::development()))?,
+            public_url: var("PUBLIC_URL"),
+            allowed_origins: (!origins.is_empty()).then_some(origins),
             ..d
         })
     }
@@ -100,6 +122,23 @@ pub struct Running {
     pub ops_port: u16,
     pub relay: Relay,
     front: Server,
+}
+
+/// The quick start's databases, in `DATA_DIR`.
+pub const AUTH_DB: &str = "auth.db";
+pub const CHAT_DB: &str = "chat.db";
+
+/// `scheme://host[:port]` of a URL (what a browser sends as `Origin`).
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+fn sqlite_url(data_dir: &Path, file: &str) -> String {
+    format!("sqlite://{}", data_dir.join(file).display())
 }
 
 fn loopback() -> anyhow::Result<TcpListener> {
@@ -129,45 +168,68 @@ pub async fn start_with_listener(
     front_listener: TcpListener,
 ) -> anyhow::Result<Running> {
     let port = front_listener.local_addr()?.port();
+    let production = config.auth.env.is_production();
+    if production && config.public_url.is_none() {
+        return Err(ConfigError::new(
+            "PUBLIC_URL",
+            "is required when APP_ENV=production: the address people open (https://chat.example.org), used in password-reset mails and as the allowed origin",
+        )
+        .into());
+    }
     let ops_listener = bind_ops(&config.ops_addr)?;
     let ops_port = ops_listener.local_addr()?.port();
     // auth-service and chat-service reach the relay's internal API on the ops port, never
     // through the public one.
     let ops_url = format!("http://127.0.0.1:{ops_port}");
-    let origins = vec![
-        format!("http://localhost:{port}"),
-        format!("http://127.0.0.1:{port}"),
-    ];
+    // ALLOWED_ORIGINS, else PUBLIC_URL's origin, else the public port's local addresses.
+    let origins = match (&config.allowed_origins, &config.public_url) {
+        (Some(list), _) => list.clone(),
+        (None, Some(url)) => vec![origin_of(url).to_owned()],
+        (None, None) => vec![
+            format!("http://localhost:{port}"),
+            format!("http://127.0.0.1:{port}"),
+        ],
+    };
     let internal_keys = random_keys()?;
     store_kit::files::private_dir(&config.data_dir)
         .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
     warn_if_open(&config.data_dir);
-    let sqlite = |name: &str| format!("sqlite://{}", config.data_dir.join(name).display());
 
-    let mut auth =
-        auth_service::config::Settings::development(&sqlite("auth.db"), &config.data_dir);
+    let mut auth = config.auth;
+    auth.database_url = sqlite_url(&config.data_dir, AUTH_DB);
+    auth.migrate_on_start = true;
+    auth.data_dir = config.data_dir.clone();
     auth.internal_keys = internal_keys.clone();
     auth.relay_url = Some(ops_url.clone());
-    auth.public_url = format!("http://localhost:{port}");
+    auth.public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://localhost:{port}"));
     auth.allowed_origins = origins.clone();
-    auth.bcrypt_cost = config.bcrypt_cost;
+    if auth.jwt_private_key.is_none() {
+        // Kept in DATA_DIR in every mode: one binary, one directory to back up.
+        auth.jwt_private_key = Some(auth_service::startup::key_file_pem(&config.data_dir)?);
+    }
+    // The front door, in this process, is auth-service's proxy.
     auth.trusted_proxies =
         service_kit::TrustedProxies::parse("TRUSTED_PROXIES", &["127.0.0.1".to_owned()])?;
+    auth.validate()?;
     let auth_app =
         auth_service::startup::Application::build_with_listener(auth, loopback()?).await?;
     let auth_url = format!("http://127.0.0.1:{}", auth_app.port());
 
-    let mut chat = chat_service::config::Settings::from_env()?;
-    chat.database_url = sqlite("chat.db");
+    let mut chat = config.chat;
+    chat.database_url = sqlite_url(&config.data_dir, CHAT_DB);
     chat.migrate_on_start = true;
     chat.auth_url = auth_url.clone();
     chat.internal_keys = internal_keys.clone();
     chat.relay_url = Some(ops_url.clone());
+    chat.validate()?;
     let chat_app =
         chat_service::startup::Application::build_with_listener(chat, loopback()?).await?;
     let chat_url = format!("http://127.0.0.1:{}", chat_app.port());
 
-    let mut relay_settings = ws_relay::config::Settings::from_env()?;
+    let mut relay_settings = config.relay;
     relay_settings.chat_url = chat_url.clone();
     relay_settings.auth_url = auth_url.clone();
     relay_settings.internal_keys = internal_keys;
@@ -179,6 +241,7 @@ pub async fn start_with_listener(
         &front_listener,
         relay_settings.limits.idle_timeout,
     )?;
+    relay_settings.validate()?;
     let relay = Relay::new(relay_settings)?;
 
     let readiness = Readiness(
@@ -319,5 +382,20 @@ impl Running {
         let Running { relay, front, .. } = self;
         ws_relay::startup::serve_with_drain(front, relay, std::future::pending()).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_origin_of_a_public_url() {
+        assert_eq!(
+            super::origin_of("https://chat.example.org"),
+            "https://chat.example.org"
+        );
+        assert_eq!(
+            super::origin_of("https://chat.example.org:8443/team/"),
+            "https://chat.example.org:8443"
+        );
     }
 }

@@ -173,9 +173,22 @@ impl Settings {
         }
     }
 
+    /// The settings the environment gives, checked ([`Self::validate`]).
     pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = Self::read_env(None)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings the environment gives, unchecked, with the internal keys given instead of
+    /// read (the one-process quick start makes its own); check them with [`Self::validate`]
+    /// once they are complete.
+    pub fn read_env(keys: Option<InternalKeySet>) -> Result<Self, ConfigError> {
         let env = AppEnv::from_env()?;
-        let internal_keys = InternalKeySet::from_env(env, USES_KEYS)?;
+        let internal_keys = match keys {
+            Some(keys) => keys,
+            None => InternalKeySet::from_env(env, USES_KEYS)?,
+        };
         let allowed_origins = {
             let list = list_var("ALLOWED_ORIGINS");
             if list.is_empty() {
@@ -228,7 +241,7 @@ impl Settings {
             heartbeat: secs_var("RELAY_PRESENCE_HEARTBEAT_SECS", presence_defaults.heartbeat)?,
             expiry: secs_var("RELAY_PRESENCE_EXPIRY_SECS", presence_defaults.expiry)?,
         };
-        let settings = Self {
+        Ok(Self {
             env,
             bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8083".to_owned()),
             chat_url: var("CHAT_URL").unwrap_or_else(|| "http://127.0.0.1:8082".to_owned()),
@@ -254,9 +267,7 @@ impl Settings {
             presence,
             enable_echo: bool_var("WS_ENABLE_ECHO", false)?,
             revocation_poll: millis_var("REVOCATION_POLL_MS", Duration::from_millis(2000))?,
-        };
-        settings.validate()?;
-        Ok(settings)
+        })
     }
 
     /// Rules that hold however the settings were built (also for tests and embedding).

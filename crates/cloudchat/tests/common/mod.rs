@@ -36,7 +36,7 @@ pub(crate) async fn start_in(
     let mut config = cloudchat::QuickStart::development(data.clone(), web.0.clone());
     config.bind_addr = "127.0.0.1:0".into();
     config.ops_addr = "127.0.0.1:0".into();
-    config.bcrypt_cost = 4;
+    config.auth.bcrypt_cost = 4;
     tweak(&mut config);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let running = cloudchat::start_with_listener(config, listener)
