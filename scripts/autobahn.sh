@@ -2,7 +2,8 @@
 # Runs the Autobahn WebSocket protocol cases (sections 1-7 and 10) against the relay's frame
 # handling, through its test-only echo socket (WS_ENABLE_ECHO=true, refused in production).
 # The runner is PyPI's `kosoku`, installed into a private virtualenv. Prints the plain
-# "N passed, N failed" line; exits non-zero when a case fails. NON-STRICT and INFORMATIONAL
+# "N passed, N failed" line; exits non-zero when a case fails (by kosoku's exit status or by
+# the count read back from its report) or when no case ran. NON-STRICT and INFORMATIONAL
 # verdicts count as passed, as in Autobahn itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +13,10 @@ VENV="${KOSOKU_VENV:-/var/tmp/cloudchat-kosoku}"
 REPORTS="${AUTOBAHN_REPORTS:-$CARGO_TARGET_DIR/autobahn}"
 
 if [[ ! -x "$VENV/bin/kosoku" ]]; then
+  # A half-made venv (an interrupted install) is made again from scratch.
+  rm -rf "$VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet "kosoku==0.1.0"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "kosoku==0.1.0"
 fi
 
 cargo build --quiet -p ws-relay
@@ -36,7 +39,7 @@ status=0
   -i '1.*' -i '2.*' -i '3.*' -i '4.*' -i '5.*' -i '6.*' -i '7.*' -i '10.*' \
   "ws://127.0.0.1:$port/ws-echo" || status=$?
 
-python3 - "$REPORTS/index.json" <<'PY'
+python3 - "$REPORTS/index.json" <<'PY' || status=$?
 import collections, json, sys
 cases = [r for agent in json.load(open(sys.argv[1])).values() for r in agent.values()]
 ok = {"OK", "NON-STRICT", "INFORMATIONAL"}
@@ -44,6 +47,9 @@ verdicts = collections.Counter(r["behavior"] for r in cases)
 closes = collections.Counter(r["behaviorClose"] for r in cases)
 passed = sum(1 for r in cases if r["behavior"] in ok and r["behaviorClose"] in {"OK", "INFORMATIONAL"})
 print("verdicts:", dict(verdicts), "closes:", dict(closes))
-print(f"{passed} passed, {len(cases) - passed} failed")
+failed = len(cases) - passed
+print(f"{passed} passed, {failed} failed")
+# No cases at all is a failure too (a runner that did nothing).
+sys.exit(1 if failed or not cases else 0)
 PY
 exit "$status"

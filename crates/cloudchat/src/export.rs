@@ -18,6 +18,30 @@ use store_kit::{Database, Migrations};
 /// Rows per `INSERT`: PostgreSQL binds at most 65,535 values in one statement.
 const MAX_VALUES: usize = 30_000;
 
+/// `export-to-postgres --auth-db URL --chat-db URL`, from the words after the command.
+pub fn parse_args(args: &[String]) -> anyhow::Result<(String, String)> {
+    let usage = || {
+        anyhow::anyhow!(
+            "usage: cloudchat export-to-postgres --auth-db postgres://… --chat-db postgres://…"
+        )
+    };
+    let (mut auth, mut chat) = (None, None);
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        let slot = match word.as_str() {
+            "--auth-db" => &mut auth,
+            "--chat-db" => &mut chat,
+            _ => return Err(usage()),
+        };
+        *slot = Some(words.next().ok_or_else(usage)?.clone());
+    }
+    match (auth, chat) {
+        (Some(auth), Some(chat)) if auth != chat => Ok((auth, chat)),
+        (Some(_), Some(_)) => bail!("--auth-db and --chat-db must be two databases"),
+        _ => Err(usage()),
+    }
+}
+
 /// What one database's copy did: rows per table, in the order copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Copied {
@@ -50,7 +74,10 @@ pub async fn export_to_postgres(
     ] {
         let source = data_dir.join(file);
         if !source.is_file() {
-            bail!("{} does not exist: is DATA_DIR the quick start's?", source.display());
+            bail!(
+                "{} does not exist: is DATA_DIR the quick start's?",
+                source.display()
+            );
         }
         let tables = copy_database(&crate::sqlite_url(data_dir, file), target, migrations)
             .await
@@ -93,9 +120,12 @@ async fn copy_database(
     let order = tables_in_dependency_order(&mut tx).await?;
     // Rows the migrations seeded (the `general` room) come from the source like the rest.
     for table in order.iter().rev() {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {}", quoted(table))))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {}",
+            quoted(table)
+        )))
+        .execute(&mut *tx)
+        .await?;
     }
     let mut copied = Vec::new();
     for table in &order {
@@ -209,8 +239,7 @@ async fn copy_table(
     let kinds: Vec<Kind> = columns
         .iter()
         .map(|(name, data_type)| {
-            kind(data_type)
-                .with_context(|| format!("{table}.{name}: no copy for type {data_type}"))
+            kind(data_type).with_context(|| format!("{table}.{name}: no copy for type {data_type}"))
         })
         .collect::<anyhow::Result<_>>()?;
     let names: Vec<String> = columns.iter().map(|(name, _)| quoted(name)).collect();
@@ -300,6 +329,24 @@ mod tests {
             "postgres://chat:***@db:5432/chat"
         );
         assert_eq!(super::redact("postgres://db/chat"), "postgres://db/chat");
+    }
+
+    #[test]
+    fn arguments() {
+        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            super::parse_args(&words(&[
+                "--chat-db",
+                "postgres://c",
+                "--auth-db",
+                "postgres://a"
+            ]))
+            .unwrap(),
+            ("postgres://a".to_owned(), "postgres://c".to_owned())
+        );
+        assert!(super::parse_args(&words(&["--auth-db", "postgres://a"])).is_err());
+        assert!(super::parse_args(&words(&["--auth-db", "x", "--chat-db", "x"])).is_err());
+        assert!(super::parse_args(&words(&["--auth-db"])).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `/readyz` and `/metrics` answer only on a loopback ops port. The services still talk to
 //! each other over HTTP with their per-caller internal keys, exactly as when they run apart.
 
+pub mod backup;
 pub mod export;
 pub mod front;
 mod proxy;

@@ -3,52 +3,16 @@
 //! the front door's refusals, headers and limits; the loopback ops port; and owner-only data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
+use common::{get_as, start};
 use serde_json::{Value, json};
 use test_stack::{Ws, frame_id, send_message};
-use test_support::{TempDir, get_json};
+use test_support::get_json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wire::{ClientAction, Reply, ServerFrame};
-
-/// A running quick start on free ports, with a one-line web app.
-struct QuickStart {
-    base: String,
-    port: u16,
-    ops: String,
-    data: std::path::PathBuf,
-    _dirs: (TempDir, TempDir),
-}
-
-async fn start(tweak: impl FnOnce(&mut cloudchat::QuickStart)) -> QuickStart {
-    let root = TempDir::new("cloudchat-quickstart");
-    let web = TempDir::new("cloudchat-web");
-    std::fs::write(
-        web.0.join("index.html"),
-        "<!doctype html><title>Cloud Chat</title>app",
-    )
-    .unwrap();
-    // Not created yet: the quick start creates it.
-    let data = root.0.join("data");
-    let mut config = cloudchat::QuickStart::development(data.clone(), web.0.clone());
-    config.bind_addr = "127.0.0.1:0".into();
-    config.ops_addr = "127.0.0.1:0".into();
-    config.auth.bcrypt_cost = 4;
-    tweak(&mut config);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let running = cloudchat::start_with_listener(config, listener)
-        .await
-        .unwrap();
-    let (port, ops_port) = (running.port, running.ops_port);
-    tokio::spawn(running.run_until_stopped());
-    QuickStart {
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-        ops: format!("http://127.0.0.1:{ops_port}"),
-        data,
-        _dirs: (root, web),
-    }
-}
 
 /// One raw HTTP/1.1 exchange (reqwest would normalise `..` and `%2e` away): the status,
 /// the lower-cased headers and the body.
@@ -69,13 +33,6 @@ impl Raw {
     fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
-}
-
-/// `GET url` with the access token, its JSON body.
-async fn get_as(http: &reqwest::Client, url: &str, token: &str) -> Value {
-    let res = http.get(url).bearer_auth(token).send().await.unwrap();
-    assert_eq!(res.status(), 200, "{url}");
-    res.json().await.unwrap()
 }
 
 async fn send_raw(port: u16, bytes: &[u8]) -> tokio::net::TcpStream {
