@@ -67,8 +67,9 @@ impl ApiError {
                 "refresh_token_reused",
                 "this refresh token was already used; the session has been revoked for safety — log in again",
             ),
+            // 404: no live reset has this token (a well-formed request for nothing).
             ApiError::InvalidResetToken => Problem::new(
-                StatusCode::BAD_REQUEST,
+                StatusCode::NOT_FOUND,
                 "invalid_reset_token",
                 "the reset link is invalid, expired or already used; ask for a new one",
             ),

@@ -106,10 +106,11 @@ impl Application {
         )?
         .with_retry(settings.relay_retry);
         let cost = settings.bcrypt_cost;
-        let dummy_hash =
-            tokio::task::spawn_blocking(move || bcrypt::hash("not-a-real-password-at-all", cost))
-                .await
-                .context("hashing the dummy password")??;
+        let dummy_hash = tokio::task::spawn_blocking(move || {
+            crate::domain::password::hash("not-a-real-password-at-all", cost)
+        })
+        .await
+        .context("hashing the dummy password")??;
 
         let state = web::Data::new(AppState {
             settings,

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document served at `/openapi.json`, generated from the handlers.
 
-use service_kit::openapi::BearerAuth;
+use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::OpenApi;
 
 use crate::routes::{dms, members, mentions, messages, presence, rooms, tickets};
@@ -16,10 +16,19 @@ use crate::routes::{dms, members, mentions, messages, presence, rooms, tickets};
         tickets::create,
         presence::get,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &SharedAnswers)
 )]
 struct ApiDoc;
 
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn openapi_document_is_checked_in() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        service_kit::openapi::assert_checked_in(&super::document(), dir, "chat-service");
+    }
 }

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod client_ip;
 pub mod config;
+pub mod extract;
 pub mod healthcheck;
 pub mod internal;
 pub mod middleware;

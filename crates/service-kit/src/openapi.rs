@@ -44,3 +44,227 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Makes every operation declare the answers the shared layers give it, as problem+json:
+/// 401 where a bearer token is required, 404 where the path names a resource, 400, 413 and
+/// 415 where a body or parameters are read, 429 everywhere (per-user and per-address quotas,
+/// and the front door's), 503 everywhere (a dependency down); and states every error answer
+/// as `application/problem+json` with [`ProblemDoc`]. Routes keep documenting their own
+/// codes; this adds only what they leave out.
+pub struct SharedAnswers;
+
+impl Modify for SharedAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names_resource = path.contains('{');
+            let operations: [&mut Option<Operation>; 5] = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let body = operation.request_body.is_some();
+                let params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let answers = &mut operation.responses.responses;
+                if body || params {
+                    add(
+                        answers,
+                        "400",
+                        "validation_failed (fields out of range, listed in `errors`), invalid_json or invalid_query",
+                    );
+                }
+                if secured {
+                    add(
+                        answers,
+                        "401",
+                        "invalid_token, token_expired or session_revoked: no valid access token (`Authorization: Bearer`)",
+                    );
+                }
+                if names_resource {
+                    add(
+                        answers,
+                        "404",
+                        "not_found: no such resource, or one the caller may not see",
+                    );
+                }
+                if body {
+                    add(answers, "413", "body_too_large");
+                    add(
+                        answers,
+                        "415",
+                        "unsupported_media_type: send the body as application/json",
+                    );
+                }
+                add(answers, "429", "rate_limited, with Retry-After");
+                add(
+                    answers,
+                    "503",
+                    "a service this one needs is unavailable; retry shortly",
+                );
+                for (status, answer) in answers.iter_mut() {
+                    if status.as_str() >= "400"
+                        && let utoipa::openapi::RefOr::T(answer) = answer
+                    {
+                        as_problem(answer);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn add(
+    answers: &mut std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::Response>,
+    >,
+    status: &str,
+    description: &str,
+) {
+    answers.entry(status.to_owned()).or_insert_with(|| {
+        utoipa::openapi::RefOr::T(
+            utoipa::openapi::ResponseBuilder::new()
+                .description(description)
+                .build(),
+        )
+    });
+}
+
+/// An error answer as it is sent: problem+json.
+fn as_problem(answer: &mut utoipa::openapi::Response) {
+    const PROBLEM: &str = "application/problem+json";
+    let content = answer
+        .content
+        .shift_remove("application/json")
+        .unwrap_or_else(|| {
+            utoipa::openapi::RefOr::T(utoipa::openapi::Content::new(Some(
+                utoipa::openapi::Ref::from_schema_name("ProblemDoc"),
+            )))
+        });
+    if !answer.content.contains_key(PROBLEM) {
+        answer.content.insert(PROBLEM.to_owned(), content);
+    }
+}
+
+/// The paths of a service's OpenAPI document and the methods each serves, so that the
+/// default service answers another method on a known path with 405 and `Allow`.
+#[derive(Debug, Clone, Default)]
+pub struct KnownPaths(Vec<(Vec<Segment>, Vec<&'static str>)>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    /// `{name}`: any one non-empty segment.
+    Parameter,
+}
+
+impl KnownPaths {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let paths = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        if s.starts_with('{') && s.ends_with('}') {
+                            Segment::Parameter
+                        } else {
+                            Segment::Literal(s.to_owned())
+                        }
+                    })
+                    .collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, served)| served.then_some(m))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self(paths)
+    }
+
+    /// The methods served on `path`, when the document names it.
+    pub fn methods(&self, path: &str) -> Option<Vec<&'static str>> {
+        let asked: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut found: Vec<&'static str> = Vec::new();
+        for (segments, methods) in &self.0 {
+            let same = segments.len() == asked.len()
+                && segments.iter().zip(&asked).all(|(s, a)| match s {
+                    Segment::Literal(l) => l == a,
+                    Segment::Parameter => true,
+                });
+            if same {
+                found.extend(
+                    methods
+                        .iter()
+                        .filter(|m| !found.contains(m))
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        (!found.is_empty()).then_some(found)
+    }
+}
+
+/// Checks that `docs/openapi/<service>.json` (from the crate at `manifest_dir`) holds `doc` as
+/// served, so that a client can be generated without running anything; with
+/// `UPDATE_OPENAPI=1` it writes the file instead. For each service's test of its document.
+pub fn assert_checked_in(doc: &utoipa::openapi::OpenApi, manifest_dir: &str, service: &str) {
+    let path = &format!("{manifest_dir}/../../docs/openapi/{service}.json");
+    let text = match doc.to_pretty_json() {
+        Ok(json) => json + "\n",
+        Err(e) => panic!("the OpenAPI document does not serialise: {e}"),
+    };
+    if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        if let Err(e) = std::fs::write(path, &text) {
+            panic!("writing {path}: {e}");
+        }
+        return;
+    }
+    let stored = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        stored == text,
+        "{path} is not the document the service serves: run `UPDATE_OPENAPI=1 cargo test openapi` and commit it"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder};
+
+    #[test]
+    fn known_paths_answer_their_methods() {
+        let doc = utoipa::openapi::OpenApiBuilder::new()
+            .paths(
+                PathsBuilder::new()
+                    .path(
+                        "/rooms",
+                        PathItem::new(HttpMethod::Get, OperationBuilder::new()),
+                    )
+                    .path(
+                        "/rooms/{id}",
+                        PathItem::new(HttpMethod::Delete, OperationBuilder::new()),
+                    ),
+            )
+            .build();
+        let known = KnownPaths::from_openapi(&doc);
+        assert_eq!(known.methods("/rooms"), Some(vec!["GET"]));
+        assert_eq!(known.methods("/rooms/7"), Some(vec!["DELETE"]));
+        assert_eq!(known.methods("/rooms/7/x"), None);
+        assert_eq!(known.methods("/nowhere"), None);
+    }
+}

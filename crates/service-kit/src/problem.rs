@@ -266,12 +266,39 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .app_data(web::QueryConfig::default().error_handler(query_error));
 }
 
-/// Default service: unknown paths are a problem+json 404, not an empty body.
-pub async fn not_found(req: HttpRequest) -> Problem {
-    Problem::not_found(
-        "not_found",
-        format!("no route for {} {}", req.method(), req.path()),
-    )
+/// Default service: unknown paths are a problem+json 404, not an empty body; a path the
+/// service's OpenAPI document names, asked with another method, is a 405 with `Allow`
+/// (when the service registered its [`crate::openapi::KnownPaths`]).
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let allowed = req
+        .app_data::<web::Data<crate::openapi::KnownPaths>>()
+        .and_then(|known| known.methods(req.path()));
+    match allowed {
+        Some(methods) => {
+            let mut answer = Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!(
+                    "{} {} is not served; use {}",
+                    req.method(),
+                    req.path(),
+                    methods.join(", ")
+                ),
+            )
+            .error_response();
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&methods.join(", ")) {
+                answer
+                    .headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
+            }
+            answer
+        }
+        None => Problem::not_found(
+            "not_found",
+            format!("no route for {} {}", req.method(), req.path()),
+        )
+        .error_response(),
+    }
 }
 
 impl actix_web::Responder for Problem {

@@ -8,11 +8,12 @@ describe('validation', () => {
     expect(usernameError('a'.repeat(33))).toBeDefined();
     expect(usernameError('bad name')).toBeDefined();
   });
-  it('counts password bytes, not characters', () => {
+  it('counts password characters like the server', () => {
     expect(passwordError('short')).toBeDefined();
     expect(passwordError('longenough')).toBeUndefined();
-    expect(passwordError('é'.repeat(36))).toBeUndefined(); // 72 bytes
-    expect(passwordError('é'.repeat(37))).toContain('72 bytes');
+    expect(passwordError('😀'.repeat(8))).toBeUndefined(); // 8 characters, 32 bytes
+    expect(passwordError('é'.repeat(300))).toBeUndefined();
+    expect(passwordError('p'.repeat(1025))).toContain('1024');
   });
   it('checks e-mails and messages', () => {
     expect(emailError('a@b')).toBeUndefined();

@@ -13,9 +13,10 @@ export function emailError(e: string): string | undefined {
 }
 
 export function passwordError(p: string): string | undefined {
-  const bytes = new TextEncoder().encode(p).length;
-  if (bytes < 8) return 'Use at least 8 characters.';
-  if (bytes > 72) return 'Use at most 72 bytes (accented letters and emoji count as more than one).';
+  // Characters as the server counts them (code points).
+  const chars = [...p].length;
+  if (chars < 8) return 'Use at least 8 characters.';
+  if (chars > 1024) return 'Use at most 1024 characters.';
   return undefined;
 }
 

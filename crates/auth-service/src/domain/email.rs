@@ -1,20 +1,26 @@
 use service_kit::FieldError;
 
 /// An e-mail address, trimmed and lower-cased (addresses are unique in that form).
+///
+/// The same rule as a JSON Schema pattern, for the OpenAPI documents.
+pub const EMAIL_PATTERN: &str = r"^[ \t\n\r]*[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s.\u0000-\u001f\u007f-\u009f]+(\.[^@\s.\u0000-\u001f\u007f-\u009f]+)+[ \t\n\r]*$";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
+    /// Lengths count characters and only ASCII blanks are trimmed, exactly as the OpenAPI
+    /// documents state the rule (`EMAIL_PATTERN`), so a client can check an address first.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let email = raw.trim().to_lowercase();
+        let email = raw.trim_matches([' ', '\t', '\n', '\r']);
         let invalid =
             || FieldError::new("email", "must be an e-mail address like name@example.com");
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if email.chars().count() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid());
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
         if local.is_empty()
-            || local.len() > 64
+            || local.chars().count() > 64
             || domain.contains('@')
             || !domain.contains('.')
             || domain.starts_with('.')
@@ -23,7 +29,7 @@ impl Email {
         {
             return Err(invalid());
         }
-        Ok(Self(email))
+        Ok(Self(email.to_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -1,11 +1,11 @@
 //! Inputs parsed at the edge: once a value has one of these types it is valid.
 
 mod email;
-mod password;
+pub(crate) mod password;
 mod username;
 
-pub use email::Email;
-pub use password::{MAX_PASSWORD_BYTES, Password};
+pub use email::{EMAIL_PATTERN, Email};
+pub use password::{MAX_PASSWORD_CHARS, Password};
 pub use tokens::SecretToken;
 pub use username::Username;
 

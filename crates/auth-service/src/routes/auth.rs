@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Deserialize;
 use serde_json::json;
 use service_kit::RequestId;
+use service_kit::extract::OptionalJson;
 use service_kit::ratelimit::Quota;
 use tokens::actix::AuthUser;
 
@@ -22,11 +23,25 @@ use crate::store::{resets, users};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct RegisterBody {
+    /// 3 to 32 letters, digits, `_`, `.` and `-`; unique without regard to case.
     #[serde(default)]
+    #[schema(
+        required = true,
+        min_length = 3,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9_.-]+$"
+    )]
     username: String,
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 254,
+        pattern = r"^[ \t\n\r]*[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s.\u0000-\u001f\u007f-\u009f]+(\.[^@\s.\u0000-\u001f\u007f-\u009f]+)+[ \t\n\r]*$"
+    )]
     email: String,
+    /// 8 to 1024 characters.
     #[serde(default)]
+    #[schema(required = true, min_length = 8, max_length = 1024)]
     password: String,
 }
 
@@ -77,8 +92,10 @@ pub(crate) async fn register(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct LoginBody {
     #[serde(default)]
+    #[schema(required = true)]
     email: String,
     #[serde(default)]
+    #[schema(required = true)]
     password: String,
 }
 
@@ -113,9 +130,9 @@ pub(crate) async fn login(
         Some(email) => users::by_email(&state.db.pool, email.as_str()).await?,
         None => None,
     };
-    // Passwords bcrypt could not hash are wrong by definition; capping here also bounds the
-    // work an attacker can ask for.
-    let acceptable = password.len() <= crate::domain::MAX_PASSWORD_BYTES;
+    // Passwords longer than any that can be set are wrong by definition; capping here also
+    // bounds the work an attacker can ask for.
+    let acceptable = password.chars().count() <= crate::domain::MAX_PASSWORD_CHARS;
     let checked_hash = user
         .as_ref()
         .map_or(state.dummy_hash.as_str(), |u| u.password_hash.as_str());
@@ -163,12 +180,9 @@ pub(crate) struct RefreshBody {
 fn presented_refresh_token(
     state: &AppState,
     req: &HttpRequest,
-    body: Option<web::Json<RefreshBody>>,
+    body: Option<RefreshBody>,
 ) -> ApiResult<Option<String>> {
-    if let Some(token) = body
-        .and_then(|b| b.into_inner().refresh_token)
-        .filter(|t| !t.is_empty())
-    {
+    if let Some(token) = body.and_then(|b| b.refresh_token).filter(|t| !t.is_empty()) {
         return Ok(Some(token));
     }
     let Some(cookie) = req.cookie(REFRESH_COOKIE).filter(|c| !c.value().is_empty()) else {
@@ -186,13 +200,13 @@ fn presented_refresh_token(
     }
 }
 
-#[utoipa::path(tag = "auth", request_body(content = RefreshBody, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token (reuse revokes the session and closes its sockets with 4003)", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body(content = Option<RefreshBody>, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token (reuse revokes the session and closes its sockets with 4003)", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/refresh")]
 pub(crate) async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
     request_id: RequestId,
-    body: Option<web::Json<RefreshBody>>,
+    body: OptionalJson<RefreshBody>,
 ) -> ApiResult<HttpResponse> {
     let ip = client_ip(&state, &req);
     rate_limit(
@@ -202,7 +216,7 @@ pub(crate) async fn refresh(
         Quota::per_minute(state.settings.rate_limits.per_ip_per_min),
     )
     .await?;
-    let Some(token) = presented_refresh_token(&state, &req, body)? else {
+    let Some(token) = presented_refresh_token(&state, &req, body.0)? else {
         return Err(ApiError::InvalidRefreshToken);
     };
     let now = store_kit::now_ms();
@@ -231,15 +245,15 @@ pub(crate) async fn refresh(
     }
 }
 
-#[utoipa::path(tag = "auth", request_body = RefreshBody, responses((status = 204, description = "The session is revoked; its sockets are closed with 4003 and its access tokens refused (401 session_revoked)")))]
+#[utoipa::path(tag = "auth", request_body(content = Option<RefreshBody>, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 204, description = "The session is revoked; its sockets are closed with 4003 and its access tokens refused (401 session_revoked)")))]
 #[post("/auth/logout")]
 pub(crate) async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
     request_id: RequestId,
-    body: Option<web::Json<RefreshBody>>,
+    body: OptionalJson<RefreshBody>,
 ) -> ApiResult<HttpResponse> {
-    let token = presented_refresh_token(&state, &req, body)?;
+    let token = presented_refresh_token(&state, &req, body.0)?;
     let family = match token {
         Some(token) => sessions::family_of(&state.db.pool, &token).await?,
         None => None,
@@ -274,6 +288,11 @@ pub(crate) async fn logout_all(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ForgotBody {
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 254,
+        pattern = r"^[ \t\n\r]*[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s.\u0000-\u001f\u007f-\u009f]+(\.[^@\s.\u0000-\u001f\u007f-\u009f]+)+[ \t\n\r]*$"
+    )]
     email: String,
 }
 
@@ -346,12 +365,14 @@ async fn create_reset_link(state: &AppState, email: &str) -> anyhow::Result<Opti
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ResetBody {
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     token: String,
     #[serde(default)]
+    #[schema(required = true, min_length = 8, max_length = 1024)]
     new_password: String,
 }
 
-#[utoipa::path(tag = "auth", request_body = ResetBody, responses((status = 204, description = "Password changed, every session revoked"), (status = 400, description = "Invalid, expired or used token, or a bad password", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body = ResetBody, responses((status = 204, description = "Password changed, every session revoked"), (status = 400, description = "validation_failed: a bad new password", body = service_kit::openapi::ProblemDoc), (status = 404, description = "invalid_reset_token: the token is unknown, expired or already used", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/reset-password")]
 pub(crate) async fn reset_password(
     state: web::Data<AppState>,

@@ -18,6 +18,10 @@ use crate::store::sessions::{Device, Issued, Lifetimes};
 use crate::store::users::User;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Another method on a documented path: 405 with Allow (service_kit::problem::not_found).
+    cfg.app_data(web::Data::new(
+        service_kit::openapi::KnownPaths::from_openapi(&crate::openapi::document()),
+    ));
     cfg.service(auth::register)
         .service(auth::login)
         .service(auth::refresh)
@@ -190,12 +194,12 @@ where
 async fn hash_password(state: &AppState, password: &crate::domain::Password) -> ApiResult<String> {
     let password = password.expose().to_owned();
     let cost = state.settings.bcrypt_cost;
-    blocking(move || bcrypt::hash(password, cost)).await
+    blocking(move || crate::domain::password::hash(&password, cost)).await
 }
 
 async fn verify_password(password: &str, hash: &str) -> ApiResult<bool> {
     let (password, hash) = (password.to_owned(), hash.to_owned());
-    blocking(move || bcrypt::verify(password, &hash)).await
+    blocking(move || crate::domain::password::verify(&password, &hash)).await
 }
 
 /// Tells the relays to close every socket of the user (best effort, in the background).

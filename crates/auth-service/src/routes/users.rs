@@ -32,7 +32,12 @@ pub(crate) async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UpdateMeBody {
+    #[schema(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]+$")]
     username: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^[ \t\n\r]*[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s.\u0000-\u001f\u007f-\u009f]+(\.[^@\s.\u0000-\u001f\u007f-\u009f]+)+[ \t\n\r]*$"
+    )]
     email: Option<String>,
     /// Required to change `email`.
     current_password: Option<String>,
@@ -131,7 +136,7 @@ async fn confirm_password(
         Quota::per_hour(state.settings.rate_limits.account_changes_per_hour),
     )
     .await?;
-    let matches = presented.len() <= crate::domain::MAX_PASSWORD_BYTES
+    let matches = presented.chars().count() <= crate::domain::MAX_PASSWORD_CHARS
         && verify_password(presented, &account.password_hash).await?;
     if matches {
         Ok(())
@@ -145,8 +150,10 @@ async fn confirm_password(
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ChangePasswordBody {
     #[serde(default)]
+    #[schema(required = true)]
     current_password: String,
     #[serde(default)]
+    #[schema(required = true, min_length = 8, max_length = 1024)]
     new_password: String,
 }
 
@@ -181,7 +188,7 @@ pub(crate) struct SearchQuery {
 }
 
 /// Prefix search on usernames, for autocomplete: at most 20 public profiles.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("prefix" = String, Query, description = "Start of the username")), responses((status = 200, body = [crate::openapi::PublicUserDoc])))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("prefix" = String, Query, min_length = 1, max_length = 32, description = "Start of the username (1 to 32 characters)")), responses((status = 200, body = [crate::openapi::PublicUserDoc])))]
 #[get("/users")]
 pub(crate) async fn search(
     state: web::Data<AppState>,

@@ -46,7 +46,7 @@ async fn reset_token_works_once_and_revokes_every_session(engine: Engine) {
     let res = app.reset(&token, "a brand new password").await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = app.reset(&token, "another new password").await;
-    assert_problem(res, StatusCode::BAD_REQUEST, "invalid_reset_token").await;
+    assert_problem(res, StatusCode::NOT_FOUND, "invalid_reset_token").await;
 
     assert_problem(
         app.refresh(&alice.refresh).await,
@@ -75,7 +75,7 @@ async fn reset_token_expires(engine: Engine) {
     let token = app.reset_token_for("alice@example.com").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let res = app.reset(&token, "a brand new password").await;
-    assert_problem(res, StatusCode::BAD_REQUEST, "invalid_reset_token").await;
+    assert_problem(res, StatusCode::NOT_FOUND, "invalid_reset_token").await;
     app.login_ok("alice@example.com", PASSWORD).await;
 }
 
@@ -88,7 +88,7 @@ async fn reset_validates_its_inputs(engine: Engine) {
     assert_eq!(body["errors"][0]["field"], "newPassword");
     assert_problem(
         app.reset("bogus", PASSWORD).await,
-        StatusCode::BAD_REQUEST,
+        StatusCode::NOT_FOUND,
         "invalid_reset_token",
     )
     .await;

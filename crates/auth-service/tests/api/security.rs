@@ -251,7 +251,10 @@ async fn the_database_holds_no_raw_token(engine: Engine) {
         );
     }
     let hashes = app.scalar_strings("SELECT password_hash FROM users").await;
-    assert!(hashes[0].starts_with("$2"), "bcrypt hash expected");
+    assert!(
+        hashes[0].starts_with("sha256-bcrypt:$2"),
+        "bcrypt of the SHA-256 expected"
+    );
     assert!(!hashes[0].contains(PASSWORD));
 }
 

@@ -36,6 +36,10 @@ pub(crate) fn publish<T>(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Another method on a documented path: 405 with Allow (service_kit::problem::not_found).
+    cfg.app_data(web::Data::new(
+        service_kit::openapi::KnownPaths::from_openapi(&crate::openapi::document()),
+    ));
     cfg.service(rooms::list)
         .service(rooms::create)
         .service(rooms::get)
