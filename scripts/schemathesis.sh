@@ -15,14 +15,16 @@ if [[ ! -x "$VENV/bin/st" ]]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 fi
-cargo build --quiet -p auth-service -p chat-service
+cargo build --quiet -p auth-service -p chat-service -p ws-relay
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)
 auth_port=$(free_port)
 chat_port=$(free_port)
+relay_port=$(free_port)
 auth="http://127.0.0.1:$auth_port"
 chat="http://127.0.0.1:$chat_port"
+relay="http://127.0.0.1:$relay_port"
 pids=()
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -36,12 +38,17 @@ env DATA_DIR="$work" BIND_ADDR="127.0.0.1:$auth_port" DATABASE_URL="sqlite://$wo
   "$CARGO_TARGET_DIR/debug/auth-service" serve >"$work/auth.log" 2>&1 &
 pids+=($!)
 env DATA_DIR="$work" BIND_ADDR="127.0.0.1:$chat_port" DATABASE_URL="sqlite://$work/chat.db" AUTH_URL="$auth" \
+  RELAY_URL="$relay" \
   CHAT_SEND_LIMIT=1000000 CHAT_ROOM_CREATES_PER_HOUR=1000000 CHAT_MEMBER_ADDS_PER_MINUTE=1000000 \
   CHAT_REACTIONS_PER_MINUTE=1000000 CHAT_DM_CREATES_PER_HOUR=1000000 CHAT_MAX_ROOMS_OWNED=1000000 \
   CHAT_MAX_ROOMS_PER_USER=1000000 \
   "$CARGO_TARGET_DIR/debug/chat-service" serve >"$work/chat.log" 2>&1 &
 pids+=($!)
-for url in "$auth" "$chat"; do
+# A relay, for GET /presence (chat-service asks one).
+env BIND_ADDR="127.0.0.1:$relay_port" CHAT_URL="$chat" AUTH_URL="$auth" \
+  "$CARGO_TARGET_DIR/debug/ws-relay" serve >"$work/relay.log" 2>&1 &
+pids+=($!)
+for url in "$auth" "$chat" "$relay"; do
   for _ in $(seq 1 100); do curl -fsS "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
   curl -fsS "$url/readyz" >/dev/null || { echo "schemathesis: $url never became ready"; cat "$work"/*.log; exit 1; }
 done

@@ -43,7 +43,9 @@ impl MessageContent {
         if trimmed.is_empty() {
             return Err(FieldError::new("content", "must not be empty"));
         }
-        if trimmed.chars().count() > MAX_MESSAGE_CHARS {
+        // The whole text counts (it is stored whole): the rule clients and the OpenAPI
+        // document can state.
+        if raw.chars().count() > MAX_MESSAGE_CHARS {
             return Err(FieldError::new(
                 "content",
                 "must be at most 4000 characters",

@@ -40,7 +40,7 @@ pub(crate) enum MembersAnswer {
 #[utoipa::path(tag = "members", security(("bearer" = [])),
     params(("id" = i64, Path),
            ("after" = Option<String>, Query, description = "the nextCursor of the previous page"),
-           ("limit" = Option<i64>, Query, description = "1 to 200 (default 100; larger values are capped)")),
+           ("limit" = Option<i64>, Query, minimum = 1, description = "1 to 200 (default 100; larger values are capped)")),
     responses((status = 200, description = "Members by join time. With `after` or `limit`: a page object `{members, nextCursor, hasMore}`; with neither: a plain array of the first 100 (the shape of earlier versions)", body = MembersAnswer),
               (status = 400, description = "validation_failed: a bad cursor or limit", body = service_kit::openapi::ProblemDoc),
               (status = 404, body = service_kit::openapi::ProblemDoc)))]

@@ -25,8 +25,8 @@ pub(crate) struct MentionsPage {
 }
 
 #[utoipa::path(tag = "messages", security(("bearer" = [])),
-    params(("before" = Option<i64>, Query, description = "only mentions in messages with a smaller id (the last id of the previous page)"),
-           ("limit" = Option<i64>, Query, description = "1 to 100 (default 50)")),
+    params(("before" = Option<i64>, Query, minimum = 1, description = "only mentions in messages with a smaller id (the last id of the previous page)"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1 to 100 (default 50)")),
     responses((status = 200, description = "The messages that mention the caller (by name, or @room), newest first, in rooms the caller can read now; deleted messages drop out", body = MentionsPage),
               (status = 400, description = "validation_failed: a bad before or limit", body = service_kit::openapi::ProblemDoc)))]
 #[get("/mentions")]

@@ -40,10 +40,10 @@ pub(crate) struct HistoryPage {
 
 #[utoipa::path(
     tag = "messages", security(("bearer" = [])),
-    params(("id" = i64, Path), ("afterSeq" = Option<i64>, Query, description = "messages after this seq, oldest first"),
-           ("beforeSeq" = Option<i64>, Query, description = "messages before this seq"),
-           ("aroundSeq" = Option<i64>, Query, description = "the messages around this seq (about half the limit before it, the rest from it on), with `hasMoreBefore` and `hasMoreAfter`; not with afterSeq or beforeSeq"),
-           ("limit" = Option<i64>, Query, description = "1 to 200 (default 50; larger values are capped). The messages also stay within CHAT_REPLY_MAX_BYTES (512 KiB) serialised: `hasMore` is then true and the next page starts after the last seq received (before the first, reading back)")),
+    params(("id" = i64, Path), ("afterSeq" = Option<i64>, Query, minimum = 0, description = "messages after this seq, oldest first"),
+           ("beforeSeq" = Option<i64>, Query, minimum = 0, description = "messages before this seq"),
+           ("aroundSeq" = Option<i64>, Query, minimum = 0, description = "the messages around this seq (about half the limit before it, the rest from it on), with `hasMoreBefore` and `hasMoreAfter`; not with afterSeq or beforeSeq"),
+           ("limit" = Option<i64>, Query, minimum = 1, description = "1 to 200 (default 50; larger values are capped). The messages also stay within CHAT_REPLY_MAX_BYTES (512 KiB) serialised: `hasMore` is then true and the next page starts after the last seq received (before the first, reading back)")),
     responses((status = 200, body = HistoryPage), (status = 404, body = service_kit::openapi::ProblemDoc))
 )]
 #[get("/rooms/{id}/messages")]
@@ -106,8 +106,8 @@ pub(crate) struct ChangesPage {
 
 #[utoipa::path(
     tag = "messages", security(("bearer" = [])),
-    params(("id" = i64, Path), ("sinceRev" = Option<i64>, Query, description = "changes after this room revision (0, the default, for all)"),
-           ("limit" = Option<i64>, Query, description = "1 to 200 (default 50; larger values are capped); the answer also stays within CHAT_REPLY_MAX_BYTES")),
+    params(("id" = i64, Path), ("sinceRev" = Option<i64>, Query, minimum = 0, description = "changes after this room revision (0, the default, for all)"),
+           ("limit" = Option<i64>, Query, minimum = 1, description = "1 to 200 (default 50; larger values are capped); the answer also stays within CHAT_REPLY_MAX_BYTES")),
     responses((status = 200, body = ChangesPage), (status = 400, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc))
 )]
 #[get("/rooms/{id}/changes")]
@@ -139,8 +139,16 @@ pub(crate) async fn changes(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PostMessageBody {
+    /// 1 to 4000 characters, not only white space.
     #[serde(default)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     content: String,
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     client_msg_id: Option<String>,
     /// The message this one answers: a message of the same room that is not deleted.
     reply_to_id: Option<i64>,
@@ -182,7 +190,14 @@ pub(crate) async fn post(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct EditMessageBody {
+    /// 1 to 4000 characters, not only white space.
     #[serde(default)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     content: String,
 }
 
@@ -273,6 +288,7 @@ pub(crate) async fn unreact(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReadBody {
+    #[schema(minimum = 0)]
     seq: i64,
 }
 

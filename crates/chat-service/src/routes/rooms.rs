@@ -21,7 +21,12 @@ pub(crate) async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResul
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct CreateRoomBody {
+    /// 2 to 64 characters once trimmed, no control characters; unique without regard to case.
     #[serde(default)]
+    #[schema(
+        required = true,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]{0,62}[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f][\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: String,
 }
 
