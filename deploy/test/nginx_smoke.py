@@ -33,10 +33,8 @@ HERE = Path(__file__).resolve().parent
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import free_port  # noqa: E402  (one port picker for every harness)
 
 
 class Stub(ThreadingMixIn, TCPServer):

@@ -34,10 +34,31 @@ INTERNAL_KEY_VARS = ("RELAY_INTERNAL_KEY", "CHAT_INTERNAL_KEY", "AUTH_INTERNAL_K
 INTERNAL_KEY_HEADER = "x-internal-api-key"
 
 
+_HANDED_OUT: set = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free on every address now, never handed out before by this process, and below
+    the kernel's ephemeral range: a port picked from that range (bind to port 0) can be taken
+    by any outgoing connection between the pick and the server's own bind."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    low, high = 20000, max(20001, min(32000, ephemeral - 1))
+    for _ in range(2000):
+        port = secrets.randbelow(high - low) + low
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free port between {low} and {high}")
 
 
 def http(method, url, body=None, token=None, headers=None, source=None, data=None, timeout=15):
