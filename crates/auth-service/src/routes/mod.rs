@@ -19,9 +19,10 @@ use crate::store::users::User;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Another method on a documented path: 405 with Allow (service_kit::problem::not_found).
-    cfg.app_data(web::Data::new(
-        service_kit::openapi::KnownPaths::from_openapi(&crate::openapi::document()),
-    ));
+    // Built once, not for every worker that runs this.
+    static KNOWN: std::sync::OnceLock<web::Data<service_kit::openapi::KnownPaths>> =
+        std::sync::OnceLock::new();
+    cfg.app_data(KNOWN.get_or_init(known_paths).clone());
     cfg.service(auth::register)
         .service(auth::login)
         .service(auth::refresh)
@@ -236,4 +237,10 @@ fn disconnect(state: &AppState, control: Vec<wire::Control>, request_id: &servic
         },
         request_id.to_string(),
     );
+}
+
+fn known_paths() -> web::Data<service_kit::openapi::KnownPaths> {
+    web::Data::new(service_kit::openapi::KnownPaths::from_openapi(
+        &crate::openapi::document(),
+    ))
 }

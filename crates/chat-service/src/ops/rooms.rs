@@ -134,13 +134,18 @@ pub async fn open_direct(
         username: &peer.username,
     };
     let key = rooms::direct_key(caller.id, peer.id);
-    let existing = rooms::find_direct(&state.db.pool, &key).await?;
-    if existing.is_none() {
-        let per_hour = Quota::per_hour(state.settings.limits.dm_creates_per_hour);
-        rate_limit(state, &format!("dm_create:{}", caller.id), per_hour).await?;
-    }
     users::remember(&state.db.pool, peer.id, &peer.username, now).await?;
-    let (room_id, created) = rooms::open_direct(&state.db, me, them, now).await?;
+    let (room_id, created) = match rooms::find_direct(&state.db.pool, &key).await? {
+        Some(id) => {
+            rooms::show(&state.db.pool, id, caller.id).await?;
+            (id, false)
+        }
+        None => {
+            let per_hour = Quota::per_hour(state.settings.limits.dm_creates_per_hour);
+            rate_limit(state, &format!("dm_create:{}", caller.id), per_hour).await?;
+            rooms::open_direct(&state.db, me, them, now).await?
+        }
+    };
     let summary = get(state, caller, room_id).await?;
     if !created {
         return Ok(Outcome::quiet((summary, false)));

@@ -37,9 +37,10 @@ pub(crate) fn publish<T>(
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Another method on a documented path: 405 with Allow (service_kit::problem::not_found).
-    cfg.app_data(web::Data::new(
-        service_kit::openapi::KnownPaths::from_openapi(&crate::openapi::document()),
-    ));
+    // Built once, not for every worker that runs this.
+    static KNOWN: std::sync::OnceLock<web::Data<service_kit::openapi::KnownPaths>> =
+        std::sync::OnceLock::new();
+    cfg.app_data(KNOWN.get_or_init(known_paths).clone());
     cfg.service(rooms::list)
         .service(rooms::create)
         .service(rooms::get)
@@ -80,4 +81,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[get("/openapi.json")]
 async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(crate::openapi::document())
+}
+
+fn known_paths() -> web::Data<service_kit::openapi::KnownPaths> {
+    web::Data::new(service_kit::openapi::KnownPaths::from_openapi(
+        &crate::openapi::document(),
+    ))
 }

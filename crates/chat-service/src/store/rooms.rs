@@ -440,10 +440,10 @@ pub fn direct_key(a: Uuid, b: Uuid) -> String {
     format!("{lo}:{hi}")
 }
 
-/// The direct room of `me` and `peer` (the same user twice for notes), created with both as
-/// members when there is none; whether it was created. Opening an existing one shows it again
-/// in `me`'s list. Two users opening it at once get the same room: the unique `direct_key`
-/// makes the second insert fail, and it reads the first one's.
+/// Creates the direct room of `me` and `peer` (the same user twice for notes) with both as
+/// members — the caller found none with [`find_direct`] — and says whether it did. Two users
+/// opening it at once get the same room: the unique `direct_key` makes the second insert
+/// fail, and it reads the first one's (shown again in `me`'s list, see [`show`]).
 pub async fn open_direct(
     db: &Database,
     me: Party<'_>,
@@ -451,10 +451,6 @@ pub async fn open_direct(
     now: i64,
 ) -> anyhow::Result<(i64, bool)> {
     let key = direct_key(me.user_id, peer.user_id);
-    if let Some(id) = find_direct(&db.pool, &key).await? {
-        show(&db.pool, id, me.user_id).await?;
-        return Ok((id, false));
-    }
     let mut tx = db.pool.begin().await.context("starting a direct room")?;
     let inserted = sqlx::query_scalar::<_, i64>(
         "INSERT INTO rooms (name, owner_user_id, owner_username_snapshot, is_general, kind, direct_key, last_seq, created_at)
@@ -510,7 +506,7 @@ pub async fn hide(pool: &AnyPool, room_id: i64, user_id: Uuid) -> anyhow::Result
 }
 
 /// Shows a hidden room in the user's list again.
-async fn show(pool: &AnyPool, room_id: i64, user_id: Uuid) -> anyhow::Result<()> {
+pub async fn show(pool: &AnyPool, room_id: i64, user_id: Uuid) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE room_members SET hidden_seq = NULL
          WHERE room_id = $1 AND user_id = $2 AND hidden_seq IS NOT NULL",
