@@ -217,6 +217,34 @@ mod tests {
     }
 
     #[test]
+    fn a_gif_thumbnail_is_its_first_frame() {
+        use image::codecs::gif::GifEncoder;
+        let mut out = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut out);
+            for shade in [10u8, 250] {
+                let frame = image::RgbaImage::from_pixel(960, 480, image::Rgba([shade, 0, 0, 255]));
+                encoder
+                    .encode_frame(image::Frame::new(frame))
+                    .unwrap_or_default();
+            }
+        }
+        let p = process(&out, ImageFormat::Gif, 40_000_000).unwrap_or_default();
+        assert_eq!(p.dimensions, Some((960, 480)));
+        assert!(p.replacement.is_none(), "the GIF itself is kept");
+        let thumb = p.thumbnail.unwrap_or_else(|| Encoded {
+            bytes: Vec::new(),
+            content_type: "",
+            width: 0,
+            height: 0,
+        });
+        assert_eq!((thumb.width, thumb.height), (480, 240));
+        let decoded = image::load_from_memory(&thumb.bytes).map(|i| i.to_rgb8());
+        let red = decoded.map(|i| i.get_pixel(10, 10).0[0]).unwrap_or(0);
+        assert!(red < 60, "the first frame's shade, not the second's: {red}");
+    }
+
+    #[test]
     fn small_images_get_no_thumbnail_and_huge_ones_nothing() {
         let p = process(&png(100, 50), ImageFormat::Png, 40_000_000).unwrap_or_default();
         assert_eq!(p.dimensions, Some((100, 50)));

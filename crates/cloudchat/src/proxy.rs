@@ -173,10 +173,20 @@ impl Proxy {
         let mut outgoing = self.outgoing(&self.streaming, upstream, req);
         if req.method() != Method::GET && req.method() != Method::HEAD {
             // The payload lives on this worker's thread; a pump task hands its chunks over.
+            // A client that stops sending for FRONT_BODY_TIMEOUT_SECS has its upload cut off
+            // (the whole body may take longer: a large file on a slow link).
             let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);
+            let pause = self.body_timeout;
             actix_web::rt::spawn(async move {
-                while let Some(chunk) = payload.next().await {
-                    let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()));
+                loop {
+                    let chunk = match tokio::time::timeout(pause, payload.next()).await {
+                        Ok(None) => return,
+                        Ok(Some(chunk)) => chunk.map_err(|e| std::io::Error::other(e.to_string())),
+                        Err(_) => Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the client stopped sending the body",
+                        )),
+                    };
                     let failed = chunk.is_err();
                     if tx.send(chunk).await.is_err() || failed {
                         return;
