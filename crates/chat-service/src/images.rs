@@ -69,11 +69,17 @@ impl ImageWorkers {
         }
     }
 
-    /// Processes `bytes` (an image of `format`) once a worker is free, off the async threads.
-    pub async fn process(&self, bytes: bytes::Bytes, format: ImageFormat) -> Processed {
+    /// Processes an image of `format` once a worker is free, off the async threads. The
+    /// bytes are loaded (`load`) only then, so images waiting for a worker hold no memory.
+    pub async fn process<F, Fut>(&self, load: F, format: ImageFormat) -> anyhow::Result<Processed>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = anyhow::Result<bytes::Bytes>>,
+    {
         let Ok(_permit) = self.permits.acquire().await else {
-            return Processed::default();
+            return Ok(Processed::default());
         };
+        let bytes = load().await?;
         let max_pixels = self.max_pixels;
         let span = tracing::Span::current();
         let started = std::time::Instant::now();
@@ -83,7 +89,7 @@ impl ImageWorkers {
         })
         .await;
         metrics::histogram!("image_processing_seconds").record(started.elapsed().as_secs_f64());
-        match outcome {
+        Ok(match outcome {
             Ok(Ok(processed)) => processed,
             Ok(Err(e)) => {
                 // Not an error for the upload: the file is kept as it is, as a plain file.
@@ -94,7 +100,7 @@ impl ImageWorkers {
                 tracing::error!(error = %e, "image processing panicked; the file is kept as a plain file");
                 Processed::default()
             }
-        }
+        })
     }
 }
 

@@ -183,8 +183,10 @@ async fn finish_image(
         return Ok(done);
     };
     let key = Storage::upload_key(id);
-    let bytes = state.storage.read_all(&key).await?;
-    let processed = state.images.process(bytes, format).await;
+    let processed = state
+        .images
+        .process(|| state.storage.read_all(&key), format)
+        .await?;
     done.dimensions = processed.dimensions;
     if let Some(clean) = processed.replacement {
         done.size = clean.bytes.len() as u64;
