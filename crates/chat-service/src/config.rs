@@ -101,35 +101,13 @@ impl std::fmt::Debug for StorageConfig {
 impl StorageConfig {
     /// `STORAGE_URL` and the `S3_*` variables; `data_dir/files` when the URL is unset.
     fn from_env(data_dir: &std::path::Path) -> Result<Self, ConfigError> {
-        const VAR: &str = "STORAGE_URL";
-        let Some(url) = var(VAR) else {
-            return Ok(StorageConfig::Local(data_dir.join("files")));
+        let (bucket, prefix) = match parse_storage_url(var(STORAGE_URL).as_deref(), data_dir)? {
+            StorageUrl::Local(dir) => return Ok(StorageConfig::Local(dir)),
+            StorageUrl::S3 { bucket, prefix } => (bucket, prefix),
         };
-        if let Some(path) = url.strip_prefix("file://") {
-            if !path.starts_with('/') {
-                return Err(ConfigError::new(
-                    VAR,
-                    "a file URL names an absolute directory: file:///var/lib/cloudchat/files",
-                ));
-            }
-            return Ok(StorageConfig::Local(PathBuf::from(path)));
-        }
-        let Some(rest) = url.strip_prefix("s3://") else {
-            return Err(ConfigError::new(
-                VAR,
-                "must be file:///absolute/dir or s3://bucket/prefix (unset: DATA_DIR/files)",
-            ));
-        };
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(ConfigError::new(
-                VAR,
-                "s3:// needs a bucket: s3://bucket/prefix",
-            ));
-        }
         Ok(StorageConfig::S3(S3Config {
-            bucket: bucket.to_owned(),
-            prefix: prefix.trim_matches('/').to_owned(),
+            bucket,
+            prefix,
             endpoint: var("S3_ENDPOINT"),
             region: var("S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
             access_key_id: var("S3_ACCESS_KEY_ID"),
@@ -138,6 +116,51 @@ impl StorageConfig {
             force_path_style: bool_var("S3_FORCE_PATH_STYLE", true)?,
         }))
     }
+}
+
+const STORAGE_URL: &str = "STORAGE_URL";
+
+/// What `STORAGE_URL` names.
+#[derive(Debug, PartialEq, Eq)]
+enum StorageUrl {
+    Local(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+/// `STORAGE_URL`: unset → `data_dir/files`; `file:///abs/dir`; `s3://bucket/prefix`.
+fn parse_storage_url(
+    url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> Result<StorageUrl, ConfigError> {
+    let Some(url) = url else {
+        return Ok(StorageUrl::Local(data_dir.join("files")));
+    };
+    if let Some(path) = url.strip_prefix("file://") {
+        if !path.starts_with('/') {
+            return Err(ConfigError::new(
+                STORAGE_URL,
+                "a file URL names an absolute directory: file:///var/lib/cloudchat/files",
+            ));
+        }
+        return Ok(StorageUrl::Local(PathBuf::from(path)));
+    }
+    let Some(rest) = url.strip_prefix("s3://") else {
+        return Err(ConfigError::new(
+            STORAGE_URL,
+            "must be file:///absolute/dir or s3://bucket/prefix (unset: DATA_DIR/files)",
+        ));
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(ConfigError::new(
+            STORAGE_URL,
+            "s3:// needs a bucket: s3://bucket/prefix",
+        ));
+    }
+    Ok(StorageUrl::S3 {
+        bucket: bucket.to_owned(),
+        prefix: prefix.trim_matches('/').to_owned(),
+    })
 }
 
 /// Uploads and downloads.
@@ -515,5 +538,51 @@ mod tests {
             Err("CHAT_MAX_MEMBERS_PER_ROOM".to_owned())
         );
         assert!(with(|l| l.typing_interval = Duration::ZERO).is_ok());
+        assert_eq!(
+            with(|l| l.max_attachments_per_message = 21),
+            Err("CHAT_MAX_ATTACHMENTS_PER_MESSAGE".to_owned())
+        );
+        let mut quota_below_max = ok.clone();
+        quota_below_max.files.upload_quota_bytes = quota_below_max.files.upload_max_bytes - 1;
+        assert_eq!(
+            quota_below_max.validate().map_err(|e| e.var),
+            Err("UPLOAD_QUOTA_BYTES".to_owned())
+        );
+    }
+
+    #[test]
+    fn storage_urls() {
+        let data = std::path::Path::new("/srv/data");
+        let parse = |url| parse_storage_url(url, data).map_err(|e| e.var);
+        assert_eq!(
+            parse(None),
+            Ok(StorageUrl::Local(PathBuf::from("/srv/data/files")))
+        );
+        assert_eq!(
+            parse(Some("file:///var/files")),
+            Ok(StorageUrl::Local(PathBuf::from("/var/files")))
+        );
+        assert_eq!(
+            parse(Some("s3://bucket/a/b/")),
+            Ok(StorageUrl::S3 {
+                bucket: "bucket".to_owned(),
+                prefix: "a/b".to_owned()
+            })
+        );
+        assert_eq!(
+            parse(Some("s3://bucket")),
+            Ok(StorageUrl::S3 {
+                bucket: "bucket".to_owned(),
+                prefix: String::new()
+            })
+        );
+        for bad in [
+            "file://relative",
+            "s3://",
+            "s3:///prefix",
+            "http://minio:9000/b",
+        ] {
+            assert_eq!(parse(Some(bad)), Err(STORAGE_URL.to_owned()), "{bad}");
+        }
     }
 }
