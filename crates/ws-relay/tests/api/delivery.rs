@@ -285,7 +285,52 @@ async fn refresh_token_keeps_the_connection_past_expiry(engine: Engine) {
     assert_eq!(a.recv_frame().await.frame, ServerFrame::Pong);
 }
 
+/// Files travel by reference: uploaded over HTTP, named in `sendMessage`, delivered as
+/// `attachments` in the ack and the room's `message`, fetched over HTTP.
+async fn a_message_with_files_reaches_the_room(engine: Engine) {
+    let stack = spawn_stack(engine).await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let room = stack.create_room(&alice, "photos").await;
+    stack.add_member_ok(&alice, room, &bob).await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let res = stack
+            .client
+            .post(stack.url(&format!("/uploads?filename=note-{i}.txt")))
+            .bearer_auth(&alice.token)
+            .header("content-type", "text/plain")
+            .body(format!("note {i}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        let body: serde_json::Value = res.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap());
+    }
+    let mut a = stack.connect(&alice).await;
+    let mut b = stack.connect(&bob).await;
+    let mut send = send_message(room, "", Some(&client_msg_id()));
+    send.attachment_ids = ids.clone();
+    a.act("f", ClientAction::SendMessage(send)).await;
+    let ack = a.recv_ack().await;
+    let acked: Vec<uuid::Uuid> = ack.message.attachments.iter().map(|f| f.id).collect();
+    assert_eq!(acked, ids, "all ten, in order");
+    let m = b.recv_message().await;
+    assert_eq!(m.attachments, ack.message.attachments);
+    assert_eq!(m.attachments[3].name, "note-3.txt");
+    let res = stack
+        .client
+        .get(stack.url(&m.attachments[3].url))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.text().await.unwrap(), "note 3");
+}
+
 both_engines!(
+    a_message_with_files_reaches_the_room,
     private_room_reaches_members_once_and_general_reaches_all,
     sync_after_reconnect_returns_exactly_what_was_missed,
     a_retried_send_is_stored_and_delivered_once,
