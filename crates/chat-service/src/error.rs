@@ -13,6 +13,9 @@ pub enum ApiError {
     RoomNotFound,
     #[error("message not found")]
     MessageNotFound,
+    /// `replyToId` names no live message of the room (code `message_not_found`).
+    #[error("replied-to message not found")]
+    ReplyTargetNotFound,
     #[error("user not found")]
     UserNotFound,
     #[error("member not found")]
@@ -77,7 +80,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => ErrorCode::ValidationFailed,
             ApiError::RoomNotFound => ErrorCode::RoomNotFound,
-            ApiError::MessageNotFound => ErrorCode::MessageNotFound,
+            ApiError::MessageNotFound | ApiError::ReplyTargetNotFound => ErrorCode::MessageNotFound,
             ApiError::UserNotFound => ErrorCode::UserNotFound,
             ApiError::MemberNotFound => ErrorCode::MemberNotFound,
             ApiError::NotRoomOwner => ErrorCode::NotRoomOwner,
@@ -132,6 +135,10 @@ impl ApiError {
             ApiError::MessageNotFound => {
                 Problem::not_found(self.code().as_str(), "no such message")
             }
+            ApiError::ReplyTargetNotFound => Problem::not_found(
+                self.code().as_str(),
+                "replyToId: no such message in this room (it may have been deleted)",
+            ),
             ApiError::UserNotFound => {
                 Problem::not_found(self.code().as_str(), "no user has that name")
             }

@@ -387,10 +387,15 @@ pub fn parse_presence_query(text: &str) -> Result<Vec<Uuid>, String> {
     let users = text
         .split(',')
         .map(|id| {
-            Uuid::parse_str(id).map_err(|_| {
-                let shown: String = id.chars().take(40).collect();
-                format!("{shown:?} is not a user id (a UUID)")
-            })
+            // Hyphenated only (36 characters), as `presence_query_pattern` states.
+            let hyphenated = id.len() == 36;
+            Uuid::parse_str(id)
+                .ok()
+                .filter(|_| hyphenated)
+                .ok_or_else(|| {
+                    let shown: String = id.chars().take(40).collect();
+                    format!("{shown:?} is not a user id (a UUID)")
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     if users.len() > PRESENCE_QUERY_MAX_USERS {
@@ -399,6 +404,17 @@ pub fn parse_presence_query(text: &str) -> Result<Vec<Uuid>, String> {
         ));
     }
     Ok(users)
+}
+
+/// The rule of [`parse_presence_query`] as a JSON Schema pattern: empty, or 1 to
+/// [`PRESENCE_QUERY_MAX_USERS`] hyphenated UUIDs separated by commas.
+pub fn presence_query_pattern() -> String {
+    const UUID: &str =
+        "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}";
+    format!(
+        "^(?:{UUID}(?:,{UUID}){{0,{}}})?$",
+        PRESENCE_QUERY_MAX_USERS - 1
+    )
 }
 
 /// `ready`: the first frame of every connection.

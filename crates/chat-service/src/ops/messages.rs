@@ -142,13 +142,7 @@ async fn check_reply(state: &AppState, message: &NewMessage) -> ApiResult<()> {
         Some(original) if original.room_id == message.room_id && original.deleted_at.is_none() => {
             Ok(())
         }
-        _ => Err(reject(
-            "invalid",
-            ApiError::field(
-                "replyToId",
-                "must be a message of this room that is not deleted",
-            ),
-        )),
+        _ => Err(reject("invalid", ApiError::ReplyTargetNotFound)),
     }
 }
 
