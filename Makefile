@@ -53,7 +53,7 @@ abuse: ## the abuse suite: attacks on the quick start and the PostgreSQL stack b
 deploy-check: ## nginx -t and a live nginx routing test, compose and k8s schemas, Dockerfile lint
 	bash scripts/deploy-check.sh
 
-schemathesis: ## Schemathesis (--checks all, every phase) against auth-service and chat-service (installs PyPI schemathesis; not in CI yet: see docs/openapi/README.md)
+schemathesis: ## Schemathesis (every check, every phase) against auth-service and chat-service; fails on any failure (installs PyPI schemathesis)
 	bash scripts/schemathesis.sh
 
 autobahn: ## the Autobahn WebSocket cases (1-7, 10) against the relay's frame handling (installs PyPI kosoku)

@@ -401,9 +401,9 @@ async def case_files(t: Target):
     t.expect("attached to a message of a private room → 201", sent, 201)
     t.expect("IDOR: a non-member fetching it → 404 file_not_found",
              t.as_user(bob, "GET", path), 404, "file_not_found")
-    t.expect("IDOR: a non-member attaching someone else's upload → 400 validation_failed",
+    t.expect("IDOR: a non-member attaching someone else's upload → 404 attachment_not_found",
              t.as_user(bob, "POST", "/rooms/1/messages", {"content": "", "attachmentIds": [up.json["id"]]}),
-             400, "validation_failed")
+             404, "attachment_not_found")
     cookie = t.call("GET", path, headers={"cookie": "cc_files=not-a-token"}, source=bob.addr)
     t.expect("a forged cc_files cookie → 401", cookie, 401)
     huge = t.call("POST", "/uploads?filename=big.bin", data=b"z" * (30 * MIB), token=alice.token,

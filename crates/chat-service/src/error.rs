@@ -13,6 +13,9 @@ pub enum ApiError {
     RoomNotFound,
     #[error("message not found")]
     MessageNotFound,
+    /// `replyToId` names no live message of the room (code `message_not_found`).
+    #[error("replied-to message not found")]
+    ReplyTargetNotFound,
     #[error("user not found")]
     UserNotFound,
     #[error("member not found")]
@@ -66,6 +69,10 @@ pub enum ApiError {
     /// No such file, or one the caller may not see.
     #[error("file not found")]
     FileNotFound,
+    /// `attachmentIds` names an upload the sender may not attach (not theirs, on a message
+    /// already, deleted, or unknown).
+    #[error("attachment not found")]
+    AttachmentNotFound,
     /// An upload over `UPLOAD_MAX_BYTES` (the limit).
     #[error("upload too large")]
     UploadTooLarge(u64),
@@ -98,7 +105,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => ErrorCode::ValidationFailed,
             ApiError::RoomNotFound => ErrorCode::RoomNotFound,
-            ApiError::MessageNotFound => ErrorCode::MessageNotFound,
+            ApiError::MessageNotFound | ApiError::ReplyTargetNotFound => ErrorCode::MessageNotFound,
             ApiError::UserNotFound => ErrorCode::UserNotFound,
             ApiError::MemberNotFound => ErrorCode::MemberNotFound,
             ApiError::NotRoomOwner => ErrorCode::NotRoomOwner,
@@ -121,6 +128,7 @@ impl ApiError {
             ApiError::AuthUnavailable => ErrorCode::AuthUnavailable,
             ApiError::RelayUnavailable => ErrorCode::RelayUnavailable,
             ApiError::FileNotFound => ErrorCode::FileNotFound,
+            ApiError::AttachmentNotFound => ErrorCode::AttachmentNotFound,
             ApiError::UploadTooLarge(_) => ErrorCode::UploadTooLarge,
             ApiError::UploadQuotaExceeded { .. } => ErrorCode::UploadQuotaExceeded,
             ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
@@ -158,6 +166,10 @@ impl ApiError {
             ApiError::MessageNotFound => {
                 Problem::not_found(self.code().as_str(), "no such message")
             }
+            ApiError::ReplyTargetNotFound => Problem::not_found(
+                self.code().as_str(),
+                "replyToId: no such message in this room (it may have been deleted)",
+            ),
             ApiError::UserNotFound => {
                 Problem::not_found(self.code().as_str(), "no user has that name")
             }
@@ -242,6 +254,14 @@ impl ApiError {
                 self.code().as_str(),
                 "no such file, or it is not in a room you are in",
             ),
+            ApiError::AttachmentNotFound => Problem::not_found(
+                self.code().as_str(),
+                "attachmentIds: each must be one of your uploads (POST /uploads) that no message carries yet",
+            )
+            .with_errors(vec![FieldError::new(
+                "attachmentIds",
+                "must be your own uploads that no message carries yet",
+            )]),
             ApiError::UploadTooLarge(max) => Problem::new(
                 actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
                 self.code().as_str(),

@@ -17,7 +17,7 @@ use crate::routes::{dms, files, members, mentions, messages, presence, rooms, ti
         presence::get,
         uploads::create, files::set_cookie, files::clear_cookie, files::download, files::download_thumbnail,
     ),
-    modifiers(&BearerAuth, &FilesCookie, &SharedAnswers)
+    modifiers(&BearerAuth, &FilesCookie, &SharedAnswers, &FieldRules)
 )]
 struct ApiDoc;
 
@@ -36,6 +36,84 @@ impl utoipa::Modify for FilesCookie {
                 ))),
             );
         }
+    }
+}
+
+/// What the derives cannot state: patterns kept in constants the server applies, and rules
+/// between fields.
+struct FieldRules;
+
+impl utoipa::Modify for FieldRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use crate::domain::{EMOJI_PATTERN, MEMBER_CURSOR_PATTERN, PEER_NAME_PATTERN};
+        use service_kit::openapi::{add_rule, field_pattern, param_pattern, requires};
+        field_pattern(openapi, "OpenDirectBody", "username", PEER_NAME_PATTERN);
+        field_pattern(openapi, "AddMemberBody", "username", PEER_NAME_PATTERN);
+        field_pattern(openapi, "ReactionBody", "emoji", EMOJI_PATTERN);
+        param_pattern(
+            openapi,
+            "/messages/{id}/reactions/{emoji}",
+            "emoji",
+            EMOJI_PATTERN,
+        );
+        param_pattern(
+            openapi,
+            "/rooms/{id}/members",
+            "after",
+            MEMBER_CURSOR_PATTERN,
+        );
+        param_pattern(
+            openapi,
+            "/presence",
+            "userIds",
+            &wire::protocol::presence_query_pattern(),
+        );
+        use utoipa::openapi::Type;
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat};
+        // POST /dms: `userId` or `username`, not both (the other absent or null).
+        let null = || ObjectBuilder::new().schema_type(Type::Null);
+        let uuid = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)));
+        add_rule(
+            openapi,
+            "OpenDirectBody",
+            OneOfBuilder::new()
+                .item(
+                    requires(&["userId"], 0)
+                        .property("userId", uuid)
+                        .property("username", null()),
+                )
+                .item(requires(&["username"], 1).property("userId", null())),
+        );
+        // POST /rooms/{id}/messages: text that is not only white space, or at least one file.
+        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder};
+        let text = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .required("content")
+            .property(
+                "content",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .pattern(Some(crate::domain::NOT_ONLY_SPACE_PATTERN)),
+            );
+        let files = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .required("attachmentIds")
+            .property(
+                "attachmentIds",
+                ArrayBuilder::new().min_items(Some(1)).items(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                ),
+            );
+        add_rule(
+            openapi,
+            "PostMessageBody",
+            AnyOfBuilder::new().item(text).item(files),
+        );
     }
 }
 

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod healthcheck;
 pub mod internal;
 pub mod middleware;
+pub mod number;
 pub mod openapi;
 pub mod ops;
 pub mod problem;

@@ -45,6 +45,104 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Adds a rule between the fields of the component schema `component`, for what a derive
+/// cannot state (exactly one of two fields; a field that needs another): the schema becomes
+/// `allOf` the fields' schema and `rule`.
+pub fn add_rule(
+    openapi: &mut utoipa::openapi::OpenApi,
+    component: &str,
+    rule: impl Into<utoipa::openapi::RefOr<utoipa::openapi::Schema>>,
+) {
+    use utoipa::openapi::schema::AllOfBuilder;
+    let Some(components) = openapi.components.as_mut() else {
+        panic!("the document has no components");
+    };
+    let schemas = &mut components.schemas;
+    let fields = schemas
+        .remove(component)
+        .unwrap_or_else(|| panic!("no component schema {component}"));
+    schemas.insert(
+        component.to_owned(),
+        AllOfBuilder::new().item(fields).item(rule).into(),
+    );
+}
+
+/// States `pattern` on the string property `field` of the component schema `component`: for
+/// rules kept in a constant the server itself applies (derive attributes take literals only).
+pub fn field_pattern(
+    openapi: &mut utoipa::openapi::OpenApi,
+    component: &str,
+    field: &str,
+    pattern: &str,
+) {
+    use utoipa::openapi::{RefOr, Schema};
+    let schema = openapi
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut(component));
+    let Some(RefOr::T(Schema::Object(object))) = schema else {
+        panic!("no object component schema {component}");
+    };
+    match object.properties.get_mut(field) {
+        Some(RefOr::T(Schema::Object(property))) => property.pattern = Some(pattern.to_owned()),
+        _ => panic!("{component} has no plain property {field}"),
+    }
+}
+
+/// States `pattern` on the parameter `name` of every operation on `path`.
+pub fn param_pattern(
+    openapi: &mut utoipa::openapi::OpenApi,
+    path: &str,
+    name: &str,
+    pattern: &str,
+) {
+    use utoipa::openapi::{RefOr, Schema};
+    let item = openapi
+        .paths
+        .paths
+        .get_mut(path)
+        .unwrap_or_else(|| panic!("no path {path}"));
+    let mut found = false;
+    for operation in [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for parameter in operation.parameters.iter_mut().flatten() {
+            if let RefOr::T(parameter) = parameter
+                && parameter.name == name
+                && let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut()
+            {
+                schema.pattern = Some(pattern.to_owned());
+                found = true;
+            }
+        }
+    }
+    assert!(found, "no parameter {name} on {path}");
+}
+
+/// An object schema that requires `fields` (each a string, at least `min_length` long).
+pub fn requires(fields: &[&str], min_length: usize) -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::Type;
+    use utoipa::openapi::schema::ObjectBuilder;
+    fields.iter().fold(
+        ObjectBuilder::new().schema_type(Type::Object),
+        |object, field| {
+            object.required(*field).property(
+                *field,
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(min_length)),
+            )
+        },
+    )
+}
+
 /// Makes every operation declare the answers the shared layers give it, as problem+json:
 /// 401 where a bearer token is required, 404 where the path names a resource, 400, 413 and
 /// 415 where a body or parameters are read, 429 everywhere (per-user and per-address quotas,

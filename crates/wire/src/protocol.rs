@@ -433,10 +433,15 @@ pub fn parse_presence_query(text: &str) -> Result<Vec<Uuid>, String> {
     let users = text
         .split(',')
         .map(|id| {
-            Uuid::parse_str(id).map_err(|_| {
-                let shown: String = id.chars().take(40).collect();
-                format!("{shown:?} is not a user id (a UUID)")
-            })
+            // Hyphenated only (36 characters), as `presence_query_pattern` states.
+            let hyphenated = id.len() == 36;
+            Uuid::parse_str(id)
+                .ok()
+                .filter(|_| hyphenated)
+                .ok_or_else(|| {
+                    let shown: String = id.chars().take(40).collect();
+                    format!("{shown:?} is not a user id (a UUID)")
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     if users.len() > PRESENCE_QUERY_MAX_USERS {
@@ -445,6 +450,17 @@ pub fn parse_presence_query(text: &str) -> Result<Vec<Uuid>, String> {
         ));
     }
     Ok(users)
+}
+
+/// The rule of [`parse_presence_query`] as a JSON Schema pattern: empty, or 1 to
+/// [`PRESENCE_QUERY_MAX_USERS`] hyphenated UUIDs separated by commas.
+pub fn presence_query_pattern() -> String {
+    const UUID: &str =
+        "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}";
+    format!(
+        "^(?:{UUID}(?:,{UUID}){{0,{}}})?$",
+        PRESENCE_QUERY_MAX_USERS - 1
+    )
 }
 
 /// `ready`: the first frame of every connection.
@@ -637,8 +653,11 @@ pub enum ErrorCode {
     NotDirectRoom,
     RoomMentionForbidden,
     TooManyMentions,
-    /// No such file, or one the caller may not see (downloads, `attachmentIds`).
+    /// No such file, or one the caller may not see (downloads).
     FileNotFound,
+    /// An `attachmentIds` entry that is not the sender's upload, or is already on a message,
+    /// or was deleted.
+    AttachmentNotFound,
     /// An upload larger than `UPLOAD_MAX_BYTES`.
     UploadTooLarge,
     /// The uploader's live files would pass `UPLOAD_QUOTA_BYTES`.
@@ -700,6 +719,7 @@ impl ErrorCode {
             ErrorCode::RoomMentionForbidden => "room_mention_forbidden",
             ErrorCode::TooManyMentions => "too_many_mentions",
             ErrorCode::FileNotFound => "file_not_found",
+            ErrorCode::AttachmentNotFound => "attachment_not_found",
             ErrorCode::UploadTooLarge => "upload_too_large",
             ErrorCode::UploadQuotaExceeded => "upload_quota_exceeded",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",

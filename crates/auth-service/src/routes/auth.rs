@@ -33,11 +33,7 @@ pub(crate) struct RegisterBody {
     )]
     username: String,
     #[serde(default)]
-    #[schema(
-        required = true,
-        max_length = 254,
-        pattern = r"^[ \t\n\r]*[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s.\u0000-\u001f\u007f-\u009f]+(\.[^@\s.\u0000-\u001f\u007f-\u009f]+)+[ \t\n\r]*$"
-    )]
+    #[schema(required = true, max_length = 254)]
     email: String,
     /// 8 to 1024 characters.
     #[serde(default)]
@@ -288,11 +284,7 @@ pub(crate) async fn logout_all(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ForgotBody {
     #[serde(default)]
-    #[schema(
-        required = true,
-        max_length = 254,
-        pattern = r"^[ \t\n\r]*[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s.\u0000-\u001f\u007f-\u009f]+(\.[^@\s.\u0000-\u001f\u007f-\u009f]+)+[ \t\n\r]*$"
-    )]
+    #[schema(required = true, max_length = 254)]
     email: String,
 }
 

@@ -34,10 +34,7 @@ pub(crate) async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
 pub(crate) struct UpdateMeBody {
     #[schema(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]+$")]
     username: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^[ \t\n\r]*[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s.\u0000-\u001f\u007f-\u009f]+(\.[^@\s.\u0000-\u001f\u007f-\u009f]+)+[ \t\n\r]*$"
-    )]
+    #[schema(max_length = 254)]
     email: Option<String>,
     /// Required to change `email`.
     current_password: Option<String>,

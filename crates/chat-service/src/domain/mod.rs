@@ -95,6 +95,37 @@ impl ClientMsgId {
     }
 }
 
+/// The name of someone to find (a direct room's peer, a member to add): 1–64 characters once
+/// trimmed. Whether such a user exists is the answer's business (404 `user_not_found`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerName(String);
+
+/// A text that is not only white space (the characters `str::trim` removes), as a JSON Schema
+/// pattern: what `MessageContent::parse` asks of a message's text.
+pub const NOT_ONLY_SPACE_PATTERN: &str =
+    r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+
+/// [`PeerName`]'s rule, for the OpenAPI documents: blanks, then 1 to 64 characters that start
+/// and end with a non-blank, then blanks (blanks as Rust's `trim` knows them).
+pub const PEER_NAME_PATTERN: &str = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([\s\S]{0,62}[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
+impl PeerName {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let name = raw.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(FieldError::new(
+                "username",
+                "must be a username (1 to 64 characters)",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Where a page of a member list ends: the last member's join time and id, written
 /// `<joinedAt ms>.<userId>`. Clients treat it as opaque and send back what `nextCursor` said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +134,22 @@ pub struct MemberCursor {
     pub user_id: uuid::Uuid,
 }
 
+/// The form of a [`MemberCursor`], for the OpenAPI documents.
+pub const MEMBER_CURSOR_PATTERN: &str =
+    r"^[0-9]{1,18}\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
 impl MemberCursor {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let invalid = || FieldError::new("after", "must be a nextCursor from an earlier page");
         let (joined_at, user_id) = raw.split_once('.').ok_or_else(invalid)?;
+        // Exactly what `Display` writes (MEMBER_CURSOR_PATTERN): digits, and a hyphenated id.
+        if joined_at.is_empty()
+            || joined_at.len() > 18
+            || !joined_at.bytes().all(|b| b.is_ascii_digit())
+            || user_id.len() != 36
+        {
+            return Err(invalid());
+        }
         Ok(Self {
             joined_at: joined_at.parse().map_err(|_| invalid())?,
             user_id: user_id.parse().map_err(|_| invalid())?,
@@ -177,9 +220,10 @@ mod tests {
     }
 }
 
-/// A reaction: one Unicode emoji (a single grapheme cluster made of emoji characters, with
-/// their modifiers, joiners and variation selectors: "👍", "👍🏽", "🇫🇷", "❤️", "1️⃣") or a
-/// `:shortcode:` of [`SHORTCODES`].
+/// A reaction: one Unicode emoji ("👍", "👍🏽", "🇫🇷", "❤️", "1️⃣", "👨‍👩‍👧": a pictograph with
+/// its variation selector, skin tone and tags, or several joined by zero-width joiners; a
+/// keycap; a flag) or a `:shortcode:` of [`SHORTCODES`]: exactly what [`EMOJI_PATTERN`] says,
+/// in at most [`EMOJI_MAX_CHARS`] characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emoji(String);
 
@@ -199,51 +243,46 @@ pub const SHORTCODES: &[&str] = &[
     ":thinking:",
 ];
 
+/// The longest reaction, in characters (Unicode scalar values).
+pub const EMOJI_MAX_CHARS: usize = 16;
+
+/// The rule of [`Emoji`] as a regular expression, the same text for the server (the `regex`
+/// crate) and for the OpenAPI documents (JSON Schema's ECMA-262 dialect): it is written with
+/// literal characters and no escapes either side would read differently. Built from the
+/// grammar of emoji sequences: a pictograph, optionally followed by a variation selector, a
+/// skin tone and a tag sequence, repeated with zero-width joiners; a keycap; two regional
+/// indicators.
+pub const EMOJI_PATTERN: &str = concat!(
+    "^(?:",
+    ":thumbsup:|:thumbsdown:|:heart:|:joy:|:tada:|:eyes:|:rocket:|:fire:|:pray:|",
+    ":white_check_mark:|:100:|:thinking:|",
+    // A keycap: digit, # or *, an optional emoji presentation selector, the keycap mark.
+    "[0-9#*]\u{FE0F}?\u{20E3}|",
+    // A flag: two regional indicator letters.
+    "[\u{1F1E6}-\u{1F1FF}]{2}|",
+    // Pictographs joined by zero-width joiners (at most 8 of them).
+    "[\u{A9}\u{AE}\u{203C}\u{2049}\u{2122}\u{2139}\u{2194}-\u{21AA}\u{231A}-\u{23FF}\u{24C2}\u{25AA}-\u{27BF}\u{2934}\u{2935}\u{2B05}-\u{2B55}\u{3030}\u{303D}\u{3297}\u{3299}\u{1F000}-\u{1FAFF}]",
+    "[\u{FE0E}\u{FE0F}]?[\u{1F3FB}-\u{1F3FF}]?(?:[\u{E0020}-\u{E007E}]+\u{E007F})?",
+    "(?:\u{200D}",
+    "[\u{A9}\u{AE}\u{203C}\u{2049}\u{2122}\u{2139}\u{2194}-\u{21AA}\u{231A}-\u{23FF}\u{24C2}\u{25AA}-\u{27BF}\u{2934}\u{2935}\u{2B05}-\u{2B55}\u{3030}\u{303D}\u{3297}\u{3299}\u{1F000}-\u{1FAFF}]",
+    "[\u{FE0E}\u{FE0F}]?[\u{1F3FB}-\u{1F3FF}]?(?:[\u{E0020}-\u{E007E}]+\u{E007F})?",
+    "){0,7}",
+    ")$"
+);
+
 impl Emoji {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        use unicode_segmentation::UnicodeSegmentation;
-        let invalid = || {
-            FieldError::new(
+        // A constant, checked by the tests below.
+        static RULE: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| match regex::Regex::new(EMOJI_PATTERN) {
+                Ok(rule) => rule,
+                Err(err) => panic!("EMOJI_PATTERN: {err}"),
+            });
+        if raw.chars().count() > EMOJI_MAX_CHARS || !RULE.is_match(raw) {
+            return Err(FieldError::new(
                 "emoji",
                 "must be one emoji (such as 👍) or a shortcode such as :thumbsup:",
-            )
-        };
-        if SHORTCODES.contains(&raw) {
-            return Ok(Self(raw.to_owned()));
-        }
-        if raw.is_empty() || raw.len() > 32 || raw.graphemes(true).count() != 1 {
-            return Err(invalid());
-        }
-        let keycap = raw.contains('\u{20E3}');
-        let mut pictographic = false;
-        for c in raw.chars() {
-            match c {
-                // Joiners, variation selectors, the keycap mark, tags (flags of regions).
-                '\u{200D}' | '\u{FE0E}' | '\u{FE0F}' | '\u{20E3}' | '\u{E0020}'..='\u{E007F}' => {}
-                '0'..='9' | '#' | '*' if keycap => {}
-                '\u{00A9}'
-                | '\u{00AE}'
-                | '\u{203C}'
-                | '\u{2049}'
-                | '\u{2122}'
-                | '\u{2139}'
-                | '\u{2194}'..='\u{21AA}'
-                | '\u{231A}'..='\u{23FF}'
-                | '\u{24C2}'
-                | '\u{25AA}'..='\u{27BF}'
-                | '\u{2934}'
-                | '\u{2935}'
-                | '\u{2B05}'..='\u{2B55}'
-                | '\u{3030}'
-                | '\u{303D}'
-                | '\u{3297}'
-                | '\u{3299}'
-                | '\u{1F000}'..='\u{1FAFF}' => pictographic = true,
-                _ => return Err(invalid()),
-            }
-        }
-        if !pictographic && !keycap {
-            return Err(invalid());
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -278,5 +317,17 @@ mod emoji_tests {
             assert!(Emoji::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Emoji::parse(&"😀".repeat(9)).is_err());
+        // Long but well-formed sequences: a family of four, a kiss with skin tones, the flag
+        // of England (tags).
+        for ok in [
+            "👨\u{200D}👩\u{200D}👧\u{200D}👦",
+            "👩🏻\u{200D}❤\u{FE0F}\u{200D}💋\u{200D}👨🏼",
+            "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}",
+        ] {
+            assert!(Emoji::parse(ok).is_ok(), "{ok:?}");
+        }
+        for bad in ["👍\n", "🇫🇷🇫", "👍\u{200D}", "\u{FE0F}", "1\u{FE0F}"] {
+            assert!(Emoji::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use wire::Control;
 
 use super::{Caller, Outcome, caps, owned_room, rate_limit, to_room, to_user, visible_room};
-use crate::domain::MemberCursor;
+use crate::domain::{MemberCursor, PeerName};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::members::{self, AddMemberError, Member};
@@ -85,15 +85,12 @@ pub async fn add(
     request_id: &str,
 ) -> ApiResult<Outcome<MemberView>> {
     let room = owned_room(state, caller, room_id).await?;
-    let wanted = username.trim();
-    if wanted.is_empty() || wanted.len() > 64 {
-        return Err(ApiError::field("username", "must be a username"));
-    }
+    let wanted = PeerName::parse(username).map_err(|e| ApiError::Validation(vec![e]))?;
     let per_minute = Quota::per_minute(state.settings.limits.member_adds_per_minute);
     rate_limit(state, &format!("member_add:{}", caller.id), per_minute).await?;
     let target = state
         .auth
-        .user_by_username(wanted, request_id)
+        .user_by_username(wanted.as_str(), request_id)
         .await?
         .ok_or(ApiError::UserNotFound)?;
     let caps = caps(state);

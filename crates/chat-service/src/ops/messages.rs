@@ -178,13 +178,7 @@ async fn check_reply(state: &AppState, message: &NewMessage) -> ApiResult<()> {
         Some(original) if original.room_id == message.room_id && original.deleted_at.is_none() => {
             Ok(())
         }
-        _ => Err(reject(
-            "invalid",
-            ApiError::field(
-                "replyToId",
-                "must be a message of this room that is not deleted",
-            ),
-        )),
+        _ => Err(reject("invalid", ApiError::ReplyTargetNotFound)),
     }
 }
 
@@ -207,11 +201,10 @@ async fn check_attachments(state: &AppState, message: &NewMessage) -> ApiResult<
     Err(reject("invalid", attachments_unavailable()))
 }
 
+/// 404 `attachment_not_found`, as for a `replyToId` that names no message: the request is
+/// well formed, the upload it names is not there for this sender.
 fn attachments_unavailable() -> ApiError {
-    ApiError::field(
-        "attachmentIds",
-        "must be your own uploads (POST /uploads) that no message carries yet",
-    )
+    ApiError::AttachmentNotFound
 }
 
 /// The message with whom it mentions (nobody, without a database read, when its text has no
@@ -276,15 +269,7 @@ async fn check_send(state: &AppState, send: &SendRequest) -> ApiResult<NewMessag
             )]),
         ));
     }
-    let mut distinct = send.attachment_ids.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.len() != send.attachment_ids.len() {
-        return Err(reject(
-            "invalid",
-            ApiError::field("attachmentIds", "must not name a file twice"),
-        ));
-    }
+
     let quota = Quota {
         limit: state.settings.send_limit,
         window: state.settings.send_window,
@@ -300,7 +285,14 @@ async fn check_send(state: &AppState, send: &SendRequest) -> ApiResult<NewMessag
         client_msg_id: cid,
         reply_to_id: send.reply_to_id,
         mentions: Default::default(),
-        attachments: send.attachment_ids.clone(),
+        // A file named twice is attached once, where it was first named.
+        attachments: send
+            .attachment_ids
+            .iter()
+            .enumerate()
+            .filter(|(i, id)| !send.attachment_ids[..*i].contains(id))
+            .map(|(_, id)| *id)
+            .collect(),
         now: store_kit::now_ms(),
     })
 }

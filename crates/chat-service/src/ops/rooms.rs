@@ -5,7 +5,7 @@ use service_kit::ratelimit::Quota;
 use wire::Control;
 
 use super::{Caller, Outcome, caps, owned_room, rate_limit, to_user};
-use crate::domain::RoomName;
+use crate::domain::{PeerName, RoomName};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::rooms::{self, CreateRoomError, Listing, Party, RoomSummary};
@@ -116,11 +116,11 @@ pub async fn open_direct(
         }),
         DirectPeer::Id(id) => state.auth.user_by_id(id, request_id).await?,
         DirectPeer::Name(name) => {
-            let name = name.trim();
-            if name.is_empty() || name.len() > 64 {
-                return Err(ApiError::field("username", "must be a username"));
-            }
-            state.auth.user_by_username(name, request_id).await?
+            let name = PeerName::parse(&name).map_err(|e| ApiError::Validation(vec![e]))?;
+            state
+                .auth
+                .user_by_username(name.as_str(), request_id)
+                .await?
         }
     };
     let peer = found.ok_or(ApiError::UserNotFound)?;

@@ -13,15 +13,13 @@ use crate::ops::{self, Caller};
 use crate::startup::AppState;
 use crate::views::RoomView;
 
-/// Who to talk to: exactly one of the two.
+/// Who to talk to: `userId` or `username`, not both.
+// The rule between the two fields is stated by `crate::openapi::FieldRules`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OpenDirectBody {
     user_id: Option<Uuid>,
     /// 1 to 64 characters once trimmed.
-    #[schema(
-        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([\s\S]{0,62}[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
     username: Option<String>,
 }
 

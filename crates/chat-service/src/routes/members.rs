@@ -43,6 +43,7 @@ pub(crate) enum MembersAnswer {
            ("limit" = Option<i64>, Query, minimum = 1, description = "1 to 200 (default 100; larger values are capped)")),
     responses((status = 200, description = "Members by join time. With `after` or `limit`: a page object `{members, nextCursor, hasMore}`; with neither: a plain array of the first 100 (the shape of earlier versions)", body = MembersAnswer),
               (status = 400, description = "validation_failed: a bad cursor or limit", body = service_kit::openapi::ProblemDoc),
+              (status = 403, description = "general_room: everyone is a member of general; its members are not listed", body = service_kit::openapi::ProblemDoc),
               (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[get("/rooms/{id}/members")]
 pub(crate) async fn list(
@@ -74,7 +75,9 @@ pub(crate) async fn list(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct AddMemberBody {
+    /// 1 to 64 characters once trimmed.
     #[serde(default)]
+    #[schema(required = true)]
     username: String,
 }
 

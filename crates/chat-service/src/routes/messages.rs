@@ -147,10 +147,11 @@ pub(crate) struct PostMessageBody {
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     client_msg_id: Option<String>,
     /// The message this one answers: a message of the same room that is not deleted.
+    #[serde(default, deserialize_with = "service_kit::number::optional_whole")]
     reply_to_id: Option<i64>,
     /// Uploads of the sender (`POST /uploads`) that no message carries yet, in the order
-    /// shown: at most CHAT_MAX_ATTACHMENTS_PER_MESSAGE (10), each once. With at least one,
-    /// `content` may be empty.
+    /// shown (one named twice is attached once): at most CHAT_MAX_ATTACHMENTS_PER_MESSAGE
+    /// (10). With at least one, `content` may be empty.
     #[serde(default)]
     #[schema(max_items = 10)]
     attachment_ids: Vec<uuid::Uuid>,
@@ -161,7 +162,7 @@ pub(crate) struct PostMessageBody {
               (status = 200, description = "A retried send: the original message", body = MessageView),
               (status = 400, body = service_kit::openapi::ProblemDoc),
               (status = 403, description = "room_mention_forbidden: @room by someone other than the room's owner, or in general", body = service_kit::openapi::ProblemDoc),
-              (status = 404, body = service_kit::openapi::ProblemDoc),
+              (status = 404, description = "room_not_found; message_not_found: `replyToId` names no message of this room that is not deleted; attachment_not_found: an `attachmentIds` entry is not the caller's upload, is on a message already, or was deleted", body = service_kit::openapi::ProblemDoc),
               (status = 422, description = "too_many_mentions: more than CHAT_MAX_MENTIONS_PER_MESSAGE people named, or @room in a room of more than CHAT_ROOM_MENTION_MAX_MEMBERS members", body = service_kit::openapi::ProblemDoc),
               (status = 429, body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/messages")]
@@ -247,6 +248,7 @@ pub(crate) async fn delete(
 pub(crate) struct ReactionBody {
     /// One emoji (such as 👍) or a shortcode such as `:thumbsup:`.
     #[serde(default)]
+    #[schema(required = true, max_length = 16)]
     emoji: String,
 }
 
@@ -271,7 +273,7 @@ pub(crate) async fn react(
     Ok(HttpResponse::Ok().json(MessageView::from(&message)))
 }
 
-#[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path), ("emoji" = String, Path, description = "the emoji or shortcode, URL-encoded")),
+#[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path), ("emoji" = String, Path, max_length = 16, description = "the emoji or shortcode, URL-encoded")),
     responses((status = 200, description = "The message with its reactions (removing a reaction the caller does not have changes nothing)", body = MessageView),
               (status = 400, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc),
               (status = 429, body = service_kit::openapi::ProblemDoc)))]
@@ -292,6 +294,7 @@ pub(crate) async fn unreact(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReadBody {
     #[schema(minimum = 0)]
+    #[serde(deserialize_with = "service_kit::number::whole")]
     seq: i64,
 }
 

@@ -17,7 +17,7 @@ pub(crate) struct PresenceQuery {
 }
 
 #[utoipa::path(tag = "presence", security(("bearer" = [])),
-    params(("userIds" = String, Query, description = "user ids (UUIDs) separated by commas, at most 200; empty asks about nobody")),
+    params(("userIds" = Option<String>, Query, description = "user ids (UUIDs, hyphenated) separated by commas, at most 200; empty or left out asks about nobody")),
     responses((status = 200, description = "The users' presence in the order asked; a user never seen is offline with `lastSeenAt: null`", body = [PresenceView]),
               (status = 400, description = "validation_failed: an id that is not a UUID, or more than 200", body = service_kit::openapi::ProblemDoc),
               (status = 401, description = "missing, invalid or expired access token", body = service_kit::openapi::ProblemDoc),

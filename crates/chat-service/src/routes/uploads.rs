@@ -20,7 +20,8 @@ const MULTIPART_SLACK: u64 = 64 * 1024;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct UploadQuery {
-    /// The file's name, for a raw body (a multipart part's own `filename` wins); sanitised.
+    /// The file's name, for a raw body (a multipart part's own `filename` wins); sanitised;
+    /// `file` when there is none.
     filename: Option<String>,
 }
 
@@ -79,7 +80,7 @@ fn no_file() -> ApiError {
         content(("multipart/form-data"), ("application/octet-stream"))),
     responses(
         (status = 201, description = "Stored. Images (JPEG, PNG, GIF, WebP) get their width and height (EXIF orientation applied) and, past 480 px, a thumbnail; a JPEG, PNG or WebP carrying EXIF metadata is stored re-encoded without it. The upload is deleted after UPLOAD_UNATTACHED_TTL_SECS unless a message carries it.", body = UploadView),
-        (status = 400, description = "validation_failed: a part other than `file`, more than one part, or a raw body without `filename`", body = service_kit::openapi::ProblemDoc),
+        (status = 400, description = "validation_failed: a multipart part other than `file`, or more than one part", body = service_kit::openapi::ProblemDoc),
         (status = 413, description = "upload_too_large: over UPLOAD_MAX_BYTES (nothing is kept); upload_quota_exceeded: the caller's live files would pass UPLOAD_QUOTA_BYTES (1 GiB), the detail says how much they use", body = service_kit::openapi::ProblemDoc),
         (status = 415, description = "unsupported_media_type: no body, no Content-Type, or a multipart body that cannot be read", body = service_kit::openapi::ProblemDoc),
         (status = 429, description = "rate_limited: more than UPLOADS_PER_HOUR (100) uploads in an hour, with Retry-After", body = service_kit::openapi::ProblemDoc),
@@ -153,12 +154,7 @@ pub(crate) async fn create(
         }
         upload
     } else {
-        let Some(raw_name) = query.filename.as_deref() else {
-            return Err(ApiError::field(
-                "filename",
-                "is required when the file is the body (or send multipart/form-data)",
-            ));
-        };
+        let raw_name = query.filename.as_deref().unwrap_or_default();
         ops::uploads::upload(&state, &caller, FileName::parse(raw_name), payload).await?
     };
     Ok(HttpResponse::Created().json(UploadView::from(&upload)))

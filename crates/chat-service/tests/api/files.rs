@@ -361,10 +361,11 @@ async fn uploads_by_multipart_and_raw_body(engine: Engine, backend: Backend) {
         .await;
     assert_problem(res, StatusCode::NOT_FOUND, "file_not_found").await;
 
-    // Refusals: a part of another name, no filename for a raw body, no body, no token.
+    // Refusals: a part of another name, no body, no token.
     let res = app.upload_multipart(&alice, "other", "a.txt", b"x").await;
     let body = assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "file");
+    // A raw body without a name is `file`.
     let res = app
         .client
         .post(app.url("/uploads"))
@@ -374,7 +375,8 @@ async fn uploads_by_multipart_and_raw_body(engine: Engine, backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.json::<Value>().await.unwrap()["name"], "file");
     let res = app
         .upload_raw(&alice, "empty.txt", "text/plain", Vec::new())
         .await;
@@ -392,8 +394,8 @@ async fn uploads_by_multipart_and_raw_body(engine: Engine, backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    // Only the three good uploads and one thumbnail are stored.
-    assert_eq!(app.keys("uploads").await.len(), 3);
+    // Only the four good uploads and one thumbnail are stored.
+    assert_eq!(app.keys("uploads").await.len(), 4);
     assert_eq!(app.keys("thumbnails").await.len(), 1);
 }
 
@@ -530,7 +532,7 @@ async fn attached_files_reach_the_room_and_only_it(engine: Engine, backend: Back
             &json!({"content": "again", "attachmentIds": [id]}),
         )
         .await;
-    let body = assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let body = assert_problem(res, StatusCode::NOT_FOUND, "attachment_not_found").await;
     assert_eq!(body["errors"][0]["field"], "attachmentIds");
     let bobs = app.upload_ok(&bob, "b.txt", b"bob's".to_vec()).await;
     let res = app
@@ -540,7 +542,20 @@ async fn attached_files_reach_the_room_and_only_it(engine: Engine, backend: Back
             &json!({"content": "", "attachmentIds": [bobs["id"]]}),
         )
         .await;
-    assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_problem(res, StatusCode::NOT_FOUND, "attachment_not_found").await;
+    // A file named twice is attached once.
+    let twice = app.upload_ok(&alice, "twice.txt", b"2".to_vec()).await;
+    let message: Value = app
+        .post(
+            &alice,
+            &format!("/rooms/{GENERAL}/messages"),
+            &json!({"content": "", "attachmentIds": [twice["id"], twice["id"]]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(message["attachments"].as_array().unwrap().len(), 1);
     // Neither text nor files; too many files.
     let res = app
         .post(
@@ -629,7 +644,7 @@ async fn a_socket_send_attaches_files(engine: Engine, backend: Backend) {
     assert_eq!(first.attachments.len(), 1);
     assert_eq!(first.attachments[0].id, c);
     let refused = problem(&body.results[1]);
-    assert_eq!(refused.code.as_str(), "validation_failed");
+    assert_eq!(refused.code.as_str(), "attachment_not_found");
     assert_eq!(refused.errors[0].field, "attachmentIds");
     let history = app.history(&alice, GENERAL, "").await;
     let carrying: Vec<&Value> = history["messages"]
