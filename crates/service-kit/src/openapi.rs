@@ -294,26 +294,40 @@ impl KnownPaths {
         Self(paths)
     }
 
-    /// The methods served on `path`, when the document names it.
+    /// The methods served on `path`, when the document names it. Where a literal path and a
+    /// template both match (`/files/cookie` and `/files/{id}`), the path with more literal
+    /// segments is the one the document means.
     pub fn methods(&self, path: &str) -> Option<Vec<&'static str>> {
         let asked: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let matching: Vec<(usize, &Vec<&'static str>)> = self
+            .0
+            .iter()
+            .filter(|(segments, _)| {
+                segments.len() == asked.len()
+                    && segments.iter().zip(&asked).all(|(s, a)| match s {
+                        Segment::Literal(l) => l == a,
+                        Segment::Parameter => true,
+                    })
+            })
+            .map(|(segments, methods)| {
+                let literals = segments
+                    .iter()
+                    .filter(|s| matches!(s, Segment::Literal(_)))
+                    .count();
+                (literals, methods)
+            })
+            .collect();
+        let most = matching.iter().map(|(literals, _)| *literals).max()?;
         let mut found: Vec<&'static str> = Vec::new();
-        for (segments, methods) in &self.0 {
-            let same = segments.len() == asked.len()
-                && segments.iter().zip(&asked).all(|(s, a)| match s {
-                    Segment::Literal(l) => l == a,
-                    Segment::Parameter => true,
-                });
-            if same {
-                found.extend(
-                    methods
-                        .iter()
-                        .filter(|m| !found.contains(m))
-                        .collect::<Vec<_>>(),
-                );
-            }
+        for (_, methods) in matching.iter().filter(|(literals, _)| *literals == most) {
+            found.extend(
+                methods
+                    .iter()
+                    .filter(|m| !found.contains(m))
+                    .collect::<Vec<_>>(),
+            );
         }
-        (!found.is_empty()).then_some(found)
+        Some(found)
     }
 }
 
@@ -356,12 +370,21 @@ mod tests {
                     .path(
                         "/rooms/{id}",
                         PathItem::new(HttpMethod::Delete, OperationBuilder::new()),
+                    )
+                    .path(
+                        "/rooms/cookie",
+                        PathItem::new(HttpMethod::Post, OperationBuilder::new()),
                     ),
             )
             .build();
         let known = KnownPaths::from_openapi(&doc);
         assert_eq!(known.methods("/rooms"), Some(vec!["GET"]));
         assert_eq!(known.methods("/rooms/7"), Some(vec!["DELETE"]));
+        assert_eq!(
+            known.methods("/rooms/cookie"),
+            Some(vec!["POST"]),
+            "the literal path"
+        );
         assert_eq!(known.methods("/rooms/7/x"), None);
         assert_eq!(known.methods("/nowhere"), None);
     }

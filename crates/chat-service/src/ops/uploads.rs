@@ -28,7 +28,6 @@ fn reject(reason: &'static str, err: ApiError) -> ApiError {
 enum Stop {
     TooLarge,
     Quota,
-    Empty,
     Body(String),
     Storage(anyhow::Error),
 }
@@ -88,9 +87,6 @@ where
                 .await
                 .map_err(|e| Stop::Storage(e.into()))?;
         }
-        if size == 0 {
-            return Err(Stop::Empty);
-        }
         Ok(())
     }
     .await;
@@ -108,20 +104,16 @@ where
         discard(state, id).await;
         let used_now = used + size;
         return Err(match stop {
-            Stop::TooLarge => reject("too_large", ApiError::UploadTooLarge(files.upload_max_bytes)),
+            Stop::TooLarge => reject(
+                "too_large",
+                ApiError::UploadTooLarge(files.upload_max_bytes),
+            ),
             Stop::Quota => reject(
                 "quota",
                 ApiError::UploadQuotaExceeded {
                     used: used_now,
                     quota,
                 },
-            ),
-            Stop::Empty => reject(
-                "empty",
-                ApiError::UnsupportedMediaType(
-                    "the upload has no bytes: send the file as the multipart part `file`, or as the body with ?filename="
-                        .to_owned(),
-                ),
             ),
             Stop::Body(e) => reject(
                 "unreadable",

@@ -8,9 +8,7 @@ use std::pin::Pin;
 use actix_web::body::SizedStream;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
-use actix_web::{
-    FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, delete, get, post, web,
-};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, get, web};
 use futures_util::StreamExt;
 use service_kit::Problem;
 use tokens::actix::{AuthUser, authenticate, bearer_token};
@@ -21,6 +19,15 @@ use crate::error::{ApiError, ApiResult};
 use crate::ops::{self, Caller};
 use crate::startup::AppState;
 use crate::storage::Storage;
+
+/// `/files/cookie`: POST sets the cookie, DELETE clears it, any other method is 405 — it is
+/// registered before `/files/{id}`, which would otherwise take a GET of it.
+pub(crate) fn cookie_resource() -> actix_web::Resource {
+    web::resource("/files/cookie")
+        .route(web::post().to(set_cookie))
+        .route(web::delete().to(clear_cookie))
+        .default_service(web::to(service_kit::problem::not_found))
+}
 
 /// The cookie a browser sends for downloads: the access token, scoped to `/files`.
 pub(crate) const FILES_COOKIE: &str = "cc_files";
@@ -210,13 +217,13 @@ fn box_error(e: object_store::Error) -> Box<dyn std::error::Error> {
 }
 
 #[utoipa::path(
+    post, path = "/files/cookie",
     tag = "files", security(("bearer" = [])),
     responses(
         (status = 204, description = "Set-Cookie: cc_files=<the access token>; Path=/files; HttpOnly; SameSite=Strict; Max-Age=<the token's remaining life> (and Secure when PUBLIC_URL is https or APP_ENV=production). Call it again after each token refresh."),
         (status = 401, body = service_kit::openapi::ProblemDoc),
     )
 )]
-#[post("/files/cookie")]
 pub(crate) async fn set_cookie(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -236,10 +243,10 @@ pub(crate) async fn set_cookie(
 }
 
 #[utoipa::path(
+    delete, path = "/files/cookie",
     tag = "files",
     responses((status = 204, description = "Set-Cookie that removes cc_files (no token needed: it may have expired)"))
 )]
-#[delete("/files/cookie")]
 pub(crate) async fn clear_cookie(state: web::Data<AppState>) -> HttpResponse {
     let mut cookie = Cookie::build(FILES_COOKIE, "")
         .path("/files")

@@ -25,6 +25,23 @@ pub(crate) struct UploadQuery {
     filename: Option<String>,
 }
 
+/// `POST /uploads` as multipart/form-data: exactly one part, `file` (for the OpenAPI
+/// document; the handler reads the parts as they stream).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct UploadForm {
+    /// The file's bytes; the part's `filename` is its name.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// `POST /uploads` with the file as the body (any Content-Type; `?filename=` names it).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub(crate) struct RawFile(Vec<u8>);
+
 /// An upload as stored.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -76,13 +93,13 @@ fn no_file() -> ApiError {
 
 #[utoipa::path(
     tag = "files", security(("bearer" = [])), params(UploadQuery),
-    request_body(description = "multipart/form-data with exactly one part, named `file` (its `filename` is the name), or the file itself as the body with any Content-Type and `?filename=`. At most UPLOAD_MAX_BYTES (25 MiB), enforced while the body streams.",
-        content(("multipart/form-data"), ("application/octet-stream"))),
+    request_body(description = "multipart/form-data with exactly one part, named `file` (its `filename` is the name), or the file itself as the body with any Content-Type (`?filename=` names it). At most UPLOAD_MAX_BYTES (25 MiB), enforced while the body streams; an empty file is a file of 0 bytes.",
+        content((UploadForm = "multipart/form-data"), (RawFile = "application/octet-stream"))),
     responses(
         (status = 201, description = "Stored. Images (JPEG, PNG, GIF, WebP) get their width and height (EXIF orientation applied) and, past 480 px, a thumbnail; a JPEG, PNG or WebP carrying EXIF metadata is stored re-encoded without it. The upload is deleted after UPLOAD_UNATTACHED_TTL_SECS unless a message carries it.", body = UploadView),
         (status = 400, description = "validation_failed: a multipart part other than `file`, or more than one part", body = service_kit::openapi::ProblemDoc),
         (status = 413, description = "upload_too_large: over UPLOAD_MAX_BYTES (nothing is kept); upload_quota_exceeded: the caller's live files would pass UPLOAD_QUOTA_BYTES (1 GiB), the detail says how much they use", body = service_kit::openapi::ProblemDoc),
-        (status = 415, description = "unsupported_media_type: no body, no Content-Type, or a multipart body that cannot be read", body = service_kit::openapi::ProblemDoc),
+        (status = 415, description = "unsupported_media_type: no Content-Type, or a multipart body that cannot be read or has no part", body = service_kit::openapi::ProblemDoc),
         (status = 429, description = "rate_limited: more than UPLOADS_PER_HOUR (100) uploads in an hour, with Retry-After", body = service_kit::openapi::ProblemDoc),
         (status = 503, description = "storage_unavailable: the object store did not answer", body = service_kit::openapi::ProblemDoc),
     )

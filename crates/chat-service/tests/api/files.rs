@@ -377,9 +377,19 @@ async fn uploads_by_multipart_and_raw_body(engine: Engine, backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.json::<Value>().await.unwrap()["name"], "file");
+    // An empty file is a file; a multipart body without its part is refused.
+    let empty = app.upload_ok(&alice, "empty.txt", Vec::new()).await;
+    assert_eq!(empty["size"], 0);
+    assert_eq!(empty["contentType"], "application/octet-stream");
     let res = app
-        .upload_raw(&alice, "empty.txt", "text/plain", Vec::new())
-        .await;
+        .client
+        .post(app.url("/uploads"))
+        .bearer_auth(&alice.token)
+        .header("content-type", "multipart/form-data; boundary=xyz")
+        .body("--xyz--\r\n")
+        .send()
+        .await
+        .unwrap();
     assert_problem(
         res,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -394,8 +404,8 @@ async fn uploads_by_multipart_and_raw_body(engine: Engine, backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    // Only the four good uploads and one thumbnail are stored.
-    assert_eq!(app.keys("uploads").await.len(), 4);
+    // Only the five good uploads and one thumbnail are stored.
+    assert_eq!(app.keys("uploads").await.len(), 5);
     assert_eq!(app.keys("thumbnails").await.len(), 1);
 }
 
@@ -747,6 +757,10 @@ async fn downloads_support_ranges_etags_and_the_cookie(engine: Engine, backend: 
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(header(&res, "set-cookie").contains("Max-Age=0"));
+    // /files/cookie is not a file id: another method is 405, not a download's 404.
+    let res = app.fetch(&alice, "/files/cookie", &[]).await;
+    assert_eq!(header(&res, "allow"), "POST, DELETE");
+    assert_problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }
 
 async fn size_limit_and_quota(engine: Engine, backend: Backend) {
