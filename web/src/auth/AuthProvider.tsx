@@ -23,7 +23,7 @@ interface AuthValue {
 const AuthContext = createContext<AuthValue | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
-  const api = useMemo(() => new ApiClient({ baseUrl: config().apiBase, lock: browserLock() }), []);
+  const api = useMemo(() => new ApiClient({ baseUrl: config().apiBase, lock: browserLock(), filesCookie: true }), []);
   const [status, setStatus] = useState<AuthStatus>('loading');
   const [user, setUserState] = useState<User | null>(null);
   const attempt = useRef(0);
