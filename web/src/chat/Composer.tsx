@@ -11,6 +11,7 @@ import { quoteText } from './ReplyQuote';
 import { completeMention, matchMentions, mentionQueryAt, ROOM_MENTION, type MentionCandidate, type MentionQuery } from '../lib/mentions';
 import { messageError } from '../lib/validate';
 import { canSend, sendBlockedReason, type UploadQueue } from '../lib/uploadQueue';
+import { pastedImages } from '../lib/files';
 import { UploadChips } from './UploadChips';
 import { useUploads } from './useUploadQueue';
 
@@ -25,11 +26,6 @@ interface Props {
   uploads: UploadQueue<File> | null;
 }
 
-/** Pasted images from a clipboard that holds no text (a spreadsheet's cells come with a picture too). */
-export function pastedImages(data: Pick<DataTransfer, 'files' | 'getData'>): File[] {
-  if (data.getData('text/plain')) return [];
-  return Array.from(data.files).filter((f) => f.type.startsWith('image/'));
-}
 
 const ROOM_OPTION: MentionCandidate = { userId: '', username: ROOM_MENTION };
 

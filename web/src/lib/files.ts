@@ -140,9 +140,22 @@ export function fileKind(contentType: string, name: string): FileKind {
 export function iconLabel(contentType: string, name: string): string {
   const ext = extensionOf(name);
   if (ext && ext.length <= 4) return ext.toUpperCase();
-  const kind = fileKind(contentType, name);
-  return kind === 'other' ? 'FILE' : kind.slice(0, 4).toUpperCase();
+  return KIND_LABEL[fileKind(contentType, name)];
 }
+
+const KIND_LABEL: Record<FileKind, string> = {
+  image: 'IMG',
+  pdf: 'PDF',
+  archive: 'ZIP',
+  audio: 'AUD',
+  video: 'VID',
+  spreadsheet: 'XLS',
+  presentation: 'PPT',
+  document: 'DOC',
+  text: 'TXT',
+  code: 'CODE',
+  other: 'FILE',
+};
 
 /**
  * The size a picture is drawn at: its own, scaled down (never up) to fit `maxW` × `maxH`,
@@ -172,4 +185,13 @@ export function attachmentsSummary(list: readonly Pick<Attachment, 'name' | 'con
   const images = list.filter(isInlineImage).length;
   if (images === list.length) return `${list.length} images`;
   return `${list.length} files`;
+}
+
+/**
+ * The images a paste brings, when the clipboard holds no text: a spreadsheet's cells come
+ * with a picture of themselves, and those should paste as text.
+ */
+export function pastedImages<F extends { type: string }>(data: { files: ArrayLike<F>; getData(format: string): string }): F[] {
+  if (data.getData('text/plain')) return [];
+  return Array.from(data.files).filter((f) => f.type.startsWith('image/'));
 }
