@@ -27,9 +27,13 @@ export function UploadChips({ items, onRemove, onRetry }: Props) {
             data-status={item.status}
             data-name={item.name}
           >
-            <span className={`att-icon att-icon-small att-icon-${kind}`} aria-hidden="true">
-              {iconLabel(item.type, item.name)}
-            </span>
+            {item.preview ? (
+              <img className="upload-preview" src={item.preview} alt="" aria-hidden="true" />
+            ) : (
+              <span className={`att-icon att-icon-small att-icon-${kind}`} aria-hidden="true">
+                {iconLabel(item.type, item.name)}
+              </span>
+            )}
             <span className="upload-text">
               <span className="upload-name" title={item.name}>
                 {item.name}

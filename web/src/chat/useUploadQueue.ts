@@ -4,6 +4,7 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { useAuth } from '../auth/AuthProvider';
 import { config } from '../config';
+import { isInlineImage } from '../lib/files';
 import { UploadQueue, type UploadQueueState } from '../lib/uploadQueue';
 
 const IDLE: UploadQueueState = { items: [], notice: null };
@@ -14,7 +15,12 @@ export function useUploadQueue(roomId: number | undefined): UploadQueue<File> | 
   const [queue, setQueue] = useState<UploadQueue<File> | null>(null);
   useEffect(() => {
     if (roomId === undefined) return;
-    const q = new UploadQueue<File>((file, onProgress) => api.upload(file, onProgress), { maxBytes: config().uploadMaxBytes });
+    const q = new UploadQueue<File>((file, onProgress) => api.upload(file, onProgress), {
+      maxBytes: config().uploadMaxBytes,
+      // The chip of a picture shows it (JPEG, PNG, GIF, WebP: what the browser surely draws).
+      preview: (f) => (isInlineImage({ contentType: f.type }) ? URL.createObjectURL(f) : undefined),
+      releasePreview: (url) => URL.revokeObjectURL(url),
+    });
     setQueue(q);
     return () => {
       q.dispose();

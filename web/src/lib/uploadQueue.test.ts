@@ -155,6 +155,35 @@ describe('UploadQueue', () => {
   });
 });
 
+describe('UploadQueue previews', () => {
+  it('makes a preview for each file it sends and frees it when the chip goes (removed, sent, or the room closed)', async () => {
+    const made: string[] = [];
+    const freed: string[] = [];
+    const answers: ((u: Upload) => void)[] = [];
+    const q = new UploadQueue<FileLike>(
+      (f) => ({ promise: new Promise<Upload>((res) => answers.push(() => res(answer(`id-${f.name}`, f)))), abort() {} }),
+      {
+        maxBytes: MiB,
+        preview: (f) => (f.type.startsWith('image/') ? (made.push(`blob:${f.name}`), `blob:${f.name}`) : undefined),
+        releasePreview: (u) => freed.push(u),
+      },
+    );
+    q.add([file('a.png', 10, 'image/png'), file('b.pdf', 10, 'application/pdf'), file('c.png', 10, 'image/png'), file('huge.png', 2 * MiB, 'image/png')]);
+    expect(q.items.map((i) => i.preview)).toEqual(['blob:a.png', undefined, 'blob:c.png', undefined]);
+    q.remove(q.items[0].key);
+    expect(freed).toEqual(['blob:a.png']);
+    q.remove(q.items[2].key); // the refused one
+    for (const a of answers) a(answer('x', file('x')));
+    await settle();
+    q.take();
+    expect(freed).toEqual(['blob:a.png', 'blob:c.png']);
+    q.add([file('d.png', 10, 'image/png')]);
+    q.dispose();
+    expect(freed).toEqual(['blob:a.png', 'blob:c.png', 'blob:d.png']);
+    expect(made).toEqual(['blob:a.png', 'blob:c.png', 'blob:d.png']);
+  });
+});
+
 describe('canSend', () => {
   const item = (status: UploadItem['status']): UploadItem => ({ key: status, name: 'f', size: 1, type: '', status, loaded: 0 });
 

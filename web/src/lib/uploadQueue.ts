@@ -39,6 +39,8 @@ export interface UploadItem {
   canRetry?: boolean;
   /** The server's answer once done. */
   upload?: Upload;
+  /** A local picture of an image file for its chip (an object URL), while the chip is there. */
+  preview?: string;
 }
 
 export interface UploadQueueState {
@@ -47,9 +49,13 @@ export interface UploadQueueState {
   notice: string | null;
 }
 
-export interface UploadQueueOptions {
+export interface UploadQueueOptions<F extends FileLike = FileLike> {
   maxBytes: number;
   maxFiles?: number;
+  /** Makes a chip's preview of a chosen file (e.g. an object URL of an image), if any. */
+  preview?: (file: F) => string | undefined;
+  /** Frees a preview once its chip is gone. */
+  releasePreview?: (url: string) => void;
 }
 
 /** 0–1: how far an item's upload is (1 once done). */
@@ -86,7 +92,7 @@ export class UploadQueue<F extends FileLike = FileLike> {
 
   constructor(
     private readonly start: StartUpload<F>,
-    private readonly opts: UploadQueueOptions,
+    private readonly opts: UploadQueueOptions<F>,
   ) {
     this.maxFiles = opts.maxFiles ?? MAX_ATTACHMENTS;
   }
@@ -114,7 +120,17 @@ export class UploadQueue<F extends FileLike = FileLike> {
     for (const f of taken) {
       const key = `u${++this.seq}`;
       const error = fileError(f, this.opts.maxBytes);
-      added.push({ key, name: f.name || 'file', size: f.size, type: f.type, status: error ? 'failed' : 'uploading', loaded: 0, error });
+      const preview = error ? undefined : this.opts.preview?.(f);
+      added.push({
+        key,
+        name: f.name || 'file',
+        size: f.size,
+        type: f.type,
+        status: error ? 'failed' : 'uploading',
+        loaded: 0,
+        error,
+        ...(preview ? { preview } : {}),
+      });
       if (!error) this.files.set(key, f);
     }
     this.set({ items: [...this.state.items, ...added], notice: leftOut > 0 ? leftOutText(leftOut, this.maxFiles) : null });
@@ -127,7 +143,9 @@ export class UploadQueue<F extends FileLike = FileLike> {
     this.handles.delete(key);
     this.files.delete(key);
     h?.abort();
-    if (!this.state.items.some((i) => i.key === key)) return;
+    const item = this.state.items.find((i) => i.key === key);
+    if (!item) return;
+    this.release([item]);
     this.set({ items: this.state.items.filter((i) => i.key !== key), notice: null });
   }
 
@@ -147,6 +165,7 @@ export class UploadQueue<F extends FileLike = FileLike> {
     const items = this.state.items;
     if (items.some((i) => i.status !== 'done' || !i.upload)) return undefined;
     const uploads = items.map((i) => i.upload as Upload);
+    this.release(items);
     this.files.clear();
     this.set({ items: [], notice: null });
     return uploads;
@@ -159,6 +178,7 @@ export class UploadQueue<F extends FileLike = FileLike> {
   /** Aborts everything in flight (the composer went away). */
   dispose(): void {
     this.disposed = true;
+    this.release(this.state.items);
     for (const h of this.handles.values()) h.abort();
     this.handles.clear();
     this.files.clear();
@@ -192,6 +212,10 @@ export class UploadQueue<F extends FileLike = FileLike> {
         this.fail(key, e);
       },
     );
+  }
+
+  private release(items: readonly UploadItem[]): void {
+    for (const i of items) if (i.preview) this.opts.releasePreview?.(i.preview);
   }
 
   private fail(key: string, e: unknown): void {
