@@ -49,6 +49,7 @@ declare global {
 let cached: RuntimeConfig | undefined;
 
 export function config(): RuntimeConfig {
-  if (!cached) cached = resolveConfig(window.__CLOUDCHAT__, window.location);
+  // Outside a browser (components rendered in unit tests): same origin, defaults.
+  if (!cached) cached = typeof window === 'undefined' ? resolveConfig(undefined, { protocol: 'http:', host: 'localhost' }) : resolveConfig(window.__CLOUDCHAT__, window.location);
   return cached;
 }

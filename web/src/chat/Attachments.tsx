@@ -6,7 +6,7 @@
 
 import { useEffect, useRef, useState, type ImgHTMLAttributes } from 'react';
 import type { Attachment, Upload } from '../api/types';
-import { useAuth } from '../auth/AuthProvider';
+import { useMaybeAuth } from '../auth/AuthProvider';
 import { config } from '../config';
 import { fileHref, fileKind, fitBox, formatBytes, iconLabel, isInlineImage } from '../lib/files';
 
@@ -54,7 +54,7 @@ export function Attachments({ list }: { list: readonly Attachment[] }) {
 
 /** An `<img>` of a /files URL that, on a load error, renews the cookie once and tries again. */
 function FileImage({ path, alt, ...rest }: { path: string; alt: string } & ImgHTMLAttributes<HTMLImageElement>) {
-  const { api } = useAuth();
+  const api = useMaybeAuth()?.api;
   const [attempt, setAttempt] = useState(0);
   const base = fileHref(config().apiBase, path);
   const src = attempt === 0 ? base : `${base}${base.includes('?') ? '&' : '?'}r=${attempt}`;
@@ -64,7 +64,7 @@ function FileImage({ path, alt, ...rest }: { path: string; alt: string } & ImgHT
       src={src}
       alt={alt}
       onError={() => {
-        if (attempt > 0) return;
+        if (attempt > 0 || !api) return;
         void api.renewFilesCookie().then(() => setAttempt(1));
       }}
     />

@@ -39,6 +39,7 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention, uploa
   const id = `composer-${roomId}`;
   const replying = useChat((s) => s.replyingTo[roomId]);
   const replyingId = replying?.id;
+  const replyingOriginal = useChat((s) => (replyingId === undefined ? undefined : s.timelines[roomId]?.messages.find((m) => m.id === replyingId)));
 
   // ---- the `@` suggestions ----
   const [query, setQuery] = useState<MentionQuery | null>(null);
@@ -162,7 +163,7 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention, uploa
       {replying && (
         <div className="reply-bar" data-testid="reply-bar">
           <span className="reply-bar-text">
-            Replying to <strong>{replying.username}</strong>: <span className="reply-bar-excerpt">{quoteText(replying)}</span>
+            Replying to <strong>{replying.username}</strong>: <span className="reply-bar-excerpt">{quoteText(replying, replyingOriginal)}</span>
           </span>
           <button type="button" className="icon-button" onClick={cancelReply} aria-label="Cancel reply" title="Cancel reply (Esc)">
             ×

@@ -36,9 +36,11 @@ interface Props {
   onJump(r: ReplyRef): void;
   /** Briefly marked after a jump to it. */
   highlighted?: boolean;
+  /** The message this one replies to, when it is loaded. */
+  replyOriginal?: Message;
 }
 
-export function MessageItem({ message: m, own, canDelete, meId, meName, myReactions, reactionError, onEdit, onDelete, onReact, onReply, onJump, highlighted }: Props) {
+export function MessageItem({ message: m, own, canDelete, meId, meName, myReactions, reactionError, onEdit, onDelete, onReact, onReply, onJump, highlighted, replyOriginal }: Props) {
   const [picking, setPicking] = useState(false);
   const pickerOpener = useRef<HTMLButtonElement | null>(null);
   const [editing, setEditing] = useState(false);
@@ -142,7 +144,7 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
               </span>
             )}
           </div>
-          {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} onJump={onJump} />}
+          {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} original={replyOriginal} onJump={onJump} />}
           {m.deleted ? (
             <p className="msg-text msg-text-deleted">This message was deleted.</p>
           ) : editing ? (
@@ -264,8 +266,10 @@ export function PendingItem({
   online,
   onRetry,
   onDiscard,
+  replyOriginal,
 }: {
   item: PendingMessage;
+  replyOriginal?: Message;
   username: string;
   userId: string;
   online: boolean;
@@ -284,7 +288,7 @@ export function PendingItem({
           <span className="msg-author">{username} (you)</span>
           <span className="msg-time">{status}</span>
         </div>
-        {item.replyTo && <ReplyQuote reply={item.replyTo} />}
+        {item.replyTo && <ReplyQuote reply={item.replyTo} original={replyOriginal} />}
         {item.content !== '' && <p className="msg-text">{item.content}</p>}
         {item.attachments && <PendingAttachments list={item.attachments} />}
         {item.status === 'failed' && (
