@@ -66,6 +66,20 @@ export function ChatPage() {
     return () => store.closeRoom(roomId);
   }, [store, roomId]);
 
+  // A file dropped beside the drop zone (the sidebar, the header) must not make the browser
+  // leave the app to show it.
+  useEffect(() => {
+    const keep = (e: globalThis.DragEvent) => {
+      if (e.dataTransfer && Array.from(e.dataTransfer.types).includes('Files')) e.preventDefault();
+    };
+    window.addEventListener('dragover', keep);
+    window.addEventListener('drop', keep);
+    return () => {
+      window.removeEventListener('dragover', keep);
+      window.removeEventListener('drop', keep);
+    };
+  }, []);
+
   useEffect(() => {
     if (room) document.title = `${roomLabel(room, meId)} · Cloud Chat`;
     return () => {
