@@ -43,6 +43,183 @@ pub struct Settings {
     pub revocation_poll: Duration,
     /// Most keys the in-memory rate limiter holds (`RATE_LIMIT_MAX_KEYS`).
     pub rate_limit_max_keys: usize,
+    /// Uploads, downloads and where the bytes live (docs/architecture.md, "Files").
+    pub files: FileSettings,
+}
+
+/// Where uploaded files are stored (`STORAGE_URL`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// A directory of the local filesystem (`file:///abs/path`; unset: `DATA_DIR/files`).
+    Local(PathBuf),
+    /// An S3-compatible bucket (`s3://bucket/prefix`).
+    S3(S3Config),
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Config {
+    pub bucket: String,
+    /// Key prefix inside the bucket (no leading or trailing `/`; empty for none).
+    pub prefix: String,
+    /// `S3_ENDPOINT`: for MinIO and other S3-compatible stores; unset: AWS.
+    pub endpoint: Option<String>,
+    pub region: String,
+    /// `S3_ACCESS_KEY_ID` / `S3_SECRET_ACCESS_KEY`; unset: the standard `AWS_*` variables
+    /// (object_store's `from_env`).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub allow_http: bool,
+    /// Path-style requests (`endpoint/bucket/key`), which MinIO and most self-hosted stores
+    /// want; false: virtual-hosted style (`bucket.endpoint/key`).
+    pub force_path_style: bool,
+}
+
+impl std::fmt::Debug for S3Config {
+    // The secret never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("allow_http", &self.allow_http)
+            .field("force_path_style", &self.force_path_style)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageConfig::Local(dir) => write!(f, "Local({})", dir.display()),
+            StorageConfig::S3(s3) => s3.fmt(f),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// `STORAGE_URL` and the `S3_*` variables; `data_dir/files` when the URL is unset.
+    fn from_env(data_dir: &std::path::Path) -> Result<Self, ConfigError> {
+        const VAR: &str = "STORAGE_URL";
+        let Some(url) = var(VAR) else {
+            return Ok(StorageConfig::Local(data_dir.join("files")));
+        };
+        if let Some(path) = url.strip_prefix("file://") {
+            if !path.starts_with('/') {
+                return Err(ConfigError::new(
+                    VAR,
+                    "a file URL names an absolute directory: file:///var/lib/cloudchat/files",
+                ));
+            }
+            return Ok(StorageConfig::Local(PathBuf::from(path)));
+        }
+        let Some(rest) = url.strip_prefix("s3://") else {
+            return Err(ConfigError::new(
+                VAR,
+                "must be file:///absolute/dir or s3://bucket/prefix (unset: DATA_DIR/files)",
+            ));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(ConfigError::new(
+                VAR,
+                "s3:// needs a bucket: s3://bucket/prefix",
+            ));
+        }
+        Ok(StorageConfig::S3(S3Config {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+            endpoint: var("S3_ENDPOINT"),
+            region: var("S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+            access_key_id: var("S3_ACCESS_KEY_ID"),
+            secret_access_key: var("S3_SECRET_ACCESS_KEY"),
+            allow_http: bool_var("S3_ALLOW_HTTP", false)?,
+            force_path_style: bool_var("S3_FORCE_PATH_STYLE", true)?,
+        }))
+    }
+}
+
+/// Uploads and downloads.
+#[derive(Debug, Clone)]
+pub struct FileSettings {
+    pub storage: StorageConfig,
+    /// The largest upload, enforced while it streams (`UPLOAD_MAX_BYTES`).
+    pub upload_max_bytes: u64,
+    /// What one user's live uploads may add up to (`UPLOAD_QUOTA_BYTES`).
+    pub upload_quota_bytes: u64,
+    pub uploads_per_hour: u32,
+    /// Images decoded at once, on the blocking pool (`IMAGE_WORKERS`).
+    pub image_workers: usize,
+    /// Larger images (width × height) are kept as plain files (`IMAGE_MAX_PIXELS`).
+    pub image_max_pixels: u64,
+    /// An upload never attached is deleted this long after it was made.
+    pub unattached_ttl: Duration,
+    /// How often the sweeper runs (`UPLOAD_SWEEP_SECS`).
+    pub sweep_interval: Duration,
+    /// `Cache-Control: private, max-age=` of downloads (`FILES_CACHE_MAX_AGE_SECS`).
+    pub cache_max_age: Duration,
+    /// The `cc_files` cookie is `Secure` (PUBLIC_URL is https, or APP_ENV=production).
+    pub secure_cookie: bool,
+}
+
+impl FileSettings {
+    pub fn development(storage: StorageConfig) -> Self {
+        Self {
+            storage,
+            upload_max_bytes: 25 * 1024 * 1024,
+            upload_quota_bytes: 1024 * 1024 * 1024,
+            uploads_per_hour: 100,
+            image_workers: 2,
+            image_max_pixels: 40_000_000,
+            unattached_ttl: Duration::from_secs(86_400),
+            sweep_interval: Duration::from_secs(300),
+            cache_max_age: Duration::from_secs(3600),
+            secure_cookie: false,
+        }
+    }
+
+    fn from_env(env: AppEnv, data_dir: &std::path::Path) -> Result<Self, ConfigError> {
+        let d = Self::development(StorageConfig::Local(PathBuf::new()));
+        let public_https = var("PUBLIC_URL").is_some_and(|u| u.starts_with("https://"));
+        Ok(Self {
+            storage: StorageConfig::from_env(data_dir)?,
+            upload_max_bytes: parse_var("UPLOAD_MAX_BYTES", d.upload_max_bytes)?,
+            upload_quota_bytes: parse_var("UPLOAD_QUOTA_BYTES", d.upload_quota_bytes)?,
+            uploads_per_hour: parse_var("UPLOADS_PER_HOUR", d.uploads_per_hour)?,
+            image_workers: parse_var("IMAGE_WORKERS", d.image_workers)?,
+            image_max_pixels: parse_var("IMAGE_MAX_PIXELS", d.image_max_pixels)?,
+            unattached_ttl: secs_var("UPLOAD_UNATTACHED_TTL_SECS", d.unattached_ttl)?,
+            sweep_interval: secs_var("UPLOAD_SWEEP_SECS", d.sweep_interval)?,
+            cache_max_age: secs_var("FILES_CACHE_MAX_AGE_SECS", d.cache_max_age)?,
+            secure_cookie: public_https || env.is_production(),
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.upload_max_bytes == 0 {
+            return Err(ConfigError::new("UPLOAD_MAX_BYTES", "must be at least 1"));
+        }
+        if self.upload_quota_bytes < self.upload_max_bytes {
+            return Err(ConfigError::new(
+                "UPLOAD_QUOTA_BYTES",
+                "must be at least UPLOAD_MAX_BYTES (one upload must fit)",
+            ));
+        }
+        if self.uploads_per_hour == 0 {
+            return Err(ConfigError::new("UPLOADS_PER_HOUR", "must be at least 1"));
+        }
+        if !(1..=64).contains(&self.image_workers) {
+            return Err(ConfigError::new("IMAGE_WORKERS", "must be 1 to 64"));
+        }
+        if self.image_max_pixels == 0 {
+            return Err(ConfigError::new("IMAGE_MAX_PIXELS", "must be at least 1"));
+        }
+        if self.sweep_interval.is_zero() {
+            return Err(ConfigError::new("UPLOAD_SWEEP_SECS", "must be at least 1"));
+        }
+        Ok(())
+    }
 }
 
 /// Bounds on what one user may make the service hold or do (docs/architecture.md).
@@ -73,6 +250,8 @@ pub struct Limits {
     pub max_mentions_per_message: u32,
     /// The largest room `@room` may mention.
     pub room_mention_max_members: u32,
+    /// Uploads one message may carry (`attachmentIds`).
+    pub max_attachments_per_message: u32,
 }
 
 impl Default for Limits {
@@ -92,6 +271,7 @@ impl Default for Limits {
             dm_creates_per_hour: 60,
             max_mentions_per_message: 20,
             room_mention_max_members: 500,
+            max_attachments_per_message: 10,
         }
     }
 }
@@ -134,6 +314,10 @@ impl Limits {
             room_mention_max_members: parse_var(
                 "CHAT_ROOM_MENTION_MAX_MEMBERS",
                 d.room_mention_max_members,
+            )?,
+            max_attachments_per_message: parse_var(
+                "CHAT_MAX_ATTACHMENTS_PER_MESSAGE",
+                d.max_attachments_per_message,
             )?,
         })
     }
@@ -179,6 +363,14 @@ impl Limits {
                 return Err(ConfigError::new(var, "must be at least 1"));
             }
         }
+        // The relay's frame and answer budgets are sized for at most this many (wire).
+        if !(1..=wire::protocol::MAX_ATTACHMENTS as u32).contains(&self.max_attachments_per_message)
+        {
+            return Err(ConfigError::new(
+                "CHAT_MAX_ATTACHMENTS_PER_MESSAGE",
+                format!("must be 1 to {}", wire::protocol::MAX_ATTACHMENTS),
+            ));
+        }
         Ok(())
     }
 }
@@ -214,6 +406,7 @@ impl Settings {
             limits: Limits::default(),
             revocation_poll: Duration::from_millis(2000),
             rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
+            files: FileSettings::development(StorageConfig::Local(PathBuf::from("data/files"))),
         }
     }
 
@@ -257,6 +450,7 @@ impl Settings {
             limits: Limits::from_env()?,
             revocation_poll: millis_var("REVOCATION_POLL_MS", d.revocation_poll)?,
             rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
+            files: FileSettings::from_env(env, &data_dir)?,
         })
     }
 
@@ -274,6 +468,7 @@ impl Settings {
             return Err(ConfigError::new("CHAT_WRITERS", "must be 1 to 32"));
         }
         self.limits.validate()?;
+        self.files.validate()?;
         if self.revocation_poll < Duration::from_millis(100) {
             return Err(ConfigError::new(
                 "REVOCATION_POLL_MS",

@@ -63,6 +63,21 @@ pub enum ApiError {
     /// No relay answered (`GET /presence`).
     #[error("no relay answered")]
     RelayUnavailable,
+    /// No such file, or one the caller may not see.
+    #[error("file not found")]
+    FileNotFound,
+    /// An upload over `UPLOAD_MAX_BYTES` (the limit).
+    #[error("upload too large")]
+    UploadTooLarge(u64),
+    /// The uploader's live files would pass `UPLOAD_QUOTA_BYTES`.
+    #[error("upload quota exceeded")]
+    UploadQuotaExceeded { used: u64, quota: u64 },
+    /// An upload with no body or a body we cannot read as one file.
+    #[error("unsupported upload body")]
+    UnsupportedMediaType(String),
+    /// Object storage failed (the cause is logged).
+    #[error("storage unavailable")]
+    StorageUnavailable(anyhow::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -70,6 +85,12 @@ pub enum ApiError {
 impl ApiError {
     pub fn field(field: &'static str, message: &'static str) -> Self {
         ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// A failure of object storage: logged here, with what to check, and answered 503.
+    pub fn storage(err: anyhow::Error) -> Self {
+        tracing::error!(error = %format!("{err:#}"), "file storage failed; check that the store (STORAGE_URL) is up and the credentials are right");
+        ApiError::StorageUnavailable(err)
     }
 
     /// The error's stable code (also the `code` of the relay's `error` frame).
@@ -99,6 +120,11 @@ impl ApiError {
             ApiError::Busy => ErrorCode::Busy,
             ApiError::AuthUnavailable => ErrorCode::AuthUnavailable,
             ApiError::RelayUnavailable => ErrorCode::RelayUnavailable,
+            ApiError::FileNotFound => ErrorCode::FileNotFound,
+            ApiError::UploadTooLarge(_) => ErrorCode::UploadTooLarge,
+            ApiError::UploadQuotaExceeded { .. } => ErrorCode::UploadQuotaExceeded,
+            ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            ApiError::StorageUnavailable(_) => ErrorCode::StorageUnavailable,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
@@ -212,6 +238,32 @@ impl ApiError {
             ApiError::RelayUnavailable => {
                 Problem::unavailable(self.code().as_str(), "no relay answered; retry shortly")
             }
+            ApiError::FileNotFound => Problem::not_found(
+                self.code().as_str(),
+                "no such file, or it is not in a room you are in",
+            ),
+            ApiError::UploadTooLarge(max) => Problem::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                self.code().as_str(),
+                format!("a file may be at most {max} bytes (UPLOAD_MAX_BYTES)"),
+            ),
+            ApiError::UploadQuotaExceeded { used, quota } => Problem::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                self.code().as_str(),
+                format!(
+                    "your files take {used} of the {quota} bytes you may keep (UPLOAD_QUOTA_BYTES); delete messages with files to make room"
+                ),
+            ),
+            ApiError::UnsupportedMediaType(detail) => Problem::new(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                self.code().as_str(),
+                detail.clone(),
+            ),
+            // The cause was logged where it happened ([`ApiError::storage`]).
+            ApiError::StorageUnavailable(_) => Problem::unavailable(
+                self.code().as_str(),
+                "file storage is not answering; retry shortly",
+            ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }
     }

@@ -3,7 +3,7 @@
 use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::OpenApi;
 
-use crate::routes::{dms, members, mentions, messages, presence, rooms, tickets};
+use crate::routes::{dms, files, members, mentions, messages, presence, rooms, tickets, uploads};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,10 +15,29 @@ use crate::routes::{dms, members, mentions, messages, presence, rooms, tickets};
         mentions::list,
         tickets::create,
         presence::get,
+        uploads::create, files::set_cookie, files::clear_cookie, files::download, files::download_thumbnail,
     ),
-    modifiers(&BearerAuth, &SharedAnswers)
+    modifiers(&BearerAuth, &FilesCookie, &SharedAnswers)
 )]
 struct ApiDoc;
+
+/// Downloads also take the access token from the `cc_files` cookie (`POST /files/cookie`).
+struct FilesCookie;
+
+impl utoipa::Modify for FilesCookie {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "filesCookie",
+                SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                    crate::routes::files::FILES_COOKIE,
+                    "The access token, set by POST /files/cookie; only GET /files/* read it",
+                ))),
+            );
+        }
+    }
+}
 
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()

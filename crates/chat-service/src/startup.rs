@@ -17,7 +17,9 @@ use tokens::{RevocationSource, RevokedSessions, SessionStatus, Verifier};
 use crate::auth_client::AuthClient;
 use crate::batcher::SendBatcher;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
+use crate::images::ImageWorkers;
 use crate::routes;
+use crate::storage::Storage;
 
 pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator =
     sqlx::migrate!("../../migrations/chat/sqlite");
@@ -43,6 +45,10 @@ pub struct AppState {
     pub sends: SendBatcher,
     /// Sessions auth-service revoked recently: their access tokens and tickets are refused.
     pub revoked: RevokedSessions,
+    /// Where uploaded files live (`STORAGE_URL`).
+    pub storage: Storage,
+    /// Decodes uploaded images, a bounded number at once, off the async threads.
+    pub images: ImageWorkers,
 }
 
 pub struct Application {
@@ -122,6 +128,12 @@ impl Application {
             store_kit::Engine::Postgres => settings.writers,
         };
         let sends = SendBatcher::start(db.clone(), writers, settings.write_batch);
+        let storage = Storage::open(&settings.files.storage)?;
+        tracing::info!(storage = storage.describe(), "file storage");
+        let images = ImageWorkers::new(
+            settings.files.image_workers,
+            settings.files.image_max_pixels,
+        );
         let state = web::Data::new(AppState {
             settings,
             db,
@@ -131,9 +143,12 @@ impl Application {
             auth,
             sends,
             revoked: revoked.clone(),
+            storage,
+            images,
         });
         let port = listener.local_addr()?.port();
         let keys = verifier.clone();
+        let storage = state.storage.clone();
         let readiness = Readiness(vec![
             database_check(state.db.clone()),
             service_kit::ops::check("signing_keys", move || {
@@ -148,6 +163,10 @@ impl Application {
                         )
                     }
                 }
+            }),
+            service_kit::ops::check("storage", move || {
+                let storage = storage.clone();
+                async move { storage.check().await }
             }),
         ]);
         let server = {
@@ -165,6 +184,7 @@ impl Application {
             })?
         };
         spawn_background(state.clone(), verifier);
+        crate::ops::uploads::spawn_sweeper(state.clone());
         Ok(Self {
             port,
             server,

@@ -8,8 +8,9 @@ use wire::ServerFrame;
 use crate::store::members::Member;
 use crate::store::messages::Message;
 use crate::store::rooms::{Room, RoomSummary};
+use crate::store::uploads::Upload;
 
-pub use wire::protocol::{MemberView, MessageView, ReactionView};
+pub use wire::protocol::{AttachmentView, MemberView, MessageView, ReactionView};
 
 impl From<&Message> for MessageView {
     fn from(m: &Message) -> Self {
@@ -38,7 +39,25 @@ impl From<&Message> for MessageView {
             reply_to: m.reply_to.clone().map(Box::new),
             mentions: m.mentions.clone(),
             mentions_room: m.mentions_room,
+            attachments: m.attachments.iter().map(attachment).collect(),
         }
+    }
+}
+
+/// An upload as a message carries it: URLs relative to the API base.
+pub fn attachment(u: &Upload) -> AttachmentView {
+    AttachmentView {
+        id: u.id,
+        name: u.name.clone(),
+        content_type: u.content_type.clone(),
+        size: u.size,
+        width: u.width,
+        height: u.height,
+        url: format!("/files/{}", u.id),
+        thumbnail_url: u
+            .thumbnail
+            .as_ref()
+            .map(|_| format!("/files/{}/thumbnail", u.id)),
     }
 }
 
@@ -266,6 +285,7 @@ mod tests {
             reply_to: None,
             mentions: Vec::new(),
             mentions_room: false,
+            attachments: Vec::new(),
         }
     }
 

@@ -81,6 +81,7 @@ fn send_frame(seq: u64, room: i64, content: String) -> String {
             content,
             client_msg_id: Some(uuid::Uuid::new_v4().to_string()),
             reply_to_id: None,
+            attachment_ids: Vec::new(),
         }),
     };
     serde_json::to_string(&frame).unwrap_or_default()

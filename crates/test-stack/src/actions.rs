@@ -12,6 +12,7 @@ pub fn send_message(room_id: i64, content: &str, client_msg_id: Option<&str>) ->
         content: content.to_owned(),
         client_msg_id: client_msg_id.map(str::to_owned),
         reply_to_id: None,
+        attachment_ids: Vec::new(),
     }
 }
 

@@ -9,7 +9,7 @@ use chat_service::config::Settings;
 use chat_service::startup::{AppState, Application};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use test_support::{Engine, TestDatabase};
+use test_support::{Engine, TempDir, TestDatabase};
 
 use crate::{AuthStack, User};
 
@@ -23,6 +23,8 @@ pub struct ChatStack {
     /// The settings chat-service started with (a replica starts with the same).
     pub chat_settings: Settings,
     _db: TestDatabase,
+    /// The local file storage of this chat-service (unless the test chose another).
+    pub files_dir: std::sync::Arc<TempDir>,
 }
 
 impl Deref for ChatStack {
@@ -47,6 +49,8 @@ impl ChatStack {
         let mut settings = Settings::development(&db.url, &auth_stack.auth);
         settings.internal_keys = test_support::internal_keys();
         settings.relay_url = Some(relay_url.to_owned());
+        let files_dir = std::sync::Arc::new(TempDir::new("cloudchat-files"));
+        settings.files.storage = chat_service::config::StorageConfig::Local(files_dir.0.clone());
         chat(&mut settings);
         let (chat, chat_state) = start_chat(settings.clone()).await;
         Self {
@@ -55,6 +59,7 @@ impl ChatStack {
             chat_state,
             chat_settings: settings,
             _db: db,
+            files_dir,
         }
     }
 

@@ -62,32 +62,41 @@ impl FromRequest for AuthUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let verifier = req.app_data::<web::Data<Verifier>>().cloned();
-        let token = bearer_token(req).map(str::to_owned);
-        let sessions = req.app_data::<web::Data<dyn SessionStatus>>().cloned();
-        Box::pin(async move {
-            let Some(verifier) = verifier else {
-                tracing::error!("AuthUser used without a Verifier in app data");
-                return Err(Problem::internal());
-            };
-            let Some(token) = token else {
-                return Err(Problem::unauthorized(
-                    "missing_token",
-                    "send the access token as Authorization: Bearer <token>",
-                ));
-            };
-            let claims = verifier.verify(&token).await?;
-            if let (Some(sessions), Some(sid)) = (sessions, claims.sid)
-                && sessions.is_revoked(sid).await
-            {
-                return Err(session_revoked());
-            }
-            Ok(AuthUser {
-                id: claims.sub,
-                username: claims.username.clone(),
-                session_id: claims.sid,
-                claims,
-            })
-        })
+        authenticate(req, bearer_token(req).map(str::to_owned))
     }
+}
+
+/// Checks an access token exactly as the extractor does — signature, expiry, revoked
+/// session — wherever the request carried it: for a route that also takes it from a cookie
+/// (chat-service's downloads). `None` is 401 `missing_token`.
+pub fn authenticate(
+    req: &HttpRequest,
+    token: Option<String>,
+) -> Pin<Box<dyn Future<Output = Result<AuthUser, Problem>>>> {
+    let verifier = req.app_data::<web::Data<Verifier>>().cloned();
+    let sessions = req.app_data::<web::Data<dyn SessionStatus>>().cloned();
+    Box::pin(async move {
+        let Some(verifier) = verifier else {
+            tracing::error!("AuthUser used without a Verifier in app data");
+            return Err(Problem::internal());
+        };
+        let Some(token) = token else {
+            return Err(Problem::unauthorized(
+                "missing_token",
+                "send the access token as Authorization: Bearer <token>",
+            ));
+        };
+        let claims = verifier.verify(&token).await?;
+        if let (Some(sessions), Some(sid)) = (sessions, claims.sid)
+            && sessions.is_revoked(sid).await
+        {
+            return Err(session_revoked());
+        }
+        Ok(AuthUser {
+            id: claims.sub,
+            username: claims.username.clone(),
+            session_id: claims.sid,
+            claims,
+        })
+    })
 }

@@ -33,6 +33,10 @@ pub struct SendMessage {
     /// The message this one answers: a live message of the same room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to_id: Option<i64>,
+    /// Uploads of the sender (`POST /uploads`) not attached yet, in the order shown; with at
+    /// least one, `content` may be empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// `sync`: the room's change feed after `sinceRev` (answered with `changes`), or — the older
@@ -296,6 +300,48 @@ pub struct MessageView {
     /// The text says `@room`: every member is mentioned.
     #[serde(default)]
     pub mentions_room: bool,
+    /// The files it carries, in the order they were attached (none once it is deleted).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// A file a message carries. `url` and `thumbnailUrl` are relative to the API base; a browser
+/// fetches them with the `cc_files` cookie (`POST /files/cookie`), an API client with its
+/// bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentView {
+    pub id: Uuid,
+    /// The file's name, sanitised (at most 255 bytes).
+    pub name: String,
+    /// Sniffed from the bytes, never taken from the uploader.
+    pub content_type: String,
+    pub size: u64,
+    /// Pixels, for images (after EXIF orientation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// `/files/{id}`.
+    pub url: String,
+    /// `/files/{id}/thumbnail`, for images larger than a thumbnail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+}
+
+/// The most attachments any message may carry, whatever `CHAT_MAX_ATTACHMENTS_PER_MESSAGE`
+/// says: the relay's answer budgets assume it.
+pub const MAX_ATTACHMENTS: usize = 20;
+
+/// The most one [`AttachmentView`] adds to a serialised message: a name of 255 bytes escaped
+/// (at most twice as long, control characters being removed), the content type, the URLs and
+/// the fixed fields. Answer budgets reserve it twice per attachment id of a send.
+pub const ATTACHMENT_VIEW_MAX_BYTES: usize = 2 * 255 + 512;
+
+/// The most a send's attachments add to its message serialised.
+pub fn attachments_max_bytes(ids: &[Uuid]) -> usize {
+    ids.len() * ATTACHMENT_VIEW_MAX_BYTES
 }
 
 /// The most the resolved mentions of a message with this text add to it serialised: each `@`
@@ -591,6 +637,16 @@ pub enum ErrorCode {
     NotDirectRoom,
     RoomMentionForbidden,
     TooManyMentions,
+    /// No such file, or one the caller may not see (downloads, `attachmentIds`).
+    FileNotFound,
+    /// An upload larger than `UPLOAD_MAX_BYTES`.
+    UploadTooLarge,
+    /// The uploader's live files would pass `UPLOAD_QUOTA_BYTES`.
+    UploadQuotaExceeded,
+    /// An upload without a body, or a malformed multipart body.
+    UnsupportedMediaType,
+    /// Object storage did not answer.
+    StorageUnavailable,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -607,6 +663,7 @@ impl ErrorCode {
                 | ErrorCode::RateLimited
                 | ErrorCode::Busy
                 | ErrorCode::RelayUnavailable
+                | ErrorCode::StorageUnavailable
                 | ErrorCode::InternalError
         )
     }
@@ -642,6 +699,11 @@ impl ErrorCode {
             ErrorCode::NotDirectRoom => "not_direct_room",
             ErrorCode::RoomMentionForbidden => "room_mention_forbidden",
             ErrorCode::TooManyMentions => "too_many_mentions",
+            ErrorCode::FileNotFound => "file_not_found",
+            ErrorCode::UploadTooLarge => "upload_too_large",
+            ErrorCode::UploadQuotaExceeded => "upload_quota_exceeded",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }
@@ -683,6 +745,7 @@ mod tests {
                     content: "hi".into(),
                     client_msg_id: Some("c".into()),
                     reply_to_id: None,
+                    attachment_ids: Vec::new(),
                 }),
             })
         );

@@ -110,7 +110,7 @@ impl Queued {
         match &self.action {
             ChatAction::Sync(_) => sync_reply_bytes,
             // A reply's answer also quotes what it answers, and a message lists whom it
-            // mentions, in the ack and the delivery.
+            // mentions and the files it carries, in the ack and the delivery.
             ChatAction::SendMessage(send) => {
                 let quote = if send.reply_to_id.is_some() {
                     wire::protocol::REPLY_QUOTE_MAX_BYTES
@@ -119,7 +119,9 @@ impl Queued {
                 };
                 2 * self.size
                     + EVENT_OVERHEAD
-                    + 2 * (quote + wire::protocol::mentions_max_bytes(&send.content))
+                    + 2 * (quote
+                        + wire::protocol::mentions_max_bytes(&send.content)
+                        + wire::protocol::attachments_max_bytes(&send.attachment_ids))
             }
             _ => 2 * self.size + EVENT_OVERHEAD,
         }
@@ -465,6 +467,7 @@ mod tests {
             content: String::new(),
             client_msg_id: None,
             reply_to_id: None,
+            attachment_ids: Vec::new(),
         });
         assert_eq!(fill(send, 30 * 1024), 3);
         // Syncs: four answers of at most 512 KiB fit in 2 MiB.

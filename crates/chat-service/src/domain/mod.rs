@@ -1,5 +1,6 @@
 //! Inputs parsed at the edge: once a value has one of these types it is valid.
 
+pub mod files;
 pub mod mentions;
 
 use service_kit::FieldError;
@@ -52,6 +53,15 @@ impl MessageContent {
             ));
         }
         Ok(Self(raw.to_owned()))
+    }
+
+    /// The text of a message that carries files: empty (or only white space, kept as sent)
+    /// is allowed; the length rule still holds.
+    pub fn parse_optional(raw: &str) -> Result<Self, FieldError> {
+        if raw.trim().is_empty() {
+            return Ok(Self(raw.to_owned()));
+        }
+        Self::parse(raw)
     }
 
     pub fn as_str(&self) -> &str {

@@ -97,5 +97,6 @@ pub async fn list(
         messages::mentioning(&state.db.pool, caller.id, before, limit).await?;
     reactions::attach(&state.db.pool, &mut page).await?;
     messages::attach_replies(&state.db.pool, &mut page).await?;
+    crate::store::uploads::attach_to(&state.db.pool, &mut page).await?;
     Ok((page, has_more))
 }

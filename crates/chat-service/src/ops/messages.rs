@@ -14,6 +14,7 @@ use crate::store::messages::{
 };
 use crate::store::reactions::{self, ReactError};
 use crate::store::rooms::{self, Room};
+use crate::store::uploads;
 use crate::views::{self, frames};
 
 fn reject(reason: &'static str, err: ApiError) -> ApiError {
@@ -41,6 +42,8 @@ pub struct SendRequest {
     pub client_msg_id: Option<String>,
     /// The message it answers (`replyToId`).
     pub reply_to_id: Option<i64>,
+    /// Uploads of the sender to attach (`attachmentIds`).
+    pub attachment_ids: Vec<Uuid>,
 }
 
 impl SendRequest {
@@ -52,6 +55,7 @@ impl SendRequest {
             content: send.content,
             client_msg_id: send.client_msg_id,
             reply_to_id: send.reply_to_id,
+            attachment_ids: send.attachment_ids,
         }
     }
 }
@@ -94,16 +98,19 @@ pub async fn send_many(
             Ok(message) if !allowed.contains(&(message.room_id, message.user_id)) => {
                 answers.push(Some(Err(reject("not_member", ApiError::RoomNotFound))));
             }
-            // What a reply answers, and whom it mentions, are looked up only for members (no
-            // probing other rooms).
+            // What a reply answers, whom it mentions and the files it carries are looked up
+            // only for members (no probing other rooms).
             Ok(message) => match check_reply(state, &message).await {
                 Err(err) => answers.push(Some(Err(err))),
-                Ok(()) => match with_mentions(state, message).await {
+                Ok(()) => match check_attachments(state, &message).await {
                     Err(err) => answers.push(Some(Err(err))),
-                    Ok(message) => {
-                        answers.push(None);
-                        accepted.push((i, message));
-                    }
+                    Ok(()) => match with_mentions(state, message).await {
+                        Err(err) => answers.push(Some(Err(err))),
+                        Ok(message) => {
+                            answers.push(None);
+                            accepted.push((i, message));
+                        }
+                    },
                 },
             },
         }
@@ -119,6 +126,35 @@ pub async fn send_many(
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(unanswered())))
         .collect();
+    // The files they carry (one statement for all), for the ack and the room.
+    let mut carrying: Vec<Message> = answers
+        .iter()
+        .zip(&sends)
+        .filter(|(_, send)| !send.attachment_ids.is_empty())
+        .filter_map(|(a, _)| a.as_ref().ok())
+        .map(|s| s.message.clone())
+        .collect();
+    if !carrying.is_empty() {
+        match uploads::attach_to(&state.db.pool, &mut carrying).await {
+            Ok(()) => {
+                for answer in answers.iter_mut().flatten() {
+                    if let Some(m) = carrying.iter().find(|m| m.id == answer.message.id) {
+                        answer.message.attachments = m.attachments.clone();
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %format!("{err:#}"), "could not read the attachments of stored sends");
+                for answer in answers.iter_mut() {
+                    if answer.is_ok() {
+                        *answer = Err(ApiError::Unexpected(anyhow::anyhow!(
+                            "reading attachments failed"
+                        )));
+                    }
+                }
+            }
+        }
+    }
     // The quotes of the replies among them, for the ack and the room.
     for answer in answers.iter_mut() {
         if let Ok(stored) = answer
@@ -150,6 +186,32 @@ async fn check_reply(state: &AppState, message: &NewMessage) -> ApiResult<()> {
             ),
         )),
     }
+}
+
+/// Every upload a send carries must be the sender's, complete, not deleted and on no message
+/// yet — unless the send is a retry of a stored one (same clientMsgId), whose uploads its
+/// original already carries: the batch answers with that original.
+async fn check_attachments(state: &AppState, message: &NewMessage) -> ApiResult<()> {
+    if message.attachments.is_empty() {
+        return Ok(());
+    }
+    let found = uploads::attachable(&state.db.pool, message.user_id, &message.attachments).await?;
+    if found.len() == message.attachments.len() {
+        return Ok(());
+    }
+    if let Some(cid) = &message.client_msg_id
+        && messages::exists_by_client_id(&state.db.pool, message.user_id, cid.as_str()).await?
+    {
+        return Ok(());
+    }
+    Err(reject("invalid", attachments_unavailable()))
+}
+
+fn attachments_unavailable() -> ApiError {
+    ApiError::field(
+        "attachmentIds",
+        "must be your own uploads (POST /uploads) that no message carries yet",
+    )
 }
 
 /// The message with whom it mentions (nobody, without a database read, when its text has no
@@ -186,7 +248,12 @@ fn delivered(stored: Stored) -> Outcome<Stored> {
 /// sender's rate.
 async fn check_send(state: &AppState, send: &SendRequest) -> ApiResult<NewMessage> {
     let caller = &send.caller;
-    let parsed_content = MessageContent::parse(&send.content);
+    // With files, the text may be empty.
+    let parsed_content = if send.attachment_ids.is_empty() {
+        MessageContent::parse(&send.content)
+    } else {
+        MessageContent::parse_optional(&send.content)
+    };
     let parsed_cid = send
         .client_msg_id
         .as_deref()
@@ -199,6 +266,25 @@ async fn check_send(state: &AppState, send: &SendRequest) -> ApiResult<NewMessag
             return Err(reject("invalid", ApiError::Validation(errors)));
         }
     };
+    let max = state.settings.limits.max_attachments_per_message as usize;
+    if send.attachment_ids.len() > max {
+        return Err(reject(
+            "invalid",
+            ApiError::Validation(vec![service_kit::FieldError::new(
+                "attachmentIds",
+                format!("at most {max} files per message"),
+            )]),
+        ));
+    }
+    let mut distinct = send.attachment_ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != send.attachment_ids.len() {
+        return Err(reject(
+            "invalid",
+            ApiError::field("attachmentIds", "must not name a file twice"),
+        ));
+    }
     let quota = Quota {
         limit: state.settings.send_limit,
         window: state.settings.send_window,
@@ -214,6 +300,7 @@ async fn check_send(state: &AppState, send: &SendRequest) -> ApiResult<NewMessag
         client_msg_id: cid,
         reply_to_id: send.reply_to_id,
         mentions: Default::default(),
+        attachments: send.attachment_ids.clone(),
         now: store_kit::now_ms(),
     })
 }
@@ -251,6 +338,7 @@ fn stored(outcome: Result<Stored, InsertError>) -> ApiResult<Stored> {
             Ok(stored)
         }
         Err(InsertError::RoomGone) => Err(reject("not_member", ApiError::RoomNotFound)),
+        Err(InsertError::AttachmentTaken) => Err(reject("invalid", attachments_unavailable())),
         Err(InsertError::Unexpected(e)) => Err(e.into()),
     }
 }
@@ -343,6 +431,7 @@ pub async fn read(
     // Reactions count in the answer's bytes: attached before the page is trimmed to fit.
     reactions::attach(&state.db.pool, &mut page).await?;
     messages::attach_replies(&state.db.pool, &mut page).await?;
+    uploads::attach_to(&state.db.pool, &mut page).await?;
     let cut = views::fit_messages(&mut page, max_bytes, cursor.forward());
     // Changes that committed after the room was read may be in the page; the revision
     // answered covers them too (a room's revisions commit in order).
@@ -448,11 +537,20 @@ pub async fn edit(
     id: i64,
     content: &str,
 ) -> ApiResult<Outcome<Message>> {
-    let content = MessageContent::parse(content).map_err(|e| ApiError::Validation(vec![e]))?;
     let (message, room) = visible_message(state, caller, id).await?;
     if message.user_id != caller.id {
         return Err(ApiError::NotAuthor);
     }
+    let mut with_files = [message];
+    uploads::attach_to(&state.db.pool, &mut with_files).await?;
+    let [message] = with_files;
+    // A message with files may lose its text.
+    let content = if message.attachments.is_empty() {
+        MessageContent::parse(content)
+    } else {
+        MessageContent::parse_optional(content)
+    }
+    .map_err(|e| ApiError::Validation(vec![e]))?;
     let mentioned = super::mentions::resolve(state, caller.id, &room, content.as_str()).await?;
     let edited = messages::change(
         &state.db.pool,
@@ -464,6 +562,7 @@ pub async fn edit(
     .ok_or(ApiError::MessageNotFound)?;
     let mut edited = reactions::attached(&state.db.pool, edited).await?;
     messages::attach_replies(&state.db.pool, std::slice::from_mut(&mut edited)).await?;
+    edited.attachments = message.attachments.clone();
     let event = frames::message_edited(&edited);
     Ok(Outcome::delivering(
         edited,
@@ -587,6 +686,7 @@ pub async fn react(
         // Nothing changed: the message as it is, for the REST answer.
         let mut message = reactions::attached(&state.db.pool, message).await?;
         messages::attach_replies(&state.db.pool, std::slice::from_mut(&mut message)).await?;
+        uploads::attach_to(&state.db.pool, std::slice::from_mut(&mut message)).await?;
         return Ok(Outcome::quiet(message));
     };
     let event = ServerFrame::ReactionChanged {
@@ -599,8 +699,7 @@ pub async fn react(
         count: changed.count,
     };
     let room = changed.message.room_id;
-    Ok(Outcome::delivering(
-        changed.message,
-        vec![to_room(room, event)],
-    ))
+    let mut message = changed.message;
+    uploads::attach_to(&state.db.pool, std::slice::from_mut(&mut message)).await?;
+    Ok(Outcome::delivering(message, vec![to_room(room, event)]))
 }

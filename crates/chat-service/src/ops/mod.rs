@@ -10,6 +10,7 @@ pub mod mentions;
 pub mod messages;
 pub mod rooms;
 pub mod tickets;
+pub mod uploads;
 
 use service_kit::ratelimit::{Decision, Quota};
 use uuid::Uuid;

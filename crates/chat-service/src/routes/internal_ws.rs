@@ -285,7 +285,7 @@ impl AnswerBudget {
 
 /// At least what a fresh send's answer takes: its message twice (the sender's `ack` and the
 /// room's delivery) with the few fixed fields around content, username, clientMsgId, the
-/// quote of a reply and the ids of the users it mentions.
+/// quote of a reply, the ids of the users it mentions and the files it carries.
 fn send_answer_bound(send: &protocol::SendMessage, identity: &Identity) -> usize {
     let quote = if send.reply_to_id.is_some() {
         2 * protocol::REPLY_QUOTE_MAX_BYTES
@@ -296,6 +296,7 @@ fn send_answer_bound(send: &protocol::SendMessage, identity: &Identity) -> usize
         + 3 * json_len(&send.client_msg_id)
         + quote
         + 2 * protocol::mentions_max_bytes(&send.content)
+        + 2 * protocol::attachments_max_bytes(&send.attachment_ids)
         + 1024
 }
 

@@ -139,19 +139,21 @@ pub(crate) async fn changes(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PostMessageBody {
-    /// 1 to 4000 characters, not only white space.
+    /// 1 to 4000 characters, not only white space; may be empty (or left out) when
+    /// `attachmentIds` names at least one file.
     #[serde(default)]
-    #[schema(
-        required = true,
-        min_length = 1,
-        max_length = 4000,
-        pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-    )]
+    #[schema(max_length = 4000)]
     content: String,
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     client_msg_id: Option<String>,
     /// The message this one answers: a message of the same room that is not deleted.
     reply_to_id: Option<i64>,
+    /// Uploads of the sender (`POST /uploads`) that no message carries yet, in the order
+    /// shown: at most CHAT_MAX_ATTACHMENTS_PER_MESSAGE (10), each once. With at least one,
+    /// `content` may be empty.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    attachment_ids: Vec<uuid::Uuid>,
 }
 
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = PostMessageBody,
@@ -177,6 +179,7 @@ pub(crate) async fn post(
         content: body.content,
         client_msg_id: body.client_msg_id,
         reply_to_id: body.reply_to_id,
+        attachment_ids: body.attachment_ids,
     };
     let outcome = ops::messages::send(&state, send).await?;
     let stored = publish(&state, outcome, &request_id);

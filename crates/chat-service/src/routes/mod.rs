@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource. Paths are those of the OpenAPI document (`/openapi.json`) and, for `/internal`, docs/architecture.md.
 
 pub(crate) mod dms;
+pub(crate) mod files;
 pub(crate) mod internal_ws;
 pub(crate) mod members;
 pub(crate) mod mentions;
@@ -8,6 +9,7 @@ pub(crate) mod messages;
 pub(crate) mod presence;
 pub(crate) mod rooms;
 pub(crate) mod tickets;
+pub(crate) mod uploads;
 
 use actix_web::{HttpResponse, get, web};
 use wire::Publish;
@@ -62,6 +64,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(mentions::list)
         .service(presence::get)
         .service(tickets::create)
+        .service(uploads::create)
+        .service(files::set_cookie)
+        .service(files::clear_cookie)
+        .service(files::download)
+        .service(files::download_thumbnail)
         .service(internal_ws::connect)
         .service(internal_ws::action)
         .service(

@@ -13,6 +13,7 @@ use store_kit::{Engine, ResultExt, UuidText, placeholder_list, placeholder_rows}
 use uuid::Uuid;
 
 use super::mentions::{self, Mentioned, Mentions};
+use super::uploads;
 use crate::domain::{ClientMsgId, MessageContent};
 
 /// The columns of a [`MessageRow`], in one place for every statement that reads messages.
@@ -60,6 +61,9 @@ pub struct Message {
     pub mentions: Vec<Uuid>,
     /// It says `@room`.
     pub mentions_room: bool,
+    /// The files it carries, filled in by [`super::uploads::attach_to`] where clients see
+    /// the message.
+    pub attachments: Vec<super::uploads::Upload>,
 }
 
 /// The quote of the message a reply answers, as that message is now (the client's shape).
@@ -105,6 +109,7 @@ impl From<MessageRow> for Message {
             reply_to: None,
             mentions: Mentions::users_of(r.mention_ids.as_deref()),
             mentions_room: r.mentions_room != 0,
+            attachments: Vec::new(),
         }
     }
 }
@@ -124,6 +129,10 @@ pub struct Stored {
 pub enum InsertError {
     #[error("the room no longer exists")]
     RoomGone,
+    /// One of the send's uploads was taken by another message, or deleted, after it was
+    /// checked.
+    #[error("an attachment is no longer available")]
+    AttachmentTaken,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -140,6 +149,9 @@ pub struct NewMessage {
     pub reply_to_id: Option<i64>,
     /// Whom it mentions, resolved against the room.
     pub mentions: Mentions,
+    /// Uploads of the sender to attach, in order (checked attachable before queueing; taken
+    /// for good in the message's transaction).
+    pub attachments: Vec<Uuid>,
     pub now: i64,
 }
 
@@ -172,6 +184,7 @@ impl NewRow<'_> {
             reply_to: None,
             mentions: m.mentions.users.clone(),
             mentions_room: m.mentions.room,
+            attachments: Vec::new(),
         }
     }
 }
@@ -346,6 +359,26 @@ pub async fn insert_batch(
                 })
                 .collect();
             mentions::insert(&mut tx, &mentioned).await?;
+            // The uploads each message carries, taken in its transaction.
+            for (row, id) in rows.iter().zip(&stored_ids) {
+                let m = row.message;
+                if m.attachments.is_empty()
+                    || uploads::attach(&mut tx, *id, m.room_id, m.user_id, &m.attachments).await?
+                {
+                    continue;
+                }
+                // Another message took one of them (or it was deleted) since the send was
+                // checked. Alone, this send fails; in a batch, the sends are stored one by one
+                // so that only this one does.
+                tx.rollback().await.context("rolling back a batch")?;
+                if rows.len() > 1 {
+                    return Err(BatchError::Conflict);
+                }
+                for i in &positions {
+                    answers[*i] = Some(Err(InsertError::AttachmentTaken));
+                }
+                return Ok(finish(batch, answers, &first_of));
+            }
             tx.commit().await.context("committing a batch")?;
             for ((i, row), id) in positions.iter().zip(&rows).zip(stored_ids) {
                 answers[*i] = Some(Ok(Stored {
@@ -357,6 +390,15 @@ pub async fn insert_batch(
             tx.commit().await.context("committing a batch")?;
         }
     }
+    Ok(finish(batch, answers, &first_of))
+}
+
+/// The answers of a batch: copies of a send inside it answer with their first.
+fn finish(
+    batch: &[NewMessage],
+    mut answers: Vec<Option<Result<Stored, InsertError>>>,
+    first_of: &[Option<usize>],
+) -> Vec<Result<Stored, InsertError>> {
     for i in 0..batch.len() {
         if let Some(first) = first_of[i] {
             answers[i] = Some(match &answers[first] {
@@ -365,13 +407,14 @@ pub async fn insert_batch(
                     duplicate: true,
                 }),
                 Some(Err(InsertError::RoomGone)) | None => Err(InsertError::RoomGone),
+                Some(Err(InsertError::AttachmentTaken)) => Err(InsertError::AttachmentTaken),
                 Some(Err(InsertError::Unexpected(e))) => {
                     Err(InsertError::Unexpected(anyhow::anyhow!("{e:#}")))
                 }
             });
         }
     }
-    Ok(answers
+    answers
         .into_iter()
         .map(|a| {
             a.unwrap_or_else(|| {
@@ -380,7 +423,7 @@ pub async fn insert_batch(
                 )))
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Bumps `last_seq` and `last_rev` of each `(room, count)` in one statement and returns
@@ -563,6 +606,22 @@ pub async fn page(
     Ok((convert(rows), has_more))
 }
 
+/// Whether `user` has stored a message with this clientMsgId (a retried send).
+pub async fn exists_by_client_id(
+    pool: &AnyPool,
+    user: Uuid,
+    client_msg_id: &str,
+) -> anyhow::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM messages WHERE user_id = $1 AND client_msg_id = $2")
+            .bind(UuidText(user))
+            .bind(client_msg_id.to_owned())
+            .fetch_optional(pool)
+            .await
+            .context("looking up a retried send")?;
+    Ok(found.is_some())
+}
+
 pub async fn get(pool: &AnyPool, id: i64) -> anyhow::Result<Option<Message>> {
     let row: Option<MessageRow> = sqlx::query_as(concat!(
         "SELECT ",
@@ -646,12 +705,14 @@ pub async fn change(
     )
     .await?;
     if matches!(change, Change::Delete) {
-        // A deleted message loses its reactions with its text.
+        // A deleted message loses its reactions with its text, and its files: they stop
+        // being served now, and the sweeper reclaims the storage.
         sqlx::query("DELETE FROM reactions WHERE message_id = $1")
             .bind(message.id)
             .execute(&mut *tx)
             .await
             .context("deleting a message's reactions")?;
+        uploads::delete_for_message(&mut tx, message.id, now).await?;
     }
     tx.commit().await.context("committing a change")?;
     Ok(Some(Message::from(row)))

@@ -9,4 +9,5 @@ pub mod messages;
 pub mod reactions;
 pub mod rooms;
 pub mod tickets;
+pub mod uploads;
 pub mod users;

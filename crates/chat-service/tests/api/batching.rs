@@ -13,6 +13,7 @@ fn new(room: i64, user: &crate::helpers::User, text: &str, cid: Option<&str>) ->
         client_msg_id: cid.map(|c| ClientMsgId::parse(c).unwrap()),
         reply_to_id: None,
         mentions: Default::default(),
+        attachments: Vec::new(),
         now: store_kit::now_ms(),
     }
 }

@@ -9,6 +9,7 @@ mod batching;
 mod changes;
 mod concurrency;
 mod direct;
+mod files;
 mod internal;
 mod limits;
 mod members;

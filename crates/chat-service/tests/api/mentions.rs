@@ -80,6 +80,7 @@ async fn names_resolve_to_members(engine: Engine) {
         content: content.to_owned(),
         client_msg_id: Some(cid.to_owned()),
         reply_to_id: None,
+        attachment_ids: Vec::new(),
     };
     let answer = app
         .action_ok(&bob, ChatAction::SendMessage(send("@carol look", "m-1")))

@@ -42,6 +42,7 @@ async fn a_reply_quotes_the_original_as_it_is_now(engine: Engine) {
         content: "me too".to_owned(),
         client_msg_id: Some("r-1".to_owned()),
         reply_to_id: Some(original_id),
+        attachment_ids: Vec::new(),
     };
     let answer = app.action_ok(&alice, ChatAction::SendMessage(send)).await;
     let (_, acked) = ack(&answer);
