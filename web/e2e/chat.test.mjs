@@ -709,6 +709,8 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
       assert.equal(await card.getAttribute('data-kind'), 'pdf');
       assert.match(await card.textContent(), new RegExp(`${escapeRe(brief.name)}\\s*${brief.buffer.length} B`));
     }
+    // Bob was left above the latest messages by the mentions step's jump: bring them into view.
+    await filesMessage(B.page).scrollIntoViewIfNeeded();
     await A.page.mouse.move(0, 0);
     await B.page.mouse.move(0, 0);
     await screenshot(A.page, 'attachments');

@@ -16,7 +16,6 @@ const THUMB_MAX_H = 240;
 
 export function Attachments({ list }: { list: readonly Attachment[] }) {
   const [open, setOpen] = useState<Attachment | null>(null);
-  const opener = useRef<HTMLElement | null>(null);
   if (list.length === 0) return null;
   const images = list.filter(isInlineImage);
   const files = list.filter((a) => !isInlineImage(a));
@@ -25,14 +24,7 @@ export function Attachments({ list }: { list: readonly Attachment[] }) {
       {images.length > 0 && (
         <div className="att-images">
           {images.map((a) => (
-            <ImageThumb
-              key={a.id}
-              att={a}
-              onOpen={(el) => {
-                opener.current = el;
-                setOpen(a);
-              }}
-            />
+            <ImageThumb key={a.id} att={a} onOpen={() => setOpen(a)} />
           ))}
         </div>
       )}
@@ -40,13 +32,7 @@ export function Attachments({ list }: { list: readonly Attachment[] }) {
         <FileCard key={a.id} att={a} />
       ))}
       {open && (
-        <Lightbox
-          att={open}
-          onClose={() => {
-            setOpen(null);
-            opener.current?.focus();
-          }}
-        />
+        <Lightbox att={open} onClose={() => setOpen(null)} />
       )}
     </div>
   );
@@ -71,7 +57,7 @@ function FileImage({ path, alt, ...rest }: { path: string; alt: string } & ImgHT
   );
 }
 
-function ImageThumb({ att, onOpen }: { att: Attachment; onOpen(el: HTMLElement): void }) {
+function ImageThumb({ att, onOpen }: { att: Attachment; onOpen(): void }) {
   // The thumbnail's own size when there is one (at most 480 px), else the picture's.
   const box = fitBox(att.width, att.height, THUMB_MAX_W, THUMB_MAX_H);
   const path = att.thumbnailUrl ?? att.url;
@@ -80,7 +66,7 @@ function ImageThumb({ att, onOpen }: { att: Attachment; onOpen(el: HTMLElement):
       type="button"
       className={`att-image${box ? '' : ' att-image-unsized'}`}
       style={box ? { width: box.width, height: box.height } : undefined}
-      onClick={(e) => onOpen(e.currentTarget)}
+      onClick={onOpen}
       aria-label={`Open image ${att.name} (${formatBytes(att.size)})`}
       aria-haspopup="dialog"
       data-testid="attachment-image"
@@ -134,6 +120,9 @@ function Lightbox({ att, onClose }: { att: Attachment; onClose(): void }) {
   useEffect(() => {
     const dlg = ref.current;
     if (!dlg) return;
+    // The thumbnail that opened it gets the focus back once it is closed (the page behind a
+    // modal dialog is inert until then, so not before).
+    const opener = document.activeElement as HTMLElement | null;
     if (!dlg.open) dlg.showModal();
     dlg.querySelector<HTMLElement>('.lightbox-close')?.focus();
     const onCancel = (e: Event) => {
@@ -144,6 +133,7 @@ function Lightbox({ att, onClose }: { att: Attachment; onClose(): void }) {
     return () => {
       dlg.removeEventListener('cancel', onCancel);
       if (dlg.open) dlg.close();
+      if (opener && document.contains(opener)) opener.focus();
     };
   }, []);
 
