@@ -1,5 +1,6 @@
 //! `cloudchat backup <dir>` and `cloudchat restore [--force] <dir>`: the quick start's data —
-//! `chat.db`, `auth.db` and the signing key file in DATA_DIR — copied out while the server
+//! `chat.db`, `auth.db`, the signing key file and the uploaded files (`files/`, when they are
+//! stored there) in DATA_DIR — copied out while the server
 //! runs, and copied back while it does not. How to use them: deploy/README.md ("Backup and
 //! restore of the single binary"); why this way: docs/decisions.md ("Online backup of the
 //! single binary").
@@ -22,6 +23,9 @@ use sqlx::{ConnectOptions, Connection};
 /// id, and users are never deleted from auth.db, so snapshotting chat.db first and auth.db
 /// second gives an auth.db that knows every user the chat.db copy mentions.
 pub const DATABASES: [&str; 2] = [crate::CHAT_DB, crate::AUTH_DB];
+
+/// The directory of uploaded files in DATA_DIR (chat-service's default `STORAGE_URL`).
+pub const FILES_DIR: &str = "files";
 
 /// The lock file a running server holds in DATA_DIR.
 pub const LOCK_FILE: &str = "cloudchat.lock";
@@ -152,7 +156,33 @@ pub async fn backup(data_dir: &Path, dir: &Path) -> anyhow::Result<Vec<String>> 
         copy_private(&data_dir.join(&key), &dir.join(&key))?;
         written.push(key);
     }
+    // The files after the databases: every upload the snapshot knows is on disk by now
+    // (uploads are written before their row completes); one swept meanwhile is missing from
+    // the copy, as it would be from the server.
+    let files = data_dir.join(FILES_DIR);
+    if files.is_dir() {
+        let n = copy_tree(&files, &dir.join(FILES_DIR))?;
+        written.push(format!("{FILES_DIR}/ ({n} files)"));
+    }
     Ok(written)
+}
+
+/// Copies a directory tree (directories 0700, files 0600); returns how many files.
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<usize> {
+    store_kit::files::private_dir(to).with_context(|| format!("creating {}", to.display()))?;
+    let mut n = 0;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", from.display()))?;
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            n += copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            copy_private(&entry.path(), &target)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Copies a backup made by [`backup`] into `data_dir`, after checking its databases, when no
@@ -186,6 +216,18 @@ pub async fn restore(data_dir: &Path, dir: &Path, force: bool) -> anyhow::Result
         );
     }
     let mut restored = Vec::new();
+    // The files first: a restored database never names an upload that is not on disk.
+    let files = dir.join(FILES_DIR);
+    if files.is_dir() {
+        let target = data_dir.join(FILES_DIR);
+        let staged = data_dir.join(format!("{FILES_DIR}.restoring"));
+        remove_tree_if_present(&staged)?;
+        let n = copy_tree(&files, &staged)?;
+        remove_tree_if_present(&target)?;
+        std::fs::rename(&staged, &target)
+            .with_context(|| format!("moving {} into place", target.display()))?;
+        restored.push(format!("{FILES_DIR}/ ({n} files)"));
+    }
     for name in DATABASES.iter().map(|d| (*d).to_owned()).chain(keys) {
         let target = data_dir.join(&name);
         let staged = data_dir.join(format!("{name}.restoring"));
@@ -204,9 +246,11 @@ pub async fn restore(data_dir: &Path, dir: &Path, force: bool) -> anyhow::Result
     Ok(restored)
 }
 
-/// A database, a database's companion, or a key file: what a restore would replace.
+/// A database, a database's companion, a key file or the files directory: what a restore
+/// would replace.
 fn is_data_file(name: &str) -> bool {
-    is_key_file(name)
+    name == FILES_DIR
+        || is_key_file(name)
         || DATABASES
             .iter()
             .any(|db| name == *db || name == format!("{db}-wal") || name == format!("{db}-shm"))
@@ -293,6 +337,15 @@ fn copy_private(from: &Path, to: &Path) -> anyhow::Result<()> {
         target.sync_all()
     };
     copy().with_context(|| format!("copying {} to {}", from.display(), to.display()))
+}
+
+fn remove_tree_if_present(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn remove_if_present(path: &Path) -> anyhow::Result<()> {

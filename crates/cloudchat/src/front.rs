@@ -164,6 +164,11 @@ async fn front_door(
     };
     let headers = res.headers_mut();
     for (name, value) in SECURITY_HEADERS {
+        // A download carries chat-service's own, stricter policy (`default-src 'none';
+        // sandbox`): it stays. (nginx sends both; a browser would apply both.)
+        if *name == "content-security-policy" && headers.contains_key(*name) {
+            continue;
+        }
         headers.insert(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),

@@ -1,7 +1,8 @@
 //! The one-process quick start: auth-service and chat-service on loopback ports, the relay on
 //! the public port, and in front of them the same public paths nginx serves in deployments —
 //! `/auth/*`, `/users*`, `/.well-known/*` to auth-service, `/rooms*`, `/messages/*`,
-//! `/ws-tickets`, `/dms`, `/mentions`, `/presence` to chat-service, `/ws` to the relay,
+//! `/ws-tickets`, `/dms`, `/mentions`, `/presence`, `/uploads`, `/files/*` to chat-service
+//! (files streamed both ways), `/ws` to the relay,
 //! everything else to the web app — behind
 //! the same front door (`front.rs`). The relay's internal API and the process's `/healthz`,
 //! `/readyz` and `/metrics` answer only on a loopback ops port. The services still talk to
@@ -66,7 +67,16 @@ impl QuickStart {
             bind_addr: "127.0.0.1:8080".to_owned(),
             ops_addr: "127.0.0.1:8090".to_owned(),
             auth: auth_service::config::Settings::development(&sqlite, &data_dir),
-            chat: chat_service::config::Settings::development(&sqlite_url(&data_dir, CHAT_DB), ""),
+            chat: {
+                let mut chat = chat_service::config::Settings::development(
+                    &sqlite_url(&data_dir, CHAT_DB),
+                    "",
+                );
+                // Uploaded files live beside the databases: one directory to back up.
+                chat.files.storage =
+                    chat_service::config::StorageConfig::Local(data_dir.join("files"));
+                chat
+            },
             relay: ws_relay::config::Settings::development("", ""),
             data_dir,
             web_dir,
@@ -255,6 +265,14 @@ pub async fn start_with_listener(
     let chat_app =
         chat_service::startup::Application::build_with_listener(chat, loopback()?).await?;
     let chat_url = format!("http://127.0.0.1:{}", chat_app.port());
+    // An upload's body may pass UPLOAD_MAX_BYTES by multipart's boundaries and headers;
+    // chat-service enforces the limit itself while it streams.
+    let upload_limit = chat_app
+        .state()
+        .settings
+        .files
+        .upload_max_bytes
+        .saturating_add(64 * 1024);
 
     let mut relay_settings = config.relay;
     relay_settings.chat_url = chat_url.clone();
@@ -319,6 +337,13 @@ pub async fn start_with_listener(
                     "/presence",
                 ] {
                     cfg.service(web::scope(prefix).default_service(proxy::to(chat_url.clone())));
+                }
+                // Files stream through, as nginx's `proxy_request_buffering off`.
+                for prefix in ["/uploads", "/files"] {
+                    cfg.service(
+                        web::scope(prefix)
+                            .default_service(proxy::streaming(chat_url.clone(), upload_limit)),
+                    );
                 }
                 if has_web {
                     cfg.service(spa(&web_dir));
