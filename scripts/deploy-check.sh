@@ -78,7 +78,7 @@ compose=("$venv/bin/docker-compose" --project-directory "$repo" -f docker-compos
 "${compose[@]}" --profile monitoring config -q
 services=$("${compose[@]}" --profile monitoring config --services | sort | tr '\n' ' ')
 echo "services: $services"
-for s in postgres redis auth-migrate chat-migrate auth-service chat-service ws-relay-1 ws-relay-2 nginx prometheus grafana; do
+for s in postgres redis minio minio-init auth-migrate chat-migrate auth-service chat-service ws-relay-1 ws-relay-2 nginx prometheus grafana; do
     grep -qw -- "$s" <<<"$services" || { echo "missing service $s" >&2; exit 1; }
 done
 # Every long-running service has a healthcheck and waits on healthy/completed deps.
@@ -87,16 +87,19 @@ done
 import json, sys
 c = json.load(open(sys.argv[1]))
 bad = []
+# One-shot steps (migrations, the bucket-creating minio-init) run once with restart "no".
+one_shots = {n for n, s in c["services"].items() if s.get("restart") == "no"}
 for name, s in c["services"].items():
-    one_shot = name.endswith("-migrate")
+    one_shot = name in one_shots
     hc = s.get("healthcheck", {})
     if not one_shot and (not hc.get("test") or hc.get("disable")):
         bad.append(f"{name}: no healthcheck")
     for dep, d in (s.get("depends_on") or {}).items():
-        want = "service_completed_successfully" if dep.endswith("-migrate") else "service_healthy"
+        want = "service_completed_successfully" if dep in one_shots else "service_healthy"
         if d.get("condition") != want:
             bad.append(f"{name} -> {dep}: condition {d.get('condition')}, want {want}")
-for svc, mig in (("auth-service", "auth-migrate"), ("chat-service", "chat-migrate")):
+for svc, mig in (("auth-service", "auth-migrate"), ("chat-service", "chat-migrate"),
+                 ("chat-service", "minio-init")):
     if mig not in (c["services"][svc].get("depends_on") or {}):
         bad.append(f"{svc} does not wait for {mig}")
 published = [n for n, s in c["services"].items()

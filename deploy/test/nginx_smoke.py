@@ -212,6 +212,13 @@ def run_checks(port, access_log) -> int:
         ("POST", "/dms", json_api, "chat-service"),
         ("GET", "/mentions?before=9&limit=20", json_api, "chat-service"),
         ("GET", "/presence?userIds=a,b", json_api, "chat-service"),
+        ("POST", "/uploads?filename=a.png", json_api, "chat-service"),
+        ("POST", "/files/cookie", json_api, "chat-service"),
+        ("DELETE", "/files/cookie", {}, "chat-service"),
+        ("GET", "/files/0190b1a2-0000-7000-8000-000000000001", json_api, "chat-service"),
+        # Opening a file in a browser tab is a navigation, and still reaches chat-service.
+        ("GET", "/files/0190b1a2-0000-7000-8000-000000000001", nav, "chat-service"),
+        ("GET", "/files/0190b1a2-0000-7000-8000-000000000001/thumbnail", nav, "chat-service"),
     ]
     for method, path, headers, want in routes:
         st, h, d = request(port, method, path, headers, b"{}" if method != "GET" else None)
@@ -219,6 +226,13 @@ def run_checks(port, access_log) -> int:
         c.check(f"{method} {path} ({headers.get('Accept', '-')}) -> {want}",
                 st == 200 and got.get("service") == want and got.get("target") == path,
                 f"status={st} got={got.get('service')} target={got.get('target')}")
+
+    # Uploads may be far larger than API bodies (client_max_body_size 26m on /uploads only).
+    big = b"x" * (3 * 1024 * 1024)
+    st, h, d = request(port, "POST", "/uploads?filename=big.bin", json_api, big)
+    c.check("a 3 MiB upload reaches chat-service", st == 200 and upstream_of(d).get("service") == "chat-service", st)
+    st, h, d = request(port, "POST", "/rooms", json_api, big)
+    c.check("a 3 MiB body elsewhere is refused with 413", st == 413, st)
 
     st, h, d = request(port, "POST", "/auth/login", {"X-Forwarded-For": "6.6.6.6"}, b"{}")
     got = upstream_of(d).get("headers", {})

@@ -162,7 +162,8 @@ pub async fn backup(data_dir: &Path, dir: &Path) -> anyhow::Result<Vec<String>> 
     let files = data_dir.join(FILES_DIR);
     if files.is_dir() {
         let n = copy_tree(&files, &dir.join(FILES_DIR))?;
-        written.push(format!("{FILES_DIR}/ ({n} files)"));
+        tracing::info!(files = n, "uploaded files copied");
+        written.push(FILES_DIR.to_owned());
     }
     Ok(written)
 }
@@ -218,6 +219,7 @@ pub async fn restore(data_dir: &Path, dir: &Path, force: bool) -> anyhow::Result
     let mut restored = Vec::new();
     // The files first: a restored database never names an upload that is not on disk.
     let files = dir.join(FILES_DIR);
+    let mut files_restored = false;
     if files.is_dir() {
         let target = data_dir.join(FILES_DIR);
         let staged = data_dir.join(format!("{FILES_DIR}.restoring"));
@@ -226,7 +228,8 @@ pub async fn restore(data_dir: &Path, dir: &Path, force: bool) -> anyhow::Result
         remove_tree_if_present(&target)?;
         std::fs::rename(&staged, &target)
             .with_context(|| format!("moving {} into place", target.display()))?;
-        restored.push(format!("{FILES_DIR}/ ({n} files)"));
+        tracing::info!(files = n, "uploaded files restored");
+        files_restored = true;
     }
     for name in DATABASES.iter().map(|d| (*d).to_owned()).chain(keys) {
         let target = data_dir.join(&name);
@@ -239,6 +242,10 @@ pub async fn restore(data_dir: &Path, dir: &Path, force: bool) -> anyhow::Result
         std::fs::rename(&staged, &target)
             .with_context(|| format!("moving {} into place", target.display()))?;
         restored.push(name);
+    }
+    if files_restored {
+        // Listed in the order a backup lists it.
+        restored.push(FILES_DIR.to_owned());
     }
     File::open(data_dir)
         .and_then(|d| d.sync_all())

@@ -86,6 +86,29 @@ async fn backup_under_write_load_then_restore_and_serve() {
         .await;
         assert_eq!(res.status(), 201);
     }
+    // A file, through the front door's streaming route, attached to a message of the room.
+    let picture: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let res = http
+        .post(format!("{base}/uploads?filename=plan.bin"))
+        .bearer_auth(&alice)
+        .header("content-type", "application/octet-stream")
+        .body(picture.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let upload = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = post(
+        &http,
+        &format!("{base}/rooms/{room}/messages"),
+        &alice,
+        json!({"content": "", "attachmentIds": [upload]}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
 
     // Write load: two writers, one per user and room, until told to stop.
     let stop = Arc::new(AtomicBool::new(false));
@@ -115,7 +138,10 @@ async fn backup_under_write_load_then_restore_and_serve() {
     for w in writers {
         w.await.unwrap();
     }
-    assert_eq!(files, ["chat.db", "auth.db", "jwt-signing-key.pem"]);
+    assert_eq!(
+        files,
+        ["chat.db", "auth.db", "jwt-signing-key.pem", "files"]
+    );
     // Writes before and after the backup (during it too, unless it was quicker than one
     // write): the writers were never blocked for long.
     assert!(
@@ -131,7 +157,8 @@ async fn backup_under_write_load_then_restore_and_serve() {
         let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
         for f in &files {
-            assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+            let want = if f == "files" { 0o700 } else { 0o600 };
+            assert_eq!(mode(&dir.join(f)), want, "{f}");
         }
     }
     assert_eq!(
@@ -227,4 +254,19 @@ async fn backup_under_write_load_then_restore_and_serve() {
     }
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=ops_count).collect::<Vec<_>>());
+    // The file came back with the data, and streams out through the front door.
+    let res = http
+        .get(format!("{}/files/{upload}", again.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-length"], "300000");
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "default-src 'none'; sandbox",
+        "the download's own policy, not the app's"
+    );
+    assert_eq!(res.bytes().await.unwrap().to_vec(), picture);
 }
