@@ -762,6 +762,11 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     await lightbox.getByRole('button', { name: 'Close' }).click();
     await lightbox.waitFor({ state: 'hidden' });
 
+    // Bob's /files cookie goes (as when it outlives its token): the next picture fails once,
+    // the app asks for the cookie again and the picture loads.
+    await B.context.clearCookies({ name: 'cc_files' });
+    assert.equal((await B.context.cookies()).some((c) => c.name === 'cc_files'), false);
+
     // A file dropped on the conversation and a pasted picture go with a caption.
     await page.evaluate(() => {
       const dt = new DataTransfer();
@@ -787,6 +792,7 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     await eventually(async () => (await second.getByTestId('attachment-image').locator('img').evaluate((el) => el.complete && el.naturalWidth)) > 0, {
       message: 'the pasted picture on bob’s side',
     });
+    assert.equal((await B.context.cookies()).some((c) => c.name === 'cc_files'), true, 'bob’s /files cookie was not asked for again');
 
     // The cancelled file is nowhere: not on screen, not in the history over HTTP.
     for (const side of [A, B]) assert.equal(await side.page.getByText(big.name).count(), 0);
