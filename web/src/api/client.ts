@@ -96,7 +96,9 @@ export class ApiClient {
   private readonly fetchImpl: Fetch;
   private readonly lock: LockRunner;
   private readonly margin: number;
+  /** The latest /files cookie request (after a log-in, a refresh, or a renewal). */
   private filesCookieRun: Promise<boolean> | null = null;
+  private filesCookieInFlight: Promise<boolean> | null = null;
 
   constructor(private readonly opts: ApiClientOptions) {
     this.fetchImpl = opts.fetch ?? ((...a) => fetch(...a));
@@ -421,8 +423,6 @@ export class ApiClient {
     return this.filesCookieInFlight;
   }
 
-  private filesCookieInFlight: Promise<boolean> | null = null;
-
   /** `POST /files/cookie` with the token in memory (no refresh-and-retry: a refresh calls this). */
   private async issueFilesCookie(): Promise<boolean> {
     if (!this.accessToken) return false;
@@ -434,8 +434,9 @@ export class ApiClient {
     }
   }
 
+  /** `DELETE /files/cookie` (it needs no token: the session may be over already). */
   private async dropFilesCookie(): Promise<void> {
-    if (!this.opts.filesCookie || !this.accessToken) return;
+    if (!this.opts.filesCookie) return;
     this.filesCookieRun = null;
     await this.send('DELETE', '/files/cookie', { cookies: true }, true).catch(() => undefined);
   }
