@@ -378,6 +378,39 @@ async def case_idor(t: Target):
         (m["content"], m.get("deletedAt")) for m in history.json["messages"]] == [("private words", None)], history)
 
 
+async def case_files(t: Target):
+    alice, bob = t.register("filea"), t.register("fileb")
+    html = b"<html><body><script>alert(document.cookie)</script></body></html>"
+    up = t.call("POST", "/uploads?filename=..%2F..%2Fetc%2Fcat.png", data=html, token=alice.token,
+                source=alice.addr, headers={"content-type": "image/png"})
+    t.check("an HTML file named .png → 201 as text/plain, the path stripped from its name",
+            up.status == 201 and up.json.get("contentType") == "text/plain" and up.json.get("name") == "cat.png", up)
+    if up.status != 201:
+        return
+    path = f"/files/{up.json['id']}"
+    t.expect("another user's upload that no message carries → 404 file_not_found",
+             t.as_user(bob, "GET", path), 404, "file_not_found")
+    mine = t.as_user(alice, "GET", path)
+    csp = mine.headers.get("content-security-policy", "") if mine.headers else ""
+    t.check("it is served as an attachment, text/plain, nosniff, in a sandbox",
+            mine.status == 200 and mine.headers.get("content-type", "").startswith("text/plain")
+            and mine.headers.get("content-disposition", "").startswith("attachment")
+            and mine.headers.get("x-content-type-options") == "nosniff" and "sandbox" in csp, mine)
+    room = t.room(alice)
+    sent = t.as_user(alice, "POST", f"/rooms/{room}/messages", {"content": "", "attachmentIds": [up.json["id"]]})
+    t.expect("attached to a message of a private room → 201", sent, 201)
+    t.expect("IDOR: a non-member fetching it → 404 file_not_found",
+             t.as_user(bob, "GET", path), 404, "file_not_found")
+    t.expect("IDOR: a non-member attaching someone else's upload → 400 validation_failed",
+             t.as_user(bob, "POST", "/rooms/1/messages", {"content": "", "attachmentIds": [up.json["id"]]}),
+             400, "validation_failed")
+    cookie = t.call("GET", path, headers={"cookie": "cc_files=not-a-token"}, source=bob.addr)
+    t.expect("a forged cc_files cookie → 401", cookie, 401)
+    huge = t.call("POST", "/uploads?filename=big.bin", data=b"z" * (30 * MIB), token=alice.token,
+                  source=alice.addr, headers={"content-type": "application/octet-stream"})
+    t.check("a 30 MiB upload (over UPLOAD_MAX_BYTES) → 413", huge.status == 413, huge)
+
+
 async def case_bodies(t: Target):
     user = t.register("bodies")
     login_pad = json.dumps({"email": "a" * (100 * 1024) + "@example.com", "password": "x"}).encode()
@@ -788,6 +821,7 @@ CASES = {
     "tokens": (case_forged_tokens, {"quick", "postgres"}),
     "idor": (case_idor, {"quick", "postgres"}),
     "bodies": (case_bodies, {"quick", "postgres"}),
+    "files": (case_files, {"quick", "postgres"}),
     "front-door": (case_front_door, {"quick", "postgres"}),
     "internal-keys": (case_internal_keys, {"postgres"}),
     "sessions": (case_sessions, {"quick", "postgres"}),

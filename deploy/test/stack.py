@@ -188,7 +188,9 @@ class Stack:
                      "BCRYPT_COST": str(bcrypt_cost), "REDIS_URL": redis},
             "chat": {**common, "BIND_ADDR": f"127.0.0.1:{self.ports['chat']}",
                      "DATABASE_URL": f"postgres://postgres:{password}@{pg_host}/{self.databases[1]}",
-                     "AUTH_URL": auth_url, "RELAY_URL": relay_url},
+                     "AUTH_URL": auth_url, "RELAY_URL": relay_url,
+                     # Uploaded files in the run's own directory (not ./data of the checkout).
+                     "STORAGE_URL": f"file://{Path(work).resolve() / 'chat-files'}"},
         }
         self.redis_prefix = f"cce2e-{suffix}"
         for i, name in ((1, "relay1"), (2, "relay2")):

@@ -47,10 +47,7 @@ where
     E: std::fmt::Display,
 {
     let files = &state.settings.files;
-    let per_hour = Quota {
-        limit: files.uploads_per_hour,
-        window: Duration::from_secs(3600),
-    };
+    let per_hour = Quota::per_hour(files.uploads_per_hour);
     rate_limit(state, &format!("upload:{}", caller.id), per_hour)
         .await
         .map_err(|e| reject("rate_limited", e))?;

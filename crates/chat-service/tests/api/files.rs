@@ -12,10 +12,12 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use test_support::{Engine, TempDir};
 use uuid::Uuid;
-use wire::ChatAction;
 use wire::protocol::SendMessage;
+use wire::{ActionBatchResponse, ChatAction};
 
-use crate::helpers::{GENERAL, TestApp, User, ack, assert_problem, spawn_app_with};
+use crate::helpers::{
+    GENERAL, TestApp, User, ack, assert_problem, event, ok, problem, spawn_app_with,
+};
 
 /// Where `.ci/run` installs the S3 server the tests start.
 const S3S_FS_DEFAULT: &str = "/var/tmp/cloudchat-tools/bin/s3s-fs";
@@ -600,6 +602,49 @@ async fn a_socket_send_attaches_files(engine: Engine, backend: Backend) {
     let bob = app.signup("bob").await;
     let res = app.fetch(&bob, &format!("/files/{}", ids[0]), &[]).await;
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"first");
+
+    // Two sends in one relay batch name the same upload: both pass the check before they
+    // are queued, and the conditional update in the transaction gives it to one only.
+    let c = app.upload_ok(&alice, "c.txt", b"contested".to_vec()).await;
+    let c: Uuid = c["id"].as_str().unwrap().parse().unwrap();
+    let contested = |cid: &str| {
+        event(
+            &alice,
+            "conn-1",
+            ChatAction::SendMessage(SendMessage {
+                room_id: GENERAL,
+                content: cid.to_owned(),
+                client_msg_id: Some(cid.to_owned()),
+                reply_to_id: None,
+                attachment_ids: vec![c],
+            }),
+        )
+    };
+    let res = app
+        .batch(vec![contested("race-1"), contested("race-2")])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: ActionBatchResponse = res.json().await.unwrap();
+    let (_, first) = ack(ok(&body.results[0]));
+    assert_eq!(first.attachments.len(), 1);
+    assert_eq!(first.attachments[0].id, c);
+    let refused = problem(&body.results[1]);
+    assert_eq!(refused.code.as_str(), "validation_failed");
+    assert_eq!(refused.errors[0].field, "attachmentIds");
+    let history = app.history(&alice, GENERAL, "").await;
+    let carrying: Vec<&Value> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["attachments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["id"] == c.to_string())
+        })
+        .collect();
+    assert_eq!(carrying.len(), 1, "one message carries the upload");
 }
 
 async fn downloads_support_ranges_etags_and_the_cookie(engine: Engine, backend: Backend) {
@@ -696,10 +741,13 @@ async fn size_limit_and_quota(engine: Engine, backend: Backend) {
     let app = spawn(engine, backend, move |s| {
         s.files.upload_max_bytes = max;
         s.files.upload_quota_bytes = max + 1024 * 1024;
+        s.files.uploads_per_hour = 3;
     })
     .await;
     let alice = app.signup("alice").await;
-    let big = vec![7u8; max as usize + 100_000];
+    // Within the multipart slack, so that no declared length gives it away: the limit is
+    // met while the body streams.
+    let big = vec![7u8; max as usize + 10_000];
     let res = app.upload_multipart(&alice, "file", "big.bin", &big).await;
     let body = assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "upload_too_large").await;
     assert!(body["detail"].as_str().unwrap().contains(&max.to_string()));
@@ -730,11 +778,22 @@ async fn size_limit_and_quota(engine: Engine, backend: Backend) {
             .contains(&(max + 1024 * 1024).to_string())
     );
     assert_eq!(app.keys("uploads").await.len(), 1);
+    // Three uploads an hour (refused ones count): the fourth waits.
+    let res = app
+        .upload_raw(
+            &alice,
+            "three.bin",
+            "application/octet-stream",
+            b"x".to_vec(),
+        )
+        .await;
+    assert!(res.headers().get("retry-after").is_some());
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     // Others have their own quota.
     let bob = app.signup("bob").await;
     app.upload_ok(&bob, "bob.bin", four).await;
     let metrics = test_support::get_text(&app.client, &app.url("/metrics")).await;
-    for reason in ["too_large", "quota"] {
+    for reason in ["too_large", "quota", "rate_limited"] {
         assert!(
             metrics.contains(&format!("uploads_rejected_total{{reason=\"{reason}\"}}")),
             "{metrics}"
