@@ -5,7 +5,7 @@ import react from '@vitejs/plugin-react';
 
 // CLOUDCHAT_DEV_BACKEND=none serves the SPA alone (API calls then get 404s).
 const backend = process.env.CLOUDCHAT_DEV_BACKEND ?? 'http://127.0.0.1:8080';
-const apiPrefixes = ['/auth', '/users', '/rooms', '/messages', '/ws-tickets', '/dms', '/mentions', '/presence', '/.well-known'];
+const apiPrefixes = ['/auth', '/users', '/rooms', '/messages', '/ws-tickets', '/dms', '/mentions', '/presence', '/uploads', '/files', '/.well-known'];
 const proxy =
   backend === 'none'
     ? undefined

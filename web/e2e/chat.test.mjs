@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { api, cuttableProxy, env, eventually, launch, newUserContext, screenshot, unique } from './browser.mjs';
+import { makePdf, makePng } from './files.mjs';
 
 const sfx = unique();
 const PASSWORD = 'correct-horse-battery-1';
@@ -635,6 +636,184 @@ describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 6
     await page.locator(`.room-link[data-room-name="${roomName}"]`).click();
     await page.getByRole('heading', { name: roomName }).waitFor();
     await B.page.getByRole('heading', { name: roomName }).waitFor();
+  });
+
+  step('files: alice sends a picture and a PDF; bob sees the thumbnail, the lightbox and the card, downloads the PDF; a cancelled upload never appears', async () => {
+    await waitConnected(A.page);
+    await waitConnected(B.page);
+    const { page } = A;
+    const errorsBefore = [A.consoleErrors.length, B.consoleErrors.length];
+    const photo = { name: 'sunset.png', mimeType: 'image/png', buffer: makePng(960, 600) };
+    const brief = { name: 'brief.pdf', mimeType: 'application/pdf', buffer: makePdf('Quarterly brief (draft)') };
+    // Big enough to still be on its way when it is cancelled, even unthrottled.
+    const big = { name: 'big-backup.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(12 * 1024 * 1024, 7) };
+    const chip = (p, name) => p.locator(`[data-testid="upload-chip"][data-name="${name}"]`);
+    const uploaded = (p, name) => p.locator(`[data-testid="upload-chip"][data-name="${name}"][data-status="done"]`);
+    const sendButton = page.getByTestId('send-button');
+
+    // Alice's uploads go slowly (Chromium's own throttling), so they can be seen and cancelled.
+    const cdp = await A.context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 384 * 1024 });
+    try {
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Attach files' }).click()]);
+      assert.equal(chooser.isMultiple(), true, 'the picker takes several files');
+      await chooser.setFiles([photo, brief, big]);
+      for (const f of [photo, brief, big]) await chip(page, f.name).waitFor();
+      // Progress shows while they go; Send waits for them.
+      await eventually(
+        async () => Number(await chip(page, big.name).locator('progress').getAttribute('value')) > 0,
+        { message: 'the upload progress to move' },
+      );
+      assert.equal(await chip(page, big.name).getAttribute('data-status'), 'uploading');
+      assert.equal(await sendButton.isDisabled(), true, 'Send is enabled while files are uploading');
+      await page.getByTestId('upload-blocked').filter({ hasText: 'Wait for the uploads to finish.' }).waitFor();
+      assert.match(await chip(page, big.name).textContent(), /of 12 MB/);
+      await screenshot(page, 'upload-progress');
+
+      // Cancelled: its chip goes at once, and it is never sent.
+      await page.getByRole('button', { name: `Cancel upload of ${big.name}` }).click();
+      await chip(page, big.name).waitFor({ state: 'detached' });
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 }).catch(() => {});
+      await cdp.detach().catch(() => {});
+    }
+    await uploaded(page, photo.name).waitFor({ timeout: 60_000 });
+    await uploaded(page, brief.name).waitFor({ timeout: 60_000 });
+    // Files alone make a message: no text needed.
+    assert.equal(await composer(page).inputValue(), '');
+    await sendButton.click();
+    await page.getByTestId('upload-list').waitFor({ state: 'detached' });
+
+    // Both sides: one message with the picture inline and the PDF as a card, no empty text line.
+    const filesMessage = (p) => p.locator('[data-testid="message"]').filter({ has: p.locator(`[data-testid="attachment-file"]`).filter({ hasText: brief.name }) });
+    for (const [side, who] of [
+      [A, 'alice'],
+      [B, 'bob'],
+    ]) {
+      const msg = filesMessage(side.page);
+      await msg.waitFor();
+      assert.equal(await msg.count(), 1, `${who}: the message shows once`);
+      assert.equal(await msg.getByTestId('message-text').count(), 0, `${who}: an empty text line was drawn`);
+      assert.equal(await msg.getByTestId('attachment-image').count(), 1, `${who}: the picture`);
+      const img = msg.getByTestId('attachment-image').locator('img');
+      // Loaded through the /files cookie (no header on an <img>): naturalWidth > 0.
+      await eventually(async () => (await img.evaluate((el) => el.complete && el.naturalWidth)) > 0, { message: `${who}: the thumbnail to load` });
+      assert.match(await img.getAttribute('src'), /\/files\/[^/]+\/thumbnail$/);
+      // Drawn at the picture's aspect ratio (960×600 → 320×200) before and after loading.
+      const box = await msg.getByTestId('attachment-image').boundingBox();
+      assert.ok(Math.abs(box.width - 320) <= 1 && Math.abs(box.height - 200) <= 1, `${who}: thumbnail box ${box.width}×${box.height}`);
+      const natural = await img.evaluate((el) => [el.naturalWidth, el.naturalHeight]);
+      assert.ok(natural[0] <= 480 && natural[1] <= 480, `${who}: the thumbnail is at most 480 px: ${natural}`);
+      assert.ok(Math.abs(natural[0] / natural[1] - 1.6) < 0.02, `${who}: the thumbnail keeps the aspect ratio: ${natural}`);
+      const card = msg.getByTestId('attachment-file');
+      assert.equal(await card.getAttribute('data-kind'), 'pdf');
+      assert.match(await card.textContent(), new RegExp(`${escapeRe(brief.name)}\\s*${brief.buffer.length} B`));
+    }
+    // Bob was left above the latest messages by the mentions step's jump: bring them into view.
+    await filesMessage(B.page).scrollIntoViewIfNeeded();
+    await A.page.mouse.move(0, 0);
+    await B.page.mouse.move(0, 0);
+    await screenshot(A.page, 'attachments');
+    await screenshot(B.page, 'attachments-dark');
+
+    // Bob downloads the PDF: the link answers 200, as an attachment, with the very bytes.
+    const bobMsg = filesMessage(B.page);
+    const link = bobMsg.getByRole('link', { name: new RegExp(`^Download ${escapeRe(brief.name)}`) });
+    const href = await link.getAttribute('href');
+    const got = await B.page.evaluate(async (url) => {
+      const r = await fetch(url, { credentials: 'include' });
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      return {
+        status: r.status,
+        disposition: r.headers.get('content-disposition'),
+        type: r.headers.get('content-type'),
+        nosniff: r.headers.get('x-content-type-options'),
+        head: String.fromCharCode(...bytes.slice(0, 5)),
+        size: bytes.length,
+      };
+    }, href);
+    assert.equal(got.status, 200, JSON.stringify(got));
+    assert.match(got.disposition ?? '', /^attachment/i);
+    // Sniffed from the bytes by the server: never anything a browser would run.
+    assert.match(got.type ?? '', /^application\/(pdf|octet-stream)/);
+    assert.equal(got.nosniff, 'nosniff');
+    assert.deepEqual([got.head, got.size], ['%PDF-', brief.buffer.length]);
+    const [download] = await Promise.all([B.page.waitForEvent('download'), link.click()]);
+    assert.equal(download.suggestedFilename(), brief.name);
+    await download.cancel().catch(() => {});
+
+    // The lightbox: the full picture, a download link; Escape closes it and focus goes back.
+    const thumb = bobMsg.getByTestId('attachment-image');
+    await thumb.click();
+    const lightbox = B.page.getByRole('dialog', { name: `Image: ${photo.name}` });
+    await lightbox.waitFor();
+    const full = lightbox.getByTestId('lightbox-image');
+    await eventually(async () => (await full.evaluate((el) => el.complete && el.naturalWidth)) === 960, { message: 'the full picture in the lightbox' });
+    assert.match(await lightbox.getByTestId('lightbox-download').getAttribute('href'), /\/files\/[^/]+$/);
+    await B.page.waitForTimeout(200);
+    await screenshot(B.page, 'lightbox');
+    await B.page.keyboard.press('Escape');
+    await lightbox.waitFor({ state: 'hidden' });
+    assert.equal(await B.page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'attachment-image');
+    // By keyboard too: Enter opens it, the close button shuts it.
+    await B.page.keyboard.press('Enter');
+    await lightbox.waitFor();
+    await lightbox.getByRole('button', { name: 'Close' }).click();
+    await lightbox.waitFor({ state: 'hidden' });
+
+    // Bob's /files cookie goes (as when it outlives its token): the next picture fails once,
+    // the app asks for the cookie again and the picture loads.
+    await B.context.clearCookies({ name: 'cc_files' });
+    assert.equal((await B.context.cookies()).some((c) => c.name === 'cc_files'), false);
+
+    // A file dropped on the conversation and a pasted picture go with a caption.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['meeting notes\n'], 'notes.txt', { type: 'text/plain' }));
+      const target = document.querySelector('[data-testid="message-list"]');
+      for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+    });
+    await chip(page, 'notes.txt').waitFor();
+    const small = makePng(120, 90, { seed: 7 }).toString('base64');
+    await composer(page).focus();
+    await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'image.png', { type: 'image/png' }));
+      document.activeElement.dispatchEvent(new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: dt }));
+    }, small);
+    await chip(page, 'image.png').waitFor();
+    await uploaded(page, 'notes.txt').waitFor();
+    await uploaded(page, 'image.png').waitFor();
+    await send(page, 'Dropped and pasted');
+    const second = B.page.locator('[data-testid="message"]').filter({ hasText: 'Dropped and pasted' });
+    await second.getByTestId('attachment-file').filter({ hasText: 'notes.txt' }).waitFor();
+    await eventually(async () => (await second.getByTestId('attachment-image').locator('img').evaluate((el) => el.complete && el.naturalWidth)) > 0, {
+      message: 'the pasted picture on bob’s side',
+    });
+    assert.equal((await B.context.cookies()).some((c) => c.name === 'cc_files'), true, 'bob’s /files cookie was not asked for again');
+
+    // The cancelled file is nowhere: not on screen, not in the history over HTTP.
+    for (const side of [A, B]) assert.equal(await side.page.getByText(big.name).count(), 0);
+    const login = await api('/auth/login', { method: 'POST', body: { email: bob.email, password: PASSWORD } });
+    assert.equal(login.status, 200, login.text);
+    const history = await api(`/rooms/${roomId}/messages?limit=20`, { token: login.json.accessToken });
+    assert.equal(history.status, 200, history.text);
+    const names = history.json.messages.flatMap((m) => (m.attachments ?? []).map((a) => a.name));
+    assert.deepEqual(names, [photo.name, brief.name, 'notes.txt', 'image.png']);
+    // Files are private: without the cookie (or a token) they are not found.
+    const anon = await fetch(env.baseUrl + href);
+    assert.ok([401, 404].includes(anon.status), `a file answered ${anon.status} to a request without credentials`);
+
+    const network = /net::ERR_|WebSocket connection to .* failed|Failed to load resource/;
+    // The only console errors are the browser's own network reports (the cancelled upload).
+    for (const [side, who, from] of [
+      [A, 'alice', errorsBefore[0]],
+      [B, 'bob', errorsBefore[1]],
+    ]) {
+      assert.deepEqual(side.consoleErrors.slice(from).filter((e) => !network.test(e)), [], `${who}: console errors`);
+    }
   });
 
   step('reconnects after a server restart and shows what was sent meanwhile', async (t) => {

@@ -1,16 +1,21 @@
 // Runtime configuration from /env.js (written by the container entrypoint), with
 // same-origin defaults when the file is missing or a value is empty.
 
+import { DEFAULT_UPLOAD_MAX_BYTES } from './lib/files';
+
 export interface RuntimeConfig {
   /** Prefix of every API path, e.g. "https://api.example.com"; "" = same origin. */
   apiBase: string;
   /** Full WebSocket URL, e.g. "wss://chat.example.com/ws". */
   wsUrl: string;
+  /** The server's upload size limit (`UPLOAD_MAX_BYTES`), checked before a file is sent. */
+  uploadMaxBytes: number;
 }
 
 interface RawConfig {
   apiBase?: unknown;
   wsUrl?: unknown;
+  uploadMaxBytes?: unknown;
 }
 
 interface LocationLike {
@@ -30,7 +35,9 @@ export function resolveConfig(raw: RawConfig | undefined, location: LocationLike
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     wsUrl = `${scheme}://${location.host}${apiBase}/ws`;
   }
-  return { apiBase, wsUrl };
+  const max = Number(raw?.uploadMaxBytes);
+  const uploadMaxBytes = Number.isFinite(max) && max > 0 ? max : DEFAULT_UPLOAD_MAX_BYTES;
+  return { apiBase, wsUrl, uploadMaxBytes };
 }
 
 declare global {
@@ -42,6 +49,7 @@ declare global {
 let cached: RuntimeConfig | undefined;
 
 export function config(): RuntimeConfig {
-  if (!cached) cached = resolveConfig(window.__CLOUDCHAT__, window.location);
+  // Outside a browser (components rendered in unit tests): same origin, defaults.
+  if (!cached) cached = typeof window === 'undefined' ? resolveConfig(undefined, { protocol: 'http:', host: 'localhost' }) : resolveConfig(window.__CLOUDCHAT__, window.location);
   return cached;
 }

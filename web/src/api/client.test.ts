@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiClient } from './client';
+import { ApiClient, type XhrLike } from './client';
 import { ApiError } from './errors';
 
 const login = (token: string) => ({
@@ -180,5 +180,168 @@ describe('ApiClient', () => {
       ['http://api/mentions', undefined],
       ['http://api/mentions?before=55&limit=20', undefined],
     ]);
+  });
+
+  it('asks for the /files cookie after log-in and every refresh, and drops it on log-out', async () => {
+    const f = vi.fn(async (url: string, _init: RequestInit) => {
+      if (url.endsWith('/auth/login')) return json(200, login('A'));
+      if (url.endsWith('/auth/refresh')) return json(200, login('B'));
+      return new Response(null, { status: url.endsWith('/files/cookie') ? 204 : 200 });
+    });
+    const c = new ApiClient({ baseUrl: 'http://api', fetch: f as unknown as typeof fetch, filesCookie: true });
+    await c.login('a@x', 'pw');
+    expect(await c.filesCookieReady()).toBe(true);
+    await c.refresh();
+    expect(await c.filesCookieReady()).toBe(true);
+    await c.logout();
+    const seen = f.mock.calls.map(([url, init]) => [
+      init.method,
+      url.replace('http://api', ''),
+      (init.headers as Record<string, string>).Authorization,
+      init.credentials,
+    ]);
+    expect(seen).toEqual([
+      ['POST', '/auth/login', undefined, 'include'],
+      ['POST', '/files/cookie', 'Bearer A', 'include'],
+      ['POST', '/auth/refresh', undefined, 'include'],
+      ['POST', '/files/cookie', 'Bearer B', 'include'],
+      ['DELETE', '/files/cookie', 'Bearer B', 'include'],
+      ['POST', '/auth/logout', undefined, 'include'],
+    ]);
+  });
+
+  it('a refused /files cookie is not an error, and can be asked for again', async () => {
+    let answer = 404;
+    const f = vi.fn(async (url: string) => (url.endsWith('/auth/login') ? json(200, login('A')) : new Response(null, { status: answer })));
+    const c = new ApiClient({ baseUrl: 'http://api', fetch: f as unknown as typeof fetch, filesCookie: true });
+    await c.login('a@x', 'pw');
+    expect(await c.filesCookieReady()).toBe(false);
+    answer = 204;
+    const [one, two] = await Promise.all([c.renewFilesCookie(), c.renewFilesCookie()]);
+    expect([one, two]).toEqual([true, true]);
+    expect(f.mock.calls.filter(([url]) => url.endsWith('/files/cookie'))).toHaveLength(2);
+  });
+
+  describe('upload', () => {
+    class FakeXhr implements XhrLike {
+      static made: FakeXhr[] = [];
+      method = '';
+      url = '';
+      headers: Record<string, string> = {};
+      body: FormData | null = null;
+      status = 0;
+      responseText = '';
+      responseHeaders: Record<string, string> = {};
+      aborted = false;
+      upload: XhrLike['upload'] = { onprogress: null };
+      onload: (() => void) | null = null;
+      onerror: (() => void) | null = null;
+      onabort: (() => void) | null = null;
+      ontimeout: (() => void) | null = null;
+      constructor() {
+        FakeXhr.made.push(this);
+      }
+      open(method: string, url: string) {
+        this.method = method;
+        this.url = url;
+      }
+      setRequestHeader(n: string, v: string) {
+        this.headers[n] = v;
+      }
+      send(body: FormData) {
+        this.body = body;
+      }
+      abort() {
+        this.aborted = true;
+        this.onabort?.();
+      }
+      getResponseHeader(n: string) {
+        return this.responseHeaders[n.toLowerCase()] ?? null;
+      }
+      answer(status: number, body: unknown, headers: Record<string, string> = {}) {
+        this.status = status;
+        this.responseText = JSON.stringify(body);
+        this.responseHeaders = { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', ...headers };
+        this.onload?.();
+      }
+    }
+
+    const tick = () => new Promise((r) => setTimeout(r, 0));
+
+    function uploader(fetchHandler: Handler = (url) => json(200, login(url.endsWith('/auth/refresh') ? 'new' : 'A'))) {
+      FakeXhr.made = [];
+      const c = new ApiClient({
+        baseUrl: 'http://api',
+        fetch: vi.fn(async (url: string, init: RequestInit) => fetchHandler(url, init)) as unknown as typeof fetch,
+        xhr: () => new FakeXhr(),
+      });
+      return c;
+    }
+
+    const photo = () => new File([new Uint8Array(1000)], 'photo.png', { type: 'image/png' });
+
+    it('posts multipart/form-data with one part named file, with the token, and reports progress in file bytes', async () => {
+      const c = uploader();
+      await c.login('a@x', 'pw');
+      const progress: [number, number][] = [];
+      const h = c.upload(photo(), (l, t) => progress.push([l, t]));
+      await tick();
+      const x = FakeXhr.made[0];
+      expect([x.method, x.url, x.headers.Authorization]).toEqual(['POST', 'http://api/uploads', 'Bearer A']);
+      const part = x.body?.get('file') as File;
+      expect([part.name, part.size, [...(x.body?.keys() ?? [])]]).toEqual(['photo.png', 1000, ['file']]);
+      // The request body is bigger than the file (multipart framing): progress is its share.
+      x.upload.onprogress?.({ lengthComputable: true, loaded: 600, total: 1200 });
+      const answer = { id: 'up-1', name: 'photo.png', contentType: 'image/png', size: 1000, width: 10, height: 10, thumbnail: { width: 10, height: 10 } };
+      x.answer(201, answer);
+      expect(await h.promise).toEqual(answer);
+      expect(progress).toEqual([
+        [500, 1000],
+        [1000, 1000],
+      ]);
+    });
+
+    it('turns a refusal into an ApiError with its code and Retry-After', async () => {
+      const c = uploader();
+      await c.login('a@x', 'pw');
+      const h = c.upload(photo());
+      await tick();
+      FakeXhr.made[0].answer(429, { code: 'rate_limited', title: 'Too Many Requests' }, { 'retry-after': '12' });
+      const e = await h.promise.catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ApiError);
+      expect(e).toMatchObject({ status: 429, code: 'rate_limited', retryAfter: 12 });
+    });
+
+    it('a cancelled upload rejects with an AbortError', async () => {
+      const c = uploader();
+      await c.login('a@x', 'pw');
+      const h = c.upload(photo());
+      await tick();
+      h.abort();
+      expect(FakeXhr.made[0].aborted).toBe(true);
+      await expect(h.promise).rejects.toMatchObject({ name: 'AbortError' });
+    });
+
+    it('a network failure is an ApiError with status 0', async () => {
+      const c = uploader();
+      await c.login('a@x', 'pw');
+      const h = c.upload(photo());
+      await tick();
+      FakeXhr.made[0].onerror?.();
+      await expect(h.promise).rejects.toMatchObject({ status: 0, code: 'network_error' });
+    });
+
+    it('on 401 refreshes once and sends the file again with the new token', async () => {
+      const c = uploader();
+      await c.login('a@x', 'pw');
+      const h = c.upload(photo());
+      await tick();
+      FakeXhr.made[0].answer(401, { code: 'token_expired' });
+      await vi.waitFor(() => expect(FakeXhr.made).toHaveLength(2));
+      const again = FakeXhr.made[1];
+      expect(again.headers.Authorization).toBe('Bearer new');
+      again.answer(201, { id: 'up-2', name: 'photo.png', contentType: 'image/png', size: 1000 });
+      expect((await h.promise).id).toBe('up-2');
+    });
   });
 });

@@ -1,6 +1,8 @@
 // HTTP client for the public API. The access token lives only in this object (memory);
 // the refresh token is the HttpOnly cookie at Path=/auth, which the browser sends on
 // /auth/* calls. A 401 on an authenticated call triggers one refresh and one retry.
+// Files: uploads go over XMLHttpRequest (progress events, abort), and after every log-in and
+// refresh a cookie scoped to /files is asked for, so <img> and download links need no header.
 
 import { ApiError, errorFromResponse, networkError } from './errors';
 import type {
@@ -16,6 +18,7 @@ import type {
   Room,
   Session,
   Ticket,
+  Upload,
   User,
 } from './types';
 
@@ -32,7 +35,39 @@ export interface ApiClientOptions {
   lock?: LockRunner;
   /** Refresh this long before the access token expires. */
   refreshMarginMs?: number;
+  /**
+   * Ask for the /files cookie (`POST /files/cookie`) after every log-in and refresh, and drop
+   * it on log-out (the app does; off by default so tests see only the calls they make).
+   */
+  filesCookie?: boolean;
+  /** Makes the XMLHttpRequest an upload goes over (tests pass a fake). */
+  xhr?: () => XhrLike;
 }
+
+/** The part of XMLHttpRequest an upload uses. */
+export interface XhrLike {
+  open(method: string, url: string): void;
+  setRequestHeader(name: string, value: string): void;
+  send(body: FormData): void;
+  abort(): void;
+  getResponseHeader(name: string): string | null;
+  readonly status: number;
+  readonly responseText: string;
+  readonly upload: { onprogress: ((e: { lengthComputable: boolean; loaded: number; total: number }) => void) | null };
+  onload: (() => void) | null;
+  onerror: (() => void) | null;
+  onabort: (() => void) | null;
+  ontimeout: (() => void) | null;
+}
+
+/** An upload under way: its answer, and a way to cancel it (the promise then rejects with an AbortError). */
+export interface UploadHandle {
+  promise: Promise<Upload>;
+  abort(): void;
+}
+
+/** What the upload needs of a file (a browser File is one). */
+export type UploadFile = Blob & { name?: string };
 
 interface RequestOptions {
   body?: unknown;
@@ -61,6 +96,9 @@ export class ApiClient {
   private readonly fetchImpl: Fetch;
   private readonly lock: LockRunner;
   private readonly margin: number;
+  /** The latest /files cookie request (after a log-in, a refresh, or a renewal). */
+  private filesCookieRun: Promise<boolean> | null = null;
+  private filesCookieInFlight: Promise<boolean> | null = null;
 
   constructor(private readonly opts: ApiClientOptions) {
     this.fetchImpl = opts.fetch ?? ((...a) => fetch(...a));
@@ -87,6 +125,8 @@ export class ApiClient {
     this.accessToken = answer.accessToken;
     this.accessExpiresAt = Date.now() + answer.expiresIn * 1000;
     this.scheduleRefresh(answer.expiresIn);
+    // A new token: the /files cookie carries it (the old cookie expires with the old token).
+    if (this.opts.filesCookie) this.filesCookieRun = this.issueFilesCookie();
     for (const l of this.listeners) l(answer);
   }
 
@@ -195,6 +235,7 @@ export class ApiClient {
   }
 
   async logout(): Promise<void> {
+    await this.dropFilesCookie();
     try {
       await this.request<void>('POST', '/auth/logout', { body: {}, auth: false, cookies: true });
     } finally {
@@ -203,6 +244,7 @@ export class ApiClient {
   }
 
   async logoutAll(): Promise<void> {
+    await this.dropFilesCookie();
     try {
       await this.request<void>('POST', '/auth/logout-all', { cookies: true });
     } finally {
@@ -359,4 +401,108 @@ export class ApiClient {
   wsTicket(): Promise<Ticket> {
     return this.request('POST', '/ws-tickets', { body: {} });
   }
+
+  // ---- files ----
+
+  /**
+   * Resolves once the latest /files cookie request is answered: true when the cookie was
+   * set. A picture that failed to load waits for this (or `renewFilesCookie`) and tries again.
+   */
+  filesCookieReady(): Promise<boolean> {
+    return this.filesCookieRun ?? Promise.resolve(false);
+  }
+
+  /** Asks for the /files cookie again (e.g. a picture got a 401); shared with one in flight. */
+  renewFilesCookie(): Promise<boolean> {
+    if (!this.filesCookieInFlight) {
+      this.filesCookieInFlight = this.issueFilesCookie().finally(() => {
+        this.filesCookieInFlight = null;
+      });
+      this.filesCookieRun = this.filesCookieInFlight;
+    }
+    return this.filesCookieInFlight;
+  }
+
+  /** `POST /files/cookie` with the token in memory (no refresh-and-retry: a refresh calls this). */
+  private async issueFilesCookie(): Promise<boolean> {
+    if (!this.accessToken) return false;
+    try {
+      const res = await this.send('POST', '/files/cookie', { cookies: true }, true);
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** `DELETE /files/cookie` (it needs no token: the session may be over already). */
+  private async dropFilesCookie(): Promise<void> {
+    if (!this.opts.filesCookie) return;
+    this.filesCookieRun = null;
+    await this.send('DELETE', '/files/cookie', { cookies: true }, true).catch(() => undefined);
+  }
+
+  /**
+   * `POST /uploads` (multipart/form-data, one part named `file`) over XMLHttpRequest, so the
+   * caller sees the bytes go (`onProgress(loaded, total)`, in the file's own bytes) and can
+   * cancel. A 401 refreshes the token once and sends the file again.
+   */
+  upload(file: UploadFile, onProgress?: (loaded: number, total: number) => void): UploadHandle {
+    let current: XhrLike | null = null;
+    let aborted = false;
+    const size = file.size;
+    const once = (): Promise<{ status: number; text: string; header(n: string): string | null }> =>
+      new Promise((resolve, reject) => {
+        if (aborted) {
+          reject(abortError());
+          return;
+        }
+        const x = this.opts.xhr ? this.opts.xhr() : (new XMLHttpRequest() as unknown as XhrLike);
+        current = x;
+        x.open('POST', `${this.opts.baseUrl}/uploads`);
+        x.setRequestHeader('Accept', 'application/json');
+        if (this.accessToken) x.setRequestHeader('Authorization', `Bearer ${this.accessToken}`);
+        x.upload.onprogress = (e) => {
+          // `total` counts the multipart framing too: report the file's share of it.
+          if (e.lengthComputable && e.total > 0) onProgress?.(Math.round((e.loaded / e.total) * size), size);
+        };
+        x.onload = () => resolve({ status: x.status, text: x.responseText, header: (n) => x.getResponseHeader(n) });
+        x.onerror = () => reject(networkError(new Error('upload failed')));
+        x.ontimeout = () => reject(networkError(new Error('upload timed out')));
+        x.onabort = () => reject(abortError());
+        const form = new FormData();
+        form.append('file', file, file.name || 'file');
+        x.send(form);
+      });
+    const run = async (): Promise<Upload> => {
+      let res = await once();
+      if (res.status === 401 && this.accessToken !== null && !aborted) {
+        const renewed = await this.refresh().catch(() => null);
+        if (!renewed) this.clearSession();
+        else res = await once();
+      }
+      if (res.status >= 200 && res.status < 300) {
+        onProgress?.(size, size);
+        return JSON.parse(res.text) as Upload;
+      }
+      const headers = new Headers();
+      for (const h of ['content-type', 'retry-after']) {
+        const v = res.header(h);
+        if (v) headers.set(h, v);
+      }
+      throw await errorFromResponse(new Response(res.text || null, { status: res.status, headers }));
+    };
+    return {
+      promise: run(),
+      abort: () => {
+        aborted = true;
+        current?.abort();
+      },
+    };
+  }
+}
+
+function abortError(): Error {
+  const e = new Error('The upload was cancelled.');
+  e.name = 'AbortError';
+  return e;
 }

@@ -98,6 +98,41 @@ export interface Message {
   mentions?: string[];
   /** `@room` was used (a group room's owner naming every member). */
   mentionsRoom?: boolean;
+  /**
+   * Files sent with the message, in the order they were attached; `[]` when none and on a
+   * deleted message. Optional only for servers from before attachments (read as `[]`).
+   */
+  attachments?: Attachment[];
+}
+
+/** A file sent with a message. `url` and `thumbnailUrl` are relative to the API base. */
+export interface Attachment {
+  id: string;
+  /** The sanitised file name. */
+  name: string;
+  /** Sniffed from the bytes by the server. */
+  contentType: string;
+  /** Bytes. */
+  size: number;
+  /** Pixels, for images the server could read. */
+  width?: number;
+  height?: number;
+  /** `/files/{id}`: the file itself (inline for images, a download for the rest). */
+  url: string;
+  /** `/files/{id}/thumbnail`: at most 480 px on its longest side; only for images that have one. */
+  thumbnailUrl?: string;
+}
+
+/** `POST /uploads` → 201: an upload not attached to any message yet. */
+export interface Upload {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  width?: number;
+  height?: number;
+  /** Present when the server made a thumbnail, with its size. */
+  thumbnail?: { width: number; height: number };
 }
 
 /** `GET /mentions`: the caller's mentions, newest first; the next page is `before` = the last `id`. */
@@ -172,7 +207,17 @@ export interface Ticket {
 
 /** Client → relay frames: the action's body sits next to `action`. */
 export type ClientFrame =
-  | { action: 'sendMessage'; id?: string; roomId: number; content: string; clientMsgId: string; replyToId?: number }
+  | {
+      action: 'sendMessage';
+      id?: string;
+      roomId: number;
+      /** May be empty when `attachmentIds` is not. */
+      content: string;
+      clientMsgId: string;
+      replyToId?: number;
+      /** At most 10 of the sender's uploads not attached yet. */
+      attachmentIds?: string[];
+    }
   | { action: 'sync'; id?: string; roomId: number; sinceRev: number; limit?: number }
   | { action: 'typing'; id?: string; roomId: number }
   | { action: 'markRead'; id?: string; roomId: number; seq: number }

@@ -23,7 +23,7 @@ interface AuthValue {
 const AuthContext = createContext<AuthValue | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
-  const api = useMemo(() => new ApiClient({ baseUrl: config().apiBase, lock: browserLock() }), []);
+  const api = useMemo(() => new ApiClient({ baseUrl: config().apiBase, lock: browserLock(), filesCookie: true }), []);
   const [status, setStatus] = useState<AuthStatus>('loading');
   const [user, setUserState] = useState<User | null>(null);
   const attempt = useRef(0);
@@ -90,6 +90,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+/** The session when inside AuthProvider, else null (components rendered alone in tests). */
+export function useMaybeAuth(): AuthValue | null {
+  return useContext(AuthContext);
 }
 
 export function useAuth(): AuthValue {

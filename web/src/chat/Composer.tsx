@@ -1,12 +1,19 @@
 // The input at the bottom of a room: Enter sends, Shift+Enter starts a new line. Sends made
 // while offline are queued by the store and shown as pending. Typing `@` suggests the room's
 // people (arrow keys move, Enter or Tab picks, Escape closes; a click picks too).
+// Files come from the attach button (a picker, several at once), a pasted image, or a drop
+// on the conversation (ChatPage); each uploads at once and shows as a chip above the box,
+// and the message can go once every file is uploaded. Text is optional with files.
 
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent } from 'react';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { quoteText } from './ReplyQuote';
 import { completeMention, matchMentions, mentionQueryAt, ROOM_MENTION, type MentionCandidate, type MentionQuery } from '../lib/mentions';
 import { messageError } from '../lib/validate';
+import { canSend, sendBlockedReason, type UploadQueue } from '../lib/uploadQueue';
+import { pastedImages } from '../lib/files';
+import { UploadChips } from './UploadChips';
+import { useUploads } from './useUploadQueue';
 
 interface Props {
   roomId: number;
@@ -15,18 +22,24 @@ interface Props {
   candidates: readonly MentionCandidate[];
   /** Offer `@room` (a group room's owner). */
   offerRoomMention: boolean;
+  /** The room's files waiting to be sent (null while it is being set up). */
+  uploads: UploadQueue<File> | null;
 }
+
 
 const ROOM_OPTION: MentionCandidate = { userId: '', username: ROOM_MENTION };
 
-export function Composer({ roomId, roomName, candidates, offerRoomMention }: Props) {
+export function Composer({ roomId, roomName, candidates, offerRoomMention, uploads }: Props) {
   const store = useChatStore();
+  const files = useUploads(uploads);
+  const picker = useRef<HTMLInputElement>(null);
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
   const id = `composer-${roomId}`;
   const replying = useChat((s) => s.replyingTo[roomId]);
   const replyingId = replying?.id;
+  const replyingOriginal = useChat((s) => (replyingId === undefined ? undefined : s.timelines[roomId]?.messages.find((m) => m.id === replyingId)));
 
   // ---- the `@` suggestions ----
   const [query, setQuery] = useState<MentionQuery | null>(null);
@@ -76,17 +89,28 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention }: Pro
 
   function send(e?: FormEvent) {
     e?.preventDefault();
+    const withFiles = files.items.length > 0;
     const err = messageError(text);
-    if (err) {
+    if (err && !(withFiles && !text.trim())) {
       setError(text.trim() ? err : null);
       return;
     }
+    if (!canSend(files.items, text)) return; // uploads still going, or failed ones to remove
+    const attachments = withFiles ? uploads?.take() : undefined;
+    if (withFiles && !attachments) return;
     // Sends as a reply when in reply mode, and leaves it.
-    store.send(roomId, text.trim());
+    store.send(roomId, text.trim(), undefined, attachments);
     setText('');
     setQuery(null);
     setError(null);
     ref.current?.focus();
+  }
+
+  function onPaste(e: ClipboardEvent<HTMLTextAreaElement>) {
+    const images = pastedImages(e.clipboardData);
+    if (images.length === 0 || !uploads) return;
+    e.preventDefault();
+    uploads.add(images);
   }
 
   function cancelReply() {
@@ -125,12 +149,21 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention }: Pro
   }
 
   const len = [...text].length;
+  const sendable = canSend(files.items, text);
+  const blocked = sendBlockedReason(files.items);
+  const noteId = `${id}-files-note`;
   return (
     <form className="composer" onSubmit={send}>
+      <UploadChips items={files.items} onRemove={(k) => uploads?.remove(k)} onRetry={(k) => uploads?.retry(k)} />
+      {files.notice && (
+        <p className="composer-note field-error" role="alert" data-testid="upload-notice">
+          {files.notice}
+        </p>
+      )}
       {replying && (
         <div className="reply-bar" data-testid="reply-bar">
           <span className="reply-bar-text">
-            Replying to <strong>{replying.username}</strong>: <span className="reply-bar-excerpt">{quoteText(replying)}</span>
+            Replying to <strong>{replying.username}</strong>: <span className="reply-bar-excerpt">{quoteText(replying, replyingOriginal)}</span>
           </span>
           <button type="button" className="icon-button" onClick={cancelReply} aria-label="Cancel reply" title="Cancel reply (Esc)">
             ×
@@ -161,6 +194,32 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention }: Pro
           ))}
         </ul>
       )}
+      <input
+        ref={picker}
+        type="file"
+        multiple
+        hidden
+        tabIndex={-1}
+        aria-hidden="true"
+        data-testid="file-input"
+        onChange={(e) => {
+          const chosen = Array.from(e.currentTarget.files ?? []);
+          e.currentTarget.value = ''; // the same file may be chosen again
+          uploads?.add(chosen);
+          ref.current?.focus();
+        }}
+      />
+      <button
+        type="button"
+        className="button attach-button"
+        onClick={() => picker.current?.click()}
+        disabled={!uploads}
+        aria-label="Attach files"
+        title="Attach files (or drop them on the conversation, or paste an image)"
+        data-testid="attach-button"
+      >
+        <span aria-hidden="true">📎</span>
+      </button>
       <textarea
         id={id}
         ref={ref}
@@ -175,17 +234,23 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention }: Pro
         onSelect={(e) => readQuery(e.currentTarget)}
         onBlur={() => setQuery(null)}
         onKeyDown={onKey}
+        onPaste={onPaste}
         aria-autocomplete="list"
         aria-controls={open ? listId : undefined}
         aria-expanded={open}
         aria-activedescendant={open ? `${listId}-${selected}` : undefined}
-        aria-describedby={error ? `${id}-err` : undefined}
+        aria-describedby={[error ? `${id}-err` : '', blocked ? noteId : ''].filter(Boolean).join(' ') || undefined}
         autoFocus
         data-testid="composer"
       />
-      <button type="submit" className="button button-primary" disabled={!text.trim()}>
+      <button type="submit" className="button button-primary" disabled={!sendable} title={blocked} data-testid="send-button">
         Send
       </button>
+      {blocked && (
+        <p id={noteId} className="composer-note muted small" data-testid="upload-blocked">
+          {blocked}
+        </p>
+      )}
       {(error || len > 3500) && (
         <p id={`${id}-err`} className={error ? 'composer-note field-error' : 'composer-note muted small'} role={error ? 'alert' : undefined}>
           {error ?? `${len} / 4000`}

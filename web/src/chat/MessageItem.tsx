@@ -1,4 +1,5 @@
-// One message: author, time, text (always as text, never HTML, with `@name` chips), edit/delete
+// One message: author, time, text (always as text, never HTML, with `@name` chips), its files
+// (pictures inline, cards for the rest; a message of files alone has no empty text line), edit/delete
 // for its author (delete also for the room owner), and its reactions with a picker to add one.
 // A message that mentions the viewer stands out.
 
@@ -12,6 +13,7 @@ import { messageError } from '../lib/validate';
 import type { PendingMessage } from '../lib/outbox';
 import { Reactions, ReactionPicker } from './Reactions';
 import { ReplyQuote } from './ReplyQuote';
+import { Attachments, PendingAttachments } from './Attachments';
 
 interface Props {
   message: Message;
@@ -34,9 +36,11 @@ interface Props {
   onJump(r: ReplyRef): void;
   /** Briefly marked after a jump to it. */
   highlighted?: boolean;
+  /** The message this one replies to, when it is loaded. */
+  replyOriginal?: Message;
 }
 
-export function MessageItem({ message: m, own, canDelete, meId, meName, myReactions, reactionError, onEdit, onDelete, onReact, onReply, onJump, highlighted }: Props) {
+export function MessageItem({ message: m, own, canDelete, meId, meName, myReactions, reactionError, onEdit, onDelete, onReact, onReply, onJump, highlighted, replyOriginal }: Props) {
   const [picking, setPicking] = useState(false);
   const pickerOpener = useRef<HTMLButtonElement | null>(null);
   const [editing, setEditing] = useState(false);
@@ -140,7 +144,7 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
               </span>
             )}
           </div>
-          {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} onJump={onJump} />}
+          {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} original={replyOriginal} onJump={onJump} />}
           {m.deleted ? (
             <p className="msg-text msg-text-deleted">This message was deleted.</p>
           ) : editing ? (
@@ -167,10 +171,13 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
               </div>
             </div>
           ) : (
-            <p className="msg-text" data-testid="message-text">
-              <MentionText message={m} myName={meName} />
-            </p>
+            m.content !== '' && (
+              <p className="msg-text" data-testid="message-text">
+                <MentionText message={m} myName={meName} />
+              </p>
+            )
           )}
+          {!m.deleted && m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} />}
           {error && (
             <p className="field-error" role="alert">
               {error}
@@ -259,8 +266,10 @@ export function PendingItem({
   online,
   onRetry,
   onDiscard,
+  replyOriginal,
 }: {
   item: PendingMessage;
+  replyOriginal?: Message;
   username: string;
   userId: string;
   online: boolean;
@@ -279,8 +288,9 @@ export function PendingItem({
           <span className="msg-author">{username} (you)</span>
           <span className="msg-time">{status}</span>
         </div>
-        {item.replyTo && <ReplyQuote reply={item.replyTo} />}
-        <p className="msg-text">{item.content}</p>
+        {item.replyTo && <ReplyQuote reply={item.replyTo} original={replyOriginal} />}
+        {item.content !== '' && <p className="msg-text">{item.content}</p>}
+        {item.attachments && <PendingAttachments list={item.attachments} />}
         {item.status === 'failed' && (
           <div className="msg-actions visible">
             <button type="button" className="link-button small" onClick={onRetry}>

@@ -138,6 +138,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
   const reactionErrors = useChat((s) => s.reactionErrors);
 
   const days = useMemo(() => dayBreaks(messages), [messages]);
+  const byId = useMemo(() => new Map(messages.map((m) => [m.id, m])), [messages]);
 
   return (
     <div className="messages-wrap">
@@ -184,6 +185,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
               onReply={onReply}
               onJump={onJump}
               highlighted={highlight === m.seq}
+              replyOriginal={m.replyTo ? byId.get(m.replyTo.id) : undefined}
             />
           </Fragment>
         ))}
@@ -201,6 +203,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
             online={online}
             onRetry={() => store.retry(p.clientMsgId)}
             onDiscard={() => store.discard(p.clientMsgId)}
+            replyOriginal={p.replyTo ? byId.get(p.replyTo.id) : undefined}
           />
         ))}
       </ol>

@@ -1,19 +1,36 @@
 // The compact quote above a reply's text: who wrote the original and the start of it. A
 // button when it can take the reader to the original.
 
-import type { ReplyRef } from '../api/types';
+import type { Message, ReplyRef } from '../api/types';
+import { attachmentsSummary } from '../lib/files';
 
-export function quoteText(r: ReplyRef): string {
-  return r.excerpt === '' ? 'Original message deleted' : r.excerpt;
+/**
+ * What the quote says: the excerpt; for an empty one, the original's files when it is loaded
+ * and is a message of files alone (the excerpt of its text is empty too), else that it was deleted.
+ */
+export function quoteText(r: ReplyRef, original?: Pick<Message, 'id' | 'deleted' | 'attachments'>): string {
+  if (r.excerpt !== '') return r.excerpt;
+  const files = original && original.id === r.id && !original.deleted ? original.attachments ?? [] : [];
+  return files.length ? `📎 ${attachmentsSummary(files)}` : 'Original message deleted';
 }
 
-export function ReplyQuote({ reply, onJump }: { reply: ReplyRef; onJump?: (r: ReplyRef) => void }) {
-  const deleted = reply.excerpt === '';
+export function ReplyQuote({
+  reply,
+  original,
+  onJump,
+}: {
+  reply: ReplyRef;
+  /** The original when it is loaded (a message of files alone has an empty excerpt too). */
+  original?: Message;
+  onJump?: (r: ReplyRef) => void;
+}) {
+  const text = quoteText(reply, original);
+  const deleted = reply.excerpt === '' && text === 'Original message deleted';
   const body = (
     <>
       <span className="reply-quote-author">{reply.username}</span>
       <span className={`reply-quote-text${deleted ? ' reply-quote-deleted' : ''}`} data-testid="reply-quote-text">
-        {quoteText(reply)}
+        {text}
       </span>
     </>
   );
@@ -31,7 +48,7 @@ export function ReplyQuote({ reply, onJump }: { reply: ReplyRef; onJump?: (r: Re
       data-testid="reply-quote"
       data-reply-seq={reply.seq}
       onClick={() => onJump(reply)}
-      aria-label={`Show the message from ${reply.username} this replies to${deleted ? ' (deleted)' : `: ${reply.excerpt}`}`}
+      aria-label={`Show the message from ${reply.username} this replies to${deleted ? ' (deleted)' : `: ${text}`}`}
     >
       {body}
     </button>

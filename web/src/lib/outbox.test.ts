@@ -82,4 +82,25 @@ describe('Outbox', () => {
     o.retry('cid-1');
     expect(o.get('cid-1')).toMatchObject({ replyToId: 42, replyTo: ref, status: 'queued', attempts: 2 });
   });
+
+  it('keeps a message’s uploads through requeues and retries, and names their ids', () => {
+    const o = new Outbox(ids());
+    const ups = [
+      { id: 'up-1', name: 'a.png', contentType: 'image/png', size: 10 },
+      { id: 'up-2', name: 'b.pdf', contentType: 'application/pdf', size: 20 },
+    ];
+    o.enqueue(1, '', 0, undefined, ups);
+    o.enqueue(1, 'text only', 0);
+    ups.pop(); // the caller's array is copied, not kept
+    o.markSent('cid-1', 1);
+    o.requeueInFlight();
+    o.fail('cid-1', 'nope');
+    o.retry('cid-1');
+    const m = o.get('cid-1');
+    expect(m?.content).toBe('');
+    expect(m && Outbox.attachmentIds(m)).toEqual(['up-1', 'up-2']);
+    const plain = o.get('cid-2');
+    expect(plain?.attachments).toBeUndefined();
+    expect(plain && Outbox.attachmentIds(plain)).toBeUndefined();
+  });
 });

@@ -1,8 +1,9 @@
 // Sends that the server has not acknowledged yet. Each keeps its clientMsgId for its whole
 // life, so a retry after a reconnect is recognised by the server as the same message
 // (`(userId, clientMsgId)` is unique: docs/protocol.md, "Reconnect and sync") and never shows up twice.
+// Its files were uploaded before it was queued: only their ids travel with every retry.
 
-import type { ReplyRef } from '../api/types';
+import type { ReplyRef, Upload } from '../api/types';
 import { newUuid } from './uuid';
 
 export type PendingStatus =
@@ -20,6 +21,8 @@ export interface PendingMessage {
   /** The message it answers (kept for every retry), and what the pending copy shows of it. */
   replyToId?: number;
   replyTo?: ReplyRef;
+  /** Uploads sent with it (`attachmentIds`, kept for every retry), and what the pending copy shows. */
+  attachments?: Upload[];
   createdAt: number;
   status: PendingStatus;
   /** When it was last written to a socket (ms), for the ack timeout. */
@@ -33,12 +36,13 @@ export class Outbox {
 
   constructor(private readonly newId: () => string = newUuid) {}
 
-  enqueue(roomId: number, content: string, now: number, replyTo?: ReplyRef): PendingMessage {
+  enqueue(roomId: number, content: string, now: number, replyTo?: ReplyRef, attachments?: readonly Upload[]): PendingMessage {
     const item: PendingMessage = {
       clientMsgId: this.newId(),
       roomId,
       content,
       ...(replyTo ? { replyToId: replyTo.id, replyTo } : {}),
+      ...(attachments?.length ? { attachments: [...attachments] } : {}),
       createdAt: now,
       status: 'queued',
       attempts: 0,
@@ -50,6 +54,11 @@ export class Outbox {
   /** All pending messages in the order they were written, optionally for one room. */
   list(roomId?: number): PendingMessage[] {
     return roomId === undefined ? this.items : this.items.filter((m) => m.roomId === roomId);
+  }
+
+  /** The `attachmentIds` of a pending message's `sendMessage` (undefined when it has none). */
+  static attachmentIds(m: PendingMessage): string[] | undefined {
+    return m.attachments?.length ? m.attachments.map((a) => a.id) : undefined;
   }
 
   get(clientMsgId: string): PendingMessage | undefined {

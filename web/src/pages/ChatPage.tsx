@@ -1,7 +1,8 @@
 // The chat view for one room (/chat/general or /chat/:id): general, a group room, or a direct
-// conversation (the peer's name and presence in the header; notes for a self-DM).
+// conversation (the peer's name and presence in the header; notes for a self-DM). Files
+// dropped anywhere on the conversation go to the composer's uploads.
 
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { Composer } from '../chat/Composer';
@@ -13,6 +14,12 @@ import { seenBy } from '../lib/readMarkers';
 import { isSelfDm, roomKind, roomLabel, roomTitle } from '../lib/rooms';
 import { PresenceDot, PresenceText } from '../components/Presence';
 import { useChat, useChatStore } from '../state/ChatProvider';
+import { useUploadQueue } from '../chat/useUploadQueue';
+
+/** Whether a drag carries files (not text or a link being moved about the page). */
+function carriesFiles(e: DragEvent): boolean {
+  return Array.from(e.dataTransfer.types).includes('Files');
+}
 
 export function ChatPage() {
   const { roomId: param } = useParams();
@@ -29,6 +36,10 @@ export function ChatPage() {
   const markers = useChat((s) => (roomId !== undefined ? s.readMarkers[roomId] : undefined));
   const members = useChat((s) => (roomId !== undefined ? s.members[roomId] : undefined));
   const [settings, setSettings] = useState(false);
+  const uploads = useUploadQueue(roomId);
+  const [dropping, setDropping] = useState(false);
+  /** dragenter/dragleave fire for every child crossed: count them to know when the drag left. */
+  const dragDepth = useRef(0);
 
   const pending = useMemo(() => allPending.filter((p) => p.roomId === roomId), [allPending, roomId]);
   const messages = timeline?.messages;
@@ -54,6 +65,20 @@ export function ChatPage() {
     void store.openRoom(roomId);
     return () => store.closeRoom(roomId);
   }, [store, roomId]);
+
+  // A file dropped beside the drop zone (the sidebar, the header) must not make the browser
+  // leave the app to show it.
+  useEffect(() => {
+    const keep = (e: globalThis.DragEvent) => {
+      if (e.dataTransfer && Array.from(e.dataTransfer.types).includes('Files')) e.preventDefault();
+    };
+    window.addEventListener('dragover', keep);
+    window.addEventListener('drop', keep);
+    return () => {
+      window.removeEventListener('dragover', keep);
+      window.removeEventListener('drop', keep);
+    };
+  }, []);
 
   useEffect(() => {
     if (room) document.title = `${roomLabel(room, meId)} · Cloud Chat`;
@@ -83,8 +108,41 @@ export function ChatPage() {
   const self = isSelfDm(room, user.id);
   const peer = kind === 'direct' && !self ? room.peer : null;
 
+  const dropProps = uploads
+    ? {
+        onDragEnter: (e: DragEvent) => {
+          if (!carriesFiles(e)) return;
+          e.preventDefault();
+          dragDepth.current += 1;
+          setDropping(true);
+        },
+        onDragOver: (e: DragEvent) => {
+          if (!carriesFiles(e)) return;
+          e.preventDefault();
+          e.dataTransfer.dropEffect = 'copy';
+        },
+        onDragLeave: (e: DragEvent) => {
+          if (!carriesFiles(e)) return;
+          dragDepth.current = Math.max(0, dragDepth.current - 1);
+          if (dragDepth.current === 0) setDropping(false);
+        },
+        onDrop: (e: DragEvent) => {
+          if (!carriesFiles(e)) return;
+          e.preventDefault();
+          dragDepth.current = 0;
+          setDropping(false);
+          uploads.add(Array.from(e.dataTransfer.files));
+        },
+      }
+    : {};
+
   return (
-    <section className="chat" aria-labelledby="chat-title">
+    <section className={`chat${dropping ? ' chat-dropping' : ''}`} aria-labelledby="chat-title" {...dropProps}>
+      {dropping && (
+        <div className="drop-overlay" aria-hidden="true" data-testid="drop-overlay">
+          Drop files to attach them
+        </div>
+      )}
       <header className="chat-head">
         <div>
           <h1 id="chat-title" className="chat-title">
@@ -128,6 +186,7 @@ export function ChatPage() {
         roomName={roomLabel(room, user.id)}
         candidates={candidates}
         offerRoomMention={kind === 'group' && isOwner}
+        uploads={uploads}
       />
       {settings && <RoomSettingsDialog room={room} onClose={() => setSettings(false)} />}
     </section>

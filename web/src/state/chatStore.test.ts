@@ -921,6 +921,55 @@ describe('ChatStore replies', () => {
     expect(sent.every((f) => f.replyToId === a.id && f.clientMsgId === 'cid-1')).toBe(true);
   });
 
+  it('a message with files sends attachmentIds (content may be empty) and keeps them across reconnects and the ack timeout', async () => {
+    const { store, port, server, connect, disconnect, tick } = setup({ 2: 0 });
+    await store.openRoom(2);
+    const uploads = [
+      { id: 'up-1', name: 'photo.png', contentType: 'image/png', size: 2048, width: 64, height: 48, thumbnail: { width: 64, height: 48 } },
+      { id: 'up-2', name: 'report.pdf', contentType: 'application/pdf', size: 900 },
+    ];
+    store.send(2, '', undefined, uploads);
+    expect(store.getState().pending[0]).toMatchObject({ content: '', attachments: uploads, status: 'queued' });
+    connect();
+    disconnect();
+    connect();
+    tick(10_000);
+    store.flush();
+    const sent = port.take('sendMessage');
+    expect(sent).toHaveLength(3);
+    for (const f of sent) expect(f).toMatchObject({ roomId: 2, content: '', clientMsgId: 'cid-1', attachmentIds: ['up-1', 'up-2'] });
+    // The ack settles it; the message shows its attachments as the server sent them.
+    const attachments = [
+      { id: 'up-1', name: 'photo.png', contentType: 'image/png', size: 2048, width: 64, height: 48, url: '/files/up-1', thumbnailUrl: '/files/up-1/thumbnail' },
+      { id: 'up-2', name: 'report.pdf', contentType: 'application/pdf', size: 900, url: '/files/up-2' },
+    ];
+    const mine = server.post(2, { userId: 'me', username: 'alice', content: '', clientMsgId: 'cid-1', attachments });
+    store.onFrame({ type: 'ack', clientMsgId: 'cid-1', message: mine });
+    expect(store.getState().pending).toEqual([]);
+    expect(store.getState().timelines[2].messages[0].attachments).toEqual(attachments);
+  });
+
+  it('a message without files sends no attachmentIds field', async () => {
+    const { store, port, connect } = setup({ 2: 0 });
+    connect();
+    await store.openRoom(2);
+    store.send(2, 'plain', undefined, []);
+    const [f] = port.take('sendMessage');
+    expect('attachmentIds' in f).toBe(false);
+    expect(store.getState().pending[0].attachments).toBeUndefined();
+  });
+
+  it('a live delete takes the attachments away with the text', async () => {
+    const { store, server, connect } = setup({ 2: 0 });
+    connect();
+    await store.openRoom(2);
+    const m = server.post(2, { attachments: [{ id: 'f', name: 'a.txt', contentType: 'text/plain', size: 3, url: '/files/f' }] });
+    store.onFrame({ type: 'message', message: m });
+    const gone = server.del(2, m.seq);
+    store.onFrame({ type: 'messageDeleted', roomId: 2, id: m.id, seq: m.seq, rev: gone.rev });
+    expect(store.getState().timelines[2].messages[0]).toMatchObject({ deleted: true, attachments: [] });
+  });
+
   it('reply mode is per room, and follows an edit of the original; a delete ends it', async () => {
     const { store, server, connect } = setup({ 1: 1, 2: 1 });
     connect();

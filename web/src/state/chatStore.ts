@@ -3,7 +3,7 @@
 // room, and a sync of each room's change feed from it after every `ready` (new messages,
 // edits, deletes and reactions alike). Framework-free; React reads it through useSyncExternalStore.
 
-import type { ChangesPage, ClientFrame, Member, Message, ReactionChangedFrame, ReadMarker, ReadMarkerFrame, ReplyRef, Room, ServerFrame, User } from '../api/types';
+import type { ChangesPage, ClientFrame, Member, Message, ReactionChangedFrame, ReadMarker, ReadMarkerFrame, ReplyRef, Room, ServerFrame, Upload, User } from '../api/types';
 import type { ApiClient } from '../api/client';
 import { ApiError, messageOf } from '../api/errors';
 import { Outbox, type PendingMessage } from '../lib/outbox';
@@ -292,7 +292,7 @@ export class ChatStore {
         this.liveRev(frame.roomId, frame.message.rev);
         break;
       case 'messageDeleted':
-        this.patch({ id: frame.id, roomId: frame.roomId, seq: frame.seq, rev: frame.rev, deleted: true, content: '', reactions: [] });
+        this.patch({ id: frame.id, roomId: frame.roomId, seq: frame.seq, rev: frame.rev, deleted: true, content: '', reactions: [], attachments: [] });
         this.liveRev(frame.roomId, frame.rev);
         break;
       case 'reactionChanged':
@@ -748,10 +748,15 @@ export class ChatStore {
   /**
    * Queues a message; it is written now if connected, else after the next `ready`. It answers
    * `replyTo` (by default the message the room's composer is replying to), and the room
-   * leaves reply mode.
+   * leaves reply mode. `attachments` are uploads already made; `content` may then be empty.
    */
-  send(roomId: number, content: string, replyTo: ReplyRef | undefined = this.state.replyingTo[roomId]): PendingMessage {
-    const item = this.outbox.enqueue(roomId, content, this.opts.now(), replyTo);
+  send(
+    roomId: number,
+    content: string,
+    replyTo: ReplyRef | undefined = this.state.replyingTo[roomId],
+    attachments?: readonly Upload[],
+  ): PendingMessage {
+    const item = this.outbox.enqueue(roomId, content, this.opts.now(), replyTo, attachments);
     if (this.state.replyingTo[roomId]) this.cancelReply(roomId);
     this.syncPending();
     this.flush();
@@ -783,6 +788,7 @@ export class ChatStore {
         content: m.content,
         clientMsgId: m.clientMsgId,
         ...(m.replyToId !== undefined ? { replyToId: m.replyToId } : {}),
+        ...(m.attachments?.length ? { attachmentIds: Outbox.attachmentIds(m) } : {}),
       });
       if (!ok) break;
       this.outbox.markSent(m.clientMsgId, now);
@@ -846,7 +852,7 @@ export class ChatStore {
 
   async remove(message: Message): Promise<void> {
     const updated = await this.api.deleteMessage(message.id);
-    const patch = updated && typeof updated === 'object' ? { ...updated, deleted: true } : { ...message, deleted: true, content: '' };
+    const patch = updated && typeof updated === 'object' ? { ...updated, deleted: true } : { ...message, deleted: true, content: '', attachments: [] };
     this.patch({ ...patch, id: message.id, roomId: message.roomId });
   }
 
