@@ -2,7 +2,7 @@
 # Entrypoint of the web image (nginx + the built SPA).
 #
 # At every container start it writes, from environment variables:
-#   $html/env.js             window.__CLOUDCHAT__ = { apiBase, wsUrl } for the SPA
+#   $html/env.js             window.__CLOUDCHAT__ = { apiBase, wsUrl, uploadMaxBytes } for the SPA
 #   $conf/runtime/csp.conf   CSP connect-src: 'self' plus the origins above
 #   $conf/runtime/real-ip.conf  trusted proxies in front of nginx (X-Forwarded-For)
 #   $conf/sites-enabled/     the upstream set and the server blocks to load
@@ -10,6 +10,8 @@
 #
 #   PUBLIC_API_BASE     API base URL or path prefix for the SPA ("" = same origin)
 #   PUBLIC_WS_URL       WebSocket URL for the SPA ("" = derived from the API base)
+#   UPLOAD_MAX_BYTES    chat-service's upload limit, so the SPA refuses a larger file
+#                       before sending it ("" = the SPA's default, 25 MiB)
 #   NGINX_UPSTREAMS     compose (ws-relay-1, ws-relay-2) | kubernetes (Services)
 #   NGINX_TLS           off (HTTP on 8080) | on (HTTPS on 8443, 8080 redirects)
 #   NGINX_REAL_IP_FROM  comma-separated CIDRs of a load balancer in front of nginx
@@ -25,6 +27,7 @@ tls=${NGINX_TLS:-off}
 api_base=${PUBLIC_API_BASE:-}
 ws_url=${PUBLIC_WS_URL:-}
 real_ip_from=${NGINX_REAL_IP_FROM:-}
+upload_max=${UPLOAD_MAX_BYTES:-}
 
 fail() {
     echo "nginx-entrypoint: $*" >&2
@@ -49,7 +52,12 @@ check_url PUBLIC_API_BASE "$api_base"
 check_url PUBLIC_WS_URL "$ws_url"
 
 # --- env.js -------------------------------------------------------------------
-printf 'window.__CLOUDCHAT__ = { apiBase: "%s", wsUrl: "%s" };\n' "$api_base" "$ws_url" \
+case "$upload_max" in
+    '') upload_js='' ;;
+    *[!0-9]*) fail "UPLOAD_MAX_BYTES must be a number of bytes, got '$upload_max'" ;;
+    *) upload_js=", uploadMaxBytes: $upload_max" ;;
+esac
+printf 'window.__CLOUDCHAT__ = { apiBase: "%s", wsUrl: "%s"%s };\n' "$api_base" "$ws_url" "$upload_js" \
     > "$html/env.js"
 
 # --- CSP connect-src ------------------------------------------------------------

@@ -250,6 +250,15 @@ mod tests {
         assert_eq!(sniff(&[b"a\xffb"]), "application/octet-stream");
         assert_eq!(sniff(&[b"a\0b"]), "application/octet-stream");
         assert_eq!(sniff(&[]), "application/octet-stream");
+        // A PDF, even when the rest of it is text.
+        assert_eq!(
+            sniff(&[b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"]),
+            "application/pdf"
+        );
+        assert_eq!(
+            sniff(&[b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"]),
+            "application/pdf"
+        );
     }
 
     #[test]
