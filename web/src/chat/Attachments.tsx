@@ -4,9 +4,10 @@
 // The files load with the /files cookie (no header); a picture that fails asks for the
 // cookie again once and retries, which covers a cookie that expired or was not set yet.
 
-import { useEffect, useRef, useState, type ImgHTMLAttributes } from 'react';
+import { useState, type ImgHTMLAttributes } from 'react';
 import type { Attachment, Upload } from '../api/types';
 import { useMaybeAuth } from '../auth/AuthProvider';
+import { useModalDialog } from '../components/useModalDialog';
 import { config } from '../config';
 import { fileHref, fileKind, fitBox, formatBytes, iconLabel, isInlineImage } from '../lib/files';
 
@@ -112,30 +113,8 @@ function FileCard({ att }: { att: Attachment }) {
  * closes), with its name, size and a download link. A click outside the picture closes too.
  */
 function Lightbox({ att, onClose }: { att: Attachment; onClose(): void }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const onCloseRef = useRef(onClose);
-  onCloseRef.current = onClose;
+  const ref = useModalDialog(onClose, (dlg) => dlg.querySelector<HTMLElement>('.lightbox-close'));
   const href = fileHref(config().apiBase, att.url);
-
-  useEffect(() => {
-    const dlg = ref.current;
-    if (!dlg) return;
-    // The thumbnail that opened it gets the focus back once it is closed (the page behind a
-    // modal dialog is inert until then, so not before).
-    const opener = document.activeElement as HTMLElement | null;
-    if (!dlg.open) dlg.showModal();
-    dlg.querySelector<HTMLElement>('.lightbox-close')?.focus();
-    const onCancel = (e: Event) => {
-      e.preventDefault();
-      onCloseRef.current();
-    };
-    dlg.addEventListener('cancel', onCancel);
-    return () => {
-      dlg.removeEventListener('cancel', onCancel);
-      if (dlg.open) dlg.close();
-      if (opener && document.contains(opener)) opener.focus();
-    };
-  }, []);
 
   return (
     <dialog

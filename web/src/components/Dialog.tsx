@@ -1,7 +1,8 @@
 // A modal dialog on the native <dialog> element: showModal() makes the rest of the page
 // inert and closes on Escape; we move focus in on open and give it back on close.
 
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useId, type ReactNode } from 'react';
+import { useModalDialog } from './useModalDialog';
 
 interface Props {
   title: string;
@@ -13,34 +14,14 @@ interface Props {
 }
 
 export function Dialog({ title, onClose, children, initialFocus, wide }: Props) {
-  const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
-  const onCloseRef = useRef(onClose);
-  onCloseRef.current = onClose;
-
-  useEffect(() => {
-    const dlg = ref.current;
-    if (!dlg) return;
-    const opener = document.activeElement as HTMLElement | null;
-    if (!dlg.open) dlg.showModal();
-    const target =
-      (initialFocus && dlg.querySelector<HTMLElement>(initialFocus)) ||
-      dlg.querySelector<HTMLElement>('input, textarea, select, button:not(.dialog-close)') ||
-      dlg;
-    target.focus();
-    const onCancel = (e: Event) => {
-      e.preventDefault();
-      onCloseRef.current();
-    };
-    dlg.addEventListener('cancel', onCancel);
-    return () => {
-      dlg.removeEventListener('cancel', onCancel);
-      if (dlg.open) dlg.close();
-      if (opener && document.contains(opener)) opener.focus();
-    };
-    // Only on mount: focus moves in once.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  // Focus moves in once, on open.
+  const ref = useModalDialog(
+    onClose,
+    (dlg) =>
+      (initialFocus ? dlg.querySelector<HTMLElement>(initialFocus) : null) ||
+      dlg.querySelector<HTMLElement>('input, textarea, select, button:not(.dialog-close)'),
+  );
 
   return (
     <dialog
