@@ -14,8 +14,8 @@ run: ## start Cloud Chat on http://localhost:8080: one process, SQLite under ./d
 
 test: test-rust test-web ## every test: Rust on SQLite and PostgreSQL, then the SPA's unit tests
 
-test-rust: ## Rust unit and integration tests (needs PostgreSQL on 127.0.0.1:5432 and Redis)
-	$(CARGO) test --workspace
+test-rust: ## Rust unit and integration tests (needs PostgreSQL on 127.0.0.1:5432 and Redis; installs the Python test peers)
+	TEST_PEERS_PYTHON="$$(bash scripts/test-peers.sh)" $(CARGO) test --workspace
 
 test-web: web/node_modules ## the SPA's unit tests (Vitest)
 	cd web && npm test
