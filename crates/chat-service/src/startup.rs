@@ -18,6 +18,7 @@ use crate::auth_client::AuthClient;
 use crate::batcher::SendBatcher;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::images::ImageWorkers;
+use crate::push::WebPush;
 use crate::routes;
 use crate::storage::Storage;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub storage: Storage,
     /// Decodes uploaded images, a bounded number at once, off the async threads.
     pub images: ImageWorkers,
+    /// Web Push; None when `PUSH_ENABLED=false`.
+    pub push: Option<WebPush>,
 }
 
 pub struct Application {
@@ -119,6 +122,7 @@ impl Application {
             settings.revocation_poll,
             |_| {},
         );
+        let push = WebPush::start(&settings.push, &db.pool, relay.clone(), http.clone()).await?;
         let auth = AuthClient::new(http, &auth_url, held_key);
         let internal_keys = settings.internal_keys.accepting(ACCEPTS_KEYS);
         // SQLite has one writer anyway; on PostgreSQL the writers (each with its share of the
@@ -145,6 +149,7 @@ impl Application {
             revoked: revoked.clone(),
             storage,
             images,
+            push,
         });
         let port = listener.local_addr()?.port();
         let keys = verifier.clone();

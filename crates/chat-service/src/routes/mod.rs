@@ -6,7 +6,9 @@ pub(crate) mod internal_ws;
 pub(crate) mod members;
 pub(crate) mod mentions;
 pub(crate) mod messages;
+pub(crate) mod notifications;
 pub(crate) mod presence;
+pub(crate) mod push;
 pub(crate) mod rooms;
 pub(crate) mod tickets;
 pub(crate) mod uploads;
@@ -63,6 +65,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(messages::read_markers)
         .service(mentions::list)
         .service(presence::get)
+        .service(notifications::get)
+        .service(notifications::put)
+        .service(notifications::put_room)
+        .service(push::vapid_public_key)
+        .service(push::subscribe)
+        .service(push::list)
+        .service(push::unsubscribe)
         .service(tickets::create)
         .service(uploads::create)
         .service(files::cookie_resource())
