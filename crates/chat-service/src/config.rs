@@ -50,13 +50,13 @@ pub struct Settings {
 }
 
 /// Web Push: keys, what may be subscribed, and how pushes are sent (`PUSH_*`).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct PushSettings {
     /// `PUSH_ENABLED`: false answers the push routes with 503 `push_disabled` and sends nothing.
     pub enabled: bool,
     /// `PUSH_VAPID_PRIVATE_KEY`: a base64url P-256 scalar (32 bytes) or a PKCS#8 PEM; unset:
     /// one is made on first start and kept in `instance_secrets`, shared by the replicas.
-    pub vapid_private_key: Option<String>,
+    pub vapid_private_key: Option<Secret>,
     /// `PUSH_VAPID_SUBJECT`: the contact push services see in the VAPID token (`mailto:` or
     /// `https:`); unset: `PUBLIC_URL` when it is https, else a placeholder address.
     pub vapid_subject: String,
@@ -80,28 +80,13 @@ pub struct PushSettings {
     pub queue: usize,
 }
 
-impl std::fmt::Debug for PushSettings {
-    // The private key never reaches a log.
+/// A secret setting: its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PushSettings")
-            .field("enabled", &self.enabled)
-            .field(
-                "vapid_private_key",
-                &self.vapid_private_key.as_ref().map(|_| "<set>"),
-            )
-            .field("vapid_subject", &self.vapid_subject)
-            .field("allow_insecure_endpoints", &self.allow_insecure_endpoints)
-            .field(
-                "max_subscriptions_per_user",
-                &self.max_subscriptions_per_user,
-            )
-            .field("collapse", &self.collapse)
-            .field("ttl", &self.ttl)
-            .field("concurrency", &self.concurrency)
-            .field("retries", &self.retries)
-            .field("redact_content", &self.redact_content)
-            .field("queue", &self.queue)
-            .finish()
+        f.write_str("<secret>")
     }
 }
 
@@ -130,7 +115,7 @@ impl PushSettings {
         let public_https = var("PUBLIC_URL").filter(|u| u.starts_with("https://"));
         Ok(Self {
             enabled: bool_var("PUSH_ENABLED", d.enabled)?,
-            vapid_private_key: var("PUSH_VAPID_PRIVATE_KEY"),
+            vapid_private_key: var("PUSH_VAPID_PRIVATE_KEY").map(Secret),
             vapid_subject: var("PUSH_VAPID_SUBJECT")
                 .or(public_https)
                 .unwrap_or(d.vapid_subject),

@@ -37,7 +37,7 @@ impl WebPush {
             return Ok(None);
         }
         let private = match &settings.vapid_private_key {
-            Some(key) => key.clone(),
+            Some(key) => key.0.clone(),
             None => {
                 crate::store::secrets::get_or_create(
                     pool,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use test_stack::{ChatStack, Options, spawn_stack_with};
 use test_support::{Engine, both_engines};
 
-use crate::helpers::{TestApp, User, assert_problem, spawn_app_with};
+use crate::helpers::{TestApp, User, assert_problem, spawn_app_with, team};
 
 /// The push service stand-in, stopped when dropped.
 struct PushService {
@@ -141,6 +141,20 @@ async fn put(stack: &ChatStack, user: &User, path: &str, body: &Value) -> reqwes
         .unwrap()
 }
 
+/// A GET that must answer 200: its JSON body.
+async fn get_ok(stack: &ChatStack, user: &User, path: &str) -> Value {
+    let res = stack.get(user, path).await;
+    assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+    res.json().await.unwrap()
+}
+
+/// A PUT that must answer 200: its JSON body.
+async fn put_ok(stack: &ChatStack, user: &User, path: &str, body: &Value) -> Value {
+    let res = put(stack, user, path, body).await;
+    assert_eq!(res.status(), StatusCode::OK, "PUT {path}");
+    res.json().await.unwrap()
+}
+
 async fn vapid_key(stack: &ChatStack, user: &User) -> String {
     let res = stack.get(user, "/push/vapid-public-key").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -173,15 +187,13 @@ async fn open_dm(stack: &ChatStack, from: &User, to: &User) -> i64 {
     res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
-/// A group room of alice (owner), bob and carol.
-async fn team(stack: &ChatStack) -> (User, User, User, i64) {
+/// alice and bob, bob subscribed (his stand-in id), and their direct room.
+async fn subscribed_pair(stack: &ChatStack, service: &PushService) -> (User, User, String, i64) {
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
-    let carol = stack.signup("carol").await;
-    let room = stack.create_room(&alice, "team").await;
-    stack.add_member_ok(&alice, room, &bob).await;
-    stack.add_member_ok(&alice, room, &carol).await;
-    (alice, bob, carol, room)
+    let sub = subscribe(stack, service, &bob).await;
+    let room = open_dm(stack, &alice, &bob).await;
+    (alice, bob, sub, room)
 }
 
 const QUIET: Duration = Duration::from_millis(1500);
@@ -189,10 +201,7 @@ const QUIET: Duration = Duration::from_millis(1500);
 async fn direct_message_to_an_offline_user_is_pushed(engine: Engine) {
     let app = push_app(engine).await;
     let service = PushService::start();
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let sub = subscribe(&app, &service, &bob).await;
-    let room = open_dm(&app, &alice, &bob).await;
+    let (alice, bob, sub, room) = subscribed_pair(&app, &service).await;
     let sent = app.send_ok(&alice, room, "hello bob").await;
 
     let pushes = service.wait_for(&sub, 1).await;
@@ -231,14 +240,8 @@ async fn mentions_are_pushed_and_plain_messages_only_at_level_all(engine: Engine
     // carol's level is the default, mentions: a message that does not name her is silent.
     assert_eq!(service.after(&to_carol, QUIET).await.len(), 0);
 
-    let res = put(
-        &app,
-        &carol,
-        "/notification-settings",
-        &json!({"level": "all", "mutedUntil": null, "emailDigest": true}),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let all = json!({"level": "all", "mutedUntil": null, "emailDigest": true});
+    put_ok(&app, &carol, "/notification-settings", &all).await;
     app.send_ok(&alice, room, "plain news").await;
     let pushes = service.wait_for(&to_carol, 1).await;
     assert_eq!(pushes[0]["payload"]["body"], "plain news");
@@ -248,48 +251,31 @@ async fn mentions_are_pushed_and_plain_messages_only_at_level_all(engine: Engine
 async fn preferences_and_mutes_silence_pushes(engine: Engine) {
     let app = push_app(engine).await;
     let service = PushService::start();
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let sub = subscribe(&app, &service, &bob).await;
-    let room = open_dm(&app, &alice, &bob).await;
+    let (alice, bob, sub, room) = subscribed_pair(&app, &service).await;
     let settings = |level: &str, muted: Value| json!({"level": level, "mutedUntil": muted, "emailDigest": true});
 
     // The notifier reads preferences when it gets to a message, a moment after the send:
     // each change below keeps every message silenced at every step.
-    let put_ok = |path: String, body: Value| {
-        let (app, bob) = (&app, &bob);
-        async move {
-            let res = put(app, bob, &path, &body).await;
-            assert_eq!(res.status(), StatusCode::OK);
-        }
-    };
-    let mine = "/notification-settings".to_owned();
-    let in_room = format!("/notification-settings/rooms/{room}");
+    let mine = "/notification-settings";
+    let in_room = &format!("/notification-settings/rooms/{room}");
     let forever = json!("2999-01-01T00:00:00Z");
-    put_ok(mine.clone(), settings("none", Value::Null)).await;
+    put_ok(&app, &bob, mine, &settings("none", Value::Null)).await;
     app.send_ok(&alice, room, "one").await;
 
-    put_ok(
-        in_room.clone(),
-        json!({"level": null, "mutedUntil": forever.clone()}),
-    )
-    .await;
-    put_ok(mine.clone(), settings("mentions", Value::Null)).await;
+    let muted_room = json!({"level": null, "mutedUntil": forever});
+    put_ok(&app, &bob, in_room, &muted_room).await;
+    put_ok(&app, &bob, mine, &settings("mentions", Value::Null)).await;
     app.send_ok(&alice, room, "two").await;
 
-    put_ok(mine.clone(), settings("all", forever.clone())).await;
-    put_ok(in_room.clone(), json!({"level": null, "mutedUntil": null})).await;
+    put_ok(&app, &bob, mine, &settings("all", forever.clone())).await;
+    let no_override = json!({"level": null, "mutedUntil": null});
+    put_ok(&app, &bob, in_room, &no_override).await;
     app.send_ok(&alice, room, "three").await;
     assert_eq!(service.after(&sub, QUIET).await.len(), 0);
 
     // A mute that has ended is no mute.
-    put(
-        &app,
-        &bob,
-        "/notification-settings",
-        &settings("mentions", json!("2001-01-01T00:00:00Z")),
-    )
-    .await;
+    let ended = settings("mentions", json!("2001-01-01T00:00:00Z"));
+    put_ok(&app, &bob, mine, &ended).await;
     app.send_ok(&alice, room, "four").await;
     let pushes = service.wait_for(&sub, 1).await;
     assert_eq!(pushes.len(), 1);
@@ -314,10 +300,7 @@ async fn no_push_while_a_socket_is_live(engine: Engine) {
 async fn a_burst_is_one_push_then_one_with_the_count(engine: Engine) {
     let app = push_app(engine).await;
     let service = PushService::start();
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let sub = subscribe(&app, &service, &bob).await;
-    let room = open_dm(&app, &alice, &bob).await;
+    let (alice, _bob, sub, room) = subscribed_pair(&app, &service).await;
     for i in 1..=5 {
         app.send_ok(&alice, room, &format!("m{i}")).await;
     }
@@ -377,10 +360,7 @@ async fn redacted_pushes_never_carry_the_text(engine: Engine) {
     })
     .await;
     let service = PushService::start();
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let sub = subscribe(&app, &service, &bob).await;
-    let room = open_dm(&app, &alice, &bob).await;
+    let (alice, _bob, sub, room) = subscribed_pair(&app, &service).await;
     app.send_ok(&alice, room, "the secret plan").await;
     let pushes = service.wait_for(&sub, 1).await;
     assert_eq!(pushes[0]["payload"]["body"], "New message from alice");
@@ -423,19 +403,9 @@ async fn subscriptions_are_checked_kept_per_endpoint_and_deleted(engine: Engine)
     let res = app.post(&bob, "/push/subscriptions", &good).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap()["id"], first["id"]);
-    let mine: Value = app
-        .get(&alice, "/push/subscriptions")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine = get_ok(&app, &alice, "/push/subscriptions").await;
     assert_eq!(mine, json!([]));
-    let theirs: Value = app
-        .get(&bob, "/push/subscriptions")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let theirs = get_ok(&app, &bob, "/push/subscriptions").await;
     assert_eq!(theirs[0]["id"], first["id"]);
     assert_eq!(theirs[0]["lastSuccessAt"], Value::Null);
 
@@ -488,12 +458,7 @@ async fn endpoints_must_be_public_https_and_the_oldest_makes_room(engine: Engine
         // Distinct creation times, so "oldest" is well defined.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let list: Value = app
-        .get(&alice, "/push/subscriptions")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = get_ok(&app, &alice, "/push/subscriptions").await;
     let kept: Vec<Value> = list
         .as_array()
         .unwrap()
@@ -516,23 +481,14 @@ async fn push_can_be_turned_off(engine: Engine) {
 async fn settings_read_write_and_room_overrides(engine: Engine) {
     let app = push_app(engine).await;
     let (alice, bob, _carol, room) = team(&app).await;
-    let res = app.get(&bob, "/notification-settings").await;
-    assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
-        res.json::<Value>().await.unwrap(),
+        get_ok(&app, &bob, "/notification-settings").await,
         json!({"level": "mentions", "mutedUntil": null, "emailDigest": true, "rooms": []})
     );
 
-    let res = put(
-        &app,
-        &bob,
-        "/notification-settings",
-        &json!({"level": "all", "mutedUntil": "2030-01-02T03:04:05Z", "emailDigest": false}),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let mine = json!({"level": "all", "mutedUntil": "2030-01-02T03:04:05Z", "emailDigest": false});
     assert_eq!(
-        res.json::<Value>().await.unwrap(),
+        put_ok(&app, &bob, "/notification-settings", &mine).await,
         json!({"level": "all", "mutedUntil": "2030-01-02T03:04:05Z", "emailDigest": false, "rooms": []})
     );
     for (bad, code) in [
@@ -555,43 +511,25 @@ async fn settings_read_write_and_room_overrides(engine: Engine) {
     }
 
     let path = format!("/notification-settings/rooms/{room}");
-    let res = put(
-        &app,
-        &bob,
-        &path,
-        &json!({"level": "none", "mutedUntil": null}),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
-        res.json::<Value>().await.unwrap(),
+        put_ok(
+            &app,
+            &bob,
+            &path,
+            &json!({"level": "none", "mutedUntil": null})
+        )
+        .await,
         json!({"roomId": room, "level": "none", "mutedUntil": null})
     );
-    let got: Value = app
-        .get(&bob, "/notification-settings")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got = get_ok(&app, &bob, "/notification-settings").await;
     assert_eq!(
         got["rooms"],
         json!([{"roomId": room, "level": "none", "mutedUntil": null}])
     );
     // Both null: the override goes.
-    let res = put(
-        &app,
-        &bob,
-        &path,
-        &json!({"level": null, "mutedUntil": null}),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let got: Value = app
-        .get(&bob, "/notification-settings")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let no_override = json!({"level": null, "mutedUntil": null});
+    put_ok(&app, &bob, &path, &no_override).await;
+    let got = get_ok(&app, &bob, "/notification-settings").await;
     assert_eq!(got["rooms"], json!([]));
 
     // A room the caller cannot read, or none at all: room_not_found, as elsewhere.
@@ -608,20 +546,15 @@ async fn settings_read_write_and_room_overrides(engine: Engine) {
         assert_problem(res, StatusCode::NOT_FOUND, "room_not_found").await;
     }
     // An override of a room one has left is no longer listed.
-    put(
+    put_ok(
         &app,
         &bob,
-        &format!("/notification-settings/rooms/{room}"),
+        &path,
         &json!({"level": "all", "mutedUntil": null}),
     )
     .await;
     app.remove_member(&alice, room, &bob).await;
-    let got: Value = app
-        .get(&bob, "/notification-settings")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got = get_ok(&app, &bob, "/notification-settings").await;
     assert_eq!(got["rooms"], json!([]));
 }
 
