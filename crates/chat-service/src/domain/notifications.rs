@@ -138,7 +138,8 @@ impl Subscription {
             check_public_https(&url).map_err(SubscriptionError::EndpointRefused)?;
         }
         Ok(Self {
-            endpoint: url.to_string(),
+            // As the browser gave it: the web app finds its subscription by this string.
+            endpoint: endpoint.to_owned(),
             p256dh,
             auth,
         })
