@@ -2,11 +2,12 @@
 //! (docs/architecture.md, "Notifications").
 
 use actix_web::{HttpResponse, get, put, web};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use tokens::actix::AuthUser;
 
+use super::{JsonObject, take};
 use crate::domain::notifications::Level;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::ops::{self, Caller};
 use crate::startup::AppState;
 use crate::store::notifications::{RoomSettings, UserSettings};
@@ -60,41 +61,50 @@ impl NotificationSettings {
     }
 }
 
-/// A field that must be present, null or not: missing is `None`, null is `Some(None)`.
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
-}
-
-fn required<T>(field: &'static str, value: Option<T>) -> ApiResult<T> {
-    value.ok_or_else(|| ApiError::field(field, "is required (null for none)"))
-}
-
+/// Every field is required (`mutedUntil` and a room's `level` may be null).
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "JsonObject")]
 pub(crate) struct PutNotificationSettings {
     level: Level,
     /// null: not muted; a past time is accepted and means not muted.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = DateTime, required = true)]
-    muted_until: Option<Option<String>>,
+    #[schema(format = DateTime, required = true)]
+    muted_until: Option<String>,
     email_digest: bool,
 }
 
+impl TryFrom<JsonObject> for PutNotificationSettings {
+    type Error = String;
+
+    fn try_from(mut body: JsonObject) -> Result<Self, String> {
+        Ok(Self {
+            level: take(&mut body, "level")?,
+            muted_until: take(&mut body, "mutedUntil")?,
+            email_digest: take(&mut body, "emailDigest")?,
+        })
+    }
+}
+
+/// Both fields are required; both null removes the override.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "JsonObject")]
 pub(crate) struct PutRoomNotificationSettings {
     /// null: the caller's own level.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Level>, required = true)]
-    level: Option<Option<Level>>,
+    #[schema(required = true)]
+    level: Option<Level>,
     /// null: not muted.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = DateTime, required = true)]
-    muted_until: Option<Option<String>>,
+    #[schema(format = DateTime, required = true)]
+    muted_until: Option<String>,
+}
+
+impl TryFrom<JsonObject> for PutRoomNotificationSettings {
+    type Error = String;
+
+    fn try_from(mut body: JsonObject) -> Result<Self, String> {
+        Ok(Self {
+            level: take(&mut body, "level")?,
+            muted_until: take(&mut body, "mutedUntil")?,
+        })
+    }
 }
 
 #[utoipa::path(tag = "notifications", security(("bearer" = [])),
@@ -107,20 +117,18 @@ pub(crate) async fn get(state: web::Data<AppState>, user: AuthUser) -> ApiResult
 
 #[utoipa::path(tag = "notifications", security(("bearer" = [])), request_body = PutNotificationSettings,
     responses((status = 200, description = "Stored; the caller's preferences as GET answers them", body = NotificationSettings),
-              (status = 400, description = "validation_failed: mutedUntil missing or not an RFC 3339 date-time; invalid_body: another field missing or an unknown level", body = service_kit::openapi::ProblemDoc)))]
+              (status = 400, description = "invalid_body: a field missing or of the wrong type, or an unknown level; validation_failed: mutedUntil not an RFC 3339 date-time", body = service_kit::openapi::ProblemDoc)))]
 #[put("/notification-settings")]
 pub(crate) async fn put(
     state: web::Data<AppState>,
     user: AuthUser,
     body: web::Json<PutNotificationSettings>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let muted_until = required("mutedUntil", body.muted_until)?;
     let settings = ops::notifications::put(
         &state,
         &Caller::from(&user),
         body.level,
-        muted_until.as_deref(),
+        body.muted_until.as_deref(),
         body.email_digest,
     )
     .await?;
@@ -130,7 +138,7 @@ pub(crate) async fn put(
 #[utoipa::path(tag = "notifications", security(("bearer" = [])), params(("roomId" = i64, Path)),
     request_body = PutRoomNotificationSettings,
     responses((status = 200, description = "Stored (both null: the override is removed); the room's entry", body = RoomNotificationSettings),
-              (status = 400, description = "validation_failed: mutedUntil missing or not an RFC 3339 date-time; invalid_body: another field missing or an unknown level", body = service_kit::openapi::ProblemDoc),
+              (status = 400, description = "invalid_body: a field missing or of the wrong type, or an unknown level; validation_failed: mutedUntil not an RFC 3339 date-time", body = service_kit::openapi::ProblemDoc),
               (status = 404, description = "room_not_found: no such room, or the caller cannot read it", body = service_kit::openapi::ProblemDoc)))]
 #[put("/notification-settings/rooms/{roomId}")]
 pub(crate) async fn put_room(
@@ -139,15 +147,12 @@ pub(crate) async fn put_room(
     path: web::Path<i64>,
     body: web::Json<PutRoomNotificationSettings>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let level = required("level", body.level)?;
-    let muted_until = required("mutedUntil", body.muted_until)?;
     let settings = ops::notifications::put_room(
         &state,
         &Caller::from(&user),
         path.into_inner(),
-        level,
-        muted_until.as_deref(),
+        body.level,
+        body.muted_until.as_deref(),
     )
     .await?;
     Ok(HttpResponse::Ok().json(RoomNotificationSettings::from(&settings)))

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use tokens::actix::AuthUser;
 use uuid::Uuid;
 
+use super::{JsonObject, take, take_optional};
 use crate::error::ApiResult;
 use crate::ops::{self, Caller};
 use crate::startup::AppState;
@@ -21,6 +22,7 @@ pub(crate) struct VapidKey {
 
 /// The keys of a browser's `PushSubscription`.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "JsonObject")]
 pub(crate) struct SubscriptionKeys {
     /// The browser's P-256 public key (65 bytes, uncompressed), base64url.
     #[schema(pattern = r"^[A-Za-z0-9_-]{87}={0,1}$")]
@@ -30,18 +32,41 @@ pub(crate) struct SubscriptionKeys {
     auth: String,
 }
 
+impl TryFrom<JsonObject> for SubscriptionKeys {
+    type Error = String;
+
+    fn try_from(mut body: JsonObject) -> Result<Self, String> {
+        Ok(Self {
+            p256dh: take(&mut body, "p256dh")?,
+            auth: take(&mut body, "auth")?,
+        })
+    }
+}
+
 /// A browser's `PushSubscription`, as `JSON.stringify` gives it.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "JsonObject")]
 pub(crate) struct SubscribeBody {
     /// The push service's URL for this browser: https on a public host (unless the server
     /// allows others, `PUSH_ALLOW_INSECURE_ENDPOINTS`), at most 2048 characters.
     #[schema(max_length = 2048)]
     endpoint: String,
-    /// When the subscription expires (milliseconds since the epoch); not used.
+    /// When the subscription expires (milliseconds since the epoch); checked, not used.
     #[allow(dead_code)]
     expiration_time: Option<f64>,
     keys: SubscriptionKeys,
+}
+
+impl TryFrom<JsonObject> for SubscribeBody {
+    type Error = String;
+
+    fn try_from(mut body: JsonObject) -> Result<Self, String> {
+        Ok(Self {
+            endpoint: take(&mut body, "endpoint")?,
+            expiration_time: take_optional::<Option<f64>>(&mut body, "expirationTime")?.flatten(),
+            keys: take(&mut body, "keys")?,
+        })
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

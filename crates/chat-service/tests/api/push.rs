@@ -388,6 +388,15 @@ async fn subscriptions_are_checked_kept_per_endpoint_and_deleted(engine: Engine)
         let res = app.post(&alice, "/push/subscriptions", &bad).await;
         assert_problem(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     }
+    // Not the PushSubscription JSON at all.
+    for bad in [
+        json!({"endpoint": sub["endpoint"], "expirationTime": "soon", "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}}),
+        json!({"endpoint": sub["endpoint"], "keys": [sub["p256dh"], sub["auth"]]}),
+        json!([sub["endpoint"], null, {"p256dh": sub["p256dh"], "auth": sub["auth"]}]),
+    ] {
+        let res = app.post(&alice, "/push/subscriptions", &bad).await;
+        assert_problem(res, StatusCode::BAD_REQUEST, "invalid_body").await;
+    }
 
     let good = body(&sub["p256dh"], &sub["auth"]);
     let res = app.post(&alice, "/push/subscriptions", &good).await;
@@ -492,10 +501,9 @@ async fn settings_read_write_and_room_overrides(engine: Engine) {
         json!({"level": "all", "mutedUntil": "2030-01-02T03:04:05Z", "emailDigest": false, "rooms": []})
     );
     for (bad, code) in [
-        (
-            json!({"level": "all", "emailDigest": true}),
-            "validation_failed",
-        ),
+        (json!({"level": "all", "emailDigest": true}), "invalid_body"),
+        // Fields by position (serde's sequence form of a struct) are no object.
+        (json!(["all", null, true]), "invalid_body"),
         (
             json!({"level": "all", "mutedUntil": "soon", "emailDigest": true}),
             "validation_failed",
