@@ -212,6 +212,9 @@ def run_checks(port, access_log) -> int:
         ("POST", "/dms", json_api, "chat-service"),
         ("GET", "/mentions?before=9&limit=20", json_api, "chat-service"),
         ("GET", "/presence?userIds=a,b", json_api, "chat-service"),
+        # A digest's unsubscribe link opened in a browser is chat-service's page, not the SPA.
+        ("GET", "/notifications/unsubscribe?user=u&sig=s", nav, "chat-service"),
+        ("POST", "/notifications/unsubscribe?user=u&sig=s", {"Content-Type": "application/x-www-form-urlencoded"}, "chat-service"),
         ("POST", "/uploads?filename=a.png", json_api, "chat-service"),
         ("POST", "/files/cookie", json_api, "chat-service"),
         ("DELETE", "/files/cookie", {}, "chat-service"),

@@ -85,6 +85,9 @@ pub enum ApiError {
     /// Object storage failed (the cause is logged).
     #[error("storage unavailable")]
     StorageUnavailable(anyhow::Error),
+    /// An unsubscribe link whose signature is not ours (`/notifications/unsubscribe`).
+    #[error("invalid unsubscribe link")]
+    InvalidUnsubscribeLink,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -133,6 +136,7 @@ impl ApiError {
             ApiError::UploadQuotaExceeded { .. } => ErrorCode::UploadQuotaExceeded,
             ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             ApiError::StorageUnavailable(_) => ErrorCode::StorageUnavailable,
+            ApiError::InvalidUnsubscribeLink => ErrorCode::InvalidUnsubscribeLink,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
@@ -283,6 +287,10 @@ impl ApiError {
             ApiError::StorageUnavailable(_) => Problem::unavailable(
                 self.code().as_str(),
                 "file storage is not answering; retry shortly",
+            ),
+            ApiError::InvalidUnsubscribeLink => Problem::forbidden(
+                self.code().as_str(),
+                "this unsubscribe link is not valid; use the newest one from a digest, or turn digests off in the app's settings",
             ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }

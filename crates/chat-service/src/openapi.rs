@@ -3,7 +3,9 @@
 use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::OpenApi;
 
-use crate::routes::{dms, files, members, mentions, messages, presence, rooms, tickets, uploads};
+use crate::routes::{
+    dms, files, members, mentions, messages, presence, rooms, tickets, unsubscribe, uploads,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +18,7 @@ use crate::routes::{dms, files, members, mentions, messages, presence, rooms, ti
         tickets::create,
         presence::get,
         uploads::create, files::set_cookie, files::clear_cookie, files::download, files::download_thumbnail,
+        unsubscribe::page, unsubscribe::unsubscribe,
     ),
     modifiers(&BearerAuth, &FilesCookie, &SharedAnswers, &FieldRules)
 )]

@@ -17,6 +17,7 @@ use tokens::{RevocationSource, RevokedSessions, SessionStatus, Verifier};
 use crate::auth_client::AuthClient;
 use crate::batcher::SendBatcher;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
+use crate::domain::unsubscribe::{self, UnsubscribeKey};
 use crate::images::ImageWorkers;
 use crate::routes;
 use crate::storage::Storage;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub storage: Storage,
     /// Decodes uploaded images, a bounded number at once, off the async threads.
     pub images: ImageWorkers,
+    /// Signs and checks the one-click unsubscribe links of e-mail digests.
+    pub unsubscribe: UnsubscribeKey,
 }
 
 pub struct Application {
@@ -81,6 +84,15 @@ impl Application {
             &pool,
         )
         .await?;
+        let unsubscribe = UnsubscribeKey::from_stored(
+            &crate::store::secrets::get_or_create(
+                &db.pool,
+                unsubscribe::KEY_NAME,
+                UnsubscribeKey::generate,
+                store_kit::now_ms(),
+            )
+            .await?,
+        )?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(5))
@@ -145,6 +157,7 @@ impl Application {
             revoked: revoked.clone(),
             storage,
             images,
+            unsubscribe,
         });
         let port = listener.local_addr()?.port();
         let keys = verifier.clone();
@@ -185,6 +198,7 @@ impl Application {
         };
         spawn_background(state.clone(), verifier);
         crate::ops::uploads::spawn_sweeper(state.clone());
+        crate::ops::digest::spawn(state.clone());
         Ok(Self {
             port,
             server,

@@ -310,8 +310,23 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Reads an RFC 3339 timestamp (as [`rfc3339`] writes them) back as Unix milliseconds.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let t = time::OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 #[cfg(test)]
 mod time_tests {
+    #[test]
+    fn parses_what_it_formats() {
+        for ms in [0, 1_700_000_000_123] {
+            assert_eq!(super::parse_rfc3339(&super::rfc3339(ms)), Some(ms));
+        }
+        assert_eq!(super::parse_rfc3339("yesterday"), None);
+    }
+
     #[test]
     fn formats_milliseconds() {
         assert_eq!(

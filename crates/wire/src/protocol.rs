@@ -666,6 +666,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// Object storage did not answer.
     StorageUnavailable,
+    /// An e-mail unsubscribe link whose signature does not match (`/notifications/unsubscribe`).
+    InvalidUnsubscribeLink,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -724,6 +726,7 @@ impl ErrorCode {
             ErrorCode::UploadQuotaExceeded => "upload_quota_exceeded",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::InvalidUnsubscribeLink => "invalid_unsubscribe_link",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }

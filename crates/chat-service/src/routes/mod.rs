@@ -9,6 +9,7 @@ pub(crate) mod messages;
 pub(crate) mod presence;
 pub(crate) mod rooms;
 pub(crate) mod tickets;
+pub(crate) mod unsubscribe;
 pub(crate) mod uploads;
 
 use actix_web::{HttpResponse, get, web};
@@ -68,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(files::cookie_resource())
         .service(files::download)
         .service(files::download_thumbnail)
+        .service(unsubscribe::resource())
         .service(internal_ws::connect)
         .service(internal_ws::action)
         .service(
