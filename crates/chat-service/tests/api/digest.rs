@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use chat_service::ops::digest::tick;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_stack::{Options, Stack, User, assert_problem, spawn_stack_with};
@@ -103,6 +104,15 @@ fn text(mail: &Value) -> String {
 
 /// The stack with a fast digest (1 s away, a tick every 200 ms) mailing `sink`.
 async fn spawn(engine: Engine, sink: &SmtpSink) -> Stack {
+    spawn_with(engine, sink, |_| {}).await
+}
+
+/// As [`spawn`], with chat-service's settings tweaked further.
+async fn spawn_with(
+    engine: Engine,
+    sink: &SmtpSink,
+    tweak: impl FnOnce(&mut chat_service::config::Settings) + 'static,
+) -> Stack {
     let smtp = format!("smtp://127.0.0.1:{}", sink.port);
     spawn_stack_with(
         Options::new(engine)
@@ -111,6 +121,7 @@ async fn spawn(engine: Engine, sink: &SmtpSink) -> Stack {
                 c.public_url = PUBLIC_URL.to_owned();
                 c.digest.tick = Duration::from_millis(200);
                 c.digest.after = Duration::from_secs(1);
+                tweak(c);
             }),
     )
     .await
@@ -410,7 +421,86 @@ async fn someone_online_is_not_mailed(engine: Engine) {
     drop(socket);
 }
 
+async fn two_replicas_mail_each_digest_once(engine: Engine) {
+    let sink = SmtpSink::start();
+    let stack = spawn(engine, &sink).await;
+    // Two more replicas on the same database, each with its own digest task.
+    stack.second_replica().await;
+    stack.second_replica().await;
+    let alice = stack.signup("alice").await;
+    let mut people = Vec::new();
+    for i in 0..6 {
+        let user = stack.signup(&format!("reader{i}")).await;
+        dm(&stack, &alice, &user, "one for you").await;
+        people.push(user);
+    }
+    for user in &people {
+        sink.wait_for(&user.email, 1).await;
+    }
+    a_few_ticks().await;
+    for user in &people {
+        assert_eq!(sink.mails_to(&user.email).len(), 1, "{}", user.name);
+    }
+}
+
+/// The conditional writes that claim a digest and give it back.
+async fn a_claim_is_won_once_and_released_only_by_its_holder(engine: Engine) {
+    use chat_service::store::digests::{Watermark, claim, release, watermark};
+    let sink = SmtpSink::start();
+    let stack = spawn(engine, &sink).await;
+    let pool = &stack.chat_state.db.pool;
+    let user = uuid::Uuid::new_v4();
+    let first = Watermark {
+        last_message_id: 10,
+        last_sent_at: 1000,
+    };
+    let second = Watermark {
+        last_message_id: 20,
+        last_sent_at: 2000,
+    };
+    assert!(claim(pool, user, None, first).await.unwrap());
+    // A replica that read "no row" too loses.
+    assert!(!claim(pool, user, None, second).await.unwrap());
+    assert!(claim(pool, user, Some(first), second).await.unwrap());
+    // One that read the old watermark loses.
+    assert!(!claim(pool, user, Some(first), second).await.unwrap());
+    // Giving back a claim that is not the current one changes nothing.
+    release(pool, user, first, None).await.unwrap();
+    assert_eq!(watermark(pool, user).await.unwrap(), Some(second));
+    release(pool, user, second, Some(first)).await.unwrap();
+    assert_eq!(watermark(pool, user).await.unwrap(), Some(first));
+    release(pool, user, first, None).await.unwrap();
+    assert_eq!(watermark(pool, user).await.unwrap(), None);
+}
+
+async fn a_mail_auth_service_does_not_take_is_tried_again(engine: Engine) {
+    use chat_service::store::digests::watermark;
+    let sink = SmtpSink::start();
+    // The test runs the ticks itself.
+    let stack = spawn_with(engine, &sink, |c| c.digest.tick = Duration::from_secs(3600)).await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let res = stack.post(&alice, "/dms", &json!({"userId": bob.id})).await;
+    let room = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    // auth-service goes away; chat-service still takes the message (it has the keys).
+    stack.auth_server.stop(true).await;
+    stack.send_ok(&alice, room, "are you there?").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let state = &stack.chat_state;
+    for _ in 0..2 {
+        let tick = tick(state).await.unwrap();
+        assert_eq!((tick.sent, tick.failed), (0, 1), "{tick:?}");
+        // The claim was given back: the next tick tries again.
+        assert_eq!(watermark(&state.db.pool, bob.id).await.unwrap(), None);
+    }
+    assert!(sink.mails_to(&bob.email).is_empty());
+}
+
 both_engines!(
+    a_mail_auth_service_does_not_take_is_tried_again,
+    two_replicas_mail_each_digest_once,
+    a_claim_is_won_once_and_released_only_by_its_holder,
     a_direct_message_to_someone_away_is_mailed_once,
     a_mention_is_mailed,
     what_is_read_before_the_delay_is_not_mailed,
