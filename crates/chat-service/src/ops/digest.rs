@@ -96,12 +96,19 @@ pub async fn tick(state: &AppState) -> anyhow::Result<Tick> {
                 return Ok(done);
             }
         };
-        for view in &presence {
-            if !away_since(view, window.cutoff) {
-                done.present += 1;
-                continue;
-            }
-            match mail_one(state, view.user_id, window, &request_id).await? {
+        let away: Vec<Uuid> = presence
+            .iter()
+            .filter(|view| away_since(view, window.cutoff))
+            .map(|view| view.user_id)
+            .collect();
+        done.present += presence.len().saturating_sub(away.len()) as u64;
+        // Watermarks first, then items: a claim made with a watermark another replica has
+        // moved since fails, and nothing is mailed twice.
+        let mut from = digests::watermarks(&state.db.pool, &away).await?;
+        let mut unread = digests::unread_of(&state.db.pool, window, &away).await?;
+        for user in away {
+            let ids = unread.remove(&user).unwrap_or_default();
+            match mail_one(state, user, from.remove(&user), &ids, window, &request_id).await? {
                 Mailed::Sent => done.sent += 1,
                 Mailed::Failed => done.failed += 1,
                 Mailed::Nothing => {}
@@ -132,16 +139,17 @@ enum Mailed {
     Nothing,
 }
 
-/// Claims the user's unread items and asks auth-service to mail them.
+/// Claims the user's unread items `ids` (read after their watermark `from`) and asks
+/// auth-service to mail them.
 async fn mail_one(
     state: &AppState,
     user: Uuid,
+    from: Option<Watermark>,
+    ids: &[i64],
     window: Window,
     request_id: &str,
 ) -> anyhow::Result<Mailed> {
     let pool = &state.db.pool;
-    let from = digests::watermark(pool, user).await?;
-    let ids = digests::unread_of(pool, window, user).await?;
     let Some(&last_id) = ids.last() else {
         return Ok(Mailed::Nothing);
     };

@@ -2,9 +2,11 @@
 //! (docs/architecture.md, "Notifications"). Reads `notification_settings` and
 //! `room_notification_settings` without writing them, except the one-click unsubscribe.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use sqlx::AnyPool;
-use store_kit::UuidText;
+use store_kit::{UuidText, placeholder_list};
 use uuid::Uuid;
 
 /// Where a user's digests stand: the highest message id mailed, and when.
@@ -81,23 +83,38 @@ pub async fn users_with_unread(
     Ok(rows.into_iter().map(|(id,)| id.into()).collect())
 }
 
-/// The most items one user's digest counts (the ids are small; the mail lists far fewer).
-const MAX_COUNTED: i64 = 10_000;
-
-/// One user's unread items: their message ids, oldest first.
-pub async fn unread_of(pool: &AnyPool, window: Window, user: Uuid) -> anyhow::Result<Vec<i64>> {
+/// The unread items of these users (a page of [`users_with_unread`]): their message ids,
+/// oldest first, per user. One read of the window for the whole page.
+pub async fn unread_of(
+    pool: &AnyPool,
+    window: Window,
+    users: &[Uuid],
+) -> anyhow::Result<HashMap<Uuid, Vec<i64>>> {
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Only numbered placeholders are formatted into the statement; every value is bound.
     let sql = format!(
-        "SELECT u.message_id FROM ({UNREAD}) u WHERE u.user_id = $4 ORDER BY u.message_id LIMIT $5"
+        "SELECT u.user_id, u.message_id FROM ({UNREAD}) u WHERE u.user_id IN ({})
+         ORDER BY u.user_id, u.message_id",
+        placeholder_list(4, users.len())
     );
-    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+    let mut query = sqlx::query_as::<_, (UuidText, i64)>(sqlx::AssertSqlSafe(sql))
         .bind(window.since)
         .bind(window.cutoff)
-        .bind(window.now)
-        .bind(UuidText(user))
-        .bind(MAX_COUNTED)
+        .bind(window.now);
+    for user in users {
+        query = query.bind(UuidText(*user));
+    }
+    let rows = query
         .fetch_all(pool)
         .await
-        .context("listing a user's unread items")
+        .context("listing unread items to mail")?;
+    let mut by_user: HashMap<Uuid, Vec<i64>> = HashMap::new();
+    for (user, id) in rows {
+        by_user.entry(user.into()).or_default().push(id);
+    }
+    Ok(by_user)
 }
 
 /// A message as a digest lists it.
@@ -125,7 +142,7 @@ pub async fn items(pool: &AnyPool, ids: &[i64]) -> anyhow::Result<Vec<Item>> {
                 m.content, m.created_at, r.kind AS room_kind, r.name AS room_name
          FROM messages m JOIN rooms r ON r.id = m.room_id
          WHERE m.id IN ({}) ORDER BY m.id",
-        store_kit::placeholder_list(1, ids.len())
+        placeholder_list(1, ids.len())
     );
     let mut query = sqlx::query_as::<_, Item>(sqlx::AssertSqlSafe(sql));
     for id in ids {
@@ -138,17 +155,42 @@ pub async fn items(pool: &AnyPool, ids: &[i64]) -> anyhow::Result<Vec<Item>> {
 }
 
 pub async fn watermark(pool: &AnyPool, user: Uuid) -> anyhow::Result<Option<Watermark>> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT last_message_id, last_sent_at FROM email_digests WHERE user_id = $1",
-    )
-    .bind(UuidText(user))
-    .fetch_optional(pool)
-    .await
-    .context("reading a digest watermark")?;
-    Ok(row.map(|(last_message_id, last_sent_at)| Watermark {
-        last_message_id,
-        last_sent_at,
-    }))
+    Ok(watermarks(pool, &[user]).await?.remove(&user))
+}
+
+/// The watermarks of these users who have one.
+pub async fn watermarks(
+    pool: &AnyPool,
+    users: &[Uuid],
+) -> anyhow::Result<HashMap<Uuid, Watermark>> {
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Only numbered placeholders are formatted into the statement; every value is bound.
+    let sql = format!(
+        "SELECT user_id, last_message_id, last_sent_at FROM email_digests WHERE user_id IN ({})",
+        placeholder_list(1, users.len())
+    );
+    let mut query = sqlx::query_as::<_, (UuidText, i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for user in users {
+        query = query.bind(UuidText(*user));
+    }
+    let rows = query
+        .fetch_all(pool)
+        .await
+        .context("reading digest watermarks")?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, last_message_id, last_sent_at)| {
+            (
+                user.into(),
+                Watermark {
+                    last_message_id,
+                    last_sent_at,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Moves the user's watermark from `from` (`None`: no row yet) to `to`, only if it is still
