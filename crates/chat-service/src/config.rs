@@ -275,6 +275,8 @@ pub struct Limits {
     pub room_mention_max_members: u32,
     /// Uploads one message may carry (`attachmentIds`).
     pub max_attachments_per_message: u32,
+    /// Searches (`GET /search`) per user per minute.
+    pub searches_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -295,6 +297,7 @@ impl Default for Limits {
             max_mentions_per_message: 20,
             room_mention_max_members: 500,
             max_attachments_per_message: 10,
+            searches_per_minute: 120,
         }
     }
 }
@@ -342,6 +345,7 @@ impl Limits {
                 "CHAT_MAX_ATTACHMENTS_PER_MESSAGE",
                 d.max_attachments_per_message,
             )?,
+            searches_per_minute: parse_var("CHAT_SEARCHES_PER_MINUTE", d.searches_per_minute)?,
         })
     }
 
@@ -380,6 +384,7 @@ impl Limits {
                 "CHAT_ROOM_MENTION_MAX_MEMBERS",
                 self.room_mention_max_members,
             ),
+            ("CHAT_SEARCHES_PER_MINUTE", self.searches_per_minute),
         ];
         for (var, value) in positive {
             if value == 0 {

@@ -85,6 +85,9 @@ pub enum ApiError {
     /// Object storage failed (the cause is logged).
     #[error("storage unavailable")]
     StorageUnavailable(anyhow::Error),
+    /// A `cursor` that is not a `nextCursor` of an earlier page.
+    #[error("invalid cursor")]
+    InvalidCursor,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -133,6 +136,7 @@ impl ApiError {
             ApiError::UploadQuotaExceeded { .. } => ErrorCode::UploadQuotaExceeded,
             ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             ApiError::StorageUnavailable(_) => ErrorCode::StorageUnavailable,
+            ApiError::InvalidCursor => ErrorCode::InvalidCursor,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
@@ -284,6 +288,15 @@ impl ApiError {
                 self.code().as_str(),
                 "file storage is not answering; retry shortly",
             ),
+            ApiError::InvalidCursor => Problem::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                self.code().as_str(),
+                "cursor: send back the nextCursor of the previous page, unchanged",
+            )
+            .with_errors(vec![FieldError::new(
+                "cursor",
+                "must be a nextCursor from an earlier page",
+            )]),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }
     }

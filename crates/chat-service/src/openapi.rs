@@ -3,7 +3,9 @@
 use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::OpenApi;
 
-use crate::routes::{dms, files, members, mentions, messages, presence, rooms, tickets, uploads};
+use crate::routes::{
+    dms, files, members, mentions, messages, presence, rooms, search, tickets, uploads,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +15,7 @@ use crate::routes::{dms, files, members, mentions, messages, presence, rooms, ti
         members::list, members::add, members::remove,
         messages::history, messages::changes, messages::post, messages::edit, messages::delete, messages::react, messages::unreact, messages::mark_read, messages::read_markers,
         mentions::list,
+        search::search,
         tickets::create,
         presence::get,
         uploads::create, files::set_cookie, files::clear_cookie, files::download, files::download_thumbnail,
@@ -62,6 +65,20 @@ impl utoipa::Modify for FieldRules {
             "after",
             MEMBER_CURSOR_PATTERN,
         );
+        param_pattern(
+            openapi,
+            "/search",
+            "cursor",
+            crate::ops::search::CURSOR_PATTERN,
+        );
+        for param in ["before", "after"] {
+            param_pattern(
+                openapi,
+                "/search",
+                param,
+                crate::domain::search::DATE_PATTERN,
+            );
+        }
         param_pattern(
             openapi,
             "/presence",

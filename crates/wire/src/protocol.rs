@@ -666,6 +666,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// Object storage did not answer.
     StorageUnavailable,
+    /// A page cursor that no earlier page gave out (`GET /search`).
+    InvalidCursor,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -724,6 +726,7 @@ impl ErrorCode {
             ErrorCode::UploadQuotaExceeded => "upload_quota_exceeded",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::InvalidCursor => "invalid_cursor",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }

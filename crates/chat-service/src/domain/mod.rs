@@ -2,6 +2,7 @@
 
 pub mod files;
 pub mod mentions;
+pub mod search;
 
 use service_kit::FieldError;
 

@@ -9,6 +9,7 @@ pub mod members;
 pub mod mentions;
 pub mod messages;
 pub mod rooms;
+pub mod search;
 pub mod tickets;
 pub mod uploads;
 

@@ -8,6 +8,7 @@ pub(crate) mod mentions;
 pub(crate) mod messages;
 pub(crate) mod presence;
 pub(crate) mod rooms;
+pub(crate) mod search;
 pub(crate) mod tickets;
 pub(crate) mod uploads;
 
@@ -62,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(messages::mark_read)
         .service(messages::read_markers)
         .service(mentions::list)
+        .service(search::search)
         .service(presence::get)
         .service(tickets::create)
         .service(uploads::create)

@@ -8,6 +8,7 @@ pub mod mentions;
 pub mod messages;
 pub mod reactions;
 pub mod rooms;
+pub mod search;
 pub mod secrets;
 pub mod tickets;
 pub mod uploads;

@@ -19,3 +19,4 @@ mod reactions;
 mod receipts;
 mod replies;
 mod rooms;
+mod search;
