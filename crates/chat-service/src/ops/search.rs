@@ -65,6 +65,13 @@ fn parse_cursor(raw: &str) -> ApiResult<After> {
     })
 }
 
+/// `before`/`after`: a day or an RFC 3339 date-time, read by `parse`.
+fn time_param(field: &'static str, text: &str, parse: fn(&str) -> Option<i64>) -> ApiResult<i64> {
+    parse(text).ok_or_else(|| {
+        ApiError::field(field, "must be a day (YYYY-MM-DD) or an RFC 3339 date-time")
+    })
+}
+
 fn cursor(after: After) -> String {
     format!("{:016x}.{}", after.score.to_bits(), after.id)
 }
@@ -84,22 +91,10 @@ pub async fn search(state: &AppState, caller: &Caller, req: Request<'_>) -> ApiR
         query.add_from(from);
     }
     if let Some(before) = req.before {
-        let ms = search::parse_time(before).ok_or_else(|| {
-            ApiError::field(
-                "before",
-                "must be a day (YYYY-MM-DD) or an RFC 3339 date-time",
-            )
-        })?;
-        query.restrict_before(ms);
+        query.restrict_before(time_param("before", before, search::parse_time)?);
     }
     if let Some(after) = req.after {
-        let start = search::after_time(after).ok_or_else(|| {
-            ApiError::field(
-                "after",
-                "must be a day (YYYY-MM-DD) or an RFC 3339 date-time",
-            )
-        })?;
-        query.restrict_after(start);
+        query.restrict_after(time_param("after", after, search::after_time)?);
     }
     query.has_file |= req.has_file;
     let quota = Quota::per_minute(state.settings.limits.searches_per_minute);

@@ -126,6 +126,9 @@ async fn words_phrases_exclusions_and_prefixes(engine: Engine) {
         "(",
         "{brown}",
         "brown*",
+        "\u{0}",
+        "a\u{0}b in:a\u{0}",
+        "-\u{0}brown",
     ] {
         search(&app, &alice, &[("q", hostile)]).await;
         search(&app, &alice, &[("q", hostile), ("sort", "relevance")]).await;
