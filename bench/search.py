@@ -119,9 +119,11 @@ class SearchBench(run.Bench):
             INSERT INTO messages (room_id, seq, rev, user_id, username_snapshot, type, content, created_at)
             SELECT rs.ids[1 + g % {ROOMS}], 1 + g / {ROOMS}, 1 + g / {ROOMS},
                    us.ids[1 + g % {AUTHORS}], us.names[1 + g % {AUTHORS}], 'text',
-                   (SELECT string_agg(v.w[1 + floor(power(random(), 3) * {len(WORDS)})::int], ' ')
+                   -- `k` in the argument keeps the aggregate in the subquery (it would
+                   -- otherwise belong to the outer query, which only `v` is from).
+                   (SELECT string_agg(v.w[1 + k * 0 + floor(power(random(), 3) * {len(WORDS)})::int], ' ')
                     FROM generate_series(1, 4 + (g * 7) % 12) k),
-                   {now} - ({MESSAGES} - g) * 30000
+                   {now} - ({MESSAGES} - g) * 30000::bigint
             FROM generate_series(0, {MESSAGES - 1}) g, v, rs, us;
             UPDATE rooms SET last_seq = m.n, last_rev = m.n
               FROM (SELECT room_id, max(seq) AS n FROM messages GROUP BY room_id) m

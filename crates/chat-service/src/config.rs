@@ -277,6 +277,8 @@ pub struct Limits {
     pub max_attachments_per_message: u32,
     /// Searches (`GET /search`) per user per minute.
     pub searches_per_minute: u32,
+    /// `sort=relevance` ranks the newest this many matches of a search.
+    pub search_rank_window: u32,
 }
 
 impl Default for Limits {
@@ -298,6 +300,7 @@ impl Default for Limits {
             room_mention_max_members: 500,
             max_attachments_per_message: 10,
             searches_per_minute: 120,
+            search_rank_window: 1000,
         }
     }
 }
@@ -346,6 +349,7 @@ impl Limits {
                 d.max_attachments_per_message,
             )?,
             searches_per_minute: parse_var("CHAT_SEARCHES_PER_MINUTE", d.searches_per_minute)?,
+            search_rank_window: parse_var("CHAT_SEARCH_RANK_WINDOW", d.search_rank_window)?,
         })
     }
 
@@ -385,6 +389,7 @@ impl Limits {
                 self.room_mention_max_members,
             ),
             ("CHAT_SEARCHES_PER_MINUTE", self.searches_per_minute),
+            ("CHAT_SEARCH_RANK_WINDOW", self.search_rank_window),
         ];
         for (var, value) in positive {
             if value == 0 {

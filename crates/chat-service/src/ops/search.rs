@@ -125,6 +125,7 @@ pub async fn search(state: &AppState, caller: &Caller, req: Request<'_>) -> ApiR
             sort: req.sort,
             after,
             limit: limit + 1,
+            rank_window: i64::from(state.settings.limits.search_rank_window),
         },
     )
     .await?;

@@ -16,7 +16,8 @@ pub enum Sort {
     /// Newest first.
     #[default]
     Recent,
-    /// Best match first (PostgreSQL's `ts_rank_cd`, SQLite's `bm25`), then newest.
+    /// Best match first (PostgreSQL's `ts_rank_cd`, SQLite's `bm25`), then newest, among the
+    /// newest [`Search::rank_window`] matches.
     Relevance,
 }
 
@@ -38,6 +39,8 @@ pub struct Search<'a> {
     pub sort: Sort,
     pub after: Option<After>,
     pub limit: i64,
+    /// [`Sort::Relevance`] ranks the newest this many matches.
+    pub rank_window: i64,
 }
 
 /// A message found, and its score in the sort (higher first; 0 for [`Sort::Recent`]).
@@ -76,15 +79,17 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
     let mut binds = Binds::default();
     let caller = binds.text(search.caller.to_string());
     // Only placeholders and fixed SQL are formatted into the statement; every value is bound.
-    let mut from = "messages m".to_owned();
     // A typed zero: PostgreSQL reads `0.0` as numeric.
     let mut score = "CAST(0 AS DOUBLE PRECISION)".to_owned();
     let mut conditions = vec!["m.deleted_at IS NULL".to_owned()];
     match search.room_id {
         Some(room) => conditions.push(format!("m.room_id = {}", binds.push(Value::Int(room)))),
+        // Two hashed sets on PostgreSQL, checked per message (a join with the caller's rooms
+        // was planned as a nested loop over them, slow for a member of many rooms).
         None => conditions.push(format!(
-            "m.room_id IN (SELECT id FROM rooms WHERE is_general = 1
-                           UNION ALL SELECT room_id FROM room_members WHERE user_id = {caller})"
+            "(m.room_id IN (SELECT id FROM rooms WHERE is_general = 1)
+              OR EXISTS (SELECT 1 FROM room_members x
+                         WHERE x.room_id = m.room_id AND x.user_id = {caller}))"
         )),
     }
     match db.engine {
@@ -123,17 +128,16 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
                     expr = format!("{expr} NOT ({})", unwanted.join(" OR "));
                 }
                 let m = binds.text(expr);
+                conditions.push(format!(
+                    "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {m})"
+                ));
                 if search.sort == Sort::Relevance {
                     // bm25 is lower for better matches: its negation sorts like ts_rank_cd.
-                    from = format!(
-                        "(SELECT rowid AS id, -bm25(messages_fts) AS score FROM messages_fts
-                          WHERE messages_fts MATCH {m}) s JOIN messages m ON m.id = s.id"
+                    // Computed for one row at a time (the rank window's), by rowid.
+                    score = format!(
+                        "(SELECT -bm25(messages_fts) FROM messages_fts
+                          WHERE messages_fts MATCH {m} AND rowid = m.id)"
                     );
-                    score = "s.score".to_owned();
-                } else {
-                    conditions.push(format!(
-                        "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {m})"
-                    ));
                 }
             }
         }
@@ -171,26 +175,44 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
     if let Some(after) = q.after {
         conditions.push(format!("m.created_at >= {}", binds.push(Value::Int(after))));
     }
-    let order = match search.sort {
-        Sort::Recent => "m.id DESC".to_owned(),
-        Sort::Relevance => format!("{score} DESC, m.id DESC"),
+    let conditions = conditions.join(" AND ");
+    let sql = match search.sort {
+        Sort::Recent => {
+            let below = match search.after {
+                Some(after) => format!("AND m.id < {}", binds.push(Value::Int(after.id))),
+                None => String::new(),
+            };
+            let limit = binds.push(Value::Int(search.limit));
+            format!(
+                "SELECT m.id, {score} AS score FROM messages m WHERE {conditions} {below}
+                 ORDER BY m.id DESC LIMIT {limit}"
+            )
+        }
+        // The newest matches (the window), then those by score: ranking every match of a
+        // common word would read and rank a large part of the table.
+        Sort::Relevance => {
+            let window = binds.push(Value::Int(search.rank_window));
+            let below = match search.after {
+                Some(after) => {
+                    let id = binds.push(Value::Int(after.id));
+                    let s = binds.push(Value::Float(after.score));
+                    format!("WHERE c.score < {s} OR (c.score = {s} AND c.id < {id})")
+                }
+                None => String::new(),
+            };
+            let limit = binds.push(Value::Int(search.limit));
+            format!(
+                "SELECT c.id, c.score FROM (
+                     SELECT m.id, {score} AS score FROM messages m WHERE {conditions}
+                     ORDER BY m.id DESC LIMIT {window}) c
+                 {below} ORDER BY c.score DESC, c.id DESC LIMIT {limit}"
+            )
+        }
     };
-    if let Some(after) = search.after {
-        let id = binds.push(Value::Int(after.id));
-        conditions.push(match search.sort {
-            Sort::Recent => format!("m.id < {id}"),
-            Sort::Relevance => {
-                let s = binds.push(Value::Float(after.score));
-                format!("({score} < {s} OR ({score} = {s} AND m.id < {id}))")
-            }
-        });
-    }
-    let limit = binds.push(Value::Int(search.limit));
-    let sql = format!(
-        "SELECT m.id, {score} AS score FROM {from} WHERE {} ORDER BY {order} LIMIT {limit}",
-        conditions.join(" AND ")
-    );
-    let mut query = sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(sql));
+    // Not a prepared statement: PostgreSQL then plans each search with its words, whose
+    // frequencies decide the plan (a generic plan, made after a few runs of a cached
+    // statement, would read every match of a common word).
+    let mut query = sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(sql)).persistent(false);
     for value in binds.0 {
         query = match value {
             Value::Int(v) => query.bind(v),

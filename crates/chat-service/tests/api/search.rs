@@ -408,6 +408,27 @@ async fn pages_follow_their_cursor(engine: Engine) {
     }
 }
 
+async fn relevance_ranks_the_newest_matches(engine: Engine) {
+    let app = spawn_app_with(engine, |s| s.limits.search_rank_window = 3).await;
+    let alice = app.signup("alice").await;
+    // The best match first, but only among the newest three (CHAT_SEARCH_RANK_WINDOW).
+    for text in [
+        "pin pin pin pin pin",
+        "pin once",
+        "pin pin pin twice",
+        "pin pin again",
+        "pin last",
+    ] {
+        app.send_ok(&alice, GENERAL, text).await;
+    }
+    let page = search(&app, &alice, &[("q", "pin"), ("sort", "relevance")]).await;
+    assert_eq!(
+        contents(&page),
+        ["pin pin pin twice", "pin pin again", "pin last"]
+    );
+    assert_eq!(page["nextCursor"], Value::Null);
+}
+
 async fn highlight_ranges_are_utf16(engine: Engine) {
     let app = spawn_app(engine).await;
     let alice = app.signup("alice").await;
@@ -489,6 +510,7 @@ both_engines!(
     only_rooms_the_caller_can_read_now,
     edited_and_deleted_messages,
     pages_follow_their_cursor,
+    relevance_ranks_the_newest_matches,
     highlight_ranges_are_utf16,
     bad_cursors_limits_and_the_rate,
 );
