@@ -220,10 +220,20 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
             Value::Text(v) => query.bind(v),
         };
     }
+    let mut tx = db.pool.begin().await.context("starting a search")?;
+    if db.engine == Engine::Postgres {
+        // A search over many matches is costed past `jit_above_cost`, and compiling it takes
+        // longer than running it (docs/decisions.md, "Search").
+        sqlx::query("SET LOCAL jit = off")
+            .execute(&mut *tx)
+            .await
+            .context("turning JIT off for a search")?;
+    }
     let rows = query
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *tx)
         .await
         .context("searching messages")?;
+    tx.commit().await.context("ending a search")?;
     Ok(rows
         .into_iter()
         .map(|(id, score)| Found { id, score })
