@@ -81,6 +81,9 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
     // Only placeholders and fixed SQL are formatted into the statement; every value is bound.
     // A typed zero: PostgreSQL reads `0.0` as numeric.
     let mut score = "CAST(0 AS DOUBLE PRECISION)".to_owned();
+    // What is read, and the key of its newest-first order (the message id).
+    let mut from = "messages m".to_owned();
+    let mut key = "m.id";
     let mut conditions = vec!["m.deleted_at IS NULL".to_owned()];
     match search.room_id {
         Some(room) => conditions.push(format!("m.room_id = {}", binds.push(Value::Int(room)))),
@@ -127,17 +130,14 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
                 if !unwanted.is_empty() {
                     expr = format!("{expr} NOT ({})", unwanted.join(" OR "));
                 }
-                let m = binds.text(expr);
-                conditions.push(format!(
-                    "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {m})"
-                ));
+                // The index drives: FTS5 hands its matches out newest (highest rowid) first
+                // and stops at the limit, with the cursor as a rowid range.
+                from = "messages_fts JOIN messages m ON m.id = messages_fts.rowid".to_owned();
+                key = "messages_fts.rowid";
+                conditions.push(format!("messages_fts MATCH {}", binds.text(expr)));
                 if search.sort == Sort::Relevance {
                     // bm25 is lower for better matches: its negation sorts like ts_rank_cd.
-                    // Computed for one row at a time (the rank window's), by rowid.
-                    score = format!(
-                        "(SELECT -bm25(messages_fts) FROM messages_fts
-                          WHERE messages_fts MATCH {m} AND rowid = m.id)"
-                    );
+                    score = "-bm25(messages_fts)".to_owned();
                 }
             }
         }
@@ -179,13 +179,13 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
     let sql = match search.sort {
         Sort::Recent => {
             let below = match search.after {
-                Some(after) => format!("AND m.id < {}", binds.push(Value::Int(after.id))),
+                Some(after) => format!("AND {key} < {}", binds.push(Value::Int(after.id))),
                 None => String::new(),
             };
             let limit = binds.push(Value::Int(search.limit));
             format!(
-                "SELECT m.id, {score} AS score FROM messages m WHERE {conditions} {below}
-                 ORDER BY m.id DESC LIMIT {limit}"
+                "SELECT m.id, {score} AS score FROM {from} WHERE {conditions} {below}
+                 ORDER BY {key} DESC LIMIT {limit}"
             )
         }
         // The newest matches (the window), then those by score: ranking every match of a
@@ -203,8 +203,8 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
             let limit = binds.push(Value::Int(search.limit));
             format!(
                 "SELECT c.id, c.score FROM (
-                     SELECT m.id, {score} AS score FROM messages m WHERE {conditions}
-                     ORDER BY m.id DESC LIMIT {window}) c
+                     SELECT m.id, {score} AS score FROM {from} WHERE {conditions}
+                     ORDER BY {key} DESC LIMIT {window}) c
                  {below} ORDER BY c.score DESC, c.id DESC LIMIT {limit}"
             )
         }
