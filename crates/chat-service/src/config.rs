@@ -476,6 +476,10 @@ pub struct Limits {
     pub room_mention_max_members: u32,
     /// Uploads one message may carry (`attachmentIds`).
     pub max_attachments_per_message: u32,
+    /// Searches (`GET /search`) per user per minute.
+    pub searches_per_minute: u32,
+    /// `sort=relevance` ranks the newest this many matches of a search.
+    pub search_rank_window: u32,
 }
 
 impl Default for Limits {
@@ -496,6 +500,8 @@ impl Default for Limits {
             max_mentions_per_message: 20,
             room_mention_max_members: 500,
             max_attachments_per_message: 10,
+            searches_per_minute: 120,
+            search_rank_window: 1000,
         }
     }
 }
@@ -543,6 +549,8 @@ impl Limits {
                 "CHAT_MAX_ATTACHMENTS_PER_MESSAGE",
                 d.max_attachments_per_message,
             )?,
+            searches_per_minute: parse_var("CHAT_SEARCHES_PER_MINUTE", d.searches_per_minute)?,
+            search_rank_window: parse_var("CHAT_SEARCH_RANK_WINDOW", d.search_rank_window)?,
         })
     }
 
@@ -581,6 +589,8 @@ impl Limits {
                 "CHAT_ROOM_MENTION_MAX_MEMBERS",
                 self.room_mention_max_members,
             ),
+            ("CHAT_SEARCHES_PER_MINUTE", self.searches_per_minute),
+            ("CHAT_SEARCH_RANK_WINDOW", self.search_rank_window),
         ];
         for (var, value) in positive {
             if value == 0 {
