@@ -237,7 +237,7 @@ def render(res):
 
     out += ["## How to reproduce", "",
             "```", "make bench              # full pass (~20 min), writes docs/benchmarks.{md,json}",
-            "make bench-search       # search only (~15 min), writes docs/benchmarks-search.{md,json}",
+            "make bench-search       # search only (~6 min), writes docs/benchmarks-search.{md,json}",
             "BENCH_QUICK=1 make bench  # smoke pass (~3-5 min), writes docs/benchmarks-quick.{md,json}",
             "```", "",
             "Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and Redis on "
