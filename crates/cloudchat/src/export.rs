@@ -229,8 +229,9 @@ async fn copy_table(
     table: &str,
 ) -> anyhow::Result<u64> {
     let columns: Vec<(String, String)> = sqlx::query_as(
+        // Generated columns (the search `tsvector`) are computed by PostgreSQL on insert.
         "SELECT column_name::text, data_type::text FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = $1
+         WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
          ORDER BY ordinal_position",
     )
     .bind(table)

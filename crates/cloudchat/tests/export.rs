@@ -14,7 +14,7 @@ async fn everything(
     http: &reqwest::Client,
     base: &str,
     token: &str,
-) -> (Vec<Value>, Vec<(i64, Vec<Value>)>) {
+) -> (Vec<Value>, Vec<(i64, Vec<Value>)>, Value) {
     let rooms: Vec<Value> = get(http, &format!("{base}/rooms"), token)
         .await
         .as_array()
@@ -32,7 +32,9 @@ async fn everything(
         assert_eq!(page["hasMore"], false);
         feeds.push((id, page["messages"].as_array().unwrap().clone()));
     }
-    (rooms, feeds)
+    // The search index is rebuilt by the target database (FTS5 → tsvector): the same hits.
+    let found = get(http, &format!("{base}/search?q=message&limit=50"), token).await;
+    (rooms, feeds, found["hits"].clone())
 }
 
 async fn get(http: &reqwest::Client, url: &str, token: &str) -> Value {
@@ -170,6 +172,12 @@ async fn a_quick_start_moves_up_to_postgresql() {
     for (_, token, _) in &users {
         before.push(everything(&http, &base, token).await);
     }
+    assert!(
+        before
+            .iter()
+            .any(|(_, _, hits)| !hits.as_array().unwrap().is_empty()),
+        "the search compared after the move finds something before it"
+    );
 
     let (auth_db, chat_db) = (
         TestDatabase::create(Engine::Postgres).await,
