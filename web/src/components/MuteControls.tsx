@@ -4,11 +4,11 @@
 import { formatTime } from '../lib/format';
 import { isMuted, muteText, mutedUntilFor, type MuteChoice } from '../lib/push';
 
-const CHOICES: { choice: MuteChoice; label: string }[] = [
-  { choice: '1h', label: '1 hour' },
-  { choice: '8h', label: '8 hours' },
-  { choice: '24h', label: '24 hours' },
-  { choice: 'forever', label: 'Until I unmute' },
+const CHOICES: { choice: MuteChoice; label: string; name: string }[] = [
+  { choice: '1h', label: '1 hour', name: 'for 1 hour' },
+  { choice: '8h', label: '8 hours', name: 'for 8 hours' },
+  { choice: '24h', label: '24 hours', name: 'for 24 hours' },
+  { choice: 'forever', label: 'Until I unmute', name: 'until I unmute' },
 ];
 
 export function MuteControls({
@@ -37,7 +37,7 @@ export function MuteControls({
             className="button button-small"
             disabled={disabled}
             onClick={() => onChange(mutedUntilFor(c.choice))}
-            aria-label={`Mute ${what} for ${c.label.toLowerCase()}`.replace('for until', 'until')}
+            aria-label={`Mute ${what} ${c.name}`}
           >
             {c.label}
           </button>
