@@ -31,13 +31,16 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
   const store = useChatStore();
   const ref = useRef<HTMLOListElement>(null);
   const atBottom = useRef(true);
-  const prev = useRef<{ first?: number; last?: number; height: number; pending: number; roomId: number; epoch: number }>({
+  const prev = useRef<{ first?: number; last?: number; height: number; pending: number; roomId: number; epoch: number; detached: boolean }>({
     height: 0,
     pending: 0,
     roomId,
     epoch: 0,
+    detached: false,
   });
   const [showJump, setShowJump] = useState(false);
+  /** A replaced window waits for its jump's scroll before paging on scroll. */
+  const settling = useRef(false);
   const messages = timeline?.messages ?? EMPTY;
 
   const loadOlderIfNeeded = useCallback(() => {
@@ -66,7 +69,9 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
     // Not at the newest messages: never follow the bottom (that would load newer pages on and on).
     if (detached) atBottom.current = false;
     if (p.roomId === roomId && p.epoch !== epoch) {
-      // The window was replaced: a jump scrolls to its message; back to the newest, the bottom.
+      // The window was replaced: a jump scrolls to its message (no paging until it has: the
+      // old scroll position means nothing here); back to the newest, the bottom.
+      settling.current = detached;
       if (atBottom.current) el.scrollTop = el.scrollHeight;
       setShowJump(false);
     } else if (p.roomId === roomId && p.first !== undefined && first !== undefined && first < p.first) {
@@ -74,7 +79,8 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
       el.scrollTop += el.scrollHeight - p.height;
     } else {
       const grew = last !== p.last || pending.length > p.pending;
-      const ownNew = pending.length > p.pending || messages[messages.length - 1]?.userId === me.id;
+      // A newer page below a window around an old message is not the user's own new message.
+      const ownNew = pending.length > p.pending || (!p.detached && messages[messages.length - 1]?.userId === me.id);
       if (atBottom.current || (grew && ownNew) || p.roomId !== roomId) {
         el.scrollTop = el.scrollHeight;
         atBottom.current = true;
@@ -83,8 +89,8 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
         setShowJump(true);
       }
     }
-    prev.current = { first, last, height: el.scrollHeight, pending: pending.length, roomId, epoch };
-    loadOlderIfNeeded();
+    prev.current = { first, last, height: el.scrollHeight, pending: pending.length, roomId, epoch, detached };
+    if (!settling.current) loadOlderIfNeeded();
     // seenBy: the line under the last message keeps a reader at the bottom there.
   }, [messages, pending.length, roomId, me.id, loadOlderIfNeeded, seenBy, detached, epoch]);
 
@@ -96,6 +102,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
       setShowJump(false);
       store.markActiveRead();
     }
+    if (settling.current) return;
     loadOlderIfNeeded();
     loadNewerIfNeeded();
   };
@@ -146,7 +153,9 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
     if (!el) return;
     atBottom.current = false;
     const reduce = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
-    el.scrollIntoView({ block: 'center', behavior: reduce ? 'auto' : 'smooth' });
+    // Into a replaced window at once: a smooth scroll from an unrelated place would page on the way.
+    el.scrollIntoView({ block: 'center', behavior: reduce || settling.current ? 'auto' : 'smooth' });
+    settling.current = false;
     setHighlight(target.seq);
     setTarget(null);
   }, [target, messages]);

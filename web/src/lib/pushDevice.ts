@@ -70,7 +70,7 @@ export async function enablePush(api: PushApi): Promise<PushState> {
   try {
     key = await api.vapidPublicKey();
   } catch (e) {
-    if (e instanceof ApiError && e.code === 'push_disabled') throw new PushError('Push notifications are turned off on this server.');
+    if (e instanceof ApiError && (e.code === 'push_disabled' || e.status === 404)) throw new PushError('Push notifications are turned off on this server.');
     throw new PushError(e instanceof ApiError ? e.userMessage : String(e));
   }
   let sub: PushSubscription;
