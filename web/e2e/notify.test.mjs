@@ -27,7 +27,9 @@ let roomId;
 let generalId;
 let target; // ana's early message: { id, seq }
 const tokens = {};
+// Two chains of steps: search, and notifications (neither waits for the other).
 const step = stepper();
+const nstep = stepper();
 
 async function login(user) {
   const r = await api('/auth/login', { method: 'POST', body: { email: user.email, password: PASSWORD } });
@@ -41,12 +43,43 @@ async function post(token, room, content, extra = {}) {
   return r.json;
 }
 
-async function upload(token, name, text) {
+async function upload(token, name, content) {
   const form = new FormData();
-  form.append('file', new Blob([text], { type: 'text/plain' }), name);
+  form.append('file', new Blob([content], { type: 'text/plain' }), name);
   const res = await fetch(`${env.baseUrl}/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form });
-  assert.equal(res.status, 201, await res.text());
-  return res.json();
+  const text = await res.text();
+  assert.equal(res.status, 201, text);
+  return JSON.parse(text);
+}
+
+/** Two users; ana writes in a shared room (an early message, a file, many after) and in general. */
+async function setUp() {
+  for (const [side, user] of [
+    [A, ana],
+    [B, ben],
+  ]) {
+    const submit = await register(side.page, user);
+    await submit();
+  }
+  tokens.ana = await login(ana);
+  tokens.ben = await login(ben);
+  const room = await api('/rooms', { method: 'POST', token: tokens.ana, body: { name: roomName } });
+  assert.equal(room.status, 201, room.text);
+  roomId = room.json.id;
+  const add = await api(`/rooms/${roomId}/members`, { method: 'POST', token: tokens.ana, body: { username: ben.username } });
+  assert.ok(add.status === 201 || add.status === 200, add.text);
+  const rooms = await api('/rooms', { token: tokens.ana });
+  generalId = rooms.json.find((r) => r.isGeneral || r.kind === 'general').id;
+
+  await post(tokens.ana, roomId, 'Morning all, coffee first.');
+  target = await post(tokens.ana, roomId, `👍 The ${WORD} report is ready, have a look before Friday.`);
+  const file = await upload(tokens.ana, 'notes.txt', 'release notes');
+  await post(tokens.ana, roomId, `${WORD} notes attached`, { attachmentIds: [file.id] });
+  await post(tokens.ben, roomId, `Thanks! I will read the ${WORD} report tonight.`);
+  await post(tokens.ana, generalId, `Public note: ${WORD} is also mentioned in general.`);
+  for (let i = 1; i <= FILLERS; i++) {
+    await post(i % 2 ? tokens.ana : tokens.ben, roomId, `Filler message number ${i} about lunch plans.`);
+  }
 }
 
 const hits = (page) => page.getByTestId('search-hit');
@@ -56,39 +89,11 @@ describe('Search and notifications in a real browser', { timeout: 10 * 60_000 },
     browser = await launch();
     A = await newUserContext(browser, { colorScheme: 'light' });
     B = await newUserContext(browser, { colorScheme: 'dark' });
+    await setUp();
   });
 
   after(async () => {
     await browser?.close();
-  });
-
-  step('two users; ana writes in a shared room (an early message, a file, many after) and in general', async () => {
-    for (const [side, user] of [
-      [A, ana],
-      [B, ben],
-    ]) {
-      const submit = await register(side.page, user);
-      await submit();
-    }
-    tokens.ana = await login(ana);
-    tokens.ben = await login(ben);
-    const room = await api('/rooms', { method: 'POST', token: tokens.ana, body: { name: roomName } });
-    assert.equal(room.status, 201, room.text);
-    roomId = room.json.id;
-    const add = await api(`/rooms/${roomId}/members`, { method: 'POST', token: tokens.ana, body: { username: ben.username } });
-    assert.ok(add.status === 201 || add.status === 200, add.text);
-    const rooms = await api('/rooms', { token: tokens.ana });
-    generalId = rooms.json.find((r) => r.isGeneral || r.kind === 'general').id;
-
-    await post(tokens.ana, roomId, 'Morning all, coffee first.');
-    target = await post(tokens.ana, roomId, `👍 The ${WORD} report is ready, have a look before Friday.`);
-    const file = await upload(tokens.ana, 'notes.txt', 'release notes');
-    await post(tokens.ana, roomId, `${WORD} notes attached`, { attachmentIds: [file.id] });
-    await post(tokens.ben, roomId, `Thanks! I will read the ${WORD} report tonight.`);
-    await post(tokens.ana, generalId, `Public note: ${WORD} is also mentioned in general.`);
-    for (let i = 1; i <= FILLERS; i++) {
-      await post(i % 2 ? tokens.ana : tokens.ben, roomId, `Filler message number ${i} about lunch plans.`);
-    }
   });
 
   step('search: ben finds the word in every room he can read, highlighted, with room, author and time', async () => {
@@ -164,7 +169,7 @@ describe('Search and notifications in a real browser', { timeout: 10 * 60_000 },
     page.off('request', onRequest);
   });
 
-  step('notification settings: ana picks a level, mutes for 8 hours, turns the digest off; all of it is there after a reload', async () => {
+  nstep('notification settings: ana picks a level, mutes for 8 hours, turns the digest off; all of it is there after a reload', async () => {
     const { page } = A;
     await page.goto('/');
     await waitConnected(page);
@@ -199,7 +204,7 @@ describe('Search and notifications in a real browser', { timeout: 10 * 60_000 },
     await dlg.getByRole('button', { name: 'Close' }).click();
   });
 
-  step("room notifications: ben mutes the room until he unmutes and sets it to mentions; it stays so after a reload", async () => {
+  nstep("room notifications: ben mutes the room until he unmutes and sets it to mentions; it stays so after a reload", async () => {
     const { page } = B;
     await page.goto(`/chat/${roomId}`);
     await page.getByRole('heading', { name: roomName }).waitFor();
@@ -226,7 +231,7 @@ describe('Search and notifications in a real browser', { timeout: 10 * 60_000 },
     await page.keyboard.press('Escape');
   });
 
-  step('push: the service worker registers; enabling either works or says why not; a push shows a notification that opens the room', async () => {
+  nstep('push: the service worker registers; enabling either works or says why not; a push shows a notification that opens the room', async () => {
     const { page, context } = A;
     const origin = new URL(env.baseUrl).origin;
     await context.grantPermissions(['notifications'], { origin });

@@ -1,51 +1,33 @@
 // A room's notification override: its level (or the user's default) and its mute
 // (PUT /notification-settings/rooms/{id}; both unset removes the override). Saved at once.
 
-import { useEffect, useId, useState } from 'react';
+import { useId } from 'react';
 import { useAuth } from '../auth/AuthProvider';
-import { messageOf } from '../api/errors';
 import type { NotificationLevel, RoomNotificationSettings } from '../api/types';
 import { FormError } from './Field';
 import { MuteControls } from './MuteControls';
+import { useAutoSave } from './useAutoSave';
 import { LEVEL_TEXT } from '../lib/push';
 
 export function RoomNotifications({ roomId }: { roomId: number }) {
   const { api } = useAuth();
   const id = useId();
-  const [entry, setEntry] = useState<RoomNotificationSettings | null>(null);
-  const [userLevel, setUserLevel] = useState<NotificationLevel | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-  const [saved, setSaved] = useState(false);
-
-  useEffect(() => {
-    api
-      .notificationSettings()
-      .then((s) => {
-        setUserLevel(s.level);
-        setEntry(s.rooms.find((r) => r.roomId === roomId) ?? { roomId, level: null, mutedUntil: null });
-      })
-      .catch((x) => setError(messageOf(x)));
-  }, [api, roomId]);
-
-  async function save(patch: Partial<Pick<RoomNotificationSettings, 'level' | 'mutedUntil'>>) {
-    if (!entry) return;
-    const next = { ...entry, ...patch };
-    setEntry(next);
-    setSaving(true);
-    setSaved(false);
-    setError(null);
-    try {
-      const answer = await api.putRoomNotificationSettings(roomId, next);
-      setEntry({ ...next, ...answer });
-      setSaved(true);
-    } catch (x) {
-      setEntry(entry);
-      setError(messageOf(x));
-    } finally {
-      setSaving(false);
-    }
-  }
+  // The user's own level comes along, to say what "Default" means.
+  const {
+    value: entry,
+    error,
+    saving,
+    saved,
+    save,
+  } = useAutoSave<RoomNotificationSettings & { userLevel?: NotificationLevel }>(
+    `${roomId}`,
+    async () => {
+      const s = await api.notificationSettings();
+      return { ...(s.rooms.find((r) => r.roomId === roomId) ?? { roomId, level: null, mutedUntil: null }), userLevel: s.level };
+    },
+    (next) => api.putRoomNotificationSettings(roomId, next),
+  );
+  const userLevel = entry?.userLevel;
 
   return (
     <section className="dialog-section" aria-labelledby={`${id}-h`} data-testid="room-notifications">

@@ -7,6 +7,7 @@ import { useAuth } from '../auth/AuthProvider';
 import { messageOf } from '../api/errors';
 import type { NotificationLevel, NotificationSettings } from '../api/types';
 import { Dialog } from '../components/Dialog';
+import { useAutoSave } from '../components/useAutoSave';
 import { FormError } from '../components/Field';
 import { MuteControls } from '../components/MuteControls';
 import { LEVEL_TEXT } from '../lib/push';
@@ -17,35 +18,11 @@ const LEVELS: NotificationLevel[] = ['all', 'mentions', 'none'];
 export function NotificationsDialog({ onClose }: { onClose: () => void }) {
   const { api } = useAuth();
   const id = useId();
-  const [settings, setSettings] = useState<NotificationSettings | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-  const [saved, setSaved] = useState(false);
-
-  useEffect(() => {
-    api
-      .notificationSettings()
-      .then(setSettings)
-      .catch((x) => setError(messageOf(x)));
-  }, [api]);
-
-  async function save(patch: Partial<Pick<NotificationSettings, 'level' | 'mutedUntil' | 'emailDigest'>>) {
-    if (!settings) return;
-    const next = { ...settings, ...patch };
-    setSettings(next);
-    setSaving(true);
-    setSaved(false);
-    setError(null);
-    try {
-      setSettings(await api.putNotificationSettings(next));
-      setSaved(true);
-    } catch (x) {
-      setError(messageOf(x));
-      setSettings(settings);
-    } finally {
-      setSaving(false);
-    }
-  }
+  const { value: settings, error, saving, saved, save } = useAutoSave<NotificationSettings>(
+    api,
+    () => api.notificationSettings(),
+    (next) => api.putNotificationSettings(next),
+  );
 
   return (
     <Dialog title="Notifications" onClose={onClose} wide>
