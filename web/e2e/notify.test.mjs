@@ -18,7 +18,7 @@ const roomName = `find-${sfx}`;
 // A word nobody else's messages have, so the hits are only these.
 const WORD = `zephyr${sfx}`;
 /** Messages after the one searched for: more than a page (50), so the room opens around it. */
-const FILLERS = 80;
+const FILLERS = 110;
 
 let browser;
 let A; // ana
