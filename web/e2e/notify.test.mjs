@@ -181,7 +181,7 @@ describe('Search and notifications in a real browser', { timeout: 10 * 60_000 },
     await saved.filter({ hasText: 'Saved.' }).waitFor();
     await dlg.getByRole('button', { name: 'Mute notifications for 8 hours' }).click();
     await dlg.getByTestId('mute-state').filter({ hasText: /^Muted until / }).waitFor();
-    await dlg.getByRole('checkbox', { name: /e-mail digest/i }).uncheck();
+    await dlg.getByRole('checkbox', { name: /digest/i }).uncheck();
     await eventually(async () => (await api('/notification-settings', { token: tokens.ana })).json?.emailDigest === false, { message: 'the digest off on the server' });
     const stored = (await api('/notification-settings', { token: tokens.ana })).json;
     assert.equal(stored.level, 'all');
@@ -194,10 +194,10 @@ describe('Search and notifications in a real browser', { timeout: 10 * 60_000 },
     await page.getByTestId('notifications-button').click();
     await dlg.waitFor();
     assert.equal(await dlg.getByRole('radio', { name: 'All messages' }).isChecked(), true);
-    assert.equal(await dlg.getByRole('checkbox', { name: /e-mail digest/i }).isChecked(), false);
+    assert.equal(await dlg.getByRole('checkbox', { name: /digest/i }).isChecked(), false);
     await dlg.getByTestId('mute-state').filter({ hasText: /^Muted until / }).waitFor();
     // Unmute, and back to the default level for the steps after this one.
-    await dlg.getByRole('button', { name: 'Unmute' }).click();
+    await dlg.getByRole('button', { name: 'Unmute', exact: true }).click();
     await dlg.getByTestId('mute-state').filter({ hasText: 'Not muted' }).waitFor();
     await dlg.getByRole('radio', { name: 'Direct messages and mentions' }).check();
     await eventually(async () => (await api('/notification-settings', { token: tokens.ana })).json?.level === 'mentions', { message: 'level back to mentions' });
@@ -248,7 +248,7 @@ describe('Search and notifications in a real browser', { timeout: 10 * 60_000 },
     );
     assert.equal(scriptURL, `${origin}/sw.js`);
     const outcome = await eventually(async () => {
-      if (await dlg.getByTestId('push-state').filter({ hasText: 'Enabled on this device.' }).count()) return 'enabled';
+      if (await dlg.getByTestId('push-state').filter({ hasText: /^Enabled on this device\.$/ }).count()) return 'enabled';
       if (await dlg.getByRole('alert').count()) return 'error';
       return null;
     }, { timeout: 30_000, message: 'enabled, or an error' });
