@@ -45,6 +45,130 @@ pub struct Settings {
     pub rate_limit_max_keys: usize,
     /// Uploads, downloads and where the bytes live (docs/architecture.md, "Files").
     pub files: FileSettings,
+    /// Web Push (docs/architecture.md, "Notifications").
+    pub push: PushSettings,
+}
+
+/// Web Push: keys, what may be subscribed, and how pushes are sent (`PUSH_*`).
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// `PUSH_ENABLED`: false answers the push routes with 503 `push_disabled` and sends nothing.
+    pub enabled: bool,
+    /// `PUSH_VAPID_PRIVATE_KEY`: a base64url P-256 scalar (32 bytes) or a PKCS#8 PEM; unset:
+    /// one is made on first start and kept in `instance_secrets`, shared by the replicas.
+    pub vapid_private_key: Option<Secret>,
+    /// `PUSH_VAPID_SUBJECT`: the contact push services see in the VAPID token (`mailto:` or
+    /// `https:`); unset: `PUBLIC_URL` when it is https, else a placeholder address.
+    pub vapid_subject: String,
+    /// `PUSH_ALLOW_INSECURE_ENDPOINTS`: accept http endpoints and private hosts (tests, dev).
+    pub allow_insecure_endpoints: bool,
+    /// `PUSH_MAX_SUBSCRIPTIONS_PER_USER`: past it, the user's oldest subscription is replaced.
+    pub max_subscriptions_per_user: u32,
+    /// `PUSH_COLLAPSE_SECONDS`: after a push for a room, later messages of that room wait
+    /// this long and go as one push with their count.
+    pub collapse: Duration,
+    /// `PUSH_TTL_SECONDS`: how long a push service keeps an undelivered push (`TTL`).
+    pub ttl: Duration,
+    /// `PUSH_CONCURRENCY`: pushes in flight at once.
+    pub concurrency: usize,
+    /// `PUSH_RETRIES`: further tries after a network error, 429 or 5xx.
+    pub retries: u32,
+    /// `PUSH_REDACT_CONTENT`: pushes say who wrote, never what.
+    pub redact_content: bool,
+    /// `PUSH_QUEUE`: stored messages waiting for the notifier; past it they are dropped
+    /// (counted and logged), never slowing a send.
+    pub queue: usize,
+}
+
+/// A secret setting: its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+/// The VAPID subject when neither `PUSH_VAPID_SUBJECT` nor an https `PUBLIC_URL` gives one.
+pub const DEFAULT_VAPID_SUBJECT: &str = "mailto:push@cloudchat.invalid";
+
+impl PushSettings {
+    pub fn development() -> Self {
+        Self {
+            enabled: true,
+            vapid_private_key: None,
+            vapid_subject: DEFAULT_VAPID_SUBJECT.to_owned(),
+            allow_insecure_endpoints: false,
+            max_subscriptions_per_user: 10,
+            collapse: Duration::from_secs(60),
+            ttl: Duration::from_secs(3600),
+            concurrency: 16,
+            retries: 3,
+            redact_content: false,
+            queue: 1024,
+        }
+    }
+
+    fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::development();
+        let public_https = var("PUBLIC_URL").filter(|u| u.starts_with("https://"));
+        Ok(Self {
+            enabled: bool_var("PUSH_ENABLED", d.enabled)?,
+            vapid_private_key: var("PUSH_VAPID_PRIVATE_KEY").map(Secret),
+            vapid_subject: var("PUSH_VAPID_SUBJECT")
+                .or(public_https)
+                .unwrap_or(d.vapid_subject),
+            allow_insecure_endpoints: bool_var(
+                "PUSH_ALLOW_INSECURE_ENDPOINTS",
+                d.allow_insecure_endpoints,
+            )?,
+            max_subscriptions_per_user: parse_var(
+                "PUSH_MAX_SUBSCRIPTIONS_PER_USER",
+                d.max_subscriptions_per_user,
+            )?,
+            collapse: secs_var("PUSH_COLLAPSE_SECONDS", d.collapse)?,
+            ttl: secs_var("PUSH_TTL_SECONDS", d.ttl)?,
+            concurrency: parse_var("PUSH_CONCURRENCY", d.concurrency)?,
+            retries: parse_var("PUSH_RETRIES", d.retries)?,
+            redact_content: bool_var("PUSH_REDACT_CONTENT", d.redact_content)?,
+            queue: parse_var("PUSH_QUEUE", d.queue)?,
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_subscriptions_per_user == 0 {
+            return Err(ConfigError::new(
+                "PUSH_MAX_SUBSCRIPTIONS_PER_USER",
+                "must be at least 1",
+            ));
+        }
+        if self.collapse.is_zero() {
+            return Err(ConfigError::new(
+                "PUSH_COLLAPSE_SECONDS",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=256).contains(&self.concurrency) {
+            return Err(ConfigError::new("PUSH_CONCURRENCY", "must be 1 to 256"));
+        }
+        if self.retries > 10 {
+            return Err(ConfigError::new("PUSH_RETRIES", "must be 0 to 10"));
+        }
+        if self.queue == 0 {
+            return Err(ConfigError::new("PUSH_QUEUE", "must be at least 1"));
+        }
+        // RFC 8292: the subject is a contact URI.
+        if !(self.vapid_subject.starts_with("mailto:")
+            || self.vapid_subject.starts_with("https://"))
+        {
+            return Err(ConfigError::new(
+                "PUSH_VAPID_SUBJECT",
+                "must be a mailto: or https: URI (RFC 8292)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Where uploaded files are stored (`STORAGE_URL`).
@@ -430,6 +554,7 @@ impl Settings {
             revocation_poll: Duration::from_millis(2000),
             rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
             files: FileSettings::development(StorageConfig::Local(PathBuf::from("data/files"))),
+            push: PushSettings::development(),
         }
     }
 
@@ -474,6 +599,7 @@ impl Settings {
             revocation_poll: millis_var("REVOCATION_POLL_MS", d.revocation_poll)?,
             rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
             files: FileSettings::from_env(env, &data_dir)?,
+            push: PushSettings::from_env()?,
         })
     }
 
@@ -492,6 +618,7 @@ impl Settings {
         }
         self.limits.validate()?;
         self.files.validate()?;
+        self.push.validate()?;
         if self.revocation_poll < Duration::from_millis(100) {
             return Err(ConfigError::new(
                 "REVOCATION_POLL_MS",

@@ -85,6 +85,14 @@ pub enum ApiError {
     /// Object storage failed (the cause is logged).
     #[error("storage unavailable")]
     StorageUnavailable(anyhow::Error),
+    /// `PUSH_ENABLED=false`.
+    #[error("push disabled")]
+    PushDisabled,
+    /// A subscription endpoint that is not https on a public host (the reason).
+    #[error("push endpoint refused")]
+    PushEndpointRefused(&'static str),
+    #[error("push subscription not found")]
+    PushSubscriptionNotFound,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -133,6 +141,9 @@ impl ApiError {
             ApiError::UploadQuotaExceeded { .. } => ErrorCode::UploadQuotaExceeded,
             ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             ApiError::StorageUnavailable(_) => ErrorCode::StorageUnavailable,
+            ApiError::PushDisabled => ErrorCode::PushDisabled,
+            ApiError::PushEndpointRefused(_) => ErrorCode::PushEndpointRefused,
+            ApiError::PushSubscriptionNotFound => ErrorCode::PushSubscriptionNotFound,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
@@ -283,6 +294,20 @@ impl ApiError {
             ApiError::StorageUnavailable(_) => Problem::unavailable(
                 self.code().as_str(),
                 "file storage is not answering; retry shortly",
+            ),
+            ApiError::PushDisabled => Problem::unavailable(
+                self.code().as_str(),
+                "Web Push is turned off on this server (PUSH_ENABLED=false)",
+            ),
+            ApiError::PushEndpointRefused(why) => Problem::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                self.code().as_str(),
+                format!("endpoint: {why}"),
+            )
+            .with_errors(vec![FieldError::new("endpoint", *why)]),
+            ApiError::PushSubscriptionNotFound => Problem::not_found(
+                self.code().as_str(),
+                "no such push subscription of yours",
             ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod images;
 pub mod openapi;
 pub mod ops;
+pub mod push;
 pub mod routes;
 pub mod startup;
 pub mod storage;

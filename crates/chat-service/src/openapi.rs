@@ -3,7 +3,9 @@
 use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::OpenApi;
 
-use crate::routes::{dms, files, members, mentions, messages, presence, rooms, tickets, uploads};
+use crate::routes::{
+    dms, files, members, mentions, messages, notifications, presence, push, rooms, tickets, uploads,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +17,8 @@ use crate::routes::{dms, files, members, mentions, messages, presence, rooms, ti
         mentions::list,
         tickets::create,
         presence::get,
+        notifications::get, notifications::put, notifications::put_room,
+        push::vapid_public_key, push::subscribe, push::list, push::unsubscribe,
         uploads::create, files::set_cookie, files::clear_cookie, files::download, files::download_thumbnail,
     ),
     modifiers(&BearerAuth, &FilesCookie, &SharedAnswers, &FieldRules)

@@ -18,6 +18,7 @@ use crate::auth_client::AuthClient;
 use crate::batcher::SendBatcher;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::images::ImageWorkers;
+use crate::push::WebPush;
 use crate::routes;
 use crate::storage::Storage;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub storage: Storage,
     /// Decodes uploaded images, a bounded number at once, off the async threads.
     pub images: ImageWorkers,
+    /// Web Push; None when `PUSH_ENABLED=false`.
+    pub push: Option<WebPush>,
 }
 
 pub struct Application {
@@ -81,10 +84,7 @@ impl Application {
             &pool,
         )
         .await?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(5))
-            .build()?;
+        let http = http_client().build()?;
         let auth_url = settings.auth_url.trim_end_matches('/').to_owned();
         let verifier = Verifier::from_jwks_url(
             &settings.jwt_issuer,
@@ -119,6 +119,12 @@ impl Application {
             settings.revocation_poll,
             |_| {},
         );
+        // The same settings, but no redirects: an endpoint was checked to be public, and a
+        // redirect must not take a push elsewhere.
+        let push_http = http_client()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let push = WebPush::start(&settings.push, &db.pool, relay.clone(), push_http).await?;
         let auth = AuthClient::new(http, &auth_url, held_key);
         let internal_keys = settings.internal_keys.accepting(ACCEPTS_KEYS);
         // SQLite has one writer anyway; on PostgreSQL the writers (each with its share of the
@@ -145,6 +151,7 @@ impl Application {
             revoked: revoked.clone(),
             storage,
             images,
+            push,
         });
         let port = listener.local_addr()?.port();
         let keys = verifier.clone();
@@ -204,6 +211,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The settings of every HTTP client chat-service makes (auth-service, JWKS, push services).
+fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
 }
 
 /// Sweeps expired tickets every minute and re-reads the JWKS every five (key rotation).

@@ -1,8 +1,8 @@
 //! The one-process quick start: auth-service and chat-service on loopback ports, the relay on
 //! the public port, and in front of them the same public paths nginx serves in deployments —
 //! `/auth/*`, `/users*`, `/.well-known/*` to auth-service, `/rooms*`, `/messages/*`,
-//! `/ws-tickets`, `/dms`, `/mentions`, `/presence`, `/uploads`, `/files/*` to chat-service
-//! (files streamed both ways), `/ws` to the relay,
+//! `/ws-tickets`, `/dms`, `/mentions`, `/presence`, `/push/*`, `/notification-settings*`,
+//! `/uploads`, `/files/*` to chat-service (files streamed both ways), `/ws` to the relay,
 //! everything else to the web app — behind
 //! the same front door (`front.rs`). The relay's internal API and the process's `/healthz`,
 //! `/readyz` and `/metrics` answer only on a loopback ops port. The services still talk to
@@ -335,6 +335,8 @@ pub async fn start_with_listener(
                     "/dms",
                     "/mentions",
                     "/presence",
+                    "/push",
+                    "/notification-settings",
                 ] {
                     cfg.service(web::scope(prefix).default_service(proxy::to(chat_url.clone())));
                 }

@@ -310,6 +310,13 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Reads an RFC 3339 date-time, as the JSON API takes it, as Unix milliseconds.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let t = time::OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 #[cfg(test)]
 mod time_tests {
     #[test]

@@ -666,6 +666,12 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// Object storage did not answer.
     StorageUnavailable,
+    /// Web Push is turned off on this server (`PUSH_ENABLED=false`).
+    PushDisabled,
+    /// A push subscription whose endpoint is not https on a public host.
+    PushEndpointRefused,
+    /// No such push subscription of the caller's.
+    PushSubscriptionNotFound,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -724,6 +730,9 @@ impl ErrorCode {
             ErrorCode::UploadQuotaExceeded => "upload_quota_exceeded",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::PushDisabled => "push_disabled",
+            ErrorCode::PushEndpointRefused => "push_endpoint_refused",
+            ErrorCode::PushSubscriptionNotFound => "push_subscription_not_found",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }

@@ -2,6 +2,7 @@
 
 pub mod files;
 pub mod mentions;
+pub mod notifications;
 
 use service_kit::FieldError;
 

@@ -166,7 +166,23 @@ pub async fn send_many(
             *answer = Err(err.into());
         }
     }
+    notify_away(state, &answers);
     answers.into_iter().map(|a| a.map(delivered)).collect()
+}
+
+/// Hands the newly stored messages (not retries of stored ones) to the push notifier, which
+/// works in the background and never slows the send.
+fn notify_away(state: &AppState, answers: &[ApiResult<Stored>]) {
+    if let Some(push) = &state.push {
+        push.notify(
+            answers
+                .iter()
+                .flatten()
+                .filter(|stored| !stored.duplicate)
+                .map(|stored| crate::push::notifier::Notice::of(&stored.message))
+                .collect(),
+        );
+    }
 }
 
 /// A reply must answer a live message of its own room.

@@ -8,6 +8,8 @@
 pub mod members;
 pub mod mentions;
 pub mod messages;
+pub mod notifications;
+pub mod push;
 pub mod rooms;
 pub mod tickets;
 pub mod uploads;

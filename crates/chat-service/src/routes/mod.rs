@@ -6,7 +6,9 @@ pub(crate) mod internal_ws;
 pub(crate) mod members;
 pub(crate) mod mentions;
 pub(crate) mod messages;
+pub(crate) mod notifications;
 pub(crate) mod presence;
+pub(crate) mod push;
 pub(crate) mod rooms;
 pub(crate) mod tickets;
 pub(crate) mod uploads;
@@ -16,6 +18,34 @@ use wire::Publish;
 
 use crate::ops::Outcome;
 use crate::startup::AppState;
+
+/// A JSON body's fields. Bodies whose fields may all be null are read through it (serde's
+/// `try_from`): serde alone would also take such a struct from an array of its values, which
+/// the schema forbids.
+pub(crate) type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// Takes the field `name` out of a body: missing is an error, null is whatever `T` makes of
+/// it (`None` for an `Option`).
+pub(crate) fn take<T: serde::de::DeserializeOwned>(
+    body: &mut JsonObject,
+    name: &str,
+) -> Result<T, String> {
+    let value = body
+        .remove(name)
+        .ok_or_else(|| format!("missing field `{name}`"))?;
+    serde_json::from_value(value).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Like [`take`], for a field that may be left out.
+pub(crate) fn take_optional<T: serde::de::DeserializeOwned>(
+    body: &mut JsonObject,
+    name: &str,
+) -> Result<Option<T>, String> {
+    match body.remove(name) {
+        None => Ok(None),
+        Some(value) => serde_json::from_value(value).map_err(|e| format!("{name}: {e}")),
+    }
+}
 
 /// Tells the relays what an operation started in a REST call did, in the background (control
 /// items are retried until a relay accepts them, deliveries alone get one try; see
@@ -63,6 +93,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(messages::read_markers)
         .service(mentions::list)
         .service(presence::get)
+        .service(notifications::get)
+        .service(notifications::put)
+        .service(notifications::put_room)
+        .service(push::vapid_public_key)
+        .service(push::subscribe)
+        .service(push::list)
+        .service(push::unsubscribe)
         .service(tickets::create)
         .service(uploads::create)
         .service(files::cookie_resource())

@@ -133,3 +133,15 @@ pub(crate) async fn remove(conn: &mut sqlx::AnyConnection, message_id: i64) -> a
         .context("removing a message's mentions")?;
     Ok(())
 }
+
+/// Everyone a stored message mentions (its mention rows: named users, or every member for
+/// `@room`; never its author).
+pub async fn mentioned_by(pool: &AnyPool, message_id: i64) -> anyhow::Result<Vec<Uuid>> {
+    let rows: Vec<(UuidText,)> =
+        sqlx::query_as("SELECT user_id FROM mentions WHERE message_id = $1")
+            .bind(message_id)
+            .fetch_all(pool)
+            .await
+            .context("reading a message's mentions")?;
+    Ok(rows.into_iter().map(|(id,)| id.into()).collect())
+}

@@ -6,6 +6,8 @@
 pub mod members;
 pub mod mentions;
 pub mod messages;
+pub mod notifications;
+pub mod push;
 pub mod reactions;
 pub mod rooms;
 pub mod secrets;

@@ -197,3 +197,14 @@ pub(crate) fn seqs(page: &Value) -> Vec<i64> {
         .map(|m| m["seq"].as_i64().unwrap())
         .collect()
 }
+
+/// A group room "team" of alice (its owner), bob and carol.
+pub(crate) async fn team(stack: &ChatStack) -> (User, User, User, i64) {
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let carol = stack.signup("carol").await;
+    let room = stack.create_room(&alice, "team").await;
+    stack.add_member_ok(&alice, room, &bob).await;
+    stack.add_member_ok(&alice, room, &carol).await;
+    (alice, bob, carol, room)
+}

@@ -15,6 +15,7 @@ mod limits;
 mod members;
 mod mentions;
 mod messages;
+mod push;
 mod reactions;
 mod receipts;
 mod replies;

@@ -7,7 +7,7 @@ use test_support::{Engine, both_engines};
 use wire::protocol::SendMessage;
 use wire::{ChatAction, ServerFrame};
 
-use crate::helpers::{GENERAL, TestApp, User, ack, event, ok, spawn_app, spawn_app_with};
+use crate::helpers::{GENERAL, TestApp, User, ack, event, ok, spawn_app, spawn_app_with, team};
 
 fn ids(users: &[&User]) -> Value {
     json!(users.iter().map(|u| u.id.to_string()).collect::<Vec<_>>())
@@ -36,17 +36,6 @@ async fn mentions_of(app: &TestApp, user: &User) -> Vec<String> {
     let res = app.get(user, "/mentions").await;
     assert_eq!(res.status(), StatusCode::OK);
     contents(&res.json().await.unwrap())
-}
-
-/// A group room of alice (owner), bob and carol.
-async fn team(app: &TestApp) -> (User, User, User, i64) {
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let carol = app.signup("carol").await;
-    let room = app.create_room(&alice, "team").await;
-    app.add_member_ok(&alice, room, &bob).await;
-    app.add_member_ok(&alice, room, &carol).await;
-    (alice, bob, carol, room)
 }
 
 async fn names_resolve_to_members(engine: Engine) {
