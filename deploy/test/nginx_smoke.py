@@ -218,6 +218,9 @@ def run_checks(port, access_log) -> int:
         ("DELETE", "/push/subscriptions/0190b1a2-0000-7000-8000-000000000001", json_api, "chat-service"),
         ("PUT", "/notification-settings", json_api, "chat-service"),
         ("PUT", "/notification-settings/rooms/5", json_api, "chat-service"),
+        # A digest's unsubscribe link opened in a browser is chat-service's page, not the SPA.
+        ("GET", "/notifications/unsubscribe?user=u&sig=s", nav, "chat-service"),
+        ("POST", "/notifications/unsubscribe?user=u&sig=s", {"Content-Type": "application/x-www-form-urlencoded"}, "chat-service"),
         ("POST", "/uploads?filename=a.png", json_api, "chat-service"),
         ("POST", "/files/cookie", json_api, "chat-service"),
         ("DELETE", "/files/cookie", {}, "chat-service"),

@@ -28,6 +28,9 @@ pub enum ApiError {
     OriginNotAllowed,
     #[error("not found")]
     NotFound(&'static str),
+    /// `POST /internal/mail` for a user id no account has.
+    #[error("user not found")]
+    UserNotFound,
     #[error("rate limited")]
     RateLimited(u64),
     #[error(transparent)]
@@ -82,6 +85,7 @@ impl ApiError {
                 "cookie-authenticated requests must come from an allowed Origin",
             ),
             ApiError::NotFound(what) => Problem::not_found("not_found", format!("no such {what}")),
+            ApiError::UserNotFound => Problem::not_found("user_not_found", "no user has that id"),
             ApiError::RateLimited(secs) => Problem::rate_limited(*secs),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }

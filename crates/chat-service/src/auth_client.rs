@@ -1,4 +1,5 @@
-//! auth-service's internal user look-ups, for adding members and opening direct rooms.
+//! auth-service's internal API: user look-ups, for adding members and opening direct rooms,
+//! and mail to a user (e-mail digests).
 
 use std::time::Duration;
 
@@ -66,6 +67,40 @@ impl AuthClient {
                 tracing::warn!(%status, "auth-service refused a user look-up");
                 Err(ApiError::AuthUnavailable)
             }
+        }
+    }
+}
+
+/// What auth-service made of a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailOutcome {
+    /// Taken for delivery (sent in the background).
+    Accepted,
+    /// No account has this id (any more).
+    NoSuchUser,
+    /// Not taken: unreachable, or an answer we did not expect (said here, and logged).
+    Failed(String),
+}
+
+impl AuthClient {
+    /// Asks auth-service to mail the user (`POST /internal/mail`).
+    pub async fn send_mail(&self, mail: &wire::MailRequest, request_id: &str) -> MailOutcome {
+        let res = self
+            .http
+            .post(format!("{}/internal/mail", self.base))
+            .header(INTERNAL_KEY_HEADER, self.key.as_str())
+            .header(REQUEST_ID_HEADER, request_id)
+            .timeout(Duration::from_secs(5))
+            .json(mail)
+            .send()
+            .await;
+        match res {
+            Ok(res) => match res.status() {
+                reqwest::StatusCode::ACCEPTED => MailOutcome::Accepted,
+                reqwest::StatusCode::NOT_FOUND => MailOutcome::NoSuchUser,
+                status => MailOutcome::Failed(format!("auth-service answered {status}")),
+            },
+            Err(err) => MailOutcome::Failed(err.without_url().to_string()),
         }
     }
 }

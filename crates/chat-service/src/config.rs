@@ -47,6 +47,83 @@ pub struct Settings {
     pub files: FileSettings,
     /// Web Push (docs/architecture.md, "Notifications").
     pub push: PushSettings,
+    /// The address people open the web app at (`PUBLIC_URL`, no trailing `/`): links in mail.
+    pub public_url: String,
+    /// E-mail digests of unread direct messages and mentions.
+    pub digest: DigestSettings,
+}
+
+/// E-mail digests (docs/architecture.md, "Notifications"): `DIGEST_*`.
+#[derive(Debug, Clone)]
+pub struct DigestSettings {
+    /// `DIGEST_ENABLED`: run the digest task at all.
+    pub enabled: bool,
+    /// `DIGEST_TICK_SECONDS`: how often the task looks for people to mail.
+    pub tick: Duration,
+    /// `DIGEST_AFTER_MINUTES`: how long a person must have been away, and an item unread,
+    /// before it is mailed; also the least time between two digests to one person.
+    pub after: Duration,
+    /// `DIGEST_MAX_ITEMS`: messages listed in one mail (the rest are counted).
+    pub max_items: usize,
+    /// `DIGEST_LOOKBACK_HOURS`: older unread items are never mailed (nor looked at).
+    pub lookback: Duration,
+}
+
+impl Default for DigestSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tick: Duration::from_secs(60),
+            after: Duration::from_secs(30 * 60),
+            max_items: 20,
+            lookback: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl DigestSettings {
+    fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let minutes = |var: &str, default: Duration| -> Result<Duration, ConfigError> {
+            let m: u64 = parse_var(var, default.as_secs() / 60)?;
+            Ok(Duration::from_secs(m.saturating_mul(60)))
+        };
+        Ok(Self {
+            enabled: bool_var("DIGEST_ENABLED", d.enabled)?,
+            tick: secs_var("DIGEST_TICK_SECONDS", d.tick)?,
+            after: minutes("DIGEST_AFTER_MINUTES", d.after)?,
+            max_items: parse_var("DIGEST_MAX_ITEMS", d.max_items)?,
+            lookback: {
+                let h: u64 = parse_var("DIGEST_LOOKBACK_HOURS", d.lookback.as_secs() / 3600)?;
+                Duration::from_secs(h.saturating_mul(3600))
+            },
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.tick.is_zero() {
+            return Err(ConfigError::new(
+                "DIGEST_TICK_SECONDS",
+                "must be at least 1",
+            ));
+        }
+        if self.after.is_zero() {
+            return Err(ConfigError::new(
+                "DIGEST_AFTER_MINUTES",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=200).contains(&self.max_items) {
+            return Err(ConfigError::new("DIGEST_MAX_ITEMS", "must be 1 to 200"));
+        }
+        if self.lookback < self.after {
+            return Err(ConfigError::new(
+                "DIGEST_LOOKBACK_HOURS",
+                "must be at least DIGEST_AFTER_MINUTES",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Web Push: keys, what may be subscribed, and how pushes are sent (`PUSH_*`).
@@ -555,6 +632,8 @@ impl Settings {
             rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
             files: FileSettings::development(StorageConfig::Local(PathBuf::from("data/files"))),
             push: PushSettings::development(),
+            public_url: "http://localhost:8080".to_owned(),
+            digest: DigestSettings::default(),
         }
     }
 
@@ -600,6 +679,10 @@ impl Settings {
             rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
             files: FileSettings::from_env(env, &data_dir)?,
             push: PushSettings::from_env()?,
+            public_url: var("PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .unwrap_or(d.public_url),
+            digest: DigestSettings::from_env()?,
         })
     }
 
@@ -619,6 +702,13 @@ impl Settings {
         self.limits.validate()?;
         self.files.validate()?;
         self.push.validate()?;
+        self.digest.validate()?;
+        if !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://")) {
+            return Err(ConfigError::new(
+                "PUBLIC_URL",
+                "must be the http(s) address of the web app, e.g. https://chat.example.com",
+            ));
+        }
         if self.revocation_poll < Duration::from_millis(100) {
             return Err(ConfigError::new(
                 "REVOCATION_POLL_MS",

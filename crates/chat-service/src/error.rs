@@ -93,6 +93,9 @@ pub enum ApiError {
     PushEndpointRefused(&'static str),
     #[error("push subscription not found")]
     PushSubscriptionNotFound,
+    /// An unsubscribe link whose signature is not ours (`/notifications/unsubscribe`).
+    #[error("invalid unsubscribe link")]
+    InvalidUnsubscribeLink,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -144,6 +147,7 @@ impl ApiError {
             ApiError::PushDisabled => ErrorCode::PushDisabled,
             ApiError::PushEndpointRefused(_) => ErrorCode::PushEndpointRefused,
             ApiError::PushSubscriptionNotFound => ErrorCode::PushSubscriptionNotFound,
+            ApiError::InvalidUnsubscribeLink => ErrorCode::InvalidUnsubscribeLink,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
@@ -308,6 +312,10 @@ impl ApiError {
             ApiError::PushSubscriptionNotFound => Problem::not_found(
                 self.code().as_str(),
                 "no such push subscription of yours",
+            ),
+            ApiError::InvalidUnsubscribeLink => Problem::forbidden(
+                self.code().as_str(),
+                "this unsubscribe link is not valid; use the newest one from a digest, or turn digests off in the app's settings",
             ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }

@@ -4,7 +4,8 @@ use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    dms, files, members, mentions, messages, notifications, presence, push, rooms, tickets, uploads,
+    dms, files, members, mentions, messages, notifications, presence, push, rooms, tickets,
+    unsubscribe, uploads,
 };
 
 #[derive(OpenApi)]
@@ -20,6 +21,7 @@ use crate::routes::{
         notifications::get, notifications::put, notifications::put_room,
         push::vapid_public_key, push::subscribe, push::list, push::unsubscribe,
         uploads::create, files::set_cookie, files::clear_cookie, files::download, files::download_thumbnail,
+        unsubscribe::page, unsubscribe::unsubscribe,
     ),
     modifiers(&BearerAuth, &FilesCookie, &SharedAnswers, &FieldRules)
 )]

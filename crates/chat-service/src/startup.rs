@@ -17,6 +17,7 @@ use tokens::{RevocationSource, RevokedSessions, SessionStatus, Verifier};
 use crate::auth_client::AuthClient;
 use crate::batcher::SendBatcher;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
+use crate::domain::unsubscribe::{self, UnsubscribeKey};
 use crate::images::ImageWorkers;
 use crate::push::WebPush;
 use crate::routes;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub images: ImageWorkers,
     /// Web Push; None when `PUSH_ENABLED=false`.
     pub push: Option<WebPush>,
+    /// Signs and checks the one-click unsubscribe links of e-mail digests.
+    pub unsubscribe: UnsubscribeKey,
 }
 
 pub struct Application {
@@ -84,6 +87,15 @@ impl Application {
             &pool,
         )
         .await?;
+        let unsubscribe = UnsubscribeKey::from_stored(
+            &crate::store::secrets::get_or_create(
+                &db.pool,
+                unsubscribe::KEY_NAME,
+                UnsubscribeKey::generate,
+                store_kit::now_ms(),
+            )
+            .await?,
+        )?;
         let http = http_client().build()?;
         let auth_url = settings.auth_url.trim_end_matches('/').to_owned();
         let verifier = Verifier::from_jwks_url(
@@ -152,6 +164,7 @@ impl Application {
             storage,
             images,
             push,
+            unsubscribe,
         });
         let port = listener.local_addr()?.port();
         let keys = verifier.clone();
@@ -192,6 +205,7 @@ impl Application {
         };
         spawn_background(state.clone(), verifier);
         crate::ops::uploads::spawn_sweeper(state.clone());
+        crate::ops::digest::spawn(state.clone());
         Ok(Self {
             port,
             server,

@@ -2,7 +2,8 @@
 //! the public port, and in front of them the same public paths nginx serves in deployments —
 //! `/auth/*`, `/users*`, `/.well-known/*` to auth-service, `/rooms*`, `/messages/*`,
 //! `/ws-tickets`, `/dms`, `/mentions`, `/presence`, `/push/*`, `/notification-settings*`,
-//! `/uploads`, `/files/*` to chat-service (files streamed both ways), `/ws` to the relay,
+//! `/notifications/*`, `/uploads`, `/files/*` to chat-service (files streamed both ways),
+//! `/ws` to the relay,
 //! everything else to the web app — behind
 //! the same front door (`front.rs`). The relay's internal API and the process's `/healthz`,
 //! `/readyz` and `/metrics` answer only on a loopback ops port. The services still talk to
@@ -251,6 +252,7 @@ pub async fn start_with_listener(
     auth.trusted_proxies =
         service_kit::TrustedProxies::parse("TRUSTED_PROXIES", &["127.0.0.1".to_owned()])?;
     auth.validate()?;
+    let public_url = auth.public_url.clone();
     let auth_app =
         auth_service::startup::Application::build_with_listener(auth, loopback()?).await?;
     let auth_url = format!("http://127.0.0.1:{}", auth_app.port());
@@ -259,6 +261,8 @@ pub async fn start_with_listener(
     chat.database_url = sqlite_url(&config.data_dir, CHAT_DB);
     chat.migrate_on_start = true;
     chat.auth_url = auth_url.clone();
+    // Links in digest mails point where auth-service's reset links do.
+    chat.public_url = public_url.trim_end_matches('/').to_owned();
     chat.internal_keys = internal_keys.clone();
     chat.relay_url = Some(ops_url.clone());
     chat.validate()?;
@@ -337,6 +341,7 @@ pub async fn start_with_listener(
                     "/presence",
                     "/push",
                     "/notification-settings",
+                    "/notifications",
                 ] {
                     cfg.service(web::scope(prefix).default_service(proxy::to(chat_url.clone())));
                 }

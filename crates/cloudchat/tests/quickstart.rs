@@ -237,6 +237,16 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         presence,
         json!([{"userId": me, "online": true, "lastSeenAt": null}])
     );
+
+    // A digest's unsubscribe link reaches chat-service (its own page), never the web app.
+    let link = format!("{base}/notifications/unsubscribe?user={me}&sig=forged");
+    let res = http.get(&link).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("This link is not valid"));
+    let res = http.post(&link).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let problem: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "invalid_unsubscribe_link");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -310,7 +310,8 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Reads an RFC 3339 date-time, as the JSON API takes it, as Unix milliseconds.
+/// Reads an RFC 3339 date-time, as the JSON API takes it (and as [`rfc3339`] writes them),
+/// as Unix milliseconds.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     use time::format_description::well_known::Rfc3339;
     let t = time::OffsetDateTime::parse(text, &Rfc3339).ok()?;
@@ -319,6 +320,14 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod time_tests {
+    #[test]
+    fn parses_what_it_formats() {
+        for ms in [0, 1_700_000_000_123] {
+            assert_eq!(super::parse_rfc3339(&super::rfc3339(ms)), Some(ms));
+        }
+        assert_eq!(super::parse_rfc3339("yesterday"), None);
+    }
+
     #[test]
     fn formats_milliseconds() {
         assert_eq!(

@@ -52,6 +52,7 @@ pub struct Options {
     pub redis_prefix: Option<String>,
     pub relay: Tweak<Settings>,
     pub chat: Tweak<chat_service::config::Settings>,
+    pub auth: Tweak<auth_service::config::Settings>,
 }
 
 impl Options {
@@ -62,6 +63,7 @@ impl Options {
             redis_prefix: None,
             relay: Box::new(|_| {}),
             chat: Box::new(|_| {}),
+            auth: Box::new(|_| {}),
         }
     }
 
@@ -75,6 +77,14 @@ impl Options {
         tweak: impl FnOnce(&mut chat_service::config::Settings) + 'static,
     ) -> Self {
         self.chat = Box::new(tweak);
+        self
+    }
+
+    pub fn auth(
+        mut self,
+        tweak: impl FnOnce(&mut auth_service::config::Settings) + 'static,
+    ) -> Self {
+        self.auth = Box::new(tweak);
         self
     }
 
@@ -143,6 +153,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         |a| {
             a.access_ttl = options.access_ttl;
             a.relay_url = Some(relay_http.clone());
+            (options.auth)(a)
         },
         |c| {
             c.send_limit = 100_000;

@@ -18,6 +18,28 @@ pub struct PublicUser {
     pub username: String,
 }
 
+/// `POST /internal/mail` (chat-service → auth-service): a plain-text mail to a user, whose
+/// address only auth-service knows. With `unsubscribe_url`, the mail carries the RFC 8058
+/// one-click `List-Unsubscribe` headers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MailRequest {
+    pub user_id: Uuid,
+    pub subject: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe_url: Option<String>,
+}
+
+/// The longest `subject` of a [`MailRequest`], in characters.
+pub const MAIL_SUBJECT_MAX_CHARS: usize = 200;
+/// The longest `text` of a [`MailRequest`], in bytes.
+pub const MAIL_TEXT_MAX_BYTES: usize = 64 * 1024;
+/// The longest `unsubscribe_url` of a [`MailRequest`], in bytes.
+pub const MAIL_URL_MAX_BYTES: usize = 2048;
+/// The largest `POST /internal/mail` body: the text JSON-escaped, and the rest.
+pub const MAIL_BODY_LIMIT: usize = 2 * MAIL_TEXT_MAX_BYTES + 8 * 1024;
+
 /// Where a relay delivers a payload.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase")]

@@ -672,6 +672,8 @@ pub enum ErrorCode {
     PushEndpointRefused,
     /// No such push subscription of the caller's.
     PushSubscriptionNotFound,
+    /// An e-mail unsubscribe link whose signature does not match (`/notifications/unsubscribe`).
+    InvalidUnsubscribeLink,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -733,6 +735,7 @@ impl ErrorCode {
             ErrorCode::PushDisabled => "push_disabled",
             ErrorCode::PushEndpointRefused => "push_endpoint_refused",
             ErrorCode::PushSubscriptionNotFound => "push_subscription_not_found",
+            ErrorCode::InvalidUnsubscribeLink => "invalid_unsubscribe_link",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }

@@ -347,6 +347,7 @@ async fn create_reset_link(state: &AppState, email: &str) -> anyhow::Result<Opti
                 user.username,
                 state.settings.reset_ttl.as_secs() / 60
             ),
+            unsubscribe_url: None,
         })
         .await?;
     tracing::info!(user_id = %user.id, "password reset requested");

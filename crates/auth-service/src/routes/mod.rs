@@ -40,6 +40,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(internal::user_by_id)
         .service(internal::user_by_username)
         .service(internal::revoked_sessions)
+        .service(
+            // A digest is larger than the other bodies (16 KiB).
+            web::resource("/internal/mail")
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(wire::MAIL_BODY_LIMIT)
+                        .error_handler(service_kit::problem::json_error),
+                )
+                .route(web::post().to(internal::mail)),
+        )
         .service(jwks::jwks)
         .service(jwks::openapi);
 }

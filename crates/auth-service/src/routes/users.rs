@@ -109,13 +109,9 @@ fn tell_old_address(state: &web::Data<AppState>, account: &users::User, new_emai
             new_email.masked(),
             state.settings.public_url,
         ),
+        unsubscribe_url: None,
     };
-    let state = state.clone().into_inner();
-    tokio::spawn(async move {
-        if let Err(err) = state.mailer.send(mail).await {
-            tracing::error!(error = %format!("{err:#}"), "e-mail change notice failed");
-        }
-    });
+    crate::mailer::send_in_background(state.mailer.clone(), mail, "e-mail change notice");
 }
 
 /// Counts an account change against the user's hourly budget (a stolen access token must not

@@ -5,6 +5,7 @@
 //! returns as `outbound`. A message sent over HTTP and one sent over a socket follow exactly
 //! the same rules.
 
+pub mod digest;
 pub mod members;
 pub mod mentions;
 pub mod messages;

@@ -11,6 +11,7 @@ pub(crate) mod presence;
 pub(crate) mod push;
 pub(crate) mod rooms;
 pub(crate) mod tickets;
+pub(crate) mod unsubscribe;
 pub(crate) mod uploads;
 
 use actix_web::{HttpResponse, get, web};
@@ -105,6 +106,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(files::cookie_resource())
         .service(files::download)
         .service(files::download_thumbnail)
+        .service(unsubscribe::resource())
         .service(internal_ws::connect)
         .service(internal_ws::action)
         .service(

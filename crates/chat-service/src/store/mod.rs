@@ -3,6 +3,7 @@
 //! milliseconds, flags 0/1. A table read by several statements names its columns once, in a
 //! `columns!()` macro.
 
+pub mod digests;
 pub mod members;
 pub mod mentions;
 pub mod messages;

@@ -8,6 +8,7 @@ mod helpers;
 mod batching;
 mod changes;
 mod concurrency;
+mod digest;
 mod direct;
 mod files;
 mod internal;
