@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test test-rust test-web lint asyncapi fmt web-build e2e-web e2e-deploy abuse deploy-check autobahn schemathesis bench clean-test-dbs
+.PHONY: help run test test-rust test-web lint asyncapi fmt web-build e2e-web e2e-deploy abuse deploy-check autobahn schemathesis bench bench-search clean-test-dbs
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ autobahn: ## the Autobahn WebSocket cases (1-7, 10) against the relay's frame ha
 
 bench: ## benchmarks: starts the stacks, runs crates/loadgen, writes docs/benchmarks.{md,json} (BENCH_QUICK=1: ~3-5 min)
 	bash scripts/bench.sh
+
+bench-search: ## search benchmark only: 1,000,000 messages in 1,000 rooms on PostgreSQL and SQLite; writes docs/benchmarks-search.{md,json}
+	BENCH_ONLY=search bash scripts/bench.sh
 
 clean-test-dbs: ## drop the PostgreSQL databases tests left behind
 	psql -h 127.0.0.1 -U postgres -Atc "SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'cctest\_%'" | psql -h 127.0.0.1 -U postgres -q

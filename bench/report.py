@@ -88,6 +88,15 @@ def conn_rows(name, runs):
             f"{sum(r['failed'] for r in runs)} |"]
 
 
+def search_section():
+    """The search figures (bench/search.py writes docs/benchmarks-search.md), as a section."""
+    path = Path(__file__).resolve().parents[1] / "docs" / "benchmarks-search.md"
+    if not path.is_file():
+        return []
+    body = path.read_text().split("\n", 1)[1].replace("\n## ", "\n### ").strip()
+    return ["## 6. Search", "", body, ""]
+
+
 def render(res):
     m = res.get("machine", {})
     p = res.get("parameters", {})
@@ -223,8 +232,12 @@ def render(res):
                 "", f"Processes: {prof['pids']}", "", "```"] + prof["byPidAndDso"][:25] + \
             ["```", "", "Top symbols:", "", "```"] + prof["topSymbols"][:30] + ["```", ""]
 
+    if not res.get("quick"):
+        out += search_section()
+
     out += ["## How to reproduce", "",
             "```", "make bench              # full pass (~20 min), writes docs/benchmarks.{md,json}",
+            "make bench-search       # search only (~6 min), writes docs/benchmarks-search.{md,json}",
             "BENCH_QUICK=1 make bench  # smoke pass (~3-5 min), writes docs/benchmarks-quick.{md,json}",
             "```", "",
             "Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and Redis on "

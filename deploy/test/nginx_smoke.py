@@ -212,6 +212,7 @@ def run_checks(port, access_log) -> int:
         ("POST", "/ws-tickets", json_api, "chat-service"),
         ("POST", "/dms", json_api, "chat-service"),
         ("GET", "/mentions?before=9&limit=20", json_api, "chat-service"),
+        ("GET", "/search?q=hello%20wor&sort=relevance", json_api, "chat-service"),
         ("GET", "/presence?userIds=a,b", json_api, "chat-service"),
         ("GET", "/push/vapid-public-key", json_api, "chat-service"),
         ("POST", "/push/subscriptions", json_api, "chat-service"),

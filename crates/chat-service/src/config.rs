@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use relay_client::RetryPolicy;
-use service_kit::config::{bool_var, check_database_url, millis_var, parse_var, secs_var, var};
+use service_kit::config::{
+    bool_var, check_database_url, ensure, millis_var, parse_var, secs_var, var,
+};
 use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet};
 
 #[derive(Debug, Clone)]
@@ -101,28 +103,26 @@ impl DigestSettings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.tick.is_zero() {
-            return Err(ConfigError::new(
-                "DIGEST_TICK_SECONDS",
-                "must be at least 1",
-            ));
-        }
-        if self.after.is_zero() {
-            return Err(ConfigError::new(
-                "DIGEST_AFTER_MINUTES",
-                "must be at least 1",
-            ));
-        }
-        if !(1..=200).contains(&self.max_items) {
-            return Err(ConfigError::new("DIGEST_MAX_ITEMS", "must be 1 to 200"));
-        }
-        if self.lookback < self.after {
-            return Err(ConfigError::new(
-                "DIGEST_LOOKBACK_HOURS",
-                "must be at least DIGEST_AFTER_MINUTES",
-            ));
-        }
-        Ok(())
+        ensure(
+            !self.tick.is_zero(),
+            "DIGEST_TICK_SECONDS",
+            "must be at least 1",
+        )?;
+        ensure(
+            !self.after.is_zero(),
+            "DIGEST_AFTER_MINUTES",
+            "must be at least 1",
+        )?;
+        ensure(
+            (1..=200).contains(&self.max_items),
+            "DIGEST_MAX_ITEMS",
+            "must be 1 to 200",
+        )?;
+        ensure(
+            self.lookback >= self.after,
+            "DIGEST_LOOKBACK_HOURS",
+            "must be at least DIGEST_AFTER_MINUTES",
+        )
     }
 }
 
@@ -214,37 +214,30 @@ impl PushSettings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_subscriptions_per_user == 0 {
-            return Err(ConfigError::new(
-                "PUSH_MAX_SUBSCRIPTIONS_PER_USER",
-                "must be at least 1",
-            ));
-        }
-        if self.collapse.is_zero() {
-            return Err(ConfigError::new(
-                "PUSH_COLLAPSE_SECONDS",
-                "must be at least 1",
-            ));
-        }
-        if !(1..=256).contains(&self.concurrency) {
-            return Err(ConfigError::new("PUSH_CONCURRENCY", "must be 1 to 256"));
-        }
-        if self.retries > 10 {
-            return Err(ConfigError::new("PUSH_RETRIES", "must be 0 to 10"));
-        }
-        if self.queue == 0 {
-            return Err(ConfigError::new("PUSH_QUEUE", "must be at least 1"));
-        }
+        let at_least_one = "must be at least 1";
+        ensure(
+            self.max_subscriptions_per_user > 0,
+            "PUSH_MAX_SUBSCRIPTIONS_PER_USER",
+            at_least_one,
+        )?;
+        ensure(
+            !self.collapse.is_zero(),
+            "PUSH_COLLAPSE_SECONDS",
+            at_least_one,
+        )?;
+        ensure(
+            (1..=256).contains(&self.concurrency),
+            "PUSH_CONCURRENCY",
+            "must be 1 to 256",
+        )?;
+        ensure(self.retries <= 10, "PUSH_RETRIES", "must be 0 to 10")?;
+        ensure(self.queue > 0, "PUSH_QUEUE", at_least_one)?;
         // RFC 8292: the subject is a contact URI.
-        if !(self.vapid_subject.starts_with("mailto:")
-            || self.vapid_subject.starts_with("https://"))
-        {
-            return Err(ConfigError::new(
-                "PUSH_VAPID_SUBJECT",
-                "must be a mailto: or https: URI (RFC 8292)",
-            ));
-        }
-        Ok(())
+        ensure(
+            self.vapid_subject.starts_with("mailto:") || self.vapid_subject.starts_with("https://"),
+            "PUSH_VAPID_SUBJECT",
+            "must be a mailto: or https: URI (RFC 8292)",
+        )
     }
 }
 
@@ -476,6 +469,10 @@ pub struct Limits {
     pub room_mention_max_members: u32,
     /// Uploads one message may carry (`attachmentIds`).
     pub max_attachments_per_message: u32,
+    /// Searches (`GET /search`) per user per minute.
+    pub searches_per_minute: u32,
+    /// `sort=relevance` ranks the newest this many matches of a search.
+    pub search_rank_window: u32,
 }
 
 impl Default for Limits {
@@ -496,6 +493,8 @@ impl Default for Limits {
             max_mentions_per_message: 20,
             room_mention_max_members: 500,
             max_attachments_per_message: 10,
+            searches_per_minute: 120,
+            search_rank_window: 1000,
         }
     }
 }
@@ -543,6 +542,8 @@ impl Limits {
                 "CHAT_MAX_ATTACHMENTS_PER_MESSAGE",
                 d.max_attachments_per_message,
             )?,
+            searches_per_minute: parse_var("CHAT_SEARCHES_PER_MINUTE", d.searches_per_minute)?,
+            search_rank_window: parse_var("CHAT_SEARCH_RANK_WINDOW", d.search_rank_window)?,
         })
     }
 
@@ -581,6 +582,8 @@ impl Limits {
                 "CHAT_ROOM_MENTION_MAX_MEMBERS",
                 self.room_mention_max_members,
             ),
+            ("CHAT_SEARCHES_PER_MINUTE", self.searches_per_minute),
+            ("CHAT_SEARCH_RANK_WINDOW", self.search_rank_window),
         ];
         for (var, value) in positive {
             if value == 0 {

@@ -96,6 +96,9 @@ pub enum ApiError {
     /// An unsubscribe link whose signature is not ours (`/notifications/unsubscribe`).
     #[error("invalid unsubscribe link")]
     InvalidUnsubscribeLink,
+    /// A `cursor` that is not a `nextCursor` of an earlier page.
+    #[error("invalid cursor")]
+    InvalidCursor,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -148,6 +151,7 @@ impl ApiError {
             ApiError::PushEndpointRefused(_) => ErrorCode::PushEndpointRefused,
             ApiError::PushSubscriptionNotFound => ErrorCode::PushSubscriptionNotFound,
             ApiError::InvalidUnsubscribeLink => ErrorCode::InvalidUnsubscribeLink,
+            ApiError::InvalidCursor => ErrorCode::InvalidCursor,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
@@ -317,6 +321,15 @@ impl ApiError {
                 self.code().as_str(),
                 "this unsubscribe link is not valid; use the newest one from a digest, or turn digests off in the app's settings",
             ),
+            ApiError::InvalidCursor => Problem::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                self.code().as_str(),
+                "cursor: send back the nextCursor of the previous page, unchanged",
+            )
+            .with_errors(vec![FieldError::new(
+                "cursor",
+                "must be a nextCursor from an earlier page",
+            )]),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }
     }

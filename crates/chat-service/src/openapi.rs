@@ -4,7 +4,7 @@ use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    dms, files, members, mentions, messages, notifications, presence, push, rooms, tickets,
+    dms, files, members, mentions, messages, notifications, presence, push, rooms, search, tickets,
     unsubscribe, uploads,
 };
 
@@ -16,6 +16,7 @@ use crate::routes::{
         members::list, members::add, members::remove,
         messages::history, messages::changes, messages::post, messages::edit, messages::delete, messages::react, messages::unreact, messages::mark_read, messages::read_markers,
         mentions::list,
+        search::search,
         tickets::create,
         presence::get,
         notifications::get, notifications::put, notifications::put_room,
@@ -68,6 +69,20 @@ impl utoipa::Modify for FieldRules {
             "after",
             MEMBER_CURSOR_PATTERN,
         );
+        param_pattern(
+            openapi,
+            "/search",
+            "cursor",
+            crate::ops::search::CURSOR_PATTERN,
+        );
+        for param in ["before", "after"] {
+            param_pattern(
+                openapi,
+                "/search",
+                param,
+                crate::domain::search::DATE_PATTERN,
+            );
+        }
         param_pattern(
             openapi,
             "/presence",

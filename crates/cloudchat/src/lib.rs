@@ -1,10 +1,9 @@
 //! The one-process quick start: auth-service and chat-service on loopback ports, the relay on
 //! the public port, and in front of them the same public paths nginx serves in deployments —
 //! `/auth/*`, `/users*`, `/.well-known/*` to auth-service, `/rooms*`, `/messages/*`,
-//! `/ws-tickets`, `/dms`, `/mentions`, `/presence`, `/push/*`, `/notification-settings*`,
-//! `/notifications/*`, `/uploads`, `/files/*` to chat-service (files streamed both ways),
-//! `/ws` to the relay,
-//! everything else to the web app — behind
+//! `/ws-tickets`, `/dms`, `/mentions`, `/search`, `/presence`, `/push/*`,
+//! `/notification-settings*`, `/notifications/*`, `/uploads`, `/files/*` to chat-service
+//! (files streamed both ways), `/ws` to the relay, everything else to the web app — behind
 //! the same front door (`front.rs`). The relay's internal API and the process's `/healthz`,
 //! `/readyz` and `/metrics` answer only on a loopback ops port. The services still talk to
 //! each other over HTTP with their per-caller internal keys, exactly as when they run apart.
@@ -338,6 +337,7 @@ pub async fn start_with_listener(
                     "/ws-tickets",
                     "/dms",
                     "/mentions",
+                    "/search",
                     "/presence",
                     "/push",
                     "/notification-settings",

@@ -5,12 +5,14 @@
 //!   loadgen connections  --ws URL --users FILE --n N [--pid RELAY_PID]
 //!   loadgen fanout       --ws URL[,URL] --users FILE --rates 1000,2000 [--proto nats]
 //!   loadgen http         --base URL --users FILE --login-users FILE
+//!   loadgen search       --base URL --users FILE --queries 'name=q=...;...'
 
 mod args;
 mod connections;
 mod fanout;
 mod http;
 mod net;
+mod search;
 mod setup;
 mod stats;
 
@@ -21,7 +23,7 @@ use anyhow::{Context, Result, bail};
 fn main() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = argv.split_first() else {
-        bail!("usage: loadgen <setup|connections|fanout|http> --option value ...");
+        bail!("usage: loadgen <setup|connections|fanout|http|search> --option value ...");
     };
     let args = args::Args::parse(rest)?;
     // Two workers: the machine has two cores, shared with the system under test.
@@ -37,6 +39,7 @@ fn main() -> Result<()> {
             "connections" => connections::run(&args).await,
             "fanout" => fanout::run(&args).await,
             "http" => http::run(&args).await,
+            "search" => search::run(&args).await,
             other => bail!("unknown scenario {other:?}"),
         }
     })?;

@@ -20,6 +20,15 @@ impl ConfigError {
     }
 }
 
+/// `Ok` when `ok` holds, else the error for `var`: `ensure(n > 0, "X", "must be at least 1")?`.
+pub fn ensure(ok: bool, var: &str, message: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(var, message))
+    }
+}
+
 /// The variable's value, trimmed; `None` when unset or blank.
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name)

@@ -674,6 +674,8 @@ pub enum ErrorCode {
     PushSubscriptionNotFound,
     /// An e-mail unsubscribe link whose signature does not match (`/notifications/unsubscribe`).
     InvalidUnsubscribeLink,
+    /// A page cursor that no earlier page gave out (`GET /search`).
+    InvalidCursor,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -736,6 +738,7 @@ impl ErrorCode {
             ErrorCode::PushEndpointRefused => "push_endpoint_refused",
             ErrorCode::PushSubscriptionNotFound => "push_subscription_not_found",
             ErrorCode::InvalidUnsubscribeLink => "invalid_unsubscribe_link",
+            ErrorCode::InvalidCursor => "invalid_cursor",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }

@@ -3,6 +3,7 @@
 pub mod files;
 pub mod mentions;
 pub mod notifications;
+pub mod search;
 pub mod unsubscribe;
 
 use service_kit::FieldError;

@@ -10,7 +10,7 @@ use crate::startup::AppState;
 use crate::store::mentions::{self, Mentions};
 use crate::store::messages::{self, Message};
 use crate::store::rooms::{Room, RoomKind};
-use crate::store::{reactions, users};
+use crate::store::users;
 
 /// Whom `content`, written by `author` in `room`, mentions: `@username` resolves against the
 /// room's members (everyone chat-service has met, in `general`); `@room` is every member, and
@@ -95,8 +95,6 @@ pub async fn list(
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     let (mut page, has_more) =
         messages::mentioning(&state.db.pool, caller.id, before, limit).await?;
-    reactions::attach(&state.db.pool, &mut page).await?;
-    messages::attach_replies(&state.db.pool, &mut page).await?;
-    crate::store::uploads::attach_to(&state.db.pool, &mut page).await?;
+    super::messages::as_clients_see(state, &mut page).await?;
     Ok((page, has_more))
 }

@@ -437,9 +437,7 @@ pub async fn read(
     };
     let (mut page, has_more) = messages::page(&state.db.pool, room_id, query).await?;
     // Reactions count in the answer's bytes: attached before the page is trimmed to fit.
-    reactions::attach(&state.db.pool, &mut page).await?;
-    messages::attach_replies(&state.db.pool, &mut page).await?;
-    uploads::attach_to(&state.db.pool, &mut page).await?;
+    as_clients_see(state, &mut page).await?;
     let cut = views::fit_messages(&mut page, max_bytes, cursor.forward());
     // Changes that committed after the room was read may be in the page; the revision
     // answered covers them too (a room's revisions commit in order).
@@ -710,4 +708,13 @@ pub async fn react(
     let mut message = changed.message;
     uploads::attach_to(&state.db.pool, std::slice::from_mut(&mut message)).await?;
     Ok(Outcome::delivering(message, vec![to_room(room, event)]))
+}
+
+/// Fills in what clients see of stored messages besides their row: reactions, the quotes of
+/// replies, files (history, mentions and search answer messages alike).
+pub async fn as_clients_see(state: &AppState, page: &mut [Message]) -> ApiResult<()> {
+    reactions::attach(&state.db.pool, page).await?;
+    messages::attach_replies(&state.db.pool, page).await?;
+    uploads::attach_to(&state.db.pool, page).await?;
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod messages;
 pub mod notifications;
 pub mod push;
 pub mod rooms;
+pub mod search;
 pub mod tickets;
 pub mod uploads;
 

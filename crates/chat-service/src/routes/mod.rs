@@ -10,6 +10,7 @@ pub(crate) mod notifications;
 pub(crate) mod presence;
 pub(crate) mod push;
 pub(crate) mod rooms;
+pub(crate) mod search;
 pub(crate) mod tickets;
 pub(crate) mod unsubscribe;
 pub(crate) mod uploads;
@@ -93,6 +94,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(messages::mark_read)
         .service(messages::read_markers)
         .service(mentions::list)
+        .service(search::search)
         .service(presence::get)
         .service(notifications::get)
         .service(notifications::put)

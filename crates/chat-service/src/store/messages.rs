@@ -750,6 +750,28 @@ pub(crate) async fn stamp(
     Ok(row.map(Message::from))
 }
 
+/// The messages with these ids, in no particular order (one statement).
+pub async fn by_ids(pool: &AnyPool, ids: &[i64]) -> anyhow::Result<Vec<Message>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        concat!("SELECT ", columns!(), " FROM messages WHERE id IN ({})"),
+        placeholder_list(1, ids.len())
+    );
+    // Only numbered placeholders are formatted into this statement; every value is bound.
+    let mut query = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    Ok(convert(
+        query
+            .fetch_all(pool)
+            .await
+            .context("reading messages by id")?,
+    ))
+}
+
 /// Fills in the quotes of the replies among `messages` (one statement for their originals).
 pub async fn attach_replies(pool: &AnyPool, messages: &mut [Message]) -> anyhow::Result<()> {
     let mut ids: Vec<i64> = messages.iter().filter_map(|m| m.reply_to_id).collect();
@@ -758,22 +780,9 @@ pub async fn attach_replies(pool: &AnyPool, messages: &mut [Message]) -> anyhow:
     }
     ids.sort_unstable();
     ids.dedup();
-    let sql = format!(
-        concat!("SELECT ", columns!(), " FROM messages WHERE id IN ({})"),
-        placeholder_list(1, ids.len())
-    );
-    // Only numbered placeholders are formatted into this statement; every value is bound.
-    let mut query = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql));
-    for id in &ids {
-        query = query.bind(*id);
-    }
-    let originals: Vec<Message> = query
-        .fetch_all(pool)
+    let originals = by_ids(pool, &ids)
         .await
-        .context("reading the messages replies answer")?
-        .into_iter()
-        .map(Message::from)
-        .collect();
+        .context("reading the messages replies answer")?;
     for message in messages.iter_mut() {
         let Some(id) = message.reply_to_id else {
             continue;

@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod push;
 pub mod reactions;
 pub mod rooms;
+pub mod search;
 pub mod secrets;
 pub mod tickets;
 pub mod uploads;

@@ -283,6 +283,21 @@ pub async fn members_notified_of_all(
     Ok(rows.into_iter().map(|(id,)| id.into()).collect())
 }
 
+/// Turns the user's e-mail digest off (the one-click unsubscribe), keeping their other
+/// notification settings.
+pub async fn turn_off_digest(pool: &AnyPool, user: Uuid, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO notification_settings (user_id, email_digest, updated_at) VALUES ($1, 0, $2)
+         ON CONFLICT (user_id) DO UPDATE SET email_digest = 0, updated_at = excluded.updated_at",
+    )
+    .bind(UuidText(user))
+    .bind(now)
+    .execute(pool)
+    .await
+    .context("turning an e-mail digest off")?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,19 +336,4 @@ mod tests {
             (Level::All, false)
         );
     }
-}
-
-/// Turns the user's e-mail digest off (the one-click unsubscribe), keeping their other
-/// notification settings.
-pub async fn turn_off_digest(pool: &AnyPool, user: Uuid, now: i64) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO notification_settings (user_id, email_digest, updated_at) VALUES ($1, 0, $2)
-         ON CONFLICT (user_id) DO UPDATE SET email_digest = 0, updated_at = excluded.updated_at",
-    )
-    .bind(UuidText(user))
-    .bind(now)
-    .execute(pool)
-    .await
-    .context("turning an e-mail digest off")?;
-    Ok(())
 }

@@ -125,6 +125,63 @@ struct SummaryRow {
     peer_username: Option<String>,
 }
 
+/// The other member `p` of a direct room `r` as user `$1` sees it (themself, in their notes).
+macro_rules! peer_join {
+    () => {
+        "LEFT JOIN room_members p ON r.kind = 'direct' AND p.room_id = r.id
+              AND (p.user_id <> $1 OR r.direct_key = $1 || ':' || $1)"
+    };
+}
+
+/// These rooms, each with its other person when it is a direct room, as `user_id` sees them
+/// (in no particular order).
+pub async fn with_peers(
+    pool: &AnyPool,
+    user_id: Uuid,
+    ids: &[i64],
+) -> anyhow::Result<Vec<(Room, Option<Peer>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        room: RoomRow,
+        peer_user_id: Option<UuidText>,
+        peer_username: Option<String>,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        concat!(
+            "SELECT ",
+            columns!(),
+            ", p.user_id AS peer_user_id, p.username_snapshot AS peer_username FROM rooms r ",
+            peer_join!(),
+            " WHERE r.id IN ({})"
+        ),
+        placeholder_list(2, ids.len())
+    );
+    // Only numbered placeholders are formatted into this statement; every value is bound.
+    let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(UuidText(user_id));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query
+        .fetch_all(pool)
+        .await
+        .context("reading rooms with their peers")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (Room::from(r.room), peer(r.peer_user_id, r.peer_username)))
+        .collect())
+}
+
+fn peer(user_id: Option<UuidText>, username: Option<String>) -> Option<Peer> {
+    user_id.zip(username).map(|(user_id, username)| Peer {
+        user_id: user_id.into(),
+        username,
+    })
+}
+
 /// Which of the user's rooms a listing answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listing {
@@ -162,9 +219,9 @@ pub async fn list_for_user(
                           (SELECT k.last_read_seq FROM read_markers k WHERE k.room_id = r.id AND k.user_id = $1), 0)
                     LIMIT 1000) AS mentioned) AS mention_count,
                 p.user_id AS peer_user_id, p.username_snapshot AS peer_username
-         FROM rooms r
-         LEFT JOIN room_members p ON r.kind = 'direct' AND p.room_id = r.id
-              AND (p.user_id <> $1 OR r.direct_key = $1 || ':' || $1)
+         FROM rooms r ",
+        peer_join!(),
+        "
          WHERE ($2 = 0 OR r.id = $2)
            AND (r.is_general = 1 OR EXISTS (
                 SELECT 1 FROM room_members h WHERE h.room_id = r.id AND h.user_id = $1
@@ -184,13 +241,7 @@ pub async fn list_for_user(
             member_count: r.member_count,
             unread_count: r.unread_count,
             mention_count: r.mention_count,
-            peer: r
-                .peer_user_id
-                .zip(r.peer_username)
-                .map(|(user_id, username)| Peer {
-                    user_id: user_id.into(),
-                    username,
-                }),
+            peer: peer(r.peer_user_id, r.peer_username),
         })
         .collect())
 }

@@ -21,3 +21,4 @@ mod reactions;
 mod receipts;
 mod replies;
 mod rooms;
+mod search;
