@@ -8,12 +8,12 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { api, cuttableProxy, env, eventually, launch, newUserContext, screenshot, unique } from './browser.mjs';
 import { makePdf, makePng } from './files.mjs';
+import { PASSWORD, composer, register, send, stepper, waitConnected } from './steps.mjs';
 
 const sfx = unique();
-const PASSWORD = 'correct-horse-battery-1';
 const alice = { username: `alice_${sfx}`, email: `alice_${sfx}@example.test` };
 const bob = { username: `bob_${sfx}`, email: `bob_${sfx}@example.test` };
 const roomName = `e2e-${sfx}`;
@@ -28,33 +28,9 @@ let roomId;
 let dmId; // alice and bob's direct room
 
 const status = (page) => page.getByTestId('connection-status');
-const composer = (page) => page.getByTestId('composer');
 const messageText = (page, text) => page.getByTestId('message-text').filter({ hasText: text });
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const exactMessage = (page, text) => page.getByTestId('message-text').filter({ hasText: new RegExp(`^${escapeRe(text)}$`) });
-
-async function waitConnected(page, timeout = env.timeout) {
-  await page.locator('[data-testid="connection-status"][data-state="open"]').waitFor({ timeout });
-}
-
-async function register(page, user) {
-  await page.goto('/login');
-  await page.getByRole('heading', { name: 'Log in' }).waitFor();
-  await page.getByRole('button', { name: 'Create an account' }).click();
-  await page.getByLabel('Username', { exact: true }).fill(user.username);
-  await page.getByLabel('E-mail', { exact: true }).fill(user.email);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
-  return async () => {
-    await page.getByRole('button', { name: 'Create account', exact: true }).click();
-    await page.getByRole('heading', { name: `Welcome, ${user.username}` }).waitFor();
-  };
-}
-
-async function send(page, text) {
-  await composer(page).fill(text);
-  await composer(page).press('Enter');
-}
 
 /** The seqs of the messages on screen, in DOM order. */
 async function shownSeqs(page) {
@@ -78,22 +54,7 @@ function runShell(cmd) {
   });
 }
 
-/** Like `it`, but skipped once an earlier step failed (the steps build on each other). */
-let failedStep = null;
-function step(name, fn) {
-  it(name, async (t) => {
-    if (failedStep) {
-      t.skip(`an earlier step failed: ${failedStep}`);
-      return;
-    }
-    try {
-      await fn(t);
-    } catch (e) {
-      failedStep = name;
-      throw e;
-    }
-  });
-}
+const step = stepper();
 
 describe('Cloud Chat web client, two users in a real browser', { timeout: 10 * 60_000 }, () => {
   before(async () => {

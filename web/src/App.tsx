@@ -4,6 +4,7 @@
 import { BrowserRouter, Navigate, Outlet, Route, Routes, useLocation } from 'react-router-dom';
 import { AuthProvider, useAuth } from './auth/AuthProvider';
 import { Layout } from './components/Layout';
+import { ServiceWorkerLinks } from './components/ServiceWorkerLinks';
 import { AuthPage } from './pages/AuthPage';
 import { ChatPage } from './pages/ChatPage';
 import { HomePage } from './pages/HomePage';
@@ -41,6 +42,7 @@ export function App() {
   return (
     <AuthProvider>
       <BrowserRouter>
+        <ServiceWorkerLinks />
         <Routes>
           <Route path="/login" element={<AuthPage />} />
           <Route path="/register" element={<Navigate to="/login?mode=register" replace />} />

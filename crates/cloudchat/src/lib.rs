@@ -353,6 +353,21 @@ pub async fn start_with_listener(
                     );
                 }
                 if has_web {
+                    // The service worker, revalidated on every load like index.html, so an
+                    // update is picked up at once (nginx: `location = /sw.js`).
+                    let sw = web_dir.join("sw.js");
+                    cfg.route(
+                        "/sw.js",
+                        web::route()
+                            .guard(
+                                actix_web::guard::Any(actix_web::guard::Get())
+                                    .or(actix_web::guard::Head()),
+                            )
+                            .to(move |req: actix_web::HttpRequest| {
+                                let sw = sw.clone();
+                                async move { no_cache_file(&sw, &req).await }
+                            }),
+                    );
                     cfg.service(spa(&web_dir));
                 } else {
                     cfg.route("/", web::get().to(no_web_app));
@@ -394,17 +409,20 @@ fn spa(dir: &Path) -> actix_files::Files {
         .index_file("index.html")
         .default_handler(web::to(move |req: actix_web::HttpRequest| {
             let index = index.clone();
-            async move {
-                match actix_files::NamedFile::open_async(&index).await {
-                    Ok(file) => file
-                        .customize()
-                        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
-                        .respond_to(&req)
-                        .map_into_boxed_body(),
-                    Err(_) => HttpResponse::NotFound().finish(),
-                }
-            }
+            async move { no_cache_file(&index, &req).await }
         }))
+}
+
+/// A file of the web app that must be revalidated on every load (`Cache-Control: no-cache`).
+async fn no_cache_file(path: &Path, req: &actix_web::HttpRequest) -> HttpResponse {
+    match actix_files::NamedFile::open_async(path).await {
+        Ok(file) => file
+            .customize()
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+            .respond_to(req)
+            .map_into_boxed_body(),
+        Err(_) => HttpResponse::NotFound().finish(),
+    }
 }
 
 async fn no_web_app() -> HttpResponse {

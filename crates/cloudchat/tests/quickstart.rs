@@ -126,6 +126,17 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         assert_eq!(res.status(), 200, "{path}");
         assert!(res.text().await.unwrap().contains("app"));
     }
+    // The service worker: at the root (its scope is the whole app), revalidated every load.
+    let res = http.get(format!("{base}/sw.js")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    assert!(res.text().await.unwrap().contains("push"));
     // The API, as nginx routes it.
     let res = http
         .post(format!("{base}/auth/register"))

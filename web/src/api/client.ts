@@ -5,6 +5,7 @@
 // refresh a cookie scoped to /files is asked for, so <img> and download links need no header.
 
 import { ApiError, errorFromResponse, networkError } from './errors';
+import { searchParams } from '../lib/search';
 import type {
   ChangesPage,
   LoginAnswer,
@@ -13,9 +14,15 @@ import type {
   MentionsPage,
   Message,
   MessagesPage,
+  NotificationSettings,
   PublicUser,
+  PushSubscriptionBody,
+  PushSubscriptionView,
   ReadMarker,
   Room,
+  RoomNotificationSettings,
+  SearchPage,
+  SearchQuery,
   Session,
   Ticket,
   Upload,
@@ -353,10 +360,15 @@ export class ApiClient {
     return this.request('GET', `/rooms/${roomId}/read-markers`);
   }
 
-  /** The latest page, or the page before `beforeSeq`. (Newer messages come from the change feed.) */
-  messages(roomId: number, q: { beforeSeq?: number; limit?: number }): Promise<MessagesPage> {
+  /**
+   * The latest page, the page before `beforeSeq`, the page after `afterSeq` (oldest first), or
+   * the page around `aroundSeq` (with `hasMoreBefore`/`hasMoreAfter`). Only one of the three.
+   */
+  messages(roomId: number, q: { beforeSeq?: number; afterSeq?: number; aroundSeq?: number; limit?: number }): Promise<MessagesPage> {
     const p = new URLSearchParams();
     if (q.beforeSeq !== undefined) p.set('beforeSeq', String(q.beforeSeq));
+    if (q.afterSeq !== undefined) p.set('afterSeq', String(q.afterSeq));
+    if (q.aroundSeq !== undefined) p.set('aroundSeq', String(q.aroundSeq));
     if (q.limit !== undefined) p.set('limit', String(q.limit));
     const qs = p.toString();
     return this.request('GET', `/rooms/${roomId}/messages${qs ? `?${qs}` : ''}`);
@@ -396,6 +408,46 @@ export class ApiClient {
 
   markRead(roomId: number, seq: number): Promise<void> {
     return this.request('POST', `/rooms/${roomId}/read`, { body: { seq } });
+  }
+
+  /** Full-text search over the messages of every room the caller can read now. */
+  search(q: SearchQuery, signal?: AbortSignal): Promise<SearchPage> {
+    return this.request('GET', `/search?${searchParams(q).toString()}`, { signal });
+  }
+
+  // ---- notifications ----
+
+  notificationSettings(): Promise<NotificationSettings> {
+    return this.request('GET', '/notification-settings');
+  }
+
+  /** Every field is required; answers the settings as stored (rooms included). */
+  putNotificationSettings(s: Pick<NotificationSettings, 'level' | 'mutedUntil' | 'emailDigest'>): Promise<NotificationSettings> {
+    return this.request('PUT', '/notification-settings', { body: { level: s.level, mutedUntil: s.mutedUntil, emailDigest: s.emailDigest } });
+  }
+
+  /** A room's override; both null removes it. */
+  putRoomNotificationSettings(roomId: number, s: Pick<RoomNotificationSettings, 'level' | 'mutedUntil'>): Promise<RoomNotificationSettings> {
+    return this.request('PUT', `/notification-settings/rooms/${roomId}`, { body: { level: s.level, mutedUntil: s.mutedUntil } });
+  }
+
+  /** The server's VAPID public key (base64url); 503 `push_disabled` when push is off. */
+  async vapidPublicKey(): Promise<string> {
+    const r = await this.request<{ publicKey: string }>('GET', '/push/vapid-public-key');
+    return r.publicKey;
+  }
+
+  /** 201 for a new endpoint, 200 with the existing id for one already known. */
+  addPushSubscription(sub: PushSubscriptionBody): Promise<PushSubscriptionView> {
+    return this.request('POST', '/push/subscriptions', { body: sub });
+  }
+
+  pushSubscriptions(): Promise<PushSubscriptionView[]> {
+    return this.request('GET', '/push/subscriptions');
+  }
+
+  deletePushSubscription(id: string): Promise<void> {
+    return this.request('DELETE', `/push/subscriptions/${encodeURIComponent(id)}`);
   }
 
   wsTicket(): Promise<Ticket> {

@@ -291,3 +291,105 @@ export interface ReadMarker {
   username: string;
   seq: number;
 }
+
+// ---- search (`GET /search`) ----
+
+/** What a search hit says of its room: a direct room has `name` `""` and the other person as `peer`. */
+export interface SearchRoom {
+  id: number;
+  kind: RoomKind;
+  name: string;
+  peer: DirectPeer | null;
+}
+
+/** A range of `message.content` in UTF-16 code units (JavaScript string indices): start inclusive, end exclusive. */
+export interface HighlightRange {
+  start: number;
+  end: number;
+}
+
+export interface SearchHit {
+  message: Message;
+  room: SearchRoom;
+  /** Every occurrence of a searched word or phrase, sorted and not overlapping. */
+  highlights: HighlightRange[];
+}
+
+export interface SearchPage {
+  hits: SearchHit[];
+  /** Send as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
+}
+
+/** `recent` (newest first, the default) or `relevance` (rank, then newest). */
+export type SearchSort = 'recent' | 'relevance';
+
+/** The query parameters of `GET /search` (see lib/search.ts for how the UI fills them). */
+export interface SearchQuery {
+  q: string;
+  roomId?: number;
+  /** A username. */
+  from?: string;
+  /** `YYYY-MM-DD` (UTC; exclusive) or an RFC 3339 date-time. */
+  before?: string;
+  /** `YYYY-MM-DD` (UTC; from the next day on) or an RFC 3339 date-time. */
+  after?: string;
+  has?: 'file';
+  sort?: SearchSort;
+  limit?: number;
+  cursor?: string;
+}
+
+// ---- notifications (`/notification-settings`, `/push`) ----
+
+/** `all` messages, `mentions` (direct messages and mentions), or `none`. */
+export type NotificationLevel = 'all' | 'mentions' | 'none';
+
+export interface RoomNotificationSettings {
+  roomId: number;
+  /** null: the user's level applies. */
+  level: NotificationLevel | null;
+  /** RFC 3339; a time in the past means not muted. */
+  mutedUntil: string | null;
+}
+
+export interface NotificationSettings {
+  level: NotificationLevel;
+  mutedUntil: string | null;
+  emailDigest: boolean;
+  /** Only the rooms the user set something for (and can still read). */
+  rooms: RoomNotificationSettings[];
+}
+
+/** The browser's `PushSubscription.toJSON()`. */
+export interface PushSubscriptionBody {
+  endpoint: string;
+  expirationTime: number | null;
+  keys: { p256dh: string; auth: string };
+}
+
+export interface PushSubscriptionView {
+  id: string;
+  endpoint: string;
+  createdAt: string;
+  lastSuccessAt?: string | null;
+}
+
+/** The decrypted Web Push payload the service worker receives. */
+export interface PushPayload {
+  type: 'message';
+  roomId: number;
+  roomKind: RoomKind;
+  roomName: string;
+  senderUsername: string;
+  messageId: number;
+  seq: number;
+  title: string;
+  body: string;
+  /** More than 1 for a collapsed follow-up ("3 new messages"). */
+  count: number;
+  /** The app path to open, e.g. `/chat/12?seq=17`. */
+  url: string;
+  /** `room-<id>`: a room's notifications replace each other. */
+  tag: string;
+}

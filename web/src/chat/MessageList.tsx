@@ -1,6 +1,7 @@
 // The scrollable history: loads older pages when scrolled to the top (keeping the view
 // steady), follows new messages while the reader is at the bottom, and offers a jump
-// button otherwise.
+// button otherwise. A window loaded around an old message (a search hit, a mention) loads
+// newer pages when scrolled to its bottom, and offers "Jump to latest".
 
 import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Message, ReplyRef } from '../api/types';
@@ -30,12 +31,16 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
   const store = useChatStore();
   const ref = useRef<HTMLOListElement>(null);
   const atBottom = useRef(true);
-  const prev = useRef<{ first?: number; last?: number; height: number; pending: number; roomId: number }>({
+  const prev = useRef<{ first?: number; last?: number; height: number; pending: number; roomId: number; epoch: number; detached: boolean }>({
     height: 0,
     pending: 0,
     roomId,
+    epoch: 0,
+    detached: false,
   });
   const [showJump, setShowJump] = useState(false);
+  /** A replaced window waits for its jump's scroll before paging on scroll. */
+  const settling = useRef(false);
   const messages = timeline?.messages ?? EMPTY;
 
   const loadOlderIfNeeded = useCallback(() => {
@@ -43,6 +48,14 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
     if (!el || !timeline?.loaded || !timeline.hasMoreOlder || timeline.loadingOlder) return;
     if (el.scrollTop < 120 || el.scrollHeight <= el.clientHeight) void store.loadOlder(roomId);
   }, [store, roomId, timeline]);
+
+  const loadNewerIfNeeded = useCallback(() => {
+    const el = ref.current;
+    if (!el || !timeline?.loaded || !timeline.hasMoreNewer || timeline.loadingNewer) return;
+    if (el.scrollHeight - el.scrollTop - el.clientHeight < 120) void store.loadNewer(roomId);
+  }, [store, roomId, timeline]);
+  const detached = !!timeline?.hasMoreNewer;
+  const epoch = timeline?.epoch ?? 0;
 
   useLayoutEffect(() => {
     const el = ref.current;
@@ -53,12 +66,21 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
     if (p.roomId !== roomId) {
       atBottom.current = true;
     }
-    if (p.roomId === roomId && p.first !== undefined && first !== undefined && first < p.first) {
+    // Not at the newest messages: never follow the bottom (that would load newer pages on and on).
+    if (detached) atBottom.current = false;
+    if (p.roomId === roomId && p.epoch !== epoch) {
+      // The window was replaced: a jump scrolls to its message (no paging until it has: the
+      // old scroll position means nothing here); back to the newest, the bottom.
+      settling.current = detached;
+      if (atBottom.current) el.scrollTop = el.scrollHeight;
+      setShowJump(false);
+    } else if (p.roomId === roomId && p.first !== undefined && first !== undefined && first < p.first) {
       // Older page prepended: keep what the reader was looking at in place.
       el.scrollTop += el.scrollHeight - p.height;
     } else {
       const grew = last !== p.last || pending.length > p.pending;
-      const ownNew = pending.length > p.pending || messages[messages.length - 1]?.userId === me.id;
+      // A newer page below a window around an old message is not the user's own new message.
+      const ownNew = pending.length > p.pending || (!p.detached && messages[messages.length - 1]?.userId === me.id);
       if (atBottom.current || (grew && ownNew) || p.roomId !== roomId) {
         el.scrollTop = el.scrollHeight;
         atBottom.current = true;
@@ -67,28 +89,34 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
         setShowJump(true);
       }
     }
-    prev.current = { first, last, height: el.scrollHeight, pending: pending.length, roomId };
-    loadOlderIfNeeded();
+    prev.current = { first, last, height: el.scrollHeight, pending: pending.length, roomId, epoch, detached };
+    if (!settling.current) loadOlderIfNeeded();
     // seenBy: the line under the last message keeps a reader at the bottom there.
-  }, [messages, pending.length, roomId, me.id, loadOlderIfNeeded, seenBy]);
+  }, [messages, pending.length, roomId, me.id, loadOlderIfNeeded, seenBy, detached, epoch]);
 
   const onScroll = () => {
     const el = ref.current;
     if (!el) return;
-    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    atBottom.current = !detached && el.scrollHeight - el.scrollTop - el.clientHeight < 80;
     if (atBottom.current) {
       setShowJump(false);
       store.markActiveRead();
     }
+    if (settling.current) return;
     loadOlderIfNeeded();
+    loadNewerIfNeeded();
   };
 
   const jump = () => {
     const el = ref.current;
     if (!el) return;
-    el.scrollTop = el.scrollHeight;
     atBottom.current = true;
     setShowJump(false);
+    if (detached) {
+      void store.showLatest(roomId);
+      return;
+    }
+    el.scrollTop = el.scrollHeight;
   };
 
   const onEdit = useCallback((m: Message, content: string) => store.edit(m, content), [store]);
@@ -125,7 +153,9 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
     if (!el) return;
     atBottom.current = false;
     const reduce = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
-    el.scrollIntoView({ block: 'center', behavior: reduce ? 'auto' : 'smooth' });
+    // Into a replaced window at once: a smooth scroll from an unrelated place would page on the way.
+    el.scrollIntoView({ block: 'center', behavior: reduce || settling.current ? 'auto' : 'smooth' });
+    settling.current = false;
     setHighlight(target.seq);
     setTarget(null);
   }, [target, messages]);
@@ -194,6 +224,11 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
             {seenByText(seenBy)}
           </li>
         )}
+        {detached && (
+          <li className="history-edge" aria-live="off">
+            {timeline?.loadingNewer ? 'Loading newer messages…' : ''}
+          </li>
+        )}
         {pending.map((p) => (
           <PendingItem
             key={p.clientMsgId}
@@ -207,9 +242,9 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
           />
         ))}
       </ol>
-      {showJump && (
-        <button type="button" className="jump-button" onClick={jump}>
-          New messages ↓
+      {(showJump || detached) && (
+        <button type="button" className="jump-button" onClick={jump} data-testid="jump-latest">
+          {detached ? 'Jump to latest ↓' : 'New messages ↓'}
         </button>
       )}
     </div>

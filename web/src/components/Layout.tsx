@@ -1,6 +1,7 @@
-// The signed-in frame: header (brand, connection state, profile), room sidebar, page.
+// The signed-in frame: header (brand, search, connection state, notifications, profile), room
+// sidebar, page. Ctrl/Cmd+K, or / outside a text field, opens the search.
 
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, Outlet, useNavigate, useOutletContext } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { useChat, useChatStore } from '../state/ChatProvider';
@@ -9,9 +10,12 @@ import { RoomList } from './RoomList';
 import { CreateRoomDialog } from '../dialogs/CreateRoomDialog';
 import { MentionsPanel } from '../dialogs/MentionsPanel';
 import { NewDmDialog } from '../dialogs/NewDmDialog';
+import { NotificationsDialog } from '../dialogs/NotificationsDialog';
+import { SearchDialog } from '../dialogs/SearchDialog';
 import { ProfileDialog } from '../dialogs/ProfileDialog';
 import { hueOf, initials } from '../lib/format';
 import { roomPath } from '../lib/rooms';
+import { EMPTY_SEARCH, messagePath, type SearchForm } from '../lib/search';
 
 export interface LayoutContext {
   openCreateRoom(): void;
@@ -28,8 +32,24 @@ export function Layout() {
   const notice = useChat((s) => s.notice);
   const mentions = useChat((s) => s.rooms.reduce((n, r) => n + (r.mentionCount ?? 0), 0));
   const navigate = useNavigate();
-  const [dialog, setDialog] = useState<'create' | 'profile' | 'dm' | 'mentions' | null>(null);
+  const [dialog, setDialog] = useState<'create' | 'profile' | 'dm' | 'mentions' | 'search' | 'notifications' | null>(null);
+  // The search form outlives the dialog: reopening it shows the same search again.
+  const [searchForm, setSearchForm] = useState<SearchForm>(EMPTY_SEARCH);
   const ctx: LayoutContext = { openCreateRoom: () => setDialog('create'), openProfile: () => setDialog('profile') };
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const typing = e.target instanceof HTMLElement && (e.target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName));
+      const combo = (e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k';
+      if (!combo && !(e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey)) return;
+      // Another dialog is open (modal): leave the keys to it.
+      if (document.querySelector('dialog[open]') && !combo) return;
+      e.preventDefault();
+      setDialog('search');
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   return (
     <div className="app">
@@ -43,7 +63,29 @@ export function Layout() {
           </span>{' '}
           Cloud Chat
         </Link>
+        <button
+          type="button"
+          className="search-button"
+          onClick={() => setDialog('search')}
+          aria-haspopup="dialog"
+          aria-keyshortcuts="Control+K Meta+K /"
+          data-testid="search-button"
+        >
+          <span aria-hidden="true">⌕</span> Search messages
+          <kbd aria-hidden="true">Ctrl K</kbd>
+        </button>
         <ConnectionStatus />
+        <button
+          type="button"
+          className="icon-button notif-button"
+          onClick={() => setDialog('notifications')}
+          aria-haspopup="dialog"
+          aria-label="Notification settings"
+          title="Notification settings"
+          data-testid="notifications-button"
+        >
+          <span aria-hidden="true">🔔</span>
+        </button>
         <button
           type="button"
           className="profile-button"
@@ -103,7 +145,19 @@ export function Layout() {
           }}
         />
       )}
-      {dialog === 'profile' && <ProfileDialog onClose={() => setDialog(null)} />}
+      {dialog === 'profile' && <ProfileDialog onClose={() => setDialog(null)} onNotifications={() => setDialog('notifications')} />}
+      {dialog === 'notifications' && <NotificationsDialog onClose={() => setDialog(null)} />}
+      {dialog === 'search' && (
+        <SearchDialog
+          form={searchForm}
+          onForm={setSearchForm}
+          onClose={() => setDialog(null)}
+          onPick={(hit) => {
+            setDialog(null);
+            navigate(messagePath(hit.room.id, hit.message.seq));
+          }}
+        />
+      )}
       {dialog === 'dm' && (
         <NewDmDialog
           onClose={() => setDialog(null)}
@@ -118,9 +172,7 @@ export function Layout() {
           onClose={() => setDialog(null)}
           onPick={(m) => {
             setDialog(null);
-            store.jumpTo(m.roomId, m.seq);
-            const room = store.getState().rooms.find((r) => r.id === m.roomId);
-            navigate(room ? roomPath(room) : `/chat/${m.roomId}`);
+            navigate(messagePath(m.roomId, m.seq));
           }}
         />
       )}

@@ -1,4 +1,5 @@
-// Profile: change username, e-mail and password; active sessions; log out (here or everywhere).
+// Profile: change username, e-mail and password; active sessions; log out (here or everywhere);
+// the way to the notification settings.
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
@@ -11,7 +12,7 @@ import { formatFull } from '../lib/format';
 import { needsPassword, profileErrors, profilePatch } from '../lib/profile';
 import { compact, passwordError } from '../lib/validate';
 
-export function ProfileDialog({ onClose }: { onClose: () => void }) {
+export function ProfileDialog({ onClose, onNotifications }: { onClose: () => void; onNotifications?: () => void }) {
   const { user, logout, logoutAll } = useAuth();
   const navigate = useNavigate();
   const [busy, setBusy] = useState(false);
@@ -36,6 +37,15 @@ export function ProfileDialog({ onClose }: { onClose: () => void }) {
         Signed in as <strong>{user?.username}</strong>
         {user?.email ? ` (${user.email})` : ''}
       </p>
+      {onNotifications && (
+        <section className="dialog-section">
+          <h3>Notifications</h3>
+          <p className="muted small">Push notifications on this device, what to be told about, muting, the e-mail digest.</p>
+          <button type="button" className="button" onClick={onNotifications} aria-haspopup="dialog">
+            Notification settings…
+          </button>
+        </section>
+      )}
       <AccountForm />
       <PasswordForm />
       <SessionsList />

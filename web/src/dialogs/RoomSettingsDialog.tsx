@@ -1,6 +1,7 @@
 // Room settings: the member list for everyone (a page at a time, "Show more" for the next),
 // with each member's presence and a "Message" button to talk to them directly; the owner adds
 // (with autocomplete) and removes members and can delete the room; other members can leave.
+// Everyone sets the room's notifications (level, mute).
 
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
@@ -12,6 +13,7 @@ import { Dialog } from '../components/Dialog';
 import { FormError } from '../components/Field';
 import { UserAutocomplete } from '../components/UserAutocomplete';
 import { PresenceDot, PresenceNote } from '../components/Presence';
+import { RoomNotifications } from '../components/RoomNotifications';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { formatFull, hueOf, initials } from '../lib/format';
 
@@ -190,6 +192,8 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
           </form>
         </section>
       )}
+
+      <RoomNotifications roomId={room.id} />
 
       <section className="dialog-section danger-zone">
         {isOwner ? (

@@ -130,4 +130,11 @@ describe('mergeChanges', () => {
     expect(seqs(mergeChanges([], [msg(2), msg(1)], true))).toEqual([1, 2]);
     expect(mergeChanges([], [msg(1)], false)).toEqual([]);
   });
+
+  it('a detached window (around an old message) takes nothing past its end either', () => {
+    const out = mergeChanges(window, [msg(5, { content: 'e', rev: 9 }), msg(7), msg(3)], false, true);
+    expect(out.map((m) => `${m.seq}:${m.content}`)).toEqual(['4:m4', '5:e', '6:m6']);
+    expect(seqs(mergeChanges(window, [msg(2), msg(9)], true, true))).toEqual([2, 4, 5, 6]);
+    expect(mergeChanges(window, [msg(8)], false, true)).toBe(window);
+  });
 });

@@ -62,15 +62,21 @@ export function mergeMessages(existing: readonly Message[], incoming: readonly M
  * Merges changes (live frames, the change feed) into a loaded window of history. A message
  * the window does not hold is added only if it is not older than the window's first seq,
  * unless the window is the room's whole history: inserting an old message edited far back
- * would leave a hole that "load older" never fills.
+ * would leave a hole that "load older" never fills. A `detached` window (loaded around a
+ * message, its newest messages not loaded yet) takes nothing newer than its last seq either.
  */
-export function mergeChanges(existing: readonly Message[], incoming: readonly Message[], wholeHistory: boolean): Message[] {
-  if (wholeHistory || incoming.length === 0) return mergeMessages(existing, incoming);
+export function mergeChanges(existing: readonly Message[], incoming: readonly Message[], wholeHistory: boolean, detached = false): Message[] {
+  if (incoming.length === 0) return existing as Message[];
+  // A window loaded around an old message (not reaching the newest) takes nothing past its
+  // end either: "load newer" brings those, in order.
+  const last = lastSeqOf(existing);
+  const kept = detached ? incoming.filter((m) => m.seq <= last) : incoming;
+  if (wholeHistory) return mergeMessages(existing, kept);
   const first = firstSeqOf(existing);
   if (first === undefined) return existing as Message[];
   return mergeMessages(
     existing,
-    incoming.filter((m) => m.seq >= first),
+    kept.filter((m) => m.seq >= first),
   );
 }
 

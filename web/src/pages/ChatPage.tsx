@@ -3,14 +3,17 @@
 // dropped anywhere on the conversation go to the composer's uploads.
 
 import { useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
-import { Link, useParams } from 'react-router-dom';
+import { Link, useLocation, useNavigate, useParams } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { Composer } from '../chat/Composer';
 import { MessageList } from '../chat/MessageList';
 import { RoomSettingsDialog } from '../dialogs/RoomSettingsDialog';
+import { Dialog } from '../components/Dialog';
+import { RoomNotifications } from '../components/RoomNotifications';
 import { typingText } from '../lib/format';
 import { recentAuthors, type MentionCandidate } from '../lib/mentions';
 import { seenBy } from '../lib/readMarkers';
+import { seqParam } from '../lib/search';
 import { isSelfDm, roomKind, roomLabel, roomTitle } from '../lib/rooms';
 import { PresenceDot, PresenceText } from '../components/Presence';
 import { useChat, useChatStore } from '../state/ChatProvider';
@@ -65,6 +68,17 @@ export function ChatPage() {
     void store.openRoom(roomId);
     return () => store.closeRoom(roomId);
   }, [store, roomId]);
+
+  // `?seq=17` (a search hit, a mention, a notification): show that message, loading the
+  // history around it, then drop the parameter so the same link can be followed again.
+  const location = useLocation();
+  const navigate = useNavigate();
+  const askedSeq = seqParam(location.search);
+  useEffect(() => {
+    if (roomId === undefined || askedSeq === undefined) return;
+    store.jumpTo(roomId, askedSeq);
+    navigate({ pathname: location.pathname, search: '' }, { replace: true });
+  }, [store, roomId, askedSeq, navigate, location.pathname]);
 
   // A file dropped beside the drop zone (the sidebar, the header) must not make the browser
   // leave the app to show it.
@@ -165,9 +179,13 @@ export function ChatPage() {
             )}
           </p>
         </div>
-        {kind === 'group' && (
+        {kind === 'group' ? (
           <button type="button" className="button" onClick={() => setSettings(true)} aria-haspopup="dialog">
             Room settings
+          </button>
+        ) : (
+          <button type="button" className="button" onClick={() => setSettings(true)} aria-haspopup="dialog">
+            Notifications
           </button>
         )}
       </header>
@@ -188,7 +206,12 @@ export function ChatPage() {
         offerRoomMention={kind === 'group' && isOwner}
         uploads={uploads}
       />
-      {settings && <RoomSettingsDialog room={room} onClose={() => setSettings(false)} />}
+      {settings && kind === 'group' && <RoomSettingsDialog room={room} onClose={() => setSettings(false)} />}
+      {settings && kind !== 'group' && (
+        <Dialog title={`Notifications — ${roomLabel(room, user.id)}`} onClose={() => setSettings(false)}>
+          <RoomNotifications roomId={room.id} />
+        </Dialog>
+      )}
     </section>
   );
 }

@@ -105,10 +105,22 @@ class FakeServer {
     return { message: next, frame };
   }
 
-  page(roomId: number, q: { beforeSeq?: number; limit?: number }): MessagesPage {
+  page(roomId: number, q: { beforeSeq?: number; afterSeq?: number; aroundSeq?: number; limit?: number }): MessagesPage {
     const r = this.room(roomId);
     const limit = q.limit ?? 50;
     let all = r.messages;
+    if (q.afterSeq !== undefined) {
+      const after = all.filter((m) => m.seq > q.afterSeq!);
+      return { messages: after.slice(0, limit), hasMore: after.length > limit, rev: r.rev };
+    }
+    if (q.aroundSeq !== undefined) {
+      const half = Math.floor(limit / 2);
+      const before = all.filter((m) => m.seq < q.aroundSeq!);
+      const from = all.filter((m) => m.seq >= q.aroundSeq!);
+      const b = before.slice(Math.max(0, before.length - half));
+      const a = from.slice(0, limit - b.length);
+      return { messages: [...b, ...a], hasMore: false, hasMoreBefore: before.length > b.length, hasMoreAfter: from.length > a.length, rev: r.rev };
+    }
     if (q.beforeSeq !== undefined) all = all.filter((m) => m.seq < q.beforeSeq!);
     return { messages: all.slice(-limit), hasMore: all.length > limit, rev: r.rev };
   }
@@ -129,7 +141,7 @@ function fakeApi(server: FakeServer, rooms: Room[]) {
   const calls: string[] = [];
   const api: ChatApi = {
     rooms: vi.fn(async () => rooms.map((r) => ({ ...r }))),
-    messages: vi.fn(async (roomId: number, q: { beforeSeq?: number; limit?: number }) => {
+    messages: vi.fn(async (roomId: number, q: { beforeSeq?: number; afterSeq?: number; aroundSeq?: number; limit?: number }) => {
       calls.push(`messages ${roomId} ${JSON.stringify(q)}`);
       return server.page(roomId, q);
     }),
@@ -1043,15 +1055,13 @@ describe('ChatStore replies', () => {
     expect(store.getState().notice).toBeNull();
   });
 
-  it('jump: loads older pages (beforeSeq, contiguous) until the original is there', async () => {
+  it('jump: a message within a page before the window comes with the older page (beforeSeq, contiguous)', async () => {
     const { store, calls } = setup({ 2: 10 });
     await store.openRoom(2); // 8..10, pages of 3
-    await expect(store.reveal(2, 2)).resolves.toBe(true);
-    expect(seqs(store, 2)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(calls.filter((c) => c.includes('beforeSeq'))).toEqual([
-      'messages 2 {"beforeSeq":8,"limit":3}',
-      'messages 2 {"beforeSeq":5,"limit":3}',
-    ]);
+    await expect(store.reveal(2, 5)).resolves.toBe(true);
+    expect(seqs(store, 2)).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(calls.filter((c) => c.includes('beforeSeq'))).toEqual(['messages 2 {"beforeSeq":8,"limit":3}']);
+    expect(calls.filter((c) => c.includes('aroundSeq'))).toEqual([]);
     expect(store.getState().notice).toBeNull();
   });
 
@@ -1065,15 +1075,55 @@ describe('ChatStore replies', () => {
     expect(seqs(store, 2)).toEqual([5, 6, 7, 8, 9, 10]);
   });
 
-  it('jump: gives up with a notice after a few pages, or when the message is not in the room', async () => {
+  it('jump: a message far back is loaded around (aroundSeq), not page by page; one not in the room gives a notice', async () => {
     const { store, calls } = setup({ 2: 40 });
     await store.openRoom(2); // 38..40
-    await expect(store.reveal(2, 1)).resolves.toBe(false);
-    expect(calls.filter((c) => c.includes('beforeSeq'))).toHaveLength(5);
-    expect(store.getState().notice).toBe('The original message could not be found.');
-    store.clearNotice();
+    await expect(store.reveal(2, 10)).resolves.toBe(true);
+    expect(calls.filter((c) => c.includes('beforeSeq'))).toEqual([]);
+    expect(calls.filter((c) => c.includes('aroundSeq'))).toEqual(['messages 2 {"aroundSeq":10,"limit":3}']);
+    expect(seqs(store, 2)).toEqual([9, 10, 11]);
+    expect(store.getState().timelines[2]).toMatchObject({ hasMoreOlder: true, hasMoreNewer: true });
+    expect(store.getState().notice).toBeNull();
     await expect(store.reveal(2, 99)).resolves.toBe(false);
     expect(store.getState().notice).toBe('The original message could not be found.');
+  });
+
+  it('jump: a window around an old message takes no live message past its end; load newer fills up to them', async () => {
+    const { store, server, connect, answerSyncs, calls } = setup({ 2: 20 });
+    connect();
+    await store.openRoom(2);
+    answerSyncs();
+    await store.reveal(2, 5); // 4..6
+    answerSyncs();
+    expect(seqs(store, 2)).toEqual([4, 5, 6]);
+    // Live: a new message (past the end: waits) and an edit inside the window (applied).
+    store.onFrame({ type: 'message', message: server.post(2) });
+    const edited = server.edit(2, 5, 'fixed');
+    store.onFrame({ type: 'messageEdited', roomId: 2, message: edited });
+    answerSyncs();
+    expect(shown(store, 2)).toEqual(['4:r2#4', '5:fixed', '6:r2#6']);
+    // Not at the newest: nothing marked read.
+    expect(store.getState().timelines[2].hasMoreNewer).toBe(true);
+    for (let i = 0; i < 10 && store.getState().timelines[2].hasMoreNewer; i++) {
+      await store.loadNewer(2);
+      answerSyncs();
+    }
+    expect(calls.filter((c) => c.includes('afterSeq'))[0]).toBe('messages 2 {"afterSeq":6,"limit":3}');
+    expect(seqs(store, 2)).toEqual(Array.from({ length: 18 }, (_, i) => i + 4));
+    // Back at the newest: live messages join again.
+    store.onFrame({ type: 'message', message: server.post(2) });
+    expect(seqs(store, 2)?.at(-1)).toBe(22);
+  });
+
+  it('jump: "show latest" replaces a window around an old message with the newest page', async () => {
+    const { store } = setup({ 2: 30 });
+    await store.openRoom(2);
+    await store.reveal(2, 3);
+    expect(store.getState().timelines[2].hasMoreNewer).toBe(true);
+    const epoch = store.getState().timelines[2].epoch;
+    await store.showLatest(2);
+    expect(seqs(store, 2)).toEqual([28, 29, 30]);
+    expect(store.getState().timelines[2]).toMatchObject({ hasMoreNewer: false, hasMoreOlder: true, epoch: epoch + 1 });
   });
 });
 

@@ -24,6 +24,14 @@ export interface Timeline {
   loaded: boolean;
   hasMoreOlder: boolean;
   loadingOlder: boolean;
+  /**
+   * The window was loaded around a message (a search hit, a mention) and does not reach the
+   * room's newest message: live messages past it wait for "load newer" (`afterSeq` pages).
+   */
+  hasMoreNewer: boolean;
+  loadingNewer: boolean;
+  /** Bumped each time the window is replaced (around a message, or back to the newest). */
+  epoch: number;
   error?: string;
 }
 
@@ -110,13 +118,16 @@ export interface ChatStoreOptions {
   reactionErrorMs?: number;
   now?: () => number;
   newId?: () => string;
-  /** How many older pages a jump to a replied-to message may load before giving up. */
+  /**
+   * How many older pages a jump may load to reach a message at most one page before the
+   * window; one further back is loaded around instead (`aroundSeq`).
+   */
   jumpMaxPages?: number;
   /** Whether the user can see the page (for read markers). */
   isVisible?: () => boolean;
 }
 
-const EMPTY: Timeline = { messages: [], loaded: false, hasMoreOlder: true, loadingOlder: false };
+const EMPTY: Timeline = { messages: [], loaded: false, hasMoreOlder: true, loadingOlder: false, hasMoreNewer: false, loadingNewer: false, epoch: 0 };
 
 /** Members read per room (the server's largest page, and the relay's watch cap). */
 const MEMBERS_READ = 200;
@@ -386,7 +397,7 @@ export class ChatStore {
         this.setTimeline(roomId, (cur) => {
           // Before the first page, keep everything (it is newer than that page); after it,
           // nothing older than the loaded window unless that window is the whole history.
-          const merged = mergeChanges(cur.messages, list, !cur.loaded || !cur.hasMoreOlder);
+          const merged = mergeChanges(cur.messages, list, !cur.loaded || !cur.hasMoreOlder, cur.hasMoreNewer);
           return merged === cur.messages ? cur : { ...cur, messages: merged };
         });
       }
@@ -728,16 +739,15 @@ export class ChatStore {
     this.setTimeline(roomId, (cur) => ({ ...cur, loadingOlder: true }));
     try {
       const page = await this.api.messages(roomId, { beforeSeq: first, limit: this.opts.pageSize });
+      // The window was replaced meanwhile (a jump): this page may not join it.
+      if (this.state.timelines[roomId]?.epoch !== t.epoch) return;
       this.setTimeline(roomId, (cur) => ({
         ...cur,
         messages: mergeMessages(cur.messages, page.messages),
         hasMoreOlder: page.hasMore && page.messages.length > 0,
         loadingOlder: false,
       }));
-      // Changes made after this page was read, to messages that were outside the window
-      // when they came, were left out (no holes); ask for them again from the page's rev.
-      const cursor = this.revs.get(roomId);
-      if (cursor !== undefined && page.rev < cursor) this.requestSync(roomId, page.rev);
+      this.syncFromPage(roomId, page.rev);
     } catch (e) {
       this.setTimeline(roomId, (cur) => ({ ...cur, loadingOlder: false, error: e instanceof Error ? e.message : String(e) }));
     }
@@ -813,24 +823,102 @@ export class ChatStore {
   }
 
   /**
-   * Makes sure the message with `seq` is in the room's loaded timeline, loading older pages
-   * (the ordinary "load older" path, so the timeline stays contiguous) up to `jumpMaxPages`
-   * of them. Resolves whether it is there; when not, tells the user with `notFound`.
+   * Makes sure the message with `seq` is in the room's loaded timeline. Close before the
+   * window (within a page), older pages are loaded (the ordinary "load older" path, so the
+   * view stays where it is), at most `jumpMaxPages`; further away, or past the end of a
+   * window that does not reach the newest message, the window is replaced by the page
+   * around it (`aroundSeq`). Resolves whether it is there; when not, tells the user with
+   * `notFound`.
    */
   async reveal(roomId: number, seq: number, notFound = 'The original message could not be found.'): Promise<boolean> {
+    let around = false;
     for (let pages = 0; ; pages++) {
       const t = this.state.timelines[roomId];
       if (!t?.loaded) break;
       const where = locate(t.messages, seq);
       if (where === 'loaded') return true;
-      if (where === 'missing' || !t.hasMoreOlder || pages >= this.opts.jumpMaxPages) break;
-      const before = t.messages.length;
-      await this.loadOlder(roomId);
-      const after = this.state.timelines[roomId];
-      if (!after || (after.messages.length === before && !after.loadingOlder && after.error)) break;
+      const first = firstSeqOf(t.messages) ?? 0;
+      const beyond = t.hasMoreNewer && seq > lastSeqOf(t.messages);
+      const near = where === 'older' && t.hasMoreOlder && first - seq <= this.opts.pageSize && pages < this.opts.jumpMaxPages;
+      if (near) {
+        const before = t.messages.length;
+        await this.loadOlder(roomId);
+        const after = this.state.timelines[roomId];
+        if (!after || (after.messages.length === before && !after.loadingOlder && after.error)) break;
+        continue;
+      }
+      if (around || (where === 'missing' && !beyond) || (where === 'older' && !t.hasMoreOlder)) break;
+      around = true;
+      if (!(await this.loadAround(roomId, seq))) break;
     }
     this.set({ notice: notFound });
     return false;
+  }
+
+  /**
+   * Replaces the room's window by the page around `seq` (or by the newest page when `seq` is
+   * undefined). Changes made after the page was read come from the change feed from its rev.
+   */
+  private async loadAround(roomId: number, seq?: number): Promise<boolean> {
+    try {
+      const page = await this.api.messages(roomId, seq === undefined ? { limit: this.opts.pageSize } : { aroundSeq: seq, limit: this.opts.pageSize });
+      if (!this.state.timelines[roomId]) return false; // forgotten meanwhile
+      const detached = seq !== undefined && (page.hasMoreAfter ?? false);
+      this.setTimeline(roomId, (cur) => ({
+        ...cur,
+        messages: page.messages,
+        loaded: true,
+        hasMoreOlder: (seq === undefined ? page.hasMore : page.hasMoreBefore ?? page.hasMore) && page.messages.length > 0,
+        loadingOlder: false,
+        hasMoreNewer: detached,
+        loadingNewer: false,
+        epoch: cur.epoch + 1,
+        error: undefined,
+      }));
+      this.receive(page.messages, 'history');
+      this.syncFromPage(roomId, page.rev);
+      return true;
+    } catch (e) {
+      this.setTimeline(roomId, (cur) => ({ ...cur, error: e instanceof Error ? e.message : String(e) }));
+      return false;
+    }
+  }
+
+  /** Back to the room's newest messages from a window loaded around an old one. */
+  showLatest(roomId: number): Promise<boolean> {
+    return this.loadAround(roomId);
+  }
+
+  /** The next page after a window that does not reach the newest message (`afterSeq`). */
+  async loadNewer(roomId: number): Promise<void> {
+    const t = this.state.timelines[roomId];
+    if (!t?.loaded || !t.hasMoreNewer || t.loadingNewer) return;
+    const epoch = t.epoch;
+    this.setTimeline(roomId, (cur) => ({ ...cur, loadingNewer: true }));
+    try {
+      const page = await this.api.messages(roomId, { afterSeq: lastSeqOf(t.messages), limit: this.opts.pageSize });
+      if (this.state.timelines[roomId]?.epoch !== epoch) return; // replaced meanwhile
+      this.setTimeline(roomId, (cur) => ({
+        ...cur,
+        messages: mergeMessages(cur.messages, page.messages),
+        hasMoreNewer: page.hasMore && page.messages.length > 0,
+        loadingNewer: false,
+      }));
+      this.receive(page.messages, 'history');
+      this.syncFromPage(roomId, page.rev);
+      if (!this.state.timelines[roomId]?.hasMoreNewer) this.markActiveRead();
+    } catch (e) {
+      this.setTimeline(roomId, (cur) => ({ ...cur, loadingNewer: false, error: e instanceof Error ? e.message : String(e) }));
+    }
+  }
+
+  /**
+   * A page read at room revision `rev` was put in the window: changes after it, to messages
+   * that were outside the window when they came, were left out; ask for them again.
+   */
+  private syncFromPage(roomId: number, rev: number): void {
+    const cursor = this.revs.get(roomId);
+    if (cursor !== undefined && rev < cursor) this.requestSync(roomId, rev);
   }
 
   /** Asks the room's message list to show message `seq` (e.g. from the Mentions panel). */
@@ -970,7 +1058,8 @@ export class ChatStore {
     const roomId = this.state.activeRoomId;
     if (roomId === null || !this.opts.isVisible()) return;
     const t = this.state.timelines[roomId];
-    if (!t?.loaded) return;
+    // A window around an old message: the newest ones are not on screen, so not read.
+    if (!t?.loaded || t.hasMoreNewer) return;
     const seq = lastSeqOf(t.messages);
     this.zeroUnread(roomId);
     if (seq === 0 || (this.lastMarked.get(roomId) ?? 0) >= seq) return;

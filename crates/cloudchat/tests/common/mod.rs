@@ -33,6 +33,11 @@ pub(crate) async fn start_in(
         "<!doctype html><title>Cloud Chat</title>app",
     )
     .unwrap();
+    std::fs::write(
+        web.0.join("sw.js"),
+        "self.addEventListener('push', () => {});",
+    )
+    .unwrap();
     let mut config = cloudchat::QuickStart::development(data.clone(), web.0.clone());
     config.bind_addr = "127.0.0.1:0".into();
     config.ops_addr = "127.0.0.1:0".into();
