@@ -61,6 +61,7 @@ export function NotificationsDialog({ onClose }: { onClose: () => void }) {
               <input type="checkbox" checked={settings.emailDigest} onChange={(e) => void save({ emailDigest: e.target.checked })} data-testid="email-digest" />
               E-mail me a digest of direct messages and mentions I missed while away
             </label>
+            <p className="muted small">Sent only while none of your devices has notifications enabled.</p>
           </section>
         </>
       )}

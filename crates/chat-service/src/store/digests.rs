@@ -30,7 +30,8 @@ pub struct Window {
 /// the messages of their direct rooms by the other person, and their mentions, not deleted,
 /// created in the window, past their read marker and their digest watermark, in rooms they
 /// may still read, and not silenced by their settings (digest off; the level in force — the
-/// room's, else the user's — `none`; muted user-wide or in the room). `$1` since, `$2`
+/// room's, else the user's — `none`; muted user-wide or in the room). Digests are for people
+/// without push: someone with a Web Push subscription is pushed instead. `$1` since, `$2`
 /// cutoff, `$3` now.
 const UNREAD: &str = "
     SELECT i.user_id AS user_id, i.message_id AS message_id, i.room_id AS room_id
@@ -59,6 +60,7 @@ const UNREAD: &str = "
       AND COALESCE(s.email_digest, 1) = 1
       AND (s.muted_until IS NULL OR s.muted_until <= $3)
       AND COALESCE(rs.level, s.level, 'mentions') <> 'none'
+      AND NOT EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = i.user_id)
       AND (rs.muted_until IS NULL OR rs.muted_until <= $3)";
 
 /// Up to `limit` users with something to mail, in id order after `after` (a cursor: the

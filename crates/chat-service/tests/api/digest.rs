@@ -245,7 +245,9 @@ async fn people_who_silenced_notifications_get_no_mail(engine: Engine) {
         "muted",
         "roomnone",
         "roommuted",
+        "pushed",
         "control",
+        "roomall",
     ];
     let mut users = Vec::new();
     for name in names {
@@ -276,8 +278,24 @@ async fn people_who_silenced_notifications_get_no_mail(engine: Engine) {
         .execute(pool)
         .await
         .unwrap();
+    // Someone with Web Push gets pushes, not digests.
+    sqlx::query(
+        "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at)
+         VALUES ($1, $2, 'https://push.example.net/x', 'k', 'a', $3)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(users[5].id.to_string())
+    .bind(now)
+    .execute(pool)
+    .await
+    .unwrap();
     // A mute that has ended silences nothing.
-    user_setting(&users[5], "all", Some(now - 1000), 1)
+    user_setting(&users[6], "all", Some(now - 1000), 1)
+        .execute(pool)
+        .await
+        .unwrap();
+    // A room's level overrides the person's.
+    user_setting(&users[7], "none", None, 1)
         .execute(pool)
         .await
         .unwrap();
@@ -286,6 +304,7 @@ async fn people_who_silenced_notifications_get_no_mail(engine: Engine) {
         let room_setting = match user.name.as_str() {
             "roomnone" => Some((Some("none"), None)),
             "roommuted" => Some((None, Some(now + 3_600_000))),
+            "roomall" => Some((Some("all"), None)),
             _ => None,
         };
         if let Some((level, muted_until)) = room_setting {
@@ -304,9 +323,10 @@ async fn people_who_silenced_notifications_get_no_mail(engine: Engine) {
         }
     }
 
-    sink.wait_for(&users[5].email, 1).await;
+    sink.wait_for(&users[6].email, 1).await;
+    sink.wait_for(&users[7].email, 1).await;
     a_few_ticks().await;
-    for user in &users[..5] {
+    for user in &users[..6] {
         assert!(
             sink.mails_to(&user.email).is_empty(),
             "{} was mailed",
