@@ -133,9 +133,11 @@ impl Application {
         );
         // The same settings, but no redirects: an endpoint was checked to be public, and a
         // redirect must not take a push elsewhere.
-        let push_http = http_client()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let mut push_http = http_client().redirect(reqwest::redirect::Policy::none());
+        if !settings.push.allow_insecure_endpoints {
+            push_http = push_http.dns_resolver(crate::push::resolver::PublicOnly);
+        }
+        let push_http = push_http.build()?;
         let push = WebPush::start(&settings.push, &db.pool, relay.clone(), push_http).await?;
         let auth = AuthClient::new(http, &auth_url, held_key);
         let internal_keys = settings.internal_keys.accepting(ACCEPTS_KEYS);

@@ -152,9 +152,9 @@ pub fn decode_b64url(text: &str) -> Option<Vec<u8>> {
 }
 
 /// The endpoint must be https on a public host: no IP literal of a private, loopback or
-/// link-local network, no `localhost` or single-label names. (A public name that resolves to
-/// a private address is not caught here; the body we post is encrypted for the subscriber
-/// and the answer is never shown, which bounds what such an endpoint can learn.)
+/// link-local network, no `localhost` or single-label names. A public name that resolves to
+/// a private address is caught when pushing: the push client's resolver keeps only public
+/// addresses (`push::resolver`).
 fn check_public_https(url: &reqwest::Url) -> Result<(), &'static str> {
     if url.scheme() != "https" {
         return Err("must be an https URL");
@@ -180,7 +180,7 @@ fn check_public_https(url: &reqwest::Url) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(ip) => {
             !(ip.is_private()

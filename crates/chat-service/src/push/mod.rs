@@ -1,8 +1,10 @@
 //! Web Push (docs/architecture.md, "Notifications"): [`webpush`] encrypts and signs (pure),
-//! [`delivery`] sends to push services, [`notifier`] decides who hears of what and when.
+//! [`delivery`] sends to push services (connecting only to public addresses: [`resolver`]),
+//! [`notifier`] decides who hears of what and when.
 
 pub mod delivery;
 pub mod notifier;
+pub mod resolver;
 pub mod webpush;
 
 use std::sync::Arc;
