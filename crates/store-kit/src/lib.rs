@@ -15,7 +15,7 @@ mod sql;
 mod uuid_text;
 
 pub use constraint::{Caught, ResultExt};
-pub use sql::{placeholder_list, placeholder_rows, rows_match};
+pub use sql::{placeholder_list, placeholder_rows};
 pub use uuid_text::UuidText;
 
 use std::path::Path;

@@ -9,7 +9,7 @@
 
 use anyhow::Context;
 use sqlx::AnyPool;
-use store_kit::{Engine, ResultExt, UuidText, placeholder_list, placeholder_rows, rows_match};
+use store_kit::{Engine, ResultExt, UuidText, placeholder_list, placeholder_rows};
 use uuid::Uuid;
 
 use super::mentions::{self, Mentioned, Mentions};
@@ -473,8 +473,13 @@ async fn by_client_ids<'a>(
 ) -> anyhow::Result<Vec<Message>> {
     let keys: Vec<(Uuid, &str)> = keys.collect();
     let sql = format!(
-        concat!("SELECT ", columns!(), " FROM messages WHERE {}"),
-        rows_match(&["user_id", "client_msg_id"], 1, keys.len())
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM (VALUES {}) AS k
+             JOIN messages ON user_id = k.column1 AND client_msg_id = k.column2"
+        ),
+        placeholder_rows(1, keys.len(), 2)
     );
     // Only numbered placeholders are formatted into this statement; every value is bound.
     let mut query = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql));

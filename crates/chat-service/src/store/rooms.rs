@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use sqlx::AnyPool;
-use store_kit::{Database, ResultExt, UuidText, placeholder_list, rows_match};
+use store_kit::{Database, ResultExt, UuidText, placeholder_list, placeholder_rows};
 use uuid::Uuid;
 
 use super::members;
@@ -382,8 +382,9 @@ pub async fn may_post(
     }
     if !asked.is_empty() {
         let sql = format!(
-            "SELECT room_id, user_id FROM room_members WHERE {}",
-            rows_match(&["room_id", "user_id"], 1, asked.len())
+            "SELECT m.room_id, m.user_id FROM (VALUES {}) AS k
+             JOIN room_members m ON m.room_id = k.column1 AND m.user_id = k.column2",
+            placeholder_rows(1, asked.len(), 2)
         );
         let mut query = sqlx::query_as::<_, (i64, UuidText)>(sqlx::AssertSqlSafe(sql));
         for (room, user) in &asked {
