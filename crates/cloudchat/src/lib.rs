@@ -328,7 +328,8 @@ pub async fn start_with_listener(
             move |cfg| {
                 ws_relay::startup::configure_public(cfg, &relay);
                 cfg.app_data(proxy.clone());
-                for prefix in ["/auth", "/users", "/.well-known"] {
+                // `/admin` itself is the web app's page; only these API paths under it go on.
+                for prefix in ["/auth", "/users", "/.well-known", "/admin/users"] {
                     cfg.service(web::scope(prefix).default_service(proxy::to(auth_url.clone())));
                 }
                 for prefix in [
@@ -342,6 +343,10 @@ pub async fn start_with_listener(
                     "/push",
                     "/notification-settings",
                     "/notifications",
+                    "/reports",
+                    "/blocks",
+                    "/admin/audit",
+                    "/admin/stats",
                 ] {
                     cfg.service(web::scope(prefix).default_service(proxy::to(chat_url.clone())));
                 }
