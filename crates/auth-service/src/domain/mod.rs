@@ -2,6 +2,7 @@
 
 mod email;
 pub(crate) mod password;
+pub mod totp;
 mod username;
 
 pub use email::{EMAIL_PATTERN, Email};
