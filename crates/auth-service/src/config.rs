@@ -71,8 +71,9 @@ pub struct OidcSettings {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
-    /// Where the provider sends the browser back: `{PUBLIC_URL}/auth/oidc/callback` unless set.
-    pub redirect_url: String,
+    /// `OIDC_REDIRECT_URL`, where the provider sends the browser back; `None` =
+    /// `{PUBLIC_URL}/auth/oidc/callback` ([`Self::redirect_url`]).
+    pub redirect_url: Option<String>,
     /// Lower-case e-mail domains whose people may sign up or link; empty = any.
     pub allowed_domains: Vec<String>,
     /// The button says "Sign in with {display_name}".
@@ -97,15 +98,13 @@ impl std::fmt::Debug for OidcSettings {
 
 impl OidcSettings {
     /// The `OIDC_*` variables; `None` when `OIDC_ISSUER` is unset.
-    fn read_env(public_url: &str) -> Option<Self> {
+    fn read_env() -> Option<Self> {
         let issuer = var("OIDC_ISSUER")?;
         Some(Self {
             issuer,
             client_id: var("OIDC_CLIENT_ID").unwrap_or_default(),
             client_secret: var("OIDC_CLIENT_SECRET").unwrap_or_default(),
-            redirect_url: var("OIDC_REDIRECT_URL").unwrap_or_else(|| {
-                format!("{}/auth/oidc/callback", public_url.trim_end_matches('/'))
-            }),
+            redirect_url: var("OIDC_REDIRECT_URL"),
             allowed_domains: list_var("OIDC_ALLOWED_DOMAINS")
                 .into_iter()
                 .map(|d| d.trim_start_matches('@').to_lowercase())
@@ -119,10 +118,17 @@ impl OidcSettings {
         })
     }
 
+    /// The callback URL the provider is told (and has registered for this client).
+    pub fn redirect_url(&self, public_url: &str) -> String {
+        self.redirect_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/auth/oidc/callback", public_url.trim_end_matches('/')))
+    }
+
     /// Every value checked at start: a misconfigured provider fails the start, not a sign-in.
-    pub fn validate(&self, env: AppEnv) -> Result<(), ConfigError> {
+    pub fn validate(&self, env: AppEnv, public_url: &str) -> Result<(), ConfigError> {
         check_url(env, "OIDC_ISSUER", &self.issuer)?;
-        check_url(env, "OIDC_REDIRECT_URL", &self.redirect_url)?;
+        check_url(env, "OIDC_REDIRECT_URL", &self.redirect_url(public_url))?;
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::new(
                 "OIDC_CLIENT_ID",
@@ -290,7 +296,7 @@ impl Settings {
             internal_keys,
             relay_url: var("RELAY_URL"),
             relay_retry: relay_client::RetryPolicy::from_env()?,
-            oidc: OidcSettings::read_env(&public_url),
+            oidc: OidcSettings::read_env(),
             public_url,
             allowed_origins: if origins.is_empty() {
                 d.allowed_origins
@@ -346,7 +352,7 @@ impl Settings {
             ));
         }
         if let Some(oidc) = &self.oidc {
-            oidc.validate(self.env)?;
+            oidc.validate(self.env, &self.public_url)?;
         }
         if self.env.is_production() {
             self.internal_keys.validate(self.env, USES_KEYS)?;
@@ -371,5 +377,69 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AppEnv, OidcSettings};
+
+    fn oidc() -> OidcSettings {
+        OidcSettings {
+            issuer: "https://id.example.com".into(),
+            client_id: "cloudchat".into(),
+            client_secret: "secret".into(),
+            redirect_url: None,
+            allowed_domains: vec!["example.com".into()],
+            display_name: "Example ID".into(),
+            scopes: vec!["openid".into(), "email".into()],
+        }
+    }
+
+    #[test]
+    fn oidc_settings_are_checked() {
+        let public = "https://chat.example.com";
+        assert!(oidc().validate(AppEnv::Production, public).is_ok());
+        assert_eq!(
+            oidc().redirect_url(public),
+            "https://chat.example.com/auth/oidc/callback"
+        );
+        let bad = |f: fn(&mut OidcSettings), var: &str| {
+            let mut s = oidc();
+            f(&mut s);
+            let err = s.validate(AppEnv::Production, public).unwrap_err();
+            assert!(err.to_string().contains(var), "{err}");
+        };
+        bad(|s| s.client_id.clear(), "OIDC_CLIENT_ID");
+        bad(|s| s.client_secret.clear(), "OIDC_CLIENT_SECRET");
+        bad(|s| s.issuer = "http://id.example.com".into(), "OIDC_ISSUER");
+        bad(|s| s.issuer = "not a url".into(), "OIDC_ISSUER");
+        bad(
+            |s| s.redirect_url = Some("https://x/cb#f".into()),
+            "OIDC_REDIRECT_URL",
+        );
+        bad(|s| s.scopes = vec!["email".into()], "OIDC_SCOPES");
+        bad(
+            |s| s.allowed_domains = vec!["a b".into()],
+            "OIDC_ALLOWED_DOMAINS",
+        );
+        // Plain http is for this machine (or development).
+        let mut local = oidc();
+        local.issuer = "http://127.0.0.1:9000".into();
+        assert!(local.validate(AppEnv::Production, public).is_ok());
+    }
+
+    #[test]
+    fn allowed_domains_match_whole_domains() {
+        let s = oidc();
+        assert!(s.allows_email("a@example.com"));
+        assert!(s.allows_email("a@EXAMPLE.com"));
+        assert!(!s.allows_email("a@evilexample.com"));
+        assert!(!s.allows_email("a@example.com.evil.test"));
+        let any = OidcSettings {
+            allowed_domains: Vec::new(),
+            ..oidc()
+        };
+        assert!(any.allows_email("a@anything.test"));
     }
 }

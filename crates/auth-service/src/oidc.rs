@@ -58,6 +58,7 @@ struct Discovered {
 /// The provider as this service sees it; one per process.
 pub struct Provider {
     settings: OidcSettings,
+    redirect_url: String,
     http: reqwest::Client,
     cache: RwLock<Option<Arc<Discovered>>>,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
@@ -127,7 +128,7 @@ pub fn pkce_challenge(verifier: &str) -> String {
 }
 
 impl Provider {
-    pub fn new(settings: OidcSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: OidcSettings, redirect_url: String) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(3))
@@ -140,6 +141,7 @@ impl Provider {
             .context("building the OpenID Connect HTTP client")?;
         Ok(Self {
             settings,
+            redirect_url,
             http,
             cache: RwLock::new(None),
             last_fetch: tokio::sync::Mutex::new(None),
@@ -248,7 +250,7 @@ impl Provider {
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", &self.settings.client_id)
-            .append_pair("redirect_uri", &self.settings.redirect_url)
+            .append_pair("redirect_uri", &self.redirect_url)
             .append_pair("scope", &self.settings.scopes.join(" "))
             .append_pair("state", state)
             .append_pair("nonce", nonce)
@@ -328,7 +330,7 @@ impl Provider {
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", s.redirect_url.as_str()),
+            ("redirect_uri", self.redirect_url.as_str()),
             ("code_verifier", pkce_verifier),
         ];
         let mut request = self.http.post(&metadata.token_endpoint);

@@ -115,7 +115,10 @@ impl Application {
         .context("hashing the dummy password")??;
 
         let oidc = match &settings.oidc {
-            Some(oidc) => Some(start_oidc(oidc.clone()).await?),
+            Some(oidc) => {
+                let redirect_url = oidc.redirect_url(&settings.public_url);
+                Some(start_oidc(oidc.clone(), redirect_url).await?)
+            }
             None => None,
         };
 
@@ -243,8 +246,9 @@ pub const KEY_FILE: &str = "jwt-signing-key.pem";
 /// answers (a provider that is down delays sign-ins, not the start), then every hour.
 async fn start_oidc(
     settings: crate::config::OidcSettings,
+    redirect_url: String,
 ) -> anyhow::Result<Arc<crate::oidc::Provider>> {
-    let provider = Arc::new(crate::oidc::Provider::new(settings)?);
+    let provider = Arc::new(crate::oidc::Provider::new(settings, redirect_url)?);
     if let Err(e) = provider.refresh().await {
         tracing::warn!(error = %format!("{e:#}"), "the OpenID Connect provider did not answer at start; retrying at the first sign-in and every hour");
     }

@@ -79,7 +79,8 @@ impl Provider {
             issuer: self.issuer.clone(),
             client_id: CLIENT_ID.to_owned(),
             client_secret: CLIENT_SECRET.to_owned(),
-            redirect_url: CALLBACK.to_owned(),
+            // The default, from the development PUBLIC_URL: CALLBACK.
+            redirect_url: None,
             allowed_domains: Vec::new(),
             display_name: "Example ID".to_owned(),
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
