@@ -37,7 +37,13 @@ const ACCOUNTS = {
 };
 
 const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
-const signingJwk = { ...(await jose.exportJWK(privateKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
+// A new key (and kid) at every start: a provider restarted on the same port has rotated its key.
+const signingJwk = {
+  ...(await jose.exportJWK(privateKey)),
+  kid: `key-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+  alg: 'RS256',
+  use: 'sig',
+};
 
 const server = http.createServer();
 await new Promise((resolve) => server.listen(config.port ?? 0, '127.0.0.1', resolve));

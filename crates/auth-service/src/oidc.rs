@@ -19,9 +19,9 @@ use crate::config::OidcSettings;
 
 /// How often the discovery document and keys are fetched again while all is well.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(3600);
-/// An unknown `kid` (or a failed fetch) triggers at most one fetch per this interval, so
-/// garbage tokens cannot turn into a flood of requests to the provider.
-const REFETCH_THROTTLE: Duration = Duration::from_secs(10);
+/// An unknown `kid` (or a sign-in with nothing cached) triggers at most one fetch per this
+/// interval, so garbage cannot turn into a flood of requests to the provider.
+const REFETCH_THROTTLE: Duration = Duration::from_secs(1);
 /// Clock skew tolerated on `exp` and `iat`.
 const LEEWAY_SECS: u64 = 60;
 /// Signature algorithms an ID token may use: asymmetric only (`HS*` would need the client

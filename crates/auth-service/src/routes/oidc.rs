@@ -84,7 +84,7 @@ pub(crate) async fn start(
         .await
     {
         Ok(url) => url,
-        Err(e) => return Ok(failed("sso_failed", &e)),
+        Err(e) => return Ok(failed(provider, "sso_failed", &e)),
     };
     store::start_login(&state.db.pool, &sso_state.hash, &login, store_kit::now_ms()).await?;
     let cookie = Cookie::build(BROWSER_COOKIE, browser.plain)
@@ -103,9 +103,11 @@ pub(crate) struct CallbackQuery {
     state: Option<String>,
     /// Set by the provider instead of `code` when it refused (RFC 6749 4.1.2.1).
     error: Option<String>,
+    /// The issuer that answered (RFC 9207), when the provider says: it must be ours.
+    iss: Option<String>,
 }
 
-#[utoipa::path(tag = "sso", params(CallbackQuery), responses((status = 302, description = "Signed in: the refresh-token cookie is set and the browser goes to its returnTo path. An e-mail that already has an account: to /login?sso_link=<token> (confirm with the account's password). Otherwise to /login?sso_error=<code>: sso_state_invalid (unknown, spent, expired or another browser's state), sso_domain_not_allowed, sso_email_unverified, sso_failed (the provider refused, or its answer failed a check)"), (status = 404, description = "Single sign-on is not configured", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "sso", params(CallbackQuery), responses((status = 302, description = "Signed in: the refresh-token cookie is set and the browser goes to its returnTo path. An e-mail that already has an account: to /login?sso_link=<token> (confirm with the account's password). Otherwise to /login?sso_error=<code>: sso_state_invalid (unknown, spent, expired or another browser's state), sso_domain_not_allowed, sso_email_unverified, sso_failed (the provider refused, or its answer failed a check)"), (status = 404, description = "Single sign-on is not configured", body = service_kit::openapi::ProblemDoc), (status = 429, body = service_kit::openapi::ProblemDoc)))]
 #[get("/auth/oidc/callback")]
 pub(crate) async fn callback(
     state: web::Data<AppState>,
@@ -113,6 +115,13 @@ pub(crate) async fn callback(
     query: web::Query<CallbackQuery>,
 ) -> ApiResult<HttpResponse> {
     let provider = provider(&state)?;
+    rate_limit(
+        &state,
+        "sso:ip",
+        &address(&state, &req),
+        Quota::per_minute(state.settings.rate_limits.per_ip_per_min),
+    )
+    .await?;
     let now = store_kit::now_ms();
     // The state is spent whatever happens next: it works once.
     let pending = match query.state.as_deref() {
@@ -126,6 +135,7 @@ pub(crate) async fn callback(
         pending.filter(|p| browser.is_some_and(|c| SecretToken::hash(c.value()) == p.browser_hash))
     else {
         return Ok(failed(
+            provider,
             "sso_state_invalid",
             &anyhow::anyhow!("unknown, spent or expired state, or another browser's"),
         ));
@@ -133,12 +143,25 @@ pub(crate) async fn callback(
     if let Some(error) = &query.error {
         let error: String = error.chars().take(64).collect();
         return Ok(failed(
+            provider,
             "sso_failed",
             &anyhow::anyhow!("the provider answered {error}"),
         ));
     }
+    if query
+        .iss
+        .as_deref()
+        .is_some_and(|iss| iss != provider.settings().issuer)
+    {
+        return Ok(failed(
+            provider,
+            "sso_failed",
+            &anyhow::anyhow!("the authorization response names another issuer"),
+        ));
+    }
     let Some(code) = query.code.as_deref() else {
         return Ok(failed(
+            provider,
             "sso_failed",
             &anyhow::anyhow!("no code in the callback"),
         ));
@@ -148,7 +171,7 @@ pub(crate) async fn callback(
         .await
     {
         Ok(identity) => identity,
-        Err(e) => return Ok(failed("sso_failed", &e)),
+        Err(e) => return Ok(failed(provider, "sso_failed", &e)),
     };
     match account_for(&state, provider, &identity, now).await? {
         Outcome::SignIn(user) => {
@@ -166,7 +189,7 @@ pub(crate) async fn callback(
                 .cookie(clear_browser_cookie())
                 .finish())
         }
-        Outcome::Refused(code, reason) => Ok(failed(code, &anyhow::anyhow!(reason))),
+        Outcome::Refused(code, reason) => Ok(failed(provider, code, &anyhow::anyhow!(reason))),
     }
 }
 
@@ -397,8 +420,9 @@ fn found(location: &str) -> actix_web::HttpResponseBuilder {
 
 /// A failed sign-in: logged with its reason, the browser sent to the login page with a
 /// stable code (never a 500 page from the provider's round trip).
-fn failed(code: &'static str, reason: &anyhow::Error) -> HttpResponse {
-    tracing::warn!(code, reason = %format!("{reason:#}"), "single sign-on failed");
+fn failed(provider: &Provider, code: &'static str, reason: &anyhow::Error) -> HttpResponse {
+    let issuer = &provider.settings().issuer;
+    tracing::warn!(code, %issuer, reason = %format!("{reason:#}"), "single sign-on failed");
     metrics::counter!("auth_sso_total", "outcome" => code).increment(1);
     found(&format!("{LOGIN_PAGE}?sso_error={code}"))
         .cookie(clear_browser_cookie())

@@ -9,6 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, Once};
 
 use auth_service::config::{OidcSettings, Settings};
 use auth_service::domain::SecretToken;
@@ -23,6 +24,35 @@ const CLIENT_SECRET: &str = "a-test-client-secret-of-some-length";
 /// `{PUBLIC_URL}/auth/oidc/callback` with the development `PUBLIC_URL`.
 const CALLBACK: &str = "http://localhost:8080/auth/oidc/callback";
 
+/// What auth-service logged (warnings): the redirect carries only a stable code, the log says
+/// why, and a test must fail for the reason it is about. One subscriber for the test binary;
+/// each test reads the lines that name its own provider's issuer.
+static LOG: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOG.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(|| LogWriter)
+            .with_ansi(false)
+            .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+            .try_init();
+    });
+}
+
 /// The provider process; killed when dropped.
 struct Provider {
     child: Child,
@@ -32,6 +62,7 @@ struct Provider {
 impl Provider {
     /// Our client (and a second one, `other-client`), plus what `extra` sets in the config.
     fn start(extra: Value) -> Self {
+        capture_logs();
         let modules = std::env::var("TEST_PEERS_NODE_MODULES")
             .unwrap_or_else(|_| "/var/tmp/cloudchat-tools/test-peers-node/node_modules".to_owned());
         assert!(
@@ -85,6 +116,22 @@ impl Provider {
             display_name: "Example ID".to_owned(),
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
         }
+    }
+}
+
+impl Provider {
+    /// Asserts that a failed sign-in at this provider was logged with `reason`.
+    fn assert_failure_logged(&self, reason: &str) {
+        let log = String::from_utf8_lossy(&LOG.lock().unwrap()).into_owned();
+        let issuer = format!("issuer={}", self.issuer);
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("single sign-on failed") && l.contains(&issuer))
+            .collect();
+        assert!(
+            lines.iter().any(|l| l.contains(reason)),
+            "no failure logged with {reason:?}: {lines:#?}"
+        );
     }
 }
 
@@ -382,6 +429,7 @@ async fn wrong_or_foreign_state_is_refused(engine: Engine) {
         "sso_state_invalid",
     );
     assert_eq!(user_count(&app).await, 0);
+    provider.assert_failure_logged("unknown, spent or expired state");
 }
 
 async fn a_replayed_code_is_refused_by_the_provider(engine: Engine) {
@@ -414,17 +462,48 @@ async fn a_replayed_code_is_refused_by_the_provider(engine: Engine) {
         .callback(&app, &back.with_state(&replay.plain), &started.cookie)
         .await;
     failed_with(&res, "sso_failed");
+    provider
+        .assert_failure_logged("the provider refused the code (400 Bad Request): invalid_grant");
+}
+
+async fn an_answer_naming_another_issuer_is_refused(engine: Engine) {
+    // RFC 9207: oidc-provider names itself in the redirect back (`iss`); a redirect that
+    // names another issuer (a mix-up between providers) is refused before the code is used.
+    let provider = Provider::start(json!({}));
+    let app = spawn_sso(engine, &provider, |_| {}).await;
+    let browser = Browser::new();
+    let started = browser.start(&app, "/").await;
+    let back = browser.sign_in_at_provider(&started, "alice").await;
+    assert_eq!(back.param("iss"), provider.issuer);
+    let query = format!(
+        "{}&iss={}",
+        back.with_state(&back.param("state")),
+        "https%3A%2F%2Fevil.example"
+    );
+    failed_with(
+        &browser.callback(&app, &query, &started.cookie).await,
+        "sso_failed",
+    );
+    provider.assert_failure_logged("the authorization response names another issuer");
+    assert_eq!(user_count(&app).await, 0);
 }
 
 async fn an_id_token_for_another_audience_is_refused(engine: Engine) {
     // The provider's own key signs ID tokens meant for another client, then for several
     // audiences without `azp`.
-    for audience in [json!(["other-client"]), json!([CLIENT_ID, "other-client"])] {
+    for (audience, reason) in [
+        (json!(["other-client"]), "the ID token: InvalidAudience"),
+        (
+            json!([CLIENT_ID, "other-client"]),
+            "the ID token has several audiences and no azp",
+        ),
+    ] {
         let provider = Provider::start(json!({"idTokenAudience": audience}));
         let app = spawn_sso(engine, &provider, |_| {}).await;
         let res = Browser::new().sign_in(&app, "alice").await;
         failed_with(&res, "sso_failed");
         assert_eq!(user_count(&app).await, 0, "{audience}");
+        provider.assert_failure_logged(reason);
     }
 }
 
@@ -445,6 +524,26 @@ async fn domains_and_unverified_addresses_are_refused(engine: Engine) {
     assert_eq!(user_count(&app).await, 0);
     // The allowed domain still works.
     signed_in(&app, Browser::new().sign_in(&app, "alice").await).await;
+}
+
+async fn a_rotated_key_is_fetched_and_the_cache_outlives_an_outage(engine: Engine) {
+    let first = Provider::start(json!({}));
+    let app = spawn_sso(engine, &first, |_| {}).await;
+    let port = url::Url::parse(&first.issuer).unwrap().port().unwrap();
+    drop(first);
+    // The provider is down: what was fetched at start still sends browsers to it.
+    let browser = Browser::new();
+    let started = browser.start(&app, "/rooms/1").await;
+    assert!(started.location.contains("code_challenge_method=S256"));
+    // Back on the same address with a new signing key (another kid): its ID tokens are
+    // checked with keys fetched again for the unknown kid. (Fetches are at most one a second.)
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let second = Provider::start(json!({"port": port}));
+    assert_eq!(second.issuer, format!("http://127.0.0.1:{port}"));
+    let back = browser.sign_in_at_provider(&started, "alice").await;
+    let res = browser.callback(&app, &back.query, &started.cookie).await;
+    let session = signed_in(&app, res).await;
+    assert_eq!(session["user"]["email"], "alice@example.com");
 }
 
 async fn sso_off_says_so_and_has_no_start(engine: Engine) {
@@ -474,6 +573,8 @@ both_engines!(
     an_existing_account_is_linked_only_after_its_password,
     wrong_or_foreign_state_is_refused,
     a_replayed_code_is_refused_by_the_provider,
+    an_answer_naming_another_issuer_is_refused,
+    a_rotated_key_is_fetched_and_the_cache_outlives_an_outage,
     an_id_token_for_another_audience_is_refused,
     domains_and_unverified_addresses_are_refused,
     sso_off_says_so_and_has_no_start,
