@@ -65,13 +65,7 @@ pub(crate) async fn start(
     query: web::Query<StartQuery>,
 ) -> ApiResult<HttpResponse> {
     let provider = provider(&state)?;
-    rate_limit(
-        &state,
-        "sso:ip",
-        &address(&state, &req),
-        Quota::per_minute(state.settings.rate_limits.per_ip_per_min),
-    )
-    .await?;
+    limit_per_address(&state, &req).await?;
     let (sso_state, nonce, verifier, browser) = (secret()?, secret()?, secret()?, secret()?);
     let login = PendingLogin {
         browser_hash: browser.hash,
@@ -115,13 +109,7 @@ pub(crate) async fn callback(
     query: web::Query<CallbackQuery>,
 ) -> ApiResult<HttpResponse> {
     let provider = provider(&state)?;
-    rate_limit(
-        &state,
-        "sso:ip",
-        &address(&state, &req),
-        Quota::per_minute(state.settings.rate_limits.per_ip_per_min),
-    )
-    .await?;
+    limit_per_address(&state, &req).await?;
     let now = store_kit::now_ms();
     // The state is spent whatever happens next: it works once.
     let pending = match query.state.as_deref() {
@@ -379,6 +367,12 @@ pub(crate) async fn link(
     let issued = start_session(&state, &req, user.id, now).await?;
     tracing::info!(user_id = %user.id, "single sign-on identity linked");
     token_answer(&state, StatusCode::OK, &user, issued)
+}
+
+/// The per-address request limit of the sign-in round trip.
+async fn limit_per_address(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
+    let quota = Quota::per_minute(state.settings.rate_limits.per_ip_per_min);
+    rate_limit(state, "sso:ip", &address(state, req), quota).await
 }
 
 /// 32 random bytes and their hash.
