@@ -240,9 +240,19 @@ async fn account_for(
         tracing::info!(user_id = %user.id, "single sign-on for an existing account: link requested");
         return Ok(Outcome::Link(token));
     }
-    let user = create_account(state, identity, &email, now).await?;
+    // Two sign-ins of one new person at once: the second finds the e-mail or the identity
+    // taken and is sent back to sign in again (which then finds the account).
+    let user = match create_account(state, identity, &email, now).await {
+        Err(ApiError::EmailTaken) => {
+            return Ok(Outcome::Refused(
+                "sso_failed",
+                "an account with that e-mail was created meanwhile",
+            ));
+        }
+        created => created?,
+    };
     let mut conn = pool.acquire().await?;
-    store::link_identity(
+    let linked = store::link_identity(
         &mut conn,
         user.id,
         &identity.issuer,
@@ -251,6 +261,12 @@ async fn account_for(
         now,
     )
     .await?;
+    if !linked {
+        return Ok(Outcome::Refused(
+            "sso_failed",
+            "the identity was linked to another account meanwhile",
+        ));
+    }
     tracing::info!(user_id = %user.id, "account created by single sign-on");
     metrics::counter!("auth_registrations_total").increment(1);
     Ok(Outcome::SignIn(user))
@@ -310,7 +326,7 @@ pub(crate) struct LinkBody {
     code: Option<String>,
 }
 
-#[utoipa::path(tag = "sso", request_body = LinkBody, responses((status = 200, description = "The identity is linked to the account and the browser logged in (the answer of POST /auth/login; the refresh token is also set as an HttpOnly cookie)", body = super::TokenAnswer), (status = 401, description = "invalid_credentials: wrong password (counted by the log-in throttle)", body = service_kit::openapi::ProblemDoc), (status = 404, description = "not_found: the link token is unknown, spent or expired (sign in with the provider again), or single sign-on is off", body = service_kit::openapi::ProblemDoc), (status = 429, body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "sso", request_body = LinkBody, responses((status = 200, description = "The identity is linked to the account and the browser logged in (the answer of POST /auth/login; the refresh token is also set as an HttpOnly cookie)", body = super::TokenAnswer), (status = 401, description = "invalid_credentials: wrong password (counted by the log-in throttle)", body = service_kit::openapi::ProblemDoc), (status = 404, description = "not_found: the link token is unknown, spent or expired (sign in with the provider again), or single sign-on is off", body = service_kit::openapi::ProblemDoc), (status = 409, description = "identity_linked: the identity was linked meanwhile; sign in with the provider", body = service_kit::openapi::ProblemDoc), (status = 429, body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/oidc/link")]
 pub(crate) async fn link(
     state: web::Data<AppState>,
@@ -354,7 +370,7 @@ pub(crate) async fn link(
     if !store::spend_link(&mut tx, &body.link_token, now).await? {
         return Err(ApiError::NotFound("link request"));
     }
-    store::link_identity(
+    let linked = store::link_identity(
         &mut tx,
         user.id,
         &request.issuer,
@@ -363,6 +379,11 @@ pub(crate) async fn link(
         now,
     )
     .await?;
+    if !linked {
+        // Linked meanwhile (another link request): the transaction rolls back, the token
+        // stays unspent, and signing in with the provider now works.
+        return Err(ApiError::IdentityLinked);
+    }
     tx.commit().await?;
     let issued = start_session(&state, &req, user.id, now).await?;
     tracing::info!(user_id = %user.id, "single sign-on identity linked");

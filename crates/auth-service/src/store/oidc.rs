@@ -90,7 +90,9 @@ pub async fn user_of_identity(
     Ok(row.map(Uuid::from))
 }
 
-/// Links an identity to an account (its first sign-in, or a confirmed link request).
+/// Links an identity to an account (its first sign-in, or a confirmed link request); false
+/// when the identity was already linked (to this account or another: see
+/// [`user_of_identity`]).
 pub async fn link_identity(
     conn: &mut AnyConnection,
     user_id: Uuid,
@@ -98,10 +100,11 @@ pub async fn link_identity(
     subject: &str,
     email: Option<&str>,
     now: i64,
-) -> anyhow::Result<()> {
-    sqlx::query(
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
         "INSERT INTO user_identities (issuer, subject, user_id, email, created_at, last_login_at)
-         VALUES ($1, $2, $3, $4, $5, $5)",
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (issuer, subject) DO NOTHING",
     )
     .bind(issuer)
     .bind(subject)
@@ -111,7 +114,7 @@ pub async fn link_identity(
     .execute(conn)
     .await
     .context("linking an identity")?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// An identity waiting for the password of the account it would be linked to.

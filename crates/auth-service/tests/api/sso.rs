@@ -369,13 +369,21 @@ async fn an_existing_account_is_linked_only_after_its_password(engine: Engine) {
             .is_empty()
     );
 
-    let link = async |password: &str| {
+    // A second sign-in before linking: a second link request for the same identity.
+    let res = Browser::new().sign_in(&app, "bob").await;
+    let second = location(&res)
+        .strip_prefix("/login?sso_link=")
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, token);
+    let link_with = async |token: &str, password: &str| {
         app.auth_post(
             "/auth/oidc/link",
             &json!({"linkToken": token, "password": password, "code": "123456"}),
         )
         .await
     };
+    let link = async |password: &str| link_with(&token, password).await;
     assert_problem(
         link("not the password").await,
         StatusCode::UNAUTHORIZED,
@@ -395,6 +403,13 @@ async fn an_existing_account_is_linked_only_after_its_password(engine: Engine) {
     assert!(body["accessToken"].is_string());
     // Single use.
     assert_problem(link(PASSWORD).await, StatusCode::NOT_FOUND, "not_found").await;
+    // The other request finds the identity linked.
+    assert_problem(
+        link_with(&second, PASSWORD).await,
+        StatusCode::CONFLICT,
+        "identity_linked",
+    )
+    .await;
 
     // Linked: the next sign-in goes straight in.
     let again = signed_in(&app, Browser::new().sign_in(&app, "bob").await).await;
