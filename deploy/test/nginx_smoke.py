@@ -198,6 +198,9 @@ def run_checks(port, access_log) -> int:
     routes = [
         ("POST", "/auth/login", {"Content-Type": "application/json"}, "auth-service"),
         ("GET", "/auth/sessions", json_api, "auth-service"),
+        # Single sign-on: browser navigations to auth-service, not the web app.
+        ("GET", "/auth/oidc/start?returnTo=%2F", nav, "auth-service"),
+        ("GET", "/auth/oidc/callback?code=c&state=s", nav, "auth-service"),
         ("GET", "/users/me", json_api, "auth-service"),
         ("GET", "/users?prefix=al", json_api, "auth-service"),
         ("GET", "/.well-known/jwks.json", {}, "auth-service"),

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// `POST /internal/mail` for a user id no account has.
     #[error("user not found")]
     UserNotFound,
+    /// `POST /auth/oidc/link` for an identity linked meanwhile.
+    #[error("identity already linked")]
+    IdentityLinked,
     #[error("rate limited")]
     RateLimited(u64),
     #[error(transparent)]
@@ -86,6 +89,10 @@ impl ApiError {
             ),
             ApiError::NotFound(what) => Problem::not_found("not_found", format!("no such {what}")),
             ApiError::UserNotFound => Problem::not_found("user_not_found", "no user has that id"),
+            ApiError::IdentityLinked => Problem::conflict(
+                "identity_linked",
+                "this single sign-on identity is already linked; sign in with the provider",
+            ),
             ApiError::RateLimited(secs) => Problem::rate_limited(*secs),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }

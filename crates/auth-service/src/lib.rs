@@ -6,6 +6,7 @@ pub mod domain;
 pub mod error;
 pub mod login_throttle;
 pub mod mailer;
+pub mod oidc;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

@@ -3,7 +3,7 @@
 use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::routes::{auth, jwks, sessions, users};
+use crate::routes::{auth, jwks, oidc, sessions, users};
 
 /// A public profile.
 #[derive(ToSchema)]
@@ -19,6 +19,7 @@ pub struct PublicUserDoc {
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all,
         auth::forgot_password, auth::reset_password,
+        oidc::status, oidc::start, oidc::callback, oidc::link,
         sessions::list, sessions::revoke,
         users::me, users::update_me, users::change_password, users::search, users::by_id,
         jwks::jwks,

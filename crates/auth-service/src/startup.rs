@@ -40,6 +40,8 @@ pub struct AppState {
     /// A bcrypt hash of a random password, checked for unknown e-mails so that log-in takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
+    /// The OpenID Connect provider, when single sign-on is on.
+    pub oidc: Option<Arc<crate::oidc::Provider>>,
 }
 
 pub struct Application {
@@ -112,6 +114,14 @@ impl Application {
         .await
         .context("hashing the dummy password")??;
 
+        let oidc = match &settings.oidc {
+            Some(oidc) => {
+                let redirect_url = oidc.redirect_url(&settings.public_url);
+                Some(start_oidc(oidc.clone(), redirect_url).await?)
+            }
+            None => None,
+        };
+
         let state = web::Data::new(AppState {
             settings,
             db,
@@ -120,6 +130,7 @@ impl Application {
             mailer,
             relay,
             dummy_hash,
+            oidc,
         });
         let port = listener.local_addr()?.port();
         let readiness = Readiness(vec![database_check(state.db.clone())]);
@@ -231,6 +242,30 @@ pub fn key_file_pem(data_dir: &std::path::Path) -> anyhow::Result<String> {
 /// The signing key's file name in the data directory.
 pub const KEY_FILE: &str = "jwt-signing-key.pem";
 
+/// The OpenID Connect provider with its discovery document and keys fetched now if it
+/// answers (a provider that is down delays sign-ins, not the start), then every hour.
+async fn start_oidc(
+    settings: crate::config::OidcSettings,
+    redirect_url: String,
+) -> anyhow::Result<Arc<crate::oidc::Provider>> {
+    let provider = Arc::new(crate::oidc::Provider::new(settings, redirect_url)?);
+    if let Err(e) = provider.refresh().await {
+        tracing::warn!(error = %format!("{e:#}"), "the OpenID Connect provider did not answer at start; retrying at the first sign-in and every hour");
+    }
+    let refresher = provider.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::oidc::REFRESH_EVERY);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = refresher.refresh().await {
+                tracing::warn!(error = %format!("{e:#}"), "cannot refresh the OpenID Connect provider's keys; keeping the cached ones");
+            }
+        }
+    });
+    Ok(provider)
+}
+
 /// Deletes expired refresh and reset tokens, and revocations past the access-token lifetime,
 /// every ten minutes.
 fn spawn_sweeper(state: web::Data<AppState>) {
@@ -244,6 +279,9 @@ fn spawn_sweeper(state: web::Data<AppState>) {
             let before = now.saturating_sub(state.revocation_window_ms());
             if let Err(e) = crate::store::sessions::sweep_revoked(&state.db.pool, before).await {
                 tracing::warn!(error = %format!("{e:#}"), "revoked-session sweep failed");
+            }
+            if let Err(e) = crate::store::oidc::sweep(&state.db.pool, now).await {
+                tracing::warn!(error = %format!("{e:#}"), "single sign-on sweep failed");
             }
             match (refresh, resets) {
                 (Ok(r), Ok(p)) if r + p > 0 => {

@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 mod internal;
 pub(crate) mod jwks;
+pub(crate) mod oidc;
 pub(crate) mod sessions;
 pub(crate) mod users;
 
@@ -50,6 +51,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route(web::post().to(internal::mail)),
         )
+        .service(oidc::status)
+        .service(oidc::start)
+        .service(oidc::callback)
+        .service(oidc::link)
         .service(jwks::jwks)
         .service(jwks::openapi);
 }
@@ -101,16 +106,8 @@ fn token_answer(
         .issuer
         .issue(user.id, &user.username, Some(issued.family_id))
         .map_err(|e| ApiError::Unexpected(e.into()))?;
-    let max_age = (issued.expires_at - store_kit::now_ms()).max(0) / 1000;
-    let cookie = Cookie::build(REFRESH_COOKIE, issued.plain.clone())
-        .http_only(true)
-        .secure(true)
-        .same_site(SameSite::Strict)
-        .path("/auth")
-        .max_age(CookieDuration::seconds(max_age))
-        .finish();
     Ok(HttpResponse::build(status)
-        .cookie(cookie)
+        .cookie(refresh_cookie(&issued))
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(TokenAnswer {
             access_token,
@@ -121,16 +118,50 @@ fn token_answer(
         }))
 }
 
-/// A cookie that tells the browser to forget the refresh token.
-fn clear_refresh_cookie() -> Cookie<'static> {
-    let mut cookie = Cookie::build(REFRESH_COOKIE, "")
+/// The HttpOnly cookie that carries a session's refresh token (log-in and single sign-on).
+fn refresh_cookie(issued: &Issued) -> Cookie<'static> {
+    let max_age = (issued.expires_at - store_kit::now_ms()).max(0) / 1000;
+    Cookie::build(REFRESH_COOKIE, issued.plain.clone())
         .http_only(true)
         .secure(true)
         .same_site(SameSite::Strict)
         .path("/auth")
+        .max_age(CookieDuration::seconds(max_age))
+        .finish()
+}
+
+/// A cookie that tells the browser to forget the refresh token.
+fn clear_refresh_cookie() -> Cookie<'static> {
+    removal_cookie(REFRESH_COOKIE, "/auth", SameSite::Strict)
+}
+
+/// A cookie that tells the browser to forget one of ours (the same name, path and flags).
+fn removal_cookie(name: &'static str, path: &'static str, same_site: SameSite) -> Cookie<'static> {
+    let mut cookie = Cookie::build(name, "")
+        .http_only(true)
+        .secure(true)
+        .same_site(same_site)
+        .path(path)
         .finish();
     cookie.make_removal();
     cookie
+}
+
+/// Starts a session (a refresh-token family) for the user on the requesting device.
+async fn start_session(
+    state: &AppState,
+    req: &HttpRequest,
+    user_id: Uuid,
+    now: i64,
+) -> ApiResult<Issued> {
+    Ok(crate::store::sessions::start(
+        &state.db.pool,
+        user_id,
+        &device(state, req),
+        lifetimes(state),
+        now,
+    )
+    .await?)
 }
 
 fn lifetimes(state: &AppState) -> Lifetimes {

@@ -12,4 +12,5 @@ mod register;
 mod revocation;
 mod security;
 mod sessions;
+mod sso;
 mod users;
