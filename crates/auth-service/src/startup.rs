@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::mailer::{LogMailer, Mailer, SmtpMailer};
 use crate::routes;
+use crate::user_events::UserEvents;
 
 pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator =
     sqlx::migrate!("../../migrations/auth/sqlite");
@@ -40,6 +41,8 @@ pub struct AppState {
     /// A bcrypt hash of a random password, checked for unknown e-mails so that log-in takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
+    /// Wakes the user-event dispatcher after a role or suspension change.
+    pub user_events: UserEvents,
 }
 
 pub struct Application {
@@ -120,6 +123,7 @@ impl Application {
             mailer,
             relay,
             dummy_hash,
+            user_events: UserEvents::default(),
         });
         let port = listener.local_addr()?.port();
         let readiness = Readiness(vec![database_check(state.db.clone())]);
@@ -141,6 +145,13 @@ impl Application {
             })?
         };
         spawn_sweeper(state.clone());
+        crate::user_events::spawn(
+            state.db.pool.clone(),
+            &state.user_events,
+            state.settings.chat_url.as_deref(),
+            state.settings.internal_keys.key(HOLDS_KEY).clone(),
+            state.settings.user_events_poll,
+        )?;
         Ok(Self {
             port,
             server,
@@ -231,8 +242,8 @@ pub fn key_file_pem(data_dir: &std::path::Path) -> anyhow::Result<String> {
 /// The signing key's file name in the data directory.
 pub const KEY_FILE: &str = "jwt-signing-key.pem";
 
-/// Deletes expired refresh and reset tokens, and revocations past the access-token lifetime,
-/// every ten minutes.
+/// Deletes expired refresh and reset tokens, revocations past the access-token lifetime and
+/// user events delivered more than `USER_EVENTS_RETENTION_SECS` ago, every ten minutes.
 fn spawn_sweeper(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -244,6 +255,13 @@ fn spawn_sweeper(state: web::Data<AppState>) {
             let before = now.saturating_sub(state.revocation_window_ms());
             if let Err(e) = crate::store::sessions::sweep_revoked(&state.db.pool, before).await {
                 tracing::warn!(error = %format!("{e:#}"), "revoked-session sweep failed");
+            }
+            let retention =
+                i64::try_from(state.settings.user_events_retention.as_millis()).unwrap_or(i64::MAX);
+            let delivered_before = now.saturating_sub(retention);
+            if let Err(e) = crate::store::user_events::sweep(&state.db.pool, delivered_before).await
+            {
+                tracing::warn!(error = %format!("{e:#}"), "user-event sweep failed");
             }
             match (refresh, resets) {
                 (Ok(r), Ok(p)) if r + p > 0 => {

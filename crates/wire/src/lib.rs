@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod moderation;
 pub mod protocol;
 
 pub use protocol::{
