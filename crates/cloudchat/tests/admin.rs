@@ -6,8 +6,7 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::{get_as, start};
-use serde_json::{Value, json};
+use common::{get_as, register, start};
 
 /// Runs `cloudchat admin <words>` on `data`.
 fn admin(data: &std::path::Path, words: &[&str]) -> Output {
@@ -29,17 +28,7 @@ fn text(bytes: &[u8]) -> String {
 async fn the_binary_names_an_admin_while_the_server_runs() {
     let app = start(|_| {}).await;
     let http = reqwest::Client::new();
-    let res = http
-        .post(format!("{}/auth/register", app.base))
-        .json(&json!({"username": "alice", "email": "alice@example.com", "password": "password123"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let token = res.json::<Value>().await.unwrap()["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = register(&http, &app.base, "alice").await;
     let me = get_as(&http, &format!("{}/users/me", app.base), &token).await;
     assert_eq!(me["role"], "user");
     let res = http
