@@ -2,7 +2,9 @@
 //! suspension changes only admins make. The caller's role is read from the database on every
 //! request, never from the token, so a revoked role stops working at once.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, put, web};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, delete, get, put, web};
+use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use service_kit::RequestId;
 use service_kit::ratelimit::Quota;
@@ -18,7 +20,6 @@ use crate::ops::moderation::{self, Change};
 use crate::startup::AppState;
 use crate::store::audit::Actor;
 use crate::store::moderation::{self as store, ListedUser, Target};
-use crate::store::users::User;
 
 /// An account as staff see it at `now`.
 pub(crate) fn admin_user(listed: &ListedUser, now: i64) -> AdminUser {
@@ -71,15 +72,32 @@ pub(crate) async fn answer(
     Ok(HttpResponse::Ok().json(admin_view(state, change.user.id).await?))
 }
 
-/// The admin acting through the public API.
-async fn admin_actor(state: &AppState, user: &AuthUser, req: &HttpRequest) -> ApiResult<Actor> {
-    let admin: User = moderation::require_admin(&state.db.pool, user.id).await?;
-    count_admin_action(state, admin.id).await?;
-    Ok(Actor {
-        id: Some(admin.id),
-        name: admin.username,
-        ip: Some(client_ip(state, req)),
-    })
+/// The admin acting through the public API: the token's user if their stored role is admin
+/// (else 403 `admin_required`), counted against `AUTH_ADMIN_ACTIONS_PER_MINUTE`, with the
+/// client's address for the audit log.
+pub(crate) struct AdminActor(Actor);
+
+impl FromRequest for AdminActor {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUser::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let user = user.await?;
+            let Some(state) = req.app_data::<web::Data<AppState>>() else {
+                return Err(ApiError::Unexpected(anyhow::anyhow!("no AppState")).into());
+            };
+            let admin = moderation::require_admin(&state.db.pool, user.id).await?;
+            count_admin_action(state, admin.id).await?;
+            Ok(Self(Actor {
+                id: Some(admin.id),
+                name: admin.username,
+                ip: Some(client_ip(state, &req)),
+            }))
+        })
+    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -172,13 +190,11 @@ pub(crate) struct RoleBody {
 #[put("/admin/users/{id}/role")]
 pub(crate) async fn set_role(
     state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
+    AdminActor(actor): AdminActor,
     request_id: RequestId,
     path: web::Path<Uuid>,
     body: web::Json<RoleBody>,
 ) -> ApiResult<HttpResponse> {
-    let actor = admin_actor(&state, &user, &req).await?;
     let role = parse_role("role", &body.role);
     let reason = Reason::parse_optional("reason", body.reason.as_deref());
     let (role, reason) = match (role, reason) {
@@ -224,13 +240,11 @@ pub(crate) struct SuspensionBody {
 #[put("/admin/users/{id}/suspension")]
 pub(crate) async fn suspend(
     state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
+    AdminActor(actor): AdminActor,
     request_id: RequestId,
     path: web::Path<Uuid>,
     body: web::Json<SuspensionBody>,
 ) -> ApiResult<HttpResponse> {
-    let actor = admin_actor(&state, &user, &req).await?;
     let now = store_kit::now_ms();
     let input =
         SuspensionInput::parse(&body.reason, body.until.as_deref(), body.hide_messages, now)
@@ -246,12 +260,10 @@ pub(crate) async fn suspend(
 #[delete("/admin/users/{id}/suspension")]
 pub(crate) async fn lift(
     state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
+    AdminActor(actor): AdminActor,
     request_id: RequestId,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let actor = admin_actor(&state, &user, &req).await?;
     let target = path.into_inner();
     let change = moderation::lift(&state.db.pool, &actor, target, store_kit::now_ms()).await?;
     if change.changed {
