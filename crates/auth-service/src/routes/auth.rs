@@ -235,9 +235,7 @@ pub(crate) async fn refresh(
     let now = store_kit::now_ms();
     // A suspended account's sessions were revoked; whoever holds one of its refresh tokens
     // (its owner) learns why, and until when, instead of a bare 401.
-    if let Some((user_id, _)) = sessions::family_of(&state.db.pool, &token).await?
-        && let Some(owner) = users::by_id(&state.db.pool, user_id).await?
-    {
+    if let Some(owner) = users::by_refresh_token(&state.db.pool, &token).await? {
         refuse_if_suspended(&owner, now)?;
     }
     match sessions::rotate(

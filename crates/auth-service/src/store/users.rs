@@ -194,6 +194,20 @@ pub async fn by_id(pool: &AnyPool, id: Uuid) -> anyhow::Result<Option<User>> {
     .await
 }
 
+/// The account a refresh token belongs to (spent, revoked or expired alike).
+pub async fn by_refresh_token(pool: &AnyPool, plain: &str) -> anyhow::Result<Option<User>> {
+    fetch_one_by(
+        pool,
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE id = (SELECT user_id FROM refresh_tokens WHERE token_hash = $1)"
+        ),
+        crate::domain::SecretToken::hash(plain),
+    )
+    .await
+}
+
 pub async fn by_username(pool: &AnyPool, username: &str) -> anyhow::Result<Option<User>> {
     fetch_one_by(
         pool,
