@@ -90,7 +90,7 @@ pub(super) struct AuditQuery {
     action: Option<String>,
     /// Unix ms, inclusive.
     since: Option<i64>,
-    /// Unix ms, inclusive.
+    /// Unix ms, exclusive (as chat-service's own log).
     until: Option<i64>,
 }
 

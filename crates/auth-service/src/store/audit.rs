@@ -126,7 +126,7 @@ pub async fn page(pool: &AnyPool, filter: &AuditFilter) -> anyhow::Result<Vec<Au
            AND ($4 IS NULL OR target_user_id = $4)
            AND ($5 IS NULL OR action = $5)
            AND ($6 IS NULL OR at >= $6)
-           AND ($7 IS NULL OR at <= $7)
+           AND ($7 IS NULL OR at < $7)
          ORDER BY at DESC, id DESC
          LIMIT $8",
     )
