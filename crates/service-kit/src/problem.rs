@@ -344,3 +344,27 @@ macro_rules! problem_response_error {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_sit_beside_the_standard_members() {
+        let problem = Problem::forbidden("account_suspended", "suspended")
+            .with_extension("suspendedUntil", serde_json::Value::Null)
+            .with_extension("reason", serde_json::json!("spam"));
+        assert_eq!(
+            problem.extension("reason"),
+            Some(&serde_json::json!("spam"))
+        );
+        assert_eq!(
+            serde_json::to_value(&problem).ok(),
+            Some(serde_json::json!({
+                "type": "about:blank", "title": "Forbidden", "status": 403,
+                "code": "account_suspended", "detail": "suspended",
+                "suspendedUntil": null, "reason": "spam"
+            }))
+        );
+    }
+}
