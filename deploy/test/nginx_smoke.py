@@ -204,6 +204,10 @@ def run_checks(port, access_log) -> int:
         ("GET", "/users/me", json_api, "auth-service"),
         ("GET", "/users?prefix=al", json_api, "auth-service"),
         ("GET", "/.well-known/jwks.json", {}, "auth-service"),
+        ("GET", "/admin/users", json_api, "auth-service"),
+        ("GET", "/admin/users?q=al&status=suspended", json_api, "auth-service"),
+        ("PUT", "/admin/users/0190b1a2-0000-7000-8000-000000000001/role", json_api, "auth-service"),
+        ("DELETE", "/admin/users/0190b1a2-0000-7000-8000-000000000001/suspension", json_api, "auth-service"),
         ("GET", "/rooms", json_api, "chat-service"),
         ("GET", "/rooms", {"Accept": "*/*"}, "chat-service"),
         ("POST", "/rooms", nav, "chat-service"),
@@ -271,8 +275,8 @@ def run_checks(port, access_log) -> int:
             upstream_of(d).get("headers", {}).get("x-request-id") == "client-req-12345"
             and h.get("x-request-id") == "client-req-12345", h.get("x-request-id"))
 
-    for path in ("/rooms", "/rooms/5", "/login", "/general", "/reset-password?token=resetsecret", "/", "/some/deep/link",
-                 "/admin"):
+    for path in ("/rooms", "/rooms/5", "/admin", "/admin/users", "/admin/users/5", "/login", "/general",
+                 "/reset-password?token=resetsecret", "/", "/some/deep/link"):
         st, h, d = request(port, "GET", path, nav)
         c.check(f"browser navigation {path} -> SPA index.html (no-cache)",
                 st == 200 and b"spa-shell" in d and h.get("cache-control") == "no-cache",

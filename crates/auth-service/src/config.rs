@@ -26,6 +26,8 @@ pub struct RateLimits {
     pub forgot_per_hour: u32,
     /// Password and e-mail change attempts per user per hour.
     pub account_changes_per_hour: u32,
+    /// Role and suspension changes per staff member per minute (`/admin/users/*`).
+    pub admin_actions_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -43,12 +45,20 @@ pub struct Settings {
     pub refresh_ttl: Duration,
     pub session_max_age: Duration,
     pub reset_ttl: Duration,
-    /// Holds `AUTH_INTERNAL_KEY` (to publish disconnects to relays); accepts chat-service's
-    /// and relays' keys on `/internal/...`.
+    /// Holds `AUTH_INTERNAL_KEY` (to publish disconnects to relays and deliver user events to
+    /// chat-service); accepts chat-service's and relays' keys on `/internal/...`.
     pub internal_keys: InternalKeySet,
     pub relay_url: Option<String>,
     /// How publishes with control items (disconnects) are retried.
     pub relay_retry: relay_client::RetryPolicy,
+    /// chat-service, which user events (role and suspension changes) are delivered to
+    /// (`CHAT_URL`; required in production). `None`: they wait in the outbox undelivered.
+    pub chat_url: Option<String>,
+    /// How often the user-event dispatcher looks for events it was not woken for — written by
+    /// the command line or another replica, or due for a retry (`USER_EVENTS_POLL_MS`).
+    pub user_events_poll: Duration,
+    /// How long delivered user events are kept (`USER_EVENTS_RETENTION_SECS`, 7 days).
+    pub user_events_retention: Duration,
     pub public_url: String,
     pub allowed_origins: Vec<String>,
     pub trusted_proxies: TrustedProxies,
@@ -206,6 +216,18 @@ pub const ACCEPTS_KEYS: &[Caller] = &[Caller::Chat, Caller::Relay];
 /// Every key auth-service reads (and, in production, requires).
 pub const USES_KEYS: &[Caller] = &[Caller::Auth, Caller::Chat, Caller::Relay];
 
+/// `DATA_DIR` (default `data`) and `DATABASE_URL` (default the SQLite file `auth.db` in it):
+/// all the command line's `admin` needs of the settings.
+pub fn database_from_env() -> (PathBuf, String) {
+    let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+    let database_url =
+        var("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}/auth.db", data_dir.display()));
+    (data_dir, database_url)
+}
+
+/// chat-service's address when it runs on the same machine with its development defaults.
+pub const DEVELOPMENT_CHAT_URL: &str = "http://127.0.0.1:8082";
+
 impl Settings {
     /// Development defaults: what `from_env` gives with no variables set, on the given
     /// database. Used by tests and by the one-process quick start.
@@ -226,6 +248,9 @@ impl Settings {
             internal_keys: InternalKeySet::development(),
             relay_url: None,
             relay_retry: relay_client::RetryPolicy::default(),
+            chat_url: Some(DEVELOPMENT_CHAT_URL.to_owned()),
+            user_events_poll: Duration::from_millis(1000),
+            user_events_retention: Duration::from_secs(7 * 24 * 3600),
             public_url: "http://localhost:8080".to_owned(),
             allowed_origins: vec![
                 "http://localhost:8080".to_owned(),
@@ -245,6 +270,7 @@ impl Settings {
                 login_slowdown: Duration::from_secs(3),
                 forgot_per_hour: 5,
                 account_changes_per_hour: 10,
+                admin_actions_per_minute: 60,
             },
             rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
             oidc: None,
@@ -263,9 +289,7 @@ impl Settings {
     /// once they are complete.
     pub fn read_env(keys: Option<InternalKeySet>) -> Result<Self, ConfigError> {
         let env = AppEnv::from_env()?;
-        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
-        let database_url = var("DATABASE_URL")
-            .unwrap_or_else(|| format!("sqlite://{}/auth.db", data_dir.display()));
+        let (data_dir, database_url) = database_from_env();
         let d = Self::development(&database_url, &data_dir);
         let jwt_private_key = match (var("JWT_PRIVATE_KEY"), var("JWT_PRIVATE_KEY_FILE")) {
             (Some(pem), _) => Some(pem.replace("\\n", "\n")),
@@ -298,6 +322,14 @@ impl Settings {
             relay_retry: relay_client::RetryPolicy::from_env()?,
             oidc: OidcSettings::read_env(),
             public_url,
+            // No default in production: `validate` asks for it.
+            chat_url: var("CHAT_URL").or(if env.is_production() {
+                None
+            } else {
+                d.chat_url
+            }),
+            user_events_poll: millis_var("USER_EVENTS_POLL_MS", d.user_events_poll)?,
+            user_events_retention: secs_var("USER_EVENTS_RETENTION_SECS", d.user_events_retention)?,
             allowed_origins: if origins.is_empty() {
                 d.allowed_origins
             } else {
@@ -335,6 +367,10 @@ impl Settings {
                     "AUTH_ACCOUNT_CHANGES_PER_HOUR",
                     d.rate_limits.account_changes_per_hour,
                 )?,
+                admin_actions_per_minute: parse_var(
+                    "AUTH_ADMIN_ACTIONS_PER_MINUTE",
+                    d.rate_limits.admin_actions_per_minute,
+                )?,
             },
             rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
         })
@@ -354,8 +390,20 @@ impl Settings {
         if let Some(oidc) = &self.oidc {
             oidc.validate(self.env, &self.public_url)?;
         }
+        if self.user_events_poll.is_zero() {
+            return Err(ConfigError::new(
+                "USER_EVENTS_POLL_MS",
+                "must be at least 1",
+            ));
+        }
         if self.env.is_production() {
             self.internal_keys.validate(self.env, USES_KEYS)?;
+            if self.chat_url.is_none() {
+                return Err(ConfigError::new(
+                    "CHAT_URL",
+                    "is required when APP_ENV=production: chat-service's address, where role and suspension changes are delivered (e.g. http://chat-service:8082)",
+                ));
+            }
             check_database_url(self.env, "DATABASE_URL", &self.database_url)?;
             if self.jwt_private_key.is_none() {
                 return Err(ConfigError::new(

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::mailer::{LogMailer, Mailer, SmtpMailer};
 use crate::routes;
+use crate::user_events::UserEvents;
 
 pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator =
     sqlx::migrate!("../../migrations/auth/sqlite");
@@ -42,6 +43,8 @@ pub struct AppState {
     pub dummy_hash: String,
     /// The OpenID Connect provider, when single sign-on is on.
     pub oidc: Option<Arc<crate::oidc::Provider>>,
+    /// Wakes the user-event dispatcher after a role or suspension change.
+    pub user_events: UserEvents,
 }
 
 pub struct Application {
@@ -131,6 +134,7 @@ impl Application {
             relay,
             dummy_hash,
             oidc,
+            user_events: UserEvents::default(),
         });
         let port = listener.local_addr()?.port();
         let readiness = Readiness(vec![database_check(state.db.clone())]);
@@ -152,6 +156,13 @@ impl Application {
             })?
         };
         spawn_sweeper(state.clone());
+        crate::user_events::spawn(
+            state.db.pool.clone(),
+            &state.user_events,
+            state.settings.chat_url.as_deref(),
+            state.settings.internal_keys.key(HOLDS_KEY).clone(),
+            state.settings.user_events_poll,
+        )?;
         Ok(Self {
             port,
             server,
@@ -266,8 +277,9 @@ async fn start_oidc(
     Ok(provider)
 }
 
-/// Deletes expired refresh and reset tokens, and revocations past the access-token lifetime,
-/// every ten minutes.
+/// Deletes expired refresh and reset tokens, revocations past the access-token lifetime and
+/// user events delivered more than `USER_EVENTS_RETENTION_SECS` ago and ended single sign-on
+/// requests, every ten minutes.
 fn spawn_sweeper(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -282,6 +294,13 @@ fn spawn_sweeper(state: web::Data<AppState>) {
             }
             if let Err(e) = crate::store::oidc::sweep(&state.db.pool, now).await {
                 tracing::warn!(error = %format!("{e:#}"), "single sign-on sweep failed");
+            }
+            let retention =
+                i64::try_from(state.settings.user_events_retention.as_millis()).unwrap_or(i64::MAX);
+            let delivered_before = now.saturating_sub(retention);
+            if let Err(e) = crate::store::user_events::sweep(&state.db.pool, delivered_before).await
+            {
+                tracing::warn!(error = %format!("{e:#}"), "user-event sweep failed");
             }
             match (refresh, resets) {
                 (Ok(r), Ok(p)) if r + p > 0 => {

@@ -1,10 +1,12 @@
 //! JSON shapes shared by the Cloud Chat services and their HTTP clients: the client
-//! WebSocket protocol ([`protocol`]) and the internal contracts (docs/architecture.md). Serde
+//! WebSocket protocol ([`protocol`]), the moderation shapes both services speak
+//! ([`moderation`]) and the internal contracts (docs/architecture.md). Serde
 //! only; the OpenAPI schemas of the shapes REST shares come with the `openapi` feature.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod moderation;
 pub mod protocol;
 
 pub use protocol::{

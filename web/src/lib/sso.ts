@@ -18,6 +18,7 @@ const MESSAGES: Record<string, string> = {
   sso_state_invalid: 'That sign-in link has expired or was opened in another browser. Please try again.',
   sso_domain_not_allowed: 'Accounts with that e-mail domain cannot sign in here. Ask your administrator.',
   sso_email_unverified: 'Your identity provider has not verified your e-mail address, so it cannot be used here.',
+  account_suspended: 'This account is suspended. Ask your administrator.',
   sso_failed: 'Single sign-on did not work. Please try again, or log in with your password.',
 };
 

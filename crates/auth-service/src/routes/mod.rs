@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource. Paths are those of the OpenAPI document (`/openapi.json`).
 
+pub(crate) mod admin;
 pub(crate) mod auth;
 mod internal;
 pub(crate) mod jwks;
@@ -14,6 +15,7 @@ use service_kit::ratelimit::{Decision, Quota};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+pub(crate) use crate::ops::{disconnect_sessions, disconnect_user};
 use crate::startup::AppState;
 use crate::store::sessions::{Device, Issued, Lifetimes};
 use crate::store::users::User;
@@ -38,7 +40,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(users::change_password)
         .service(users::search)
         .service(users::by_id)
+        .service(admin::list)
+        .service(admin::by_id)
+        .service(admin::set_role)
+        .service(admin::suspend)
+        .service(admin::lift)
         .service(internal::user_by_id)
+        .service(internal::suspend)
+        .service(internal::audit_log)
+        .service(internal::stats)
         .service(internal::user_by_username)
         .service(internal::revoked_sessions)
         .service(
@@ -70,6 +80,8 @@ pub struct UserView {
     pub email: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The instance role: moderators and admins see the admin pages.
+    pub role: crate::domain::Role,
 }
 
 impl From<&User> for UserView {
@@ -80,6 +92,7 @@ impl From<&User> for UserView {
             email: u.email.clone(),
             created_at: store_kit::rfc3339(u.created_at),
             updated_at: store_kit::rfc3339(u.updated_at),
+            role: u.role,
         }
     }
 }
@@ -242,42 +255,6 @@ async fn hash_password(state: &AppState, password: &crate::domain::Password) -> 
 async fn verify_password(password: &str, hash: &str) -> ApiResult<bool> {
     let (password, hash) = (password.to_owned(), hash.to_owned());
     blocking(move || crate::domain::password::verify(&password, &hash)).await
-}
-
-/// Tells the relays to close every socket of the user (best effort, in the background).
-fn disconnect_user(state: &AppState, user_id: Uuid, request_id: &service_kit::RequestId) {
-    disconnect(
-        state,
-        vec![wire::Control::DisconnectUser(user_id)],
-        request_id,
-    );
-}
-
-/// Tells the relays to close the sockets of these sessions with 4003; services that verify
-/// tokens locally also learn of them from `GET /internal/sessions/revoked` within
-/// `REVOCATION_POLL_MS`, should this push be lost.
-fn disconnect_sessions(
-    state: &AppState,
-    sessions: impl IntoIterator<Item = Uuid>,
-    request_id: &service_kit::RequestId,
-) {
-    let control: Vec<wire::Control> = sessions
-        .into_iter()
-        .map(wire::Control::DisconnectSession)
-        .collect();
-    if !control.is_empty() {
-        disconnect(state, control, request_id);
-    }
-}
-
-fn disconnect(state: &AppState, control: Vec<wire::Control>, request_id: &service_kit::RequestId) {
-    state.relay.publish_in_background(
-        wire::Publish {
-            deliveries: Vec::new(),
-            control,
-        },
-        request_id.to_string(),
-    );
 }
 
 fn known_paths() -> web::Data<service_kit::openapi::KnownPaths> {

@@ -203,6 +203,10 @@ async fn account_for(
         store::user_of_identity(pool, &identity.issuer, &identity.subject, now).await?
     {
         return Ok(match users::by_id(pool, user_id).await? {
+            // A suspended account signs in no more by its provider than by its password.
+            Some(user) if user.suspension_in_force(now).is_some() => {
+                Outcome::Refused("account_suspended", "the linked account is suspended")
+            }
             Some(user) => Outcome::SignIn(user),
             None => Outcome::Refused("sso_failed", "the linked account is gone"),
         });
@@ -366,6 +370,7 @@ pub(crate) async fn link(
         throttle.failed().await;
         return Err(ApiError::InvalidCredentials);
     }
+    super::auth::refuse_if_suspended(&user, now)?;
     let mut tx = state.db.pool.begin().await?;
     if !store::spend_link(&mut tx, &body.link_token, now).await? {
         return Err(ApiError::NotFound("link request"));

@@ -42,7 +42,7 @@ impl std::io::Write for LogWriter {
     }
 }
 
-fn capture_logs() {
+pub(crate) fn capture_logs() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         let _ = tracing_subscriber::fmt()
@@ -339,6 +339,23 @@ async fn first_sign_in_creates_the_account_and_the_second_logs_into_it(engine: E
     let again = signed_in(&app, Browser::new().sign_in(&app, "alice").await).await;
     assert_eq!(again["user"]["id"], first["user"]["id"]);
     assert_eq!(user_count(&app).await, 1);
+
+    // A suspended account does not sign in through its provider either.
+    sqlx::query("UPDATE users SET suspended_at = $1, suspension_reason = 'spam' WHERE id = $2")
+        .bind(store_kit::now_ms())
+        .bind(first["user"]["id"].as_str().unwrap())
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    failed_with(
+        &Browser::new().sign_in(&app, "alice").await,
+        "account_suspended",
+    );
+    sqlx::query("UPDATE users SET suspended_at = NULL WHERE id = $1")
+        .bind(first["user"]["id"].as_str().unwrap())
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
 
     // Someone else whose preferred name is taken gets it with a number.
     let erin = signed_in(&app, Browser::new().sign_in(&app, "erin").await).await;
