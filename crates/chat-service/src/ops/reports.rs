@@ -238,8 +238,13 @@ pub async fn resolve(
                 return Err(ApiError::DirectRoom);
             }
             let authority = super::moderation::authority(state, caller, room.id).await?;
-            mute_target =
-                Some(super::moderation::mute_target(state, &authority, report.author_id).await?);
+            let name =
+                match super::moderation::mute_target(state, &authority, report.author_id).await {
+                    // In general, an author chat-service never met by name: the report names them.
+                    Err(ApiError::UserNotFound) => report.author_name.clone(),
+                    other => other?,
+                };
+            mute_target = Some(name);
         }
         Resolution::Dismiss | Resolution::DeleteMessage => {}
     }
