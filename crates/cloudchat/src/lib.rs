@@ -274,6 +274,9 @@ pub async fn start_with_listener(
     chat.public_url = public_url.trim_end_matches('/').to_owned();
     chat.internal_keys = internal_keys.clone();
     chat.relay_url = Some(ops_url.clone());
+    // Behind the same front door: the audit log records the client's address it forwards.
+    chat.trusted_proxies =
+        service_kit::TrustedProxies::parse("TRUSTED_PROXIES", &["127.0.0.1".to_owned()])?;
     chat.validate()?;
     let chat_app =
         chat_service::startup::Application::build_with_listener(chat, chat_listener).await?;

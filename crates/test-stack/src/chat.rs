@@ -111,6 +111,10 @@ impl ChatStack {
         self.call(Method::DELETE, user, path, None).await
     }
 
+    pub async fn put(&self, user: &User, path: &str, body: &Value) -> Response {
+        self.call(Method::PUT, user, path, Some(body)).await
+    }
+
     pub async fn patch(&self, user: &User, path: &str, body: &Value) -> Response {
         self.call(Method::PATCH, user, path, Some(body)).await
     }

@@ -287,6 +287,15 @@ pub struct RevokedSession {
     pub revoked_at: i64,
 }
 
+/// A relay's `GET /internal/stats` (chat-service's key, for `GET /admin/stats`): the sockets
+/// open and the users online — with Redis, of every live relay.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayStats {
+    pub connections: u64,
+    pub online_users: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

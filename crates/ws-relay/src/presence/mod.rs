@@ -136,12 +136,12 @@ impl Presence {
     /// The instance's figures for `GET /internal/stats`: sockets on every live relay and
     /// users online. With Redis, other relays' socket counts are those of their last
     /// heartbeat (`RELAY_PRESENCE_HEARTBEAT_SECS` old at most); alone, both are exact.
-    pub(crate) async fn stats(&self) -> Result<Stats, Unavailable> {
+    pub(crate) async fn stats(&self) -> Result<wire::RelayStats, Unavailable> {
         let (connections, online_users) = match &*self.store {
             Store::Memory(m) => (self.hub.len() as u64, m.online()),
             Store::Redis(r) => r.stats().await?,
         };
-        Ok(Stats {
+        Ok(wire::RelayStats {
             connections,
             online_users,
         })
@@ -179,14 +179,6 @@ impl Presence {
         };
         self.hub.watched(&conn.id, answer);
     }
-}
-
-/// The answer of `GET /internal/stats`.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Stats {
-    pub(crate) connections: u64,
-    pub(crate) online_users: u64,
 }
 
 /// A presence change: online (no `lastSeenAt`), or offline since `last_seen_ms`.
