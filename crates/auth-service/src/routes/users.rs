@@ -181,7 +181,7 @@ pub(crate) struct SearchQuery {
 }
 
 /// Prefix search on usernames, for autocomplete: at most 20 public profiles.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("prefix" = String, Query, min_length = 1, max_length = 32, description = "Start of the username (1 to 32 characters)")), responses((status = 200, body = [crate::openapi::PublicUserDoc])))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("prefix" = String, Query, min_length = 1, max_length = 32, pattern = r"\S", description = "Start of the username (1 to 32 characters, not only spaces)")), responses((status = 200, body = [crate::openapi::PublicUserDoc])))]
 #[get("/users")]
 pub(crate) async fn search(
     state: web::Data<AppState>,
