@@ -45,6 +45,8 @@ pub struct AppState {
     pub oidc: Option<Arc<crate::oidc::Provider>>,
     /// Wakes the user-event dispatcher after a role or suspension change.
     pub user_events: UserEvents,
+    /// The second factor: TOTP secrets' sealer and clock.
+    pub mfa: crate::mfa::Mfa,
 }
 
 pub struct Application {
@@ -125,6 +127,8 @@ impl Application {
             None => None,
         };
 
+        let mfa = crate::mfa::Mfa::load(&settings.mfa, &db.pool).await?;
+
         let state = web::Data::new(AppState {
             settings,
             db,
@@ -135,6 +139,7 @@ impl Application {
             dummy_hash,
             oidc,
             user_events: UserEvents::default(),
+            mfa,
         });
         let port = listener.local_addr()?.port();
         let readiness = Readiness(vec![database_check(state.db.clone())]);
