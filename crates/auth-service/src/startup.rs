@@ -283,8 +283,8 @@ async fn start_oidc(
 }
 
 /// Deletes expired refresh and reset tokens, revocations past the access-token lifetime and
-/// user events delivered more than `USER_EVENTS_RETENTION_SECS` ago and ended single sign-on
-/// requests, every ten minutes.
+/// user events delivered more than `USER_EVENTS_RETENTION_SECS` ago, ended single sign-on
+/// requests and expired log-in challenges, every ten minutes.
 fn spawn_sweeper(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -299,6 +299,9 @@ fn spawn_sweeper(state: web::Data<AppState>) {
             }
             if let Err(e) = crate::store::oidc::sweep(&state.db.pool, now).await {
                 tracing::warn!(error = %format!("{e:#}"), "single sign-on sweep failed");
+            }
+            if let Err(e) = crate::store::mfa::sweep(&state.db.pool, now).await {
+                tracing::warn!(error = %format!("{e:#}"), "log-in challenge sweep failed");
             }
             let retention =
                 i64::try_from(state.settings.user_events_retention.as_millis()).unwrap_or(i64::MAX);

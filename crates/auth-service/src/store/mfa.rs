@@ -151,7 +151,17 @@ pub async fn spend_recovery_code(
     Ok(done.rows_affected() == 1)
 }
 
-/// Stores a log-in challenge (its hash), dropping the expired ones on the way.
+/// Deletes log-in challenges past their expiry (the sweeper, every ten minutes).
+pub async fn sweep(pool: &AnyPool, now: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1")
+        .bind(now)
+        .execute(pool)
+        .await
+        .context("sweeping log-in challenges")?;
+    Ok(done.rows_affected())
+}
+
+/// Stores a log-in challenge (its hash).
 pub async fn create_challenge(
     pool: &AnyPool,
     user_id: Uuid,
@@ -159,11 +169,6 @@ pub async fn create_challenge(
     now: i64,
     expires_at: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1")
-        .bind(now)
-        .execute(pool)
-        .await
-        .context("dropping expired challenges")?;
     sqlx::query(
         "INSERT INTO mfa_challenges (token_hash, user_id, attempts, created_at, expires_at)
          VALUES ($1, $2, 0, $3, $4)",
