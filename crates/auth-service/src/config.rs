@@ -104,27 +104,28 @@ impl std::fmt::Debug for MfaSettings {
 }
 
 impl MfaSettings {
-    fn read_env(d: MfaSettings) -> Result<Self, ConfigError> {
-        let encryption_key = match var("TOTP_ENCRYPTION_KEY") {
-            None => None,
-            Some(raw) => {
-                use base64::Engine as _;
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(raw.trim())
-                    .or_else(|_| {
-                        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim())
-                    })
-                    .map_err(|_| ConfigError::new("TOTP_ENCRYPTION_KEY", "must be base64"))?;
-                Some(<[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-                    ConfigError::new(
-                        "TOTP_ENCRYPTION_KEY",
-                        "must be 32 bytes in base64 (`openssl rand -base64 32`)",
-                    )
-                })?)
-            }
+    /// `TOTP_ENCRYPTION_KEY`: 32 bytes in base64 (standard, or URL-safe without padding).
+    fn parse_key(raw: &str) -> Result<[u8; 32], ConfigError> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let invalid = || {
+            ConfigError::new(
+                "TOTP_ENCRYPTION_KEY",
+                "must be 32 bytes in base64 (`openssl rand -base64 32`)",
+            )
         };
+        let bytes = STANDARD
+            .decode(raw.trim())
+            .or_else(|_| URL_SAFE_NO_PAD.decode(raw.trim()))
+            .map_err(|_| invalid())?;
+        <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| invalid())
+    }
+
+    fn read_env(d: MfaSettings) -> Result<Self, ConfigError> {
         Ok(Self {
-            encryption_key,
+            encryption_key: var("TOTP_ENCRYPTION_KEY")
+                .map(|raw| Self::parse_key(&raw))
+                .transpose()?,
             issuer: var("TOTP_ISSUER").unwrap_or(d.issuer),
             challenge_ttl: secs_var("MFA_CHALLENGE_TTL_SECS", d.challenge_ttl)?,
             challenge_attempts: parse_var("MFA_CHALLENGE_MAX_ATTEMPTS", d.challenge_attempts)?,
@@ -507,7 +508,7 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use super::{AppEnv, OidcSettings};
+    use super::{AppEnv, MfaSettings, OidcSettings};
 
     fn oidc() -> OidcSettings {
         OidcSettings {
@@ -552,6 +553,27 @@ mod tests {
         let mut local = oidc();
         local.issuer = "http://127.0.0.1:9000".into();
         assert!(local.validate(AppEnv::Production, public).is_ok());
+    }
+
+    #[test]
+    fn the_totp_key_is_32_bytes_of_base64() {
+        use base64::Engine as _;
+        let key = [7u8; 32];
+        let standard = base64::engine::general_purpose::STANDARD.encode(key);
+        let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key);
+        assert_eq!(MfaSettings::parse_key(&standard).unwrap(), key);
+        assert_eq!(
+            MfaSettings::parse_key(&format!(" {url_safe}\n")).unwrap(),
+            key
+        );
+        let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+        for bad in [short.as_str(), "not base64!", "change-me"] {
+            let err = MfaSettings::parse_key(bad).unwrap_err();
+            assert!(
+                format!("{err}").contains("TOTP_ENCRYPTION_KEY"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -127,6 +127,13 @@ impl Application {
             None => None,
         };
 
+        if settings.env.is_production() && settings.mfa.encryption_key.is_none() {
+            // Allowed (docs/decisions.md, "Second factor"), but then the key is in the same
+            // database, and its backups, as the secrets it protects.
+            tracing::warn!(
+                "TOTP_ENCRYPTION_KEY is not set: the TOTP secrets' key is kept in the database"
+            );
+        }
         let mfa = crate::mfa::Mfa::load(&settings.mfa, &db.pool).await?;
 
         let state = web::Data::new(AppState {
