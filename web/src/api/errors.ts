@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly fieldErrors: Record<string, string> = {},
     /** Seconds from Retry-After, on 429. */
     readonly retryAfter?: number,
+    /** The problem's other members (RFC 9457 extensions), e.g. `challenge` of `mfa_required`. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail || title || `Request failed (${status})`);
     this.name = 'ApiError';
@@ -39,6 +41,9 @@ const PLAIN_WORDS: Record<string, string> = {
   too_many_rooms: 'That person is already in as many rooms as one person may join. They need to leave a room first.',
   room_full: 'This room has as many members as a room may have. Remove someone before adding more.',
   too_many_reactions: 'This message has as many different reactions as it may have. Use one of those.',
+  invalid_mfa_code: 'That code is wrong or was already used. Enter the current code from your app, or a recovery code.',
+  mfa_code_required: 'Enter the code from your authenticator app, or a recovery code.',
+  invalid_mfa_challenge: 'This sign-in expired or had too many wrong codes. Log in again.',
 };
 
 /**
@@ -91,6 +96,7 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
     typeof body.detail === 'string' ? body.detail : undefined,
     normalizeFieldErrors(body.errors ?? body.fields ?? body.invalidParams ?? body['invalid-params']),
     Number.isFinite(retry) && retry > 0 ? retry : undefined,
+    body,
   );
 }
 

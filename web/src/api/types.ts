@@ -6,6 +6,14 @@ export interface User {
   email?: string;
   createdAt?: string;
   updatedAt?: string;
+  /** Two-factor authentication (TOTP) is on: log-in asks for a code. */
+  mfaEnabled?: boolean;
+}
+
+/** A pending TOTP enrolment: the secret (base32) and the URI an authenticator app scans. */
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUri: string;
 }
 
 export interface PublicUser {

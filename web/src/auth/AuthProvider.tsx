@@ -12,7 +12,10 @@ interface AuthValue {
   api: ApiClient;
   status: AuthStatus;
   user: User | null;
+  /** Throws ApiError `mfa_required` (with `extensions.challenge`) for an account with two-factor on. */
   login(email: string, password: string): Promise<void>;
+  /** Completes a log-in's second factor. */
+  loginMfa(challenge: string, code: string): Promise<void>;
   register(username: string, email: string, password: string): Promise<void>;
   logout(): Promise<void>;
   logoutAll(): Promise<void>;
@@ -67,6 +70,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       user,
       async login(email, password) {
         await api.login(email, password);
+      },
+      async loginMfa(challenge, code) {
+        await api.loginMfa(challenge, code);
       },
       async register(username, email, password) {
         await api.register(username, email, password);
