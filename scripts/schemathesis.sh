@@ -84,10 +84,10 @@ run() {
 
 # Ending the caller's own sessions (log-out everywhere, revoking a listed session — the
 # stateful phase finds the caller's own in GET /auth/sessions) would turn every operation
-# after it into a 401: those run last, on their own.
+# after it into a 401: those run last, each on its own (a token of its own).
 run auth-service auth-service "$auth/openapi.json" --exclude-path /auth/logout-all \
   --exclude-path '/auth/sessions/{id}'
 run chat-service chat-service "$chat/openapi.json"
-run auth-service-logout-all auth-service "$auth/openapi.json" --include-path /auth/logout-all \
-  --include-path '/auth/sessions/{id}'
+run auth-service-logout-all auth-service "$auth/openapi.json" --include-path /auth/logout-all
+run auth-service-session-revoke auth-service "$auth/openapi.json" --include-path '/auth/sessions/{id}'
 exit "$failed"

@@ -183,8 +183,12 @@ pub(crate) struct RoleBody {
     #[serde(default)]
     #[schema(required = true, pattern = "^(user|moderator|admin)$")]
     role: String,
-    /// Kept in the audit log (at most 500 characters).
-    #[schema(max_length = 500)]
+    /// Kept in the audit log (at most 500 characters; no control characters but line breaks
+    /// and tabs).
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     reason: Option<String>,
 }
 
@@ -230,7 +234,12 @@ pub(crate) async fn set_role(
 pub(crate) struct SuspensionBody {
     /// Shown to the account when it tries to log in, and kept in the audit log.
     #[serde(default)]
-    #[schema(required = true, min_length = 1, max_length = 500, pattern = r"\S")]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     reason: String,
     /// RFC 3339, in the future; absent: until lifted.
     until: Option<String>,
