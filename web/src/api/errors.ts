@@ -1,5 +1,7 @@
 // Errors from the API (RFC 9457 problem+json) turned into something a form can show.
 
+import { mutedText, suspendedText } from '../lib/moderation';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -10,6 +12,8 @@ export class ApiError extends Error {
     readonly fieldErrors: Record<string, string> = {},
     /** Seconds from Retry-After, on 429. */
     readonly retryAfter?: number,
+    /** The problem's extension members (e.g. `until` of `muted`, `suspendedUntil` and `reason` of `account_suspended`). */
+    readonly extras: Record<string, unknown> = {},
   ) {
     super(detail || title || `Request failed (${status})`);
     this.name = 'ApiError';
@@ -17,6 +21,8 @@ export class ApiError extends Error {
 
   /** What to show the user. */
   get userMessage(): string {
+    if (this.code === 'account_suspended') return suspendedText(this.extra('suspendedUntil'), this.extra('reason'));
+    if (this.code === 'muted') return mutedText(this.extra('until'));
     const plain = PLAIN_WORDS[this.code];
     if (plain) return plain;
     if (this.status === 429) {
@@ -31,6 +37,12 @@ export class ApiError extends Error {
     }
     return this.detail || this.title || `Request failed (${this.status}).`;
   }
+
+  /** A string extension member, if the problem has one. */
+  extra(name: string): string | undefined {
+    const v = this.extras[name];
+    return typeof v === 'string' ? v : undefined;
+  }
 }
 
 /** Refusals the user can act on, said in the app's own words whatever the server's detail. */
@@ -39,7 +51,22 @@ const PLAIN_WORDS: Record<string, string> = {
   too_many_rooms: 'That person is already in as many rooms as one person may join. They need to leave a room first.',
   room_full: 'This room has as many members as a room may have. Remove someone before adding more.',
   too_many_reactions: 'This message has as many different reactions as it may have. Use one of those.',
+  // moderation
+  staff_required: 'Only moderators and administrators can do that.',
+  admin_required: 'Only administrators can do that.',
+  moderator_required: 'Only the moderators of this room can do that.',
+  cannot_target_self: 'You cannot do that to yourself.',
+  target_is_admin: 'Administrators cannot be suspended. Change their role first.',
+  blocked: 'You cannot message this person: one of you has blocked the other.',
+  too_many_blocks: 'You have blocked as many people as you may. Unblock someone first.',
+  already_reported: 'You have already reported this message. A moderator will look at it.',
+  report_resolved: 'This report has already been resolved.',
+  report_not_found: 'This report no longer exists.',
+  auth_unavailable: 'The account service is not answering right now. Try again in a moment.',
 };
+
+/** The problem members every problem has; the rest are extensions. */
+const PROBLEM_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'instance', 'code', 'errors', 'fields', 'invalidParams', 'invalid-params']);
 
 /**
  * Field errors may come as `[{field, message}]`, `[{name, reason}]`, `{field: "msg"}` or
@@ -91,6 +118,7 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
     typeof body.detail === 'string' ? body.detail : undefined,
     normalizeFieldErrors(body.errors ?? body.fields ?? body.invalidParams ?? body['invalid-params']),
     Number.isFinite(retry) && retry > 0 ? retry : undefined,
+    Object.fromEntries(Object.entries(body).filter(([k]) => !PROBLEM_MEMBERS.has(k))),
   );
 }
 

@@ -1,5 +1,7 @@
 // Session state for the whole app: the signed-in user (or null), the API client, and the
 // silent refresh on page load that turns the HttpOnly refresh cookie into an access token.
+// With every new token the profile (`GET /users/me`) is read again for the user's instance
+// role, so a role granted or taken back shows within a token's lifetime.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiClient, browserLock } from '../api/client';
@@ -12,6 +14,8 @@ interface AuthValue {
   api: ApiClient;
   status: AuthStatus;
   user: User | null;
+  /** Why the server ended the last session, when it said (a suspension), for the log-in page. */
+  endedBecause: string | null;
   login(email: string, password: string): Promise<void>;
   register(username: string, email: string, password: string): Promise<void>;
   logout(): Promise<void>;
@@ -26,6 +30,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const api = useMemo(() => new ApiClient({ baseUrl: config().apiBase, lock: browserLock(), filesCookie: true }), []);
   const [status, setStatus] = useState<AuthStatus>('loading');
   const [user, setUserState] = useState<User | null>(null);
+  const [endedBecause, setEndedBecause] = useState<string | null>(null);
   const attempt = useRef(0);
 
   useEffect(
@@ -33,9 +38,16 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       api.onSession((s) => {
         if (s) {
           setUserState((prev) => (prev && prev.id === s.user.id ? { ...prev, ...s.user } : s.user));
+          setEndedBecause(null);
           setStatus('signedIn');
+          // The login answer may not carry the role: read the profile for it.
+          api
+            .me()
+            .then((me) => setUserState((prev) => (prev && prev.id === me.id ? { ...prev, ...me } : prev)))
+            .catch(() => undefined);
         } else {
           setUserState(null);
+          setEndedBecause(api.endReason?.userMessage ?? null);
           setStatus('signedOut');
         }
       }),
@@ -49,7 +61,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       .refresh()
       .then((s) => {
         if (my !== attempt.current) return;
-        if (!s) setStatus('signedOut');
+        if (!s) {
+          setEndedBecause(api.endReason?.userMessage ?? null);
+          setStatus('signedOut');
+        }
       })
       .catch(() => {
         if (my === attempt.current) setStatus('unreachable');
@@ -65,6 +80,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       api,
       status,
       user,
+      endedBecause,
       async login(email, password) {
         await api.login(email, password);
       },
@@ -86,7 +102,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       },
       retry: silentRefresh,
     }),
-    [api, status, user, silentRefresh],
+    [api, status, user, endedBecause, silentRefresh],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

@@ -1,11 +1,14 @@
 // One message: author, time, text (always as text, never HTML, with `@name` chips), its files
 // (pictures inline, cards for the rest; a message of files alone has no empty text line), edit/delete
-// for its author (delete also for the room owner), and its reactions with a picker to add one.
-// A message that mentions the viewer stands out.
+// for its author (delete also for who moderates the room), report for everyone else, and its
+// reactions with a picker to add one. A message that mentions the viewer stands out. A message
+// the viewer may not see (its author blocked, or suspended with their messages hidden) shows
+// only who wrote it and when.
 
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { messageOf } from '../api/errors';
-import type { Message, ReplyRef } from '../api/types';
+import type { HiddenReason, Message, ReplyRef } from '../api/types';
+import { HIDDEN_TEXT } from '../lib/moderation';
 import { formatFull, formatTime, hueOf, initials } from '../lib/format';
 import { mentionsUser } from '../lib/mentions';
 import { MentionText } from './MentionText';
@@ -38,9 +41,33 @@ interface Props {
   highlighted?: boolean;
   /** The message this one replies to, when it is loaded. */
   replyOriginal?: Message;
+  /** Why the viewer does not see it, if they do not (see `hiddenReason`). */
+  hidden?: HiddenReason;
+  /** Opens the report dialog (offered on others' messages). */
+  onReport?(m: Message): void;
+  /** The author's menu, in place of the plain name (others' messages). */
+  authorMenu?: ReactNode;
 }
 
-export function MessageItem({ message: m, own, canDelete, meId, meName, myReactions, reactionError, onEdit, onDelete, onReact, onReply, onJump, highlighted, replyOriginal }: Props) {
+export function MessageItem({
+  message: m,
+  own,
+  canDelete,
+  meId,
+  meName,
+  myReactions,
+  reactionError,
+  onEdit,
+  onDelete,
+  onReact,
+  onReply,
+  onJump,
+  highlighted,
+  replyOriginal,
+  hidden,
+  onReport,
+  authorMenu,
+}: Props) {
   const [picking, setPicking] = useState(false);
   const pickerOpener = useRef<HTMLButtonElement | null>(null);
   const [editing, setEditing] = useState(false);
@@ -117,6 +144,37 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
     if (refocus) pickerOpener.current?.focus();
   }
 
+  const author = own ? `${m.username} (you)` : authorMenu ?? m.username;
+  if (hidden) {
+    return (
+      <li
+        className={`msg msg-hidden${highlighted ? ' msg-highlight' : ''}`}
+        data-seq={m.seq}
+        data-highlighted={highlighted ? 'true' : undefined}
+        data-own="false"
+        data-hidden={hidden}
+        data-testid="message"
+      >
+        <span className="avatar" style={{ ['--hue' as string]: hueOf(m.userId) }} aria-hidden="true">
+          {initials(m.username)}
+        </span>
+        <div className="msg-body">
+          <div className="msg-bubble">
+            <div className="msg-meta">
+              <span className="msg-author">{author}</span>
+              <time dateTime={m.createdAt} title={formatFull(m.createdAt)} className="msg-time">
+                {formatTime(m.createdAt)}
+              </time>
+            </div>
+            <p className="msg-text msg-text-hidden" data-testid="message-hidden">
+              {HIDDEN_TEXT[hidden]}
+            </p>
+          </div>
+        </div>
+      </li>
+    );
+  }
+
   const mentioned = mentionsUser(m, meId);
   return (
     <li
@@ -133,7 +191,7 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
       <div className="msg-body">
         <div className="msg-bubble">
           <div className="msg-meta">
-            <span className="msg-author">{own ? `${m.username} (you)` : m.username}</span>
+            <span className="msg-author">{author}</span>
             {mentioned && <span className="sr-only">, mentions you</span>}
             <time dateTime={m.createdAt} title={formatFull(m.createdAt)} className="msg-time">
               {formatTime(m.createdAt)}
@@ -146,7 +204,9 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
           </div>
           {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} original={replyOriginal} onJump={onJump} />}
           {m.deleted ? (
-            <p className="msg-text msg-text-deleted">This message was deleted.</p>
+            <p className="msg-text msg-text-deleted" data-testid="message-deleted">
+              {m.deletedByModerator ? 'This message was deleted by a moderator.' : 'This message was deleted.'}
+            </p>
           ) : editing ? (
             <div className="msg-edit">
               <label className="sr-only" htmlFor={`edit-${m.id}`}>
@@ -226,6 +286,16 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
                       aria-label={`Edit message from ${formatTime(m.createdAt)}`}
                     >
                       Edit
+                    </button>
+                  )}
+                  {!own && onReport && (
+                    <button
+                      type="button"
+                      className="link-button small"
+                      onClick={() => onReport(m)}
+                      aria-label={`Report message from ${m.username} at ${formatTime(m.createdAt)}`}
+                    >
+                      Report
                     </button>
                   )}
                   {(own || canDelete) && (

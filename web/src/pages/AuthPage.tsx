@@ -8,7 +8,7 @@ import { Field, FormError, focusFirstInvalid } from '../components/Field';
 import { compact, emailError, passwordError, usernameError } from '../lib/validate';
 
 export function AuthPage() {
-  const { status, login, register } = useAuth();
+  const { status, login, register, endedBecause } = useAuth();
   const [params, setParams] = useSearchParams();
   const mode = params.get('mode') === 'register' ? 'register' : 'login';
   const navigate = useNavigate();
@@ -81,6 +81,11 @@ export function AuthPage() {
         </div>
         <h1>{title}</h1>
         {status === 'unreachable' && <FormError message="Cannot reach the server right now. Check your connection and try again." />}
+        {endedBecause && !formError && (
+          <div className="form-error" role="alert" data-testid="session-ended">
+            You were logged out. {endedBecause}
+          </div>
+        )}
         <form onSubmit={submit} noValidate>
           {mode === 'register' && (
             <Field
