@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web app's end-to-end suite: Debian's Chromium, driven by playwright-core, against the
 # real quick-start server (cloudchat) on a free port with a fresh data directory. The suite
-# restarts the server mid-conversation through the script this writes.
+# restarts the server mid-conversation through the script this writes, and makes its
+# administrator with `cloudchat admin grant` against the running server's data directory.
 #   E2E_UPDATE_SCREENSHOTS=1  write the screenshots to docs/screenshots (default: a temp dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,14 @@ kill "\$pid" 2>/dev/null || true
 while kill -0 "\$pid" 2>/dev/null; do sleep 0.1; done
 exec "$work/start.sh"
 SCRIPT
-chmod +x "$work/start.sh" "$work/restart.sh"
+# The moderation suite's first admin: the command line, as an operator would (it only writes
+# the auth database, so it works while the server runs).
+cat > "$work/admin.sh" <<SCRIPT
+#!/usr/bin/env bash
+cd "$repo"
+DATA_DIR="$work/data" exec "$target/debug/cloudchat" admin "\$@"
+SCRIPT
+chmod +x "$work/start.sh" "$work/restart.sh" "$work/admin.sh"
 cleanup() {
   pid=$(cat "$work/pid" 2>/dev/null || true)
   if [ -n "$pid" ]; then
@@ -57,5 +65,5 @@ trap cleanup EXIT
 "$work/start.sh"
 shots="$work/screenshots"
 [ "${E2E_UPDATE_SCREENSHOTS:-0}" = 1 ] && shots="$repo/docs/screenshots"
-E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_SCREENSHOT_DIR="$shots" \
+E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_ADMIN_CMD="$work/admin.sh grant" E2E_SCREENSHOT_DIR="$shots" \
   npm --prefix web run e2e || { failed=1; exit 1; }
