@@ -17,16 +17,17 @@ import { isAdmin, MUTE_DURATIONS, REPORT_ACTIONS, reportRoomWords } from '../lib
 import { messagePath } from '../lib/search';
 import { reasonError } from '../lib/validate';
 
-export function ReportsTab({ me }: { me: User }) {
+/** `roomId`: only that room's reports (a room's moderators, from its settings). */
+export function ReportsTab({ me, roomId }: { me: User; roomId?: number }) {
   const { api } = useAuth();
   const [status, setStatus] = useState<'open' | 'resolved'>('open');
   const [done, setDone] = useState<string | null>(null);
   const list = usePaged<Report>(
     async (cursor) => {
-      const page = await api.reports({ status, cursor });
+      const page = await api.reports({ status, roomId, cursor });
       return { items: page.reports, nextCursor: page.nextCursor, hasMore: page.hasMore };
     },
-    status,
+    `${status}|${roomId ?? ''}`,
   );
 
   /** A report was resolved: it and the other open reports of its message leave the open list. */

@@ -3,7 +3,8 @@
 // button otherwise. A window loaded around an old message (a search hit, a mention) loads
 // newer pages when scrolled to its bottom, and offers "Jump to latest". Messages of users
 // the viewer blocked are shown hidden (live ones too: the server filters only its reads); each
-// author's name opens their menu, and "Report" opens the report dialog.
+// author's name opens their menu (with "Mute in this room…" for who moderates it), and
+// "Report" opens the report dialog.
 
 import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Message, ReplyRef } from '../api/types';
@@ -14,6 +15,7 @@ import { seenByText } from '../lib/readMarkers';
 import { hiddenReason } from '../lib/moderation';
 import { UserMenu } from '../components/UserMenu';
 import { ReportDialog } from '../dialogs/ReportDialog';
+import { MuteDialog } from '../dialogs/MuteDialog';
 import { MessageItem, PendingItem } from './MessageItem';
 
 interface Props {
@@ -38,6 +40,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, canMod
   const store = useChatStore();
   const blocked = useChat((s) => s.blockedIds);
   const [reporting, setReporting] = useState<Message | null>(null);
+  const [muting, setMuting] = useState<{ userId: string; username: string } | null>(null);
   const ref = useRef<HTMLOListElement>(null);
   const atBottom = useRef(true);
   const prev = useRef<{ first?: number; last?: number; height: number; pending: number; roomId: number; epoch: number; detached: boolean }>({
@@ -228,7 +231,14 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, canMod
               replyOriginal={m.replyTo ? byId.get(m.replyTo.id) : undefined}
               hidden={hiddenReason(m, blocked, me.id)}
               onReport={onReport}
-              authorMenu={m.userId !== me.id ? <UserMenu user={{ userId: m.userId, username: m.username }} /> : undefined}
+              authorMenu={
+                m.userId !== me.id ? (
+                  <UserMenu
+                    user={{ userId: m.userId, username: m.username }}
+                    extra={canModerate ? [{ label: 'Mute in this room…', onSelect: () => setMuting({ userId: m.userId, username: m.username }), testId: 'user-menu-mute' }] : undefined}
+                  />
+                ) : undefined
+              }
             />
           </Fragment>
         ))}
@@ -261,6 +271,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, canMod
         </button>
       )}
       {reporting && <ReportDialog message={reporting} onClose={() => setReporting(null)} />}
+      {muting && <MuteDialog roomId={roomId} roomName="this room" user={muting} onClose={() => setMuting(null)} />}
     </div>
   );
 }

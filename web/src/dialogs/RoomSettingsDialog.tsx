@@ -1,10 +1,11 @@
 // Room settings: the member list for everyone (a page at a time, "Show more" for the next),
 // with each member's presence, room role and mute, a "Message" button to talk to them directly
 // and their menu (block; for who moderates the room: mute, unmute, remove; for the owner:
-// make or unmake moderators). The owner adds members (with autocomplete) and can delete the
-// room; other members can leave. Everyone sets the room's notifications (level, mute).
+// make or unmake moderators), and for them the room's report queue. The owner adds members
+// (with autocomplete) and can delete the room; other members can leave. Everyone sets the
+// room's notifications (level, mute).
 
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { messageOf } from '../api/errors';
@@ -23,6 +24,9 @@ import type { MenuItem } from '../components/Menu';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { MuteDialog } from './MuteDialog';
 
+// The queue's code comes with the Admin page's (loaded when first opened).
+const ReportsTab = lazy(() => import('../admin/ReportsTab').then((m) => ({ default: m.ReportsTab })));
+
 export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () => void }) {
   const { api, user } = useAuth();
   const store = useChatStore();
@@ -37,6 +41,7 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [muting, setMuting] = useState<Member | null>(null);
   const [removing, setRemoving] = useState<Member | null>(null);
+  const [reports, setReports] = useState(false);
   const isOwner = room.ownerUserId === user?.id;
   const viewer = { id: user?.id ?? '', role: user?.role, isOwner, canModerate: !!room.canModerate };
 
@@ -239,8 +244,25 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
         </section>
       )}
 
+      {room.canModerate && user && (
+        <section className="dialog-section">
+          <h3>Reports</h3>
+          <p className="muted small">Messages of this room that members reported to its moderators.</p>
+          <button type="button" className="button" onClick={() => setReports(true)} aria-haspopup="dialog">
+            Open the report queue…
+          </button>
+        </section>
+      )}
+
       <RoomNotifications roomId={room.id} />
 
+      {reports && user && (
+        <Dialog title={`Reports — #${room.name}`} onClose={() => setReports(false)} wide>
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <ReportsTab me={user} roomId={room.id} />
+          </Suspense>
+        </Dialog>
+      )}
       {muting && <MuteDialog roomId={room.id} roomName={`#${room.name}`} user={muting} onClose={() => setMuting(null)} onMuted={load} />}
       {removing && (
         <ConfirmDialog
