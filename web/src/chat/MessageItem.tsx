@@ -47,6 +47,8 @@ interface Props {
   onReport?(m: Message): void;
   /** The author's menu, in place of the plain name (others' messages). */
   authorMenu?: ReactNode;
+  /** The message this one replies to is hidden from the viewer. */
+  quoteHidden?: HiddenReason;
 }
 
 export function MessageItem({
@@ -67,6 +69,7 @@ export function MessageItem({
   hidden,
   onReport,
   authorMenu,
+  quoteHidden,
 }: Props) {
   const [picking, setPicking] = useState(false);
   const pickerOpener = useRef<HTMLButtonElement | null>(null);
@@ -202,7 +205,7 @@ export function MessageItem({
               </span>
             )}
           </div>
-          {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} original={replyOriginal} onJump={onJump} />}
+          {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} original={replyOriginal} onJump={onJump} hidden={quoteHidden} />}
           {m.deleted ? (
             <p className="msg-text msg-text-deleted" data-testid="message-deleted">
               {m.deletedByModerator ? 'This message was deleted by a moderator.' : 'This message was deleted.'}

@@ -230,6 +230,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, canMod
               highlighted={highlight === m.seq}
               replyOriginal={m.replyTo ? byId.get(m.replyTo.id) : undefined}
               hidden={hiddenReason(m, blocked, me.id)}
+              quoteHidden={m.replyTo && m.replyTo.userId !== me.id && blocked.has(m.replyTo.userId) ? 'blocked' : undefined}
               onReport={onReport}
               authorMenu={
                 m.userId !== me.id ? (

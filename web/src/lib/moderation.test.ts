@@ -12,6 +12,7 @@ import {
   statText,
   suspendedText,
   untilFrom,
+  untilInMessage,
   untilWords,
 } from './moderation';
 
@@ -120,5 +121,14 @@ describe('admin page words', () => {
     expect(reportRoomWords({ id: 1, name: null, kind: 'general' })).toBe('general');
     expect(reportRoomWords({ id: 2, name: 'team', kind: 'group' })).toBe('#team');
     expect(reportRoomWords({ id: 3, name: null, kind: 'direct' })).toBe('a direct conversation');
+  });
+});
+
+describe('untilInMessage', () => {
+  it('finds the RFC 3339 end in a socket refusal’s words', () => {
+    expect(untilInMessage('you are muted in this room until 2025-06-10T13:00:00Z')).toBe('2025-06-10T13:00:00Z');
+    expect(untilInMessage('muted until 2025-06-10T13:00:00.123+02:00, sorry')).toBe('2025-06-10T13:00:00.123+02:00');
+    expect(untilInMessage('you are muted')).toBeNull();
+    expect(untilInMessage(undefined)).toBeNull();
   });
 });

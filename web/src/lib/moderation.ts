@@ -102,6 +102,15 @@ export function suspendedText(until: string | null | undefined, reason?: string 
   return reason ? `${base} Reason: ${reason}` : base;
 }
 
+/**
+ * The end of a mute as a socket's `muted` error says it in words ("… until 2025-06-10T13:00:00Z"):
+ * the frame has no field for it.
+ */
+export function untilInMessage(message: string | undefined): string | null {
+  const m = message?.match(/until (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))/);
+  return m && Number.isFinite(Date.parse(m[1])) ? m[1] : null;
+}
+
 /** The composer's words while the viewer is muted; `until` null: not known yet. */
 export function mutedText(until: string | null | undefined, now: Date = new Date()): string {
   const when = until ? formatTime(until, now) : '';

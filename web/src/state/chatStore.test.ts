@@ -1491,6 +1491,16 @@ describe('ChatStore moderation', () => {
     expect(vi.mocked(api.members).mock.calls.length).toBe(before + 1);
   });
 
+  it('a socket `muted` refusal says its end in words only: it is read from there', () => {
+    const { store, port, connect } = setup();
+    connect();
+    store.send(2, 'hello');
+    const [f] = port.take('sendMessage');
+    store.onFrame({ type: 'error', id: f.id, code: 'muted', temporary: false, message: `you are muted in this room until ${at(600_000)}` });
+    expect(store.getState().mutes[2]).toEqual({ until: at(600_000), known: true });
+    expect(store.getState().pending[0].error).toMatch(/^You are muted in this room until /);
+  });
+
   it('a send into a direct room refused with `blocked` says why', () => {
     const { store, port, connect } = setup();
     connect();

@@ -14,7 +14,7 @@ import { applyReactionFrame, hasReacted, reactionsOf } from '../lib/reactions';
 import { excerptOf, locate, replyRefOf, updateReplyExcerpts } from '../lib/replies';
 import { mergeMarkers } from '../lib/readMarkers';
 import { mentionsUser } from '../lib/mentions';
-import { inForce } from '../lib/moderation';
+import { inForce, untilInMessage } from '../lib/moderation';
 import { applyPresence, sameUsers, watchList, type PresenceMap } from '../lib/presence';
 import { dmPeerIds, roomKind, roomLabel } from '../lib/rooms';
 import { newUuid } from '../lib/uuid';
@@ -410,8 +410,9 @@ export class ChatStore {
         // e.g. rate_limited: leave it in flight; the ack timeout resends it later.
         return;
       }
-      if (frame.code === 'muted') this.mutedBySend(sent.roomId, frame.until ?? null);
-      this.outbox.fail(id, sendRefusal(frame));
+      const until = frame.code === 'muted' ? frame.until ?? untilInMessage(frame.message) : null;
+      if (frame.code === 'muted') this.mutedBySend(sent.roomId, until);
+      this.outbox.fail(id, sendRefusal(frame, until));
       this.syncPending();
       return;
     }
@@ -1299,9 +1300,9 @@ export class ChatStore {
 }
 
 /** Why a send was refused, in words (the moderation refusals in the app's own). */
-function sendRefusal(frame: Extract<ServerFrame, { type: 'error' }>): string {
+function sendRefusal(frame: Extract<ServerFrame, { type: 'error' }>, until: string | null): string {
   if (frame.code === 'muted' || frame.code === 'blocked') {
-    return new ApiError(403, frame.code, humanCode(frame.code), frame.message, {}, undefined, frame.until ? { until: frame.until } : {}).userMessage;
+    return new ApiError(403, frame.code, humanCode(frame.code), frame.message, {}, undefined, until ? { until } : {}).userMessage;
   }
   return frame.message || humanCode(frame.code);
 }
