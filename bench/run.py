@@ -208,7 +208,8 @@ class Bench:
         self.env = {
             "auth": {**common, "BIND_ADDR": f"127.0.0.1:{self.ports['auth']}",
                      "DATABASE_URL": f"{pg}/{self.databases[0]}", "JWT_PRIVATE_KEY": key,
-                     "RELAY_URL": url("relay1"), "BCRYPT_COST": "4", "REDIS_URL": self.redis},
+                     "RELAY_URL": url("relay1"), "CHAT_URL": url("chat"), "BCRYPT_COST": "4",
+                     "REDIS_URL": self.redis},
             "chat": {**common, "BIND_ADDR": f"127.0.0.1:{self.ports['chat']}",
                      "DATABASE_URL": f"{pg}/{self.databases[1]}", "AUTH_URL": url("auth"),
                      "RELAY_URL": url("relay1")},

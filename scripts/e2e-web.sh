@@ -18,11 +18,28 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port)
 # Readiness answers on the loopback ops port only.
 ops_port=$(free_port)
+# Single sign-on: a real OpenID Connect provider (scripts/test-peers/oidc_provider.mjs) with
+# this server's callback registered; the server is configured for it below.
+bash scripts/test-peers.sh >/dev/null
+oidc_secret=e2e-client-secret-$(free_port)-$(free_port)
+mkfifo "$work/oidc-in"
+TEST_PEERS_NODE_MODULES="${TEST_PEERS_NODE_DIR:-/var/tmp/cloudchat-tools/test-peers-node}/node_modules" \
+  node scripts/test-peers/oidc_provider.mjs \
+  "{\"clients\":[{\"client_id\":\"cloudchat\",\"client_secret\":\"$oidc_secret\",\"redirect_uris\":[\"http://127.0.0.1:$port/auth/oidc/callback\"]}]}" \
+  <"$work/oidc-in" >"$work/oidc-out" 2>"$work/oidc.log" &
+oidc_pid=$!
+exec 9>"$work/oidc-in"
+for _ in $(seq 1 100); do [ -s "$work/oidc-out" ] && break; sleep 0.1; done
+oidc_issuer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuer"])' "$work/oidc-out")
+
 cat > "$work/start.sh" <<SCRIPT
 #!/usr/bin/env bash
 cd "$repo"
-# A short presence grace: the suite watches a user go offline.
-DATA_DIR="$work/data" WEB_DIR="$repo/web/dist" BCRYPT_COST=4 PORT=$port OPS_PORT=$ops_port RELAY_PRESENCE_GRACE_SECS=1 \
+# A short presence grace: the suite watches a user go offline. Single sign-on with the
+# provider started above.
+OIDC_ISSUER=$oidc_issuer OIDC_CLIENT_ID=cloudchat OIDC_CLIENT_SECRET=$oidc_secret OIDC_DISPLAY_NAME="Example ID" \
+  OIDC_REDIRECT_URL=http://127.0.0.1:$port/auth/oidc/callback OIDC_ALLOWED_DOMAINS=example.com \
+  DATA_DIR="$work/data" WEB_DIR="$repo/web/dist" BCRYPT_COST=4 PORT=$port OPS_PORT=$ops_port RELAY_PRESENCE_GRACE_SECS=1 \
   "$target/debug/cloudchat" >>"$work/server.log" 2>&1 &
 echo \$! > "$work/pid"
 for _ in \$(seq 1 100); do
@@ -48,6 +65,7 @@ DATA_DIR="$work/data" exec "$target/debug/cloudchat" admin "\$@"
 SCRIPT
 chmod +x "$work/start.sh" "$work/restart.sh" "$work/admin.sh"
 cleanup() {
+  kill "$oidc_pid" 2>/dev/null || true
   pid=$(cat "$work/pid" 2>/dev/null || true)
   if [ -n "$pid" ]; then
     kill "$pid" 2>/dev/null || true
@@ -65,5 +83,5 @@ trap cleanup EXIT
 "$work/start.sh"
 shots="$work/screenshots"
 [ "${E2E_UPDATE_SCREENSHOTS:-0}" = 1 ] && shots="$repo/docs/screenshots"
-E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_ADMIN_CMD="$work/admin.sh grant" E2E_SCREENSHOT_DIR="$shots" \
+E2E_OIDC_ISSUER="$oidc_issuer" E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_ADMIN_CMD="$work/admin.sh grant" E2E_SCREENSHOT_DIR="$shots" \
   npm --prefix web run e2e || { failed=1; exit 1; }

@@ -198,9 +198,16 @@ def run_checks(port, access_log) -> int:
     routes = [
         ("POST", "/auth/login", {"Content-Type": "application/json"}, "auth-service"),
         ("GET", "/auth/sessions", json_api, "auth-service"),
+        # Single sign-on: browser navigations to auth-service, not the web app.
+        ("GET", "/auth/oidc/start?returnTo=%2F", nav, "auth-service"),
+        ("GET", "/auth/oidc/callback?code=c&state=s", nav, "auth-service"),
         ("GET", "/users/me", json_api, "auth-service"),
         ("GET", "/users?prefix=al", json_api, "auth-service"),
         ("GET", "/.well-known/jwks.json", {}, "auth-service"),
+        ("GET", "/admin/users", json_api, "auth-service"),
+        ("GET", "/admin/users?q=al&status=suspended", json_api, "auth-service"),
+        ("PUT", "/admin/users/0190b1a2-0000-7000-8000-000000000001/role", json_api, "auth-service"),
+        ("DELETE", "/admin/users/0190b1a2-0000-7000-8000-000000000001/suspension", json_api, "auth-service"),
         ("GET", "/rooms", json_api, "chat-service"),
         ("GET", "/rooms", {"Accept": "*/*"}, "chat-service"),
         ("POST", "/rooms", nav, "chat-service"),
@@ -222,6 +229,17 @@ def run_checks(port, access_log) -> int:
         # A digest's unsubscribe link opened in a browser is chat-service's page, not the SPA.
         ("GET", "/notifications/unsubscribe?user=u&sig=s", nav, "chat-service"),
         ("POST", "/notifications/unsubscribe?user=u&sig=s", {"Content-Type": "application/x-www-form-urlencoded"}, "chat-service"),
+        # Moderation: accounts at auth-service, the rest at chat-service.
+        ("GET", "/admin/users?q=al&status=suspended", json_api, "auth-service"),
+        ("PUT", "/admin/users/0190b1a2-0000-7000-8000-000000000001/suspension", json_api, "auth-service"),
+        ("GET", "/admin/audit?action=member.mute", json_api, "chat-service"),
+        ("GET", "/admin/stats", json_api, "chat-service"),
+        ("POST", "/messages/7/reports", json_api, "chat-service"),
+        ("GET", "/reports?status=open", json_api, "chat-service"),
+        ("POST", "/reports/3/resolve", json_api, "chat-service"),
+        ("GET", "/blocks", json_api, "chat-service"),
+        ("PUT", "/blocks/0190b1a2-0000-7000-8000-000000000001", json_api, "chat-service"),
+        ("PUT", "/rooms/5/mutes/0190b1a2-0000-7000-8000-000000000001", json_api, "chat-service"),
         ("POST", "/uploads?filename=a.png", json_api, "chat-service"),
         ("POST", "/files/cookie", json_api, "chat-service"),
         ("DELETE", "/files/cookie", {}, "chat-service"),
@@ -257,7 +275,8 @@ def run_checks(port, access_log) -> int:
             upstream_of(d).get("headers", {}).get("x-request-id") == "client-req-12345"
             and h.get("x-request-id") == "client-req-12345", h.get("x-request-id"))
 
-    for path in ("/rooms", "/rooms/5", "/login", "/general", "/reset-password?token=resetsecret", "/", "/some/deep/link"):
+    for path in ("/rooms", "/rooms/5", "/admin", "/admin/users", "/admin/users/5", "/login", "/general",
+                 "/reset-password?token=resetsecret", "/", "/some/deep/link"):
         st, h, d = request(port, "GET", path, nav)
         c.check(f"browser navigation {path} -> SPA index.html (no-cache)",
                 st == 200 and b"spa-shell" in d and h.get("cache-control") == "no-cache",

@@ -185,6 +185,7 @@ class Stack:
             "auth": {**common, "BIND_ADDR": f"127.0.0.1:{self.ports['auth']}",
                      "DATABASE_URL": f"postgres://postgres:{password}@{pg_host}/{self.databases[0]}",
                      "JWT_PRIVATE_KEY": self.private_key, "PUBLIC_URL": self.origin, "RELAY_URL": relay_url,
+                     "CHAT_URL": chat_url,
                      "BCRYPT_COST": str(bcrypt_cost), "REDIS_URL": redis},
             "chat": {**common, "BIND_ADDR": f"127.0.0.1:{self.ports['chat']}",
                      "DATABASE_URL": f"postgres://postgres:{password}@{pg_host}/{self.databases[1]}",

@@ -26,6 +26,8 @@ pub struct RateLimits {
     pub forgot_per_hour: u32,
     /// Password and e-mail change attempts per user per hour.
     pub account_changes_per_hour: u32,
+    /// Role and suspension changes per staff member per minute (`/admin/users/*`).
+    pub admin_actions_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -43,12 +45,20 @@ pub struct Settings {
     pub refresh_ttl: Duration,
     pub session_max_age: Duration,
     pub reset_ttl: Duration,
-    /// Holds `AUTH_INTERNAL_KEY` (to publish disconnects to relays); accepts chat-service's
-    /// and relays' keys on `/internal/...`.
+    /// Holds `AUTH_INTERNAL_KEY` (to publish disconnects to relays and deliver user events to
+    /// chat-service); accepts chat-service's and relays' keys on `/internal/...`.
     pub internal_keys: InternalKeySet,
     pub relay_url: Option<String>,
     /// How publishes with control items (disconnects) are retried.
     pub relay_retry: relay_client::RetryPolicy,
+    /// chat-service, which user events (role and suspension changes) are delivered to
+    /// (`CHAT_URL`; required in production). `None`: they wait in the outbox undelivered.
+    pub chat_url: Option<String>,
+    /// How often the user-event dispatcher looks for events it was not woken for — written by
+    /// the command line or another replica, or due for a retry (`USER_EVENTS_POLL_MS`).
+    pub user_events_poll: Duration,
+    /// How long delivered user events are kept (`USER_EVENTS_RETENTION_SECS`, 7 days).
+    pub user_events_retention: Duration,
     pub public_url: String,
     pub allowed_origins: Vec<String>,
     pub trusted_proxies: TrustedProxies,
@@ -60,6 +70,143 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// Most keys the in-memory rate limiter holds (`RATE_LIMIT_MAX_KEYS`).
     pub rate_limit_max_keys: usize,
+    /// Single sign-on with OpenID Connect; `None` (no `OIDC_ISSUER`) turns it off.
+    pub oidc: Option<OidcSettings>,
+}
+
+/// Single sign-on with an OpenID Connect provider (docs/deploy.md, "Single sign-on").
+#[derive(Clone)]
+pub struct OidcSettings {
+    /// `OIDC_ISSUER`: the provider's issuer URL, exactly as its discovery document states it.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// `OIDC_REDIRECT_URL`, where the provider sends the browser back; `None` =
+    /// `{PUBLIC_URL}/auth/oidc/callback` ([`Self::redirect_url`]).
+    pub redirect_url: Option<String>,
+    /// Lower-case e-mail domains whose people may sign up or link; empty = any.
+    pub allowed_domains: Vec<String>,
+    /// The button says "Sign in with {display_name}".
+    pub display_name: String,
+    /// Requested scopes; always includes `openid`.
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"..")
+            .field("redirect_url", &self.redirect_url)
+            .field("allowed_domains", &self.allowed_domains)
+            .field("display_name", &self.display_name)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl OidcSettings {
+    /// The `OIDC_*` variables; `None` when `OIDC_ISSUER` is unset.
+    fn read_env() -> Option<Self> {
+        let issuer = var("OIDC_ISSUER")?;
+        Some(Self {
+            issuer,
+            client_id: var("OIDC_CLIENT_ID").unwrap_or_default(),
+            client_secret: var("OIDC_CLIENT_SECRET").unwrap_or_default(),
+            redirect_url: var("OIDC_REDIRECT_URL"),
+            allowed_domains: list_var("OIDC_ALLOWED_DOMAINS")
+                .into_iter()
+                .map(|d| d.trim_start_matches('@').to_lowercase())
+                .collect(),
+            display_name: var("OIDC_DISPLAY_NAME").unwrap_or_else(|| "single sign-on".to_owned()),
+            scopes: var("OIDC_SCOPES")
+                .unwrap_or_else(|| "openid email profile".to_owned())
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
+    /// The callback URL the provider is told (and has registered for this client).
+    pub fn redirect_url(&self, public_url: &str) -> String {
+        self.redirect_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/auth/oidc/callback", public_url.trim_end_matches('/')))
+    }
+
+    /// Every value checked at start: a misconfigured provider fails the start, not a sign-in.
+    pub fn validate(&self, env: AppEnv, public_url: &str) -> Result<(), ConfigError> {
+        check_url(env, "OIDC_ISSUER", &self.issuer)?;
+        check_url(env, "OIDC_REDIRECT_URL", &self.redirect_url(public_url))?;
+        if self.client_id.trim().is_empty() {
+            return Err(ConfigError::new(
+                "OIDC_CLIENT_ID",
+                "is required with OIDC_ISSUER",
+            ));
+        }
+        if self.client_secret.is_empty() {
+            return Err(ConfigError::new(
+                "OIDC_CLIENT_SECRET",
+                "is required with OIDC_ISSUER (a confidential client)",
+            ));
+        }
+        if !self.scopes.iter().any(|s| s == "openid") {
+            return Err(ConfigError::new("OIDC_SCOPES", "must include openid"));
+        }
+        if self.display_name.trim().is_empty() || self.display_name.chars().count() > 64 {
+            return Err(ConfigError::new(
+                "OIDC_DISPLAY_NAME",
+                "must be 1 to 64 characters",
+            ));
+        }
+        for domain in &self.allowed_domains {
+            let ok = !domain.is_empty()
+                && domain
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'));
+            if !ok {
+                return Err(ConfigError::new(
+                    "OIDC_ALLOWED_DOMAINS",
+                    format!(
+                        "{domain:?} is not a domain name (a comma list such as example.com,example.org)"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an e-mail's domain may sign up or link.
+    pub fn allows_email(&self, email: &str) -> bool {
+        let domain = email.rsplit_once('@').map(|(_, d)| d.to_lowercase());
+        self.allowed_domains.is_empty() || domain.is_some_and(|d| self.allowed_domains.contains(&d))
+    }
+}
+
+/// An absolute http(s) URL without a fragment; plain http only for this machine or outside
+/// production (the provider's answers are trusted because TLS says who sent them).
+fn check_url(env: AppEnv, name: &str, raw: &str) -> Result<(), ConfigError> {
+    let url =
+        url::Url::parse(raw).map_err(|e| ConfigError::new(name, format!("is not a URL ({e})")))?;
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if local || !env.is_production() => {}
+        _ => {
+            return Err(ConfigError::new(
+                name,
+                "must be an https URL (plain http only for localhost, or outside production)",
+            ));
+        }
+    }
+    if url.fragment().is_some() || url.host_str().is_none() {
+        return Err(ConfigError::new(
+            name,
+            "must be an absolute URL without a fragment",
+        ));
+    }
+    Ok(())
 }
 
 /// The internal key auth-service presents.
@@ -68,6 +215,18 @@ pub const HOLDS_KEY: Caller = Caller::Auth;
 pub const ACCEPTS_KEYS: &[Caller] = &[Caller::Chat, Caller::Relay];
 /// Every key auth-service reads (and, in production, requires).
 pub const USES_KEYS: &[Caller] = &[Caller::Auth, Caller::Chat, Caller::Relay];
+
+/// `DATA_DIR` (default `data`) and `DATABASE_URL` (default the SQLite file `auth.db` in it):
+/// all the command line's `admin` needs of the settings.
+pub fn database_from_env() -> (PathBuf, String) {
+    let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+    let database_url =
+        var("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}/auth.db", data_dir.display()));
+    (data_dir, database_url)
+}
+
+/// chat-service's address when it runs on the same machine with its development defaults.
+pub const DEVELOPMENT_CHAT_URL: &str = "http://127.0.0.1:8082";
 
 impl Settings {
     /// Development defaults: what `from_env` gives with no variables set, on the given
@@ -89,6 +248,9 @@ impl Settings {
             internal_keys: InternalKeySet::development(),
             relay_url: None,
             relay_retry: relay_client::RetryPolicy::default(),
+            chat_url: Some(DEVELOPMENT_CHAT_URL.to_owned()),
+            user_events_poll: Duration::from_millis(1000),
+            user_events_retention: Duration::from_secs(7 * 24 * 3600),
             public_url: "http://localhost:8080".to_owned(),
             allowed_origins: vec![
                 "http://localhost:8080".to_owned(),
@@ -108,8 +270,10 @@ impl Settings {
                 login_slowdown: Duration::from_secs(3),
                 forgot_per_hour: 5,
                 account_changes_per_hour: 10,
+                admin_actions_per_minute: 60,
             },
             rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
+            oidc: None,
         }
     }
 
@@ -125,9 +289,7 @@ impl Settings {
     /// once they are complete.
     pub fn read_env(keys: Option<InternalKeySet>) -> Result<Self, ConfigError> {
         let env = AppEnv::from_env()?;
-        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
-        let database_url = var("DATABASE_URL")
-            .unwrap_or_else(|| format!("sqlite://{}/auth.db", data_dir.display()));
+        let (data_dir, database_url) = database_from_env();
         let d = Self::development(&database_url, &data_dir);
         let jwt_private_key = match (var("JWT_PRIVATE_KEY"), var("JWT_PRIVATE_KEY_FILE")) {
             (Some(pem), _) => Some(pem.replace("\\n", "\n")),
@@ -141,6 +303,7 @@ impl Settings {
             None => InternalKeySet::from_env(env, USES_KEYS)?,
         };
         let origins = list_var("ALLOWED_ORIGINS");
+        let public_url = var("PUBLIC_URL").unwrap_or(d.public_url);
         Ok(Self {
             env,
             bind_addr: var("BIND_ADDR").unwrap_or(d.bind_addr),
@@ -157,7 +320,16 @@ impl Settings {
             internal_keys,
             relay_url: var("RELAY_URL"),
             relay_retry: relay_client::RetryPolicy::from_env()?,
-            public_url: var("PUBLIC_URL").unwrap_or(d.public_url),
+            oidc: OidcSettings::read_env(),
+            public_url,
+            // No default in production: `validate` asks for it.
+            chat_url: var("CHAT_URL").or(if env.is_production() {
+                None
+            } else {
+                d.chat_url
+            }),
+            user_events_poll: millis_var("USER_EVENTS_POLL_MS", d.user_events_poll)?,
+            user_events_retention: secs_var("USER_EVENTS_RETENTION_SECS", d.user_events_retention)?,
             allowed_origins: if origins.is_empty() {
                 d.allowed_origins
             } else {
@@ -195,6 +367,10 @@ impl Settings {
                     "AUTH_ACCOUNT_CHANGES_PER_HOUR",
                     d.rate_limits.account_changes_per_hour,
                 )?,
+                admin_actions_per_minute: parse_var(
+                    "AUTH_ADMIN_ACTIONS_PER_MINUTE",
+                    d.rate_limits.admin_actions_per_minute,
+                )?,
             },
             rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
         })
@@ -211,8 +387,23 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        if let Some(oidc) = &self.oidc {
+            oidc.validate(self.env, &self.public_url)?;
+        }
+        if self.user_events_poll.is_zero() {
+            return Err(ConfigError::new(
+                "USER_EVENTS_POLL_MS",
+                "must be at least 1",
+            ));
+        }
         if self.env.is_production() {
             self.internal_keys.validate(self.env, USES_KEYS)?;
+            if self.chat_url.is_none() {
+                return Err(ConfigError::new(
+                    "CHAT_URL",
+                    "is required when APP_ENV=production: chat-service's address, where role and suspension changes are delivered (e.g. http://chat-service:8082)",
+                ));
+            }
             check_database_url(self.env, "DATABASE_URL", &self.database_url)?;
             if self.jwt_private_key.is_none() {
                 return Err(ConfigError::new(
@@ -234,5 +425,69 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AppEnv, OidcSettings};
+
+    fn oidc() -> OidcSettings {
+        OidcSettings {
+            issuer: "https://id.example.com".into(),
+            client_id: "cloudchat".into(),
+            client_secret: "secret".into(),
+            redirect_url: None,
+            allowed_domains: vec!["example.com".into()],
+            display_name: "Example ID".into(),
+            scopes: vec!["openid".into(), "email".into()],
+        }
+    }
+
+    #[test]
+    fn oidc_settings_are_checked() {
+        let public = "https://chat.example.com";
+        assert!(oidc().validate(AppEnv::Production, public).is_ok());
+        assert_eq!(
+            oidc().redirect_url(public),
+            "https://chat.example.com/auth/oidc/callback"
+        );
+        let bad = |f: fn(&mut OidcSettings), var: &str| {
+            let mut s = oidc();
+            f(&mut s);
+            let err = s.validate(AppEnv::Production, public).unwrap_err();
+            assert!(err.to_string().contains(var), "{err}");
+        };
+        bad(|s| s.client_id.clear(), "OIDC_CLIENT_ID");
+        bad(|s| s.client_secret.clear(), "OIDC_CLIENT_SECRET");
+        bad(|s| s.issuer = "http://id.example.com".into(), "OIDC_ISSUER");
+        bad(|s| s.issuer = "not a url".into(), "OIDC_ISSUER");
+        bad(
+            |s| s.redirect_url = Some("https://x/cb#f".into()),
+            "OIDC_REDIRECT_URL",
+        );
+        bad(|s| s.scopes = vec!["email".into()], "OIDC_SCOPES");
+        bad(
+            |s| s.allowed_domains = vec!["a b".into()],
+            "OIDC_ALLOWED_DOMAINS",
+        );
+        // Plain http is for this machine (or development).
+        let mut local = oidc();
+        local.issuer = "http://127.0.0.1:9000".into();
+        assert!(local.validate(AppEnv::Production, public).is_ok());
+    }
+
+    #[test]
+    fn allowed_domains_match_whole_domains() {
+        let s = oidc();
+        assert!(s.allows_email("a@example.com"));
+        assert!(s.allows_email("a@EXAMPLE.com"));
+        assert!(!s.allows_email("a@evilexample.com"));
+        assert!(!s.allows_email("a@example.com.evil.test"));
+        let any = OidcSettings {
+            allowed_domains: Vec::new(),
+            ..oidc()
+        };
+        assert!(any.allows_email("a@anything.test"));
     }
 }

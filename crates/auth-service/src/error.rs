@@ -28,11 +28,34 @@ pub enum ApiError {
     OriginNotAllowed,
     #[error("not found")]
     NotFound(&'static str),
-    /// `POST /internal/mail` for a user id no account has.
+    /// A user id (or, on the command line, an e-mail address) no account has: the admin
+    /// API, `POST /internal/mail`.
     #[error("user not found")]
     UserNotFound,
+    /// `POST /auth/oidc/link` for an identity linked meanwhile.
+    #[error("identity already linked")]
+    IdentityLinked,
     #[error("rate limited")]
     RateLimited(u64),
+    /// Log-in or refresh of an account whose suspension is in force (after the password).
+    #[error("account suspended")]
+    AccountSuspended {
+        /// Unix ms; `None`: until lifted.
+        until: Option<i64>,
+        reason: String,
+    },
+    /// An admin page for someone who is neither moderator nor admin.
+    #[error("staff required")]
+    StaffRequired,
+    /// A role or suspension change by someone who is not an admin.
+    #[error("admin required")]
+    AdminRequired,
+    /// An admin changing their own role or suspension.
+    #[error("cannot target self")]
+    CannotTargetSelf,
+    /// Suspending an admin (revoke the role first).
+    #[error("target is an admin")]
+    TargetIsAdmin,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -86,7 +109,40 @@ impl ApiError {
             ),
             ApiError::NotFound(what) => Problem::not_found("not_found", format!("no such {what}")),
             ApiError::UserNotFound => Problem::not_found("user_not_found", "no user has that id"),
+            ApiError::IdentityLinked => Problem::conflict(
+                "identity_linked",
+                "this single sign-on identity is already linked; sign in with the provider",
+            ),
             ApiError::RateLimited(secs) => Problem::rate_limited(*secs),
+            ApiError::AccountSuspended { until, reason } => Problem::forbidden(
+                "account_suspended",
+                match until {
+                    Some(until) => format!(
+                        "this account is suspended until {}",
+                        store_kit::rfc3339(*until)
+                    ),
+                    None => "this account is suspended".to_owned(),
+                },
+            )
+            .with_extension(
+                "suspendedUntil",
+                serde_json::json!(until.map(store_kit::rfc3339)),
+            )
+            .with_extension("reason", serde_json::json!(reason)),
+            ApiError::StaffRequired => {
+                Problem::forbidden("staff_required", "only moderators and admins may do this")
+            }
+            ApiError::AdminRequired => {
+                Problem::forbidden("admin_required", "only admins may do this")
+            }
+            ApiError::CannotTargetSelf => Problem::conflict(
+                "cannot_target_self",
+                "you cannot do this to your own account",
+            ),
+            ApiError::TargetIsAdmin => Problem::conflict(
+                "target_is_admin",
+                "admins cannot be suspended; revoke the role first",
+            ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }
     }

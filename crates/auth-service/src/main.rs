@@ -1,4 +1,4 @@
-//! `auth-service [serve|migrate|keygen|healthcheck]`.
+//! `auth-service [serve|migrate|keygen|healthcheck|admin ...]`.
 
 use std::process::ExitCode;
 
@@ -7,8 +7,22 @@ use auth_service::startup::{Application, MIGRATIONS};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some("keygen") {
-        return keygen();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("keygen") => return keygen(),
+        // Reads only DATA_DIR and DATABASE_URL: it runs beside a server, or without one.
+        Some("admin") => {
+            let (_, database_url) = auth_service::config::database_from_env();
+            let migrate = database_url.starts_with("sqlite:");
+            return auth_service::admin_cli::main(
+                "auth-service",
+                &database_url,
+                migrate,
+                &args[1..],
+            )
+            .await;
+        }
+        _ => {}
     }
     service_kit::cli::main(
         "auth-service",
@@ -31,7 +45,7 @@ async fn run(command: String, settings: Settings) -> anyhow::Result<()> {
         "migrate" => store_kit::migrate_url(&settings.database_url, &MIGRATIONS).await,
         other => Err(service_kit::cli::unknown_command(
             other,
-            "serve, migrate, keygen or healthcheck",
+            "serve, migrate, keygen, healthcheck or admin (grant <email> [--role admin|moderator] | revoke <email>)",
         )),
     }
 }

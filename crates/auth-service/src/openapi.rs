@@ -3,7 +3,7 @@
 use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::routes::{auth, jwks, sessions, users};
+use crate::routes::{admin, auth, jwks, oidc, sessions, users};
 
 /// A public profile.
 #[derive(ToSchema)]
@@ -15,12 +15,14 @@ pub struct PublicUserDoc {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cloud Chat auth-service", description = "Accounts, sessions and signing keys."),
+    info(title = "Cloud Chat auth-service", description = "Accounts, sessions, signing keys, and instance roles and suspensions."),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all,
         auth::forgot_password, auth::reset_password,
+        oidc::status, oidc::start, oidc::callback, oidc::link,
         sessions::list, sessions::revoke,
         users::me, users::update_me, users::change_password, users::search, users::by_id,
+        admin::list, admin::by_id, admin::set_role, admin::suspend, admin::lift,
         jwks::jwks,
     ),
     modifiers(&BearerAuth, &SharedAnswers, &FieldRules)

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::config::{ACCEPTS_KEYS, HOLDS_KEY, Settings};
 use crate::mailer::{LogMailer, Mailer, SmtpMailer};
 use crate::routes;
+use crate::user_events::UserEvents;
 
 pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator =
     sqlx::migrate!("../../migrations/auth/sqlite");
@@ -40,6 +41,10 @@ pub struct AppState {
     /// A bcrypt hash of a random password, checked for unknown e-mails so that log-in takes
     /// the same time whether or not the account exists.
     pub dummy_hash: String,
+    /// The OpenID Connect provider, when single sign-on is on.
+    pub oidc: Option<Arc<crate::oidc::Provider>>,
+    /// Wakes the user-event dispatcher after a role or suspension change.
+    pub user_events: UserEvents,
 }
 
 pub struct Application {
@@ -112,6 +117,14 @@ impl Application {
         .await
         .context("hashing the dummy password")??;
 
+        let oidc = match &settings.oidc {
+            Some(oidc) => {
+                let redirect_url = oidc.redirect_url(&settings.public_url);
+                Some(start_oidc(oidc.clone(), redirect_url).await?)
+            }
+            None => None,
+        };
+
         let state = web::Data::new(AppState {
             settings,
             db,
@@ -120,6 +133,8 @@ impl Application {
             mailer,
             relay,
             dummy_hash,
+            oidc,
+            user_events: UserEvents::default(),
         });
         let port = listener.local_addr()?.port();
         let readiness = Readiness(vec![database_check(state.db.clone())]);
@@ -141,6 +156,13 @@ impl Application {
             })?
         };
         spawn_sweeper(state.clone());
+        crate::user_events::spawn(
+            state.db.pool.clone(),
+            &state.user_events,
+            state.settings.chat_url.as_deref(),
+            state.settings.internal_keys.key(HOLDS_KEY).clone(),
+            state.settings.user_events_poll,
+        )?;
         Ok(Self {
             port,
             server,
@@ -231,8 +253,33 @@ pub fn key_file_pem(data_dir: &std::path::Path) -> anyhow::Result<String> {
 /// The signing key's file name in the data directory.
 pub const KEY_FILE: &str = "jwt-signing-key.pem";
 
-/// Deletes expired refresh and reset tokens, and revocations past the access-token lifetime,
-/// every ten minutes.
+/// The OpenID Connect provider with its discovery document and keys fetched now if it
+/// answers (a provider that is down delays sign-ins, not the start), then every hour.
+async fn start_oidc(
+    settings: crate::config::OidcSettings,
+    redirect_url: String,
+) -> anyhow::Result<Arc<crate::oidc::Provider>> {
+    let provider = Arc::new(crate::oidc::Provider::new(settings, redirect_url)?);
+    if let Err(e) = provider.refresh().await {
+        tracing::warn!(error = %format!("{e:#}"), "the OpenID Connect provider did not answer at start; retrying at the first sign-in and every hour");
+    }
+    let refresher = provider.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::oidc::REFRESH_EVERY);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = refresher.refresh().await {
+                tracing::warn!(error = %format!("{e:#}"), "cannot refresh the OpenID Connect provider's keys; keeping the cached ones");
+            }
+        }
+    });
+    Ok(provider)
+}
+
+/// Deletes expired refresh and reset tokens, revocations past the access-token lifetime and
+/// user events delivered more than `USER_EVENTS_RETENTION_SECS` ago and ended single sign-on
+/// requests, every ten minutes.
 fn spawn_sweeper(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -244,6 +291,16 @@ fn spawn_sweeper(state: web::Data<AppState>) {
             let before = now.saturating_sub(state.revocation_window_ms());
             if let Err(e) = crate::store::sessions::sweep_revoked(&state.db.pool, before).await {
                 tracing::warn!(error = %format!("{e:#}"), "revoked-session sweep failed");
+            }
+            if let Err(e) = crate::store::oidc::sweep(&state.db.pool, now).await {
+                tracing::warn!(error = %format!("{e:#}"), "single sign-on sweep failed");
+            }
+            let retention =
+                i64::try_from(state.settings.user_events_retention.as_millis()).unwrap_or(i64::MAX);
+            let delivered_before = now.saturating_sub(retention);
+            if let Err(e) = crate::store::user_events::sweep(&state.db.pool, delivered_before).await
+            {
+                tracing::warn!(error = %format!("{e:#}"), "user-event sweep failed");
             }
             match (refresh, resets) {
                 (Ok(r), Ok(p)) if r + p > 0 => {

@@ -1,5 +1,6 @@
 //! auth-service's internal API: user look-ups, for adding members and opening direct rooms,
-//! and mail to a user (e-mail digests).
+//! mail to a user (e-mail digests), and moderation — its audit log and figures for the admin
+//! pages, and suspensions decided here (a report's resolution).
 
 use std::time::Duration;
 
@@ -105,8 +106,142 @@ impl AuthClient {
     }
 }
 
+/// What `GET /internal/audit` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub limit: usize,
+    /// `(at, id)` of the last entry already given.
+    pub before: Option<crate::domain::moderation::AuditCursor>,
+    pub actor_id: Option<uuid::Uuid>,
+    pub target_user_id: Option<uuid::Uuid>,
+    pub action: Option<String>,
+    /// Unix ms, at or after.
+    pub since: Option<i64>,
+    /// Unix ms, before.
+    pub until: Option<i64>,
+}
+
+impl AuthClient {
+    /// auth-service's audit entries, newest first (`GET /internal/audit`); unreachable or an
+    /// unexpected answer is `auth_unavailable` (never a partial log).
+    pub async fn audit(
+        &self,
+        query: &AuditQuery,
+        request_id: &str,
+    ) -> Result<Vec<wire::moderation::AuditEntry>, ApiError> {
+        let mut params: Vec<(&str, String)> = vec![("limit", query.limit.to_string())];
+        if let Some(before) = query.before {
+            params.push(("before", before.to_string()));
+        }
+        if let Some(actor) = query.actor_id {
+            params.push(("actorId", actor.to_string()));
+        }
+        if let Some(target) = query.target_user_id {
+            params.push(("targetUserId", target.to_string()));
+        }
+        if let Some(action) = &query.action {
+            params.push(("action", action.clone()));
+        }
+        if let Some(since) = query.since {
+            params.push(("since", since.to_string()));
+        }
+        if let Some(until) = query.until {
+            params.push(("until", until.to_string()));
+        }
+        let entries: wire::moderation::AuditEntries = self
+            .get_json("/internal/audit", &params, request_id, "audit log")
+            .await?;
+        Ok(entries.entries)
+    }
+
+    /// auth-service's figures (`GET /internal/stats`).
+    pub async fn stats(&self, request_id: &str) -> Result<wire::moderation::UserStats, ApiError> {
+        self.get_json("/internal/stats", &[], request_id, "figures")
+            .await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        request_id: &str,
+        what: &'static str,
+    ) -> Result<T, ApiError> {
+        let query: Vec<String> = params
+            .iter()
+            .map(|(name, value)| format!("{name}={}", percent_encode(value)))
+            .collect();
+        let res = self
+            .http
+            .get(format!("{}{path}?{}", self.base, query.join("&")))
+            .header(INTERNAL_KEY_HEADER, self.key.as_str())
+            .header(REQUEST_ID_HEADER, request_id)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err.without_url(), what, "auth-service could not be asked");
+                ApiError::AuthUnavailable
+            })?;
+        if res.status() != reqwest::StatusCode::OK {
+            tracing::warn!(status = %res.status(), what, "auth-service refused a request");
+            return Err(ApiError::AuthUnavailable);
+        }
+        res.json().await.map_err(|err| {
+            tracing::warn!(error = %err.without_url(), what, "auth-service answered with an unexpected body");
+            ApiError::AuthUnavailable
+        })
+    }
+
+    /// Suspends a user on an admin's behalf (`PUT /internal/users/{id}/suspension`): auth-service
+    /// checks the actor is an admin again and applies its own rules, whose refusals come back as
+    /// ours (`admin_required`, `cannot_target_self`, `target_is_admin`, `user_not_found`).
+    pub async fn suspend(
+        &self,
+        user: uuid::Uuid,
+        request: &wire::moderation::SuspensionRequest,
+        request_id: &str,
+    ) -> Result<wire::moderation::AdminUser, ApiError> {
+        let res = self
+            .http
+            .put(format!("{}/internal/users/{user}/suspension", self.base))
+            .header(INTERNAL_KEY_HEADER, self.key.as_str())
+            .header(REQUEST_ID_HEADER, request_id)
+            .timeout(Duration::from_secs(5))
+            .json(request)
+            .send()
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err.without_url(), "auth-service could not be asked to suspend");
+                ApiError::AuthUnavailable
+            })?;
+        let status = res.status();
+        if status == reqwest::StatusCode::OK {
+            return res.json().await.map_err(|err| {
+                tracing::warn!(error = %err.without_url(), "auth-service answered a suspension with an unexpected body");
+                ApiError::AuthUnavailable
+            });
+        }
+        let code = res
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|body| body["code"].as_str().map(str::to_owned));
+        match code.as_deref() {
+            Some("admin_required") => Err(ApiError::AdminRequired),
+            Some("cannot_target_self") => Err(ApiError::CannotTargetSelf),
+            Some("target_is_admin") => Err(ApiError::TargetIsAdmin),
+            Some("user_not_found") => Err(ApiError::UserNotFound),
+            _ => {
+                tracing::warn!(%status, ?code, "auth-service refused a suspension");
+                Err(ApiError::AuthUnavailable)
+            }
+        }
+    }
+}
+
 /// Usernames are `[A-Za-z0-9_.-]`, but the look-up may be asked for anything: escape the
-/// rest so it stays one path segment.
+/// rest so it stays one path segment (or one query value).
 fn percent_encode(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use relay_client::RetryPolicy;
 use service_kit::config::{
-    bool_var, check_database_url, ensure, millis_var, parse_var, secs_var, var,
+    bool_var, check_database_url, ensure, list_var, millis_var, parse_var, secs_var, var,
 };
-use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet};
+use service_kit::{AppEnv, Caller, ConfigError, InternalKeySet, TrustedProxies};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -23,8 +23,11 @@ pub struct Settings {
     pub jwt_issuer: String,
     pub jwt_audience: String,
     /// Holds `CHAT_INTERNAL_KEY` (to call relays and auth-service); accepts relays' key on
-    /// `/internal/ws/*`.
+    /// `/internal/ws/*` and auth-service's on `/internal/user-events`.
     pub internal_keys: InternalKeySet,
+    /// The proxies (nginx) whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`): the
+    /// client address the audit log records.
+    pub trusted_proxies: TrustedProxies,
     pub ticket_ttl: Duration,
     /// Sends allowed per user per `send_window`: bursts of at least 50 must pass.
     pub send_limit: u32,
@@ -473,6 +476,14 @@ pub struct Limits {
     pub searches_per_minute: u32,
     /// `sort=relevance` ranks the newest this many matches of a search.
     pub search_rank_window: u32,
+    /// The shortest mute (`CHAT_MIN_MUTE_SECONDS`; tests lower it).
+    pub min_mute_seconds: u32,
+    /// The longest mute (`CHAT_MAX_MUTE_SECONDS`, 30 days).
+    pub max_mute_seconds: u32,
+    /// Users one user may block (`CHAT_MAX_BLOCKS`).
+    pub max_blocks: u32,
+    /// Reports one user may file per hour (`CHAT_REPORTS_PER_HOUR`).
+    pub reports_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -495,6 +506,10 @@ impl Default for Limits {
             max_attachments_per_message: 10,
             searches_per_minute: 120,
             search_rank_window: 1000,
+            min_mute_seconds: 60,
+            max_mute_seconds: 30 * 24 * 3600,
+            max_blocks: 1000,
+            reports_per_hour: 20,
         }
     }
 }
@@ -544,6 +559,10 @@ impl Limits {
             )?,
             searches_per_minute: parse_var("CHAT_SEARCHES_PER_MINUTE", d.searches_per_minute)?,
             search_rank_window: parse_var("CHAT_SEARCH_RANK_WINDOW", d.search_rank_window)?,
+            min_mute_seconds: parse_var("CHAT_MIN_MUTE_SECONDS", d.min_mute_seconds)?,
+            max_mute_seconds: parse_var("CHAT_MAX_MUTE_SECONDS", d.max_mute_seconds)?,
+            max_blocks: parse_var("CHAT_MAX_BLOCKS", d.max_blocks)?,
+            reports_per_hour: parse_var("CHAT_REPORTS_PER_HOUR", d.reports_per_hour)?,
         })
     }
 
@@ -584,11 +603,20 @@ impl Limits {
             ),
             ("CHAT_SEARCHES_PER_MINUTE", self.searches_per_minute),
             ("CHAT_SEARCH_RANK_WINDOW", self.search_rank_window),
+            ("CHAT_MIN_MUTE_SECONDS", self.min_mute_seconds),
+            ("CHAT_MAX_BLOCKS", self.max_blocks),
+            ("CHAT_REPORTS_PER_HOUR", self.reports_per_hour),
         ];
         for (var, value) in positive {
             if value == 0 {
                 return Err(ConfigError::new(var, "must be at least 1"));
             }
+        }
+        if self.max_mute_seconds < self.min_mute_seconds {
+            return Err(ConfigError::new(
+                "CHAT_MAX_MUTE_SECONDS",
+                "must be at least CHAT_MIN_MUTE_SECONDS",
+            ));
         }
         // The relay's frame and answer budgets are sized for at most this many (wire).
         if !(1..=wire::protocol::MAX_ATTACHMENTS as u32).contains(&self.max_attachments_per_message)
@@ -604,10 +632,11 @@ impl Limits {
 
 /// The internal key chat-service presents.
 pub const HOLDS_KEY: Caller = Caller::Chat;
-/// The callers whose keys chat-service accepts.
-pub const ACCEPTS_KEYS: &[Caller] = &[Caller::Relay];
+/// The callers whose keys chat-service accepts: relays (`/internal/ws/*`) and auth-service
+/// (`/internal/user-events`).
+pub const ACCEPTS_KEYS: &[Caller] = &[Caller::Relay, Caller::Auth];
 /// Every key chat-service reads (and, in production, requires).
-pub const USES_KEYS: &[Caller] = &[Caller::Chat, Caller::Relay];
+pub const USES_KEYS: &[Caller] = &[Caller::Chat, Caller::Relay, Caller::Auth];
 
 impl Settings {
     /// Development defaults: what `from_env` gives with no variables set, on the given
@@ -623,6 +652,7 @@ impl Settings {
             jwt_issuer: "cloudchat-auth".to_owned(),
             jwt_audience: "cloudchat".to_owned(),
             internal_keys: InternalKeySet::development(),
+            trusted_proxies: TrustedProxies::none(),
             ticket_ttl: Duration::from_secs(30),
             send_limit: 120,
             send_window: Duration::from_secs(10),
@@ -670,6 +700,10 @@ impl Settings {
             jwt_issuer: var("JWT_ISSUER").unwrap_or(d.jwt_issuer),
             jwt_audience: var("JWT_AUDIENCE").unwrap_or(d.jwt_audience),
             internal_keys,
+            trusted_proxies: TrustedProxies::parse(
+                "TRUSTED_PROXIES",
+                &list_var("TRUSTED_PROXIES"),
+            )?,
             ticket_ttl: secs_var("WS_TICKET_TTL_SECS", d.ticket_ttl)?,
             send_limit: parse_var("CHAT_SEND_LIMIT", d.send_limit)?,
             send_window: secs_var("CHAT_SEND_WINDOW_SECS", d.send_window)?,

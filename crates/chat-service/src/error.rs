@@ -99,6 +99,38 @@ pub enum ApiError {
     /// A `cursor` that is not a `nextCursor` of an earlier page.
     #[error("invalid cursor")]
     InvalidCursor,
+    /// Only instance moderators and admins (`GET /admin/*`).
+    #[error("staff required")]
+    StaffRequired,
+    /// Only instance admins (a report resolved by suspension).
+    #[error("admin required")]
+    AdminRequired,
+    /// Only who moderates the room, and only over whom they may (docs/architecture.md,
+    /// "Moderation").
+    #[error("moderator required")]
+    ModeratorRequired,
+    /// A moderation action (or a block, or a report) aimed at oneself.
+    #[error("cannot target self")]
+    CannotTargetSelf,
+    /// auth-service refused to suspend an admin.
+    #[error("target is an admin")]
+    TargetIsAdmin,
+    /// The sender is muted in the room until this time (Unix ms).
+    #[error("muted")]
+    Muted(i64),
+    /// One of the two people of a direct room blocked the other.
+    #[error("blocked")]
+    Blocked,
+    /// Past `CHAT_MAX_BLOCKS` (the limit).
+    #[error("too many blocks")]
+    TooManyBlocks(u32),
+    /// The caller has an open report of this message already.
+    #[error("already reported")]
+    AlreadyReported,
+    #[error("report resolved")]
+    ReportResolved,
+    #[error("report not found")]
+    ReportNotFound,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -152,6 +184,17 @@ impl ApiError {
             ApiError::PushSubscriptionNotFound => ErrorCode::PushSubscriptionNotFound,
             ApiError::InvalidUnsubscribeLink => ErrorCode::InvalidUnsubscribeLink,
             ApiError::InvalidCursor => ErrorCode::InvalidCursor,
+            ApiError::StaffRequired => ErrorCode::StaffRequired,
+            ApiError::AdminRequired => ErrorCode::AdminRequired,
+            ApiError::ModeratorRequired => ErrorCode::ModeratorRequired,
+            ApiError::CannotTargetSelf => ErrorCode::CannotTargetSelf,
+            ApiError::TargetIsAdmin => ErrorCode::TargetIsAdmin,
+            ApiError::Muted(_) => ErrorCode::Muted,
+            ApiError::Blocked => ErrorCode::Blocked,
+            ApiError::TooManyBlocks(_) => ErrorCode::TooManyBlocks,
+            ApiError::AlreadyReported => ErrorCode::AlreadyReported,
+            ApiError::ReportResolved => ErrorCode::ReportResolved,
+            ApiError::ReportNotFound => ErrorCode::ReportNotFound,
             ApiError::Unexpected(_) => ErrorCode::InternalError,
         }
     }
@@ -330,6 +373,49 @@ impl ApiError {
                 "cursor",
                 "must be a nextCursor from an earlier page",
             )]),
+            ApiError::StaffRequired => Problem::forbidden(
+                self.code().as_str(),
+                "only instance moderators and admins may do this",
+            ),
+            ApiError::AdminRequired => {
+                Problem::forbidden(self.code().as_str(), "only instance admins may do this")
+            }
+            ApiError::ModeratorRequired => Problem::forbidden(
+                self.code().as_str(),
+                "only the room's owner, its moderators and instance staff may do this, and a room moderator not to the owner, staff or another moderator",
+            ),
+            ApiError::CannotTargetSelf => {
+                Problem::conflict(self.code().as_str(), "you cannot do this to yourself")
+            }
+            ApiError::TargetIsAdmin => {
+                Problem::conflict(self.code().as_str(), "an admin cannot be suspended")
+            }
+            ApiError::Muted(until) => {
+                let until = store_kit::rfc3339(*until);
+                Problem::forbidden(
+                    self.code().as_str(),
+                    format!("you are muted in this room until {until}"),
+                )
+                .with_extension("until", serde_json::Value::String(until))
+            }
+            ApiError::Blocked => Problem::forbidden(
+                self.code().as_str(),
+                "one of you has blocked the other: no direct messages between you",
+            ),
+            ApiError::TooManyBlocks(max) => Problem::forbidden(
+                self.code().as_str(),
+                format!("you already block {max} users, the most one may (CHAT_MAX_BLOCKS); unblock one first"),
+            ),
+            ApiError::AlreadyReported => Problem::conflict(
+                self.code().as_str(),
+                "you have reported this message already; moderators will look at it",
+            ),
+            ApiError::ReportResolved => {
+                Problem::conflict(self.code().as_str(), "this report is resolved already")
+            }
+            ApiError::ReportNotFound => {
+                Problem::not_found(self.code().as_str(), "no such report")
+            }
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }
     }

@@ -4,13 +4,13 @@ use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    dms, files, members, mentions, messages, notifications, presence, push, rooms, search, tickets,
-    unsubscribe, uploads,
+    admin, blocks, dms, files, members, mentions, messages, moderation, notifications, presence,
+    push, reports, rooms, search, tickets, unsubscribe, uploads,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cloud Chat chat-service", description = "Rooms, members and messages."),
+    info(title = "Cloud Chat chat-service", description = "Rooms, members and messages; room moderation, blocks, reports and the admin pages' reads."),
     paths(
         rooms::list, rooms::create, rooms::get, rooms::delete, rooms::hide, dms::open,
         members::list, members::add, members::remove,
@@ -23,6 +23,10 @@ use crate::routes::{
         push::vapid_public_key, push::subscribe, push::list, push::unsubscribe,
         uploads::create, files::set_cookie, files::clear_cookie, files::download, files::download_thumbnail,
         unsubscribe::page, unsubscribe::unsubscribe,
+        moderation::set_role, moderation::mute, moderation::unmute, moderation::mutes,
+        blocks::list, blocks::block, blocks::unblock,
+        reports::create, reports::list, reports::resolve,
+        admin::audit, admin::stats,
     ),
     modifiers(&BearerAuth, &FilesCookie, &SharedAnswers, &FieldRules)
 )]
@@ -83,6 +87,12 @@ impl utoipa::Modify for FieldRules {
                 crate::domain::search::DATE_PATTERN,
             );
         }
+        param_pattern(
+            openapi,
+            "/admin/audit",
+            "cursor",
+            crate::domain::moderation::AUDIT_CURSOR_PATTERN,
+        );
         param_pattern(
             openapi,
             "/presence",

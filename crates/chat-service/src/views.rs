@@ -5,9 +5,12 @@ use serde::Serialize;
 use uuid::Uuid;
 use wire::ServerFrame;
 
+use crate::store::blocks::Block;
 use crate::store::members::Member;
 use crate::store::messages::Message;
-use crate::store::rooms::{Room, RoomSummary};
+use crate::store::moderation::Mute;
+use crate::store::reports::Report;
+use crate::store::rooms::{Room, RoomKind, RoomSummary};
 use crate::store::uploads::Upload;
 
 pub use wire::protocol::{AttachmentView, MemberView, MessageView, ReactionView};
@@ -40,6 +43,7 @@ impl From<&Message> for MessageView {
             mentions: m.mentions.clone(),
             mentions_room: m.mentions_room,
             attachments: m.attachments.iter().map(attachment).collect(),
+            hidden: m.hidden.map(|h| h.as_str().to_owned()),
         }
     }
 }
@@ -86,6 +90,9 @@ pub struct RoomView {
     /// Messages after the caller's read marker that mention them (at most 1000).
     pub mention_count: i64,
     pub created_at: String,
+    /// Whether the caller moderates the room: its owner, one of its moderators, or instance
+    /// staff (never in a direct room; in `general`, staff only).
+    pub can_moderate: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -115,17 +122,168 @@ impl From<&RoomSummary> for RoomView {
             unread_count: s.unread_count,
             mention_count: s.mention_count,
             created_at: store_kit::rfc3339(room.created_at),
+            can_moderate: s.can_moderate,
         }
     }
 }
 
 /// A member as clients see it.
 pub fn member(member: &Member, room: &Room) -> MemberView {
+    let is_owner = room.owner_user_id == Some(member.user_id);
     MemberView {
         user_id: member.user_id,
         username: member.username.clone(),
         joined_at: store_kit::rfc3339(member.joined_at),
-        is_owner: room.owner_user_id == Some(member.user_id),
+        is_owner,
+        role: if is_owner {
+            "owner".to_owned()
+        } else {
+            member.role.as_str().to_owned()
+        },
+        muted_until: member.muted_until.map(store_kit::rfc3339),
+    }
+}
+
+/// A user as the moderation views name them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserRef {
+    pub id: Uuid,
+    pub username: String,
+}
+
+/// A report, as its reporter and the room's moderators see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportView {
+    pub id: i64,
+    /// `open` or `resolved`.
+    #[schema(example = "open")]
+    pub status: &'static str,
+    pub reason: String,
+    pub created_at: String,
+    pub reporter: UserRef,
+    pub message: ReportedMessage,
+    pub room: ReportedRoom,
+    /// Null while open.
+    pub resolution: Option<ResolutionView>,
+}
+
+/// The message reported, with its text as it was when reported.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportedMessage {
+    pub id: i64,
+    pub room_id: i64,
+    pub seq: i64,
+    pub author: UserRef,
+    /// The text when it was reported (an edit or a deletion since does not change it).
+    pub content: String,
+    /// Deleted since.
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReportedRoom {
+    pub id: i64,
+    /// Null for a direct room.
+    pub name: Option<String>,
+    /// `general`, `group` or `direct`.
+    #[schema(example = "group")]
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ResolutionView {
+    /// `dismiss`, `delete_message`, `mute` or `suspend`.
+    #[schema(example = "dismiss")]
+    pub action: String,
+    pub note: Option<String>,
+    pub by: UserRef,
+    pub at: String,
+}
+
+impl From<&Report> for ReportView {
+    fn from(r: &Report) -> Self {
+        Self {
+            id: r.id,
+            status: r.status.as_str(),
+            reason: r.reason.clone(),
+            created_at: store_kit::rfc3339(r.created_at),
+            reporter: UserRef {
+                id: r.reporter_id,
+                username: r.reporter_name.clone(),
+            },
+            message: ReportedMessage {
+                id: r.message_id,
+                room_id: r.room_id,
+                seq: r.seq,
+                author: UserRef {
+                    id: r.author_id,
+                    username: r.author_name.clone(),
+                },
+                content: r.content.clone(),
+                deleted: r.message_deleted,
+            },
+            room: ReportedRoom {
+                id: r.room_id,
+                name: (r.room_kind != RoomKind::Direct).then(|| r.room_name.clone()),
+                kind: r.room_kind.as_str(),
+            },
+            resolution: r.resolution.as_ref().map(|x| ResolutionView {
+                action: x.action.clone(),
+                note: x.note.clone(),
+                by: UserRef {
+                    id: x.by,
+                    username: x.by_name.clone(),
+                },
+                at: store_kit::rfc3339(x.at),
+            }),
+        }
+    }
+}
+
+/// A user the caller blocks.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockView {
+    pub user_id: Uuid,
+    pub username: String,
+    pub created_at: String,
+}
+
+impl From<&Block> for BlockView {
+    fn from(b: &Block) -> Self {
+        Self {
+            user_id: b.user_id,
+            username: b.username.clone(),
+            created_at: store_kit::rfc3339(b.created_at),
+        }
+    }
+}
+
+/// A mute in force.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MuteView {
+    pub room_id: i64,
+    pub user_id: Uuid,
+    pub username: String,
+    /// RFC 3339.
+    pub until: String,
+    pub reason: Option<String>,
+    pub muted_by: Uuid,
+}
+
+impl From<&Mute> for MuteView {
+    fn from(m: &Mute) -> Self {
+        Self {
+            room_id: m.room_id,
+            user_id: m.user_id,
+            username: m.username.clone(),
+            until: store_kit::rfc3339(m.until),
+            reason: m.reason.clone(),
+            muted_by: m.muted_by,
+        }
     }
 }
 
@@ -220,13 +378,35 @@ pub mod frames {
         }
     }
 
-    pub fn message_deleted(m: &Message) -> ServerFrame {
+    /// `by_moderator`: deleted by someone who moderates the room, not by its author.
+    pub fn message_deleted(m: &Message, by_moderator: bool) -> ServerFrame {
         ServerFrame::MessageDeleted {
             room_id: m.room_id,
             id: m.id,
             seq: m.seq,
             rev: m.rev,
+            by_moderator,
         }
+    }
+
+    pub fn member_role_changed(room_id: i64, user_id: Uuid, role: &str) -> ServerFrame {
+        ServerFrame::MemberRoleChanged {
+            room_id,
+            user_id,
+            role: role.to_owned(),
+        }
+    }
+
+    pub fn member_muted(room_id: i64, user_id: Uuid, until: i64) -> ServerFrame {
+        ServerFrame::MemberMuted {
+            room_id,
+            user_id,
+            until: store_kit::rfc3339(until),
+        }
+    }
+
+    pub fn member_unmuted(room_id: i64, user_id: Uuid) -> ServerFrame {
+        ServerFrame::MemberUnmuted { room_id, user_id }
     }
 
     pub fn typing(room_id: i64, user_id: Uuid, username: &str) -> ServerFrame {
@@ -286,6 +466,7 @@ mod tests {
             mentions: Vec::new(),
             mentions_room: false,
             attachments: Vec::new(),
+            hidden: None,
         }
     }
 

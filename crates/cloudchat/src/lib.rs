@@ -1,6 +1,6 @@
 //! The one-process quick start: auth-service and chat-service on loopback ports, the relay on
 //! the public port, and in front of them the same public paths nginx serves in deployments —
-//! `/auth/*`, `/users*`, `/.well-known/*` to auth-service, `/rooms*`, `/messages/*`,
+//! `/auth/*`, `/users*`, `/.well-known/*`, `/admin/users*` to auth-service, `/rooms*`, `/messages/*`,
 //! `/ws-tickets`, `/dms`, `/mentions`, `/search`, `/presence`, `/push/*`,
 //! `/notification-settings*`, `/notifications/*`, `/uploads`, `/files/*` to chat-service
 //! (files streamed both ways), `/ws` to the relay, everything else to the web app — behind
@@ -157,6 +157,11 @@ pub struct Running {
 
 /// The quick start's databases, in `DATA_DIR`.
 pub const AUTH_DB: &str = "auth.db";
+
+/// The quick start's auth database: `cloudchat admin` names admins in it.
+pub fn auth_database_url(data_dir: &Path) -> String {
+    sqlite_url(data_dir, AUTH_DB)
+}
 pub const CHAT_DB: &str = "chat.db";
 
 /// `scheme://host[:port]` of a URL (what a browser sends as `Origin`).
@@ -233,7 +238,7 @@ pub async fn start_with_listener(
     warn_if_open(&config.data_dir);
 
     let mut auth = config.auth;
-    auth.database_url = sqlite_url(&config.data_dir, AUTH_DB);
+    auth.database_url = auth_database_url(&config.data_dir);
     auth.migrate_on_start = true;
     auth.data_dir = config.data_dir.clone();
     auth.internal_keys = internal_keys.clone();
@@ -243,6 +248,11 @@ pub async fn start_with_listener(
         .clone()
         .unwrap_or_else(|| format!("http://localhost:{port}"));
     auth.allowed_origins = origins.clone();
+    // chat-service's loopback port, bound now: auth-service delivers role and suspension
+    // changes to it (CHAT_URL), and chat-service needs auth-service's address first.
+    let chat_listener = loopback()?;
+    let chat_url = format!("http://127.0.0.1:{}", chat_listener.local_addr()?.port());
+    auth.chat_url = Some(chat_url.clone());
     if auth.jwt_private_key.is_none() {
         // Kept in DATA_DIR in every mode: one binary, one directory to back up.
         auth.jwt_private_key = Some(auth_service::startup::key_file_pem(&config.data_dir)?);
@@ -264,10 +274,12 @@ pub async fn start_with_listener(
     chat.public_url = public_url.trim_end_matches('/').to_owned();
     chat.internal_keys = internal_keys.clone();
     chat.relay_url = Some(ops_url.clone());
+    // Behind the same front door: the audit log records the client's address it forwards.
+    chat.trusted_proxies =
+        service_kit::TrustedProxies::parse("TRUSTED_PROXIES", &["127.0.0.1".to_owned()])?;
     chat.validate()?;
     let chat_app =
-        chat_service::startup::Application::build_with_listener(chat, loopback()?).await?;
-    let chat_url = format!("http://127.0.0.1:{}", chat_app.port());
+        chat_service::startup::Application::build_with_listener(chat, chat_listener).await?;
     // An upload's body may pass UPLOAD_MAX_BYTES by multipart's boundaries and headers;
     // chat-service enforces the limit itself while it streams.
     let upload_limit = chat_app
@@ -328,7 +340,8 @@ pub async fn start_with_listener(
             move |cfg| {
                 ws_relay::startup::configure_public(cfg, &relay);
                 cfg.app_data(proxy.clone());
-                for prefix in ["/auth", "/users", "/.well-known"] {
+                // `/admin` itself is the web app's page; only these API paths under it go on.
+                for prefix in ["/auth", "/users", "/.well-known", "/admin/users"] {
                     cfg.service(web::scope(prefix).default_service(proxy::to(auth_url.clone())));
                 }
                 for prefix in [
@@ -342,6 +355,10 @@ pub async fn start_with_listener(
                     "/push",
                     "/notification-settings",
                     "/notifications",
+                    "/reports",
+                    "/blocks",
+                    "/admin/audit",
+                    "/admin/stats",
                 ] {
                     cfg.service(web::scope(prefix).default_service(proxy::to(chat_url.clone())));
                 }

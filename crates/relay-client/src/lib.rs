@@ -8,7 +8,8 @@
 //! goes first. A control item is never dropped silently: it is logged at error and counted in
 //! `relay_publish_dropped_total{kind="control"}`.
 //!
-//! It also asks a relay who is online ([`RelayClient::presence`], `GET /internal/presence`).
+//! It also asks a relay who is online ([`RelayClient::presence`], `GET /internal/presence`)
+//! and how many sockets are open ([`RelayClient::stats`], `GET /internal/stats`).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,6 +69,7 @@ pub struct RelayClient {
     http: reqwest::Client,
     publish_url: Option<String>,
     presence_url: Option<String>,
+    stats_url: Option<String>,
     key: InternalApiKey,
     policy: RetryPolicy,
     queue: Arc<Queue>,
@@ -126,6 +128,7 @@ impl RelayClient {
             publish_url: base_url.map(|u| format!("{}/internal/publish", u.trim_end_matches('/'))),
             presence_url: base_url
                 .map(|u| format!("{}/internal/presence", u.trim_end_matches('/'))),
+            stats_url: base_url.map(|u| format!("{}/internal/stats", u.trim_end_matches('/'))),
             key,
             policy: RetryPolicy::default(),
             queue: Arc::new(Queue {
@@ -219,9 +222,28 @@ impl RelayClient {
         };
         let ids: Vec<String> = users.iter().map(Uuid::to_string).collect();
         // UUIDs and commas need no escaping in a query.
+        self.get_json(&format!("{url}?userIds={}", ids.join(",")), request_id)
+            .await
+    }
+
+    /// Open sockets and online users, from a relay (one try; with Redis, the relay answers for
+    /// every live relay).
+    pub async fn stats(&self, request_id: &str) -> Result<wire::RelayStats, PresenceError> {
+        let Some(url) = &self.stats_url else {
+            return Err(PresenceError::NoRelay);
+        };
+        self.get_json(url, request_id).await
+    }
+
+    /// One GET to a relay's internal API, its JSON answer read as `T`.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        request_id: &str,
+    ) -> Result<T, PresenceError> {
         let res = self
             .http
-            .get(format!("{url}?userIds={}", ids.join(",")))
+            .get(url)
             .header(INTERNAL_KEY_HEADER, self.key.as_str())
             .header(REQUEST_ID_HEADER, request_id)
             .send()
@@ -321,7 +343,7 @@ impl RelayClient {
     }
 }
 
-/// Why [`RelayClient::presence`] has no answer.
+/// Why [`RelayClient::presence`] (or [`RelayClient::stats`]) has no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum PresenceError {
     #[error("no relay is configured (RELAY_URL)")]

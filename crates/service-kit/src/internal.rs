@@ -24,7 +24,7 @@ pub enum Caller {
     Relay,
     /// chat-service: relays' publish and @connections API, auth-service's user look-ups.
     Chat,
-    /// auth-service: relays' publish, for disconnect controls only.
+    /// auth-service: relays' publish, for disconnect controls only; chat-service's user events.
     Auth,
 }
 
@@ -209,6 +209,7 @@ pub mod allow {
 
     pub struct Relay;
     pub struct Chat;
+    pub struct Auth;
     pub struct RelayOrChat;
     pub struct ChatOrAuth;
 
@@ -217,6 +218,9 @@ pub mod allow {
     }
     impl CallerSet for Chat {
         const CALLERS: &'static [Caller] = &[Caller::Chat];
+    }
+    impl CallerSet for Auth {
+        const CALLERS: &'static [Caller] = &[Caller::Auth];
     }
     impl CallerSet for RelayOrChat {
         const CALLERS: &'static [Caller] = &[Caller::Relay, Caller::Chat];
@@ -237,6 +241,8 @@ pub struct InternalCaller<A: CallerSet> {
 pub type FromRelay = InternalCaller<allow::Relay>;
 /// Only chat-service (auth-service's user look-ups, relays' @connections API).
 pub type FromChat = InternalCaller<allow::Chat>;
+/// Only auth-service (chat-service's user events).
+pub type FromAuth = InternalCaller<allow::Auth>;
 /// Relays or chat-service (auth-service's revoked sessions).
 pub type FromRelayOrChat = InternalCaller<allow::RelayOrChat>;
 /// chat-service or auth-service (a relay's publish; the handler limits auth-service further).

@@ -24,7 +24,7 @@ pub mod telemetry;
 pub use client_ip::TrustedProxies;
 pub use config::{AppEnv, ConfigError};
 pub use internal::{
-    Caller, FromChat, FromChatOrAuth, FromRelay, FromRelayOrChat, INTERNAL_KEY_HEADER,
+    Caller, FromAuth, FromChat, FromChatOrAuth, FromRelay, FromRelayOrChat, INTERNAL_KEY_HEADER,
     InternalApiKey, InternalCaller, InternalKeySet, InternalKeys,
 };
 pub use middleware::{REQUEST_ID_HEADER, RequestId};

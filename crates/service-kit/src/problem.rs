@@ -41,6 +41,9 @@ pub struct Problem {
     detail: Option<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<FieldError>,
+    /// RFC 9457 extension members beside the standard ones (e.g. `suspendedUntil`).
+    #[serde(flatten)]
+    extensions: serde_json::Map<String, serde_json::Value>,
     #[serde(skip)]
     retry_after_secs: Option<u64>,
     #[serde(skip)]
@@ -60,6 +63,7 @@ impl Problem {
             code: code.into(),
             detail: Some(detail.into()),
             errors: Vec::new(),
+            extensions: serde_json::Map::new(),
             retry_after_secs: None,
             bearer_challenge: false,
         }
@@ -145,6 +149,18 @@ impl Problem {
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
         self
+    }
+
+    /// Adds an extension member (RFC 9457, section 3.2): a camelCase name that is none of the
+    /// standard members, with the value clients read.
+    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions.insert(name.to_owned(), value);
+        self
+    }
+
+    /// An extension member, if the problem has it.
+    pub fn extension(&self, name: &str) -> Option<&serde_json::Value> {
+        self.extensions.get(name)
     }
 
     pub fn status(&self) -> StatusCode {
@@ -327,4 +343,28 @@ macro_rules! problem_response_error {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_sit_beside_the_standard_members() {
+        let problem = Problem::forbidden("account_suspended", "suspended")
+            .with_extension("suspendedUntil", serde_json::Value::Null)
+            .with_extension("reason", serde_json::json!("spam"));
+        assert_eq!(
+            problem.extension("reason"),
+            Some(&serde_json::json!("spam"))
+        );
+        assert_eq!(
+            serde_json::to_value(&problem).ok(),
+            Some(serde_json::json!({
+                "type": "about:blank", "title": "Forbidden", "status": 403,
+                "code": "account_suspended", "detail": "suspended",
+                "suspendedUntil": null, "reason": "spam"
+            }))
+        );
+    }
 }

@@ -42,6 +42,9 @@ pub fn auth_settings(database_url: &str, data_dir: &Path) -> Settings {
     // Cost 4 keeps the suites fast; production refuses anything under 10.
     s.bcrypt_cost = 4;
     s.dev_return_reset_link = true;
+    // No chat-service here: user events wait in the outbox (a ChatStack points auth-service
+    // at its chat-service; tests of the delivery at a receiver of their own).
+    s.chat_url = None;
     // Every test connects from 127.0.0.1.
     s.rate_limits.per_ip_per_min = 100_000;
     s.rate_limits.forgot_per_hour = 10_000;

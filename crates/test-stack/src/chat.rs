@@ -36,15 +36,22 @@ impl Deref for ChatStack {
 }
 
 impl ChatStack {
-    /// Starts auth-service (tweaked by `auth`), then chat-service (tweaked by `chat`) publishing
-    /// to `relay_url`.
+    /// Starts auth-service (tweaked by `auth`; it delivers user events to this chat-service),
+    /// then chat-service (tweaked by `chat`) publishing to `relay_url`.
     pub async fn spawn(
         engine: Engine,
         relay_url: &str,
         auth: impl FnOnce(&mut auth_service::config::Settings),
         chat: impl FnOnce(&mut Settings),
     ) -> Self {
-        let auth_stack = AuthStack::spawn(engine, auth).await;
+        // Bound first: auth-service delivers user events (role, suspension) to chat-service.
+        let chat_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let chat_url = format!("http://{}", chat_listener.local_addr().unwrap());
+        let auth_stack = AuthStack::spawn(engine, |a| {
+            a.chat_url = Some(chat_url);
+            auth(a)
+        })
+        .await;
         let db = TestDatabase::create(engine).await;
         let mut settings = Settings::development(&db.url, &auth_stack.auth);
         settings.internal_keys = test_support::internal_keys();
@@ -52,7 +59,7 @@ impl ChatStack {
         let files_dir = std::sync::Arc::new(TempDir::new("cloudchat-files"));
         settings.files.storage = chat_service::config::StorageConfig::Local(files_dir.0.clone());
         chat(&mut settings);
-        let (chat, chat_state) = start_chat(settings.clone()).await;
+        let (chat, chat_state) = start_chat(settings.clone(), chat_listener).await;
         Self {
             auth_stack,
             chat,
@@ -65,7 +72,8 @@ impl ChatStack {
 
     /// A second chat-service replica on the same database: its base URL.
     pub async fn second_replica(&self) -> String {
-        start_chat(self.chat_settings.clone()).await.0
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        start_chat(self.chat_settings.clone(), listener).await.0
     }
 
     /// The URL of `path` on chat-service.
@@ -101,6 +109,10 @@ impl ChatStack {
 
     pub async fn delete(&self, user: &User, path: &str) -> Response {
         self.call(Method::DELETE, user, path, None).await
+    }
+
+    pub async fn put(&self, user: &User, path: &str, body: &Value) -> Response {
+        self.call(Method::PUT, user, path, Some(body)).await
     }
 
     pub async fn patch(&self, user: &User, path: &str, body: &Value) -> Response {
@@ -170,8 +182,7 @@ impl ChatStack {
     }
 }
 
-async fn start_chat(settings: Settings) -> (String, web::Data<AppState>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+async fn start_chat(settings: Settings, listener: TcpListener) -> (String, web::Data<AppState>) {
     let app = Application::build_with_listener(settings, listener)
         .await
         .expect("building chat-service");

@@ -42,7 +42,7 @@ pub use gate::Gate;
 pub use stack::{
     Options, RelayNode, Stack, deliver, relay_settings, spawn_stack, spawn_stack_with, start_relay,
 };
-pub use test_support::{AUTH_KEY, CHAT_KEY, FakeRelay, RELAY_KEY, assert_problem};
+pub use test_support::{AUTH_KEY, CHAT_KEY, FakePeer, FakeRelay, RELAY_KEY, assert_problem};
 pub use ws::{Ack, IntoFrameId, Refusal, WAIT, Ws, frame_id, upgrade_request};
 
 /// Every test user's password.

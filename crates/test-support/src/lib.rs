@@ -137,19 +137,23 @@ pub fn internal_keys() -> service_kit::InternalKeySet {
     service_kit::InternalKeySet::new(RELAY_KEY, CHAT_KEY, AUTH_KEY)
 }
 
-/// What a [`FakeRelay`] received: the internal key presented, and the JSON body.
+/// What a [`FakePeer`] received: the internal key presented, and the JSON body.
 pub type Received = Arc<Mutex<Vec<(Option<String>, Value)>>>;
 
-/// A real HTTP listener standing in for a relay: records every `POST /internal/publish` it
-/// accepts (with 202).
-pub struct FakeRelay {
+/// A real HTTP listener standing in for another service's internal endpoint: records every
+/// JSON `POST` to its path that it accepts, with the key presented.
+pub struct FakePeer {
     pub url: String,
     pub received: Received,
-    /// Publishes answered 503 so far (see [`FakeRelay::start_refusing`]).
+    /// Requests answered 503 so far (see [`FakePeer::start_refusing`]).
     pub refused: Arc<AtomicUsize>,
 }
 
-impl FakeRelay {
+/// A relay's `POST /internal/publish`, answered 202.
+pub type FakeRelay = FakePeer;
+
+impl FakePeer {
+    /// A relay.
     pub async fn start() -> Self {
         Self::start_refusing(0).await
     }
@@ -157,17 +161,24 @@ impl FakeRelay {
     /// A relay that answers the first `n` publishes with 503 (a relay restarting) and records
     /// only the ones after.
     pub async fn start_refusing(n: usize) -> Self {
+        Self::start_at("/internal/publish", 202, n).await
+    }
+
+    /// `POST path`, answered `accepted` (e.g. chat-service's `/internal/user-events`, 204),
+    /// after answering the first `n` requests with 503.
+    pub async fn start_at(path: &'static str, accepted: u16, n: usize) -> Self {
         let received: Received = Arc::default();
         let refused = Arc::new(AtomicUsize::new(0));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let sink = received.clone();
         let count = refused.clone();
+        let accepted = actix_web::http::StatusCode::from_u16(accepted).unwrap();
         let server = actix_web::HttpServer::new(move || {
             let sink = sink.clone();
             let count = count.clone();
             actix_web::App::new().route(
-                "/internal/publish",
+                path,
                 web::post().to(move |req: actix_web::HttpRequest, body: web::Json<Value>| {
                     let sink = sink.clone();
                     let count = count.clone();
@@ -185,7 +196,7 @@ impl FakeRelay {
                             .get("x-internal-api-key")
                             .map(|v| v.to_str().unwrap().to_owned());
                         sink.lock().unwrap().push((key, body.into_inner()));
-                        actix_web::HttpResponse::Accepted().finish()
+                        actix_web::HttpResponse::build(accepted).finish()
                     }
                 }),
             )
@@ -202,7 +213,7 @@ impl FakeRelay {
         }
     }
 
-    /// Waits up to two seconds for `n` publishes.
+    /// Waits up to two seconds for `n` requests.
     pub async fn wait_for(&self, n: usize) -> Vec<(Option<String>, Value)> {
         for _ in 0..40 {
             if self.received.lock().unwrap().len() >= n {

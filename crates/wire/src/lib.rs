@@ -1,10 +1,12 @@
 //! JSON shapes shared by the Cloud Chat services and their HTTP clients: the client
-//! WebSocket protocol ([`protocol`]) and the internal contracts (docs/architecture.md). Serde
+//! WebSocket protocol ([`protocol`]), the moderation shapes both services speak
+//! ([`moderation`]) and the internal contracts (docs/architecture.md). Serde
 //! only; the OpenAPI schemas of the shapes REST shares come with the `openapi` feature.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod moderation;
 pub mod protocol;
 
 pub use protocol::{
@@ -283,6 +285,15 @@ pub struct RevokedSessions {
 pub struct RevokedSession {
     pub session_id: Uuid,
     pub revoked_at: i64,
+}
+
+/// A relay's `GET /internal/stats` (chat-service's key, for `GET /admin/stats`): the sockets
+/// open and the users online — with Redis, of every live relay.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayStats {
+    pub connections: u64,
+    pub online_users: u64,
 }
 
 #[cfg(test)]

@@ -303,6 +303,12 @@ pub struct MessageView {
     /// The files it carries, in the order they were attached (none once it is deleted).
     #[serde(default)]
     pub attachments: Vec<AttachmentView>,
+    /// Why this reader does not see it: `blocked` (they blocked its author) or `suspended`
+    /// (its author is suspended with their messages hidden). A hidden message keeps its row
+    /// and seq but comes without text, files, mentions or quote. Absent when visible; never
+    /// set in live frames (docs/protocol.md, "Moderation").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<String>,
 }
 
 /// A file a message carries. `url` and `thumbnailUrl` are relative to the API base; a browser
@@ -404,6 +410,16 @@ pub struct MemberView {
     pub username: String,
     pub joined_at: String,
     pub is_owner: bool,
+    /// `owner`, `moderator` or `member`.
+    #[serde(default = "member_role")]
+    pub role: String,
+    /// RFC 3339: the member's sends are refused until then; null when not muted.
+    #[serde(default)]
+    pub muted_until: Option<String>,
+}
+
+fn member_role() -> String {
+    "member".to_owned()
 }
 
 /// One user's presence: online while they have a socket on any relay (and for
@@ -536,6 +552,9 @@ pub enum ServerFrame {
         seq: i64,
         #[serde(default)]
         rev: i64,
+        /// Deleted by a moderator of the room rather than by its author (absent otherwise).
+        #[serde(default, skip_serializing_if = "is_false")]
+        by_moderator: bool,
     },
     #[serde(rename_all = "camelCase")]
     Typing {
@@ -558,6 +577,27 @@ pub enum ServerFrame {
     #[serde(rename_all = "camelCase")]
     RoomDeleted {
         room_id: i64,
+    },
+    /// The room's owner (or staff) made a member a moderator of the room, or a member again.
+    #[serde(rename_all = "camelCase")]
+    MemberRoleChanged {
+        room_id: i64,
+        user_id: Uuid,
+        /// `moderator` or `member`.
+        role: String,
+    },
+    /// A member's sends to the room are refused until `until` (RFC 3339).
+    #[serde(rename_all = "camelCase")]
+    MemberMuted {
+        room_id: i64,
+        user_id: Uuid,
+        until: String,
+    },
+    /// A mute was lifted before its end.
+    #[serde(rename_all = "camelCase")]
+    MemberUnmuted {
+        room_id: i64,
+        user_id: Uuid,
     },
     /// The user hid this direct room on one of their devices (`POST /rooms/{id}/hide`): it
     /// leaves their list until its next message.
@@ -597,6 +637,10 @@ pub enum ServerFrame {
     },
     Pong,
     Error(ErrorFrame),
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl ServerFrame {
@@ -676,6 +720,30 @@ pub enum ErrorCode {
     InvalidUnsubscribeLink,
     /// A page cursor that no earlier page gave out (`GET /search`).
     InvalidCursor,
+    // Moderation (docs/architecture.md, "Moderation").
+    /// Log-in or refresh of an account whose suspension is in force.
+    AccountSuspended,
+    /// Only instance moderators and admins may do this.
+    StaffRequired,
+    /// Only instance admins may do this.
+    AdminRequired,
+    /// Only who moderates the room (its owner, its moderators, staff) may do this.
+    ModeratorRequired,
+    /// A moderation action aimed at oneself.
+    CannotTargetSelf,
+    /// Suspending an admin.
+    TargetIsAdmin,
+    /// The sender is muted in this room.
+    Muted,
+    /// One of the two people of a direct room has blocked the other.
+    Blocked,
+    /// More blocks than `CHAT_MAX_BLOCKS`.
+    TooManyBlocks,
+    /// The caller already has an open report of this message.
+    AlreadyReported,
+    /// The report was resolved already.
+    ReportResolved,
+    ReportNotFound,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -739,6 +807,18 @@ impl ErrorCode {
             ErrorCode::PushSubscriptionNotFound => "push_subscription_not_found",
             ErrorCode::InvalidUnsubscribeLink => "invalid_unsubscribe_link",
             ErrorCode::InvalidCursor => "invalid_cursor",
+            ErrorCode::AccountSuspended => "account_suspended",
+            ErrorCode::StaffRequired => "staff_required",
+            ErrorCode::AdminRequired => "admin_required",
+            ErrorCode::ModeratorRequired => "moderator_required",
+            ErrorCode::CannotTargetSelf => "cannot_target_self",
+            ErrorCode::TargetIsAdmin => "target_is_admin",
+            ErrorCode::Muted => "muted",
+            ErrorCode::Blocked => "blocked",
+            ErrorCode::TooManyBlocks => "too_many_blocks",
+            ErrorCode::AlreadyReported => "already_reported",
+            ErrorCode::ReportResolved => "report_resolved",
+            ErrorCode::ReportNotFound => "report_not_found",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }

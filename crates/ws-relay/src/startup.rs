@@ -34,7 +34,7 @@ pub fn configure_public(cfg: &mut web::ServiceConfig, relay: &Relay) {
 }
 
 /// What only the other services reach, behind their internal keys: `/internal/publish`,
-/// `/internal/presence` and the @connections API (`/internal/connections/{id}`).
+/// `/internal/presence`, `/internal/stats` and the @connections API (`/internal/connections/{id}`).
 pub fn configure_internal(cfg: &mut web::ServiceConfig, relay: &Relay) {
     cfg.app_data(web::Data::new(relay.clone()))
         .app_data(web::Data::new(relay.internal_keys().clone()))
@@ -52,6 +52,7 @@ pub fn configure_internal(cfg: &mut web::ServiceConfig, relay: &Relay) {
             "/internal/presence",
             web::get().to(routes::internal::presence),
         )
+        .route("/internal/stats", web::get().to(routes::internal::stats))
         .route(
             "/internal/connections/{id}",
             web::get().to(routes::internal::get_connection),

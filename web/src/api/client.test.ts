@@ -344,6 +344,17 @@ describe('ApiClient', () => {
       expect((await h.promise).id).toBe('up-2');
     });
   });
+
+  it('links a single sign-on identity with the password and keeps the session, like a log-in', async () => {
+    const { c, calls } = client((url) =>
+      url.endsWith('/auth/oidc') ? json(200, { enabled: true, displayName: 'Example ID' }) : json(200, login('L')),
+    );
+    expect(await c.ssoStatus()).toEqual({ enabled: true, displayName: 'Example ID' });
+    await c.linkSso('tok', 'pw');
+    expect(c.token).toBe('L');
+    expect(calls[1]).toMatchObject({ url: 'http://api/auth/oidc/link', credentials: 'include', auth: undefined });
+    expect(JSON.parse(calls[1].body!)).toEqual({ linkToken: 'tok', password: 'pw' });
+  });
 });
 
 describe('ApiClient moderation calls', () => {

@@ -6,6 +6,7 @@
 
 import { ApiError, errorFromResponse, networkError } from './errors';
 import { searchParams } from '../lib/search';
+import type { SsoStatus } from '../lib/sso';
 import type {
   AdminStats,
   AdminUser,
@@ -259,6 +260,22 @@ export class ApiClient {
   async register(username: string, email: string, password: string): Promise<LoginAnswer> {
     const a = await this.request<LoginAnswer>('POST', '/auth/register', {
       body: { username, email, password },
+      auth: false,
+      cookies: true,
+    });
+    this.setSession(a);
+    return a;
+  }
+
+  /** Whether single sign-on is on, and the provider's name for the button. */
+  ssoStatus(): Promise<SsoStatus> {
+    return this.request<SsoStatus>('GET', '/auth/oidc', { auth: false });
+  }
+
+  /** Links a single sign-on identity to the account with its e-mail (the account's password) and logs in. */
+  async linkSso(linkToken: string, password: string): Promise<LoginAnswer> {
+    const a = await this.request<LoginAnswer>('POST', '/auth/oidc/link', {
+      body: { linkToken, password },
       auth: false,
       cookies: true,
     });

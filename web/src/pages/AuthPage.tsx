@@ -6,6 +6,8 @@ import { useAuth } from '../auth/AuthProvider';
 import { ApiError, messageOf } from '../api/errors';
 import { Field, FormError, focusFirstInvalid } from '../components/Field';
 import { compact, emailError, passwordError, usernameError } from '../lib/validate';
+import { SsoButton, SsoLinkForm } from '../auth/SingleSignOn';
+import { ssoErrorMessage, ssoParams } from '../lib/sso';
 
 export function AuthPage() {
   const { status, login, register, endedBecause } = useAuth();
@@ -14,6 +16,7 @@ export function AuthPage() {
   const navigate = useNavigate();
   const location = useLocation();
   const from = (location.state as { from?: string } | null)?.from ?? '/';
+  const sso = ssoParams(params);
 
   const [username, setUsername] = useState('');
   const [email, setEmail] = useState('');
@@ -73,13 +76,27 @@ export function AuthPage() {
   }
 
   const title = mode === 'login' ? 'Log in' : 'Create an account';
+  const brand = (
+    <div className="brand brand-large" aria-hidden="true">
+      <span className="brand-mark">☁</span> Cloud Chat
+    </div>
+  );
+  if (sso.linkToken) {
+    return (
+      <main className="auth-page">
+        <div className="auth-card">
+          {brand}
+          <SsoLinkForm linkToken={sso.linkToken} />
+        </div>
+      </main>
+    );
+  }
   return (
     <main className="auth-page">
       <div className="auth-card">
-        <div className="brand brand-large" aria-hidden="true">
-          <span className="brand-mark">☁</span> Cloud Chat
-        </div>
+        {brand}
         <h1>{title}</h1>
+        {sso.error && mode === 'login' && <FormError message={ssoErrorMessage(sso.error)} />}
         {status === 'unreachable' && <FormError message="Cannot reach the server right now. Check your connection and try again." />}
         {endedBecause && !formError && (
           <div className="form-error" role="alert" data-testid="session-ended">
@@ -132,6 +149,7 @@ export function AuthPage() {
             {busy ? 'Please wait…' : mode === 'login' ? 'Log in' : 'Create account'}
           </button>
         </form>
+        {mode === 'login' && <SsoButton returnTo={from} />}
         <p className="auth-switch">
           {mode === 'login' ? 'New here?' : 'Already have an account?'}{' '}
           <button type="button" className="link-button" onClick={toggle}>

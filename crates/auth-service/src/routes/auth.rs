@@ -95,7 +95,7 @@ pub(crate) struct LoginBody {
     password: String,
 }
 
-#[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Too many failed log-ins for this account from this address (or, past the account-wide ceiling, from an address that has failed); other addresses are slowed, not refused", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = service_kit::openapi::ProblemDoc), (status = 403, description = "The password is right but the account is suspended (account_suspended, with `suspendedUntil`: RFC 3339 or null, and `reason`)", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Too many failed log-ins for this account from this address (or, past the account-wide ceiling, from an address that has failed); other addresses are slowed, not refused", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/login")]
 pub(crate) async fn login(
     state: web::Data<AppState>,
@@ -134,7 +134,11 @@ pub(crate) async fn login(
         .map_or(state.dummy_hash.as_str(), |u| u.password_hash.as_str());
     let matches =
         verify_password(if acceptable { password } else { "" }, checked_hash).await? && acceptable;
+    let now = store_kit::now_ms();
+    // The suspension is checked only once the password is right, so that it tells nothing
+    // to someone who does not know the password.
     let outcome = match (&user, matches) {
+        (Some(u), true) if u.suspension_in_force(now).is_some() => "suspended",
         (Some(_), true) => "success",
         (Some(_), false) => "wrong_password",
         (None, _) => "unknown_email",
@@ -144,13 +148,14 @@ pub(crate) async fn login(
         .map_or_else(|| "unknown".to_owned(), |u| u.id.to_string());
     tracing::info!(%user_id, %ip, outcome, "login attempt");
     metrics::counter!("auth_logins_total", "outcome" => outcome).increment(1);
-    if outcome != "success"
+    if !matches!(outcome, "success" | "suspended")
         && let Some(throttle) = &throttle
     {
         throttle.failed().await;
     }
     match user {
         Some(user) if matches => {
+            refuse_if_suspended(&user, now)?;
             let issued = sessions::start(
                 &state.db.pool,
                 user.id,
@@ -162,6 +167,18 @@ pub(crate) async fn login(
             token_answer(&state, StatusCode::OK, &user, issued)
         }
         _ => Err(ApiError::InvalidCredentials),
+    }
+}
+
+/// 403 `account_suspended` (with `suspendedUntil` and `reason`) while the account's
+/// suspension is in force.
+pub(super) fn refuse_if_suspended(user: &users::User, now: i64) -> ApiResult<()> {
+    match user.suspension_in_force(now) {
+        Some(s) => Err(ApiError::AccountSuspended {
+            until: s.until,
+            reason: s.reason.clone(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -196,7 +213,7 @@ fn presented_refresh_token(
     }
 }
 
-#[utoipa::path(tag = "auth", request_body(content = Option<RefreshBody>, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token (reuse revokes the session and closes its sockets with 4003)", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body(content = Option<RefreshBody>, description = "Or send the refresh_token cookie with an allowed Origin"), responses((status = 200, description = "Rotated: the presented token is spent", body = super::TokenAnswer), (status = 401, description = "Invalid, expired, revoked or reused token (reuse revokes the session and closes its sockets with 4003)", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Cookie sent from a disallowed Origin (origin_not_allowed), or a token of a suspended account (account_suspended, with `suspendedUntil` and `reason`)", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/refresh")]
 pub(crate) async fn refresh(
     state: web::Data<AppState>,
@@ -216,6 +233,11 @@ pub(crate) async fn refresh(
         return Err(ApiError::InvalidRefreshToken);
     };
     let now = store_kit::now_ms();
+    // A suspended account's sessions were revoked; whoever holds one of its refresh tokens
+    // (its owner) learns why, and until when, instead of a bare 401.
+    if let Some(owner) = users::by_refresh_token(&state.db.pool, &token).await? {
+        refuse_if_suspended(&owner, now)?;
+    }
     match sessions::rotate(
         &state.db.pool,
         &token,
@@ -271,11 +293,9 @@ pub(crate) async fn logout_all(
     user: AuthUser,
     request_id: RequestId,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.db.pool.acquire().await?;
     let revoked =
-        sessions::revoke_all(&mut conn, user.id, None, "logout_all", store_kit::now_ms()).await?;
+        crate::ops::sign_out_everywhere(&state, user.id, "logout_all", &request_id).await?;
     tracing::info!(user_id = %user.id, revoked = revoked.len(), "logged out everywhere");
-    disconnect_user(&state, user.id, &request_id);
     Ok(HttpResponse::NoContent()
         .cookie(clear_refresh_cookie())
         .finish())

@@ -1,8 +1,10 @@
 //! HTTP handlers, one module per resource. Paths are those of the OpenAPI document (`/openapi.json`).
 
+pub(crate) mod admin;
 pub(crate) mod auth;
 mod internal;
 pub(crate) mod jwks;
+pub(crate) mod oidc;
 pub(crate) mod sessions;
 pub(crate) mod users;
 
@@ -13,6 +15,7 @@ use service_kit::ratelimit::{Decision, Quota};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+pub(crate) use crate::ops::{disconnect_sessions, disconnect_user};
 use crate::startup::AppState;
 use crate::store::sessions::{Device, Issued, Lifetimes};
 use crate::store::users::User;
@@ -37,7 +40,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(users::change_password)
         .service(users::search)
         .service(users::by_id)
+        .service(admin::list)
+        .service(admin::by_id)
+        .service(admin::set_role)
+        .service(admin::suspend)
+        .service(admin::lift)
         .service(internal::user_by_id)
+        .service(internal::suspend)
+        .service(internal::audit_log)
+        .service(internal::stats)
         .service(internal::user_by_username)
         .service(internal::revoked_sessions)
         .service(
@@ -50,6 +61,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route(web::post().to(internal::mail)),
         )
+        .service(oidc::status)
+        .service(oidc::start)
+        .service(oidc::callback)
+        .service(oidc::link)
         .service(jwks::jwks)
         .service(jwks::openapi);
 }
@@ -65,6 +80,8 @@ pub struct UserView {
     pub email: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The instance role: moderators and admins see the admin pages.
+    pub role: crate::domain::Role,
 }
 
 impl From<&User> for UserView {
@@ -75,6 +92,7 @@ impl From<&User> for UserView {
             email: u.email.clone(),
             created_at: store_kit::rfc3339(u.created_at),
             updated_at: store_kit::rfc3339(u.updated_at),
+            role: u.role,
         }
     }
 }
@@ -101,16 +119,8 @@ fn token_answer(
         .issuer
         .issue(user.id, &user.username, Some(issued.family_id))
         .map_err(|e| ApiError::Unexpected(e.into()))?;
-    let max_age = (issued.expires_at - store_kit::now_ms()).max(0) / 1000;
-    let cookie = Cookie::build(REFRESH_COOKIE, issued.plain.clone())
-        .http_only(true)
-        .secure(true)
-        .same_site(SameSite::Strict)
-        .path("/auth")
-        .max_age(CookieDuration::seconds(max_age))
-        .finish();
     Ok(HttpResponse::build(status)
-        .cookie(cookie)
+        .cookie(refresh_cookie(&issued))
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(TokenAnswer {
             access_token,
@@ -121,16 +131,50 @@ fn token_answer(
         }))
 }
 
-/// A cookie that tells the browser to forget the refresh token.
-fn clear_refresh_cookie() -> Cookie<'static> {
-    let mut cookie = Cookie::build(REFRESH_COOKIE, "")
+/// The HttpOnly cookie that carries a session's refresh token (log-in and single sign-on).
+fn refresh_cookie(issued: &Issued) -> Cookie<'static> {
+    let max_age = (issued.expires_at - store_kit::now_ms()).max(0) / 1000;
+    Cookie::build(REFRESH_COOKIE, issued.plain.clone())
         .http_only(true)
         .secure(true)
         .same_site(SameSite::Strict)
         .path("/auth")
+        .max_age(CookieDuration::seconds(max_age))
+        .finish()
+}
+
+/// A cookie that tells the browser to forget the refresh token.
+fn clear_refresh_cookie() -> Cookie<'static> {
+    removal_cookie(REFRESH_COOKIE, "/auth", SameSite::Strict)
+}
+
+/// A cookie that tells the browser to forget one of ours (the same name, path and flags).
+fn removal_cookie(name: &'static str, path: &'static str, same_site: SameSite) -> Cookie<'static> {
+    let mut cookie = Cookie::build(name, "")
+        .http_only(true)
+        .secure(true)
+        .same_site(same_site)
+        .path(path)
         .finish();
     cookie.make_removal();
     cookie
+}
+
+/// Starts a session (a refresh-token family) for the user on the requesting device.
+async fn start_session(
+    state: &AppState,
+    req: &HttpRequest,
+    user_id: Uuid,
+    now: i64,
+) -> ApiResult<Issued> {
+    Ok(crate::store::sessions::start(
+        &state.db.pool,
+        user_id,
+        &device(state, req),
+        lifetimes(state),
+        now,
+    )
+    .await?)
 }
 
 fn lifetimes(state: &AppState) -> Lifetimes {
@@ -211,42 +255,6 @@ async fn hash_password(state: &AppState, password: &crate::domain::Password) -> 
 async fn verify_password(password: &str, hash: &str) -> ApiResult<bool> {
     let (password, hash) = (password.to_owned(), hash.to_owned());
     blocking(move || crate::domain::password::verify(&password, &hash)).await
-}
-
-/// Tells the relays to close every socket of the user (best effort, in the background).
-fn disconnect_user(state: &AppState, user_id: Uuid, request_id: &service_kit::RequestId) {
-    disconnect(
-        state,
-        vec![wire::Control::DisconnectUser(user_id)],
-        request_id,
-    );
-}
-
-/// Tells the relays to close the sockets of these sessions with 4003; services that verify
-/// tokens locally also learn of them from `GET /internal/sessions/revoked` within
-/// `REVOCATION_POLL_MS`, should this push be lost.
-fn disconnect_sessions(
-    state: &AppState,
-    sessions: impl IntoIterator<Item = Uuid>,
-    request_id: &service_kit::RequestId,
-) {
-    let control: Vec<wire::Control> = sessions
-        .into_iter()
-        .map(wire::Control::DisconnectSession)
-        .collect();
-    if !control.is_empty() {
-        disconnect(state, control, request_id);
-    }
-}
-
-fn disconnect(state: &AppState, control: Vec<wire::Control>, request_id: &service_kit::RequestId) {
-    state.relay.publish_in_background(
-        wire::Publish {
-            deliveries: Vec::new(),
-            control,
-        },
-        request_id.to_string(),
-    );
 }
 
 fn known_paths() -> web::Data<service_kit::openapi::KnownPaths> {

@@ -5,14 +5,16 @@ use sqlx::AnyPool;
 use store_kit::{ResultExt, UuidText};
 use uuid::Uuid;
 
-use crate::domain::{Email, Username};
+use crate::domain::{Email, Role, Username};
 
 /// The columns of a [`UserRow`], in one place for every statement that reads users.
 macro_rules! columns {
     () => {
-        "id, email, username, password_hash, created_at, updated_at"
+        "id, email, username, password_hash, created_at, updated_at, role, suspended_at, \
+         suspended_until, suspension_reason, suspended_by, hide_messages, moderation_version"
     };
 }
+pub(crate) use columns;
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -22,16 +24,64 @@ pub struct User {
     pub password_hash: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub role: Role,
+    /// The suspension last set, in force or not ([`User::suspension_in_force`]).
+    pub suspension: Option<Suspension>,
+    /// Bumped by every change of role or suspension (docs/architecture.md, "Moderation").
+    pub moderation_version: i64,
+}
+
+/// A suspension as stored: since when, until when (`None`: until lifted), why, by whom
+/// (`None`: the command line), and whether the account's messages are hidden meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspension {
+    pub since: i64,
+    pub until: Option<i64>,
+    pub reason: String,
+    pub by: Option<Uuid>,
+    pub hide_messages: bool,
+}
+
+impl Suspension {
+    pub fn in_force(&self, now: i64) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
+}
+
+impl User {
+    /// The account's suspension, if one is in force at `now`.
+    pub fn suspension_in_force(&self, now: i64) -> Option<&Suspension> {
+        self.suspension.as_ref().filter(|s| s.in_force(now))
+    }
+
+    /// The state chat-service keeps of this account (a user event's body).
+    pub fn moderation_state(&self) -> wire::moderation::ModerationState {
+        let suspension = self.suspension.as_ref();
+        wire::moderation::ModerationState {
+            role: self.role,
+            suspended: suspension.is_some(),
+            suspended_until: suspension.and_then(|s| s.until),
+            hide_messages: suspension.is_some_and(|s| s.hide_messages),
+            version: self.moderation_version,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: UuidText,
     email: String,
     username: String,
     password_hash: String,
     created_at: i64,
     updated_at: i64,
+    role: String,
+    suspended_at: Option<i64>,
+    suspended_until: Option<i64>,
+    suspension_reason: Option<String>,
+    suspended_by: Option<UuidText>,
+    hide_messages: i64,
+    moderation_version: i64,
 }
 
 impl From<UserRow> for User {
@@ -43,6 +93,17 @@ impl From<UserRow> for User {
             password_hash: r.password_hash,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            // The column's CHECK allows only the three roles; anything else would get the
+            // least of them.
+            role: Role::from_name(&r.role).unwrap_or_default(),
+            suspension: r.suspended_at.map(|since| Suspension {
+                since,
+                until: r.suspended_until,
+                reason: r.suspension_reason.unwrap_or_default(),
+                by: r.suspended_by.map(Uuid::from),
+                hide_messages: r.hide_messages != 0,
+            }),
+            moderation_version: r.moderation_version,
         }
     }
 }
@@ -93,6 +154,9 @@ pub async fn insert(
         password_hash: password_hash.to_owned(),
         created_at: now,
         updated_at: now,
+        role: Role::User,
+        suspension: None,
+        moderation_version: 0,
     })
 }
 
@@ -130,6 +194,20 @@ pub async fn by_id(pool: &AnyPool, id: Uuid) -> anyhow::Result<Option<User>> {
     .await
 }
 
+/// The account a refresh token belongs to (spent, revoked or expired alike).
+pub async fn by_refresh_token(pool: &AnyPool, plain: &str) -> anyhow::Result<Option<User>> {
+    fetch_one_by(
+        pool,
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE id = (SELECT user_id FROM refresh_tokens WHERE token_hash = $1)"
+        ),
+        crate::domain::SecretToken::hash(plain),
+    )
+    .await
+}
+
 pub async fn by_username(pool: &AnyPool, username: &str) -> anyhow::Result<Option<User>> {
     fetch_one_by(
         pool,
@@ -150,14 +228,7 @@ pub async fn search_prefix(
     limit: i64,
 ) -> anyhow::Result<Vec<(Uuid, String)>> {
     // LIKE wildcards in the prefix are matched literally.
-    let escaped: String = prefix
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
+    let escaped = escape_like(&prefix.to_lowercase());
     let rows: Vec<(UuidText, String)> = sqlx::query_as(
         "SELECT id, username FROM users
          WHERE lower(username) LIKE $1 ESCAPE '\\'
@@ -172,6 +243,18 @@ pub async fn search_prefix(
         .into_iter()
         .map(|(id, name)| (id.into(), name))
         .collect())
+}
+
+/// LIKE's wildcards and escape character, escaped with `\`.
+pub fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// Changes username and/or e-mail; false when the user is gone. Takes a connection so that

@@ -2,6 +2,7 @@
 //! exercise and a mailer that keeps what it sends.
 
 use std::ops::Deref;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use test_stack::AuthStack;
 pub(crate) use test_stack::{
-    AUTH_KEY, CHAT_KEY, FakeRelay, ORIGIN, PASSWORD, RELAY_KEY, assert_problem,
+    AUTH_KEY, CHAT_KEY, FakePeer, FakeRelay, ORIGIN, PASSWORD, RELAY_KEY, User, assert_problem,
 };
 use test_support::Engine;
 
@@ -160,5 +161,137 @@ impl TestApp {
             .await
             .unwrap();
         rows.into_iter().map(|(s,)| s).collect()
+    }
+}
+
+/// Moderation: the admin API, the internal API chat-service calls, and the command line.
+impl TestApp {
+    /// Gives `user` the role (`admin` or `moderator`; `user` revokes) with the command line's
+    /// own function, on the running app's database: what it printed.
+    pub(crate) async fn grant(&self, user: &User, role: &str) -> String {
+        let words: Vec<String> = match role {
+            "user" => vec!["revoke".into(), user.email.clone()],
+            role => vec![
+                "grant".into(),
+                user.email.clone(),
+                "--role".into(),
+                role.into(),
+            ],
+        };
+        let command = auth_service::admin_cli::AdminCommand::parse(&words).unwrap();
+        auth_service::admin_cli::execute(&self.state.db.pool, &command)
+            .await
+            .unwrap()
+    }
+
+    /// `GET /admin/users?{query}`.
+    pub(crate) async fn admin_users(&self, access: &str, query: &str) -> Response {
+        self.get(&format!("/admin/users?{query}"), access).await
+    }
+
+    /// `GET /admin/users?{query}`, checked to answer 200: the page.
+    pub(crate) async fn admin_users_ok(&self, access: &str, query: &str) -> Value {
+        let res = self.admin_users(access, query).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET /admin/users?{query}");
+        res.json().await.unwrap()
+    }
+
+    pub(crate) async fn put_role(&self, access: &str, user: &User, body: &Value) -> Response {
+        let path = format!("/admin/users/{}/role", user.id);
+        self.auth_call(Method::PUT, &path, Some(access), Some(body))
+            .await
+    }
+
+    pub(crate) async fn suspend(&self, access: &str, user: &User, body: &Value) -> Response {
+        let path = format!("/admin/users/{}/suspension", user.id);
+        self.auth_call(Method::PUT, &path, Some(access), Some(body))
+            .await
+    }
+
+    pub(crate) async fn lift(&self, access: &str, user: &User) -> Response {
+        let path = format!("/admin/users/{}/suspension", user.id);
+        self.auth_call(Method::DELETE, &path, Some(access), None)
+            .await
+    }
+
+    /// A call to an internal endpoint with `key`.
+    pub(crate) async fn internal(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("x-internal-api-key", key);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// `GET /internal/audit?{query}` as chat-service: the entries.
+    pub(crate) async fn audit(&self, query: &str) -> Vec<Value> {
+        let path = format!("/internal/audit?{query}");
+        let res = self.internal(Method::GET, &path, CHAT_KEY, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let body: Value = res.json().await.unwrap();
+        body["entries"].as_array().unwrap().clone()
+    }
+
+    /// The user events waiting in the outbox: (user id, payload), oldest first.
+    pub(crate) async fn pending_events(&self) -> Vec<(String, Value)> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT user_id, payload FROM user_events WHERE delivered_at IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.state.db.pool)
+        .await
+        .unwrap();
+        rows.into_iter()
+            .map(|(user, payload)| (user, serde_json::from_str(&payload).unwrap()))
+            .collect()
+    }
+}
+
+/// chat-service's `POST /internal/user-events` (a [`FakePeer`]): 503 to the first `refuse`
+/// batches (a chat-service restarting), 204 to the others, whose bodies it keeps.
+pub(crate) struct ChatReceiver(pub FakePeer);
+
+impl ChatReceiver {
+    pub(crate) async fn start(refuse: usize) -> Self {
+        Self(FakePeer::start_at("/internal/user-events", 204, refuse).await)
+    }
+
+    pub(crate) fn url(&self) -> String {
+        self.0.url.clone()
+    }
+
+    /// Batches answered 503 so far.
+    pub(crate) fn refused(&self) -> usize {
+        self.0.refused.load(Ordering::SeqCst)
+    }
+
+    /// Every event received so far, in the order received; each batch came with
+    /// auth-service's key.
+    pub(crate) fn events(&self) -> Vec<Value> {
+        let received = self.0.received.lock().unwrap().clone();
+        received
+            .into_iter()
+            .flat_map(|(key, batch)| {
+                assert_eq!(key.as_deref(), Some(AUTH_KEY));
+                batch["events"].as_array().cloned().unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Waits up to `within` for `n` events.
+    pub(crate) async fn wait_for(&self, n: usize, within: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.events().len() < n && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.events()
     }
 }

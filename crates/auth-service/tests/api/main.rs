@@ -4,12 +4,19 @@
 
 mod helpers;
 
+mod admin;
+mod audit;
+mod cli;
 mod internal;
 mod login;
+mod outbox;
 mod password_reset;
 mod refresh;
 mod register;
 mod revocation;
 mod security;
 mod sessions;
+mod sockets;
+mod sso;
+mod suspension;
 mod users;

@@ -272,6 +272,7 @@ async fn production_refuses_default_secrets(engine: Engine) {
             "kV9s-really-long-random-auth-key",
         );
         s.jwt_private_key = Some(tokens::SigningKey::generate().unwrap().to_pem());
+        s.chat_url = Some("http://chat-service:8082".into());
         if engine == Engine::Postgres {
             s.database_url = "postgres://auth:Str0ng-Passw0rd-here@127.0.0.1/auth".into();
         }
@@ -280,7 +281,7 @@ async fn production_refuses_default_secrets(engine: Engine) {
     };
     assert!(prod(&|_| {}).validate().is_ok());
     type Tweak<'a> = &'a dyn Fn(&mut auth_service::config::Settings);
-    let cases: [(&str, Tweak); 6] = [
+    let cases: [(&str, Tweak); 7] = [
         ("AUTH_INTERNAL_KEY", &|s| {
             s.internal_keys.set(Caller::Auth, "dev-auth-internal-key")
         }),
@@ -297,6 +298,8 @@ async fn production_refuses_default_secrets(engine: Engine) {
             s.database_url = "postgres://auth:postgres@db/auth".into()
         }),
         ("DEV_RETURN_RESET_LINK", &|s| s.dev_return_reset_link = true),
+        // Role and suspension changes must reach chat-service.
+        ("CHAT_URL", &|s| s.chat_url = None),
     ];
     for (var, tweak) in cases {
         let err = prod(tweak).validate().unwrap_err();

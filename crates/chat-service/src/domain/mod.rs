@@ -2,6 +2,7 @@
 
 pub mod files;
 pub mod mentions;
+pub mod moderation;
 pub mod notifications;
 pub mod search;
 pub mod unsubscribe;

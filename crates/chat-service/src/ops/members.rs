@@ -1,13 +1,16 @@
-//! Room members: a page of the list, adding (the owner) and removing (the owner) or leaving.
+//! Room members: a page of the list, adding (the owner), removing (who moderates the room)
+//! or leaving.
 
 use service_kit::ratelimit::Quota;
 use uuid::Uuid;
 use wire::Control;
 
-use super::{Caller, Outcome, caps, owned_room, rate_limit, to_room, to_user, visible_room};
+use super::{Actor, Caller, Outcome, caps, owned_room, rate_limit, to_room, to_user, visible_room};
+use crate::domain::moderation::RoomRole;
 use crate::domain::{MemberCursor, PeerName};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
+use crate::store::audit::NewEntry;
 use crate::store::members::{self, AddMemberError, Member};
 use crate::store::rooms::Room;
 use crate::store::users;
@@ -127,30 +130,62 @@ pub async fn add(
     Ok(Outcome::delivering(view, vec![to_room(room.id, event)]).with_control(vec![subscribe]))
 }
 
-/// The owner removes a member, or a member leaves. When the owner leaves, the longest-standing
-/// member becomes owner; when the last member leaves, the room is deleted. All of it is one
-/// transaction. The removed user hears it on their own sockets too, as they leave the room's
-/// fan-out.
+/// A member leaves, or someone who moderates the room removes them: its owner or staff
+/// anyone, a room moderator anyone but the owner and the other moderators. When the owner
+/// leaves, the longest-standing member becomes owner; when the last member leaves, the room is
+/// deleted. All of it is one transaction, with the audit row of a removal by someone else.
+/// The removed user hears it on their own sockets too, as they leave the room's fan-out.
 pub async fn remove(
     state: &AppState,
-    caller: &Caller,
+    actor: &Actor,
     room_id: i64,
     target: Uuid,
 ) -> ApiResult<Outcome<()>> {
-    let room = visible_room(state, caller, room_id).await?;
+    let caller = &actor.caller;
+    let (room, authority) = if target == caller.id {
+        (visible_room(state, caller, room_id).await?, None)
+    } else {
+        let authority = super::moderation::authority(state, caller, room_id).await?;
+        (authority.room.clone(), Some(authority))
+    };
     if room.is_general {
         return Err(ApiError::GeneralRoom);
     }
     if room.is_direct() {
         return Err(ApiError::DirectRoom);
     }
-    let is_owner = room.owner_user_id == Some(caller.id);
-    if target != caller.id && !is_owner {
-        return Err(ApiError::NotRoomOwner);
-    }
-    let removal = members::remove_member(&state.db.pool, room.id, room.owner_user_id, target)
-        .await?
-        .ok_or(ApiError::MemberNotFound)?;
+    let removed_name;
+    let entry = match authority {
+        None => None,
+        Some(authority) => {
+            if !authority.moderates() {
+                return Err(ApiError::NotRoomOwner);
+            }
+            let member = members::get(&state.db.pool, room.id, target)
+                .await?
+                .ok_or(ApiError::MemberNotFound)?;
+            let protected =
+                room.owner_user_id == Some(target) || member.role == RoomRole::Moderator;
+            if protected && !authority.over_moderators() {
+                return Err(ApiError::NotRoomOwner);
+            }
+            removed_name = member.username;
+            Some(NewEntry {
+                target: Some((target, removed_name.as_str())),
+                room_id: Some(room.id),
+                ..NewEntry::new(actor.audit(), "member.remove")
+            })
+        }
+    };
+    let removal = members::remove_member(
+        &state.db.pool,
+        room.id,
+        room.owner_user_id,
+        target,
+        entry.as_ref(),
+    )
+    .await?
+    .ok_or(ApiError::MemberNotFound)?;
     if removal.room_deleted {
         tracing::info!(room_id = room.id, "last member left; room deleted");
     }

@@ -93,8 +93,10 @@ pub async fn list(
         return Err(ApiError::field("before", "must be a message id"));
     }
     let limit = limit.unwrap_or(DEFAULT_PAGE);
+    // Messages the caller does not see (blocked or hidden authors) are left out.
+    let hidden = super::messages::HideSet::of(state, caller).await?;
     let (mut page, has_more) =
-        messages::mentioning(&state.db.pool, caller.id, before, limit).await?;
-    super::messages::as_clients_see(state, &mut page).await?;
+        messages::mentioning(&state.db.pool, caller.id, before, limit, &hidden.authors()).await?;
+    super::messages::as_clients_see(state, &hidden, &mut page).await?;
     Ok((page, has_more))
 }

@@ -5,15 +5,18 @@ use service_kit::ratelimit::Quota;
 use uuid::Uuid;
 use wire::ServerFrame;
 
-use super::{Caller, Outcome, rate_limit, to_room, visible_room};
+use super::{Actor, Caller, Outcome, rate_limit, to_room, visible_room};
+use crate::domain::moderation as moderation_input;
 use crate::domain::{ClientMsgId, Emoji, MessageContent};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
+use crate::store::audit::NewEntry;
 use crate::store::messages::{
     self, Change, Cursor, InsertError, Message, NewMessage, PageQuery, Stored,
 };
+use crate::store::moderation::{self as moderation_store, Hidden};
 use crate::store::reactions::{self, ReactError};
-use crate::store::rooms::{self, Room};
+use crate::store::rooms::{self, PostRefusal, Room};
 use crate::store::uploads;
 use crate::views::{self, frames};
 
@@ -61,7 +64,7 @@ impl SendRequest {
 }
 
 /// Sends (one, or a relay's batch): content, clientMsgId and the sender's rate are checked
-/// per send, membership for all of them in two statements, and the accepted ones are queued
+/// per send, membership, mutes and blocks for all of them in three statements, and the accepted ones are queued
 /// together to the group-commit writers so that they share commits, in the order given. One
 /// answer per send, in order: the stored message (or the original of a retried send), to be
 /// delivered to its room unless it is such a retry.
@@ -75,8 +78,8 @@ pub async fn send_many(
         .iter()
         .filter_map(|c| c.as_ref().ok().map(|m| (m.room_id, m.user_id)))
         .collect();
-    let allowed = match rooms::may_post(&state.db.pool, &pairs).await {
-        Ok(allowed) => allowed,
+    let rights = match rooms::may_post(&state.db.pool, &pairs, store_kit::now_ms()).await {
+        Ok(rights) => rights,
         Err(err) => {
             // The cause is logged here; each send answers with a 500.
             tracing::error!(error = %format!("{err:#}"), "could not read memberships for a batch of sends");
@@ -95,8 +98,9 @@ pub async fn send_many(
     for (i, check) in checked.into_iter().enumerate() {
         match check {
             Err(err) => answers.push(Some(Err(err))),
-            Ok(message) if !allowed.contains(&(message.room_id, message.user_id)) => {
-                answers.push(Some(Err(reject("not_member", ApiError::RoomNotFound))));
+            Ok(message) if rights.check((message.room_id, message.user_id)).is_err() => {
+                let refusal = rights.check((message.room_id, message.user_id)).err();
+                answers.push(Some(Err(refused(refusal))));
             }
             // What a reply answers, whom it mentions and the files it carries are looked up
             // only for members (no probing other rooms).
@@ -168,6 +172,16 @@ pub async fn send_many(
     }
     notify_away(state, &answers);
     answers.into_iter().map(|a| a.map(delivered)).collect()
+}
+
+/// The answer to a send [`rooms::may_post`] refused (a room the sender is not in answers as
+/// one that does not exist).
+fn refused(refusal: Option<PostRefusal>) -> ApiError {
+    match refusal {
+        Some(PostRefusal::Muted(until)) => reject("muted", ApiError::Muted(until)),
+        Some(PostRefusal::Blocked) => reject("blocked", ApiError::Blocked),
+        Some(PostRefusal::NotMember) | None => reject("not_member", ApiError::RoomNotFound),
+    }
 }
 
 /// Hands the newly stored messages (not retries of stored ones) to the push notifier, which
@@ -437,7 +451,8 @@ pub async fn read(
     };
     let (mut page, has_more) = messages::page(&state.db.pool, room_id, query).await?;
     // Reactions count in the answer's bytes: attached before the page is trimmed to fit.
-    as_clients_see(state, &mut page).await?;
+    let hidden = HideSet::of(state, caller).await?;
+    as_clients_see(state, &hidden, &mut page).await?;
     let cut = views::fit_messages(&mut page, max_bytes, cursor.forward());
     // Changes that committed after the room was read may be in the page; the revision
     // answered covers them too (a room's revisions commit in order).
@@ -563,6 +578,7 @@ pub async fn edit(
         &message,
         Change::Edit(&content, &mentioned),
         store_kit::now_ms(),
+        None,
     )
     .await?
     .ok_or(ApiError::MessageNotFound)?;
@@ -576,29 +592,62 @@ pub async fn edit(
     ))
 }
 
-/// Soft-deletes a message (its author, or the owner of its room); the room hears
-/// `messageDeleted`. Idempotent: deleting a deleted message changes and delivers nothing.
-pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Outcome<()>> {
-    let (message, room) = visible_message(state, caller, id).await?;
-    let may_delete =
-        message.user_id == caller.id || (!room.is_general && room.owner_user_id == Some(caller.id));
-    if !may_delete {
-        return Err(ApiError::NotAuthor);
-    }
+/// Soft-deletes a message: its author, or anyone who moderates its room (see
+/// `ops::moderation::may_moderate`); the room hears `messageDeleted`, with `byModerator` when
+/// it was not the author, whose deletion is recorded in the audit log (`reason`, at most 500
+/// characters). Idempotent: deleting a deleted message changes and delivers nothing.
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    reason: Option<&str>,
+) -> ApiResult<Outcome<()>> {
+    let reason =
+        moderation_input::optional_text("reason", reason, moderation_input::MAX_REASON_CHARS)
+            .map_err(|e| ApiError::Validation(vec![e]))?;
+    let caller = &actor.caller;
+    let message = messages::get(&state.db.pool, id)
+        .await?
+        .ok_or(ApiError::MessageNotFound)?;
+    let by_author = message.user_id == caller.id;
+    let room = if by_author {
+        visible_room(state, caller, message.room_id)
+            .await
+            .map_err(|_| ApiError::MessageNotFound)?
+    } else {
+        let authority = super::moderation::authority(state, caller, message.room_id)
+            .await
+            .map_err(|_| ApiError::MessageNotFound)?;
+        if !authority.moderates() {
+            return Err(ApiError::NotAuthor);
+        }
+        authority.room
+    };
+    let entry = (!by_author).then(|| NewEntry {
+        target: Some((message.user_id, message.username.as_str())),
+        room_id: Some(room.id),
+        message_id: Some(message.id),
+        reason: reason.as_deref(),
+        ..NewEntry::new(actor.audit(), "message.delete")
+    });
     let deleted = messages::change(
         &state.db.pool,
         &message,
         Change::Delete,
         store_kit::now_ms(),
+        entry.as_ref(),
     )
     .await?;
     let Some(deleted) = deleted else {
         return Ok(Outcome::quiet(()));
     };
-    tracing::info!(message_id = message.id, room_id = room.id, by = %caller.id, "message deleted");
+    tracing::info!(message_id = message.id, room_id = room.id, by = %caller.id, by_moderator = !by_author, "message deleted");
     Ok(Outcome::delivering(
         (),
-        vec![to_room(room.id, frames::message_deleted(&deleted))],
+        vec![to_room(
+            room.id,
+            frames::message_deleted(&deleted, !by_author),
+        )],
     ))
 }
 
@@ -710,11 +759,65 @@ pub async fn react(
     Ok(Outcome::delivering(message, vec![to_room(room, event)]))
 }
 
-/// Fills in what clients see of stored messages besides their row: reactions, the quotes of
-/// replies, files (history, mentions and search answer messages alike).
-pub async fn as_clients_see(state: &AppState, page: &mut [Message]) -> ApiResult<()> {
+/// The authors whose messages one reader does not see (read once per page): those they
+/// blocked, and — unless they are staff — those suspended with their messages hidden.
+#[derive(Debug, Clone, Default)]
+pub struct HideSet(std::collections::HashMap<Uuid, Hidden>);
+
+impl HideSet {
+    pub async fn of(state: &AppState, reader: &Caller) -> ApiResult<Self> {
+        Ok(Self(
+            moderation_store::hidden_authors(&state.db.pool, reader.id, store_kit::now_ms())
+                .await?,
+        ))
+    }
+
+    /// The authors left out of searches and mention lists.
+    pub fn authors(&self) -> Vec<Uuid> {
+        let mut authors: Vec<Uuid> = self.0.keys().copied().collect();
+        authors.sort_unstable();
+        authors
+    }
+
+    fn get(&self, author: Uuid) -> Option<Hidden> {
+        self.0.get(&author).copied()
+    }
+}
+
+/// Fills in what one reader sees of stored messages besides their row: reactions, the quotes
+/// of replies, files (history, mentions and search answer messages alike) — and, for the
+/// messages of authors the reader does not see (`hidden`), nothing but the row: no text, no
+/// files, no mentions, no quote (their seqs stay, so a page has no gaps). A quote of such an
+/// author's message loses its text too. Live frames are not filtered (docs/protocol.md).
+pub async fn as_clients_see(
+    state: &AppState,
+    hidden: &HideSet,
+    page: &mut [Message],
+) -> ApiResult<()> {
     reactions::attach(&state.db.pool, page).await?;
     messages::attach_replies(&state.db.pool, page).await?;
     uploads::attach_to(&state.db.pool, page).await?;
+    if hidden.0.is_empty() {
+        return Ok(());
+    }
+    for message in page.iter_mut() {
+        if let Some(quote) = message.reply_to.as_mut()
+            && hidden.get(quote.user_id).is_some()
+        {
+            quote.excerpt.clear();
+        }
+        let Some(why) = hidden.get(message.user_id) else {
+            continue;
+        };
+        if message.deleted_at.is_some() {
+            continue;
+        }
+        message.hidden = Some(why);
+        message.content.clear();
+        message.attachments.clear();
+        message.mentions.clear();
+        message.mentions_room = false;
+        message.reply_to = None;
+    }
     Ok(())
 }

@@ -5,12 +5,16 @@
 //! returns as `outbound`. A message sent over HTTP and one sent over a socket follow exactly
 //! the same rules.
 
+pub mod admin;
+pub mod blocks;
 pub mod digest;
 pub mod members;
 pub mod mentions;
 pub mod messages;
+pub mod moderation;
 pub mod notifications;
 pub mod push;
+pub mod reports;
 pub mod rooms;
 pub mod search;
 pub mod tickets;
@@ -80,6 +84,24 @@ impl From<&wire::Identity> for Caller {
         Self {
             id: i.user_id,
             username: i.username.clone(),
+        }
+    }
+}
+
+/// Who takes a moderation action, and from which address: what the audit log records.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub caller: Caller,
+    /// The client's address (`TRUSTED_PROXIES` decides whether `X-Forwarded-For` counts).
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn audit(&self) -> crate::store::audit::Actor<'_> {
+        crate::store::audit::Actor {
+            id: self.caller.id,
+            name: &self.caller.username,
+            ip: self.ip.as_deref(),
         }
     }
 }

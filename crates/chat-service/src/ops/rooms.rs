@@ -5,26 +5,27 @@ use service_kit::ratelimit::Quota;
 use wire::Control;
 
 use super::{Caller, Outcome, caps, owned_room, rate_limit, to_user};
+use crate::domain::moderation::RoomRole;
 use crate::domain::{PeerName, RoomName};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::rooms::{self, CreateRoomError, Listing, Party, RoomSummary};
-use crate::store::{members, users};
+use crate::store::{blocks, members, users};
 use crate::views::frames;
 
-/// The caller's rooms, `general` first, with member, unread and mention counts (hidden direct
-/// rooms left out).
+/// The caller's rooms, `general` first, with member, unread and mention counts and whether
+/// they moderate each (hidden direct rooms left out).
 pub async fn list(state: &AppState, caller: &Caller) -> ApiResult<Vec<RoomSummary>> {
-    Ok(rooms::list_for_user(&state.db.pool, caller.id, Listing::Visible).await?)
+    let mut rooms = rooms::list_for_user(&state.db.pool, caller.id, Listing::Visible).await?;
+    super::moderation::mark_moderated(state, caller, &mut rooms).await?;
+    Ok(rooms)
 }
 
 /// One of the caller's rooms (hidden or not), with its counts.
 pub async fn get(state: &AppState, caller: &Caller, room_id: i64) -> ApiResult<RoomSummary> {
-    rooms::list_for_user(&state.db.pool, caller.id, Listing::One(room_id))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(ApiError::RoomNotFound)
+    let mut rooms = rooms::list_for_user(&state.db.pool, caller.id, Listing::One(room_id)).await?;
+    super::moderation::mark_moderated(state, caller, &mut rooms).await?;
+    rooms.into_iter().next().ok_or(ApiError::RoomNotFound)
 }
 
 /// Creates a room owned by the caller (within `CHAT_ROOM_CREATES_PER_HOUR` and the caps); the
@@ -64,6 +65,9 @@ pub async fn create(
         unread_count: 0,
         mention_count: 0,
         peer: None,
+        role: Some(RoomRole::Member),
+        // Its owner.
+        can_moderate: true,
     };
     Ok(Outcome::quiet(summary).with_control(vec![subscribe]))
 }
@@ -102,7 +106,8 @@ pub enum DirectPeer {
 
 /// The caller's direct room with a user (their notes when it is themself), opened if there is
 /// none — within `CHAT_DM_CREATES_PER_HOUR` — with both users' sockets subscribed; whether it
-/// was opened now. An existing one is shown again in the caller's list.
+/// was opened now. An existing one is shown again in the caller's list. Refused (`blocked`)
+/// while either of the two blocks the other.
 pub async fn open_direct(
     state: &AppState,
     caller: &Caller,
@@ -124,6 +129,9 @@ pub async fn open_direct(
         }
     };
     let peer = found.ok_or(ApiError::UserNotFound)?;
+    if peer.id != caller.id && blocks::between(&state.db.pool, caller.id, peer.id).await? {
+        return Err(ApiError::Blocked);
+    }
     let now = store_kit::now_ms();
     let me = Party {
         user_id: caller.id,

@@ -116,10 +116,14 @@ pub async fn search(state: &AppState, caller: &Caller, req: Request<'_>) -> ApiR
         return Ok(nothing);
     }
     let limit = req.limit.unwrap_or(DEFAULT_LIMIT);
+    // Messages the caller does not see (blocked or hidden authors) are never found.
+    let hidden = super::messages::HideSet::of(state, caller).await?;
+    let hidden_authors = hidden.authors();
     let mut found = store::find(
         &state.db,
         &Search {
             caller: caller.id,
+            hidden_authors: &hidden_authors,
             query: &query,
             room_id: req.room_id,
             sort: req.sort,
@@ -139,7 +143,7 @@ pub async fn search(state: &AppState, caller: &Caller, req: Request<'_>) -> ApiR
     });
     let ids: Vec<i64> = found.iter().map(|f| f.id).collect();
     let mut page = messages::by_ids(&state.db.pool, &ids).await?;
-    super::messages::as_clients_see(state, &mut page).await?;
+    super::messages::as_clients_see(state, &hidden, &mut page).await?;
     let mut room_ids: Vec<i64> = page.iter().map(|m| m.room_id).collect();
     room_ids.sort_unstable();
     room_ids.dedup();

@@ -2,7 +2,8 @@
 //! "Notifications"). Sends hand their stored messages over a bounded channel and go on; a
 //! background task finds each message's recipients — the other person of a direct room,
 //! the people it mentions (`@room` included), and members whose level is `all` — keeps
-//! those whose preferences allow it, who have a subscription and no live socket, and
+//! those whose preferences allow it, who have a subscription and no live socket (and have not
+//! blocked the author, who is not suspended with their messages hidden), and
 //! collapses bursts per (user, room) with `push_windows`: the first message is pushed at
 //! once, later ones inside `PUSH_COLLAPSE_SECONDS` are counted, and a ticker sends one push
 //! with the count when the window ends.
@@ -22,7 +23,7 @@ use crate::domain::notifications::Level;
 use crate::store::messages::Message;
 use crate::store::push::{self as push_store, Window};
 use crate::store::rooms::{self, Room, RoomKind};
-use crate::store::{mentions, notifications};
+use crate::store::{mentions, moderation, notifications};
 
 /// The most characters of a message a push shows.
 pub const BODY_CHARS: usize = 200;
@@ -189,13 +190,19 @@ impl Context {
         if candidates.is_empty() {
             return Ok(());
         }
+        // Nobody hears of a message by someone they blocked, nor of one by an author
+        // suspended with their messages hidden.
+        let now = store_kit::now_ms();
+        let Some(blockers) = moderation::silenced_for(&self.pool, notice.author, now).await? else {
+            return Ok(());
+        };
+        candidates.retain(|(u, _)| !blockers.contains(u));
         let subscribed = push_store::users_with_subscriptions(
             &self.pool,
             &candidates.iter().map(|(u, _)| *u).collect::<Vec<_>>(),
         )
         .await?;
         candidates.retain(|(u, _)| subscribed.contains(u));
-        let now = store_kit::now_ms();
         let prefs = notifications::prefs(
             &self.pool,
             room.id,

@@ -1,4 +1,5 @@
-//! `/rooms/{id}/members`: list, add (owner), remove (owner) or leave (member).
+//! `/rooms/{id}/members`: list, add (owner), remove (who moderates the room) or leave
+//! (member).
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,7 @@ use uuid::Uuid;
 
 use super::publish;
 use crate::error::ApiResult;
-use crate::ops::{self, Caller};
+use crate::ops::{self, Actor, Caller};
 use crate::startup::AppState;
 use crate::views::MemberView;
 
@@ -106,18 +107,20 @@ pub(crate) async fn add(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// The owner removes a member, or a member leaves. When the owner leaves, the longest-standing
-/// member becomes owner; when the last member leaves, the room is deleted.
-#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path), ("userId" = Uuid, Path)), responses((status = 204, description = "Removed"), (status = 403, description = "not_room_owner (removing someone else), general_room or direct_room", body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
+/// A member leaves, or someone who moderates the room removes them (the owner and staff
+/// anyone; a room moderator anyone but the owner and the other moderators). When the owner
+/// leaves, the longest-standing member becomes owner; when the last member leaves, the room
+/// is deleted.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path), ("userId" = Uuid, Path)), responses((status = 204, description = "Removed (by someone else: recorded in the audit log, member.remove)"), (status = 403, description = "not_room_owner (removing someone else without moderating the room, or a room moderator removing the owner or another moderator), general_room or direct_room", body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/rooms/{id}/members/{userId}")]
 pub(crate) async fn remove(
     state: web::Data<AppState>,
-    user: AuthUser,
+    actor: Actor,
     request_id: RequestId,
     path: web::Path<(i64, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (room_id, target) = path.into_inner();
-    let outcome = ops::members::remove(&state, &Caller::from(&user), room_id, target).await?;
+    let outcome = ops::members::remove(&state, &actor, room_id, target).await?;
     publish(&state, outcome, &request_id);
     Ok(HttpResponse::NoContent().finish())
 }

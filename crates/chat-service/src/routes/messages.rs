@@ -8,7 +8,7 @@ use tokens::actix::AuthUser;
 use super::publish;
 use crate::error::{ApiError, ApiResult};
 use crate::ops::messages::SendRequest;
-use crate::ops::{self, Caller};
+use crate::ops::{self, Actor, Caller};
 use crate::startup::AppState;
 use crate::views::MessageView;
 use wire::protocol::ReadMarkerView;
@@ -230,16 +230,27 @@ pub(crate) async fn edit(
     Ok(HttpResponse::Ok().json(MessageView::from(&edited)))
 }
 
-#[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "Soft-deleted (idempotent)"), (status = 403, body = service_kit::openapi::ProblemDoc), (status = 404, body = service_kit::openapi::ProblemDoc)))]
+#[derive(Deserialize)]
+pub(crate) struct DeleteQuery {
+    reason: Option<String>,
+}
+
+#[utoipa::path(tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path), ("reason" = Option<String>, Query, max_length = 500, description = "why a moderator deletes someone else's message (recorded in the audit log)")),
+    responses((status = 204, description = "Soft-deleted (idempotent) by its author, or by someone who moderates its room: its owner or moderators, or staff (the room hears messageDeleted with `byModerator`, and the audit log records message.delete)"),
+              (status = 400, body = service_kit::openapi::ProblemDoc),
+              (status = 403, description = "not_message_author: someone else's message in a room the caller does not moderate", body = service_kit::openapi::ProblemDoc),
+              (status = 404, body = service_kit::openapi::ProblemDoc)))]
 #[delete("/messages/{id}")]
 pub(crate) async fn delete(
     state: web::Data<AppState>,
-    user: AuthUser,
+    actor: Actor,
     request_id: RequestId,
     path: web::Path<i64>,
+    query: web::Query<DeleteQuery>,
 ) -> ApiResult<HttpResponse> {
-    let outcome = ops::messages::delete(&state, &Caller::from(&user), path.into_inner()).await?;
+    let outcome =
+        ops::messages::delete(&state, &actor, path.into_inner(), query.reason.as_deref()).await?;
     publish(&state, outcome, &request_id);
     Ok(HttpResponse::NoContent().finish())
 }

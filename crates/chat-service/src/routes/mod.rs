@@ -1,24 +1,30 @@
 //! HTTP handlers, one module per resource. Paths are those of the OpenAPI document (`/openapi.json`) and, for `/internal`, docs/architecture.md.
 
+pub(crate) mod admin;
+pub(crate) mod blocks;
 pub(crate) mod dms;
 pub(crate) mod files;
 pub(crate) mod internal_ws;
 pub(crate) mod members;
 pub(crate) mod mentions;
 pub(crate) mod messages;
+pub(crate) mod moderation;
 pub(crate) mod notifications;
 pub(crate) mod presence;
 pub(crate) mod push;
+pub(crate) mod reports;
 pub(crate) mod rooms;
 pub(crate) mod search;
 pub(crate) mod tickets;
 pub(crate) mod unsubscribe;
 pub(crate) mod uploads;
+pub(crate) mod user_events;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use tokens::actix::AuthUser;
 use wire::Publish;
 
-use crate::ops::Outcome;
+use crate::ops::{Actor, Caller, Outcome};
 use crate::startup::AppState;
 
 /// A JSON body's fields. Bodies whose fields may all be null are read through it (serde's
@@ -46,6 +52,29 @@ pub(crate) fn take_optional<T: serde::de::DeserializeOwned>(
     match body.remove(name) {
         None => Ok(None),
         Some(value) => serde_json::from_value(value).map_err(|e| format!("{name}: {e}")),
+    }
+}
+
+/// The caller of a moderation action (an access token, as [`AuthUser`] checks it), with the
+/// client's address as the audit log records it (`X-Forwarded-For` counts only from
+/// `TRUSTED_PROXIES`).
+impl actix_web::FromRequest for Actor {
+    type Error = service_kit::Problem;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let ip = req
+            .app_data::<web::Data<AppState>>()
+            .and_then(|state| state.settings.trusted_proxies.client_ip(req))
+            .map(|ip| ip.to_string());
+        let user = <AuthUser as actix_web::FromRequest>::from_request(req, payload);
+        Box::pin(async move {
+            let user = user.await?;
+            Ok(Actor {
+                caller: Caller::from(&user),
+                ip,
+            })
+        })
     }
 }
 
@@ -84,6 +113,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(members::list)
         .service(members::add)
         .service(members::remove)
+        .service(moderation::set_role)
+        .service(moderation::mute)
+        .service(moderation::unmute)
+        .service(moderation::mutes)
+        .service(blocks::list)
+        .service(blocks::block)
+        .service(blocks::unblock)
+        .service(reports::create)
+        .service(reports::list)
+        .service(reports::resolve)
+        .service(admin::audit)
+        .service(admin::stats)
         .service(messages::history)
         .service(messages::changes)
         .service(messages::post)
@@ -122,6 +163,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(internal_ws::disconnect)
         .service(internal_ws::rooms_of_users)
+        .service(user_events::receive)
         .service(openapi);
 }
 

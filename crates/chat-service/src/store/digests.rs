@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use anyhow::Context;
 use sqlx::AnyPool;
 use store_kit::{UuidText, placeholder_list};
+
+use super::moderation::suspension_hides;
 use uuid::Uuid;
 
 /// Where a user's digests stand: the highest message id mailed, and when.
@@ -30,19 +32,22 @@ pub struct Window {
 /// the messages of their direct rooms by the other person, and their mentions, not deleted,
 /// created in the window, past their read marker and their digest watermark, in rooms they
 /// may still read, and not silenced by their settings (digest off; the level in force — the
-/// room's, else the user's — `none`; muted user-wide or in the room). Digests are for people
+/// room's, else the user's — `none`; muted user-wide or in the room), nor by moderation (an
+/// author they blocked, or one suspended with their messages hidden). Digests are for people
 /// without push: someone with a Web Push subscription is pushed instead. `$1` since, `$2`
 /// cutoff, `$3` now.
-const UNREAD: &str = "
+const UNREAD: &str = concat!(
+    "
     SELECT i.user_id AS user_id, i.message_id AS message_id, i.room_id AS room_id
     FROM (
-        SELECT p.user_id AS user_id, m.id AS message_id, m.room_id AS room_id, m.seq AS seq
+        SELECT p.user_id AS user_id, m.id AS message_id, m.room_id AS room_id, m.seq AS seq,
+               m.user_id AS author_id
         FROM messages m
         JOIN rooms r ON r.id = m.room_id AND r.kind = 'direct'
         JOIN room_members p ON p.room_id = m.room_id AND p.user_id <> m.user_id
         WHERE m.created_at >= $1 AND m.created_at <= $2 AND m.deleted_at IS NULL
         UNION
-        SELECT n.user_id, m.id, m.room_id, m.seq
+        SELECT n.user_id, m.id, m.room_id, m.seq, m.user_id
         FROM messages m
         JOIN mentions n ON n.message_id = m.id
         JOIN rooms r ON r.id = m.room_id
@@ -61,7 +66,12 @@ const UNREAD: &str = "
       AND (s.muted_until IS NULL OR s.muted_until <= $3)
       AND COALESCE(rs.level, s.level, 'mentions') <> 'none'
       AND NOT EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = i.user_id)
-      AND (rs.muted_until IS NULL OR rs.muted_until <= $3)";
+      AND (rs.muted_until IS NULL OR rs.muted_until <= $3)
+      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = i.user_id AND b.blocked_id = i.author_id)
+      AND NOT EXISTS (SELECT 1 FROM user_moderation a WHERE a.user_id = i.author_id AND ",
+    suspension_hides!("a", "$3"),
+    ")"
+);
 
 /// Up to `limit` users with something to mail, in id order after `after` (a cursor: the
 /// last id of the previous page).

@@ -5,12 +5,17 @@ use sqlx::{AnyConnection, AnyPool};
 use store_kit::{Database, Engine, ResultExt, UuidText};
 use uuid::Uuid;
 
+use super::audit::NewEntry;
 use crate::domain::MemberCursor;
+use crate::domain::moderation::RoomRole;
 
-/// The columns of a [`MemberRow`], in one place for every statement that reads members.
+/// The columns of a [`MemberRow`], in one place for every statement that reads members (of
+/// `room_members`, unaliased): with the end of the member's mute in the room, if any.
 macro_rules! columns {
     () => {
-        "user_id, username_snapshot, joined_at"
+        "user_id, username_snapshot, joined_at, role,
+         (SELECT u.until FROM room_mutes u
+          WHERE u.room_id = room_members.room_id AND u.user_id = room_members.user_id) AS muted_until"
     };
 }
 
@@ -19,6 +24,10 @@ pub struct Member {
     pub user_id: Uuid,
     pub username: String,
     pub joined_at: i64,
+    /// `member` or `moderator` (the owner is the room's `owner_user_id`).
+    pub role: RoomRole,
+    /// The end of a mute in force when the row was read.
+    pub muted_until: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -26,6 +35,8 @@ struct MemberRow {
     user_id: UuidText,
     username_snapshot: String,
     joined_at: i64,
+    role: String,
+    muted_until: Option<i64>,
 }
 
 impl From<MemberRow> for Member {
@@ -34,6 +45,9 @@ impl From<MemberRow> for Member {
             user_id: r.user_id.into(),
             username: r.username_snapshot,
             joined_at: r.joined_at,
+            role: RoomRole::from_stored(&r.role),
+            // An ended mute stays in its table until replaced or lifted.
+            muted_until: r.muted_until.filter(|until| *until > store_kit::now_ms()),
         }
     }
 }
@@ -51,6 +65,21 @@ pub async fn list(pool: &AnyPool, room_id: i64) -> anyhow::Result<Vec<Member>> {
     .await
     .context("listing members")?;
     Ok(rows.into_iter().map(Member::from).collect())
+}
+
+/// One member of a room, if they are one.
+pub async fn get(pool: &AnyPool, room_id: i64, user_id: Uuid) -> anyhow::Result<Option<Member>> {
+    let row: Option<MemberRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM room_members WHERE room_id = $1 AND user_id = $2"
+    ))
+    .bind(room_id)
+    .bind(UuidText(user_id))
+    .fetch_optional(pool)
+    .await
+    .context("reading a member")?;
+    Ok(row.map(Member::from))
 }
 
 /// Up to `limit` members by join time, after the cursor, and whether more follow.
@@ -146,11 +175,23 @@ pub async fn add(
     if rooms_of(&mut tx, user_id).await? > i64::from(caps.max_rooms_per_user) {
         return Err(AddMemberError::TooManyRooms);
     }
+    // A mute outlives a membership: leaving and coming back does not lift it.
+    let muted_until: Option<i64> = sqlx::query_scalar(
+        "SELECT until FROM room_mutes WHERE room_id = $1 AND user_id = $2 AND until > $3",
+    )
+    .bind(room_id)
+    .bind(UuidText(user_id))
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("reading the new member's mute")?;
     tx.commit().await.context("committing a member add")?;
     Ok(Member {
         user_id,
         username: username.to_owned(),
         joined_at: now,
+        role: RoomRole::Member,
+        muted_until,
     })
 }
 
@@ -250,17 +291,22 @@ pub struct Removal {
 }
 
 /// Removes a member in one transaction: when the owner (`owner`) leaves, the longest-standing
-/// member becomes owner; when the last member leaves, the room is deleted with it. `None` when
-/// `user_id` was not a member.
+/// member becomes owner; when the last member leaves, the room is deleted with it. A removal
+/// by someone else is recorded in the audit log (`audit`) in the same transaction. `None`
+/// when `user_id` was not a member.
 pub async fn remove_member(
     pool: &AnyPool,
     room_id: i64,
     owner: Option<Uuid>,
     user_id: Uuid,
+    audit: Option<&NewEntry<'_>>,
 ) -> anyhow::Result<Option<Removal>> {
     let mut tx = pool.begin().await.context("starting a member removal")?;
     if !remove(&mut tx, room_id, user_id).await? {
         return Ok(None);
+    }
+    if let Some(entry) = audit {
+        super::audit::append(&mut tx, entry, store_kit::now_ms()).await?;
     }
     let mut removal = Removal {
         new_owner: None,

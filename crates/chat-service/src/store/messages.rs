@@ -12,7 +12,9 @@ use sqlx::AnyPool;
 use store_kit::{Engine, ResultExt, UuidText, placeholder_list, placeholder_rows};
 use uuid::Uuid;
 
+use super::audit::NewEntry;
 use super::mentions::{self, Mentioned, Mentions};
+use super::moderation::Hidden;
 use super::uploads;
 use crate::domain::{ClientMsgId, MessageContent};
 
@@ -64,6 +66,9 @@ pub struct Message {
     /// The files it carries, filled in by [`super::uploads::attach_to`] where clients see
     /// the message.
     pub attachments: Vec<super::uploads::Upload>,
+    /// Why the reader does not see it, set where a reader's view is made
+    /// (`ops::messages::as_clients_see`).
+    pub hidden: Option<Hidden>,
 }
 
 /// The quote of the message a reply answers, as that message is now (the client's shape).
@@ -110,6 +115,7 @@ impl From<MessageRow> for Message {
             mentions: Mentions::users_of(r.mention_ids.as_deref()),
             mentions_room: r.mentions_room != 0,
             attachments: Vec::new(),
+            hidden: None,
         }
     }
 }
@@ -185,6 +191,7 @@ impl NewRow<'_> {
             mentions: m.mentions.users.clone(),
             mentions_room: m.mentions.room,
             attachments: Vec::new(),
+            hidden: None,
         }
     }
 }
@@ -646,11 +653,32 @@ pub enum Change<'a> {
 }
 
 /// Applies one change to a live message in its own transaction, with the room's next
-/// revision: the revision is taken first (the room row's lock orders the room's changes, as
-/// for sends), then the message row changes. `None` when the message is gone or already
-/// deleted; the rollback then gives the revision back.
+/// revision (see [`change_in`]), and records it in the audit log (`audit`, a moderator's
+/// deletion) in the same transaction. `None` when the message is gone or already deleted;
+/// the rollback then gives the revision back.
 pub async fn change(
     pool: &AnyPool,
+    message: &Message,
+    change: Change<'_>,
+    now: i64,
+    audit: Option<&NewEntry<'_>>,
+) -> anyhow::Result<Option<Message>> {
+    let mut tx = pool.begin().await.context("starting a change")?;
+    let Some(changed) = change_in(&mut tx, message, change, now).await? else {
+        return Ok(None);
+    };
+    if let Some(entry) = audit {
+        super::audit::append(&mut tx, entry, now).await?;
+    }
+    tx.commit().await.context("committing a change")?;
+    Ok(Some(changed))
+}
+
+/// Applies one change to a live message inside `tx`: the revision is taken first (the room
+/// row's lock orders the room's changes, as for sends), then the message row changes. `None`
+/// when the message is gone or already deleted (the caller rolls back).
+pub async fn change_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     message: &Message,
     change: Change<'_>,
     now: i64,
@@ -676,8 +704,7 @@ pub async fn change(
             &none,
         ),
     };
-    let mut tx = pool.begin().await.context("starting a change")?;
-    let Some(rev) = next_rev(&mut tx, message.room_id).await? else {
+    let Some(rev) = next_rev(tx, message.room_id).await? else {
         return Ok(None);
     };
     let row: Option<MessageRow> = sqlx::query_as(update)
@@ -687,16 +714,16 @@ pub async fn change(
         .bind(now)
         .bind(mentioned.column())
         .bind(i64::from(mentioned.room))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .context("changing a message")?;
     let Some(row) = row else {
         return Ok(None);
     };
     // Whom it mentions is what its text says now: nobody once deleted.
-    mentions::remove(&mut tx, message.id).await?;
+    mentions::remove(tx, message.id).await?;
     mentions::insert(
-        &mut tx,
+        tx,
         &[Mentioned {
             message_id: message.id,
             room_id: message.room_id,
@@ -710,12 +737,11 @@ pub async fn change(
         // being served now, and the sweeper reclaims the storage.
         sqlx::query("DELETE FROM reactions WHERE message_id = $1")
             .bind(message.id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .context("deleting a message's reactions")?;
-        uploads::delete_for_message(&mut tx, message.id, now).await?;
+        uploads::delete_for_message(tx, message.id, now).await?;
     }
-    tx.commit().await.context("committing a change")?;
     Ok(Some(Message::from(row)))
 }
 
@@ -807,30 +833,49 @@ pub async fn attach_replies(pool: &AnyPool, messages: &mut [Message]) -> anyhow:
 }
 
 /// The newest messages (before message id `before`, when given) that mention `user_id` in
-/// rooms they can read now, newest first, at most `limit`, and whether more follow.
+/// rooms they can read now, by none of `hidden_authors`, newest first, at most `limit`, and
+/// whether more follow.
 pub async fn mentioning(
     pool: &AnyPool,
     user_id: Uuid,
     before: Option<i64>,
     limit: i64,
+    hidden_authors: &[Uuid],
 ) -> anyhow::Result<(Vec<Message>, bool)> {
-    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM messages WHERE id IN (
+    // Only numbered placeholders are formatted into the statement; every value is bound.
+    let hidden = if hidden_authors.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "AND NOT EXISTS (SELECT 1 FROM messages a WHERE a.id = n.message_id AND a.user_id IN ({}))",
+            placeholder_list(4, hidden_authors.len())
+        )
+    };
+    let sql = format!(
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE id IN (
              SELECT n.message_id FROM mentions n JOIN rooms r ON r.id = n.room_id
-             WHERE n.user_id = $1 AND n.message_id < $2
+             WHERE n.user_id = $1 AND n.message_id < $2 {}
                AND (r.is_general = 1 OR EXISTS (
                     SELECT 1 FROM room_members x WHERE x.room_id = n.room_id AND x.user_id = $1))
              ORDER BY n.message_id DESC LIMIT $3)
          ORDER BY id DESC"
-    ))
-    .bind(UuidText(user_id))
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit + 1)
-    .fetch_all(pool)
-    .await
-    .context("reading a user's mentions")?;
+        ),
+        hidden
+    );
+    let mut query = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql))
+        .bind(UuidText(user_id))
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit + 1);
+    for author in hidden_authors {
+        query = query.bind(UuidText(*author));
+    }
+    let rows: Vec<MessageRow> = query
+        .fetch_all(pool)
+        .await
+        .context("reading a user's mentions")?;
     let has_more = rows.len() as i64 > limit;
     let mut messages = convert(rows);
     messages.truncate(usize::try_from(limit).unwrap_or(0));

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::members;
 use crate::domain::RoomName;
+use crate::domain::moderation::RoomRole;
 
 /// The columns of a [`RoomRow`], in one place for every statement that reads rooms.
 macro_rules! columns {
@@ -47,7 +48,7 @@ impl RoomKind {
         }
     }
 
-    fn parse(raw: &str) -> Self {
+    pub(crate) fn parse(raw: &str) -> Self {
         match raw {
             "general" => RoomKind::General,
             "direct" => RoomKind::Direct,
@@ -102,6 +103,11 @@ pub struct RoomSummary {
     pub mention_count: i64,
     /// The other member of a direct room (the user themself in their notes).
     pub peer: Option<Peer>,
+    /// The user's role in the room (`None` in `general`).
+    pub role: Option<RoomRole>,
+    /// Whether the user moderates the room (set by `ops::moderation`, which knows whether
+    /// they are staff).
+    pub can_moderate: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +129,7 @@ struct SummaryRow {
     mention_count: i64,
     peer_user_id: Option<UuidText>,
     peer_username: Option<String>,
+    my_role: Option<String>,
 }
 
 /// The other member `p` of a direct room `r` as user `$1` sees it (themself, in their notes).
@@ -218,7 +225,8 @@ pub async fn list_for_user(
                       AND n.seq > COALESCE(
                           (SELECT k.last_read_seq FROM read_markers k WHERE k.room_id = r.id AND k.user_id = $1), 0)
                     LIMIT 1000) AS mentioned) AS mention_count,
-                p.user_id AS peer_user_id, p.username_snapshot AS peer_username
+                p.user_id AS peer_user_id, p.username_snapshot AS peer_username,
+                (SELECT h.role FROM room_members h WHERE h.room_id = r.id AND h.user_id = $1) AS my_role
          FROM rooms r ",
         peer_join!(),
         "
@@ -242,6 +250,8 @@ pub async fn list_for_user(
             unread_count: r.unread_count,
             mention_count: r.mention_count,
             peer: peer(r.peer_user_id, r.peer_username),
+            role: r.my_role.as_deref().map(RoomRole::from_stored),
+            can_moderate: false,
         })
         .collect())
 }
@@ -310,17 +320,32 @@ pub async fn with_membership(
     room_id: i64,
     user_id: Uuid,
 ) -> anyhow::Result<Option<(Room, bool)>> {
+    Ok(membership(pool, room_id, user_id)
+        .await?
+        .map(|(room, role)| {
+            let member = room.is_general || role.is_some();
+            (room, member)
+        }))
+}
+
+/// A room and the role `user_id` has in it: `None` when they have no member row (never in
+/// `general`, which has none).
+pub async fn membership(
+    pool: &AnyPool,
+    room_id: i64,
+    user_id: Uuid,
+) -> anyhow::Result<Option<(Room, Option<RoomRole>)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
         room: RoomRow,
-        is_member: i64,
+        member_role: Option<String>,
     }
     let row: Option<Row> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
         ",
-                (SELECT COUNT(*) FROM room_members m WHERE m.room_id = r.id AND m.user_id = $2) AS is_member
+                (SELECT m.role FROM room_members m WHERE m.room_id = r.id AND m.user_id = $2) AS member_role
          FROM rooms r WHERE r.id = $1"
     ))
     .bind(room_id)
@@ -329,31 +354,69 @@ pub async fn with_membership(
     .await
     .context("reading a room")?;
     Ok(row.map(|row| {
-        let room = Room::from(row.room);
-        let member = room.is_general || row.is_member > 0;
-        (room, member)
+        (
+            Room::from(row.room),
+            row.member_role.as_deref().map(RoomRole::from_stored),
+        )
     }))
 }
 
-/// Which of the `(room, user)` pairs may post: the room exists and is general or the user is
-/// a member. Two statements whatever the number of pairs (a relay's batch of sends).
+/// Why a `(room, user)` pair may not post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostRefusal {
+    /// No such room, or the user is not a member (the same answer: no existence leak).
+    NotMember,
+    /// Muted in the room until this time (Unix ms).
+    Muted(i64),
+    /// A direct room one of whose two people blocked the other.
+    Blocked,
+}
+
+/// What [`may_post`] found for each pair: those that may post, and why the others may not.
+#[derive(Debug, Default)]
+pub struct PostRights {
+    allowed: std::collections::HashSet<(i64, Uuid)>,
+    muted: std::collections::HashMap<(i64, Uuid), i64>,
+    blocked: std::collections::HashSet<(i64, Uuid)>,
+}
+
+impl PostRights {
+    pub fn check(&self, pair: (i64, Uuid)) -> Result<(), PostRefusal> {
+        if !self.allowed.contains(&pair) {
+            return Err(PostRefusal::NotMember);
+        }
+        if self.blocked.contains(&pair) {
+            return Err(PostRefusal::Blocked);
+        }
+        match self.muted.get(&pair) {
+            Some(until) => Err(PostRefusal::Muted(*until)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Which of the `(room, user)` pairs may post at `now`: the room exists and is general or the
+/// user is a member, the user is not muted there, and in a direct room neither person blocked
+/// the other. Three statements whatever the number of pairs (a relay's batch of sends): the
+/// rooms, the memberships, and the mutes and blocks of the members found.
 pub async fn may_post(
     pool: &AnyPool,
     pairs: &[(i64, Uuid)],
-) -> anyhow::Result<std::collections::HashSet<(i64, Uuid)>> {
-    let mut allowed = std::collections::HashSet::new();
+    now: i64,
+) -> anyhow::Result<PostRights> {
+    let mut rights = PostRights::default();
     if pairs.is_empty() {
-        return Ok(allowed);
+        return Ok(rights);
     }
     let mut rooms: Vec<i64> = pairs.iter().map(|(r, _)| *r).collect();
     rooms.sort_unstable();
     rooms.dedup();
     // Only numbered placeholders are formatted into these statements; every value is bound.
     let sql = format!(
-        "SELECT id, is_general FROM rooms WHERE id IN ({})",
+        "SELECT id, is_general, kind FROM rooms WHERE id IN ({})",
         placeholder_list(1, rooms.len())
     );
-    let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, (i64, i64, String)>(sqlx::AssertSqlSafe(sql));
     for room in &rooms {
         query = query.bind(*room);
     }
@@ -363,19 +426,24 @@ pub async fn may_post(
         .context("reading rooms for a batch")?;
     let general: std::collections::HashSet<i64> = found
         .iter()
-        .filter(|(_, g)| *g != 0)
-        .map(|(id, _)| *id)
+        .filter(|(_, g, _)| *g != 0)
+        .map(|(id, _, _)| *id)
         .collect();
     let private: std::collections::HashSet<i64> = found
         .iter()
-        .filter(|(_, g)| *g == 0)
-        .map(|(id, _)| *id)
+        .filter(|(_, g, _)| *g == 0)
+        .map(|(id, _, _)| *id)
+        .collect();
+    let direct: std::collections::HashSet<i64> = found
+        .iter()
+        .filter(|(_, _, kind)| RoomKind::parse(kind) == RoomKind::Direct)
+        .map(|(id, _, _)| *id)
         .collect();
     let mut asked: Vec<(i64, Uuid)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for pair in pairs {
         if general.contains(&pair.0) {
-            allowed.insert(*pair);
+            rights.allowed.insert(*pair);
         } else if private.contains(&pair.0) && seen.insert(*pair) {
             asked.push(*pair);
         }
@@ -395,10 +463,74 @@ pub async fn may_post(
             .await
             .context("reading memberships for a batch")?
         {
-            allowed.insert((room, user.0));
+            rights.allowed.insert((room, user.0));
         }
     }
-    Ok(allowed)
+    refusals(pool, &mut rights, &direct, now).await?;
+    Ok(rights)
+}
+
+/// The mutes in force and the blocks of the pairs allowed so far, in one statement joined
+/// to the pairs as `VALUES` lists (room_mutes is usually empty; blocks are looked up only for
+/// direct rooms, each by its other member).
+async fn refusals(
+    pool: &AnyPool,
+    rights: &mut PostRights,
+    direct: &std::collections::HashSet<i64>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut allowed: Vec<(i64, Uuid)> = rights.allowed.iter().copied().collect();
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    allowed.sort_unstable();
+    let in_direct: Vec<(i64, Uuid)> = allowed
+        .iter()
+        .filter(|(room, _)| direct.contains(room))
+        .copied()
+        .collect();
+    let n = allowed.len();
+    let d = in_direct.len();
+    // Only numbered placeholders are formatted into this statement; every value is bound.
+    // `$1` is now; then the pairs, then the direct pairs twice (one list a way of blocking).
+    let mut sql = format!(
+        "SELECT k.column1, k.column2, u.until FROM (VALUES {}) AS k
+         JOIN room_mutes u ON u.room_id = k.column1 AND u.user_id = k.column2
+         WHERE u.until > $1",
+        placeholder_rows(2, n, 2)
+    );
+    if d > 0 {
+        sql.push_str(&format!(
+            "
+         UNION ALL
+         SELECT k.column1, k.column2, CAST(0 AS BIGINT) FROM (VALUES {}) AS k
+         JOIN room_members p ON p.room_id = k.column1 AND p.user_id <> k.column2
+         JOIN blocks b ON b.blocker_id = p.user_id AND b.blocked_id = k.column2
+         UNION ALL
+         SELECT k.column1, k.column2, CAST(0 AS BIGINT) FROM (VALUES {}) AS k
+         JOIN room_members p ON p.room_id = k.column1 AND p.user_id <> k.column2
+         JOIN blocks b ON b.blocker_id = k.column2 AND b.blocked_id = p.user_id",
+            placeholder_rows(2 + 2 * n, d, 2),
+            placeholder_rows(2 + 2 * n + 2 * d, d, 2)
+        ));
+    }
+    let mut query = sqlx::query_as::<_, (i64, UuidText, i64)>(sqlx::AssertSqlSafe(sql)).bind(now);
+    for (room, user) in allowed.iter().chain(&in_direct).chain(&in_direct) {
+        query = query.bind(*room).bind(UuidText(*user));
+    }
+    let rows = query
+        .fetch_all(pool)
+        .await
+        .context("reading mutes and blocks for a batch")?;
+    for (room, user, until) in rows {
+        // A mute's end is after now; a block's row says 0.
+        if until > now {
+            rights.muted.insert((room, user.0), until);
+        } else {
+            rights.blocked.insert((room, user.0));
+        }
+    }
+    Ok(())
 }
 
 pub async fn member_count(pool: &AnyPool, room_id: i64) -> anyhow::Result<i64> {

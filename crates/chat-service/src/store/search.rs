@@ -8,6 +8,7 @@ use anyhow::Context;
 use store_kit::{Database, Engine};
 use uuid::Uuid;
 
+use super::{Binds, Value};
 use crate::domain::search::{RoomFilter, SearchQuery, Term};
 
 /// The order of the hits.
@@ -33,6 +34,8 @@ pub struct After {
 #[derive(Debug, Clone)]
 pub struct Search<'a> {
     pub caller: Uuid,
+    /// Authors whose messages the caller does not see: never found.
+    pub hidden_authors: &'a [Uuid],
     pub query: &'a SearchQuery,
     /// Only this room (the caller may read it: checked before).
     pub room_id: Option<i64>,
@@ -48,29 +51,6 @@ pub struct Search<'a> {
 pub struct Found {
     pub id: i64,
     pub score: f64,
-}
-
-/// A value bound to a numbered placeholder.
-enum Value {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-/// A statement's bound values, in placeholder order.
-#[derive(Default)]
-struct Binds(Vec<Value>);
-
-impl Binds {
-    /// Binds `value` and answers its placeholder.
-    fn push(&mut self, value: Value) -> String {
-        self.0.push(value);
-        format!("${}", self.0.len())
-    }
-
-    fn text(&mut self, value: impl Into<String>) -> String {
-        self.push(Value::Text(value.into()))
-    }
 }
 
 /// The messages the caller can read now that match, in the sort's order, at most `limit`.
@@ -163,6 +143,14 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
             ),
         });
     }
+    if !search.hidden_authors.is_empty() {
+        let authors: Vec<String> = search
+            .hidden_authors
+            .iter()
+            .map(|a| binds.text(a.to_string()))
+            .collect();
+        conditions.push(format!("m.user_id NOT IN ({})", authors.join(", ")));
+    }
     if q.has_file {
         conditions.push(
             "EXISTS (SELECT 1 FROM uploads u WHERE u.message_id = m.id AND u.deleted_at IS NULL)"
@@ -212,14 +200,8 @@ pub async fn find(db: &Database, search: &Search<'_>) -> anyhow::Result<Vec<Foun
     // Not a prepared statement: PostgreSQL then plans each search with its words, whose
     // frequencies decide the plan (a generic plan, made after a few runs of a cached
     // statement, would read every match of a common word).
-    let mut query = sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(sql)).persistent(false);
-    for value in binds.0 {
-        query = match value {
-            Value::Int(v) => query.bind(v),
-            Value::Float(v) => query.bind(v),
-            Value::Text(v) => query.bind(v),
-        };
-    }
+    let query =
+        binds.bind_all(sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(sql)).persistent(false));
     let mut tx = db.pool.begin().await.context("starting a search")?;
     if db.engine == Engine::Postgres {
         // A search over many matches is costed past `jit_above_cost`, and compiling it takes

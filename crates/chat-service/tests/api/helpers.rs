@@ -208,3 +208,104 @@ pub(crate) async fn team(stack: &ChatStack) -> (User, User, User, i64) {
     stack.add_member_ok(&alice, room, &carol).await;
     (alice, bob, carol, room)
 }
+
+/// auth-service's user event for `user` at `version` (posted as auth-service does, with its
+/// key): their instance role and suspension.
+pub(crate) async fn moderation_event(
+    stack: &ChatStack,
+    user: &User,
+    version: i64,
+    state: Value,
+) -> Response {
+    let mut event = serde_json::json!({
+        "id": version, "userId": user.id, "kind": "moderation", "role": "user",
+        "suspended": false, "suspendedUntil": null, "hideMessages": false, "version": version
+    });
+    for (key, value) in state.as_object().unwrap() {
+        event[key] = value.clone();
+    }
+    stack
+        .client
+        .post(stack.url("/internal/user-events"))
+        .header("x-internal-api-key", AUTH_KEY)
+        .json(&serde_json::json!({ "events": [event] }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Makes `user` an instance `role` (`moderator` or `admin`) as auth-service would tell
+/// chat-service.
+pub(crate) async fn make_staff(stack: &ChatStack, user: &User, role: &str) {
+    let res = moderation_event(stack, user, 1, serde_json::json!({ "role": role })).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+/// chat-service's own audit log, newest first.
+pub(crate) async fn chat_audit(stack: &ChatStack) -> Vec<wire::moderation::AuditEntry> {
+    chat_service::store::audit::page(
+        &stack.chat_state.db.pool,
+        &chat_service::store::audit::Filter::default(),
+        None,
+        1000,
+    )
+    .await
+    .unwrap()
+}
+
+/// The actions of an audit log, oldest first.
+pub(crate) fn actions(entries: &[wire::moderation::AuditEntry]) -> Vec<&str> {
+    entries.iter().rev().map(|e| e.action.as_str()).collect()
+}
+
+/// The next frame of type `kind` on a socket, whatever comes before it.
+pub(crate) async fn frame_of(ws: &mut test_stack::Ws, kind: &str) -> Value {
+    loop {
+        let frame = ws.recv().await;
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
+
+/// Waits up to two seconds for the relay stand-in to have been handed a frame that `wanted`
+/// accepts (publishes go out in the background).
+pub(crate) async fn delivered(app: &TestApp, wanted: impl Fn(&ServerFrame) -> bool) {
+    for _ in 0..40 {
+        let published = app.published(0).await;
+        if published
+            .iter()
+            .flat_map(|p| &p.deliveries)
+            .any(|d| wanted(&d.payload))
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no such frame was published: {:?}", app.published(0).await);
+}
+
+/// A GET of `path` as `user`, checked to be a 200: its JSON body.
+pub(crate) async fn get_ok(stack: &ChatStack, user: &User, path: &str) -> Value {
+    let res = stack.get(user, path).await;
+    assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+    res.json().await.unwrap()
+}
+
+/// `by` mutes `target` in `room` for `seconds`.
+pub(crate) async fn mute(
+    stack: &ChatStack,
+    by: &User,
+    room: i64,
+    target: uuid::Uuid,
+    seconds: i64,
+) -> Response {
+    let path = format!("/rooms/{room}/mutes/{target}");
+    stack
+        .put(
+            by,
+            &path,
+            &serde_json::json!({ "durationSeconds": seconds }),
+        )
+        .await
+}

@@ -51,9 +51,12 @@ async fn internal_endpoints_need_the_key(engine: Engine) {
             .await
             .unwrap();
         assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
-        // Only a relay's key opens these: chat-service's own key (which relays accept) and
-        // auth-service's are not keys here.
-        for key in [CHAT_KEY, AUTH_KEY] {
+        // Only a relay's key opens these: chat-service's own key (which relays accept) is no
+        // key here; auth-service's is (for its user events), but not for these.
+        for (key, status, code) in [
+            (CHAT_KEY, StatusCode::UNAUTHORIZED, "invalid_internal_key"),
+            (AUTH_KEY, StatusCode::FORBIDDEN, "forbidden_internal_caller"),
+        ] {
             let res = app
                 .client
                 .post(app.url(path))
@@ -62,7 +65,7 @@ async fn internal_endpoints_need_the_key(engine: Engine) {
                 .send()
                 .await
                 .unwrap();
-            assert_problem(res, StatusCode::UNAUTHORIZED, "invalid_internal_key").await;
+            assert_problem(res, status, code).await;
         }
     }
 }

@@ -5,7 +5,9 @@
 
 mod helpers;
 
+mod admin;
 mod batching;
+mod blocks;
 mod changes;
 mod concurrency;
 mod digest;
@@ -16,9 +18,11 @@ mod limits;
 mod members;
 mod mentions;
 mod messages;
+mod moderation;
 mod push;
 mod reactions;
 mod receipts;
 mod replies;
+mod reports;
 mod rooms;
 mod search;

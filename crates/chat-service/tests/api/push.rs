@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use test_stack::{ChatStack, Options, spawn_stack_with};
 use test_support::{Engine, both_engines};
 
-use crate::helpers::{TestApp, User, assert_problem, spawn_app_with, team};
+use crate::helpers::{TestApp, User, assert_problem, get_ok, spawn_app_with, team};
 
 /// The push service stand-in, stopped when dropped.
 struct PushService {
@@ -139,13 +139,6 @@ async fn put(stack: &ChatStack, user: &User, path: &str, body: &Value) -> reqwes
         .send()
         .await
         .unwrap()
-}
-
-/// A GET that must answer 200: its JSON body.
-async fn get_ok(stack: &ChatStack, user: &User, path: &str) -> Value {
-    let res = stack.get(user, path).await;
-    assert_eq!(res.status(), StatusCode::OK, "GET {path}");
-    res.json().await.unwrap()
 }
 
 /// A PUT that must answer 200: its JSON body.

@@ -64,3 +64,18 @@ pub(crate) async fn get_as(http: &reqwest::Client, url: &str, token: &str) -> se
     assert_eq!(res.status(), 200, "{url}");
     res.json().await.unwrap()
 }
+
+/// Registers `name` (`name@example.com`, password `password123`): the access token.
+pub(crate) async fn register(http: &reqwest::Client, base: &str, name: &str) -> String {
+    let res = http
+        .post(format!("{base}/auth/register"))
+        .json(&serde_json::json!({
+            "username": name, "email": format!("{name}@example.com"), "password": "password123"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "register {name}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    body["accessToken"].as_str().unwrap().to_owned()
+}

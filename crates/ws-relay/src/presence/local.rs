@@ -148,7 +148,7 @@ impl Local {
             return;
         };
         match redis
-            .heartbeat(self.expiry, &self.announced, self.resync)
+            .heartbeat(self.expiry, &self.announced, self.hub.len(), self.resync)
             .await
         {
             Ok(changes) => {

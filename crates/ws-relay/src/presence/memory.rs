@@ -50,6 +50,11 @@ impl MemoryStore {
         changes
     }
 
+    /// The users online (every one of them is on this relay).
+    pub(super) fn online(&self) -> u64 {
+        self.lock().online.len() as u64
+    }
+
     pub(super) fn snapshot(&self, users: &[Uuid]) -> Vec<PresenceView> {
         let state = self.lock();
         users

@@ -133,6 +133,20 @@ impl Presence {
         self.store.snapshot(users).await
     }
 
+    /// The instance's figures for `GET /internal/stats`: sockets on every live relay and
+    /// users online. With Redis, other relays' socket counts are those of their last
+    /// heartbeat (`RELAY_PRESENCE_HEARTBEAT_SECS` old at most); alone, both are exact.
+    pub(crate) async fn stats(&self) -> Result<wire::RelayStats, Unavailable> {
+        let (connections, online_users) = match &*self.store {
+            Store::Memory(m) => (self.hub.len() as u64, m.online()),
+            Store::Redis(r) => r.stats().await?,
+        };
+        Ok(wire::RelayStats {
+            connections,
+            online_users,
+        })
+    }
+
     /// `watchPresence`: replaces the connection's watch list and answers `presenceList` (or
     /// an error) with the frame's `id`; changes that come meanwhile follow the answer.
     pub(crate) async fn watch(&self, conn: &Connection, users: Vec<Uuid>, id: Option<&FrameId>) {

@@ -4,7 +4,9 @@
 //! - `relays`: sorted set, relay instance → its last heartbeat (Redis time, Unix ms);
 //! - `on:{instance}`: set, the users online on that relay;
 //! - `user:{userId}`: set, the relays the user is online on — online while it is not empty;
-//! - `seen`: hash, user → when they last went offline (Unix ms).
+//! - `seen`: hash, user → when they last went offline (Unix ms);
+//! - `conns`: hash, relay instance → its number of sockets at its last heartbeat (for the
+//!   instance figures of `GET /internal/stats`).
 //!
 //! Every change runs in a Lua script, so a transition (the first relay added to a user's set,
 //! the last one removed) is seen by exactly one caller, which publishes it. Each heartbeat
@@ -81,13 +83,16 @@ return out
 "#
 );
 
-/// `ARGV[3]`: the expiry (ms). Renews this relay's record and sweeps the dead ones; the
-/// answer starts with `1` when this relay's record was not there (first beat, or swept).
+/// `ARGV[3]`: the expiry (ms), `ARGV[4]`: this relay's number of sockets. Renews this
+/// relay's record and sweeps the dead ones; the answer starts with `1` when this relay's
+/// record was not there (first beat, or swept).
 const HEARTBEAT: &str = concat!(
     prelude!(),
     r#"
 local relays = prefix .. ':presence:relays'
+local conns = prefix .. ':presence:conns'
 local fresh = redis.call('ZADD', relays, now, relay)
+redis.call('HSET', conns, relay, ARGV[4])
 local horizon = string.format('%.0f', tonumber(now) - tonumber(ARGV[3]))
 for _, dead in ipairs(redis.call('ZRANGEBYSCORE', relays, '-inf', '(' .. horizon)) do
   local last = redis.call('ZSCORE', relays, dead)
@@ -95,6 +100,7 @@ for _, dead in ipairs(redis.call('ZRANGEBYSCORE', relays, '-inf', '(' .. horizon
   for _, user in ipairs(redis.call('SMEMBERS', on_key(dead))) do down(dead, user, last) end
   redis.call('DEL', on_key(dead))
   redis.call('ZREM', relays, dead)
+  redis.call('HDEL', conns, dead)
 end
 table.insert(out, 1, tostring(fresh))
 return out
@@ -112,6 +118,23 @@ end
 return out
 "#;
 
+/// The sockets of every live relay (as of their last heartbeats) and the users online on any
+/// of them (a union: a user on two relays counts once).
+const STATS: &str = r#"
+local prefix = ARGV[1]
+local relays = redis.call('ZRANGE', prefix .. ':presence:relays', 0, -1)
+local sockets = 0
+local sets = {}
+for _, r in ipairs(relays) do
+  sockets = sockets + (tonumber(redis.call('HGET', prefix .. ':presence:conns', r)) or 0)
+  sets[#sets + 1] = prefix .. ':presence:on:' .. r
+end
+local online = 0
+if #sets > 0 then online = redis.call('SUNIONSTORE', prefix .. ':presence:stats-tmp', unpack(sets)) end
+redis.call('DEL', prefix .. ':presence:stats-tmp')
+return {tostring(sockets), tostring(online)}
+"#;
+
 /// A call to Redis that takes longer than this fails (and is retried at the next heartbeat).
 const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -126,6 +149,7 @@ pub(super) struct RedisStore {
     replace: Script,
     heartbeat: Script,
     snapshot: Script,
+    stats: Script,
 }
 
 impl RedisStore {
@@ -142,6 +166,7 @@ impl RedisStore {
             replace: Script::new(REPLACE),
             heartbeat: Script::new(HEARTBEAT),
             snapshot: Script::new(SNAPSHOT),
+            stats: Script::new(STATS),
         })
     }
 
@@ -192,12 +217,17 @@ impl RedisStore {
         &self,
         expiry: Duration,
         announced: &HashSet<Uuid>,
+        sockets: usize,
         resync: bool,
     ) -> Result<Vec<PresenceView>, Unavailable> {
         use std::sync::atomic::Ordering;
         let expiry_ms = expiry.as_millis().to_string();
+        let sockets = sockets.to_string();
         let answer = self
-            .run(&self.heartbeat, &[self.instance.as_str(), &expiry_ms])
+            .run(
+                &self.heartbeat,
+                &[self.instance.as_str(), &expiry_ms, &sockets],
+            )
             .await?;
         let fresh = answer.first().is_some_and(|f| f == "1");
         let mut changes = transitions(answer.get(1..).unwrap_or_default());
@@ -231,6 +261,13 @@ impl RedisStore {
                 view(*user, online, pair[1].parse().ok())
             })
             .collect())
+    }
+
+    /// (sockets on every live relay, users online on any).
+    pub(super) async fn stats(&self) -> Result<(u64, u64), Unavailable> {
+        let answer = self.run(&self.stats, &[]).await?;
+        let figure = |i: usize| answer.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok((figure(0), figure(1)))
     }
 }
 

@@ -64,14 +64,35 @@ pub(crate) async fn presence(
 ) -> Result<HttpResponse, Problem> {
     let users = wire::protocol::parse_presence_query(&query.user_ids)
         .map_err(|message| Problem::validation(vec![FieldError::new("userIds", message)]))?;
-    let list = relay.presence().snapshot(&users).await.map_err(|err| {
-        tracing::warn!(error = %err, "GET /internal/presence: cannot read presence");
-        Problem::unavailable(
-            "presence_unavailable",
-            "presence cannot be read right now; retry shortly",
-        )
-    })?;
+    let list = relay
+        .presence()
+        .snapshot(&users)
+        .await
+        .map_err(|err| presence_unavailable("GET /internal/presence", &err))?;
     Ok(HttpResponse::Ok().json(list))
+}
+
+/// `GET /internal/stats`: sockets on every live relay and users online, for chat-service's
+/// `GET /admin/stats`.
+pub(crate) async fn stats(
+    _caller: FromChat,
+    relay: web::Data<Relay>,
+) -> Result<HttpResponse, Problem> {
+    let stats = relay
+        .presence()
+        .stats()
+        .await
+        .map_err(|err| presence_unavailable("GET /internal/stats", &err))?;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+/// The store (Redis) could not be read: logged, and a 503 the caller may retry.
+fn presence_unavailable(route: &str, err: &crate::presence::Unavailable) -> Problem {
+    tracing::warn!(error = %err, "{route}: cannot read presence");
+    Problem::unavailable(
+        "presence_unavailable",
+        "presence cannot be read right now; retry shortly",
+    )
 }
 
 fn gone(id: &str) -> Problem {

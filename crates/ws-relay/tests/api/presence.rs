@@ -326,3 +326,62 @@ async fn get_presence_without_a_relay_is_unavailable() {
     let res = get_presence(&stack, &alice, &[alice.id.to_string()]).await;
     assert_problem(res, StatusCode::SERVICE_UNAVAILABLE, "relay_unavailable").await;
 }
+
+/// `GET /internal/stats` of a relay, as chat-service asks it: (connections, onlineUsers).
+async fn relay_stats(stack: &Stack, node: &RelayNode) -> (u64, u64) {
+    let res = stack
+        .internal(node, reqwest::Method::GET, "/internal/stats", None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    (
+        body["connections"].as_u64().unwrap(),
+        body["onlineUsers"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_sockets_and_users_of_a_lone_relay() {
+    let stack = spawn_stack_with(grace(Duration::from_millis(100))).await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    assert_eq!(relay_stats(&stack, &stack.relay).await, (0, 0));
+    let _a1 = stack.connect(&alice).await;
+    let _a2 = stack.connect(&alice).await;
+    let b = stack.connect(&bob).await;
+    eventually("three sockets, two users", || async {
+        relay_stats(&stack, &stack.relay).await == (3, 2)
+    })
+    .await;
+    drop(b);
+    eventually("Bob's socket gone and his grace over", || async {
+        relay_stats(&stack, &stack.relay).await == (2, 1)
+    })
+    .await;
+    // Only chat-service's key reads it.
+    let res = reqwest::Client::new()
+        .get(format!("{}/internal/stats", stack.relay.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_add_up_every_relay_over_redis() {
+    let options =
+        Options::new(Engine::Sqlite).relay(|s| s.presence.heartbeat = Duration::from_millis(200));
+    let (stack, b_node) = two_relays(options).await;
+    let alice = stack.signup("alice").await;
+    let bob = stack.signup("bob").await;
+    let _a = stack.connect_to(&stack.relay, &alice).await;
+    let _a2 = stack.connect_to(&b_node, &alice).await;
+    let _b = stack.connect_to(&b_node, &bob).await;
+    // Either relay answers for both: Alice on two relays counts once.
+    for node in [&stack.relay, &b_node] {
+        eventually("three sockets on two relays, two users", || async {
+            relay_stats(&stack, node).await == (3, 2)
+        })
+        .await;
+    }
+}
