@@ -296,8 +296,11 @@ describe('Moderation in a real browser', { timeout: 10 * 60_000, skip: env.admin
     // Cy's open page: her socket closes, her session is gone, she is on the log-in page.
     await C.page.waitForURL(/\/login/, { timeout: 20_000 });
     await C.page.getByRole('heading', { name: 'Log in' }).waitFor();
-    const ended = await C.page.getByTestId('session-ended').count();
-    console.log(`suspended page: ${ended ? `said why: ${await C.page.getByTestId('session-ended').textContent()}` : 'logged out without a reason'}`);
+    // auth-service refuses the refresh with `account_suspended`: the page says why.
+    const ended = C.page.getByTestId('session-ended');
+    await ended.filter({ hasText: /^You were logged out\. This account is suspended until / }).waitFor();
+    assert.match(await ended.textContent(), new RegExp(`Reason: ${SUSPEND_REASON}$`));
+    await screenshot(C.page, 'suspended-logged-out');
     await C.page.getByLabel('E-mail', { exact: true }).fill(cy.email);
     await C.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await C.page.getByRole('button', { name: 'Log in', exact: true }).click();
@@ -320,7 +323,7 @@ describe('Moderation in a real browser', { timeout: 10 * 60_000, skip: env.admin
     await screenshot(B.page, 'suspended-hidden-dark');
   });
 
-  step('the audit log lists every action, filters by action, and pages on', async () => {
+  step('the audit log lists every action, filters by action and by who did it', async () => {
     const { page } = A;
     await page.goto('/admin?tab=audit');
     const entries = page.getByTestId('audit-entry');
@@ -355,7 +358,10 @@ describe('Moderation in a real browser', { timeout: 10 * 60_000, skip: env.admin
     await page.getByRole('dialog', { name: `Lift the suspension of ${cy.username}?` }).getByRole('button', { name: 'Unsuspend' }).click();
     await page.locator(`[data-testid="admin-user"][data-username="${cy.username}"][data-status="active"]`).waitFor();
     await C.page.getByRole('button', { name: 'Log in', exact: true }).click();
-    await C.page.getByRole('heading', { name: `Welcome, ${cy.username}` }).waitFor();
+    // Back where the suspension found her.
+    await C.page.waitForURL(/\/chat\/general$/);
+    await waitConnected(C.page);
+    await composer(C.page).waitFor();
   });
 
   step('no page error and no dialog opened by a script on any side', async () => {
