@@ -7,6 +7,7 @@ import { messageOf } from '../api/errors';
 import type { AuditEntry } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 import { FormError } from '../components/Field';
+import { AdminTable } from './AdminTable';
 import { usePaged } from '../components/usePaged';
 import { formatFull, formatTime } from '../lib/format';
 import { AUDIT_ACTIONS, auditActionLabel, auditDetails } from '../lib/moderation';
@@ -85,65 +86,46 @@ export function AuditTab() {
         )}
       </form>
       <FormError message={actorError ?? list.error} />
-      {list.items && list.items.length === 0 && <p className="muted">Nothing recorded{action || actor ? ' that matches' : ' yet'}.</p>}
-      {list.items && list.items.length > 0 && (
-        <div className="table-wrap">
-          <table className="admin-table audit-table">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">What</th>
-                <th scope="col">Whom</th>
-                <th scope="col">Details</th>
-                <th scope="col">From</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.items.map((e) => {
-                const details = auditDetails(e);
-                return (
-                  <tr key={e.id} data-testid="audit-entry" data-action={e.action}>
-                    <td title={formatFull(e.at)}>{formatTime(e.at)}</td>
-                    <td>
-                      {e.actor.id ? (
-                        <button type="button" className="link-button" onClick={() => byActor(e)} title={`Only what ${e.actor.name} did`}>
-                          {e.actor.name}
-                        </button>
-                      ) : (
-                        <span className="muted">{e.actor.name}</span>
-                      )}
-                    </td>
-                    <td>{auditActionLabel(e.action)}</td>
-                    <td>{e.target?.name ?? <span className="muted">—</span>}</td>
-                    <td className="small">
-                      {details && <div>{details}</div>}
-                      {e.reason && <div>“{e.reason}”</div>}
-                      {(e.roomId !== null || e.messageId !== null) && (
-                        <div className="muted">
-                          {e.roomId !== null ? `room ${e.roomId}` : ''}
-                          {e.roomId !== null && e.messageId !== null ? ', ' : ''}
-                          {e.messageId !== null ? `message ${e.messageId}` : ''}
-                        </div>
-                      )}
-                    </td>
-                    <td className="small muted">
-                      {e.ip ?? '—'}
-                      <div>{e.source}</div>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {list.loading && <p className="muted small">Loading…</p>}
-      {list.hasMore && !list.loading && (
-        <button type="button" className="button button-small" onClick={list.more}>
-          Load more
-        </button>
-      )}
+      <AdminTable
+        list={list}
+        empty={`Nothing recorded${action || actor ? ' that matches' : ' yet'}.`}
+        heads={['When', 'Who', 'What', 'Whom', 'Details', 'From']}
+        className="audit-table"
+        row={(e) => {
+          const details = auditDetails(e);
+          return (
+            <tr key={e.id} data-testid="audit-entry" data-action={e.action}>
+              <td title={formatFull(e.at)}>{formatTime(e.at)}</td>
+              <td>
+                {e.actor.id ? (
+                  <button type="button" className="link-button" onClick={() => byActor(e)} title={`Only what ${e.actor.name} did`}>
+                    {e.actor.name}
+                  </button>
+                ) : (
+                  <span className="muted">{e.actor.name}</span>
+                )}
+              </td>
+              <td>{auditActionLabel(e.action)}</td>
+              <td>{e.target?.name ?? <span className="muted">—</span>}</td>
+              <td className="small">
+                {details && <div>{details}</div>}
+                {e.reason && <div>“{e.reason}”</div>}
+                {(e.roomId !== null || e.messageId !== null) && (
+                  <div className="muted">
+                    {e.roomId !== null ? `room ${e.roomId}` : ''}
+                    {e.roomId !== null && e.messageId !== null ? ', ' : ''}
+                    {e.messageId !== null ? `message ${e.messageId}` : ''}
+                  </div>
+                )}
+              </td>
+              <td className="small muted">
+                {e.ip ?? '—'}
+                <div>{e.source}</div>
+              </td>
+            </tr>
+          );
+        }}
+      />
     </section>
   );
 }

@@ -10,6 +10,7 @@ import { messageOf } from '../api/errors';
 import type { Report, ResolveReport, User } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 import { FormError } from '../components/Field';
+import { PagedFooter } from '../components/PagedFooter';
 import { usePaged } from '../components/usePaged';
 import { SuspendDialog } from '../dialogs/SuspendDialog';
 import { formatFull, formatTime } from '../lib/format';
@@ -68,12 +69,7 @@ export function ReportsTab({ me, roomId }: { me: User; roomId?: number }) {
           <ReportCard key={r.id} report={r} admin={isAdmin(me.role)} onResolved={resolved} />
         ))}
       </ul>
-      {list.loading && <p className="muted small">Loading…</p>}
-      {list.hasMore && !list.loading && (
-        <button type="button" className="button button-small" onClick={list.more}>
-          Load more
-        </button>
-      )}
+      <PagedFooter list={list} />
     </section>
   );
 }

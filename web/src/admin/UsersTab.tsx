@@ -7,6 +7,7 @@ import type { AdminUser, InstanceRole, User } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormError } from '../components/Field';
+import { AdminTable } from './AdminTable';
 import { useDebounced, usePaged } from '../components/usePaged';
 import { SuspendDialog } from '../dialogs/SuspendDialog';
 import { formatFull, formatTime } from '../lib/format';
@@ -18,6 +19,7 @@ type Pending =
   | { kind: 'lift'; user: AdminUser };
 
 const ROLES: InstanceRole[] = ['user', 'moderator', 'admin'];
+const USER_HEADS = ['User', 'Role', 'Status', 'Joined', 'Last seen'];
 
 export function UsersTab({ me }: { me: User }) {
   const { api } = useAuth();
@@ -72,89 +74,69 @@ export function UsersTab({ me }: { me: User }) {
         </label>
       </div>
       <FormError message={list.error} />
-      {list.items && list.items.length === 0 && <p className="muted">Nobody matches.</p>}
-      {list.items && list.items.length > 0 && (
-        <div className="table-wrap">
-          <table className="admin-table">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Joined</th>
-                <th scope="col">Last seen</th>
-                {admin && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {list.items.map((u) => (
-                <tr key={u.id} data-testid="admin-user" data-username={u.username} data-status={u.status} data-role={u.role}>
-                  <td>
-                    <strong>{u.username}</strong>
-                    {u.id === me.id && <span className="muted"> (you)</span>}
-                    <div className="muted small">{u.email}</div>
-                  </td>
-                  <td>
-                    <span className={`role-badge role-${u.role}`}>{ROLE_LABELS[u.role] ?? u.role}</span>
-                  </td>
-                  <td>
-                    {u.status === 'suspended' && u.suspension ? (
-                      <>
-                        <span className="status-badge status-suspended">Suspended</span>
-                        <div className="small">
-                          {untilWords(u.suspension.until)}
-                          {u.suspension.hideMessages ? ', messages hidden' : ''}
-                        </div>
-                        <div className="muted small" title={`Since ${formatFull(u.suspension.since)}`}>
-                          “{u.suspension.reason}”
-                        </div>
-                      </>
+      <AdminTable
+        list={list}
+        empty="Nobody matches."
+        heads={admin ? [...USER_HEADS, 'Actions'] : USER_HEADS}
+        row={(u) => (
+          <tr key={u.id} data-testid="admin-user" data-username={u.username} data-status={u.status} data-role={u.role}>
+            <td>
+              <strong>{u.username}</strong>
+              {u.id === me.id && <span className="muted"> (you)</span>}
+              <div className="muted small">{u.email}</div>
+            </td>
+            <td>
+              <span className={`role-badge role-${u.role}`}>{ROLE_LABELS[u.role] ?? u.role}</span>
+            </td>
+            <td>
+              {u.status === 'suspended' && u.suspension ? (
+                <>
+                  <span className="status-badge status-suspended">Suspended</span>
+                  <div className="small">
+                    {untilWords(u.suspension.until)}
+                    {u.suspension.hideMessages ? ', messages hidden' : ''}
+                  </div>
+                  <div className="muted small" title={`Since ${formatFull(u.suspension.since)}`}>
+                    “{u.suspension.reason}”
+                  </div>
+                </>
+              ) : (
+                <span className="status-badge status-active">Active</span>
+              )}
+            </td>
+            <td title={formatFull(u.createdAt)}>{formatTime(u.createdAt)}</td>
+            <td title={formatFull(u.lastSeenAt)}>{u.lastSeenAt ? formatTime(u.lastSeenAt) : <span className="muted">never</span>}</td>
+            {admin && (
+              <td className="admin-actions">
+                {u.id !== me.id && (
+                  <>
+                    <select
+                      aria-label={`Role of ${u.username}`}
+                      value={u.role}
+                      onChange={(e) => setPending({ kind: 'role', user: u, role: e.target.value as InstanceRole })}
+                    >
+                      {ROLES.map((r) => (
+                        <option key={r} value={r}>
+                          {ROLE_LABELS[r]}
+                        </option>
+                      ))}
+                    </select>
+                    {u.status === 'suspended' ? (
+                      <button type="button" className="button button-small" onClick={() => setPending({ kind: 'lift', user: u })} aria-label={`Lift the suspension of ${u.username}`}>
+                        Unsuspend
+                      </button>
                     ) : (
-                      <span className="status-badge status-active">Active</span>
+                      <button type="button" className="button button-small button-danger" onClick={() => setPending({ kind: 'suspend', user: u })} aria-label={`Suspend ${u.username}`}>
+                        Suspend…
+                      </button>
                     )}
-                  </td>
-                  <td title={formatFull(u.createdAt)}>{formatTime(u.createdAt)}</td>
-                  <td title={formatFull(u.lastSeenAt)}>{u.lastSeenAt ? formatTime(u.lastSeenAt) : <span className="muted">never</span>}</td>
-                  {admin && (
-                    <td className="admin-actions">
-                      {u.id !== me.id && (
-                        <>
-                          <select
-                            aria-label={`Role of ${u.username}`}
-                            value={u.role}
-                            onChange={(e) => setPending({ kind: 'role', user: u, role: e.target.value as InstanceRole })}
-                          >
-                            {ROLES.map((r) => (
-                              <option key={r} value={r}>
-                                {ROLE_LABELS[r]}
-                              </option>
-                            ))}
-                          </select>
-                          {u.status === 'suspended' ? (
-                            <button type="button" className="button button-small" onClick={() => setPending({ kind: 'lift', user: u })} aria-label={`Lift the suspension of ${u.username}`}>
-                              Unsuspend
-                            </button>
-                          ) : (
-                            <button type="button" className="button button-small button-danger" onClick={() => setPending({ kind: 'suspend', user: u })} aria-label={`Suspend ${u.username}`}>
-                              Suspend…
-                            </button>
-                          )}
-                        </>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {list.loading && <p className="muted small">Loading…</p>}
-      {list.hasMore && !list.loading && (
-        <button type="button" className="button button-small" onClick={list.more}>
-          Load more
-        </button>
-      )}
+                  </>
+                )}
+              </td>
+            )}
+          </tr>
+        )}
+      />
 
       {pending?.kind === 'role' && (
         <ConfirmDialog

@@ -148,41 +148,14 @@ export function MessageItem({
   }
 
   const author = own ? `${m.username} (you)` : authorMenu ?? m.username;
-  if (hidden) {
-    return (
-      <li
-        className={`msg msg-hidden${highlighted ? ' msg-highlight' : ''}`}
-        data-seq={m.seq}
-        data-highlighted={highlighted ? 'true' : undefined}
-        data-own="false"
-        data-hidden={hidden}
-        data-testid="message"
-      >
-        <span className="avatar" style={{ ['--hue' as string]: hueOf(m.userId) }} aria-hidden="true">
-          {initials(m.username)}
-        </span>
-        <div className="msg-body">
-          <div className="msg-bubble">
-            <div className="msg-meta">
-              <span className="msg-author">{author}</span>
-              <time dateTime={m.createdAt} title={formatFull(m.createdAt)} className="msg-time">
-                {formatTime(m.createdAt)}
-              </time>
-            </div>
-            <p className="msg-text msg-text-hidden" data-testid="message-hidden">
-              {HIDDEN_TEXT[hidden]}
-            </p>
-          </div>
-        </div>
-      </li>
-    );
-  }
-
-  const mentioned = mentionsUser(m, meId);
+  // Nothing of a deleted or hidden message but who wrote it and when.
+  const gone = m.deleted || !!hidden;
+  const mentioned = !gone && mentionsUser(m, meId);
   return (
     <li
-      className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}${highlighted ? ' msg-highlight' : ''}${mentioned ? ' msg-mentioned' : ''}`}
+      className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}${hidden ? ' msg-hidden' : ''}${highlighted ? ' msg-highlight' : ''}${mentioned ? ' msg-mentioned' : ''}`}
       data-seq={m.seq}
+      data-hidden={hidden}
       data-highlighted={highlighted ? 'true' : undefined}
       data-mentioned={mentioned ? 'true' : undefined}
       data-own={own ? 'true' : 'false'}
@@ -199,14 +172,18 @@ export function MessageItem({
             <time dateTime={m.createdAt} title={formatFull(m.createdAt)} className="msg-time">
               {formatTime(m.createdAt)}
             </time>
-            {m.editedAt && !m.deleted && (
+            {m.editedAt && !gone && (
               <span className="msg-edited" title={`Edited ${formatFull(m.editedAt)}`}>
                 (edited)
               </span>
             )}
           </div>
-          {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} original={replyOriginal} onJump={onJump} hidden={quoteHidden} />}
-          {m.deleted ? (
+          {m.replyTo && !gone && <ReplyQuote reply={m.replyTo} original={replyOriginal} onJump={onJump} hidden={quoteHidden} />}
+          {hidden ? (
+            <p className="msg-text msg-text-hidden" data-testid="message-hidden">
+              {HIDDEN_TEXT[hidden]}
+            </p>
+          ) : m.deleted ? (
             <p className="msg-text msg-text-deleted" data-testid="message-deleted">
               {m.deletedByModerator ? 'This message was deleted by a moderator.' : 'This message was deleted.'}
             </p>
@@ -240,13 +217,13 @@ export function MessageItem({
               </p>
             )
           )}
-          {!m.deleted && m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} />}
+          {!gone && m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} />}
           {error && (
             <p className="field-error" role="alert">
               {error}
             </p>
           )}
-          {!m.deleted && !editing && (
+          {!gone && !editing && (
             <div className="msg-actions">
               {confirming ? (
                 <span role="group" aria-label="Confirm deletion">
@@ -316,13 +293,13 @@ export function MessageItem({
             </div>
           )}
         </div>
-        {!m.deleted && (
+        {!gone && (
           <Reactions message={m} meId={meId} mine={myReactions} onReact={onReact} onAdd={openPicker} picking={picking} />
         )}
-        {!m.deleted && picking && (
+        {!gone && picking && (
           <ReactionPicker message={m} meId={meId} mine={myReactions} onReact={onReact} onClose={closePicker} />
         )}
-        {!m.deleted && reactionError && (
+        {!gone && reactionError && (
           <p className="field-error reaction-error" role="alert">
             {reactionError}
           </p>

@@ -1,9 +1,10 @@
 // "Are you sure?" as a modal dialog: what will happen, a button that does it (showing why it
 // failed, if it does) and Cancel.
 
-import { useState, type ReactNode } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { messageOf } from '../api/errors';
 import { Dialog } from './Dialog';
+import { DialogButtons } from './DialogButtons';
 import { FormError } from './Field';
 
 interface Props {
@@ -20,7 +21,8 @@ export function ConfirmDialog({ title, children, confirm, danger, onConfirm, onC
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  async function run() {
+  async function run(e: FormEvent) {
+    e.preventDefault();
     setBusy(true);
     setError(null);
     try {
@@ -33,17 +35,12 @@ export function ConfirmDialog({ title, children, confirm, danger, onConfirm, onC
   }
 
   return (
-    <Dialog title={title} onClose={onClose} initialFocus=".confirm-cancel">
-      {children}
-      <FormError message={error} />
-      <div className="dialog-actions">
-        <button type="button" className="button confirm-cancel" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className={danger ? 'button button-danger' : 'button button-primary'} onClick={() => void run()} disabled={busy}>
-          {confirm}
-        </button>
-      </div>
+    <Dialog title={title} onClose={onClose} initialFocus=".dialog-cancel">
+      <form onSubmit={(e) => void run(e)}>
+        {children}
+        <FormError message={error} />
+        <DialogButtons onCancel={onClose} label={confirm} busy={busy} danger={danger} />
+      </form>
     </Dialog>
   );
 }

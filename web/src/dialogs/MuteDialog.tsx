@@ -5,6 +5,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { messageOf } from '../api/errors';
 import { useAuth } from '../auth/AuthProvider';
 import { Dialog } from '../components/Dialog';
+import { DialogButtons } from '../components/DialogButtons';
 import { FormError } from '../components/Field';
 import { MUTE_DURATIONS } from '../lib/moderation';
 import { reasonError } from '../lib/validate';
@@ -64,14 +65,7 @@ export function MuteDialog({ roomId, roomName, user, onClose, onMuted }: Props) 
           <input id={`${id}-reason`} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
         </div>
         <FormError message={error} />
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-danger" disabled={busy}>
-            Mute
-          </button>
-        </div>
+        <DialogButtons onCancel={onClose} label="Mute" busy={busy} danger />
       </form>
     </Dialog>
   );

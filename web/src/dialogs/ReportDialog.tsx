@@ -6,6 +6,7 @@ import { ApiError, messageOf } from '../api/errors';
 import type { Message } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 import { Dialog } from '../components/Dialog';
+import { DialogButtons } from '../components/DialogButtons';
 import { FormError } from '../components/Field';
 import { useChatStore } from '../state/ChatProvider';
 import { reportReasonError } from '../lib/validate';
@@ -72,14 +73,7 @@ export function ReportDialog({ message, onClose }: { message: Message; onClose: 
           )}
         </div>
         <FormError message={formError} />
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? 'Sending…' : 'Send report'}
-          </button>
-        </div>
+        <DialogButtons onCancel={onClose} label={busy ? 'Sending…' : 'Send report'} busy={busy} />
       </form>
     </Dialog>
   );

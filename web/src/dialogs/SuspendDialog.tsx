@@ -5,6 +5,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { messageOf } from '../api/errors';
 import { Dialog } from '../components/Dialog';
+import { DialogButtons } from '../components/DialogButtons';
 import { FormError } from '../components/Field';
 import { SUSPEND_DURATIONS } from '../lib/moderation';
 import { reasonError } from '../lib/validate';
@@ -89,14 +90,7 @@ export function SuspendDialog({ username, reasonRequired, reasonLabel, maxReason
           Hide their messages from everyone but moderators while suspended
         </label>
         <FormError message={error} />
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-danger" disabled={busy}>
-            {busy ? 'Suspending…' : 'Suspend'}
-          </button>
-        </div>
+        <DialogButtons onCancel={onClose} label={busy ? 'Suspending…' : 'Suspend'} busy={busy} danger />
       </form>
     </Dialog>
   );
