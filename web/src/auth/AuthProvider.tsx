@@ -1,7 +1,8 @@
 // Session state for the whole app: the signed-in user (or null), the API client, and the
 // silent refresh on page load that turns the HttpOnly refresh cookie into an access token.
-// With every new token the profile (`GET /users/me`) is read again for the user's instance
-// role, so a role granted or taken back shows within a token's lifetime.
+// Every new token comes with the user's instance role (read again from `GET /users/me` when
+// an older server leaves it out), so a role granted or taken back shows within a token's
+// lifetime.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiClient, browserLock } from '../api/client';
@@ -40,11 +41,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
           setUserState((prev) => (prev && prev.id === s.user.id ? { ...prev, ...s.user } : s.user));
           setEndedBecause(null);
           setStatus('signedIn');
-          // The login answer may not carry the role: read the profile for it.
-          api
-            .me()
-            .then((me) => setUserState((prev) => (prev && prev.id === me.id ? { ...prev, ...me } : prev)))
-            .catch(() => undefined);
+          if (s.user.role === undefined) {
+            api
+              .me()
+              .then((me) => setUserState((prev) => (prev && prev.id === me.id ? { ...prev, ...me } : prev)))
+              .catch(() => undefined);
+          }
         } else {
           setUserState(null);
           setEndedBecause(api.endReason?.userMessage ?? null);
