@@ -2,16 +2,19 @@
 // provider (oidc-provider, started by scripts/e2e-web.sh beside the server) and its own login
 // page. Alice has no account: her first sign-in creates one. Bob already has one with the
 // same e-mail: the app asks for his password before linking, refuses a wrong one, then signs
-// him in; his next sign-in goes straight in. Carol's domain is not allowed: she is told so.
+// him in; his next sign-in goes straight in. Erin's account has two-factor authentication on:
+// the link asks for her code too. Carol's domain is not allowed: she is told so.
 
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
+import * as OTPAuth from 'otpauth';
 import { api, launch, newUserContext, screenshot } from './browser.mjs';
 import { PASSWORD, stepper } from './steps.mjs';
 
 // The provider's fixed accounts (scripts/test-peers/oidc_provider.mjs).
 const alice = { login: 'alice', username: 'alice', email: 'alice@example.com' };
 const bob = { login: 'bob', username: 'bob', email: 'bob@example.com' };
+const erin = { login: 'erin', username: 'erin', email: 'erin@example.com' };
 
 let browser;
 const step = stepper();
@@ -84,6 +87,35 @@ describe('single sign-on through a real OpenID Connect provider', () => {
     const { page, context } = await newUserContext(browser);
     await signInWithProvider(page, bob.login);
     await page.getByRole('heading', { name: `Welcome, ${bob.username}` }).waitFor();
+    await context.close();
+  });
+
+  step('an account with two-factor on is linked only with its code too', async () => {
+    const reg = await api('/auth/register', {
+      method: 'POST',
+      body: { username: erin.username, email: erin.email, password: PASSWORD },
+    });
+    assert.equal(reg.status, 201, reg.text);
+    const token = reg.json.accessToken;
+    const enrol = await api('/auth/mfa/totp/enrol', { method: 'POST', token, body: { password: PASSWORD } });
+    assert.equal(enrol.status, 200, enrol.text);
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(enrol.json.secret), algorithm: 'SHA1', digits: 6, period: 30 });
+    const confirm = await api('/auth/mfa/totp/confirm', { method: 'POST', token, body: { code: totp.generate() } });
+    assert.equal(confirm.status, 200, confirm.text);
+
+    const { page, context } = await newUserContext(browser);
+    await signInWithProvider(page, erin.login);
+    await page.getByRole('heading', { name: 'Link your sign-in' }).waitFor();
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Link and log in' }).click();
+    // The server asks for the code: the form grows a field for it.
+    const code = page.getByLabel('Code from your authenticator app, or a recovery code', { exact: true });
+    await code.waitFor();
+    await screenshot(page, 'sso-link-code');
+    // The code that turned it on was used; the next step's is accepted.
+    await code.fill(totp.generate({ timestamp: Date.now() + 30_000 }));
+    await page.getByRole('button', { name: 'Link and log in' }).click();
+    await page.getByRole('heading', { name: `Welcome, ${erin.username}` }).waitFor();
     await context.close();
   });
 

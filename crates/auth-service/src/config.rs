@@ -72,6 +72,65 @@ pub struct Settings {
     pub rate_limit_max_keys: usize,
     /// Single sign-on with OpenID Connect; `None` (no `OIDC_ISSUER`) turns it off.
     pub oidc: Option<OidcSettings>,
+    /// The second factor (TOTP).
+    pub mfa: MfaSettings,
+}
+
+/// The second factor: TOTP secrets' encryption key, the name authenticator apps show, and
+/// the log-in challenge's limits.
+#[derive(Clone)]
+pub struct MfaSettings {
+    /// `TOTP_ENCRYPTION_KEY` (base64 of 32 bytes): what the TOTP secrets' AES-256-GCM key is
+    /// derived from. `None`: a key made on first start and kept in the database
+    /// (`instance_secrets`; docs/decisions.md, "Second factor").
+    pub encryption_key: Option<[u8; 32]>,
+    /// `TOTP_ISSUER`: the name authenticator apps list the account under.
+    pub issuer: String,
+    /// `MFA_CHALLENGE_TTL_SECS`: how long a log-in challenge waits for its code.
+    pub challenge_ttl: Duration,
+    /// `MFA_CHALLENGE_MAX_ATTEMPTS`: wrong codes a challenge survives before it dies.
+    pub challenge_attempts: u32,
+}
+
+impl std::fmt::Debug for MfaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaSettings")
+            .field("encryption_key", &self.encryption_key.map(|_| "<redacted>"))
+            .field("issuer", &self.issuer)
+            .field("challenge_ttl", &self.challenge_ttl)
+            .field("challenge_attempts", &self.challenge_attempts)
+            .finish()
+    }
+}
+
+impl MfaSettings {
+    /// `TOTP_ENCRYPTION_KEY`: 32 bytes in base64 (standard, or URL-safe without padding).
+    fn parse_key(raw: &str) -> Result<[u8; 32], ConfigError> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let invalid = || {
+            ConfigError::new(
+                "TOTP_ENCRYPTION_KEY",
+                "must be 32 bytes in base64 (`openssl rand -base64 32`)",
+            )
+        };
+        let bytes = STANDARD
+            .decode(raw.trim())
+            .or_else(|_| URL_SAFE_NO_PAD.decode(raw.trim()))
+            .map_err(|_| invalid())?;
+        <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| invalid())
+    }
+
+    fn read_env(d: MfaSettings) -> Result<Self, ConfigError> {
+        Ok(Self {
+            encryption_key: var("TOTP_ENCRYPTION_KEY")
+                .map(|raw| Self::parse_key(&raw))
+                .transpose()?,
+            issuer: var("TOTP_ISSUER").unwrap_or(d.issuer),
+            challenge_ttl: secs_var("MFA_CHALLENGE_TTL_SECS", d.challenge_ttl)?,
+            challenge_attempts: parse_var("MFA_CHALLENGE_MAX_ATTEMPTS", d.challenge_attempts)?,
+        })
+    }
 }
 
 /// Single sign-on with an OpenID Connect provider (docs/deploy.md, "Single sign-on").
@@ -274,6 +333,12 @@ impl Settings {
             },
             rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
             oidc: None,
+            mfa: MfaSettings {
+                encryption_key: None,
+                issuer: "Cloud Chat".to_owned(),
+                challenge_ttl: Duration::from_secs(300),
+                challenge_attempts: 5,
+            },
         }
     }
 
@@ -373,6 +438,7 @@ impl Settings {
                 )?,
             },
             rate_limit_max_keys: parse_var("RATE_LIMIT_MAX_KEYS", d.rate_limit_max_keys)?,
+            mfa: MfaSettings::read_env(d.mfa)?,
         })
     }
 
@@ -389,6 +455,18 @@ impl Settings {
         }
         if let Some(oidc) = &self.oidc {
             oidc.validate(self.env, &self.public_url)?;
+        }
+        if self.mfa.challenge_attempts == 0 {
+            return Err(ConfigError::new(
+                "MFA_CHALLENGE_MAX_ATTEMPTS",
+                "must be at least 1",
+            ));
+        }
+        if self.mfa.challenge_ttl.is_zero() {
+            return Err(ConfigError::new(
+                "MFA_CHALLENGE_TTL_SECS",
+                "must be at least 1",
+            ));
         }
         if self.user_events_poll.is_zero() {
             return Err(ConfigError::new(
@@ -430,7 +508,7 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use super::{AppEnv, OidcSettings};
+    use super::{AppEnv, MfaSettings, OidcSettings};
 
     fn oidc() -> OidcSettings {
         OidcSettings {
@@ -475,6 +553,27 @@ mod tests {
         let mut local = oidc();
         local.issuer = "http://127.0.0.1:9000".into();
         assert!(local.validate(AppEnv::Production, public).is_ok());
+    }
+
+    #[test]
+    fn the_totp_key_is_32_bytes_of_base64() {
+        use base64::Engine as _;
+        let key = [7u8; 32];
+        let standard = base64::engine::general_purpose::STANDARD.encode(key);
+        let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key);
+        assert_eq!(MfaSettings::parse_key(&standard).unwrap(), key);
+        assert_eq!(
+            MfaSettings::parse_key(&format!(" {url_safe}\n")).unwrap(),
+            key
+        );
+        let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+        for bad in [short.as_str(), "not base64!", "change-me"] {
+            let err = MfaSettings::parse_key(bad).unwrap_err();
+            assert!(
+                format!("{err}").contains("TOTP_ENCRYPTION_KEY"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

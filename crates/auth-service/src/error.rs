@@ -56,6 +56,29 @@ pub enum ApiError {
     /// Suspending an admin (revoke the role first).
     #[error("target is an admin")]
     TargetIsAdmin,
+    /// Enrolling while the second factor is on.
+    #[error("mfa already enabled")]
+    MfaAlreadyEnabled,
+    /// Disabling the second factor, or new recovery codes, while it is off.
+    #[error("mfa not enabled")]
+    MfaNotEnabled,
+    /// Confirming with no pending enrolment.
+    #[error("mfa not enrolled")]
+    MfaNotEnrolled,
+    /// The password was right and the account has TOTP on: a challenge for the code
+    /// (`POST /auth/login/mfa`). No session yet.
+    #[error("mfa required")]
+    MfaRequired { challenge: String, expires_at: i64 },
+    /// A wrong, malformed or already used code. 401 on the log-in paths (no session), 403
+    /// for a signed-in caller (a 401 would make clients refresh their token and retry).
+    #[error("invalid mfa code")]
+    InvalidMfaCode { signed_in: bool },
+    /// The account has TOTP on and no code came.
+    #[error("mfa code required")]
+    MfaCodeRequired { signed_in: bool },
+    /// A log-in challenge unknown, spent, expired or dead after too many wrong codes.
+    #[error("invalid mfa challenge")]
+    InvalidMfaChallenge,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -143,9 +166,56 @@ impl ApiError {
                 "target_is_admin",
                 "admins cannot be suspended; revoke the role first",
             ),
+            ApiError::MfaAlreadyEnabled => Problem::conflict(
+                "mfa_already_enabled",
+                "two-factor authentication is already on; turn it off first",
+            ),
+            ApiError::MfaNotEnabled => {
+                Problem::conflict("mfa_not_enabled", "two-factor authentication is off")
+            }
+            ApiError::MfaNotEnrolled => Problem::conflict(
+                "mfa_not_enrolled",
+                "no two-factor enrolment is waiting for a code; enrol first",
+            ),
+            ApiError::MfaRequired {
+                challenge,
+                expires_at,
+            } => Problem::unauthorized(
+                "mfa_required",
+                "the password is right; send a code from the authenticator app (or a recovery code) to POST /auth/login/mfa with this challenge",
+            )
+            .with_extension("challenge", serde_json::json!(challenge))
+            .with_extension(
+                "expiresAt",
+                serde_json::json!(store_kit::rfc3339(*expires_at)),
+            ),
+            ApiError::InvalidMfaCode { signed_in } => mfa_problem(
+                *signed_in,
+                "invalid_mfa_code",
+                "the code is wrong, expired or already used",
+            ),
+            ApiError::MfaCodeRequired { signed_in } => mfa_problem(
+                *signed_in,
+                "mfa_code_required",
+                "this account has two-factor authentication on: send a code from the authenticator app (or a recovery code)",
+            ),
+            ApiError::InvalidMfaChallenge => Problem::unauthorized(
+                "invalid_mfa_challenge",
+                "the sign-in expired, was used, or had too many wrong codes; log in again",
+            ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }
     }
+}
+
+/// A second-factor refusal: 401 on the log-in paths, 403 for a signed-in caller.
+fn mfa_problem(signed_in: bool, code: &'static str, detail: &'static str) -> Problem {
+    let problem = if signed_in {
+        Problem::forbidden(code, detail)
+    } else {
+        Problem::unauthorized(code, detail)
+    };
+    problem.with_errors(vec![FieldError::new("code", "is wrong or missing")])
 }
 
 service_kit::problem_response_error!(ApiError, ApiError::Unexpected);

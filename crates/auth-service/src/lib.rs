@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod login_throttle;
 pub mod mailer;
+pub mod mfa;
 pub mod oidc;
 pub mod openapi;
 pub mod ops;

@@ -3,7 +3,7 @@
 use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::routes::{admin, auth, jwks, oidc, sessions, users};
+use crate::routes::{admin, auth, jwks, mfa, oidc, sessions, users};
 
 /// A public profile.
 #[derive(ToSchema)]
@@ -18,7 +18,8 @@ pub struct PublicUserDoc {
     info(title = "Cloud Chat auth-service", description = "Accounts, sessions, signing keys, and instance roles and suspensions."),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all,
-        auth::forgot_password, auth::reset_password,
+        auth::forgot_password, auth::reset_password, auth::login_mfa,
+        mfa::enrol, mfa::confirm, mfa::disable, mfa::recovery_codes,
         oidc::status, oidc::start, oidc::callback, oidc::link,
         sessions::list, sessions::revoke,
         users::me, users::update_me, users::change_password, users::search, users::by_id,

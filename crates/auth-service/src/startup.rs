@@ -45,6 +45,8 @@ pub struct AppState {
     pub oidc: Option<Arc<crate::oidc::Provider>>,
     /// Wakes the user-event dispatcher after a role or suspension change.
     pub user_events: UserEvents,
+    /// The second factor: TOTP secrets' sealer and clock.
+    pub mfa: crate::mfa::Mfa,
 }
 
 pub struct Application {
@@ -125,6 +127,15 @@ impl Application {
             None => None,
         };
 
+        if settings.env.is_production() && settings.mfa.encryption_key.is_none() {
+            // Allowed (docs/decisions.md, "Second factor"), but then the key is in the same
+            // database, and its backups, as the secrets it protects.
+            tracing::warn!(
+                "TOTP_ENCRYPTION_KEY is not set: the TOTP secrets' key is kept in the database"
+            );
+        }
+        let mfa = crate::mfa::Mfa::load(&settings.mfa, &db.pool).await?;
+
         let state = web::Data::new(AppState {
             settings,
             db,
@@ -135,6 +146,7 @@ impl Application {
             dummy_hash,
             oidc,
             user_events: UserEvents::default(),
+            mfa,
         });
         let port = listener.local_addr()?.port();
         let readiness = Readiness(vec![database_check(state.db.clone())]);
@@ -278,8 +290,8 @@ async fn start_oidc(
 }
 
 /// Deletes expired refresh and reset tokens, revocations past the access-token lifetime and
-/// user events delivered more than `USER_EVENTS_RETENTION_SECS` ago and ended single sign-on
-/// requests, every ten minutes.
+/// user events delivered more than `USER_EVENTS_RETENTION_SECS` ago, ended single sign-on
+/// requests and expired log-in challenges, every ten minutes.
 fn spawn_sweeper(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -294,6 +306,9 @@ fn spawn_sweeper(state: web::Data<AppState>) {
             }
             if let Err(e) = crate::store::oidc::sweep(&state.db.pool, now).await {
                 tracing::warn!(error = %format!("{e:#}"), "single sign-on sweep failed");
+            }
+            if let Err(e) = crate::store::mfa::sweep(&state.db.pool, now).await {
+                tracing::warn!(error = %format!("{e:#}"), "log-in challenge sweep failed");
             }
             let retention =
                 i64::try_from(state.settings.user_events_retention.as_millis()).unwrap_or(i64::MAX);

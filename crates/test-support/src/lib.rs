@@ -42,6 +42,20 @@ impl Drop for TempDir {
     }
 }
 
+/// The python of the Python test peers (scripts/test-peers.txt): `TEST_PEERS_PYTHON`, else
+/// where scripts/test-peers.sh installs them. Panics when it is missing: tests that need a
+/// peer fail, never skip.
+pub fn test_peers_python() -> String {
+    let python = std::env::var("TEST_PEERS_PYTHON")
+        .unwrap_or_else(|_| "/var/tmp/cloudchat-tools/test-peers/bin/python".to_owned());
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "the Python test peers are not installed at {python}: run `bash scripts/test-peers.sh` \
+         (make test-rust does) or point TEST_PEERS_PYTHON at its python"
+    );
+    python
+}
+
 pub fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())

@@ -110,6 +110,52 @@ describe('ApiClient', () => {
     expect(e.fieldErrors).toEqual({ email: 'taken' });
   });
 
+  it('a log-in with two-factor on: mfa_required carries the challenge, and /auth/login/mfa signs in', async () => {
+    const { c, calls } = client((url) => {
+      if (url.endsWith('/auth/login'))
+        return json(401, { code: 'mfa_required', title: 'Unauthorized', challenge: 'CH', expiresAt: '2026-01-01T00:05:00Z' });
+      if (url.endsWith('/auth/login/mfa')) return json(200, login('M'));
+      return json(200, []);
+    });
+    const e = await c.login('a@x', 'pw').catch((x) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e.code).toBe('mfa_required');
+    expect(e.extensions.challenge).toBe('CH');
+    // A refused log-in is no session: nothing was refreshed or retried.
+    expect(c.token).toBeNull();
+    expect(calls).toHaveLength(1);
+    await c.loginMfa('CH', '123456');
+    expect(c.token).toBe('M');
+    expect(calls[1]).toMatchObject({ url: 'http://api/auth/login/mfa', credentials: 'include' });
+    expect(JSON.parse(calls[1].body!)).toEqual({ challenge: 'CH', code: '123456' });
+  });
+
+  it('sends the TOTP calls with their bodies, and the SSO link code only when given', async () => {
+    const { c, calls } = client((url) => {
+      if (url.endsWith('/auth/login')) return json(200, login('A'));
+      if (url.endsWith('/enrol')) return json(200, { secret: 'S', otpauthUri: 'otpauth://totp/x' });
+      if (url.endsWith('/confirm') || url.endsWith('/recovery-codes')) return json(200, { recoveryCodes: ['AAAAA-BBBBB'] });
+      if (url.endsWith('/auth/oidc/link')) return json(200, login('L'));
+      return json(204);
+    });
+    await c.login('a@x', 'pw');
+    expect(await c.enrolTotp('pw')).toEqual({ secret: 'S', otpauthUri: 'otpauth://totp/x' });
+    expect((await c.confirmTotp('123456')).recoveryCodes).toEqual(['AAAAA-BBBBB']);
+    await c.disableTotp('pw', '654321');
+    await c.newRecoveryCodes('pw', '111111');
+    await c.linkSso('T', 'pw');
+    await c.linkSso('T', 'pw', '222222');
+    const sent = calls.slice(1).map((x) => [x.url.replace('http://api', ''), JSON.parse(x.body!)]);
+    expect(sent).toEqual([
+      ['/auth/mfa/totp/enrol', { password: 'pw' }],
+      ['/auth/mfa/totp/confirm', { code: '123456' }],
+      ['/auth/mfa/totp', { password: 'pw', code: '654321' }],
+      ['/auth/mfa/recovery-codes', { password: 'pw', code: '111111' }],
+      ['/auth/oidc/link', { linkToken: 'T', password: 'pw' }],
+      ['/auth/oidc/link', { linkToken: 'T', password: 'pw', code: '222222' }],
+    ]);
+  });
+
   it('encodes query parameters', async () => {
     const { c, calls } = client(() => json(200, []));
     await c.searchUsers('a b&c');

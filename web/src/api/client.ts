@@ -40,6 +40,7 @@ import type {
   SearchQuery,
   Session,
   Ticket,
+  TotpEnrolment,
   Upload,
   User,
 } from './types';
@@ -272,10 +273,47 @@ export class ApiClient {
     return this.request<SsoStatus>('GET', '/auth/oidc', { auth: false });
   }
 
-  /** Links a single sign-on identity to the account with its e-mail (the account's password) and logs in. */
-  async linkSso(linkToken: string, password: string): Promise<LoginAnswer> {
+  /**
+   * Completes a log-in that answered `mfa_required` (an ApiError whose `extensions.challenge`
+   * is the challenge) with a code from the authenticator app or a recovery code.
+   */
+  async loginMfa(challenge: string, code: string): Promise<LoginAnswer> {
+    const a = await this.request<LoginAnswer>('POST', '/auth/login/mfa', {
+      body: { challenge, code },
+      auth: false,
+      cookies: true,
+    });
+    this.setSession(a);
+    return a;
+  }
+
+  /** Starts (or restarts) a TOTP enrolment: the secret to show, as a QR code and as text. */
+  enrolTotp(password: string): Promise<TotpEnrolment> {
+    return this.request('POST', '/auth/mfa/totp/enrol', { body: { password } });
+  }
+
+  /** Turns TOTP on with a code from the new secret: the ten recovery codes, shown once. */
+  confirmTotp(code: string): Promise<{ recoveryCodes: string[] }> {
+    return this.request('POST', '/auth/mfa/totp/confirm', { body: { code } });
+  }
+
+  /** Turns TOTP off (password and a code, or a recovery code). */
+  disableTotp(password: string, code: string): Promise<void> {
+    return this.request('DELETE', '/auth/mfa/totp', { body: { password, code } });
+  }
+
+  /** Ten new recovery codes; the old ones stop working. */
+  newRecoveryCodes(password: string, code: string): Promise<{ recoveryCodes: string[] }> {
+    return this.request('POST', '/auth/mfa/recovery-codes', { body: { password, code } });
+  }
+
+  /**
+   * Links a single sign-on identity to the account with its e-mail (the account's password,
+   * and its second factor's code when it has one) and logs in.
+   */
+  async linkSso(linkToken: string, password: string, code?: string): Promise<LoginAnswer> {
     const a = await this.request<LoginAnswer>('POST', '/auth/oidc/link', {
-      body: { linkToken, password },
+      body: code ? { linkToken, password, code } : { linkToken, password },
       auth: false,
       cookies: true,
     });
@@ -327,8 +365,10 @@ export class ApiClient {
     return this.request('PATCH', '/users/me', { body: patch });
   }
 
-  changePassword(currentPassword: string, newPassword: string): Promise<void> {
-    return this.request('POST', '/users/me/password', { body: { currentPassword, newPassword } });
+  /** `code`: the second factor's, when it is on. */
+  changePassword(currentPassword: string, newPassword: string, code?: string): Promise<void> {
+    const body = code ? { currentPassword, newPassword, code } : { currentPassword, newPassword };
+    return this.request('POST', '/users/me/password', { body });
   }
 
   async searchUsers(prefix: string, signal?: AbortSignal): Promise<PublicUser[]> {

@@ -68,7 +68,7 @@ describe('problem+json', () => {
     const problem = (status: number, body: Record<string, unknown>) =>
       errorFromResponse(new Response(JSON.stringify({ status, title: 'Forbidden', detail: 'server wording', ...body }), { status }));
     const suspended = await problem(403, { code: 'account_suspended', suspendedUntil: null, reason: 'spamming general' });
-    expect(suspended.extras).toEqual({ suspendedUntil: null, reason: 'spamming general' });
+    expect(suspended.extensions).toMatchObject({ suspendedUntil: null, reason: 'spamming general' });
     expect(suspended.userMessage).toBe('This account is suspended until further notice. Reason: spamming general');
     const until = await problem(403, { code: 'account_suspended', suspendedUntil: '2099-07-01T13:30:00Z', reason: 'cool off' });
     expect(until.userMessage).toMatch(/^This account is suspended until .*2099.*\. Reason: cool off$/);

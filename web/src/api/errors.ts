@@ -12,8 +12,8 @@ export class ApiError extends Error {
     readonly fieldErrors: Record<string, string> = {},
     /** Seconds from Retry-After, on 429. */
     readonly retryAfter?: number,
-    /** The problem's extension members (e.g. `until` of `muted`, `suspendedUntil` and `reason` of `account_suspended`). */
-    readonly extras: Record<string, unknown> = {},
+    /** The problem's other members (RFC 9457 extensions): `challenge` of `mfa_required`, `until` of `muted`, `suspendedUntil` and `reason` of `account_suspended`. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail || title || `Request failed (${status})`);
     this.name = 'ApiError';
@@ -40,7 +40,7 @@ export class ApiError extends Error {
 
   /** A string extension member, if the problem has one. */
   extra(name: string): string | undefined {
-    const v = this.extras[name];
+    const v = this.extensions[name];
     return typeof v === 'string' ? v : undefined;
   }
 }
@@ -51,6 +51,9 @@ const PLAIN_WORDS: Record<string, string> = {
   too_many_rooms: 'That person is already in as many rooms as one person may join. They need to leave a room first.',
   room_full: 'This room has as many members as a room may have. Remove someone before adding more.',
   too_many_reactions: 'This message has as many different reactions as it may have. Use one of those.',
+  invalid_mfa_code: 'That code is wrong or was already used. Enter the current code from your app, or a recovery code.',
+  mfa_code_required: 'Enter the code from your authenticator app, or a recovery code.',
+  invalid_mfa_challenge: 'This sign-in expired or had too many wrong codes. Log in again.',
   // moderation
   staff_required: 'Only moderators and administrators can do that.',
   admin_required: 'Only administrators can do that.',
@@ -65,8 +68,6 @@ const PLAIN_WORDS: Record<string, string> = {
   auth_unavailable: 'The account service is not answering right now. Try again in a moment.',
 };
 
-/** The problem members every problem has; the rest are extensions. */
-const PROBLEM_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'instance', 'code', 'errors', 'fields', 'invalidParams', 'invalid-params']);
 
 /**
  * Field errors may come as `[{field, message}]`, `[{name, reason}]`, `{field: "msg"}` or
@@ -118,7 +119,7 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
     typeof body.detail === 'string' ? body.detail : undefined,
     normalizeFieldErrors(body.errors ?? body.fields ?? body.invalidParams ?? body['invalid-params']),
     Number.isFinite(retry) && retry > 0 ? retry : undefined,
-    Object.fromEntries(Object.entries(body).filter(([k]) => !PROBLEM_MEMBERS.has(k))),
+    body,
   );
 }
 

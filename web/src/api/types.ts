@@ -11,6 +11,14 @@ export interface User {
   updatedAt?: string;
   /** From `GET /users/me` (a login answer may leave it out: read as `user`). */
   role?: InstanceRole;
+  /** Two-factor authentication (TOTP) is on: log-in asks for a code. */
+  mfaEnabled?: boolean;
+}
+
+/** A pending TOTP enrolment: the secret (base32) and the URI an authenticator app scans. */
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUri: string;
 }
 
 export interface PublicUser {

@@ -17,7 +17,10 @@ interface AuthValue {
   user: User | null;
   /** Why the server ended the last session, when it said (a suspension), for the log-in page. */
   endedBecause: string | null;
+  /** Throws ApiError `mfa_required` (with `extensions.challenge`) for an account with two-factor on. */
   login(email: string, password: string): Promise<void>;
+  /** Completes a log-in's second factor. */
+  loginMfa(challenge: string, code: string): Promise<void>;
   register(username: string, email: string, password: string): Promise<void>;
   logout(): Promise<void>;
   logoutAll(): Promise<void>;
@@ -85,6 +88,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       endedBecause,
       async login(email, password) {
         await api.login(email, password);
+      },
+      async loginMfa(challenge, code) {
+        await api.loginMfa(challenge, code);
       },
       async register(username, email, password) {
         await api.register(username, email, password);

@@ -9,6 +9,7 @@ import { ApiError, messageOf } from '../api/errors';
 import { Field, FormError, focusFirstInvalid } from '../components/Field';
 import { config } from '../config';
 import { ssoButtonLabel, ssoStartUrl, type SsoStatus } from '../lib/sso';
+import { codeError } from '../lib/mfa';
 
 /** The button, once `GET /auth/oidc` says single sign-on is on; nothing otherwise. */
 export function SsoButton({ returnTo }: { returnTo: string }) {
@@ -44,6 +45,10 @@ export function SsoLinkForm({ linkToken }: { linkToken: string }) {
   const navigate = useNavigate();
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | undefined>();
+  // Asked for once the server says the account has two-factor authentication on.
+  const [askCode, setAskCode] = useState(false);
+  const [code, setCode] = useState('');
+  const [codeErr, setCodeErr] = useState<string | undefined>();
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -57,12 +62,24 @@ export function SsoLinkForm({ linkToken }: { linkToken: string }) {
       return;
     }
     setError(undefined);
+    const badCode = askCode ? codeError(code) : undefined;
+    setCodeErr(badCode);
+    if (badCode) {
+      focusFirstInvalid(form);
+      return;
+    }
     setBusy(true);
     try {
-      await api.linkSso(linkToken, password);
+      await api.linkSso(linkToken, password, askCode ? code.trim() : undefined);
       navigate('/', { replace: true });
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
+      if (err instanceof ApiError && err.code === 'mfa_code_required') {
+        setAskCode(true);
+        setCodeErr(undefined);
+      } else if (err instanceof ApiError && err.code === 'invalid_mfa_code') {
+        setCodeErr(err.userMessage);
+        focusFirstInvalid(form);
+      } else if (err instanceof ApiError && err.status === 401) {
         setError('That is not the password of this account.');
         focusFirstInvalid(form);
       } else if (err instanceof ApiError && err.status === 404) {
@@ -92,6 +109,18 @@ export function SsoLinkForm({ linkToken }: { linkToken: string }) {
           onChange={(e) => setPassword(e.target.value)}
           error={error}
         />
+        {askCode && (
+          <Field
+            label="Code from your authenticator app, or a recovery code"
+            name="code"
+            autoComplete="one-time-code"
+            autoFocus
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            error={codeErr}
+            hint="This account has two-factor authentication on."
+          />
+        )}
         <FormError message={formError} />
         <button className="button button-primary button-block" type="submit" disabled={busy}>
           {busy ? 'Please wait…' : 'Link and log in'}

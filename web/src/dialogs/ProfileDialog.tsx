@@ -1,15 +1,18 @@
-// Profile: change username, e-mail and password; active sessions; the users you blocked (with
-// unblock); log out (here or everywhere); the way to the notification settings.
+// Profile: change username, e-mail and password; two-factor authentication; active sessions;
+// the users you blocked (with unblock); log out (here or everywhere); the way to the
+// notification settings.
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
+import { TwoFactorSection } from '../auth/TwoFactor';
 import { ApiError, messageOf } from '../api/errors';
 import type { Session } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
 import { formatFull } from '../lib/format';
 import { needsPassword, profileErrors, profilePatch } from '../lib/profile';
+import { codeError } from '../lib/mfa';
 import { compact, passwordError } from '../lib/validate';
 import { useChat, useChatStore } from '../state/ChatProvider';
 
@@ -49,6 +52,7 @@ export function ProfileDialog({ onClose, onNotifications }: { onClose: () => voi
       )}
       <AccountForm />
       <PasswordForm />
+      <TwoFactorSection />
       <SessionsList />
       <BlockedUsers />
       <section className="dialog-section">
@@ -160,7 +164,9 @@ function AccountForm() {
 }
 
 function PasswordForm() {
-  const { api } = useAuth();
+  const { api, user } = useAuth();
+  const askCode = !!user?.mfaEnabled;
+  const [code, setCode] = useState('');
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [confirm, setConfirm] = useState('');
@@ -177,18 +183,22 @@ function PasswordForm() {
       currentPassword: current ? undefined : 'Enter your current password.',
       newPassword: passwordError(next),
       confirm: confirm !== next ? 'The passwords differ.' : undefined,
+      code: askCode ? codeError(code) : undefined,
     });
     setErrors(errs);
     if (Object.keys(errs).length) return;
     setBusy(true);
     try {
-      await api.changePassword(current, next);
+      await api.changePassword(current, next, askCode ? code.trim() : undefined);
       setSaved(true);
+      setCode('');
       setCurrent('');
       setNext('');
       setConfirm('');
     } catch (x) {
-      if (x instanceof ApiError && Object.keys(x.fieldErrors).length) setErrors(x.fieldErrors);
+      if (x instanceof ApiError && (x.code === 'invalid_mfa_code' || x.code === 'mfa_code_required')) setErrors({ code: x.userMessage });
+      else if (x instanceof ApiError && x.code === 'wrong_current_password') setErrors({ currentPassword: x.userMessage });
+      else if (x instanceof ApiError && Object.keys(x.fieldErrors).length) setErrors(x.fieldErrors);
       else if (x instanceof ApiError && x.status === 401 && x.code.includes('password')) setErrors({ currentPassword: x.userMessage });
       else setFormError(messageOf(x));
     } finally {
@@ -203,6 +213,15 @@ function PasswordForm() {
         <Field label="Current password" type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} error={errors.currentPassword} />
         <Field label="New password" type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} error={errors.newPassword} />
         <Field label="Confirm new password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} error={errors.confirm} />
+        {askCode && (
+          <Field
+            label="Code from your authenticator app, or a recovery code"
+            autoComplete="one-time-code"
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            error={errors.code}
+          />
+        )}
         <FormError message={formError} />
         {saved && (
           <p className="success" role="status">

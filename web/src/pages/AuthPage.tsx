@@ -8,9 +8,10 @@ import { Field, FormError, focusFirstInvalid } from '../components/Field';
 import { compact, emailError, passwordError, usernameError } from '../lib/validate';
 import { SsoButton, SsoLinkForm } from '../auth/SingleSignOn';
 import { ssoErrorMessage, ssoParams } from '../lib/sso';
+import { codeError, mfaChallengeOf } from '../lib/mfa';
 
 export function AuthPage() {
-  const { status, login, register, endedBecause } = useAuth();
+  const { status, login, loginMfa, register, endedBecause } = useAuth();
   const [params, setParams] = useSearchParams();
   const mode = params.get('mode') === 'register' ? 'register' : 'login';
   const navigate = useNavigate();
@@ -25,6 +26,9 @@ export function AuthPage() {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The second step of a log-in with two-factor authentication on.
+  const [challenge, setChallenge] = useState<string | null>(null);
+  const [code, setCode] = useState('');
 
   if (status === 'signedIn') return <Navigate to={from} replace />;
 
@@ -61,12 +65,48 @@ export function AuthPage() {
       else await login(email.trim(), password);
       navigate(from, { replace: true });
     } catch (err) {
-      if (err instanceof ApiError) {
+      const mfa = mfaChallengeOf(err);
+      if (mfa) {
+        setChallenge(mfa);
+        setErrors({});
+        setCode('');
+      } else if (err instanceof ApiError) {
         setErrors(err.fieldErrors);
         const field = fieldForCode(err.code);
         if (field && !err.fieldErrors[field]) setErrors({ ...err.fieldErrors, [field]: err.userMessage });
         else setFormError(err.userMessage);
         focusFirstInvalid(form);
+      } else {
+        setFormError(messageOf(err));
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function submitCode(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = e.currentTarget;
+    setFormError(null);
+    const bad = codeError(code);
+    setErrors(bad ? { code: bad } : {});
+    if (bad || !challenge) {
+      focusFirstInvalid(form);
+      return;
+    }
+    setBusy(true);
+    try {
+      await loginMfa(challenge, code.trim());
+      navigate(from, { replace: true });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'invalid_mfa_code') {
+        setErrors({ code: err.userMessage });
+        focusFirstInvalid(form);
+      } else if (err instanceof ApiError && err.code === 'invalid_mfa_challenge') {
+        // Expired or dead: back to the password.
+        setChallenge(null);
+        setPassword('');
+        setFormError(err.userMessage);
       } else {
         setFormError(messageOf(err));
       }
@@ -87,6 +127,44 @@ export function AuthPage() {
         <div className="auth-card">
           {brand}
           <SsoLinkForm linkToken={sso.linkToken} />
+        </div>
+      </main>
+    );
+  }
+  if (challenge && mode === 'login') {
+    return (
+      <main className="auth-page">
+        <div className="auth-card">
+          {brand}
+          <h1>Two-factor authentication</h1>
+          <p className="auth-note">Enter the code your authenticator app shows for Cloud Chat, or one of your recovery codes.</p>
+          <form onSubmit={submitCode} noValidate data-testid="mfa-form">
+            <Field
+              label="Code"
+              name="code"
+              autoComplete="one-time-code"
+              autoFocus
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+              error={errors.code}
+            />
+            <FormError message={formError} />
+            <button className="button button-primary button-block" type="submit" disabled={busy}>
+              {busy ? 'Please wait…' : 'Verify'}
+            </button>
+          </form>
+          <p className="auth-switch">
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => {
+                setChallenge(null);
+                setFormError(null);
+              }}
+            >
+              Back
+            </button>
+          </p>
         </div>
       </main>
     );

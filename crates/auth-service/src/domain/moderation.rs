@@ -114,7 +114,12 @@ impl PageCursor {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
         let invalid = || FieldError::new(field, "must be a cursor an earlier page gave");
         let (ms, id) = raw.split_once(':').ok_or_else(invalid)?;
-        if ms.is_empty() || ms.len() > 18 || !ms.bytes().all(|b| b.is_ascii_digit()) {
+        // The id as `nextCursor` writes it (hyphenated), not the other forms `Uuid` reads.
+        if ms.is_empty()
+            || ms.len() > 18
+            || !ms.bytes().all(|b| b.is_ascii_digit())
+            || id.len() != 36
+        {
             return Err(invalid());
         }
         Ok(Self {

@@ -106,15 +106,19 @@ pub(crate) struct ListQuery {
     /// The start of the username or of the e-mail address, case-insensitive.
     #[param(max_length = 100)]
     q: Option<String>,
-    #[param(pattern = "^(user|moderator|admin)$")]
+    /// Empty: any role.
+    #[param(pattern = "^(user|moderator|admin)?$")]
     role: Option<String>,
-    /// `suspended`: a suspension is in force now.
-    #[param(pattern = "^(active|suspended)$")]
+    /// `suspended`: a suspension is in force now. Empty: either.
+    #[param(pattern = "^(active|suspended)?$")]
     status: Option<String>,
     /// 50 by default.
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
-    /// The `nextCursor` of the previous page.
+    /// The `nextCursor` of the previous page (empty: the first page).
+    #[param(
+        pattern = "^([0-9]{1,18}:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     cursor: Option<String>,
 }
 
@@ -226,7 +230,7 @@ pub(crate) async fn set_role(
 pub(crate) struct SuspensionBody {
     /// Shown to the account when it tries to log in, and kept in the audit log.
     #[serde(default)]
-    #[schema(required = true, min_length = 1, max_length = 500)]
+    #[schema(required = true, min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
     /// RFC 3339, in the future; absent: until lifted.
     until: Option<String>,

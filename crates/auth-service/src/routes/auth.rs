@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::login_throttle::LoginThrottle;
 use crate::mailer::Mail;
 use crate::startup::AppState;
+use crate::store::mfa as mfa_store;
 use crate::store::sessions::{self, Rotation};
 use crate::store::{resets, users};
 
@@ -95,7 +96,7 @@ pub(crate) struct LoginBody {
     password: String,
 }
 
-#[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password", body = service_kit::openapi::ProblemDoc), (status = 403, description = "The password is right but the account is suspended (account_suspended, with `suspendedUntil`: RFC 3339 or null, and `reason`)", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Too many failed log-ins for this account from this address (or, past the account-wide ceiling, from an address that has failed); other addresses are slowed, not refused", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body = LoginBody, responses((status = 200, description = "Logged in; the refresh token is also set as an HttpOnly cookie", body = super::TokenAnswer), (status = 401, description = "Wrong e-mail or password (invalid_credentials); or the password is right and the account has two-factor authentication on (mfa_required, with the extensions `challenge`, a token for POST /auth/login/mfa, and `expiresAt`, RFC 3339: no session yet)", body = service_kit::openapi::ProblemDoc), (status = 403, description = "The password is right but the account is suspended (account_suspended, with `suspendedUntil`: RFC 3339 or null, and `reason`)", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Too many failed log-ins for this account from this address (or, past the account-wide ceiling, from an address that has failed); other addresses are slowed, not refused", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/login")]
 pub(crate) async fn login(
     state: web::Data<AppState>,
@@ -104,14 +105,7 @@ pub(crate) async fn login(
 ) -> ApiResult<HttpResponse> {
     let ip = client_ip(&state, &req);
     let address = address(&state, &req);
-    let limits = &state.settings.rate_limits;
-    rate_limit(
-        &state,
-        "login:ip",
-        &address,
-        Quota::per_minute(limits.per_ip_per_min),
-    )
-    .await?;
+    super::limit_login_address(&state, &address).await?;
     let email = Email::parse(&body.email).ok();
     // An address that is not an e-mail names no account: the per-address request limit is
     // all it gets.
@@ -138,6 +132,8 @@ pub(crate) async fn login(
     // The suspension is checked only once the password is right, so that it tells nothing
     // to someone who does not know the password.
     let outcome = match (&user, matches) {
+        // The suspension is checked after the code (POST /auth/login/mfa).
+        (Some(u), true) if u.mfa_enabled => "mfa_required",
         (Some(u), true) if u.suspension_in_force(now).is_some() => "suspended",
         (Some(_), true) => "success",
         (Some(_), false) => "wrong_password",
@@ -148,12 +144,20 @@ pub(crate) async fn login(
         .map_or_else(|| "unknown".to_owned(), |u| u.id.to_string());
     tracing::info!(%user_id, %ip, outcome, "login attempt");
     metrics::counter!("auth_logins_total", "outcome" => outcome).increment(1);
-    if !matches!(outcome, "success" | "suspended")
+    if !matches!(outcome, "success" | "suspended" | "mfa_required")
         && let Some(throttle) = &throttle
     {
         throttle.failed().await;
     }
     match user {
+        // No session yet: a challenge that a code completes.
+        Some(user) if matches && user.mfa_enabled => {
+            let (challenge, expires_at) = crate::ops::mfa::challenge(&state, user.id).await?;
+            Err(ApiError::MfaRequired {
+                challenge,
+                expires_at,
+            })
+        }
         Some(user) if matches => {
             refuse_if_suspended(&user, now)?;
             let issued = sessions::start(
@@ -168,6 +172,79 @@ pub(crate) async fn login(
         }
         _ => Err(ApiError::InvalidCredentials),
     }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct LoginMfaBody {
+    /// The `challenge` of the log-in's `mfa_required` answer.
+    #[serde(default)]
+    #[schema(required = true)]
+    challenge: String,
+    /// A code from the authenticator app (six digits), or a recovery code (then spent).
+    #[serde(default)]
+    #[schema(required = true)]
+    code: String,
+}
+
+#[utoipa::path(tag = "auth", request_body = LoginMfaBody, responses((status = 200, description = "Logged in (the answer of POST /auth/login; the refresh token is also set as an HttpOnly cookie); the challenge is spent", body = super::TokenAnswer), (status = 401, description = "invalid_mfa_code: wrong, malformed or already used code (counted by the log-in throttle, and by the challenge, which dies after MFA_CHALLENGE_MAX_ATTEMPTS); invalid_mfa_challenge: the challenge is unknown, spent, expired or dead (log in again)", body = service_kit::openapi::ProblemDoc), (status = 403, description = "The code is right but the account is suspended (account_suspended)", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Too many failed log-ins (passwords and codes alike) for this account from this address", body = service_kit::openapi::ProblemDoc)))]
+#[post("/auth/login/mfa")]
+pub(crate) async fn login_mfa(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginMfaBody>,
+) -> ApiResult<HttpResponse> {
+    let ip = client_ip(&state, &req);
+    let address = address(&state, &req);
+    super::limit_login_address(&state, &address).await?;
+    let pool = &state.db.pool;
+    let challenge = body.challenge.as_str();
+    let user_id = if crate::domain::SecretToken::is_well_formed(challenge) {
+        mfa_store::challenge_user(pool, challenge, state.mfa.clock.now_ms()).await?
+    } else {
+        None
+    };
+    let Some(user) = (match user_id {
+        Some(id) => users::by_id(pool, id).await?,
+        None => None,
+    }) else {
+        return Err(ApiError::InvalidMfaChallenge);
+    };
+    // Codes count with passwords: a right password does not buy more guesses.
+    let throttle = LoginThrottle::new(&state, &user.email, &address);
+    throttle.admit().await?;
+    if !user.mfa_enabled {
+        // Turned off since the password was checked: log in again.
+        mfa_store::spend_challenge(pool, challenge).await?;
+        return Err(ApiError::InvalidMfaChallenge);
+    }
+    let checked = crate::ops::mfa::verify(&state, &user, Some(&body.code), false).await;
+    let outcome = if checked.is_ok() {
+        "success"
+    } else {
+        "wrong_code"
+    };
+    tracing::info!(user_id = %user.id, %ip, outcome, "login second factor");
+    metrics::counter!("auth_logins_total", "outcome" => outcome).increment(1);
+    if let Err(err) = checked {
+        if matches!(
+            err,
+            ApiError::InvalidMfaCode { .. } | ApiError::MfaCodeRequired { .. }
+        ) {
+            throttle.failed().await;
+            let attempts = i64::from(state.settings.mfa.challenge_attempts);
+            mfa_store::challenge_failed(pool, challenge, attempts).await?;
+            return Err(ApiError::InvalidMfaCode { signed_in: false });
+        }
+        return Err(err);
+    }
+    if !mfa_store::spend_challenge(pool, challenge).await? {
+        return Err(ApiError::InvalidMfaChallenge);
+    }
+    let now = store_kit::now_ms();
+    refuse_if_suspended(&user, now)?;
+    let issued =
+        sessions::start(pool, user.id, &device(&state, &req), lifetimes(&state), now).await?;
+    token_answer(&state, StatusCode::OK, &user, issued)
 }
 
 /// 403 `account_suspended` (with `suspendedUntil` and `reason`) while the account's

@@ -4,6 +4,7 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 mod internal;
 pub(crate) mod jwks;
+pub(crate) mod mfa;
 pub(crate) mod oidc;
 pub(crate) mod sessions;
 pub(crate) mod users;
@@ -28,6 +29,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(KNOWN.get_or_init(known_paths).clone());
     cfg.service(auth::register)
         .service(auth::login)
+        .service(auth::login_mfa)
+        .service(mfa::enrol)
+        .service(mfa::confirm)
+        .service(mfa::disable)
+        .service(mfa::recovery_codes)
         .service(auth::refresh)
         .service(auth::logout)
         .service(auth::logout_all)
@@ -82,6 +88,8 @@ pub struct UserView {
     pub updated_at: String,
     /// The instance role: moderators and admins see the admin pages.
     pub role: crate::domain::Role,
+    /// Whether the second factor (TOTP) is on.
+    pub mfa_enabled: bool,
 }
 
 impl From<&User> for UserView {
@@ -93,6 +101,7 @@ impl From<&User> for UserView {
             created_at: store_kit::rfc3339(u.created_at),
             updated_at: store_kit::rfc3339(u.updated_at),
             role: u.role,
+            mfa_enabled: u.mfa_enabled,
         }
     }
 }
@@ -217,6 +226,13 @@ fn device(state: &AppState, req: &HttpRequest) -> Device {
         user_agent,
         ip: Some(client_ip(state, req)),
     }
+}
+
+/// Counts a log-in request (password, code or single sign-on link) against the client
+/// address's per-minute quota.
+async fn limit_login_address(state: &AppState, address: &str) -> ApiResult<()> {
+    let quota = Quota::per_minute(state.settings.rate_limits.per_ip_per_min);
+    rate_limit(state, "login:ip", address, quota).await
 }
 
 /// Counts one attempt against `scope:key`; 429 past the quota.

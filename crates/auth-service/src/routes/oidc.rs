@@ -324,13 +324,12 @@ pub(crate) struct LinkBody {
     #[serde(default)]
     #[schema(required = true)]
     password: String,
-    /// The second factor's code; accepted and not yet checked (the second factor joins this
-    /// check when it lands).
-    #[allow(dead_code)]
+    /// Required when the account has two-factor authentication on: a code from the
+    /// authenticator app, or a recovery code (then spent).
     code: Option<String>,
 }
 
-#[utoipa::path(tag = "sso", request_body = LinkBody, responses((status = 200, description = "The identity is linked to the account and the browser logged in (the answer of POST /auth/login; the refresh token is also set as an HttpOnly cookie)", body = super::TokenAnswer), (status = 401, description = "invalid_credentials: wrong password (counted by the log-in throttle)", body = service_kit::openapi::ProblemDoc), (status = 404, description = "not_found: the link token is unknown, spent or expired (sign in with the provider again), or single sign-on is off", body = service_kit::openapi::ProblemDoc), (status = 409, description = "identity_linked: the identity was linked meanwhile; sign in with the provider", body = service_kit::openapi::ProblemDoc), (status = 429, body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "sso", request_body = LinkBody, responses((status = 200, description = "The identity is linked to the account and the browser logged in (the answer of POST /auth/login; the refresh token is also set as an HttpOnly cookie)", body = super::TokenAnswer), (status = 401, description = "invalid_credentials: wrong password (counted by the log-in throttle); with two-factor authentication on, mfa_code_required (no `code`: ask for one and send again, the link token still works) or invalid_mfa_code (counted by the log-in throttle)", body = service_kit::openapi::ProblemDoc), (status = 404, description = "not_found: the link token is unknown, spent or expired (sign in with the provider again), or single sign-on is off", body = service_kit::openapi::ProblemDoc), (status = 409, description = "identity_linked: the identity was linked meanwhile; sign in with the provider", body = service_kit::openapi::ProblemDoc), (status = 429, body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/oidc/link")]
 pub(crate) async fn link(
     state: web::Data<AppState>,
@@ -339,13 +338,7 @@ pub(crate) async fn link(
 ) -> ApiResult<HttpResponse> {
     provider(&state)?;
     let address = address(&state, &req);
-    rate_limit(
-        &state,
-        "login:ip",
-        &address,
-        Quota::per_minute(state.settings.rate_limits.per_ip_per_min),
-    )
-    .await?;
+    super::limit_login_address(&state, &address).await?;
     let now = store_kit::now_ms();
     let request = if SecretToken::is_well_formed(&body.link_token) {
         store::peek_link(&state.db.pool, &body.link_token, now).await?
@@ -369,6 +362,15 @@ pub(crate) async fn link(
     if !matches {
         throttle.failed().await;
         return Err(ApiError::InvalidCredentials);
+    }
+    // The second factor, checked as at log-in; a missing code is not a guess (the web app
+    // then asks for one), a wrong one is.
+    match crate::ops::mfa::verify(&state, &user, body.code.as_deref(), false).await {
+        Err(ApiError::InvalidMfaCode { .. }) => {
+            throttle.failed().await;
+            return Err(ApiError::InvalidMfaCode { signed_in: false });
+        }
+        checked => checked?,
     }
     super::auth::refuse_if_suspended(&user, now)?;
     let mut tx = state.db.pool.begin().await?;

@@ -15,7 +15,7 @@ use crate::mailer::Mail;
 use crate::startup::AppState;
 use crate::store::{sessions, users};
 
-async fn current_user(state: &AppState, user: &AuthUser) -> ApiResult<users::User> {
+pub(super) async fn current_user(state: &AppState, user: &AuthUser) -> ApiResult<users::User> {
     // A token can outlive its account only if the account was deleted; say so plainly.
     users::by_id(&state.db.pool, user.id)
         .await?
@@ -116,7 +116,7 @@ fn tell_old_address(state: &web::Data<AppState>, account: &users::User, new_emai
 
 /// Counts an account change against the user's hourly budget (a stolen access token must not
 /// become a password-guessing oracle), then checks the current password.
-async fn confirm_password(
+pub(super) async fn confirm_password(
     state: &AppState,
     user: &AuthUser,
     account: &users::User,
@@ -148,9 +148,12 @@ pub(crate) struct ChangePasswordBody {
     #[serde(default)]
     #[schema(required = true, min_length = 8, max_length = 1024)]
     new_password: String,
+    /// Required when two-factor authentication is on: a code from the authenticator app, or
+    /// a recovery code (then spent).
+    code: Option<String>,
 }
 
-#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePasswordBody, responses((status = 204, description = "Changed; other sessions revoked"), (status = 403, description = "Wrong current password", body = service_kit::openapi::ProblemDoc), (status = 429, description = "More than AUTH_ACCOUNT_CHANGES_PER_HOUR e-mail or password changes this hour", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePasswordBody, responses((status = 204, description = "Changed; other sessions revoked"), (status = 403, description = "Wrong current password (wrong_current_password); with two-factor authentication on, a missing or wrong code (mfa_code_required, invalid_mfa_code)", body = service_kit::openapi::ProblemDoc), (status = 429, description = "More than AUTH_ACCOUNT_CHANGES_PER_HOUR e-mail or password changes this hour", body = service_kit::openapi::ProblemDoc)))]
 #[post("/users/me/password")]
 pub(crate) async fn change_password(
     state: web::Data<AppState>,
@@ -162,6 +165,7 @@ pub(crate) async fn change_password(
         .map_err(|e| ApiError::Validation(vec![e]))?;
     let account = current_user(&state, &user).await?;
     confirm_password(&state, &user, &account, &body.current_password).await?;
+    crate::ops::mfa::verify(&state, &account, body.code.as_deref(), true).await?;
     let hash = hash_password(&state, &new_password).await?;
     let now = store_kit::now_ms();
     let mut tx = state.db.pool.begin().await?;
@@ -181,7 +185,7 @@ pub(crate) struct SearchQuery {
 }
 
 /// Prefix search on usernames, for autocomplete: at most 20 public profiles.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("prefix" = String, Query, min_length = 1, max_length = 32, description = "Start of the username (1 to 32 characters)")), responses((status = 200, body = [crate::openapi::PublicUserDoc])))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("prefix" = String, Query, min_length = 1, max_length = 32, pattern = r"\S", description = "Start of the username (1 to 32 characters, not only spaces)")), responses((status = 200, body = [crate::openapi::PublicUserDoc])))]
 #[get("/users")]
 pub(crate) async fn search(
     state: web::Data<AppState>,

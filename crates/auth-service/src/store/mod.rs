@@ -3,6 +3,7 @@
 //! table read by several statements names its columns once, in a `columns!()` macro.
 
 pub mod audit;
+pub mod mfa;
 pub mod moderation;
 pub mod oidc;
 pub mod resets;

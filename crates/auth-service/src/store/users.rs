@@ -11,7 +11,9 @@ use crate::domain::{Email, Role, Username};
 macro_rules! columns {
     () => {
         "id, email, username, password_hash, created_at, updated_at, role, suspended_at, \
-         suspended_until, suspension_reason, suspended_by, hide_messages, moderation_version"
+         suspended_until, suspension_reason, suspended_by, hide_messages, moderation_version, \
+         (SELECT COUNT(*) FROM user_totp t WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL) \
+         AS mfa_enabled"
     };
 }
 pub(crate) use columns;
@@ -29,6 +31,8 @@ pub struct User {
     pub suspension: Option<Suspension>,
     /// Bumped by every change of role or suspension (docs/architecture.md, "Moderation").
     pub moderation_version: i64,
+    /// Whether the second factor (TOTP) is on: log-in then asks for a code.
+    pub mfa_enabled: bool,
 }
 
 /// A suspension as stored: since when, until when (`None`: until lifted), why, by whom
@@ -82,6 +86,7 @@ pub(crate) struct UserRow {
     suspended_by: Option<UuidText>,
     hide_messages: i64,
     moderation_version: i64,
+    mfa_enabled: i64,
 }
 
 impl From<UserRow> for User {
@@ -104,6 +109,7 @@ impl From<UserRow> for User {
                 hide_messages: r.hide_messages != 0,
             }),
             moderation_version: r.moderation_version,
+            mfa_enabled: r.mfa_enabled > 0,
         }
     }
 }
@@ -157,6 +163,7 @@ pub async fn insert(
         role: Role::User,
         suspension: None,
         moderation_version: 0,
+        mfa_enabled: false,
     })
 }
 

@@ -9,6 +9,7 @@ mod audit;
 mod cli;
 mod internal;
 mod login;
+mod mfa;
 mod outbox;
 mod password_reset;
 mod refresh;

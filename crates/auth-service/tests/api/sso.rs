@@ -578,6 +578,56 @@ async fn a_rotated_key_is_fetched_and_the_cache_outlives_an_outage(engine: Engin
     assert_eq!(session["user"]["email"], "alice@example.com");
 }
 
+/// An account with the second factor on links an identity only with its code too; once
+/// linked, the provider's sign-in stands in for both factors (docs/decisions.md).
+async fn linking_an_account_with_totp_needs_its_code(engine: Engine) {
+    let provider = Provider::start(json!({}));
+    let app = spawn_sso(engine, &provider, |_| {}).await;
+    let bob = app.signup("bob").await;
+    let (secret, _) = app.enable_totp(&bob).await;
+
+    let res = Browser::new().sign_in(&app, "bob").await;
+    let token = location(&res)
+        .strip_prefix("/login?sso_link=")
+        .unwrap()
+        .to_owned();
+    let link = async |code: Option<String>| {
+        let mut body = json!({"linkToken": token, "password": PASSWORD});
+        if let Some(code) = code {
+            body["code"] = json!(code);
+        }
+        app.auth_post("/auth/oidc/link", &body).await
+    };
+    // No code: asked for one; the link token still works.
+    assert_problem(
+        link(None).await,
+        StatusCode::UNAUTHORIZED,
+        "mfa_code_required",
+    )
+    .await;
+    // The confirming code, replayed: refused.
+    assert_problem(
+        link(Some(app.code(&secret, 0))).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_mfa_code",
+    )
+    .await;
+    assert!(
+        app.scalar_strings("SELECT subject FROM user_identities")
+            .await
+            .is_empty()
+    );
+    let res = link(Some(app.code(&secret, 1))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["id"], bob.id.to_string());
+    assert_eq!(body["user"]["mfaEnabled"], true);
+
+    // Linked: the provider's sign-in goes straight in.
+    let again = signed_in(&app, Browser::new().sign_in(&app, "bob").await).await;
+    assert_eq!(again["user"]["id"], bob.id.to_string());
+}
+
 async fn sso_off_says_so_and_has_no_start(engine: Engine) {
     let app = spawn_app(engine).await;
     assert_eq!(
@@ -610,4 +660,5 @@ both_engines!(
     an_id_token_for_another_audience_is_refused,
     domains_and_unverified_addresses_are_refused,
     sso_off_says_so_and_has_no_start,
+    linking_an_account_with_totp_needs_its_code,
 );

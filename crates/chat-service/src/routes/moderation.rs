@@ -45,9 +45,10 @@ pub(crate) async fn set_role(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MuteBody {
-    /// CHAT_MIN_MUTE_SECONDS (60) to CHAT_MAX_MUTE_SECONDS (2592000, 30 days).
+    /// CHAT_MIN_MUTE_SECONDS (60) to CHAT_MAX_MUTE_SECONDS (2592000, 30 days); the bounds
+    /// in this document are the defaults.
     #[serde(default, deserialize_with = "service_kit::number::optional_whole")]
-    #[schema(required = true, minimum = 1)]
+    #[schema(required = true, value_type = i64, minimum = 60, maximum = 2592000)]
     duration_seconds: Option<i64>,
     /// At most 500 characters.
     #[schema(max_length = 500)]

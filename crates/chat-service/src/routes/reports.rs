@@ -17,7 +17,7 @@ use crate::views::ReportView;
 pub(crate) struct ReportBody {
     /// 1 to 1000 characters once trimmed.
     #[serde(default)]
-    #[schema(required = true, min_length = 1, max_length = 1000)]
+    #[schema(required = true, min_length = 1, max_length = 1000, pattern = r"\S")]
     reason: String,
 }
 

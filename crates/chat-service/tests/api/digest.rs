@@ -24,12 +24,7 @@ struct SmtpSink {
 
 impl SmtpSink {
     fn start() -> Self {
-        let python = std::env::var("TEST_PEERS_PYTHON")
-            .unwrap_or_else(|_| "/var/tmp/cloudchat-tools/test-peers/bin/python".to_owned());
-        assert!(
-            std::path::Path::new(&python).exists(),
-            "the Python test peers are missing ({python}): run `bash scripts/test-peers.sh` and set TEST_PEERS_PYTHON to the python it prints"
-        );
+        let python = test_support::test_peers_python();
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../scripts/test-peers/smtp_sink.py"

@@ -23,13 +23,7 @@ struct PushService {
 
 impl PushService {
     fn start() -> Self {
-        let python = std::env::var("TEST_PEERS_PYTHON")
-            .unwrap_or_else(|_| "/var/tmp/cloudchat-tools/test-peers/bin/python".to_owned());
-        assert!(
-            std::path::Path::new(&python).exists(),
-            "the Python test peers are not installed at {python}: run `bash scripts/test-peers.sh` \
-             (make test-rust does) or point TEST_PEERS_PYTHON at its python"
-        );
+        let python = test_support::test_peers_python();
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../scripts/test-peers/push_service.py"
