@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web app's end-to-end suite: Debian's Chromium, driven by playwright-core, against the
 # real quick-start server (cloudchat) on a free port with a fresh data directory. The suite
-# restarts the server mid-conversation through the script this writes.
+# restarts the server mid-conversation through the script this writes, and makes its
+# administrator with `cloudchat admin grant` against the running server's data directory.
 #   E2E_UPDATE_SCREENSHOTS=1  write the screenshots to docs/screenshots (default: a temp dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,10 +36,12 @@ cat > "$work/start.sh" <<SCRIPT
 #!/usr/bin/env bash
 cd "$repo"
 # A short presence grace: the suite watches a user go offline. Single sign-on with the
-# provider started above.
+# provider started above. Every page load is a refresh, and the suites' ten people all come
+# from 127.0.0.1: 30 a minute (the default per address) is not enough for them one after the other.
 OIDC_ISSUER=$oidc_issuer OIDC_CLIENT_ID=cloudchat OIDC_CLIENT_SECRET=$oidc_secret OIDC_DISPLAY_NAME="Example ID" \
   OIDC_REDIRECT_URL=http://127.0.0.1:$port/auth/oidc/callback OIDC_ALLOWED_DOMAINS=example.com \
   DATA_DIR="$work/data" WEB_DIR="$repo/web/dist" BCRYPT_COST=4 PORT=$port OPS_PORT=$ops_port RELAY_PRESENCE_GRACE_SECS=1 \
+  AUTH_RATE_LIMIT_PER_IP_PER_MIN=600 \
   "$target/debug/cloudchat" >>"$work/server.log" 2>&1 &
 echo \$! > "$work/pid"
 for _ in \$(seq 1 100); do
@@ -55,7 +58,14 @@ kill "\$pid" 2>/dev/null || true
 while kill -0 "\$pid" 2>/dev/null; do sleep 0.1; done
 exec "$work/start.sh"
 SCRIPT
-chmod +x "$work/start.sh" "$work/restart.sh"
+# The moderation suite's first admin: the command line, as an operator would (it only writes
+# the auth database, so it works while the server runs).
+cat > "$work/admin.sh" <<SCRIPT
+#!/usr/bin/env bash
+cd "$repo"
+DATA_DIR="$work/data" exec "$target/debug/cloudchat" admin "\$@"
+SCRIPT
+chmod +x "$work/start.sh" "$work/restart.sh" "$work/admin.sh"
 cleanup() {
   kill "$oidc_pid" 2>/dev/null || true
   pid=$(cat "$work/pid" 2>/dev/null || true)
@@ -75,5 +85,5 @@ trap cleanup EXIT
 "$work/start.sh"
 shots="$work/screenshots"
 [ "${E2E_UPDATE_SCREENSHOTS:-0}" = 1 ] && shots="$repo/docs/screenshots"
-E2E_OIDC_ISSUER="$oidc_issuer" E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_SCREENSHOT_DIR="$shots" \
+E2E_OIDC_ISSUER="$oidc_issuer" E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_ADMIN_CMD="$work/admin.sh grant" E2E_SCREENSHOT_DIR="$shots" \
   npm --prefix web run e2e || { failed=1; exit 1; }

@@ -53,7 +53,7 @@ function serviceWorker(): Plugin {
 
 // CLOUDCHAT_DEV_BACKEND=none serves the SPA alone (API calls then get 404s).
 const backend = process.env.CLOUDCHAT_DEV_BACKEND ?? 'http://127.0.0.1:8080';
-const apiPrefixes = ['/auth', '/users', '/rooms', '/messages', '/ws-tickets', '/dms', '/mentions', '/presence', '/uploads', '/files', '/search', '/push', '/notification-settings', '/notifications', '/.well-known'];
+const apiPrefixes = ['/auth', '/users', '/rooms', '/messages', '/ws-tickets', '/dms', '/mentions', '/presence', '/uploads', '/files', '/search', '/push', '/notification-settings', '/notifications', '/.well-known', '/admin/users', '/admin/audit', '/admin/stats', '/reports', '/blocks'];
 const proxy =
   backend === 'none'
     ? undefined

@@ -2,6 +2,7 @@
 // (no browser download), settings from the environment, small wait/assert helpers.
 
 import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -14,6 +15,8 @@ export const env = {
   chromium: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
   /** Shell command that restarts the server (e.g. `docker compose restart` or a script). */
   restartCmd: process.env.E2E_RESTART_CMD || '',
+  /** Shell command that makes the e-mail given after it an instance admin (e.g. `cloudchat admin grant`). */
+  adminCmd: process.env.E2E_ADMIN_CMD || '',
   screenshots: process.env.E2E_SCREENSHOT_DIR || resolve(here, '../../docs/screenshots'),
   /** Set to 0 to skip writing screenshots (e.g. in the nginx run). */
   takeScreenshots: process.env.E2E_SCREENSHOTS !== '0',
@@ -96,6 +99,18 @@ export async function eventually(fn, { timeout = env.timeout, interval = 250, me
     if (Date.now() > end) throw new Error(`timed out waiting for ${message}${last ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, interval));
   }
+}
+
+/** Runs a shell command (the restart and admin hooks); resolves its output, rejects unless it exits 0. */
+export function runShell(cmd) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`\`${cmd}\` exited ${code}:\n${out}`))));
+  });
 }
 
 /** JSON over HTTP against the same base URL (for the server-side half of some checks). */

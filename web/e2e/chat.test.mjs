@@ -7,9 +7,8 @@
 // order inside one describe block.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe } from 'node:test';
-import { api, cuttableProxy, env, eventually, launch, newUserContext, screenshot, unique } from './browser.mjs';
+import { api, cuttableProxy, env, eventually, launch, newUserContext, runShell, screenshot, unique } from './browser.mjs';
 import { makePdf, makePng } from './files.mjs';
 import { PASSWORD, composer, register, send, stepper, waitConnected } from './steps.mjs';
 
@@ -41,17 +40,6 @@ function assertIncreasing(seqs, who) {
   for (let i = 1; i < seqs.length; i++) {
     assert.ok(seqs[i] > seqs[i - 1], `${who}: messages out of seq order or duplicated: ${seqs.join(',')}`);
   }
-}
-
-function runShell(cmd) {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`restart command exited ${code}:\n${out}`))));
-  });
 }
 
 const step = stepper();

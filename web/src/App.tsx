@@ -1,6 +1,7 @@
 // Routes. SPA paths never reuse an API prefix (/auth, /users, /rooms, /messages, /ws...),
 // so nginx and the quick-start server can route by prefix and fall back to index.html.
 
+import { lazy, Suspense } from 'react';
 import { BrowserRouter, Navigate, Outlet, Route, Routes, useLocation } from 'react-router-dom';
 import { AuthProvider, useAuth } from './auth/AuthProvider';
 import { Layout } from './components/Layout';
@@ -11,6 +12,9 @@ import { HomePage } from './pages/HomePage';
 import { MyRoomsPage } from './pages/MyRoomsPage';
 import { ForgotPasswordPage, ResetPasswordPage } from './pages/PasswordPages';
 import { ChatProvider } from './state/ChatProvider';
+
+// Only staff open it: its code is loaded when they do.
+const AdminPage = lazy(() => import('./pages/AdminPage'));
 
 function Splash({ text }: { text: string }) {
   return (
@@ -53,6 +57,14 @@ export function App() {
               <Route index element={<HomePage />} />
               <Route path="/my-rooms" element={<MyRoomsPage />} />
               <Route path="/chat/:roomId" element={<ChatPage />} />
+              <Route
+                path="/admin"
+                element={
+                  <Suspense fallback={<p className="page muted">Loading…</p>}>
+                    <AdminPage />
+                  </Suspense>
+                }
+              />
             </Route>
           </Route>
           <Route path="*" element={<Navigate to="/" replace />} />

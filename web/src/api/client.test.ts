@@ -402,3 +402,71 @@ describe('ApiClient', () => {
     expect(JSON.parse(calls[1].body!)).toEqual({ linkToken: 'tok', password: 'pw' });
   });
 });
+
+describe('ApiClient moderation calls', () => {
+  it('builds the admin, report, block and room-moderation requests', async () => {
+    const { c, calls } = client((url) => (url.endsWith('/auth/login') ? json(200, login('A')) : json(200, { users: [], reports: [], entries: [], mutes: [] })));
+    await c.login('a@x', 'pw');
+    await c.adminUsers({ q: 'Al ice', status: 'suspended', cursor: 'c1' });
+    await c.adminUsers();
+    await c.audit({ action: 'role.change', actorId: 'u1', limit: 20 });
+    await c.reports({ status: 'resolved', roomId: 7 });
+    await c.resolveReport(3, { action: 'mute', durationSeconds: 600, note: 'spam' });
+    await c.reportMessage(42, 'rude');
+    await c.block('u 2');
+    await c.unblock('u2');
+    await c.blocks();
+    await c.setMemberRole(5, 'u2', 'moderator');
+    await c.mute(5, 'u2', 3600);
+    await c.unmute(5, 'u2');
+    await c.setUserRole('u2', 'admin');
+    await c.suspendUser('u2', { reason: 'spam', until: null, hideMessages: true });
+    await c.unsuspendUser('u2');
+    await c.deleteMessage(9, 'off topic');
+    await c.deleteMessage(10);
+    const seen = calls.slice(1).map((x) => `${x.url.replace('http://api', '')}${x.body ? ` ${x.body}` : ''}`);
+    expect(seen).toEqual([
+      '/admin/users?q=Al+ice&status=suspended&cursor=c1',
+      '/admin/users',
+      '/admin/audit?action=role.change&actorId=u1&limit=20',
+      '/reports?status=resolved&roomId=7',
+      '/reports/3/resolve {"action":"mute","durationSeconds":600,"note":"spam"}',
+      '/messages/42/reports {"reason":"rude"}',
+      '/blocks/u%202',
+      '/blocks/u2',
+      '/blocks',
+      '/rooms/5/members/u2/role {"role":"moderator"}',
+      '/rooms/5/mutes/u2 {"durationSeconds":3600}',
+      '/rooms/5/mutes/u2',
+      '/admin/users/u2/role {"role":"admin"}',
+      '/admin/users/u2/suspension {"reason":"spam","hideMessages":true}',
+      '/admin/users/u2/suspension',
+      '/messages/9?reason=off+topic',
+      '/messages/10',
+    ]);
+  });
+
+  it('a refresh refused because the account is suspended ends the session and keeps why', async () => {
+    let suspended = false;
+    const { c } = client((url) => {
+      if (url.endsWith('/auth/login')) return json(200, login('A'));
+      if (url.endsWith('/auth/refresh')) {
+        return suspended
+          ? json(403, { code: 'account_suspended', title: 'Forbidden', suspendedUntil: null, reason: 'spam' })
+          : json(401, { code: 'invalid_refresh_token', title: 'Unauthorized' });
+      }
+      return json(401, { code: 'token_revoked', title: 'Unauthorized' });
+    });
+    const ended: (string | null)[] = [];
+    c.onSession((s) => ended.push(s ? 'session' : c.endReason?.userMessage ?? 'ended'));
+    await c.login('a@x', 'pw');
+    suspended = true;
+    await expect(c.me()).rejects.toBeInstanceOf(ApiError);
+    expect(c.token).toBeNull();
+    expect(ended).toEqual(['session', 'This account is suspended until further notice. Reason: spam']);
+    // A new session forgets it.
+    await c.login('a@x', 'pw');
+    expect(c.endReason).toBeNull();
+  });
+});
+

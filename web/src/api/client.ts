@@ -8,7 +8,15 @@ import { ApiError, errorFromResponse, networkError } from './errors';
 import { searchParams } from '../lib/search';
 import type { SsoStatus } from '../lib/sso';
 import type {
+  AdminStats,
+  AdminUser,
+  AdminUsersPage,
+  AdminUsersQuery,
+  AuditPage,
+  AuditQuery,
+  BlockedUser,
   ChangesPage,
+  InstanceRole,
   LoginAnswer,
   Member,
   MembersPage,
@@ -20,7 +28,13 @@ import type {
   PushSubscriptionBody,
   PushSubscriptionView,
   ReadMarker,
+  Report,
+  ReportsPage,
+  ReportsQuery,
+  ResolveReport,
   Room,
+  RoomMute,
+  RoomRole,
   RoomNotificationSettings,
   SearchPage,
   SearchQuery,
@@ -108,6 +122,7 @@ export class ApiClient {
   /** The latest /files cookie request (after a log-in, a refresh, or a renewal). */
   private filesCookieRun: Promise<boolean> | null = null;
   private filesCookieInFlight: Promise<boolean> | null = null;
+  private ended: ApiError | null = null;
 
   constructor(private readonly opts: ApiClientOptions) {
     this.fetchImpl = opts.fetch ?? ((...a) => fetch(...a));
@@ -124,6 +139,14 @@ export class ApiClient {
     return this.accessExpiresAt;
   }
 
+  /**
+   * Why the server ended the session, when it said so: a refresh refused with
+   * `account_suspended` (the log-in page shows it). Cleared by the next session.
+   */
+  get endReason(): ApiError | null {
+    return this.ended;
+  }
+
   /** Called with the new login answer after every refresh, and with null when the session ends. */
   onSession(l: SessionListener): () => void {
     this.listeners.add(l);
@@ -131,6 +154,7 @@ export class ApiClient {
   }
 
   setSession(answer: LoginAnswer): void {
+    this.ended = null;
     this.accessToken = answer.accessToken;
     this.accessExpiresAt = Date.now() + answer.expiresIn * 1000;
     this.scheduleRefresh(answer.expiresIn);
@@ -168,6 +192,7 @@ export class ApiClient {
       return answer;
     } catch (e) {
       if (e instanceof ApiError && e.status !== 0 && e.status !== 429 && e.status < 500) {
+        if (e.code === 'account_suspended') this.ended = e;
         this.clearSession();
         return null;
       }
@@ -449,8 +474,9 @@ export class ApiClient {
     return this.request('PATCH', `/messages/${id}`, { body: { content } });
   }
 
-  deleteMessage(id: number): Promise<Message | undefined> {
-    return this.request('DELETE', `/messages/${id}`);
+  /** The author deletes their message; a room moderator anyone's (`reason` goes to the audit log). */
+  deleteMessage(id: number, reason?: string): Promise<Message | undefined> {
+    return this.request('DELETE', `/messages/${id}${queryString({ reason })}`);
   }
 
   /** Adds the caller's reaction (a no-op if they have it); answers the whole message. */
@@ -505,6 +531,90 @@ export class ApiClient {
 
   deletePushSubscription(id: string): Promise<void> {
     return this.request('DELETE', `/push/subscriptions/${encodeURIComponent(id)}`);
+  }
+
+  // ---- moderation: reports, blocks, room roles and mutes (chat-service) ----
+
+  /** Reports a message the caller can read (not their own) to the room's moderators. */
+  reportMessage(messageId: number, reason: string): Promise<Report> {
+    return this.request('POST', `/messages/${messageId}/reports`, { body: { reason } });
+  }
+
+  /** Newest first: staff see every report, room owners and moderators those of their rooms. */
+  reports(q: ReportsQuery = {}): Promise<ReportsPage> {
+    return this.request('GET', `/reports${queryString(q)}`);
+  }
+
+  /** Resolves the report and every other open report of the same message. */
+  resolveReport(id: number, r: ResolveReport): Promise<Report> {
+    return this.request('POST', `/reports/${id}/resolve`, { body: r });
+  }
+
+  async blocks(): Promise<BlockedUser[]> {
+    const r = await this.request<{ users: BlockedUser[] }>('GET', '/blocks');
+    return r.users ?? [];
+  }
+
+  /** Idempotent. */
+  block(userId: string): Promise<BlockedUser> {
+    return this.request('PUT', `/blocks/${encodeURIComponent(userId)}`);
+  }
+
+  unblock(userId: string): Promise<void> {
+    return this.request('DELETE', `/blocks/${encodeURIComponent(userId)}`);
+  }
+
+  /** The owner (or staff) makes a group room's member a moderator, or a member again. */
+  setMemberRole(roomId: number, userId: string, role: Exclude<RoomRole, 'owner'>): Promise<Member> {
+    return this.request('PUT', `/rooms/${roomId}/members/${encodeURIComponent(userId)}/role`, { body: { role } });
+  }
+
+  mute(roomId: number, userId: string, durationSeconds: number, reason?: string): Promise<RoomMute> {
+    return this.request('PUT', `/rooms/${roomId}/mutes/${encodeURIComponent(userId)}`, {
+      body: reason ? { durationSeconds, reason } : { durationSeconds },
+    });
+  }
+
+  unmute(roomId: number, userId: string): Promise<void> {
+    return this.request('DELETE', `/rooms/${roomId}/mutes/${encodeURIComponent(userId)}`);
+  }
+
+  async mutes(roomId: number): Promise<RoomMute[]> {
+    const r = await this.request<{ mutes: RoomMute[] }>('GET', `/rooms/${roomId}/mutes`);
+    return r.mutes ?? [];
+  }
+
+  // ---- administration (staff) ----
+
+  /** Accounts, newest first; `q` matches the start of a username or an e-mail. */
+  adminUsers(q: AdminUsersQuery = {}): Promise<AdminUsersPage> {
+    return this.request('GET', `/admin/users${queryString(q)}`);
+  }
+
+  /** Admins only. */
+  setUserRole(userId: string, role: InstanceRole, reason?: string): Promise<AdminUser> {
+    return this.request('PUT', `/admin/users/${encodeURIComponent(userId)}/role`, { body: reason ? { role, reason } : { role } });
+  }
+
+  /** Admins only. `until` absent: until lifted. Revokes every session of the account. */
+  suspendUser(userId: string, s: { reason: string; until?: string | null; hideMessages?: boolean }): Promise<AdminUser> {
+    const body: Record<string, unknown> = { reason: s.reason };
+    if (s.until) body.until = s.until;
+    if (s.hideMessages !== undefined) body.hideMessages = s.hideMessages;
+    return this.request('PUT', `/admin/users/${encodeURIComponent(userId)}/suspension`, { body });
+  }
+
+  /** Admins only. */
+  unsuspendUser(userId: string): Promise<AdminUser> {
+    return this.request('DELETE', `/admin/users/${encodeURIComponent(userId)}/suspension`);
+  }
+
+  adminStats(): Promise<AdminStats> {
+    return this.request('GET', '/admin/stats');
+  }
+
+  audit(q: AuditQuery = {}): Promise<AuditPage> {
+    return this.request('GET', `/admin/audit${queryString(q)}`);
   }
 
   wsTicket(): Promise<Ticket> {
@@ -608,6 +718,17 @@ export class ApiClient {
       },
     };
   }
+}
+
+/** `?a=1&b=x` from the defined, non-empty values (`""` when there are none). */
+export function queryString(q: object): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === null || v === '') continue;
+    p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
 }
 
 function abortError(): Error {

@@ -63,4 +63,21 @@ describe('problem+json', () => {
     expect(new ApiError(500, 'x', '', undefined).userMessage).toBe('The server is having trouble (500). Try again in a moment.');
     expect(new ApiError(418, 'x', '', undefined).userMessage).toBe('Request failed (418).');
   });
+
+  it('keeps the problem’s extension members and says moderation refusals in the app’s words', async () => {
+    const problem = (status: number, body: Record<string, unknown>) =>
+      errorFromResponse(new Response(JSON.stringify({ status, title: 'Forbidden', detail: 'server wording', ...body }), { status }));
+    const suspended = await problem(403, { code: 'account_suspended', suspendedUntil: null, reason: 'spamming general' });
+    expect(suspended.extensions).toMatchObject({ suspendedUntil: null, reason: 'spamming general' });
+    expect(suspended.userMessage).toBe('This account is suspended until further notice. Reason: spamming general');
+    const until = await problem(403, { code: 'account_suspended', suspendedUntil: '2099-07-01T13:30:00Z', reason: 'cool off' });
+    expect(until.userMessage).toMatch(/^This account is suspended until .*2099.*\. Reason: cool off$/);
+    const muted = await problem(403, { code: 'muted', until: '2099-07-01T13:30:00Z' });
+    expect(muted.userMessage).toMatch(/^You are muted in this room until .*2099/);
+    expect((await problem(403, { code: 'muted' })).userMessage).toBe('You are muted in this room.');
+    expect((await problem(409, { code: 'already_reported' })).userMessage).toMatch(/already reported this message/);
+    expect((await problem(403, { code: 'blocked' })).userMessage).toMatch(/one of you has blocked the other/);
+    expect((await problem(403, { code: 'admin_required' })).userMessage).toBe('Only administrators can do that.');
+    expect((await problem(503, { code: 'auth_unavailable' })).userMessage).toMatch(/account service is not answering/);
+  });
 });

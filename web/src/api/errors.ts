@@ -1,5 +1,7 @@
 // Errors from the API (RFC 9457 problem+json) turned into something a form can show.
 
+import { mutedText, suspendedText } from '../lib/moderation';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -10,7 +12,7 @@ export class ApiError extends Error {
     readonly fieldErrors: Record<string, string> = {},
     /** Seconds from Retry-After, on 429. */
     readonly retryAfter?: number,
-    /** The problem's other members (RFC 9457 extensions), e.g. `challenge` of `mfa_required`. */
+    /** The problem's other members (RFC 9457 extensions): `challenge` of `mfa_required`, `until` of `muted`, `suspendedUntil` and `reason` of `account_suspended`. */
     readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail || title || `Request failed (${status})`);
@@ -19,6 +21,8 @@ export class ApiError extends Error {
 
   /** What to show the user. */
   get userMessage(): string {
+    if (this.code === 'account_suspended') return suspendedText(this.extra('suspendedUntil'), this.extra('reason'));
+    if (this.code === 'muted') return mutedText(this.extra('until'));
     const plain = PLAIN_WORDS[this.code];
     if (plain) return plain;
     if (this.status === 429) {
@@ -33,6 +37,12 @@ export class ApiError extends Error {
     }
     return this.detail || this.title || `Request failed (${this.status}).`;
   }
+
+  /** A string extension member, if the problem has one. */
+  extra(name: string): string | undefined {
+    const v = this.extensions[name];
+    return typeof v === 'string' ? v : undefined;
+  }
 }
 
 /** Refusals the user can act on, said in the app's own words whatever the server's detail. */
@@ -44,7 +54,20 @@ const PLAIN_WORDS: Record<string, string> = {
   invalid_mfa_code: 'That code is wrong or was already used. Enter the current code from your app, or a recovery code.',
   mfa_code_required: 'Enter the code from your authenticator app, or a recovery code.',
   invalid_mfa_challenge: 'This sign-in expired or had too many wrong codes. Log in again.',
+  // moderation
+  staff_required: 'Only moderators and administrators can do that.',
+  admin_required: 'Only administrators can do that.',
+  moderator_required: 'Only the moderators of this room can do that.',
+  cannot_target_self: 'You cannot do that to yourself.',
+  target_is_admin: 'Administrators cannot be suspended. Change their role first.',
+  blocked: 'You cannot message this person: one of you has blocked the other.',
+  too_many_blocks: 'You have blocked as many people as you may. Unblock someone first.',
+  already_reported: 'You have already reported this message. A moderator will look at it.',
+  report_resolved: 'This report has already been resolved.',
+  report_not_found: 'This report no longer exists.',
+  auth_unavailable: 'The account service is not answering right now. Try again in a moment.',
 };
+
 
 /**
  * Field errors may come as `[{field, message}]`, `[{name, reason}]`, `{field: "msg"}` or

@@ -1,11 +1,16 @@
 // Wire types of the public HTTP API and the WebSocket protocol (the services' OpenAPI documents, docs/protocol.md).
 
+/** The instance role: moderators and admins are "staff"; only admins change roles and suspend. */
+export type InstanceRole = 'user' | 'moderator' | 'admin';
+
 export interface User {
   id: string;
   username: string;
   email?: string;
   createdAt?: string;
   updatedAt?: string;
+  /** From `GET /users/me` (a login answer may leave it out: read as `user`). */
+  role?: InstanceRole;
   /** Two-factor authentication (TOTP) is on: log-in asks for a code. */
   mfaEnabled?: boolean;
 }
@@ -57,13 +62,26 @@ export interface Room {
   /** Unread mentions of the caller (past their read marker; at most 1000). */
   mentionCount: number;
   createdAt: string;
+  /**
+   * The caller may moderate the room (delete others' messages, mute, remove): a group room's
+   * owner and moderators, staff in group rooms and `general`; nobody in a direct room.
+   * Absent on servers from before moderation (read as false).
+   */
+  canModerate?: boolean;
 }
+
+/** A member's role in a group room (the owner is `rooms.ownerUserId`). */
+export type RoomRole = 'owner' | 'moderator' | 'member';
 
 export interface Member {
   userId: string;
   username: string;
   joinedAt: string;
   isOwner: boolean;
+  /** Absent on servers from before moderation (read from `isOwner`). */
+  role?: RoomRole;
+  /** RFC 3339 while a mute is in force, else null. */
+  mutedUntil?: string | null;
 }
 
 /** A page of a room's member list (`GET /rooms/{id}/members?limit=…&after=…`). */
@@ -111,7 +129,17 @@ export interface Message {
    * deleted message. Optional only for servers from before attachments (read as `[]`).
    */
   attachments?: Attachment[];
+  /**
+   * Set when the reader may not see the message: `blocked` (its author is on the reader's
+   * block list), `suspended` (its author is suspended with their messages hidden). `content`
+   * is then `""`, with no files, mentions or quote. Absent when visible.
+   */
+  hidden?: HiddenReason;
+  /** Client-side only: the live `messageDeleted` frame said a moderator deleted it. */
+  deletedByModerator?: boolean;
 }
+
+export type HiddenReason = 'blocked' | 'suspended';
 
 /** A file sent with a message. `url` and `thumbnailUrl` are relative to the API base. */
 export interface Attachment {
@@ -252,7 +280,7 @@ export type ServerFrame =
   | { type: 'messages'; roomId: number; messages: Message[]; hasMore: boolean; rev: number; id?: string }
   | ({ type: 'changes'; id?: string } & ChangesPage)
   | { type: 'messageEdited'; roomId: number; message: Message }
-  | { type: 'messageDeleted'; roomId: number; id: number; seq: number; rev: number }
+  | { type: 'messageDeleted'; roomId: number; id: number; seq: number; rev: number; byModerator?: boolean }
   | ReactionChangedFrame
   | { type: 'typing'; roomId: number; userId: string; username: string }
   | ({ type: 'presence' } & UserPresence)
@@ -263,10 +291,16 @@ export type ServerFrame =
   | { type: 'memberAdded'; roomId: number; userId?: string; username?: string; member?: Member; room?: Room }
   | { type: 'memberRemoved'; roomId: number; userId?: string }
   | { type: 'roomDeleted'; roomId: number }
+  /** A group room's owner (or staff) made a member a moderator, or a member again. */
+  | { type: 'memberRoleChanged'; roomId: number; userId: string; role: RoomRole }
+  /** A member's sends to the room are refused until `until` (RFC 3339). */
+  | { type: 'memberMuted'; roomId: number; userId: string; until: string }
+  | { type: 'memberUnmuted'; roomId: number; userId: string }
   | ReadMarkerFrame
   | { type: 'tokenRefreshed'; expiresAt: number; id?: string }
   | { type: 'pong'; id?: string }
-  | { type: 'error'; code: string; message?: string; temporary?: boolean; id?: string };
+  /** `until` (RFC 3339) may come with code `muted`. */
+  | { type: 'error'; code: string; message?: string; temporary?: boolean; id?: string; until?: string | null };
 
 
 /** A reaction was added or removed: `count` is that emoji's total after it, `rev` the message's new rev. */
@@ -400,4 +434,148 @@ export interface PushPayload {
   url: string;
   /** `room-<id>`: a room's notifications replace each other. */
   tag: string;
+}
+
+// ---- moderation (issue 16) ----
+
+/** `GET /blocks`: the users the caller blocked. */
+export interface BlockedUser {
+  userId: string;
+  username: string;
+  createdAt: string;
+}
+
+/** A live mute in a room (`PUT /rooms/{id}/mutes/{userId}`, `GET /rooms/{id}/mutes`). */
+export interface RoomMute {
+  roomId: number;
+  userId: string;
+  username: string;
+  until: string;
+  reason: string | null;
+  mutedBy: string;
+}
+
+export interface Suspension {
+  reason: string;
+  since: string;
+  /** null: until lifted. */
+  until: string | null;
+  hideMessages: boolean;
+  by: string | null;
+}
+
+/** An account as staff see it (`GET /admin/users`). */
+export interface AdminUser {
+  id: string;
+  username: string;
+  email: string;
+  role: InstanceRole;
+  /** `suspended` only while the suspension is in force. */
+  status: 'active' | 'suspended';
+  suspension: Suspension | null;
+  createdAt: string;
+  lastSeenAt: string | null;
+}
+
+export interface AdminUsersPage {
+  users: AdminUser[];
+  nextCursor: string | null;
+  hasMore: boolean;
+}
+
+export interface AdminUsersQuery {
+  q?: string;
+  role?: InstanceRole;
+  status?: 'active' | 'suspended';
+  limit?: number;
+  cursor?: string;
+}
+
+/** `GET /admin/stats`: each part is null when the service that knows it did not answer. */
+export interface AdminStats {
+  users: number | null;
+  suspendedUsers: number | null;
+  admins: number | null;
+  moderators: number | null;
+  rooms: number | null;
+  directRooms: number | null;
+  messages: number | null;
+  messagesLast24h: number | null;
+  openReports: number | null;
+  onlineUsers: number | null;
+  connections: number | null;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  /** `id` null for the command line. */
+  actor: { id: string | null; name: string };
+  action: string;
+  target: { id: string; name: string } | null;
+  roomId: number | null;
+  messageId: number | null;
+  reason: string | null;
+  details: Record<string, unknown> | null;
+  ip: string | null;
+  source: 'auth' | 'chat';
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  nextCursor: string | null;
+  hasMore: boolean;
+}
+
+export interface AuditQuery {
+  actorId?: string;
+  targetUserId?: string;
+  action?: string;
+  /** RFC 3339. */
+  since?: string;
+  until?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export type ReportAction = 'dismiss' | 'delete_message' | 'mute' | 'suspend';
+
+export interface Report {
+  id: number;
+  status: 'open' | 'resolved';
+  reason: string;
+  createdAt: string;
+  reporter: { id: string; username: string };
+  message: {
+    id: number;
+    roomId: number;
+    seq: number;
+    author: { id: string; username: string };
+    /** The text as it was when reported. */
+    content: string;
+    deleted: boolean;
+  };
+  room: { id: number; name: string | null; kind: RoomKind };
+  resolution: { action: ReportAction; note: string | null; by: { id: string; username: string }; at: string } | null;
+}
+
+export interface ReportsPage {
+  reports: Report[];
+  nextCursor: string | null;
+  hasMore: boolean;
+}
+
+export interface ReportsQuery {
+  status?: 'open' | 'resolved';
+  roomId?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ResolveReport {
+  action: ReportAction;
+  note?: string;
+  /** Required for `mute`; optional for `suspend` (none: until lifted). */
+  durationSeconds?: number;
+  hideMessages?: boolean;
 }

@@ -1,5 +1,8 @@
 // Session state for the whole app: the signed-in user (or null), the API client, and the
 // silent refresh on page load that turns the HttpOnly refresh cookie into an access token.
+// Every new token comes with the user's instance role (read again from `GET /users/me` when
+// an older server leaves it out), so a role granted or taken back shows within a token's
+// lifetime.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiClient, browserLock } from '../api/client';
@@ -12,6 +15,8 @@ interface AuthValue {
   api: ApiClient;
   status: AuthStatus;
   user: User | null;
+  /** Why the server ended the last session, when it said (a suspension), for the log-in page. */
+  endedBecause: string | null;
   /** Throws ApiError `mfa_required` (with `extensions.challenge`) for an account with two-factor on. */
   login(email: string, password: string): Promise<void>;
   /** Completes a log-in's second factor. */
@@ -29,6 +34,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const api = useMemo(() => new ApiClient({ baseUrl: config().apiBase, lock: browserLock(), filesCookie: true }), []);
   const [status, setStatus] = useState<AuthStatus>('loading');
   const [user, setUserState] = useState<User | null>(null);
+  const [endedBecause, setEndedBecause] = useState<string | null>(null);
   const attempt = useRef(0);
 
   useEffect(
@@ -36,9 +42,17 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       api.onSession((s) => {
         if (s) {
           setUserState((prev) => (prev && prev.id === s.user.id ? { ...prev, ...s.user } : s.user));
+          setEndedBecause(null);
           setStatus('signedIn');
+          if (s.user.role === undefined) {
+            api
+              .me()
+              .then((me) => setUserState((prev) => (prev && prev.id === me.id ? { ...prev, ...me } : prev)))
+              .catch(() => undefined);
+          }
         } else {
           setUserState(null);
+          setEndedBecause(api.endReason?.userMessage ?? null);
           setStatus('signedOut');
         }
       }),
@@ -52,7 +66,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       .refresh()
       .then((s) => {
         if (my !== attempt.current) return;
-        if (!s) setStatus('signedOut');
+        if (!s) {
+          setEndedBecause(api.endReason?.userMessage ?? null);
+          setStatus('signedOut');
+        }
       })
       .catch(() => {
         if (my === attempt.current) setStatus('unreachable');
@@ -68,6 +85,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       api,
       status,
       user,
+      endedBecause,
       async login(email, password) {
         await api.login(email, password);
       },
@@ -92,7 +110,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       },
       retry: silentRefresh,
     }),
-    [api, status, user, silentRefresh],
+    [api, status, user, endedBecause, silentRefresh],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

@@ -3,9 +3,11 @@
 // people (arrow keys move, Enter or Tab picks, Escape closes; a click picks too).
 // Files come from the attach button (a picker, several at once), a pasted image, or a drop
 // on the conversation (ChatPage); each uploads at once and shows as a chip above the box,
-// and the message can go once every file is uploaded. Text is optional with files.
+// and the message can go once every file is uploaded. Text is optional with files. While the
+// viewer may not write here (muted in the room, or the other person of a direct room is
+// blocked) the box is off and says why.
 
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { quoteText } from './ReplyQuote';
 import { completeMention, matchMentions, mentionQueryAt, ROOM_MENTION, type MentionCandidate, type MentionQuery } from '../lib/mentions';
@@ -24,12 +26,15 @@ interface Props {
   offerRoomMention: boolean;
   /** The room's files waiting to be sent (null while it is being set up). */
   uploads: UploadQueue<File> | null;
+  /** Why the viewer may not write here now (the box is then off). */
+  disabledNote?: ReactNode;
 }
 
 
 const ROOM_OPTION: MentionCandidate = { userId: '', username: ROOM_MENTION };
 
-export function Composer({ roomId, roomName, candidates, offerRoomMention, uploads }: Props) {
+export function Composer({ roomId, roomName, candidates, offerRoomMention, uploads, disabledNote }: Props) {
+  const off = !!disabledNote;
   const store = useChatStore();
   const files = useUploads(uploads);
   const picker = useRef<HTMLInputElement>(null);
@@ -89,6 +94,7 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention, uploa
 
   function send(e?: FormEvent) {
     e?.preventDefault();
+    if (off) return;
     const withFiles = files.items.length > 0;
     const err = messageError(text);
     if (err && !(withFiles && !text.trim())) {
@@ -152,6 +158,7 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention, uploa
   const sendable = canSend(files.items, text);
   const blocked = sendBlockedReason(files.items);
   const noteId = `${id}-files-note`;
+  const offId = `${id}-off`;
   return (
     <form className="composer" onSubmit={send}>
       <UploadChips items={files.items} onRemove={(k) => uploads?.remove(k)} onRetry={(k) => uploads?.retry(k)} />
@@ -213,7 +220,7 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention, uploa
         type="button"
         className="button attach-button"
         onClick={() => picker.current?.click()}
-        disabled={!uploads}
+        disabled={!uploads || off}
         aria-label="Attach files"
         title="Attach files (or drop them on the conversation, or paste an image)"
         data-testid="attach-button"
@@ -239,13 +246,19 @@ export function Composer({ roomId, roomName, candidates, offerRoomMention, uploa
         aria-controls={open ? listId : undefined}
         aria-expanded={open}
         aria-activedescendant={open ? `${listId}-${selected}` : undefined}
-        aria-describedby={[error ? `${id}-err` : '', blocked ? noteId : ''].filter(Boolean).join(' ') || undefined}
+        aria-describedby={[off ? offId : '', error ? `${id}-err` : '', blocked ? noteId : ''].filter(Boolean).join(' ') || undefined}
+        disabled={off}
         autoFocus
         data-testid="composer"
       />
-      <button type="submit" className="button button-primary" disabled={!sendable} title={blocked} data-testid="send-button">
+      <button type="submit" className="button button-primary" disabled={!sendable || off} title={blocked} data-testid="send-button">
         Send
       </button>
+      {off && (
+        <p id={offId} className="composer-note composer-off" role="status" data-testid="composer-disabled">
+          {disabledNote}
+        </p>
+      )}
       {blocked && (
         <p id={noteId} className="composer-note muted small" data-testid="upload-blocked">
           {blocked}

@@ -1,11 +1,14 @@
 // One message: author, time, text (always as text, never HTML, with `@name` chips), its files
 // (pictures inline, cards for the rest; a message of files alone has no empty text line), edit/delete
-// for its author (delete also for the room owner), and its reactions with a picker to add one.
-// A message that mentions the viewer stands out.
+// for its author (delete also for who moderates the room), report for everyone else, and its
+// reactions with a picker to add one. A message that mentions the viewer stands out. A message
+// the viewer may not see (its author blocked, or suspended with their messages hidden) shows
+// only who wrote it and when.
 
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { messageOf } from '../api/errors';
-import type { Message, ReplyRef } from '../api/types';
+import type { HiddenReason, Message, ReplyRef } from '../api/types';
+import { HIDDEN_TEXT } from '../lib/moderation';
 import { formatFull, formatTime, hueOf, initials } from '../lib/format';
 import { mentionsUser } from '../lib/mentions';
 import { MentionText } from './MentionText';
@@ -38,9 +41,36 @@ interface Props {
   highlighted?: boolean;
   /** The message this one replies to, when it is loaded. */
   replyOriginal?: Message;
+  /** Why the viewer does not see it, if they do not (see `hiddenReason`). */
+  hidden?: HiddenReason;
+  /** Opens the report dialog (offered on others' messages). */
+  onReport?(m: Message): void;
+  /** The author's menu, in place of the plain name (others' messages). */
+  authorMenu?: ReactNode;
+  /** The message this one replies to is hidden from the viewer. */
+  quoteHidden?: HiddenReason;
 }
 
-export function MessageItem({ message: m, own, canDelete, meId, meName, myReactions, reactionError, onEdit, onDelete, onReact, onReply, onJump, highlighted, replyOriginal }: Props) {
+export function MessageItem({
+  message: m,
+  own,
+  canDelete,
+  meId,
+  meName,
+  myReactions,
+  reactionError,
+  onEdit,
+  onDelete,
+  onReact,
+  onReply,
+  onJump,
+  highlighted,
+  replyOriginal,
+  hidden,
+  onReport,
+  authorMenu,
+  quoteHidden,
+}: Props) {
   const [picking, setPicking] = useState(false);
   const pickerOpener = useRef<HTMLButtonElement | null>(null);
   const [editing, setEditing] = useState(false);
@@ -117,11 +147,15 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
     if (refocus) pickerOpener.current?.focus();
   }
 
-  const mentioned = mentionsUser(m, meId);
+  const author = own ? `${m.username} (you)` : authorMenu ?? m.username;
+  // Nothing of a deleted or hidden message but who wrote it and when.
+  const gone = m.deleted || !!hidden;
+  const mentioned = !gone && mentionsUser(m, meId);
   return (
     <li
-      className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}${highlighted ? ' msg-highlight' : ''}${mentioned ? ' msg-mentioned' : ''}`}
+      className={`msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}${hidden ? ' msg-hidden' : ''}${highlighted ? ' msg-highlight' : ''}${mentioned ? ' msg-mentioned' : ''}`}
       data-seq={m.seq}
+      data-hidden={hidden}
       data-highlighted={highlighted ? 'true' : undefined}
       data-mentioned={mentioned ? 'true' : undefined}
       data-own={own ? 'true' : 'false'}
@@ -133,20 +167,26 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
       <div className="msg-body">
         <div className="msg-bubble">
           <div className="msg-meta">
-            <span className="msg-author">{own ? `${m.username} (you)` : m.username}</span>
+            <span className="msg-author">{author}</span>
             {mentioned && <span className="sr-only">, mentions you</span>}
             <time dateTime={m.createdAt} title={formatFull(m.createdAt)} className="msg-time">
               {formatTime(m.createdAt)}
             </time>
-            {m.editedAt && !m.deleted && (
+            {m.editedAt && !gone && (
               <span className="msg-edited" title={`Edited ${formatFull(m.editedAt)}`}>
                 (edited)
               </span>
             )}
           </div>
-          {m.replyTo && !m.deleted && <ReplyQuote reply={m.replyTo} original={replyOriginal} onJump={onJump} />}
-          {m.deleted ? (
-            <p className="msg-text msg-text-deleted">This message was deleted.</p>
+          {m.replyTo && !gone && <ReplyQuote reply={m.replyTo} original={replyOriginal} onJump={onJump} hidden={quoteHidden} />}
+          {hidden ? (
+            <p className="msg-text msg-text-hidden" data-testid="message-hidden">
+              {HIDDEN_TEXT[hidden]}
+            </p>
+          ) : m.deleted ? (
+            <p className="msg-text msg-text-deleted" data-testid="message-deleted">
+              {m.deletedByModerator ? 'This message was deleted by a moderator.' : 'This message was deleted.'}
+            </p>
           ) : editing ? (
             <div className="msg-edit">
               <label className="sr-only" htmlFor={`edit-${m.id}`}>
@@ -177,13 +217,13 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
               </p>
             )
           )}
-          {!m.deleted && m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} />}
+          {!gone && m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} />}
           {error && (
             <p className="field-error" role="alert">
               {error}
             </p>
           )}
-          {!m.deleted && !editing && (
+          {!gone && !editing && (
             <div className="msg-actions">
               {confirming ? (
                 <span role="group" aria-label="Confirm deletion">
@@ -228,6 +268,16 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
                       Edit
                     </button>
                   )}
+                  {!own && onReport && (
+                    <button
+                      type="button"
+                      className="link-button small"
+                      onClick={() => onReport(m)}
+                      aria-label={`Report message from ${m.username} at ${formatTime(m.createdAt)}`}
+                    >
+                      Report
+                    </button>
+                  )}
                   {(own || canDelete) && (
                     <button
                       type="button"
@@ -243,13 +293,13 @@ export function MessageItem({ message: m, own, canDelete, meId, meName, myReacti
             </div>
           )}
         </div>
-        {!m.deleted && (
+        {!gone && (
           <Reactions message={m} meId={meId} mine={myReactions} onReact={onReact} onAdd={openPicker} picking={picking} />
         )}
-        {!m.deleted && picking && (
+        {!gone && picking && (
           <ReactionPicker message={m} meId={meId} mine={myReactions} onReact={onReact} onClose={closePicker} />
         )}
-        {!m.deleted && reactionError && (
+        {!gone && reactionError && (
           <p className="field-error reaction-error" role="alert">
             {reactionError}
           </p>

@@ -1,7 +1,10 @@
 // The scrollable history: loads older pages when scrolled to the top (keeping the view
 // steady), follows new messages while the reader is at the bottom, and offers a jump
 // button otherwise. A window loaded around an old message (a search hit, a mention) loads
-// newer pages when scrolled to its bottom, and offers "Jump to latest".
+// newer pages when scrolled to its bottom, and offers "Jump to latest". Messages of users
+// the viewer blocked are shown hidden (live ones too: the server filters only its reads); each
+// author's name opens their menu (with "Mute in this room…" for who moderates it), and
+// "Report" opens the report dialog.
 
 import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Message, ReplyRef } from '../api/types';
@@ -9,6 +12,10 @@ import type { PendingMessage } from '../lib/outbox';
 import type { Timeline } from '../state/chatStore';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { seenByText } from '../lib/readMarkers';
+import { hiddenReason } from '../lib/moderation';
+import { UserMenu } from '../components/UserMenu';
+import { ReportDialog } from '../dialogs/ReportDialog';
+import { MuteDialog } from '../dialogs/MuteDialog';
 import { MessageItem, PendingItem } from './MessageItem';
 
 interface Props {
@@ -17,6 +24,8 @@ interface Props {
   pending: PendingMessage[];
   me: { id: string; username: string };
   isRoomOwner: boolean;
+  /** The viewer may delete others' messages here (the room's `canModerate`). */
+  canModerate?: boolean;
   online: boolean;
   /** Who has read up to the last message ("Seen by …" under it); empty for nobody. */
   seenBy?: string[];
@@ -27,8 +36,11 @@ const NOBODY: string[] = [];
 /** How long a message jumped to stays highlighted. */
 const HIGHLIGHT_MS = 2_500;
 
-export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online, seenBy = NOBODY }: Props) {
+export function MessageList({ roomId, timeline, pending, me, isRoomOwner, canModerate = false, online, seenBy = NOBODY }: Props) {
   const store = useChatStore();
+  const blocked = useChat((s) => s.blockedIds);
+  const [reporting, setReporting] = useState<Message | null>(null);
+  const [muting, setMuting] = useState<{ userId: string; username: string } | null>(null);
   const ref = useRef<HTMLOListElement>(null);
   const atBottom = useRef(true);
   const prev = useRef<{ first?: number; last?: number; height: number; pending: number; roomId: number; epoch: number; detached: boolean }>({
@@ -123,6 +135,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
   const onDelete = useCallback((m: Message) => store.remove(m), [store]);
   const onReact = useCallback((m: Message, emoji: string, add: boolean) => void store.react(m, emoji, add), [store]);
   const onReply = useCallback((m: Message) => store.replyTo(m), [store]);
+  const onReport = useCallback((m: Message) => setReporting(m), []);
 
   // Jumping to a message (the one a reply answers, or one picked in the Mentions panel):
   // load older pages until it is there (the store gives up with a notice), then scroll it
@@ -204,7 +217,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
             <MessageItem
               message={m}
               own={m.userId === me.id}
-              canDelete={isRoomOwner}
+              canDelete={isRoomOwner || canModerate}
               meId={me.id}
               meName={me.username}
               myReactions={myReactions[m.id]}
@@ -216,6 +229,17 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
               onJump={onJump}
               highlighted={highlight === m.seq}
               replyOriginal={m.replyTo ? byId.get(m.replyTo.id) : undefined}
+              hidden={hiddenReason(m, blocked, me.id)}
+              quoteHidden={m.replyTo && m.replyTo.userId !== me.id && blocked.has(m.replyTo.userId) ? 'blocked' : undefined}
+              onReport={onReport}
+              authorMenu={
+                m.userId !== me.id ? (
+                  <UserMenu
+                    user={{ userId: m.userId, username: m.username }}
+                    extra={canModerate ? [{ label: 'Mute in this room…', onSelect: () => setMuting({ userId: m.userId, username: m.username }), testId: 'user-menu-mute' }] : undefined}
+                  />
+                ) : undefined
+              }
             />
           </Fragment>
         ))}
@@ -247,6 +271,8 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, online
           {detached ? 'Jump to latest ↓' : 'New messages ↓'}
         </button>
       )}
+      {reporting && <ReportDialog message={reporting} onClose={() => setReporting(null)} />}
+      {muting && <MuteDialog roomId={roomId} roomName="this room" user={muting} onClose={() => setMuting(null)} />}
     </div>
   );
 }

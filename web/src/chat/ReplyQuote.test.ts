@@ -62,3 +62,11 @@ describe('reply quote', () => {
     expect(html).not.toContain('<button type="button" class="reply-quote"');
   });
 });
+
+describe('reply quote of a hidden original', () => {
+  it('says the original’s author is blocked rather than that it was deleted', () => {
+    const html = renderToStaticMarkup(createElement(ReplyQuote, { reply: { ...ref, excerpt: '' }, onJump: noop, hidden: 'blocked' }));
+    expect(html).toContain('Message from a blocked user');
+    expect(html).not.toContain('deleted');
+  });
+});

@@ -1,8 +1,9 @@
 // The compact quote above a reply's text: who wrote the original and the start of it. A
 // button when it can take the reader to the original.
 
-import type { Message, ReplyRef } from '../api/types';
+import type { HiddenReason, Message, ReplyRef } from '../api/types';
 import { attachmentsSummary } from '../lib/files';
+import { HIDDEN_TEXT } from '../lib/moderation';
 
 /**
  * What the quote says: the excerpt; for an empty one, the original's files when it is loaded
@@ -18,14 +19,17 @@ export function ReplyQuote({
   reply,
   original,
   onJump,
+  hidden,
 }: {
   reply: ReplyRef;
+  /** The original is hidden from the viewer (its author blocked): the server sent no excerpt. */
+  hidden?: HiddenReason;
   /** The original when it is loaded (a message of files alone has an empty excerpt too). */
   original?: Message;
   onJump?: (r: ReplyRef) => void;
 }) {
-  const text = quoteText(reply, original);
-  const deleted = reply.excerpt === '' && text === 'Original message deleted';
+  const text = hidden ? HIDDEN_TEXT[hidden] : quoteText(reply, original);
+  const deleted = !hidden && reply.excerpt === '' && text === 'Original message deleted';
   const body = (
     <>
       <span className="reply-quote-author">{reply.username}</span>

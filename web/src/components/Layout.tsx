@@ -1,5 +1,6 @@
 // The signed-in frame: header (brand, search, connection state, notifications, profile), room
-// sidebar, page. Ctrl/Cmd+K, or / outside a text field, opens the search.
+// sidebar (the Admin page's link for moderators and admins), page. Ctrl/Cmd+K, or / outside a
+// text field, opens the search.
 
 import { useEffect, useState } from 'react';
 import { Link, Outlet, useNavigate, useOutletContext } from 'react-router-dom';
@@ -15,6 +16,7 @@ import { SearchDialog } from '../dialogs/SearchDialog';
 import { ProfileDialog } from '../dialogs/ProfileDialog';
 import { hueOf, initials } from '../lib/format';
 import { roomPath } from '../lib/rooms';
+import { isStaff } from '../lib/moderation';
 import { EMPTY_SEARCH, messagePath, type SearchForm } from '../lib/search';
 
 export interface LayoutContext {
@@ -130,6 +132,11 @@ export function Layout() {
           <nav className="side-links" aria-label="Pages">
             <Link to="/">Home</Link>
             <Link to="/my-rooms">My rooms</Link>
+            {isStaff(user?.role) && (
+              <Link to="/admin" data-testid="admin-link">
+                Admin
+              </Link>
+            )}
           </nav>
         </aside>
         <main id="main" className="content" tabIndex={-1}>

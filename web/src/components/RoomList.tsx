@@ -1,5 +1,6 @@
 // The sidebar's room list in two sections: rooms (general and groups) and direct messages
-// (the peer's presence, hide ×), each row with its unread and `@N` mention badges.
+// (the peer's presence, their menu ⋯ to block them, hide ×), each row with its unread and `@N`
+// mention badges.
 
 import { useMemo, useState } from 'react';
 import { NavLink, useNavigate } from 'react-router-dom';
@@ -9,6 +10,7 @@ import { useAuth } from '../auth/AuthProvider';
 import { isSelfDm, roomPath, roomTitle, splitRooms } from '../lib/rooms';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { PresenceDot, PresenceNote } from './Presence';
+import { UserMenu } from './UserMenu';
 
 export function RoomList({ onCreate, onNewDm }: { onCreate: () => void; onNewDm: () => void }) {
   const rooms = useChat((s) => s.rooms);
@@ -83,6 +85,11 @@ export function RoomList({ onCreate, onNewDm }: { onCreate: () => void; onNewDm:
                   {!self && r.peer && <PresenceNote userId={r.peer.userId} />}
                   <Badges room={r} />
                 </NavLink>
+                {!self && r.peer && (
+                  <UserMenu user={r.peer} message={false} buttonClass="icon-button dm-menu-button">
+                    <span aria-hidden="true">⋯</span>
+                  </UserMenu>
+                )}
                 <button
                   type="button"
                   className="icon-button dm-hide"

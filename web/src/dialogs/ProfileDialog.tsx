@@ -1,5 +1,6 @@
-// Profile: change username, e-mail and password; two-factor authentication; active sessions; log out (here or everywhere);
-// the way to the notification settings.
+// Profile: change username, e-mail and password; two-factor authentication; active sessions;
+// the users you blocked (with unblock); log out (here or everywhere); the way to the
+// notification settings.
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
@@ -13,6 +14,7 @@ import { formatFull } from '../lib/format';
 import { needsPassword, profileErrors, profilePatch } from '../lib/profile';
 import { codeError } from '../lib/mfa';
 import { compact, passwordError } from '../lib/validate';
+import { useChat, useChatStore } from '../state/ChatProvider';
 
 export function ProfileDialog({ onClose, onNotifications }: { onClose: () => void; onNotifications?: () => void }) {
   const { user, logout, logoutAll } = useAuth();
@@ -52,6 +54,7 @@ export function ProfileDialog({ onClose, onNotifications }: { onClose: () => voi
       <PasswordForm />
       <TwoFactorSection />
       <SessionsList />
+      <BlockedUsers />
       <section className="dialog-section">
         <h3>Log out</h3>
         <FormError message={error} />
@@ -284,6 +287,51 @@ function SessionsList() {
                   Revoke
                 </button>
               )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function BlockedUsers() {
+  const store = useChatStore();
+  const blocked = useChat((s) => s.blocked);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  async function unblock(userId: string, username: string) {
+    setError(null);
+    setBusy(userId);
+    try {
+      await store.unblock(userId);
+      store.say(`You unblocked ${username}.`);
+    } catch (x) {
+      setError(messageOf(x));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <section className="dialog-section" data-testid="blocked-users">
+      <h3>Blocked users</h3>
+      <p className="muted small">Their messages are hidden from you, and neither of you can send the other a direct message.</p>
+      <FormError message={error} />
+      {blocked.length === 0 ? (
+        <p className="muted small">You have not blocked anyone.</p>
+      ) : (
+        <ul className="session-list" aria-label="Blocked users">
+          {blocked.map((b) => (
+            <li key={b.userId}>
+              <div>
+                <strong>{b.username}</strong>
+                <div className="muted small">blocked {formatFull(b.createdAt)}</div>
+              </div>
+              <button type="button" className="button button-small" onClick={() => void unblock(b.userId, b.username)} disabled={busy === b.userId} aria-label={`Unblock ${b.username}`}>
+                Unblock
+              </button>
             </li>
           ))}
         </ul>

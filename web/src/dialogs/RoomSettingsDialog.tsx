@@ -1,9 +1,11 @@
 // Room settings: the member list for everyone (a page at a time, "Show more" for the next),
-// with each member's presence and a "Message" button to talk to them directly; the owner adds
-// (with autocomplete) and removes members and can delete the room; other members can leave.
-// Everyone sets the room's notifications (level, mute).
+// with each member's presence, room role and mute, a "Message" button to talk to them directly
+// and their menu (block; for who moderates the room: mute, unmute, remove; for the owner:
+// make or unmake moderators), and for them the room's report queue. The owner adds members
+// (with autocomplete) and can delete the room; other members can leave. Everyone sets the
+// room's notifications (level, mute).
 
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { messageOf } from '../api/errors';
@@ -15,7 +17,15 @@ import { UserAutocomplete } from '../components/UserAutocomplete';
 import { PresenceDot, PresenceNote } from '../components/Presence';
 import { RoomNotifications } from '../components/RoomNotifications';
 import { useChat, useChatStore } from '../state/ChatProvider';
-import { formatFull, hueOf, initials } from '../lib/format';
+import { formatFull, formatTime, hueOf, initials } from '../lib/format';
+import { inForce, memberRights, memberRole } from '../lib/moderation';
+import { UserMenu } from '../components/UserMenu';
+import type { MenuItem } from '../components/Menu';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { MuteDialog } from './MuteDialog';
+
+// The queue's code comes with the Admin page's (loaded when first opened).
+const ReportsTab = lazy(() => import('../admin/ReportsTab').then((m) => ({ default: m.ReportsTab })));
 
 export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () => void }) {
   const { api, user } = useAuth();
@@ -29,7 +39,11 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
   const [addError, setAddError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [muting, setMuting] = useState<Member | null>(null);
+  const [removing, setRemoving] = useState<Member | null>(null);
+  const [reports, setReports] = useState(false);
   const isOwner = room.ownerUserId === user?.id;
+  const viewer = { id: user?.id ?? '', role: user?.role, isOwner, canModerate: !!room.canModerate };
 
   const members = list?.members ?? null;
 
@@ -82,15 +96,42 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
     }
   }
 
+  /** Rejects with the refusal (the confirmation shows it). */
   async function remove(m: Member) {
     setError(null);
+    await api.removeMember(room.id, m.userId);
+    load();
+    void store.loadRooms();
+  }
+
+  /** A moderation request on one member, then the list again (frames bring others' views up to date). */
+  async function act(run: () => Promise<unknown>) {
+    setError(null);
     try {
-      await api.removeMember(room.id, m.userId);
+      await run();
       load();
-      void store.loadRooms();
     } catch (x) {
       setError(messageOf(x));
     }
+  }
+
+  function memberItems(m: Member): MenuItem[] {
+    const rights = memberRights(viewer, m);
+    const items: MenuItem[] = [];
+    const role = memberRole(m);
+    if (rights.moderate) {
+      if (inForce(m.mutedUntil)) items.push({ label: 'Unmute', onSelect: () => void act(() => api.unmute(room.id, m.userId)), testId: 'member-unmute' });
+      else items.push({ label: 'Mute…', onSelect: () => setMuting(m), testId: 'member-mute' });
+    }
+    if (rights.setRole) {
+      items.push(
+        role === 'moderator'
+          ? { label: 'Remove moderator', onSelect: () => void act(() => api.setMemberRole(room.id, m.userId, 'member')), testId: 'member-unmake-moderator' }
+          : { label: 'Make moderator', onSelect: () => void act(() => api.setMemberRole(room.id, m.userId, 'moderator')), testId: 'member-make-moderator' },
+      );
+    }
+    if (rights.moderate) items.push({ label: 'Remove from room…', onSelect: () => setRemoving(m), danger: true, testId: 'member-remove' });
+    return items;
   }
 
   async function message(m: Member) {
@@ -142,29 +183,39 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
         <h3>Members {total !== null ? `(${total})` : ''}</h3>
         {members === null && !error && <p className="muted small">Loading…</p>}
         <ul className="member-list" aria-label="Members">
-          {(members ?? []).map((m) => (
-            <li key={m.userId}>
-              <span className="avatar small" style={{ ['--hue' as string]: hueOf(m.userId) }} aria-hidden="true">
-                {initials(m.username)}
-              </span>
-              <span className="member-name">
-                {m.username}
-                {m.userId === user?.id ? <span className="muted"> (you)</span> : <PresenceNote userId={m.userId} />}
-              </span>
-              {m.userId !== user?.id && <PresenceDot userId={m.userId} />}
-              {m.isOwner && <span className="tag">Owner</span>}
-              {m.userId !== user?.id && (
-                <button type="button" className="button button-small" onClick={() => void message(m)} aria-label={`Message ${m.username}`}>
-                  Message
-                </button>
-              )}
-              {isOwner && !m.isOwner && m.userId !== user?.id && (
-                <button type="button" className="button button-small" onClick={() => remove(m)} aria-label={`Remove ${m.username}`}>
-                  Remove
-                </button>
-              )}
-            </li>
-          ))}
+          {(members ?? []).map((m) => {
+            const role = memberRole(m);
+            const muted = inForce(m.mutedUntil) ? m.mutedUntil : null;
+            return (
+              <li key={m.userId} data-testid="member" data-username={m.username} data-role={role} data-muted={muted ? 'true' : 'false'}>
+                <span className="avatar small" style={{ ['--hue' as string]: hueOf(m.userId) }} aria-hidden="true">
+                  {initials(m.username)}
+                </span>
+                <span className="member-name">
+                  {m.username}
+                  {m.userId === user?.id ? <span className="muted"> (you)</span> : <PresenceNote userId={m.userId} />}
+                </span>
+                {m.userId !== user?.id && <PresenceDot userId={m.userId} />}
+                {role === 'owner' && <span className="tag">Owner</span>}
+                {role === 'moderator' && <span className="tag tag-moderator">Moderator</span>}
+                {muted && (
+                  <span className="tag tag-muted" title={formatFull(muted)} data-testid="muted-badge">
+                    Muted until {formatTime(muted)}
+                  </span>
+                )}
+                {m.userId !== user?.id && (
+                  <button type="button" className="button button-small" onClick={() => void message(m)} aria-label={`Message ${m.username}`}>
+                    Message
+                  </button>
+                )}
+                {m.userId !== user?.id && (
+                  <UserMenu user={m} message={false} extra={memberItems(m)} buttonClass="icon-button" testId="member-menu">
+                    <span aria-hidden="true">⋯</span>
+                  </UserMenu>
+                )}
+              </li>
+            );
+          })}
         </ul>
         {list?.hasMore && (
           <button type="button" className="button button-small" onClick={loadMore} disabled={loadingMore}>
@@ -193,7 +244,37 @@ export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () 
         </section>
       )}
 
+      {room.canModerate && user && (
+        <section className="dialog-section">
+          <h3>Reports</h3>
+          <p className="muted small">Messages of this room that members reported to its moderators.</p>
+          <button type="button" className="button" onClick={() => setReports(true)} aria-haspopup="dialog">
+            Open the report queue…
+          </button>
+        </section>
+      )}
+
       <RoomNotifications roomId={room.id} />
+
+      {reports && user && (
+        <Dialog title={`Reports — #${room.name}`} onClose={() => setReports(false)} wide>
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <ReportsTab me={user} roomId={room.id} />
+          </Suspense>
+        </Dialog>
+      )}
+      {muting && <MuteDialog roomId={room.id} roomName={`#${room.name}`} user={muting} onClose={() => setMuting(null)} onMuted={load} />}
+      {removing && (
+        <ConfirmDialog
+          title={`Remove ${removing.username}?`}
+          confirm="Remove"
+          danger
+          onConfirm={() => remove(removing)}
+          onClose={() => setRemoving(null)}
+        >
+          <p>They leave #{room.name} and stop seeing its messages. Someone who may add members can add them again.</p>
+        </ConfirmDialog>
+      )}
 
       <section className="dialog-section danger-zone">
         {isOwner ? (

@@ -138,3 +138,13 @@ describe('mergeChanges', () => {
     expect(mergeChanges(window, [msg(8)], false, true)).toBe(window);
   });
 });
+
+describe('hidden messages', () => {
+  it('a copy read again at the same rev replaces a hidden one (unblocked), and the other way round', () => {
+    const hidden = msg(1, { hidden: 'blocked', content: '' });
+    const shown = msg(1, { content: 'hello' });
+    expect(mergeMessages([hidden], [shown])[0]).toBe(shown);
+    const again = mergeMessages([shown], [msg(1, { hidden: 'suspended', content: 'hello' })]);
+    expect(again[0].hidden).toBe('suspended');
+  });
+});

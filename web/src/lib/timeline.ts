@@ -91,6 +91,7 @@ function sameState(a: Message, b: Message): boolean {
     a.content === b.content &&
     a.deleted === b.deleted &&
     a.editedAt === b.editedAt &&
+    a.hidden === b.hidden &&
     (a.rev ?? 0) === (b.rev ?? 0) &&
     sameReactions(a.reactions, b.reactions)
   );

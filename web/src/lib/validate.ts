@@ -33,3 +33,19 @@ export function compact(errors: Record<string, string | undefined>): Record<stri
   for (const [k, v] of Object.entries(errors)) if (v) out[k] = v;
   return out;
 }
+
+/** A report's reason: 1 to 1000 characters. */
+export function reportReasonError(reason: string): string | undefined {
+  return reasonError(reason, 1000, 'Say what is wrong with it.');
+}
+
+/**
+ * A moderator's reason (a suspension's: required, 1 to 500) or note (optional: `empty`
+ * undefined). Counted in characters as the server counts them (code points).
+ */
+export function reasonError(reason: string, max: number, empty?: string): string | undefined {
+  const t = reason.trim();
+  if (t.length === 0) return empty;
+  if ([...t].length > max) return `Use at most ${max} characters.`;
+  return undefined;
+}

@@ -11,7 +11,7 @@ import { ssoErrorMessage, ssoParams } from '../lib/sso';
 import { codeError, mfaChallengeOf } from '../lib/mfa';
 
 export function AuthPage() {
-  const { status, login, loginMfa, register } = useAuth();
+  const { status, login, loginMfa, register, endedBecause } = useAuth();
   const [params, setParams] = useSearchParams();
   const mode = params.get('mode') === 'register' ? 'register' : 'login';
   const navigate = useNavigate();
@@ -176,6 +176,11 @@ export function AuthPage() {
         <h1>{title}</h1>
         {sso.error && mode === 'login' && <FormError message={ssoErrorMessage(sso.error)} />}
         {status === 'unreachable' && <FormError message="Cannot reach the server right now. Check your connection and try again." />}
+        {endedBecause && !formError && (
+          <div className="form-error" role="alert" data-testid="session-ended">
+            You were logged out. {endedBecause}
+          </div>
+        )}
         <form onSubmit={submit} noValidate>
           {mode === 'register' && (
             <Field

@@ -1,6 +1,7 @@
 // The chat view for one room (/chat/general or /chat/:id): general, a group room, or a direct
 // conversation (the peer's name and presence in the header; notes for a self-DM). Files
-// dropped anywhere on the conversation go to the composer's uploads.
+// dropped anywhere on the conversation go to the composer's uploads. The composer is off while
+// the viewer is muted in the room, or has blocked the other person of a direct room.
 
 import { useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router-dom';
@@ -16,6 +17,8 @@ import { seenBy } from '../lib/readMarkers';
 import { seqParam } from '../lib/search';
 import { isSelfDm, roomKind, roomLabel, roomTitle } from '../lib/rooms';
 import { PresenceDot, PresenceText } from '../components/Presence';
+import { UserMenu } from '../components/UserMenu';
+import { mutedText } from '../lib/moderation';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { useUploadQueue } from '../chat/useUploadQueue';
 
@@ -38,6 +41,9 @@ export function ChatPage() {
   const connected = useChat((s) => s.connection.state === 'open');
   const markers = useChat((s) => (roomId !== undefined ? s.readMarkers[roomId] : undefined));
   const members = useChat((s) => (roomId !== undefined ? s.members[roomId] : undefined));
+  const mute = useChat((s) => (roomId !== undefined ? s.mutes[roomId] : undefined));
+  const peerId = room && roomKind(room) === 'direct' && room.peer && room.peer.userId !== user?.id ? room.peer.userId : undefined;
+  const peerBlocked = useChat((s) => (peerId !== undefined ? s.blockedIds.has(peerId) : false));
   const [settings, setSettings] = useState(false);
   const uploads = useUploadQueue(roomId);
   const [dropping, setDropping] = useState(false);
@@ -121,6 +127,11 @@ export function ChatPage() {
   const names = (typing ?? []).map((t) => t.username);
   const self = isSelfDm(room, user.id);
   const peer = kind === 'direct' && !self ? room.peer : null;
+  const composerOff = mute
+    ? mutedText(mute.known ? mute.until : null)
+    : peer && peerBlocked
+      ? `You blocked ${peer.username}. Unblock them (⋯ above) to write to each other again.`
+      : undefined;
 
   const dropProps = uploads
     ? {
@@ -179,22 +190,38 @@ export function ChatPage() {
             )}
           </p>
         </div>
-        {kind === 'group' ? (
-          <button type="button" className="button" onClick={() => setSettings(true)} aria-haspopup="dialog">
-            Room settings
-          </button>
-        ) : (
-          <button type="button" className="button" onClick={() => setSettings(true)} aria-haspopup="dialog">
-            Notifications
-          </button>
-        )}
+        <div className="chat-head-actions">
+          {peer && (
+            <UserMenu user={peer} message={false} buttonClass="icon-button" testId="peer-menu">
+              <span aria-hidden="true">⋯</span>
+            </UserMenu>
+          )}
+          {kind === 'group' ? (
+            <button type="button" className="button" onClick={() => setSettings(true)} aria-haspopup="dialog">
+              Room settings
+            </button>
+          ) : (
+            <button type="button" className="button" onClick={() => setSettings(true)} aria-haspopup="dialog">
+              Notifications
+            </button>
+          )}
+        </div>
       </header>
       {timeline?.error && (
         <div className="form-error" role="alert">
           {timeline.error}
         </div>
       )}
-      <MessageList roomId={room.id} timeline={timeline} pending={pending} me={user} isRoomOwner={isOwner} online={connected} seenBy={seen} />
+      <MessageList
+        roomId={room.id}
+        timeline={timeline}
+        pending={pending}
+        me={user}
+        isRoomOwner={isOwner}
+        canModerate={!!room.canModerate}
+        online={connected}
+        seenBy={seen}
+      />
       <div className="typing" aria-live="polite" data-testid="typing">
         {typingText(names)}
       </div>
@@ -205,6 +232,7 @@ export function ChatPage() {
         candidates={candidates}
         offerRoomMention={kind === 'group' && isOwner}
         uploads={uploads}
+        disabledNote={composerOff}
       />
       {settings && kind === 'group' && <RoomSettingsDialog room={room} onClose={() => setSettings(false)} />}
       {settings && kind !== 'group' && (

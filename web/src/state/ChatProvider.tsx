@@ -66,6 +66,8 @@ export function ChatProvider({ children }: { children: ReactNode }) {
     document.addEventListener('visibilitychange', onVisible);
     store.attach(socket);
     void store.loadRooms();
+    // Live messages are not filtered by the server: the block list hides them here.
+    void store.loadBlocks();
     setPair({ store, socket });
     return () => {
       offSession();

@@ -1372,3 +1372,193 @@ describe('ChatStore direct messages, mentions and presence', () => {
     expect(store.getState().jump).toBeNull();
   });
 });
+
+describe('ChatStore moderation', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const member = (userId: string, username: string, extra: Partial<Member> = {}): Member => ({
+    userId,
+    username,
+    joinedAt: '2025-01-01T00:00:00Z',
+    isOwner: false,
+    role: 'member',
+    mutedUntil: null,
+    ...extra,
+  });
+  /** 1_000_000 ms after the epoch (the fake clock's start) plus `ms`, as RFC 3339. */
+  const at = (ms: number) => new Date(1_000_000 + ms).toISOString();
+
+  function withBlocks(api: ChatApi, initial: { userId: string; username: string }[] = []) {
+    const list = initial.map((u) => ({ ...u, createdAt: '2025-01-01T00:00:00Z' }));
+    Object.assign(api, {
+      blocks: vi.fn(async () => list.map((b) => ({ ...b }))),
+      block: vi.fn(async (userId: string) => ({ userId, username: 'bob', createdAt: '2025-01-02T00:00:00Z' })),
+      unblock: vi.fn(async () => undefined),
+    });
+  }
+
+  it('memberRoleChanged, memberMuted and memberUnmuted move the kept member list and bump its version', async () => {
+    const { store, server } = setup({ 2: 1 });
+    server.members.set(2, [member(ME.id, 'alice', { role: 'owner', isOwner: true }), member(BOB, 'bob')]);
+    await store.loadRooms();
+    await store.openRoom(2);
+    await settle();
+    const v0 = store.getState().membersVersion[2] ?? 0;
+    store.onFrame({ type: 'memberRoleChanged', roomId: 2, userId: BOB, role: 'moderator' });
+    store.onFrame({ type: 'memberMuted', roomId: 2, userId: BOB, until: at(600_000) });
+    const bob = () => store.getState().members[2].find((m) => m.userId === BOB)!;
+    expect(bob()).toMatchObject({ role: 'moderator', mutedUntil: at(600_000) });
+    store.onFrame({ type: 'memberUnmuted', roomId: 2, userId: BOB });
+    expect(bob().mutedUntil).toBeNull();
+    expect(store.getState().membersVersion[2]).toBe(v0 + 3);
+    // Someone else's mute is not the viewer's.
+    expect(store.getState().mutes).toEqual({});
+  });
+
+  it('the viewer’s own role change reads the room list again (canModerate)', async () => {
+    const { store, api } = setup();
+    await store.loadRooms();
+    const before = vi.mocked(api.rooms).mock.calls.length;
+    store.onFrame({ type: 'memberRoleChanged', roomId: 2, userId: ME.id, role: 'moderator' });
+    await settle();
+    expect(vi.mocked(api.rooms).mock.calls.length).toBe(before + 1);
+  });
+
+  it('the viewer muted by a frame: the room’s mute until then, gone when unmuted or when it ends', async () => {
+    const { store, tick } = setup();
+    store.onFrame({ type: 'memberMuted', roomId: 2, userId: ME.id, until: at(120_000) });
+    expect(store.getState().mutes[2]).toEqual({ until: at(120_000), known: true });
+    store.onFrame({ type: 'memberUnmuted', roomId: 2, userId: ME.id });
+    expect(store.getState().mutes[2]).toBeUndefined();
+    store.onFrame({ type: 'memberMuted', roomId: 2, userId: ME.id, until: at(120_000) });
+    tick(119_000);
+    vi.advanceTimersByTime(1000);
+    expect(store.getState().mutes[2]).toBeDefined();
+    tick(1_000);
+    vi.advanceTimersByTime(1000);
+    expect(store.getState().mutes[2]).toBeUndefined();
+    // A mute already over when heard of is no mute.
+    store.onFrame({ type: 'memberMuted', roomId: 2, userId: ME.id, until: at(0) });
+    expect(store.getState().mutes[2]).toBeUndefined();
+  });
+
+  it('the member list tells whether the viewer is muted in a room', async () => {
+    const { store, server } = setup({ 2: 1 });
+    server.members.set(2, [member(ME.id, 'alice', { mutedUntil: at(3_600_000) }), member(BOB, 'bob')]);
+    await store.loadRooms();
+    await store.openRoom(2);
+    await settle();
+    expect(store.getState().mutes[2]).toEqual({ until: at(3_600_000), known: true });
+    // Read again after an unmute the viewer did not hear of: the mute is gone.
+    server.members.set(2, [member(ME.id, 'alice'), member(BOB, 'bob')]);
+    await store.loadMembers(2);
+    expect(store.getState().mutes[2]).toBeUndefined();
+  });
+
+  it('a send refused with `muted` fails in words and turns the composer off until the end it gives', async () => {
+    const { store, port, connect } = setup();
+    connect();
+    store.send(2, 'hello');
+    const [f] = port.take('sendMessage');
+    store.onFrame({ type: 'error', id: f.id, code: 'muted', temporary: false, message: 'muted until …', until: at(600_000) });
+    const p = store.getState().pending[0];
+    expect(p.status).toBe('failed');
+    expect(p.error).toMatch(/^You are muted in this room until /);
+    expect(store.getState().mutes[2]).toEqual({ until: at(600_000), known: true });
+  });
+
+  it('a `muted` refusal without an end keeps the composer off a while, and reads the members for the end', async () => {
+    const { store, port, connect, api, tick } = setup({}, [room(1), room(2)]);
+    await store.loadRooms();
+    connect();
+    store.send(2, 'hello');
+    const [f] = port.take('sendMessage');
+    const before = vi.mocked(api.members).mock.calls.length;
+    store.onFrame({ type: 'error', id: f.id, code: 'muted', temporary: false, message: 'You are muted' });
+    expect(store.getState().mutes[2]?.known).toBe(false);
+    expect(store.getState().pending[0].error).toBe('You are muted in this room.');
+    expect(vi.mocked(api.members).mock.calls.length).toBe(before + 1);
+    await settle();
+    tick(60_000);
+    vi.advanceTimersByTime(1000);
+    expect(store.getState().mutes[2]).toBeUndefined();
+    // In general (no member list), nothing to read.
+    store.send(1, 'hi');
+    const [g] = port.take('sendMessage');
+    store.onFrame({ type: 'error', id: g.id, code: 'muted', temporary: false });
+    expect(store.getState().mutes[1]?.known).toBe(false);
+    expect(vi.mocked(api.members).mock.calls.length).toBe(before + 1);
+  });
+
+  it('a socket `muted` refusal says its end in words only: it is read from there', () => {
+    const { store, port, connect } = setup();
+    connect();
+    store.send(2, 'hello');
+    const [f] = port.take('sendMessage');
+    store.onFrame({ type: 'error', id: f.id, code: 'muted', temporary: false, message: `you are muted in this room until ${at(600_000)}` });
+    expect(store.getState().mutes[2]).toEqual({ until: at(600_000), known: true });
+    expect(store.getState().pending[0].error).toMatch(/^You are muted in this room until /);
+  });
+
+  it('a send into a direct room refused with `blocked` says why', () => {
+    const { store, port, connect } = setup();
+    connect();
+    store.send(2, 'hello');
+    const [f] = port.take('sendMessage');
+    store.onFrame({ type: 'error', id: f.id, code: 'blocked', temporary: false, message: 'blocked' });
+    expect(store.getState().pending[0].error).toMatch(/one of you has blocked the other/);
+    expect(store.getState().mutes).toEqual({});
+  });
+
+  it('messageDeleted by a moderator is marked so; a moderator’s own delete of another’s message too', async () => {
+    const { store, server } = setup({ 2: 3 });
+    await store.openRoom(2);
+    const d = server.del(2, 2);
+    store.onFrame({ type: 'messageDeleted', roomId: 2, id: d.id, seq: 2, rev: d.rev, byModerator: true });
+    const held = (seq: number) => store.getState().timelines[2].messages.find((m) => m.seq === seq)!;
+    expect(held(2)).toMatchObject({ deleted: true, deletedByModerator: true });
+    // The change feed's copy of the same state does not take the mark away.
+    store.onFrame({ type: 'changes', roomId: 2, messages: [d], rev: d.rev, hasMore: false });
+    expect(held(2).deletedByModerator).toBe(true);
+    await store.remove(held(3));
+    expect(held(3)).toMatchObject({ deleted: true, deletedByModerator: true });
+  });
+
+  it('loads the block list; blocking drops the user’s typing and leaves their live messages out of unread counts', async () => {
+    const { store, api, server } = setup({}, [room(1), room(2)]);
+    withBlocks(api, [{ userId: 'carol-id', username: 'carol' }]);
+    await store.loadRooms();
+    await store.loadBlocks();
+    expect([...store.getState().blockedIds]).toEqual(['carol-id']);
+    store.onFrame({ type: 'typing', roomId: 2, userId: 'carol-id', username: 'carol' });
+    expect(store.getState().typing[2]).toBeUndefined();
+    store.onFrame({ type: 'typing', roomId: 2, userId: BOB, username: 'bob' });
+    await store.block({ userId: BOB, username: 'bob' });
+    expect(api.block).toHaveBeenCalledWith(BOB);
+    expect(store.getState().typing[2]).toEqual([]);
+    expect(store.getState().blocked.map((b) => b.username)).toEqual(['carol', 'bob']);
+    store.onFrame({ type: 'message', message: server.post(2) }); // bob's
+    store.onFrame({ type: 'message', message: server.post(2, { userId: 'dave-id', username: 'dave' }) });
+    expect(store.getState().rooms.find((r) => r.id === 2)!.unreadCount).toBe(1);
+  });
+
+  it('unblocking reads again the windows that hold messages the server sent hidden', async () => {
+    const { store, api, server, calls } = setup({}, [room(1), room(2), room(3)]);
+    withBlocks(api, [{ userId: BOB, username: 'bob' }]);
+    server.post(2, { hidden: 'blocked', content: '' });
+    server.post(3, { userId: 'dave-id', username: 'dave' });
+    await store.loadBlocks();
+    await store.openRoom(2);
+    await store.openRoom(3);
+    calls.length = 0;
+    // What the server will say once bob is unblocked.
+    server.rooms.get(2)!.messages[0] = { ...server.rooms.get(2)!.messages[0], hidden: undefined, content: 'hi from bob' };
+    await store.unblock(BOB);
+    await settle();
+    expect(api.unblock).toHaveBeenCalledWith(BOB);
+    expect(store.getState().blocked).toEqual([]);
+    expect(calls.filter((c) => c.startsWith('messages'))).toEqual(['messages 2 {"limit":3}']);
+    expect(shown(store, 2)).toEqual(['1:hi from bob']);
+  });
+});

@@ -1,9 +1,12 @@
 // The client's chat state: rooms (direct messages among them), message timelines, the offline
 // send queue, typing, presence and mention counts, and the bookkeeping that makes reconnects lossless: a revision cursor per loaded
 // room, and a sync of each room's change feed from it after every `ready` (new messages,
-// edits, deletes and reactions alike). Framework-free; React reads it through useSyncExternalStore.
+// edits, deletes and reactions alike). Moderation as the viewer meets it: their block list
+// (live messages from blocked users are shown hidden, as the server hides them in reads),
+// their mutes per room (the composer is off until the mute ends), members' room roles and
+// mutes moved on by frames. Framework-free; React reads it through useSyncExternalStore.
 
-import type { ChangesPage, ClientFrame, Member, Message, ReactionChangedFrame, ReadMarker, ReadMarkerFrame, ReplyRef, Room, ServerFrame, Upload, User } from '../api/types';
+import type { BlockedUser, ChangesPage, ClientFrame, Member, Message, ReactionChangedFrame, ReadMarker, ReadMarkerFrame, ReplyRef, Room, ServerFrame, Upload, User } from '../api/types';
 import type { ApiClient } from '../api/client';
 import { ApiError, messageOf } from '../api/errors';
 import { Outbox, type PendingMessage } from '../lib/outbox';
@@ -11,6 +14,7 @@ import { applyReactionFrame, hasReacted, reactionsOf } from '../lib/reactions';
 import { excerptOf, locate, replyRefOf, updateReplyExcerpts } from '../lib/replies';
 import { mergeMarkers } from '../lib/readMarkers';
 import { mentionsUser } from '../lib/mentions';
+import { inForce, untilInMessage } from '../lib/moderation';
 import { applyPresence, sameUsers, watchList, type PresenceMap } from '../lib/presence';
 import { dmPeerIds, roomKind, roomLabel } from '../lib/rooms';
 import { newUuid } from '../lib/uuid';
@@ -33,6 +37,13 @@ export interface Timeline {
   /** Bumped each time the window is replaced (around a message, or back to the newest). */
   epoch: number;
   error?: string;
+}
+
+/** The viewer is muted in a room. */
+export interface MuteEntry {
+  /** RFC 3339. When not `known` (a refusal that did not say), a time to look again. */
+  until: string;
+  known: boolean;
 }
 
 export interface TypingEntry {
@@ -79,6 +90,11 @@ export interface ChatState {
    * is opened and after every `ready`, moved on by `readMarker` frames, never backwards.
    */
   readMarkers: Record<number, ReadMarker[]>;
+  /** The users the viewer blocked (`GET /blocks`), and their ids. */
+  blocked: BlockedUser[];
+  blockedIds: ReadonlySet<string>;
+  /** Per room, the viewer's own mute while it is in force. */
+  mutes: Record<number, MuteEntry>;
 }
 
 /** What the store needs from the socket (RealtimeSocket, or a test double). */
@@ -107,6 +123,9 @@ export type ChatApi = Pick<
   | 'members'
   | 'openDm'
   | 'hideRoom'
+  | 'blocks'
+  | 'block'
+  | 'unblock'
 >;
 
 export interface ChatStoreOptions {
@@ -125,6 +144,8 @@ export interface ChatStoreOptions {
   jumpMaxPages?: number;
   /** Whether the user can see the page (for read markers). */
   isVisible?: () => boolean;
+  /** How long a mute whose end the server did not say keeps the composer off before trying again. */
+  unknownMuteMs?: number;
 }
 
 const EMPTY: Timeline = { messages: [], loaded: false, hasMoreOlder: true, loadingOlder: false, hasMoreNewer: false, loadingNewer: false, epoch: 0 };
@@ -133,6 +154,7 @@ const EMPTY: Timeline = { messages: [], loaded: false, hasMoreOlder: true, loadi
 const MEMBERS_READ = 200;
 /** Frames whose room may rightly be unknown: they tell that it is gone. */
 const GONE_FRAMES = new Set<ServerFrame['type']>(['roomDeleted', 'roomHidden', 'memberRemoved']);
+const NOBODY: ReadonlySet<string> = new Set();
 
 export class ChatStore {
   private state: ChatState;
@@ -176,6 +198,7 @@ export class ChatStore {
       jumpMaxPages: options.jumpMaxPages ?? 5,
       now: options.now ?? Date.now,
       isVisible: options.isVisible ?? (() => typeof document === 'undefined' || document.visibilityState === 'visible'),
+      unknownMuteMs: options.unknownMuteMs ?? 60_000,
     };
     this.outbox = new Outbox(options.newId);
     this.newId = options.newId ?? newUuid;
@@ -197,6 +220,9 @@ export class ChatStore {
       reactionErrors: {},
       replyingTo: {},
       readMarkers: {},
+      blocked: [],
+      blockedIds: NOBODY,
+      mutes: {},
     };
   }
 
@@ -229,7 +255,12 @@ export class ChatStore {
   attach(socket: SocketPort): void {
     this.socket = socket;
     this.timers.push(setInterval(() => this.flush(), Math.max(1000, this.opts.ackTimeoutMs / 2)));
-    this.timers.push(setInterval(() => this.expireTyping(), 1000));
+    this.timers.push(
+      setInterval(() => {
+        this.expireTyping();
+        this.expireMutes();
+      }, 1000),
+    );
     socket.start();
   }
 
@@ -303,7 +334,17 @@ export class ChatStore {
         this.liveRev(frame.roomId, frame.message.rev);
         break;
       case 'messageDeleted':
-        this.patch({ id: frame.id, roomId: frame.roomId, seq: frame.seq, rev: frame.rev, deleted: true, content: '', reactions: [], attachments: [] });
+        this.patch({
+          id: frame.id,
+          roomId: frame.roomId,
+          seq: frame.seq,
+          rev: frame.rev,
+          deleted: true,
+          content: '',
+          reactions: [],
+          attachments: [],
+          ...(frame.byModerator ? { deletedByModerator: true } : {}),
+        });
         this.liveRev(frame.roomId, frame.rev);
         break;
       case 'reactionChanged':
@@ -311,7 +352,7 @@ export class ChatStore {
         this.liveRev(frame.roomId, frame.rev);
         break;
       case 'typing':
-        if (frame.userId !== this.state.me.id) this.addTyping(frame.roomId, frame.userId, frame.username);
+        if (frame.userId !== this.state.me.id && !this.state.blockedIds.has(frame.userId)) this.addTyping(frame.roomId, frame.userId, frame.username);
         break;
       case 'presence':
       case 'presenceList': {
@@ -340,6 +381,19 @@ export class ChatStore {
       case 'readMarker':
         this.onReadMarker(frame);
         break;
+      case 'memberRoleChanged':
+        this.patchMember(frame.roomId, frame.userId, { role: frame.role });
+        // The viewer's own role moved: what they may do in the room (`canModerate`) too.
+        if (frame.userId === this.state.me.id) void this.loadRooms();
+        break;
+      case 'memberMuted':
+        this.patchMember(frame.roomId, frame.userId, { mutedUntil: frame.until });
+        if (frame.userId === this.state.me.id) this.setMute(frame.roomId, frame.until);
+        break;
+      case 'memberUnmuted':
+        this.patchMember(frame.roomId, frame.userId, { mutedUntil: null });
+        if (frame.userId === this.state.me.id) this.setMute(frame.roomId, null);
+        break;
       case 'error':
         this.onError(frame);
         break;
@@ -350,12 +404,15 @@ export class ChatStore {
 
   private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {
     const id = frame.id;
-    if (id && this.outbox.get(id)) {
+    const sent = id ? this.outbox.get(id) : undefined;
+    if (id && sent) {
       if (frame.temporary) {
         // e.g. rate_limited: leave it in flight; the ack timeout resends it later.
         return;
       }
-      this.outbox.fail(id, frame.message || humanCode(frame.code));
+      const until = frame.code === 'muted' ? frame.until ?? untilInMessage(frame.message) : null;
+      if (frame.code === 'muted') this.mutedBySend(sent.roomId, until);
+      this.outbox.fail(id, sendRefusal(frame, until));
       this.syncPending();
       return;
     }
@@ -469,7 +526,8 @@ export class ChatStore {
     if (countUnread && !this.isReading(roomId)) {
       const me = this.state.me.id;
       // Only what is newer than what the room already counted.
-      const fresh = list.filter((m) => m.userId !== me && m.seq > room.lastSeq && !m.deleted);
+      const blocked = this.state.blockedIds;
+      const fresh = list.filter((m) => m.userId !== me && m.seq > room.lastSeq && !m.deleted && !m.hidden && !blocked.has(m.userId));
       unread += fresh.length;
       mentioned += fresh.filter((m) => mentionsUser(m, me)).length;
     }
@@ -610,6 +668,10 @@ export class ChatStore {
       const page = await this.api.members(roomId, { limit: MEMBERS_READ });
       if (this.membersInFlight.get(roomId) !== entry) return; // forgotten meanwhile
       this.set({ members: { ...this.state.members, [roomId]: page.members } });
+      // The list says whether the viewer is muted here (the first page: the viewer may be on
+      // a later one, then only frames and refusals tell).
+      const mine = page.members.find((m) => m.userId === this.state.me.id);
+      if (mine && mine.mutedUntil !== undefined) this.setMute(roomId, inForce(mine.mutedUntil, this.opts.now()) ? mine.mutedUntil : null);
       this.updateWatch();
     } catch {
       // No suggestions and no dots for them; the next open reads them again.
@@ -658,7 +720,10 @@ export class ChatStore {
     const members = { ...this.state.members };
     delete members[roomId];
     this.membersInFlight.delete(roomId);
+    const mutes = { ...this.state.mutes };
+    delete mutes[roomId];
     this.set({
+      mutes,
       members,
       readMarkers,
       replyingTo,
@@ -941,7 +1006,9 @@ export class ChatStore {
   async remove(message: Message): Promise<void> {
     const updated = await this.api.deleteMessage(message.id);
     const patch = updated && typeof updated === 'object' ? { ...updated, deleted: true } : { ...message, deleted: true, content: '', attachments: [] };
-    this.patch({ ...patch, id: message.id, roomId: message.roomId });
+    // Someone else's message: the viewer deleted it as a moderator of the room.
+    const byModerator = message.userId !== this.state.me.id ? { deletedByModerator: true } : {};
+    this.patch({ ...patch, ...byModerator, id: message.id, roomId: message.roomId });
   }
 
   // ---- reactions ----
@@ -1135,6 +1202,109 @@ export class ChatStore {
   onVisible(): void {
     this.markActiveRead();
   }
+
+  // ---- moderation: blocks, mutes, members' roles ----
+
+  /** A one-off message for the user (a toast). */
+  say(text: string): void {
+    this.set({ notice: text });
+  }
+
+  /** Reads the viewer's block list (at start). Failing leaves it as it was. */
+  async loadBlocks(): Promise<void> {
+    try {
+      this.setBlocked(await this.api.blocks());
+    } catch {
+      // A server from before blocks, or a passing failure: nobody is hidden client-side.
+    }
+  }
+
+  /**
+   * Blocks a user: their messages are hidden at once everywhere (the loaded ones and live ones
+   * by the block list; the server hides them in every read from now on).
+   */
+  async block(user: { userId: string; username: string }): Promise<void> {
+    const entry = await this.api.block(user.userId);
+    const item: BlockedUser = entry && typeof entry === 'object' ? entry : { ...user, createdAt: new Date(this.opts.now()).toISOString() };
+    this.setBlocked([...this.state.blocked.filter((b) => b.userId !== user.userId), item]);
+    // They stop typing, as far as this viewer is concerned.
+    for (const roomId of Object.keys(this.state.typing)) this.removeTyping(Number(roomId), user.userId);
+  }
+
+  /**
+   * Unblocks a user. Messages the server sent hidden (`hidden: "blocked"`, without their text)
+   * come back only by reading them again: each loaded window holding one is read anew.
+   */
+  async unblock(userId: string): Promise<void> {
+    await this.api.unblock(userId);
+    this.setBlocked(this.state.blocked.filter((b) => b.userId !== userId));
+    for (const [id, t] of Object.entries(this.state.timelines)) {
+      const hidden = t.messages.find((m) => m.userId === userId && m.hidden === 'blocked');
+      if (t.loaded && hidden) void this.loadAround(Number(id), t.hasMoreNewer ? hidden.seq : undefined);
+    }
+  }
+
+  private setBlocked(list: BlockedUser[]): void {
+    this.set({ blocked: list, blockedIds: new Set(list.map((b) => b.userId)) });
+  }
+
+  /** A member's role or mute moved: the first page kept for the room, and open member lists. */
+  private patchMember(roomId: number, userId: string, patch: Partial<Member>): void {
+    const list = this.state.members[roomId];
+    if (list?.some((m) => m.userId === userId)) {
+      this.set({ members: { ...this.state.members, [roomId]: list.map((m) => (m.userId === userId ? { ...m, ...patch } : m)) } });
+    }
+    this.bumpMembers(roomId);
+  }
+
+  /** The viewer's mute in a room: until `until` (a known end), or none (null). */
+  private setMute(roomId: number, until: string | null): void {
+    const cur = this.state.mutes[roomId];
+    if (until === null || !inForce(until, this.opts.now())) {
+      if (!cur) return;
+      const mutes = { ...this.state.mutes };
+      delete mutes[roomId];
+      this.set({ mutes });
+      return;
+    }
+    if (cur?.known && cur.until === until) return;
+    this.set({ mutes: { ...this.state.mutes, [roomId]: { until, known: true } } });
+  }
+
+  /**
+   * A send was refused with `muted`. Without the end in the refusal, the composer stays off
+   * for a while (then the user may try again), and a room with a member list reads it again
+   * to learn the end.
+   */
+  private mutedBySend(roomId: number, until: string | null): void {
+    if (until) {
+      this.setMute(roomId, until);
+      return;
+    }
+    if (this.state.mutes[roomId]) return;
+    const guess = new Date(this.opts.now() + this.opts.unknownMuteMs).toISOString();
+    this.set({ mutes: { ...this.state.mutes, [roomId]: { until: guess, known: false } } });
+    const room = this.state.rooms.find((r) => r.id === roomId);
+    if (room && roomKind(room) !== 'general') void this.loadMembers(roomId);
+  }
+
+  /** Mutes whose end has come: the composer is on again, with nothing to ask the server. */
+  expireMutes(): void {
+    const now = this.opts.now();
+    const ended = Object.entries(this.state.mutes).filter(([, m]) => !inForce(m.until, now));
+    if (ended.length === 0) return;
+    const mutes = { ...this.state.mutes };
+    for (const [roomId] of ended) delete mutes[Number(roomId)];
+    this.set({ mutes });
+  }
+}
+
+/** Why a send was refused, in words (the moderation refusals in the app's own). */
+function sendRefusal(frame: Extract<ServerFrame, { type: 'error' }>, until: string | null): string {
+  if (frame.code === 'muted' || frame.code === 'blocked') {
+    return new ApiError(403, frame.code, humanCode(frame.code), frame.message, {}, undefined, until ? { until } : {}).userMessage;
+  }
+  return frame.message || humanCode(frame.code);
 }
 
 /** What a DM answer may leave out of a room-list entry. */

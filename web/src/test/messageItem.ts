@@ -6,7 +6,9 @@ import { MessageItem } from '../chat/MessageItem';
 
 const noop = () => undefined;
 
-export function renderMessageItem(m: Message, viewer: { id: string; username: string }): string {
+type Props = Parameters<typeof MessageItem>[0];
+
+export function renderMessageItem(m: Message, viewer: { id: string; username: string }, extra: Partial<Props> = {}): string {
   return renderToStaticMarkup(
     createElement(MessageItem, {
       message: m,
@@ -21,6 +23,7 @@ export function renderMessageItem(m: Message, viewer: { id: string; username: st
       onReact: noop,
       onReply: noop,
       onJump: noop,
+      ...extra,
     }),
   );
 }
