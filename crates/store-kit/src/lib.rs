@@ -7,8 +7,10 @@
 //! settings each engine needs, runs the right migration set, and offers what every store
 //! module needs: UUID columns ([`UuidText`]), placeholder lists for variable-length statements
 //! ([`placeholder_rows`]), and constraint violations turned into the caller's errors
-//! ([`ResultExt`], so that they become 409s).
+//! ([`ResultExt`], so that they become 409s); and the audit log both services keep
+//! ([`audit`]).
 
+pub mod audit;
 mod constraint;
 pub mod files;
 mod sql;

@@ -1,12 +1,10 @@
-//! The audit log (`audit_log`): a row per administrative action, appended in the transaction
-//! of the action itself, and read newest first. Nothing here changes or deletes a row (the
-//! table's triggers refuse it).
+//! auth-service's audit log: what it records (role changes and suspensions, by a user or the
+//! command line), written and read through `store_kit::audit`.
 
-use anyhow::Context;
 use sqlx::{AnyConnection, AnyPool};
-use store_kit::UuidText;
+use store_kit::audit;
 use uuid::Uuid;
-use wire::moderation::{AuditActor, AuditEntry, AuditSource, AuditTarget};
+use wire::moderation::{AuditEntry, AuditSource};
 
 use crate::domain::moderation::AuditFilter;
 
@@ -52,94 +50,29 @@ pub async fn append(
     entry: &NewEntry<'_>,
     now: i64,
 ) -> anyhow::Result<Uuid> {
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO audit_log
-            (id, at, actor_id, actor_name, action, target_user_id, target_name, reason, details, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(UuidText(id))
-    .bind(now)
-    .bind(entry.actor.id.map(UuidText))
-    .bind(entry.actor.name.clone())
-    .bind(entry.action)
-    .bind(entry.target.map(|(id, _)| UuidText(id)))
-    .bind(entry.target.map(|(_, name)| name.to_owned()))
-    .bind(entry.reason.map(str::to_owned))
-    .bind(entry.details.as_ref().map(serde_json::Value::to_string))
-    .bind(entry.actor.ip.clone())
-    .execute(conn)
-    .await
-    .context("appending to the audit log")?;
-    Ok(id)
-}
-
-#[derive(sqlx::FromRow)]
-struct AuditRow {
-    id: UuidText,
-    at: i64,
-    actor_id: Option<UuidText>,
-    actor_name: String,
-    action: String,
-    target_user_id: Option<UuidText>,
-    target_name: Option<String>,
-    room_id: Option<i64>,
-    message_id: Option<i64>,
-    reason: Option<String>,
-    details: Option<String>,
-    ip: Option<String>,
-}
-
-impl From<AuditRow> for AuditEntry {
-    fn from(r: AuditRow) -> Self {
-        AuditEntry {
-            id: r.id.into(),
-            at: store_kit::rfc3339(r.at),
-            actor: AuditActor {
-                id: r.actor_id.map(Uuid::from),
-                name: r.actor_name,
-            },
-            action: r.action,
-            target: r.target_user_id.map(|id| AuditTarget {
-                id: id.into(),
-                name: r.target_name.unwrap_or_default(),
-            }),
-            room_id: r.room_id,
-            message_id: r.message_id,
-            reason: r.reason,
-            // Written by `append` from a JSON value; text that is not JSON would be no object.
-            details: r.details.and_then(|d| serde_json::from_str(&d).ok()),
-            ip: r.ip,
-            source: AuditSource::Auth,
-        }
-    }
+    let row = audit::Row {
+        actor_id: entry.actor.id,
+        actor_name: &entry.actor.name,
+        ip: entry.actor.ip.as_deref(),
+        action: entry.action,
+        target: entry.target,
+        reason: entry.reason,
+        details: entry.details.as_ref(),
+        ..Default::default()
+    };
+    audit::append(conn, &row, now).await
 }
 
 /// At most `filter.limit` rows before `filter.before`, newest first (by `at`, then `id`).
 pub async fn page(pool: &AnyPool, filter: &AuditFilter) -> anyhow::Result<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = sqlx::query_as(
-        "SELECT id, at, actor_id, actor_name, action, target_user_id, target_name, room_id,
-                message_id, reason, details, ip
-         FROM audit_log
-         WHERE ($1 IS NULL OR at < $1 OR (at = $1 AND id < $2))
-           AND ($3 IS NULL OR actor_id = $3)
-           AND ($4 IS NULL OR target_user_id = $4)
-           AND ($5 IS NULL OR action = $5)
-           AND ($6 IS NULL OR at >= $6)
-           AND ($7 IS NULL OR at < $7)
-         ORDER BY at DESC, id DESC
-         LIMIT $8",
-    )
-    .bind(filter.before.map(|b| b.ms))
-    .bind(filter.before.map(|b| UuidText(b.id)))
-    .bind(filter.actor_id.map(UuidText))
-    .bind(filter.target_user_id.map(UuidText))
-    .bind(filter.action.clone())
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(filter.limit)
-    .fetch_all(pool)
-    .await
-    .context("reading the audit log")?;
-    Ok(rows.into_iter().map(AuditEntry::from).collect())
+    let filter = audit::Filter {
+        before: filter.before.map(|b| (b.ms, b.id)),
+        actor_id: filter.actor_id,
+        target_user_id: filter.target_user_id,
+        action: filter.action.clone(),
+        since: filter.since,
+        until: filter.until,
+        limit: filter.limit,
+    };
+    audit::page(pool, &filter, AuditSource::Auth).await
 }

@@ -1,14 +1,12 @@
-//! chat-service's audit log (`audit_log`, migration 0013): one row per moderation action,
-//! appended in the action's own transaction, never changed (triggers refuse updates and
-//! deletes). The same shape as auth-service's, so `GET /admin/audit` merges the two.
+//! chat-service's audit log (`audit_log`, migration 0013): what it records (moderation
+//! actions), written and read through `store_kit::audit` — the same table and rows as
+//! auth-service's, so `GET /admin/audit` merges the two.
 
-use anyhow::Context;
 use sqlx::{AnyConnection, AnyPool};
-use store_kit::UuidText;
+use store_kit::audit;
 use uuid::Uuid;
-use wire::moderation::{AuditActor, AuditEntry, AuditSource, AuditTarget};
+use wire::moderation::{AuditEntry, AuditSource};
 
-use super::{Binds, Value};
 use crate::domain::moderation::AuditCursor;
 
 /// Who acted, and from where.
@@ -57,27 +55,18 @@ pub async fn append(
     entry: &NewEntry<'_>,
     now: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor_id, actor_name, action, target_user_id,
-                                target_name, room_id, message_id, reason, details, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(UuidText(Uuid::now_v7()))
-    .bind(now)
-    .bind(UuidText(entry.actor.id))
-    .bind(entry.actor.name)
-    .bind(entry.action)
-    .bind(entry.target.map(|(id, _)| UuidText(id)))
-    .bind(entry.target.map(|(_, name)| name))
-    .bind(entry.room_id)
-    .bind(entry.message_id)
-    .bind(entry.reason)
-    .bind(entry.details.as_ref().map(serde_json::Value::to_string))
-    .bind(entry.actor.ip)
-    .execute(conn)
-    .await
-    .context("appending to the audit log")?;
-    Ok(())
+    let row = audit::Row {
+        actor_id: Some(entry.actor.id),
+        actor_name: entry.actor.name,
+        ip: entry.actor.ip,
+        action: entry.action,
+        target: entry.target,
+        room_id: entry.room_id,
+        message_id: entry.message_id,
+        reason: entry.reason,
+        details: entry.details.as_ref(),
+    };
+    audit::append(conn, &row, now).await.map(drop)
 }
 
 /// Which entries a page lists.
@@ -92,46 +81,6 @@ pub struct Filter {
     pub until: Option<i64>,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: UuidText,
-    at: i64,
-    actor_id: Option<UuidText>,
-    actor_name: String,
-    action: String,
-    target_user_id: Option<UuidText>,
-    target_name: Option<String>,
-    room_id: Option<i64>,
-    message_id: Option<i64>,
-    reason: Option<String>,
-    details: Option<String>,
-    ip: Option<String>,
-}
-
-impl From<Row> for AuditEntry {
-    fn from(r: Row) -> Self {
-        AuditEntry {
-            id: r.id.into(),
-            at: store_kit::rfc3339(r.at),
-            actor: AuditActor {
-                id: r.actor_id.map(Uuid::from),
-                name: r.actor_name,
-            },
-            action: r.action,
-            target: r.target_user_id.map(|id| AuditTarget {
-                id: id.into(),
-                name: r.target_name.unwrap_or_default(),
-            }),
-            room_id: r.room_id,
-            message_id: r.message_id,
-            reason: r.reason,
-            details: r.details.and_then(|d| serde_json::from_str(&d).ok()),
-            ip: r.ip,
-            source: AuditSource::Chat,
-        }
-    }
-}
-
 /// At most `limit` entries that match, newest first (by `(at, id)`), before `before`.
 pub async fn page(
     pool: &AnyPool,
@@ -139,47 +88,14 @@ pub async fn page(
     before: Option<AuditCursor>,
     limit: i64,
 ) -> anyhow::Result<Vec<AuditEntry>> {
-    // Only placeholders and fixed SQL are formatted into the statement; every value is bound.
-    let mut binds = Binds::default();
-    let mut conditions: Vec<String> = Vec::new();
-    if let Some(actor) = filter.actor_id {
-        conditions.push(format!("actor_id = {}", binds.text(actor.to_string())));
-    }
-    if let Some(target) = filter.target_user_id {
-        conditions.push(format!(
-            "target_user_id = {}",
-            binds.text(target.to_string())
-        ));
-    }
-    if let Some(action) = &filter.action {
-        conditions.push(format!("action = {}", binds.text(action.as_str())));
-    }
-    if let Some(since) = filter.since {
-        conditions.push(format!("at >= {}", binds.push(Value::Int(since))));
-    }
-    if let Some(until) = filter.until {
-        conditions.push(format!("at < {}", binds.push(Value::Int(until))));
-    }
-    if let Some(cursor) = before {
-        let at = binds.push(Value::Int(cursor.at));
-        let id = binds.text(cursor.id.to_string());
-        conditions.push(format!("(at < {at} OR (at = {at} AND id < {id}))"));
-    }
-    let filtered = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
+    let filter = audit::Filter {
+        before: before.map(|c| (c.at, c.id)),
+        actor_id: filter.actor_id,
+        target_user_id: filter.target_user_id,
+        action: filter.action.clone(),
+        since: filter.since,
+        until: filter.until,
+        limit,
     };
-    let limit = binds.push(Value::Int(limit));
-    let sql = format!(
-        "SELECT id, at, actor_id, actor_name, action, target_user_id, target_name, room_id,
-                message_id, reason, details, ip
-         FROM audit_log {filtered} ORDER BY at DESC, id DESC LIMIT {limit}"
-    );
-    let query = binds.bind_all(sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)));
-    let rows = query
-        .fetch_all(pool)
-        .await
-        .context("reading the audit log")?;
-    Ok(rows.into_iter().map(AuditEntry::from).collect())
+    audit::page(pool, &filter, AuditSource::Chat).await
 }
