@@ -26,6 +26,8 @@ pub struct RateLimits {
     pub forgot_per_hour: u32,
     /// Password and e-mail change attempts per user per hour.
     pub account_changes_per_hour: u32,
+    /// Data exports per user per hour (`POST /users/me/export`).
+    pub exports_per_hour: u32,
     /// Role and suspension changes per staff member per minute (`/admin/users/*`).
     pub admin_actions_per_minute: u32,
 }
@@ -329,6 +331,7 @@ impl Settings {
                 login_slowdown: Duration::from_secs(3),
                 forgot_per_hour: 5,
                 account_changes_per_hour: 10,
+                exports_per_hour: 4,
                 admin_actions_per_minute: 60,
             },
             rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
@@ -431,6 +434,10 @@ impl Settings {
                 account_changes_per_hour: parse_var(
                     "AUTH_ACCOUNT_CHANGES_PER_HOUR",
                     d.rate_limits.account_changes_per_hour,
+                )?,
+                exports_per_hour: parse_var(
+                    "AUTH_EXPORTS_PER_HOUR",
+                    d.rate_limits.exports_per_hour,
                 )?,
                 admin_actions_per_minute: parse_var(
                     "AUTH_ADMIN_ACTIONS_PER_MINUTE",

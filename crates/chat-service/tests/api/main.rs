@@ -12,6 +12,7 @@ mod changes;
 mod concurrency;
 mod digest;
 mod direct;
+mod export;
 mod files;
 mod internal;
 mod limits;
