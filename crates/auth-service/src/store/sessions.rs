@@ -376,18 +376,21 @@ pub struct Record {
     pub revoked_at: Option<i64>,
 }
 
+/// [`SessionRow`] and the newest token's `revoked_at`.
+type RecordRow = (
+    UuidText,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+);
+
 /// Every session of the user auth-service still keeps (the sweep forgets those whose tokens
 /// expired), oldest first. The device and address are the latest token's.
 pub async fn history(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<Record>> {
-    let rows: Vec<(
-        UuidText,
-        Option<String>,
-        Option<String>,
-        i64,
-        i64,
-        i64,
-        Option<i64>,
-    )> = sqlx::query_as(
+    let rows: Vec<RecordRow> = sqlx::query_as(
         "SELECT t.family_id, t.user_agent, t.ip, t.family_created_at, t.created_at,
                     t.family_expires_at, t.revoked_at
              FROM refresh_tokens t
