@@ -79,6 +79,9 @@ pub enum ApiError {
     /// A log-in challenge unknown, spent, expired or dead after too many wrong codes.
     #[error("invalid mfa challenge")]
     InvalidMfaChallenge,
+    /// Deleting the only admin's account: the instance would be left without one.
+    #[error("last admin")]
+    LastAdmin,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -202,6 +205,10 @@ impl ApiError {
             ApiError::InvalidMfaChallenge => Problem::unauthorized(
                 "invalid_mfa_challenge",
                 "the sign-in expired, was used, or had too many wrong codes; log in again",
+            ),
+            ApiError::LastAdmin => Problem::conflict(
+                "last_admin",
+                "you are the only admin: make someone else admin before deleting your account",
             ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }
