@@ -77,7 +77,7 @@ export function RoomList({ onCreate, onNewDm }: { onCreate: () => void; onNewDm:
                 <NavLink to={roomPath(r)} className={linkClass} data-testid="dm-link" data-peer={r.peer?.username} data-room-id={r.id}>
                   {self || !r.peer || gone ? (
                     <span className="room-hash" aria-hidden="true">
-                      ✎
+                      {gone ? '⊘' : '✎'}
                     </span>
                   ) : (
                     <span className="room-hash">

@@ -179,7 +179,7 @@ export function ChatPage() {
             {peer ? (
               <PresenceDot userId={peer.userId} />
             ) : (
-              <span aria-hidden="true">{kind === 'general' ? '★ ' : kind === 'direct' ? '✎ ' : '# '}</span>
+              <span aria-hidden="true">{kind === 'general' ? '★ ' : gonePeer ? '⊘ ' : kind === 'direct' ? '✎ ' : '# '}</span>
             )}
             {kind === 'direct' ? roomTitle(room, user.id) : room.name}
           </h1>
