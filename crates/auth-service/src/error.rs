@@ -82,6 +82,9 @@ pub enum ApiError {
     /// chat-service did not answer the start of a data export.
     #[error("export unavailable")]
     ExportUnavailable,
+    /// Deleting the only admin's account: the instance would be left without one.
+    #[error("last admin")]
+    LastAdmin,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -210,6 +213,10 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "export_unavailable",
                 "your messages could not be read just now; try again in a minute",
+            ),
+            ApiError::LastAdmin => Problem::conflict(
+                "last_admin",
+                "you are the only admin: make someone else admin before deleting your account",
             ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }

@@ -47,6 +47,8 @@ pub struct AppState {
     pub sends: SendBatcher,
     /// Sessions auth-service revoked recently: their access tokens and tickets are refused.
     pub revoked: RevokedSessions,
+    /// Where `revoked` is read from (an account's deletion reads it at once).
+    pub revocations: RevocationSource,
     /// Where uploaded files live (`STORAGE_URL`).
     pub storage: Storage,
     /// Decodes uploaded images, a bounded number at once, off the async threads.
@@ -121,16 +123,13 @@ impl Application {
         )
         .await?;
         let revoked = RevokedSessions::new();
-        revoked.spawn_poller(
-            RevocationSource {
-                http: http.clone(),
-                auth_url: auth_url.clone(),
-                key_header: INTERNAL_KEY_HEADER,
-                key: held_key.as_str().to_owned(),
-            },
-            settings.revocation_poll,
-            |_| {},
-        );
+        let revocations = RevocationSource {
+            http: http.clone(),
+            auth_url: auth_url.clone(),
+            key_header: INTERNAL_KEY_HEADER,
+            key: held_key.as_str().to_owned(),
+        };
+        revoked.spawn_poller(revocations.clone(), settings.revocation_poll, |_| {});
         // The same settings, but no redirects: an endpoint was checked to be public, and a
         // redirect must not take a push elsewhere.
         let mut push_http = http_client().redirect(reqwest::redirect::Policy::none());
@@ -163,6 +162,7 @@ impl Application {
             auth,
             sends,
             revoked: revoked.clone(),
+            revocations,
             storage,
             images,
             push,

@@ -1,8 +1,9 @@
 //! The audit log (`audit_log`, the same table in auth-service's and chat-service's databases;
 //! docs/architecture.md, "Moderation"): a row per administrative or moderation action,
 //! appended in the transaction of the action itself, read newest first by `(at, id)` so that
-//! `GET /admin/audit` can merge the two services' logs. Nothing here changes or deletes a row
-//! (the table's triggers refuse it).
+//! `GET /admin/audit` can merge the two services' logs. Nothing here deletes a row (the
+//! table's triggers refuse it); only the name snapshots change, when an account is deleted
+//! ([`rename`]).
 
 use anyhow::Context;
 use sqlx::{AnyConnection, AnyPool};
@@ -53,6 +54,29 @@ pub async fn append(conn: &mut AnyConnection, row: &Row<'_>, now: i64) -> anyhow
     .await
     .context("appending to the audit log")?;
     Ok(id)
+}
+
+/// Replaces every name snapshot of `user_id` — as actor and as target — by `name` (an
+/// account's deletion: the rows stay, the person's name goes). The triggers allow updates of
+/// these two columns only. Returns the rows changed.
+pub async fn rename(conn: &mut AnyConnection, user_id: Uuid, name: &str) -> anyhow::Result<u64> {
+    let actor = sqlx::query(
+        "UPDATE audit_log SET actor_name = $2 WHERE actor_id = $1 AND actor_name <> $2",
+    )
+    .bind(UuidText(user_id))
+    .bind(name)
+    .execute(&mut *conn)
+    .await
+    .context("renaming an actor in the audit log")?;
+    let target = sqlx::query(
+        "UPDATE audit_log SET target_name = $2 WHERE target_user_id = $1 AND target_name <> $2",
+    )
+    .bind(UuidText(user_id))
+    .bind(name)
+    .execute(&mut *conn)
+    .await
+    .context("renaming a target in the audit log")?;
+    Ok(actor.rows_affected() + target.rows_affected())
 }
 
 /// Which entries a page lists.

@@ -21,6 +21,11 @@ pub struct PublicUser {
     pub username: String,
 }
 
+/// The name that replaces a deleted account's name wherever a service kept it (message
+/// authors, room owners, reports, audit logs). Usernames allow no spaces, so no account can
+/// be called this; the web app shows it as "Deleted user".
+pub const DELETED_USER_NAME: &str = "deleted user";
+
 /// `POST /internal/mail` (chat-service → auth-service): a plain-text mail to a user, whose
 /// address only auth-service knows. With `unsubscribe_url`, the mail carries the RFC 8058
 /// one-click `List-Unsubscribe` headers.

@@ -128,12 +128,20 @@ pub struct ModerationState {
     pub version: i64,
 }
 
-/// What changed about a user, tagged by `kind` (more kinds to come: account deletion).
+/// What changed about a user, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum UserChange {
     /// The role or suspension changed: the whole new state.
     Moderation(ModerationState),
+    /// The account was deleted (docs/architecture.md, "Deleting an account"): chat-service
+    /// forgets the person, and deletes their messages too with `deleteMessages`. Applying it
+    /// twice gives the same result.
+    #[serde(rename_all = "camelCase")]
+    Deleted {
+        #[serde(default)]
+        delete_messages: bool,
+    },
 }
 
 /// One event of auth-service's outbox: `{"id", "userId", "kind", ...the kind's members}`.
@@ -263,6 +271,24 @@ mod tests {
         assert_eq!(
             serde_json::from_value::<UserEventBatch>(expected).ok(),
             Some(batch)
+        );
+    }
+
+    #[test]
+    fn a_deletion_has_the_contract_shape() {
+        let event = UserEvent {
+            id: 9,
+            user_id: Uuid::nil(),
+            change: UserChange::Deleted {
+                delete_messages: true,
+            },
+        };
+        let expected =
+            json!({"id": 9, "userId": Uuid::nil(), "kind": "deleted", "deleteMessages": true});
+        assert_eq!(serde_json::to_value(&event).ok(), Some(expected.clone()));
+        assert_eq!(
+            serde_json::from_value::<UserEvent>(expected).ok(),
+            Some(event)
         );
     }
 

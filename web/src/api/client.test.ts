@@ -57,6 +57,28 @@ describe('ApiClient', () => {
     expect(c.token).toBe('new');
   });
 
+  it('deleting the account: a wrong password is answered without a refresh; success ends the session, saying why', async () => {
+    const refused = 'wrong';
+    const { c, calls } = client((url, init) => {
+      if (url.endsWith('/auth/login')) return json(200, login('A'));
+      if (url.endsWith('/users/me') && init.method === 'DELETE') {
+        const body = JSON.parse(init.body as string) as { password: string };
+        return body.password === refused ? json(401, { code: 'invalid_credentials', title: 'Unauthorized' }) : new Response(null, { status: 204 });
+      }
+      return json(204);
+    });
+    const ended: (string | null)[] = [];
+    c.onSession((s) => ended.push(s ? 'session' : c.endReason?.userMessage ?? 'ended'));
+    await c.login('a@x', 'pw');
+    await expect(c.deleteAccount('wrong', undefined, false)).rejects.toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(c.token).toBe('A');
+    expect(calls.map((x) => x.url.replace('http://api', ''))).toEqual(['/auth/login', '/users/me']);
+    await c.deleteAccount('right', '123456', true);
+    expect(JSON.parse(calls[2].body ?? '')).toEqual({ password: 'right', code: '123456', deleteMessages: true });
+    expect(c.token).toBeNull();
+    expect(ended).toEqual(['session', 'Your account has been deleted.']);
+  });
+
   it('shares one refresh between concurrent 401s (a rotated cookie is spent once)', async () => {
     let refreshes = 0;
     const { c } = client(async (url, init) => {

@@ -4,7 +4,7 @@
 // Files: uploads go over XMLHttpRequest (progress events, abort), and after every log-in and
 // refresh a cookie scoped to /files is asked for, so <img> and download links need no header.
 
-import { ApiError, errorFromResponse, networkError } from './errors';
+import { ApiError, accountDeleted, errorFromResponse, networkError } from './errors';
 import { endsWithEndLine, exportFileName } from '../lib/dataExport';
 import { searchParams } from '../lib/search';
 import type { SsoStatus } from '../lib/sso';
@@ -220,7 +220,7 @@ export class ApiClient {
   private async exchange(method: string, path: string, o: RequestOptions): Promise<Response> {
     const auth = o.auth ?? true;
     const res = await this.send(method, path, o, auth);
-    if (res.status === 401 && auth && this.accessToken !== null) {
+    if (res.status === 401 && auth && this.accessToken !== null && !(await answers401(res))) {
       const renewed = await this.refresh().catch(() => null);
       if (renewed) return this.send(method, path, o, auth);
       this.clearSession();
@@ -355,6 +355,19 @@ export class ApiClient {
     } finally {
       this.clearSession();
     }
+  }
+
+  /**
+   * Deletes the account (`DELETE /users/me`): the password, the second factor's code when it
+   * is on, and whether the messages go too. On success the session ends with the reason
+   * `account_deleted` (the log-in page says so).
+   */
+  async deleteAccount(password: string, code: string | undefined, deleteMessages: boolean): Promise<void> {
+    const body = code ? { password, code, deleteMessages } : { password, deleteMessages };
+    await this.request<void>('DELETE', '/users/me', { body });
+    await this.dropFilesCookie();
+    this.ended = accountDeleted();
+    this.clearSession();
   }
 
   forgotPassword(email: string): Promise<unknown> {
@@ -755,3 +768,18 @@ function abortError(): Error {
   return e;
 }
 
+/**
+ * Whether a 401 answers the request itself (a wrong password or code on `DELETE /users/me`)
+ * rather than saying the token is no good: no refresh and no retry then, which would count
+ * the same guess twice.
+ */
+async function answers401(res: Response): Promise<boolean> {
+  try {
+    const body = (await res.clone().json()) as { code?: unknown };
+    return typeof body.code === 'string' && ANSWERS_401.has(body.code);
+  } catch {
+    return false;
+  }
+}
+
+const ANSWERS_401 = new Set(['invalid_credentials', 'mfa_code_required', 'invalid_mfa_code']);

@@ -66,7 +66,17 @@ const PLAIN_WORDS: Record<string, string> = {
   report_resolved: 'This report has already been resolved.',
   report_not_found: 'This report no longer exists.',
   auth_unavailable: 'The account service is not answering right now. Try again in a moment.',
+  // account deletion
+  last_admin: 'You are the only administrator. Make someone else an administrator before deleting your account.',
 };
+
+/** What the log-in page says after an account's deletion. */
+export const ACCOUNT_DELETED_TEXT = 'Your account has been deleted.';
+
+/** Why the session ended after `DELETE /users/me` succeeded (the log-in page shows it). */
+export function accountDeleted(): ApiError {
+  return new ApiError(204, 'account_deleted', 'Account deleted', ACCOUNT_DELETED_TEXT);
+}
 
 
 /**

@@ -9,6 +9,7 @@ import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 
 import { messageOf } from '../api/errors';
 import type { HiddenReason, Message, ReplyRef } from '../api/types';
 import { HIDDEN_TEXT } from '../lib/moderation';
+import { DELETED_USER_LABEL, displayName, isDeletedUser } from '../lib/deletedUser';
 import { formatFull, formatTime, hueOf, initials } from '../lib/format';
 import { mentionsUser } from '../lib/mentions';
 import { MentionText } from './MentionText';
@@ -147,7 +148,16 @@ export function MessageItem({
     if (refocus) pickerOpener.current?.focus();
   }
 
-  const author = own ? `${m.username} (you)` : authorMenu ?? m.username;
+  const deletedAuthor = isDeletedUser(m.username);
+  const author = deletedAuthor ? (
+    <span className="muted msg-author-deleted" data-testid="deleted-user">
+      {DELETED_USER_LABEL}
+    </span>
+  ) : own ? (
+    `${m.username} (you)`
+  ) : (
+    authorMenu ?? m.username
+  );
   // Nothing of a deleted or hidden message but who wrote it and when.
   const gone = m.deleted || !!hidden;
   const mentioned = !gone && mentionsUser(m, meId);
@@ -162,7 +172,7 @@ export function MessageItem({
       data-testid="message"
     >
       <span className="avatar" style={{ ['--hue' as string]: hueOf(m.userId) }} aria-hidden="true">
-        {initials(m.username)}
+        {deletedAuthor ? '?' : initials(m.username)}
       </span>
       <div className="msg-body">
         <div className="msg-bubble">
@@ -250,7 +260,7 @@ export function MessageItem({
                     type="button"
                     className="link-button small"
                     onClick={() => onReply(m)}
-                    aria-label={`Reply to message from ${m.username} at ${formatTime(m.createdAt)}`}
+                    aria-label={`Reply to message from ${displayName(m.username)} at ${formatTime(m.createdAt)}`}
                   >
                     Reply
                   </button>
@@ -273,7 +283,7 @@ export function MessageItem({
                       type="button"
                       className="link-button small"
                       onClick={() => onReport(m)}
-                      aria-label={`Report message from ${m.username} at ${formatTime(m.createdAt)}`}
+                      aria-label={`Report message from ${displayName(m.username)} at ${formatTime(m.createdAt)}`}
                     >
                       Report
                     </button>

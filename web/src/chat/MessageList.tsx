@@ -13,6 +13,7 @@ import type { Timeline } from '../state/chatStore';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { seenByText } from '../lib/readMarkers';
 import { hiddenReason } from '../lib/moderation';
+import { isDeletedUser } from '../lib/deletedUser';
 import { UserMenu } from '../components/UserMenu';
 import { ReportDialog } from '../dialogs/ReportDialog';
 import { MuteDialog } from '../dialogs/MuteDialog';
@@ -233,7 +234,7 @@ export function MessageList({ roomId, timeline, pending, me, isRoomOwner, canMod
               quoteHidden={m.replyTo && m.replyTo.userId !== me.id && blocked.has(m.replyTo.userId) ? 'blocked' : undefined}
               onReport={onReport}
               authorMenu={
-                m.userId !== me.id ? (
+                m.userId !== me.id && !isDeletedUser(m.username) ? (
                   <UserMenu
                     user={{ userId: m.userId, username: m.username }}
                     extra={canModerate ? [{ label: 'Mute in this room…', onSelect: () => setMuting({ userId: m.userId, username: m.username }), testId: 'user-menu-mute' }] : undefined}

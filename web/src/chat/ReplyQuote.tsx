@@ -4,6 +4,7 @@
 import type { HiddenReason, Message, ReplyRef } from '../api/types';
 import { attachmentsSummary } from '../lib/files';
 import { HIDDEN_TEXT } from '../lib/moderation';
+import { displayName } from '../lib/deletedUser';
 
 /**
  * What the quote says: the excerpt; for an empty one, the original's files when it is loaded
@@ -32,7 +33,7 @@ export function ReplyQuote({
   const deleted = !hidden && reply.excerpt === '' && text === 'Original message deleted';
   const body = (
     <>
-      <span className="reply-quote-author">{reply.username}</span>
+      <span className="reply-quote-author">{displayName(reply.username)}</span>
       <span className={`reply-quote-text${deleted ? ' reply-quote-deleted' : ''}`} data-testid="reply-quote-text">
         {text}
       </span>
@@ -52,7 +53,7 @@ export function ReplyQuote({
       data-testid="reply-quote"
       data-reply-seq={reply.seq}
       onClick={() => onJump(reply)}
-      aria-label={`Show the message from ${reply.username} this replies to${deleted ? ' (deleted)' : `: ${text}`}`}
+      aria-label={`Show the message from ${displayName(reply.username)} this replies to${deleted ? ' (deleted)' : `: ${text}`}`}
     >
       {body}
     </button>

@@ -32,6 +32,11 @@ export function Field({ label, error, hint, id, ...input }: Props) {
   );
 }
 
+/** The second factor's code where a signed-in user confirms a change (an app's code or a recovery code). */
+export function MfaCodeField(props: Omit<Props, 'label' | 'autoComplete'>) {
+  return <Field label="Code from your authenticator app, or a recovery code" autoComplete="one-time-code" {...props} />;
+}
+
 export function FormError({ message }: { message?: string | null }) {
   if (!message) return null;
   return (

@@ -8,6 +8,7 @@ import { messageOf } from '../api/errors';
 import type { Room } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 import { isSelfDm, roomPath, roomTitle, splitRooms } from '../lib/rooms';
+import { isDeletedUser } from '../lib/deletedUser';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { PresenceDot, PresenceNote } from './Presence';
 import { UserMenu } from './UserMenu';
@@ -69,12 +70,14 @@ export function RoomList({ onCreate, onNewDm }: { onCreate: () => void; onNewDm:
           {directs.map((r) => {
             const title = roomTitle(r, meId);
             const self = isSelfDm(r, meId);
+            // Nobody to see online or to act on behind a deleted account.
+            const gone = !!r.peer && isDeletedUser(r.peer.username);
             return (
               <li key={r.id} className="dm-row">
                 <NavLink to={roomPath(r)} className={linkClass} data-testid="dm-link" data-peer={r.peer?.username} data-room-id={r.id}>
-                  {self || !r.peer ? (
+                  {self || !r.peer || gone ? (
                     <span className="room-hash" aria-hidden="true">
-                      ✎
+                      {gone ? '⊘' : '✎'}
                     </span>
                   ) : (
                     <span className="room-hash">
@@ -82,10 +85,10 @@ export function RoomList({ onCreate, onNewDm }: { onCreate: () => void; onNewDm:
                     </span>
                   )}
                   <span className="room-name">{title}</span>
-                  {!self && r.peer && <PresenceNote userId={r.peer.userId} />}
+                  {!self && r.peer && !gone && <PresenceNote userId={r.peer.userId} />}
                   <Badges room={r} />
                 </NavLink>
-                {!self && r.peer && (
+                {!self && r.peer && !gone && (
                   <UserMenu user={r.peer} message={false} buttonClass="icon-button dm-menu-button">
                     <span aria-hidden="true">⋯</span>
                   </UserMenu>

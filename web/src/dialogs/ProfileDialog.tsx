@@ -1,16 +1,17 @@
 // Profile: change username, e-mail and password; two-factor authentication; active sessions;
 // the users you blocked (with unblock); log out (here or everywhere); the way to the
-// notification settings.
+// notification settings; deleting the account (auth/DeleteAccount.tsx).
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { DataExportSection } from '../auth/DataExport';
 import { TwoFactorSection } from '../auth/TwoFactor';
+import { DeleteAccount } from '../auth/DeleteAccount';
 import { ApiError, messageOf } from '../api/errors';
 import type { Session } from '../api/types';
 import { Dialog } from '../components/Dialog';
-import { Field, FormError } from '../components/Field';
+import { Field, FormError, MfaCodeField } from '../components/Field';
 import { formatFull } from '../lib/format';
 import { needsPassword, profileErrors, profilePatch } from '../lib/profile';
 import { codeError } from '../lib/mfa';
@@ -70,6 +71,7 @@ export function ProfileDialog({ onClose, onNotifications }: { onClose: () => voi
         </div>
         <p className="muted small">“Log out everywhere” ends every session of your account, on all devices.</p>
       </section>
+      <DeleteAccount />
     </Dialog>
   );
 }
@@ -216,13 +218,7 @@ function PasswordForm() {
         <Field label="New password" type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} error={errors.newPassword} />
         <Field label="Confirm new password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} error={errors.confirm} />
         {askCode && (
-          <Field
-            label="Code from your authenticator app, or a recovery code"
-            autoComplete="one-time-code"
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            error={errors.code}
-          />
+          <MfaCodeField value={code} onChange={(e) => setCode(e.target.value)} error={errors.code} />
         )}
         <FormError message={formError} />
         {saved && (

@@ -2,6 +2,7 @@
 // the other person), and how the sidebar splits and orders them. Pure functions, unit-tested.
 
 import type { Room, RoomKind } from '../api/types';
+import { displayName } from './deletedUser';
 
 type RoomLike = Pick<Room, 'isGeneral' | 'name'> & Partial<Pick<Room, 'kind' | 'peer'>>;
 
@@ -22,7 +23,7 @@ export function isSelfDm(r: RoomLike, meId: string): boolean {
 /** The room's name as the room list shows it: the peer's username for a DM ("(you)" for notes). */
 export function roomTitle(r: RoomLike, meId: string): string {
   if (!isDirect(r)) return r.name;
-  const peer = r.peer?.username ?? 'unknown';
+  const peer = r.peer ? displayName(r.peer.username) : 'unknown';
   return isSelfDm(r, meId) ? `${peer} (you)` : peer;
 }
 
@@ -34,7 +35,7 @@ export function roomLabel(r: RoomLike, meId: string): string {
     case 'group':
       return `#${r.name}`;
     default:
-      return isSelfDm(r, meId) ? 'your notes' : `@${r.peer?.username ?? 'unknown'}`;
+      return isSelfDm(r, meId) ? 'your notes' : `@${r.peer ? displayName(r.peer.username) : 'unknown'}`;
   }
 }
 

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, Navigate, useLocation, useNavigate, useSearchParams } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
-import { ApiError, messageOf } from '../api/errors';
+import { ACCOUNT_DELETED_TEXT, ApiError, messageOf } from '../api/errors';
 import { Field, FormError, focusFirstInvalid } from '../components/Field';
 import { compact, emailError, passwordError, usernameError } from '../lib/validate';
 import { SsoButton, SsoLinkForm } from '../auth/SingleSignOn';
@@ -178,7 +178,7 @@ export function AuthPage() {
         {status === 'unreachable' && <FormError message="Cannot reach the server right now. Check your connection and try again." />}
         {endedBecause && !formError && (
           <div className="form-error" role="alert" data-testid="session-ended">
-            You were logged out. {endedBecause}
+            {endedBecause === ACCOUNT_DELETED_TEXT ? endedBecause : `You were logged out. ${endedBecause}`}
           </div>
         )}
         <form onSubmit={submit} noValidate>

@@ -16,6 +16,7 @@ import { recentAuthors, type MentionCandidate } from '../lib/mentions';
 import { seenBy } from '../lib/readMarkers';
 import { seqParam } from '../lib/search';
 import { isSelfDm, roomKind, roomLabel, roomTitle } from '../lib/rooms';
+import { displayName, isDeletedUser } from '../lib/deletedUser';
 import { PresenceDot, PresenceText } from '../components/Presence';
 import { UserMenu } from '../components/UserMenu';
 import { mutedText } from '../lib/moderation';
@@ -126,8 +127,12 @@ export function ChatPage() {
   const isOwner = room.ownerUserId === user.id;
   const names = (typing ?? []).map((t) => t.username);
   const self = isSelfDm(room, user.id);
-  const peer = kind === 'direct' && !self ? room.peer : null;
-  const composerOff = mute
+  // A direct room whose other person deleted their account: readable, with no one to write to.
+  const gonePeer = kind === 'direct' && !self && isDeletedUser(room.peer?.username);
+  const peer = kind === 'direct' && !self && !gonePeer ? room.peer : null;
+  const composerOff = gonePeer
+    ? 'This person deleted their account.'
+    : mute
     ? mutedText(mute.known ? mute.until : null)
     : peer && peerBlocked
       ? `You blocked ${peer.username}. Unblock them (⋯ above) to write to each other again.`
@@ -174,7 +179,7 @@ export function ChatPage() {
             {peer ? (
               <PresenceDot userId={peer.userId} />
             ) : (
-              <span aria-hidden="true">{kind === 'general' ? '★ ' : kind === 'direct' ? '✎ ' : '# '}</span>
+              <span aria-hidden="true">{kind === 'general' ? '★ ' : gonePeer ? '⊘ ' : kind === 'direct' ? '✎ ' : '# '}</span>
             )}
             {kind === 'direct' ? roomTitle(room, user.id) : room.name}
           </h1>
@@ -185,8 +190,10 @@ export function ChatPage() {
               <PresenceText userId={peer.userId} fallback="Direct message" />
             ) : self ? (
               'Notes: a conversation with yourself.'
+            ) : gonePeer ? (
+              'This person deleted their account.'
             ) : (
-              `${room.memberCount} member${room.memberCount === 1 ? '' : 's'} · owner ${room.ownerUsername ?? 'unknown'}`
+              `${room.memberCount} member${room.memberCount === 1 ? '' : 's'} · owner ${room.ownerUsername ? displayName(room.ownerUsername) : 'unknown'}`
             )}
           </p>
         </div>

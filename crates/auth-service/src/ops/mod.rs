@@ -1,8 +1,9 @@
 //! Operations that more than one entry point runs — HTTP handlers, the internal API, the
 //! command line — with their checks and their transactions, so that each rule is written once:
 //! ending every session of a user ([`sign_out_everywhere`]), telling the relays, and the
-//! moderation changes ([`moderation`]).
+//! moderation changes ([`moderation`]), deleting one's account ([`account`]) and exporting its data ([`export`]).
 
+pub mod account;
 pub mod export;
 pub mod mfa;
 pub mod moderation;

@@ -43,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(sessions::revoke)
         .service(users::me)
         .service(users::update_me)
+        .service(users::delete_me)
         .service(users::change_password)
         .service(users::export)
         .service(users::search)

@@ -1,6 +1,6 @@
 //! `/users/*`: the caller's profile and password, public profiles and prefix search.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 use service_kit::{FieldError, RequestId};
@@ -12,6 +12,7 @@ use service_kit::ratelimit::Quota;
 use super::{UserView, disconnect_user, hash_password, rate_limit, verify_password};
 use crate::domain::{Email, Password, Username, collect_errors};
 use crate::error::{ApiError, ApiResult};
+use crate::login_throttle::LoginThrottle;
 use crate::mailer::Mail;
 use crate::startup::AppState;
 use crate::store::{sessions, users};
@@ -176,6 +177,59 @@ pub(crate) async fn change_password(
     tx.commit().await?;
     tracing::info!(user_id = %user.id, revoked = revoked.len(), "password changed; other sessions revoked");
     disconnect_user(&state, user.id, &request_id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeleteMeBody {
+    #[serde(default)]
+    #[schema(required = true)]
+    password: String,
+    /// Required when two-factor authentication is on: a code from the authenticator app, or
+    /// a recovery code.
+    code: Option<String>,
+    /// Also delete every message the account wrote (default: they stay, shown as from
+    /// "deleted user").
+    #[serde(default)]
+    delete_messages: bool,
+}
+
+/// Deletes the caller's account: every session revoked and socket closed, the account's
+/// personal data erased, and chat-service told to forget the person (their name replaced by
+/// "deleted user", memberships, reactions, read markers, push subscriptions and settings
+/// dropped; their messages kept under that name unless `deleteMessages`). The only admin
+/// cannot delete their account (409 `last_admin`), so an instance is never left without one.
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = DeleteMeBody, responses((status = 204, description = "Deleted; the access token and every session of the account stop working"), (status = 401, description = "invalid_credentials: wrong password (counted by the log-in throttle); with two-factor authentication on, mfa_code_required (no `code`) or invalid_mfa_code (counted by the log-in throttle); or the token is no longer valid (the account was deleted)", body = service_kit::openapi::ProblemDoc), (status = 409, description = "last_admin: the caller is the instance's only admin; make someone else admin first", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Too many failed log-ins (passwords and codes alike) for this account from this address", body = service_kit::openapi::ProblemDoc)))]
+#[delete("/users/me")]
+pub(crate) async fn delete_me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    request_id: RequestId,
+    body: web::Json<DeleteMeBody>,
+) -> ApiResult<HttpResponse> {
+    let account = current_user(&state, &user).await?;
+    // The log-in throttle: a stolen access token does not buy more password guesses.
+    let address = super::address(&state, &req);
+    let throttle = LoginThrottle::new(&state, &account.email, &address);
+    throttle.admit().await?;
+    let acceptable = body.password.chars().count() <= crate::domain::MAX_PASSWORD_CHARS;
+    if !(acceptable && verify_password(&body.password, &account.password_hash).await?) {
+        throttle.failed().await;
+        tracing::info!(user_id = %user.id, "account deletion refused: wrong password");
+        return Err(ApiError::InvalidCredentials);
+    }
+    match crate::ops::mfa::verify(&state, &account, body.code.as_deref(), false).await {
+        Err(ApiError::InvalidMfaCode { .. }) => {
+            throttle.failed().await;
+            return Err(ApiError::InvalidMfaCode { signed_in: false });
+        }
+        checked => checked?,
+    }
+    let ip = Some(super::client_ip(&state, &req));
+    crate::ops::account::delete_account(&state, &account, body.delete_messages, ip, &request_id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

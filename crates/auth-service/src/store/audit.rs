@@ -12,6 +12,8 @@ use crate::domain::moderation::AuditFilter;
 pub const ROLE_CHANGE: &str = "role.change";
 pub const SUSPENSION_CREATE: &str = "suspension.create";
 pub const SUSPENSION_LIFT: &str = "suspension.lift";
+/// A user deleted their own account.
+pub const ACCOUNT_DELETE: &str = "account.delete";
 
 /// Who acts: a user (with the address they came from), or the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,7 @@ use wire::moderation::{UserChange, UserEvent};
 fn kind(change: &UserChange) -> &'static str {
     match change {
         UserChange::Moderation(_) => "moderation",
+        UserChange::Deleted { .. } => "deleted",
     }
 }
 

@@ -302,3 +302,24 @@ pub async fn set_password(
         .context("updating a password")?;
     Ok(())
 }
+
+/// Deletes the account's row in the caller's transaction (its refresh tokens, identities,
+/// second factor, resets and verifications go with it: `ON DELETE CASCADE`). False when it
+/// was already gone.
+pub async fn delete(conn: &mut sqlx::AnyConnection, id: Uuid) -> anyhow::Result<bool> {
+    let done = sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(UuidText(id))
+        .execute(conn)
+        .await
+        .context("deleting a user")?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// How many admins there are besides `id`.
+pub async fn other_admins(conn: &mut sqlx::AnyConnection, id: Uuid) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND id <> $1")
+        .bind(UuidText(id))
+        .fetch_one(conn)
+        .await
+        .context("counting the other admins")
+}

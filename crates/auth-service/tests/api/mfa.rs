@@ -8,6 +8,8 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
 
+use test_stack::AuthStack;
+
 use crate::helpers::{PASSWORD, TestApp, User, assert_problem, spawn_app, spawn_app_with};
 
 /// A TOTP code of `secret` at Unix time `at`, from pyotp.
@@ -32,21 +34,25 @@ pub(crate) fn pyotp_at(secret: &str, at: i64) -> String {
     code
 }
 
-impl TestApp {
+/// The second factor's steps as a test takes them, on any stack with auth-service in it (a
+/// `TestApp` by its `Deref`, or the whole stack of the account tests).
+pub(crate) trait Totp {
+    fn stack(&self) -> &AuthStack;
+
     /// The service's TOTP time (Unix seconds).
-    pub(crate) fn totp_now(&self) -> i64 {
-        self.state.mfa.clock.now_secs()
+    fn totp_now(&self) -> i64 {
+        self.stack().auth_state.mfa.clock.now_secs()
     }
 
     /// Moves the service's TOTP clock to the middle of its step, so that a test's codes do not
     /// straddle a step boundary.
-    pub(crate) fn mid_step(&self) {
+    fn mid_step(&self) {
         let into = self.totp_now().rem_euclid(30);
-        self.state.mfa.clock.shift_for_tests(15 - into);
+        self.stack().auth_state.mfa.clock.shift_for_tests(15 - into);
     }
 
     /// pyotp's code for `secret`, `steps` steps from the service's now.
-    pub(crate) fn code(&self, secret: &str, steps: i64) -> String {
+    fn code(&self, secret: &str, steps: i64) -> String {
         pyotp_at(secret, self.totp_now() + 30 * steps)
     }
 
@@ -59,18 +65,13 @@ impl TestApp {
             .unwrap()
     }
 
-    pub(crate) async fn bearer(
-        &self,
-        method: Method,
-        path: &str,
-        user: &User,
-        body: &Value,
-    ) -> Response {
-        self.auth_call(method, path, Some(&user.token), Some(body))
+    async fn bearer(&self, method: Method, path: &str, user: &User, body: &Value) -> Response {
+        self.stack()
+            .auth_call(method, path, Some(&user.token), Some(body))
             .await
     }
 
-    pub(crate) async fn enrol(&self, user: &User, password: &str) -> Response {
+    async fn enrol(&self, user: &User, password: &str) -> Response {
         self.bearer(
             Method::POST,
             "/auth/mfa/totp/enrol",
@@ -80,7 +81,7 @@ impl TestApp {
         .await
     }
 
-    pub(crate) async fn confirm(&self, user: &User, code: &str) -> Response {
+    async fn confirm(&self, user: &User, code: &str) -> Response {
         self.bearer(
             Method::POST,
             "/auth/mfa/totp/confirm",
@@ -91,7 +92,7 @@ impl TestApp {
     }
 
     /// Enrols and confirms: the secret (base32) and the recovery codes.
-    pub(crate) async fn enable_totp(&self, user: &User) -> (String, Vec<String>) {
+    async fn enable_totp(&self, user: &User) -> (String, Vec<String>) {
         self.mid_step();
         let res = self.enrol(user, PASSWORD).await;
         assert_eq!(res.status(), StatusCode::OK);
@@ -108,7 +109,15 @@ impl TestApp {
             .collect();
         (secret, codes)
     }
+}
 
+impl Totp for AuthStack {
+    fn stack(&self) -> &AuthStack {
+        self
+    }
+}
+
+impl TestApp {
     /// A log-in with the right password of an account with TOTP on: the challenge.
     pub(crate) async fn challenge(&self, user: &User) -> String {
         let body = assert_problem(

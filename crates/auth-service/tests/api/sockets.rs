@@ -10,7 +10,7 @@ use test_support::{Engine, both_engines};
 use wire::{ClientAction, Reply, ServerFrame};
 
 /// The command line's grant, on the stack's auth database.
-async fn grant_admin(stack: &Stack, user: &User) {
+pub(crate) async fn grant_admin(stack: &Stack, user: &User) {
     let words = ["grant".to_owned(), user.email.clone()];
     let command = auth_service::admin_cli::AdminCommand::parse(&words).unwrap();
     auth_service::admin_cli::execute(&stack.auth_state.db.pool, &command)

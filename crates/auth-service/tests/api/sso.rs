@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use test_support::{Engine, both_engines};
 
 use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
+use crate::mfa::Totp;
 
 const CLIENT_ID: &str = "cloudchat";
 const CLIENT_SECRET: &str = "a-test-client-secret-of-some-length";

@@ -5,6 +5,7 @@
 //! returns as `outbound`. A message sent over HTTP and one sent over a socket follow exactly
 //! the same rules.
 
+pub mod account;
 pub mod admin;
 pub mod blocks;
 pub mod digest;

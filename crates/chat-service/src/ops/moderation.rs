@@ -328,18 +328,28 @@ pub async fn mutes(state: &AppState, caller: &Caller, room_id: i64) -> ApiResult
 pub const MAX_USER_EVENTS: usize = 1000;
 
 /// `POST /internal/user-events`: auth-service's role and suspension changes, kept by
-/// version (newer wins).
-pub async fn apply_user_events(state: &AppState, events: &[UserEvent]) -> ApiResult<()> {
+/// version (newer wins), and account deletions (`super::account::forget`). A deletion is the
+/// last event of its user, so applying the role changes first keeps their order.
+pub async fn apply_user_events(state: &AppState, events: &[UserEvent]) -> ApiResult<Outcome<()>> {
     if events.len() > MAX_USER_EVENTS {
         return Err(ApiError::field("events", "at most 1000 events per request"));
     }
     let states: Vec<(Uuid, &wire::moderation::ModerationState)> = events
         .iter()
-        .map(|e| match &e.change {
-            UserChange::Moderation(state) => (e.user_id, state),
+        .filter_map(|e| match &e.change {
+            UserChange::Moderation(state) => Some((e.user_id, state)),
+            UserChange::Deleted { .. } => None,
         })
         .collect();
     store::apply(&state.db.pool, &states, store_kit::now_ms()).await?;
+    let mut outcome = Outcome::quiet(());
+    for event in events {
+        if let UserChange::Deleted { delete_messages } = event.change {
+            let forgotten = super::account::forget(state, event.user_id, delete_messages).await?;
+            outcome.deliveries.extend(forgotten.deliveries);
+            outcome.control.extend(forgotten.control);
+        }
+    }
     tracing::info!(events = events.len(), "user events applied");
-    Ok(())
+    Ok(outcome)
 }

@@ -1,8 +1,9 @@
 //! `POST /internal/user-events` (auth-service's key): the instance roles and suspensions
-//! auth-service changed, kept by version (docs/architecture.md, "Moderation").
+//! auth-service changed, kept by version (docs/architecture.md, "Moderation"), and the
+//! accounts deleted ("Deleting an account").
 
 use actix_web::{HttpResponse, post, web};
-use service_kit::FromAuth;
+use service_kit::{FromAuth, RequestId};
 use wire::moderation::UserEventBatch;
 
 use crate::error::ApiResult;
@@ -13,8 +14,10 @@ use crate::startup::AppState;
 pub(crate) async fn receive(
     _caller: FromAuth,
     state: web::Data<AppState>,
+    request_id: RequestId,
     body: web::Json<UserEventBatch>,
 ) -> ApiResult<HttpResponse> {
-    ops::moderation::apply_user_events(&state, &body.events).await?;
+    let outcome = ops::moderation::apply_user_events(&state, &body.events).await?;
+    super::publish(&state, outcome, &request_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -302,20 +302,36 @@ pub async fn remove_member(
     audit: Option<&NewEntry<'_>>,
 ) -> anyhow::Result<Option<Removal>> {
     let mut tx = pool.begin().await.context("starting a member removal")?;
-    if !remove(&mut tx, room_id, user_id).await? {
+    let removal = remove_member_in(&mut tx, room_id, owner, user_id, audit).await?;
+    if removal.is_some() {
+        tx.commit().await.context("committing a member removal")?;
+    }
+    Ok(removal)
+}
+
+/// [`remove_member`] inside the caller's transaction (an account's deletion removes the
+/// person from every room in one).
+pub async fn remove_member_in(
+    tx: &mut AnyConnection,
+    room_id: i64,
+    owner: Option<Uuid>,
+    user_id: Uuid,
+    audit: Option<&NewEntry<'_>>,
+) -> anyhow::Result<Option<Removal>> {
+    if !remove(tx, room_id, user_id).await? {
         return Ok(None);
     }
     if let Some(entry) = audit {
-        super::audit::append(&mut tx, entry, store_kit::now_ms()).await?;
+        super::audit::append(tx, entry, store_kit::now_ms()).await?;
     }
     let mut removal = Removal {
         new_owner: None,
         room_deleted: false,
     };
     if owner == Some(user_id) {
-        match longest_standing(&mut tx, room_id).await? {
+        match longest_standing(tx, room_id).await? {
             Some(heir) => {
-                super::rooms::set_owner(&mut tx, room_id, heir.user_id, &heir.username).await?;
+                super::rooms::set_owner(tx, room_id, heir.user_id, &heir.username).await?;
                 removal.new_owner = Some(heir.user_id);
             }
             None => {
@@ -324,6 +340,5 @@ pub async fn remove_member(
             }
         }
     }
-    tx.commit().await.context("committing a member removal")?;
     Ok(Some(removal))
 }

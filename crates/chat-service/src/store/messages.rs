@@ -630,6 +630,23 @@ pub async fn exists_by_client_id(
     Ok(found.is_some())
 }
 
+/// The live (not deleted) messages of a user, oldest first, inside the caller's transaction.
+pub async fn live_of(
+    conn: &mut sqlx::AnyConnection,
+    user_id: Uuid,
+) -> anyhow::Result<Vec<Message>> {
+    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM messages WHERE user_id = $1 AND deleted_at IS NULL ORDER BY id"
+    ))
+    .bind(UuidText(user_id))
+    .fetch_all(conn)
+    .await
+    .context("reading a user's messages")?;
+    Ok(convert(rows))
+}
+
 pub async fn get(pool: &AnyPool, id: i64) -> anyhow::Result<Option<Message>> {
     let row: Option<MessageRow> = sqlx::query_as(concat!(
         "SELECT ",

@@ -3,6 +3,7 @@
 //! milliseconds, flags 0/1. A table read by several statements names its columns once, in a
 //! `columns!()` macro.
 
+pub mod account;
 pub mod audit;
 pub mod blocks;
 pub mod digests;
