@@ -6,6 +6,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { TwoFactorSection } from '../auth/TwoFactor';
+import { VerificationStatus } from '../auth/EmailVerification';
 import { ApiError, messageOf } from '../api/errors';
 import type { Session } from '../api/types';
 import { Dialog } from '../components/Dialog';
@@ -131,6 +132,7 @@ function AccountForm() {
       <form onSubmit={submit} noValidate>
         <Field label="Username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} error={errors.username} />
         <Field label="E-mail" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} />
+        <VerificationStatus user={user} />
         {askPassword && (
           <Field
             label="Current password"
@@ -150,7 +152,8 @@ function AccountForm() {
         )}
         {saved === 'email' && (
           <p className="success" role="status">
-            Saved. Your previous address was told of the change, and your other sessions were logged out.
+            Saved. Your previous address was told of the change, and your other sessions were logged out. Open the link
+            we sent to the new address to verify it.
           </p>
         )}
         <div className="dialog-actions start">

@@ -3,6 +3,7 @@
 //! ending every session of a user ([`sign_out_everywhere`]), telling the relays, and the
 //! moderation changes ([`moderation`]).
 
+pub mod email_verification;
 pub mod mfa;
 pub mod moderation;
 

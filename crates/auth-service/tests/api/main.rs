@@ -7,6 +7,7 @@ mod helpers;
 mod admin;
 mod audit;
 mod cli;
+mod email_verification;
 mod internal;
 mod login;
 mod mfa;
