@@ -149,7 +149,7 @@ export function VerifyEmailPage() {
       {result === null && <p role="status">Checking the link…</p>}
       {result?.ok && (
         <div className="notice" role="status" data-testid="verify-result">
-          <p>E-mail verified. Thank you!</p>
+          E-mail verified. Thank you!
         </div>
       )}
       {result && !result.ok && (
