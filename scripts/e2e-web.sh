@@ -4,6 +4,7 @@
 # restarts the server mid-conversation through the script this writes, and makes its
 # administrator with `cloudchat admin grant` against the running server's data directory.
 #   E2E_UPDATE_SCREENSHOTS=1  write the screenshots to docs/screenshots (default: a temp dir)
+#   E2E_SUITES="export totp"  run only these suites (web/e2e/<name>.test.mjs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -94,5 +95,9 @@ trap cleanup EXIT
 "$work/start.sh"
 shots="$work/screenshots"
 [ "${E2E_UPDATE_SCREENSHOTS:-0}" = 1 ] && shots="$repo/docs/screenshots"
-E2E_OIDC_ISSUER="$oidc_issuer" E2E_MAIL_DIR="$work/mail" E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_ADMIN_CMD="$work/admin.sh grant" E2E_SCREENSHOT_DIR="$shots" \
-  npm --prefix web run e2e || { failed=1; exit 1; }
+# E2E_SUITES="export totp" runs only those suites (web/e2e/<name>.test.mjs); default: all.
+suites=()
+for s in ${E2E_SUITES:-}; do suites+=("e2e/$s.test.mjs"); done
+[ ${#suites[@]} -gt 0 ] || suites=(e2e/)
+(cd web && E2E_OIDC_ISSUER="$oidc_issuer" E2E_MAIL_DIR="$work/mail" E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_ADMIN_CMD="$work/admin.sh grant" E2E_SCREENSHOT_DIR="$shots" \
+  node --test "${suites[@]}") || { failed=1; exit 1; }

@@ -29,6 +29,8 @@ pub struct RateLimits {
     /// Resend-verification requests per address per hour, and mails per account per hour
     /// (`EMAIL_VERIFICATION_RESEND_PER_HOUR`).
     pub verification_resend_per_hour: u32,
+    /// Data exports per user per hour (`POST /users/me/export`).
+    pub exports_per_hour: u32,
     /// Role and suspension changes per staff member per minute (`/admin/users/*`).
     pub admin_actions_per_minute: u32,
 }
@@ -341,6 +343,7 @@ impl Settings {
                 forgot_per_hour: 5,
                 account_changes_per_hour: 10,
                 verification_resend_per_hour: 5,
+                exports_per_hour: 4,
                 admin_actions_per_minute: 60,
             },
             rate_limit_max_keys: service_kit::ratelimit::DEFAULT_MAX_KEYS,
@@ -452,6 +455,10 @@ impl Settings {
                 verification_resend_per_hour: parse_var(
                     "EMAIL_VERIFICATION_RESEND_PER_HOUR",
                     d.rate_limits.verification_resend_per_hour,
+                )?,
+                exports_per_hour: parse_var(
+                    "AUTH_EXPORTS_PER_HOUR",
+                    d.rate_limits.exports_per_hour,
                 )?,
                 admin_actions_per_minute: parse_var(
                     "AUTH_ADMIN_ACTIONS_PER_MINUTE",

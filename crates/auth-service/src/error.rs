@@ -83,6 +83,9 @@ pub enum ApiError {
     /// A log-in challenge unknown, spent, expired or dead after too many wrong codes.
     #[error("invalid mfa challenge")]
     InvalidMfaChallenge,
+    /// chat-service did not answer the start of a data export.
+    #[error("export unavailable")]
+    ExportUnavailable,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -212,6 +215,11 @@ impl ApiError {
             ApiError::InvalidMfaChallenge => Problem::unauthorized(
                 "invalid_mfa_challenge",
                 "the sign-in expired, was used, or had too many wrong codes; log in again",
+            ),
+            ApiError::ExportUnavailable => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "export_unavailable",
+                "your messages could not be read just now; try again in a minute",
             ),
             ApiError::Unexpected(err) => Problem::from_unexpected(err),
         }

@@ -4,6 +4,7 @@
 //! hears of them).
 
 pub mod admin_cli;
+pub mod chat_client;
 pub mod config;
 pub mod domain;
 pub mod error;

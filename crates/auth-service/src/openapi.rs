@@ -23,7 +23,7 @@ pub struct PublicUserDoc {
         mfa::enrol, mfa::confirm, mfa::disable, mfa::recovery_codes,
         oidc::status, oidc::start, oidc::callback, oidc::link,
         sessions::list, sessions::revoke,
-        users::me, users::update_me, users::change_password, users::search, users::by_id,
+        users::me, users::update_me, users::change_password, users::export, users::search, users::by_id,
         admin::list, admin::by_id, admin::set_role, admin::suspend, admin::lift,
         jwks::jwks,
     ),

@@ -47,6 +47,8 @@ pub struct AppState {
     pub user_events: UserEvents,
     /// The second factor: TOTP secrets' sealer and clock.
     pub mfa: crate::mfa::Mfa,
+    /// chat-service's internal API, for the part of a data export it holds.
+    pub chat: crate::chat_client::ChatClient,
 }
 
 pub struct Application {
@@ -135,6 +137,10 @@ impl Application {
             );
         }
         let mfa = crate::mfa::Mfa::load(&settings.mfa, &db.pool).await?;
+        let chat = crate::chat_client::ChatClient::new(
+            settings.chat_url.as_deref(),
+            settings.internal_keys.key(HOLDS_KEY).clone(),
+        )?;
 
         let state = web::Data::new(AppState {
             settings,
@@ -147,6 +153,7 @@ impl Application {
             oidc,
             user_events: UserEvents::default(),
             mfa,
+            chat,
         });
         let port = listener.local_addr()?.port();
         let readiness = Readiness(vec![database_check(state.db.clone())]);

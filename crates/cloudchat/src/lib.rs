@@ -340,6 +340,11 @@ pub async fn start_with_listener(
             move |cfg| {
                 ws_relay::startup::configure_public(cfg, &relay);
                 cfg.app_data(proxy.clone());
+                // A data export streams through, however long the history (nginx:
+                // `location = /users/me/export`); registered before `/users`, which buffers.
+                cfg.service(
+                    web::resource("/users/me/export").route(proxy::streaming(auth_url.clone(), 0)),
+                );
                 // `/admin` itself is the web app's page; only these API paths under it go on.
                 for prefix in ["/auth", "/users", "/.well-known", "/admin/users"] {
                     cfg.service(web::scope(prefix).default_service(proxy::to(auth_url.clone())));

@@ -161,6 +161,30 @@ async fn one_port_serves_the_app_the_api_and_the_socket() {
         .to_owned();
     let rooms = get_as(&http, &format!("{base}/rooms"), &token).await;
     assert_eq!(rooms[0]["name"], "general");
+    // The data export streams through (auth-service, then chat-service behind it).
+    let res = http
+        .post(format!("{base}/users/me/export"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/jsonl; charset=utf-8"
+    );
+    let export = res.text().await.unwrap();
+    let lines: Vec<Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "export");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "room" && l["name"] == "general")
+    );
+    assert_eq!(lines.last().unwrap()["type"], "end");
     let jwks = get_json(&http, &format!("{base}/.well-known/jwks.json")).await;
     assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
     let ready = get_json(&http, &format!("{}/readyz", app.ops)).await;

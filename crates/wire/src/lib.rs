@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod export;
 pub mod moderation;
 pub mod protocol;
 

@@ -5,6 +5,7 @@
 // refresh a cookie scoped to /files is asked for, so <img> and download links need no header.
 
 import { ApiError, errorFromResponse, networkError } from './errors';
+import { endsWithEndLine, exportFileName } from '../lib/dataExport';
 import { searchParams } from '../lib/search';
 import type { SsoStatus } from '../lib/sso';
 import type {
@@ -212,17 +213,19 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    return this.parse<T>(await this.exchange(method, path, o));
+  }
+
+  /** Sends the request; a 401 with a session renews the token once and sends it again. */
+  private async exchange(method: string, path: string, o: RequestOptions): Promise<Response> {
     const auth = o.auth ?? true;
     const res = await this.send(method, path, o, auth);
     if (res.status === 401 && auth && this.accessToken !== null) {
       const renewed = await this.refresh().catch(() => null);
-      if (renewed) {
-        const again = await this.send(method, path, o, auth);
-        return this.parse<T>(again);
-      }
+      if (renewed) return this.send(method, path, o, auth);
       this.clearSession();
     }
-    return this.parse<T>(res);
+    return res;
   }
 
   private async send(method: string, path: string, o: RequestOptions, auth: boolean): Promise<Response> {
@@ -300,6 +303,21 @@ export class ApiClient {
   /** Turns TOTP off (password and a code, or a recovery code). */
   disableTotp(password: string, code: string): Promise<void> {
     return this.request('DELETE', '/auth/mfa/totp', { body: { password, code } });
+  }
+
+  /**
+   * `POST /users/me/export`: everything the account holds, as the JSON Lines file the server
+   * names. Rejects with `export_incomplete` when the file lacks its closing `end` line (the
+   * download was cut short).
+   */
+  async exportData(): Promise<{ blob: Blob; filename: string }> {
+    const res = await this.exchange('POST', '/users/me/export', {});
+    if (!res.ok) throw await errorFromResponse(res);
+    const blob = await res.blob();
+    if (!endsWithEndLine(await blob.slice(Math.max(0, blob.size - 256)).text())) {
+      throw new ApiError(0, 'export_incomplete', 'Export cut short', 'The download was cut short. Try again.');
+    }
+    return { blob, filename: exportFileName(res.headers.get('Content-Disposition')) };
   }
 
   /** Ten new recovery codes; the old ones stop working. */
@@ -746,3 +764,4 @@ function abortError(): Error {
   e.name = 'AbortError';
   return e;
 }
+

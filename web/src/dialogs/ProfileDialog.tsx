@@ -5,6 +5,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
+import { DataExportSection } from '../auth/DataExport';
 import { TwoFactorSection } from '../auth/TwoFactor';
 import { VerificationStatus } from '../auth/EmailVerification';
 import { ApiError, messageOf } from '../api/errors';
@@ -56,6 +57,7 @@ export function ProfileDialog({ onClose, onNotifications }: { onClose: () => voi
       <TwoFactorSection />
       <SessionsList />
       <BlockedUsers />
+      <DataExportSection />
       <section className="dialog-section">
         <h3>Log out</h3>
         <FormError message={error} />

@@ -4,6 +4,7 @@
 //! moderation changes ([`moderation`]).
 
 pub mod email_verification;
+pub mod export;
 pub mod mfa;
 pub mod moderation;
 

@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(users::me)
         .service(users::update_me)
         .service(users::change_password)
+        .service(users::export)
         .service(users::search)
         .service(users::by_id)
         .service(admin::list)
@@ -244,7 +245,12 @@ async fn limit_login_address(state: &AppState, address: &str) -> ApiResult<()> {
 }
 
 /// Counts one attempt against `scope:key`; 429 past the quota.
-async fn rate_limit(state: &AppState, scope: &str, key: &str, quota: Quota) -> ApiResult<()> {
+pub(crate) async fn rate_limit(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    quota: Quota,
+) -> ApiResult<()> {
     let key = format!("{scope}:{key}");
     match state.limiter.hit(&key, quota).await {
         Decision::Allowed => Ok(()),

@@ -1,6 +1,7 @@
 //! `/users/*`: the caller's profile and password, public profiles and prefix search.
 
 use actix_web::{HttpResponse, get, patch, post, web};
+use futures_util::TryStreamExt;
 use serde::Deserialize;
 use service_kit::{FieldError, RequestId};
 use tokens::actix::AuthUser;
@@ -225,4 +226,26 @@ pub(crate) async fn by_id(
         id: user.id,
         username: user.username,
     }))
+}
+
+#[utoipa::path(tag = "users", security(("bearer" = [])), responses((status = 200, description = "The caller's data as JSON Lines (`application/jsonl`), streamed as a download: one object per line tagged by `type` — `export` (first: format version, user id, time), `profile`, `session`s, linked `identity`s, then from chat-service `room`s with the caller's `membership` of each, `block`s, `notificationSettings`, every live `message` they wrote (with `attachments` metadata) and their `reaction`s, and last `end` with the count of the lines before it. An export without its `end` line was cut short: ask again.", content_type = "application/jsonl", body = String), (status = 429, description = "More than AUTH_EXPORTS_PER_HOUR exports this hour", body = service_kit::openapi::ProblemDoc), (status = 503, description = "export_unavailable: chat-service did not answer; try again in a minute", body = service_kit::openapi::ProblemDoc)))]
+#[post("/users/me/export")]
+pub(crate) async fn export(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let account = current_user(&state, &user).await?;
+    let lines = crate::ops::export::export(&state, &account).await?;
+    let file = format!(
+        "cloudchat-{}-{}.jsonl",
+        account.username,
+        store_kit::rfc3339(store_kit::now_ms())
+            .get(..10)
+            .unwrap_or("export")
+    );
+    Ok(HttpResponse::Ok()
+        .content_type(wire::export::EXPORT_CONTENT_TYPE)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file}\""),
+        ))
+        .streaming(lines.map_err(actix_web::error::ErrorInternalServerError)))
 }

@@ -90,6 +90,21 @@ pub async fn user_of_identity(
     Ok(row.map(Uuid::from))
 }
 
+/// An identity linked to an account: `(issuer, subject, email, linked at, last sign-in)`.
+pub type Identity = (String, String, Option<String>, i64, i64);
+
+/// The identities linked to the account, oldest first (its data export).
+pub async fn identities_of(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<Identity>> {
+    sqlx::query_as(
+        "SELECT issuer, subject, email, created_at, last_login_at FROM user_identities
+         WHERE user_id = $1 ORDER BY created_at, issuer, subject",
+    )
+    .bind(UuidText(user_id))
+    .fetch_all(pool)
+    .await
+    .context("listing linked identities")
+}
+
 /// Links an identity to an account (its first sign-in, or a confirmed link request); false
 /// when the identity was already linked (to this account or another: see
 /// [`user_of_identity`]).

@@ -368,6 +368,58 @@ pub async fn active(pool: &AnyPool, user_id: Uuid, now: i64) -> anyhow::Result<V
         .collect())
 }
 
+/// A session as kept, live or not: its data-export record.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub session: Session,
+    /// When its last token was revoked (logged out, revoked, reused); `None` while live.
+    pub revoked_at: Option<i64>,
+}
+
+/// [`SessionRow`] and the newest token's `revoked_at`.
+type RecordRow = (
+    UuidText,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+/// Every session of the user auth-service still keeps (the sweep forgets those whose tokens
+/// expired), oldest first. The device and address are the latest token's.
+pub async fn history(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<Record>> {
+    let rows: Vec<RecordRow> = sqlx::query_as(
+        "SELECT t.family_id, t.user_agent, t.ip, t.family_created_at, t.created_at,
+                    t.family_expires_at, t.revoked_at
+             FROM refresh_tokens t
+             WHERE t.user_id = $1 AND t.created_at = (
+                 SELECT MAX(n.created_at) FROM refresh_tokens n WHERE n.family_id = t.family_id)
+             ORDER BY t.family_created_at, t.family_id",
+    )
+    .bind(UuidText(user_id))
+    .fetch_all(pool)
+    .await
+    .context("listing a user's sessions")?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(family, user_agent, ip, created_at, last_used_at, expires_at, revoked_at)| Record {
+                session: Session {
+                    id: family.into(),
+                    user_agent,
+                    ip,
+                    created_at,
+                    last_used_at,
+                    expires_at,
+                },
+                revoked_at,
+            },
+        )
+        .collect())
+}
+
 /// Deletes refresh tokens that can no longer be used (their expiry has passed).
 pub async fn sweep(pool: &AnyPool, now: i64) -> anyhow::Result<u64> {
     let done = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")

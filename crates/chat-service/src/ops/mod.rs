@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod blocks;
 pub mod digest;
+pub mod export;
 pub mod members;
 pub mod mentions;
 pub mod messages;

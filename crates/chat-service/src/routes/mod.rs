@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 pub(crate) mod blocks;
 pub(crate) mod dms;
+pub(crate) mod export;
 pub(crate) mod files;
 pub(crate) mod internal_ws;
 pub(crate) mod members;
@@ -186,6 +187,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(internal_ws::disconnect)
         .service(internal_ws::rooms_of_users)
         .service(user_events::receive)
+        .service(export::export)
         .service(openapi);
 }
 

@@ -799,6 +799,28 @@ pub async fn by_ids(pool: &AnyPool, ids: &[i64]) -> anyhow::Result<Vec<Message>>
     ))
 }
 
+/// The live messages `user_id` wrote after message id `after`, by id, at most `limit`: a
+/// page of their data export (index `messages_user_id_idx`).
+pub async fn by_author(
+    pool: &AnyPool,
+    user_id: Uuid,
+    after: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Message>> {
+    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM messages WHERE user_id = $1 AND id > $2 AND deleted_at IS NULL ORDER BY id LIMIT $3"
+    ))
+    .bind(UuidText(user_id))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("reading a person's messages")?;
+    Ok(convert(rows))
+}
+
 /// Fills in the quotes of the replies among `messages` (one statement for their originals).
 pub async fn attach_replies(pool: &AnyPool, messages: &mut [Message]) -> anyhow::Result<()> {
     let mut ids: Vec<i64> = messages.iter().filter_map(|m| m.reply_to_id).collect();

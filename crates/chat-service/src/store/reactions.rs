@@ -163,3 +163,29 @@ pub async fn change(
     let message = attached(pool, stamped).await?;
     Ok(Some(Changed { message, count }))
 }
+
+/// One reaction a person gave: `(message_id, emoji, created_at)`.
+pub type Given = (i64, String, i64);
+
+/// The reactions `user_id` gave after `(message_id, emoji)` (`None`: from the start), in that
+/// order, at most `limit`: a page of their data export (index `reactions_user_idx`).
+pub async fn given_by(
+    pool: &AnyPool,
+    user_id: Uuid,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> anyhow::Result<Vec<Given>> {
+    let (after_id, after_emoji) = after.unwrap_or((i64::MIN, ""));
+    sqlx::query_as(
+        "SELECT message_id, emoji, created_at FROM reactions
+         WHERE user_id = $1 AND (message_id > $2 OR (message_id = $2 AND emoji > $3))
+         ORDER BY message_id, emoji LIMIT $4",
+    )
+    .bind(UuidText(user_id))
+    .bind(after_id)
+    .bind(after_emoji)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("reading a person's reactions")
+}

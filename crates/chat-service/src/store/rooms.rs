@@ -783,3 +783,60 @@ pub async fn read_markers(pool: &AnyPool, room_id: i64) -> anyhow::Result<Vec<Re
         })
         .collect())
 }
+
+/// One room of a person's data export, with their membership of it.
+#[derive(Debug, Clone)]
+pub struct Belonging {
+    pub room: Room,
+    /// Their member row's role (`None` in `general`, which has no member rows).
+    pub role: Option<RoomRole>,
+    pub joined_at: Option<i64>,
+    pub last_read_seq: i64,
+    pub muted_until: Option<i64>,
+    /// The other person of a direct room (none in their notes).
+    pub peer: Option<String>,
+}
+
+/// Every room `user_id` belongs to (hidden direct rooms too), by id, with their membership:
+/// the data export's rooms. Bounded by the per-user room limits.
+pub async fn belongings(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<Belonging>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        room: RoomRow,
+        member_role: Option<String>,
+        joined_at: Option<i64>,
+        last_read_seq: i64,
+        muted_until: Option<i64>,
+        peer: Option<String>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        ", m.role AS member_role, m.joined_at,
+                COALESCE((SELECT k.last_read_seq FROM read_markers k
+                          WHERE k.room_id = r.id AND k.user_id = $1), 0) AS last_read_seq,
+                (SELECT u.until FROM room_mutes u
+                 WHERE u.room_id = r.id AND u.user_id = $1) AS muted_until,
+                (SELECT p.username_snapshot FROM room_members p
+                 WHERE r.kind = 'direct' AND p.room_id = r.id AND p.user_id <> $1) AS peer
+         FROM rooms r LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = $1
+         WHERE r.is_general = 1 OR m.user_id IS NOT NULL
+         ORDER BY r.id"
+    ))
+    .bind(UuidText(user_id))
+    .fetch_all(pool)
+    .await
+    .context("listing a person's rooms for their export")?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Belonging {
+            room: Room::from(row.room),
+            role: row.member_role.as_deref().map(RoomRole::from_stored),
+            joined_at: row.joined_at,
+            last_read_seq: row.last_read_seq,
+            muted_until: row.muted_until,
+            peer: row.peer,
+        })
+        .collect())
+}

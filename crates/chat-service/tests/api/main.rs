@@ -13,6 +13,7 @@ mod concurrency;
 mod digest;
 mod direct;
 mod email_verification;
+mod export;
 mod files;
 mod internal;
 mod limits;
