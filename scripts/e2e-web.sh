@@ -21,7 +21,7 @@ port=$(free_port)
 ops_port=$(free_port)
 # Single sign-on: a real OpenID Connect provider (scripts/test-peers/oidc_provider.mjs) with
 # this server's callback registered; the server is configured for it below.
-bash scripts/test-peers.sh >/dev/null
+peers_python=$(bash scripts/test-peers.sh)
 oidc_secret=e2e-client-secret-$(free_port)-$(free_port)
 mkfifo "$work/oidc-in"
 TEST_PEERS_NODE_MODULES="${TEST_PEERS_NODE_DIR:-/var/tmp/cloudchat-tools/test-peers-node}/node_modules" \
@@ -32,6 +32,14 @@ oidc_pid=$!
 exec 9>"$work/oidc-in"
 for _ in $(seq 1 100); do [ -s "$work/oidc-out" ] && break; sleep 0.1; done
 oidc_issuer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuer"])' "$work/oidc-out")
+# Mail: a real SMTP server (scripts/test-peers/smtp_sink.py, aiosmtpd) that stores what it
+# receives as JSON files in $work/mail, where the e-mail verification suite reads its links.
+mkfifo "$work/smtp-in"
+"$peers_python" scripts/test-peers/smtp_sink.py "$work/mail" <"$work/smtp-in" >"$work/smtp-out" 2>"$work/smtp.log" &
+smtp_pid=$!
+exec 8>"$work/smtp-in"
+for _ in $(seq 1 100); do [ -s "$work/smtp-out" ] && break; sleep 0.1; done
+smtp_port=$(head -n 1 "$work/smtp-out")
 
 cat > "$work/start.sh" <<SCRIPT
 #!/usr/bin/env bash
@@ -39,10 +47,11 @@ cd "$repo"
 # A short presence grace: the suite watches a user go offline. Single sign-on with the
 # provider started above. Every page load is a refresh, and the suites' ten people all come
 # from 127.0.0.1: 30 a minute (the default per address) is not enough for them one after the other.
+# Mail goes to the SMTP server started above.
 OIDC_ISSUER=$oidc_issuer OIDC_CLIENT_ID=cloudchat OIDC_CLIENT_SECRET=$oidc_secret OIDC_DISPLAY_NAME="Example ID" \
   OIDC_REDIRECT_URL=http://127.0.0.1:$port/auth/oidc/callback OIDC_ALLOWED_DOMAINS=example.com \
   DATA_DIR="$work/data" WEB_DIR="$repo/web/dist" BCRYPT_COST=4 PORT=$port OPS_PORT=$ops_port RELAY_PRESENCE_GRACE_SECS=1 \
-  AUTH_RATE_LIMIT_PER_IP_PER_MIN=600 \
+  AUTH_RATE_LIMIT_PER_IP_PER_MIN=600 SMTP_URL=smtp://127.0.0.1:$smtp_port \
   "$target/debug/cloudchat" >>"$work/server.log" 2>&1 &
 echo \$! > "$work/pid"
 for _ in \$(seq 1 100); do
@@ -68,7 +77,7 @@ DATA_DIR="$work/data" exec "$target/debug/cloudchat" admin "\$@"
 SCRIPT
 chmod +x "$work/start.sh" "$work/restart.sh" "$work/admin.sh"
 cleanup() {
-  kill "$oidc_pid" 2>/dev/null || true
+  kill "$oidc_pid" "$smtp_pid" 2>/dev/null || true
   pid=$(cat "$work/pid" 2>/dev/null || true)
   if [ -n "$pid" ]; then
     kill "$pid" 2>/dev/null || true
@@ -90,5 +99,5 @@ shots="$work/screenshots"
 suites=()
 for s in ${E2E_SUITES:-}; do suites+=("e2e/$s.test.mjs"); done
 [ ${#suites[@]} -gt 0 ] || suites=(e2e/)
-(cd web && E2E_OIDC_ISSUER="$oidc_issuer" E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_ADMIN_CMD="$work/admin.sh grant" E2E_SCREENSHOT_DIR="$shots" \
+(cd web && E2E_OIDC_ISSUER="$oidc_issuer" E2E_MAIL_DIR="$work/mail" E2E_BASE_URL="http://127.0.0.1:$port" E2E_RESTART_CMD="$work/restart.sh" E2E_ADMIN_CMD="$work/admin.sh grant" E2E_SCREENSHOT_DIR="$shots" \
   node --test "${suites[@]}") || { failed=1; exit 1; }

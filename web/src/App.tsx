@@ -4,6 +4,7 @@
 import { lazy, Suspense } from 'react';
 import { BrowserRouter, Navigate, Outlet, Route, Routes, useLocation } from 'react-router-dom';
 import { AuthProvider, useAuth } from './auth/AuthProvider';
+import { VerifyEmailPage } from './auth/EmailVerification';
 import { Layout } from './components/Layout';
 import { ServiceWorkerLinks } from './components/ServiceWorkerLinks';
 import { AuthPage } from './pages/AuthPage';
@@ -52,6 +53,7 @@ export function App() {
           <Route path="/register" element={<Navigate to="/login?mode=register" replace />} />
           <Route path="/forgot-password" element={<ForgotPasswordPage />} />
           <Route path="/reset-password" element={<ResetPasswordPage />} />
+          <Route path="/verify-email" element={<VerifyEmailPage />} />
           <Route element={<RequireAuth />}>
             <Route element={<Layout />}>
               <Route index element={<HomePage />} />

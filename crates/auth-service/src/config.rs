@@ -26,6 +26,9 @@ pub struct RateLimits {
     pub forgot_per_hour: u32,
     /// Password and e-mail change attempts per user per hour.
     pub account_changes_per_hour: u32,
+    /// Resend-verification requests per address per hour, and mails per account per hour
+    /// (`EMAIL_VERIFICATION_RESEND_PER_HOUR`).
+    pub verification_resend_per_hour: u32,
     /// Data exports per user per hour (`POST /users/me/export`).
     pub exports_per_hour: u32,
     /// Role and suspension changes per staff member per minute (`/admin/users/*`).
@@ -47,6 +50,12 @@ pub struct Settings {
     pub refresh_ttl: Duration,
     pub session_max_age: Duration,
     pub reset_ttl: Duration,
+    /// How long an e-mail verification link works (`EMAIL_VERIFICATION_TTL_SECS`, 48 h).
+    pub email_verification_ttl: Duration,
+    /// Whether an account must verify its e-mail address before it may post or connect
+    /// (`REQUIRE_EMAIL_VERIFICATION`): its access tokens then carry `unverified`, which
+    /// chat-service refuses for writes (docs/architecture.md, "E-mail verification").
+    pub require_email_verification: bool,
     /// Holds `AUTH_INTERNAL_KEY` (to publish disconnects to relays and deliver user events to
     /// chat-service); accepts chat-service's and relays' keys on `/internal/...`.
     pub internal_keys: InternalKeySet,
@@ -306,6 +315,8 @@ impl Settings {
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             session_max_age: Duration::from_secs(30 * 24 * 3600),
             reset_ttl: Duration::from_secs(3600),
+            email_verification_ttl: Duration::from_secs(48 * 3600),
+            require_email_verification: false,
             internal_keys: InternalKeySet::development(),
             relay_url: None,
             relay_retry: relay_client::RetryPolicy::default(),
@@ -331,6 +342,7 @@ impl Settings {
                 login_slowdown: Duration::from_secs(3),
                 forgot_per_hour: 5,
                 account_changes_per_hour: 10,
+                verification_resend_per_hour: 5,
                 exports_per_hour: 4,
                 admin_actions_per_minute: 60,
             },
@@ -385,6 +397,11 @@ impl Settings {
             refresh_ttl: secs_var("REFRESH_TOKEN_TTL_SECS", d.refresh_ttl)?,
             session_max_age: secs_var("SESSION_MAX_AGE_SECS", d.session_max_age)?,
             reset_ttl: secs_var("RESET_TOKEN_TTL_SECS", d.reset_ttl)?,
+            email_verification_ttl: secs_var(
+                "EMAIL_VERIFICATION_TTL_SECS",
+                d.email_verification_ttl,
+            )?,
+            require_email_verification: bool_var("REQUIRE_EMAIL_VERIFICATION", false)?,
             internal_keys,
             relay_url: var("RELAY_URL"),
             relay_retry: relay_client::RetryPolicy::from_env()?,
@@ -435,6 +452,10 @@ impl Settings {
                     "AUTH_ACCOUNT_CHANGES_PER_HOUR",
                     d.rate_limits.account_changes_per_hour,
                 )?,
+                verification_resend_per_hour: parse_var(
+                    "EMAIL_VERIFICATION_RESEND_PER_HOUR",
+                    d.rate_limits.verification_resend_per_hour,
+                )?,
                 exports_per_hour: parse_var(
                     "AUTH_EXPORTS_PER_HOUR",
                     d.rate_limits.exports_per_hour,
@@ -473,6 +494,19 @@ impl Settings {
             return Err(ConfigError::new(
                 "MFA_CHALLENGE_TTL_SECS",
                 "must be at least 1",
+            ));
+        }
+        if self.email_verification_ttl.is_zero() {
+            return Err(ConfigError::new(
+                "EMAIL_VERIFICATION_TTL_SECS",
+                "must be at least 1",
+            ));
+        }
+        if self.require_email_verification && self.smtp_url.is_none() && self.env.is_production() {
+            // Nobody could ever receive a link: every new account would stay read-only.
+            return Err(ConfigError::new(
+                "REQUIRE_EMAIL_VERIFICATION",
+                "needs SMTP_URL in production (verification links are sent by mail)",
             ));
         }
         if self.user_events_poll.is_zero() {

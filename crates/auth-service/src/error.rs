@@ -22,6 +22,10 @@ pub enum ApiError {
     RefreshTokenReused,
     #[error("invalid reset token")]
     InvalidResetToken,
+    /// An e-mail verification link unknown, spent, expired, or sent to an address the
+    /// account no longer has.
+    #[error("invalid verification token")]
+    InvalidVerificationToken,
     #[error("wrong current password")]
     WrongCurrentPassword,
     #[error("origin not allowed")]
@@ -127,6 +131,12 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 "invalid_reset_token",
                 "the reset link is invalid, expired or already used; ask for a new one",
+            ),
+            // 404 as for resets: one code for every way a link can be unusable.
+            ApiError::InvalidVerificationToken => Problem::new(
+                StatusCode::NOT_FOUND,
+                "invalid_verification_token",
+                "the verification link is invalid, expired, already used or for an earlier address; ask for a new one",
             ),
             ApiError::WrongCurrentPassword => {
                 Problem::forbidden("wrong_current_password", "the current password is wrong")

@@ -3,7 +3,7 @@
 use service_kit::openapi::{BearerAuth, SharedAnswers};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::routes::{admin, auth, jwks, mfa, oidc, sessions, users};
+use crate::routes::{admin, auth, email_verification, jwks, mfa, oidc, sessions, users};
 
 /// A public profile.
 #[derive(ToSchema)]
@@ -19,6 +19,7 @@ pub struct PublicUserDoc {
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all,
         auth::forgot_password, auth::reset_password, auth::login_mfa,
+        email_verification::verify, email_verification::resend,
         mfa::enrol, mfa::confirm, mfa::disable, mfa::recovery_codes,
         oidc::status, oidc::start, oidc::callback, oidc::link,
         sessions::list, sessions::revoke,
@@ -40,7 +41,7 @@ impl utoipa::Modify for FieldRules {
         use service_kit::openapi::{add_rule, field_pattern, requires};
         // The rule `Email::parse` applies (log-in takes any text: a wrong address is a wrong
         // credential).
-        for body in ["RegisterBody", "ForgotBody", "UpdateMeBody"] {
+        for body in ["RegisterBody", "ForgotBody", "UpdateMeBody", "ResendBody"] {
             field_pattern(openapi, body, "email", crate::domain::EMAIL_PATTERN);
         }
         use utoipa::openapi::Type;

@@ -296,7 +296,7 @@ async fn start_oidc(
     Ok(provider)
 }
 
-/// Deletes expired refresh and reset tokens, revocations past the access-token lifetime and
+/// Deletes expired refresh, reset and e-mail verification tokens, revocations past the access-token lifetime and
 /// user events delivered more than `USER_EVENTS_RETENTION_SECS` ago, ended single sign-on
 /// requests and expired log-in challenges, every ten minutes.
 fn spawn_sweeper(state: web::Data<AppState>) {
@@ -307,6 +307,9 @@ fn spawn_sweeper(state: web::Data<AppState>) {
             let now = store_kit::now_ms();
             let refresh = crate::store::sessions::sweep(&state.db.pool, now).await;
             let resets = crate::store::resets::sweep(&state.db.pool, now).await;
+            if let Err(e) = crate::store::verifications::sweep(&state.db.pool, now).await {
+                tracing::warn!(error = %format!("{e:#}"), "e-mail verification sweep failed");
+            }
             let before = now.saturating_sub(state.revocation_window_ms());
             if let Err(e) = crate::store::sessions::sweep_revoked(&state.db.pool, before).await {
                 tracing::warn!(error = %format!("{e:#}"), "revoked-session sweep failed");

@@ -32,6 +32,9 @@ pub enum ApiError {
     AlreadyMember,
     #[error("invalid ticket")]
     InvalidTicket,
+    /// A write (or a socket) by an account whose token carries `unverified`.
+    #[error("e-mail unverified")]
+    EmailUnverified,
     #[error("unknown action")]
     UnknownAction(String),
     #[error("rate limited")]
@@ -160,6 +163,7 @@ impl ApiError {
             ApiError::RoomNameTaken => ErrorCode::RoomNameTaken,
             ApiError::AlreadyMember => ErrorCode::AlreadyMember,
             ApiError::InvalidTicket => ErrorCode::InvalidTicket,
+            ApiError::EmailUnverified => ErrorCode::EmailUnverified,
             ApiError::UnknownAction(_) => ErrorCode::UnknownAction,
             ApiError::RateLimited(_) => ErrorCode::RateLimited,
             ApiError::TooManyRoomsOwned(_) => ErrorCode::TooManyRoomsOwned,
@@ -261,6 +265,10 @@ impl ApiError {
             ApiError::InvalidTicket => Problem::unauthorized(
                 self.code().as_str(),
                 "the WebSocket ticket is unknown, expired or already used; get a new one from POST /ws-tickets",
+            ),
+            ApiError::EmailUnverified => Problem::forbidden(
+                self.code().as_str(),
+                "verify your e-mail address first: open the link we sent you, then refresh your token",
             ),
             ApiError::UnknownAction(action) => {
                 Problem::not_found(self.code().as_str(), format!("unknown action {action:?}"))

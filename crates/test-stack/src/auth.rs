@@ -49,6 +49,7 @@ pub fn auth_settings(database_url: &str, data_dir: &Path) -> Settings {
     s.rate_limits.per_ip_per_min = 100_000;
     s.rate_limits.forgot_per_hour = 10_000;
     s.rate_limits.account_changes_per_hour = 10_000;
+    s.rate_limits.verification_resend_per_hour = 10_000;
     s
 }
 

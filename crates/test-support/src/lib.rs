@@ -7,6 +7,9 @@
 //! when the server cannot be reached.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod smtp;
+pub use smtp::{SmtpSink, mail_header, mail_link, mail_text};
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -56,6 +56,11 @@ pub struct AccessClaims {
     /// The session (refresh-token family) the token was issued for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Uuid>,
+    /// The account has not verified its e-mail address and the instance requires it
+    /// (`REQUIRE_EMAIL_VERIFICATION`): chat-service refuses its writes. Absent when false,
+    /// so tokens without the policy look as they always did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverified: bool,
 }
 
 /// Signs access tokens.
@@ -96,6 +101,17 @@ impl Issuer {
         username: &str,
         session_id: Option<Uuid>,
     ) -> Result<(String, AccessClaims), KeyError> {
+        self.issue_marked(user_id, username, session_id, false)
+    }
+
+    /// As [`Self::issue`], with the `unverified` claim set as given.
+    pub fn issue_marked(
+        &self,
+        user_id: Uuid,
+        username: &str,
+        session_id: Option<Uuid>,
+        unverified: bool,
+    ) -> Result<(String, AccessClaims), KeyError> {
         let now = unix_now();
         let claims = AccessClaims {
             sub: user_id,
@@ -106,6 +122,7 @@ impl Issuer {
             aud: self.audience.clone(),
             jti: Uuid::new_v4(),
             sid: session_id,
+            unverified,
         };
         let token = self.sign(&claims)?;
         Ok((token, claims))

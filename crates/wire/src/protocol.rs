@@ -744,6 +744,9 @@ pub enum ErrorCode {
     /// The report was resolved already.
     ReportResolved,
     ReportNotFound,
+    /// The account has not verified its e-mail address and the instance requires it
+    /// (`REQUIRE_EMAIL_VERIFICATION`): no posting, no socket.
+    EmailUnverified,
     InternalError,
     /// A code this build does not know (a newer service): not temporary.
     #[serde(other)]
@@ -819,6 +822,7 @@ impl ErrorCode {
             ErrorCode::AlreadyReported => "already_reported",
             ErrorCode::ReportResolved => "report_resolved",
             ErrorCode::ReportNotFound => "report_not_found",
+            ErrorCode::EmailUnverified => "email_unverified",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Unknown => "unknown",
         }

@@ -378,6 +378,16 @@ export class ApiClient {
     return this.request('POST', '/auth/reset-password', { body: { token, newPassword }, auth: false });
   }
 
+  /** Opens an e-mail verification link (no log-in needed): the account, now verified. */
+  verifyEmail(token: string): Promise<{ user: User }> {
+    return this.request('POST', '/auth/verify-email', { body: { token }, auth: false });
+  }
+
+  /** Asks for a new verification link (the same answer whatever the address). */
+  resendVerification(email: string): Promise<unknown> {
+    return this.request('POST', '/auth/resend-verification', { body: { email }, auth: false });
+  }
+
   async sessions(): Promise<Session[]> {
     const r = await this.request<Session[] | { sessions: Session[] }>('GET', '/auth/sessions');
     return Array.isArray(r) ? r : r.sessions ?? [];

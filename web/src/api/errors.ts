@@ -65,6 +65,8 @@ const PLAIN_WORDS: Record<string, string> = {
   already_reported: 'You have already reported this message. A moderator will look at it.',
   report_resolved: 'This report has already been resolved.',
   report_not_found: 'This report no longer exists.',
+  email_unverified: 'Verify your e-mail address to post: open the link we sent you.',
+  invalid_verification_token: 'This link is invalid, has expired, was already used, or was sent to an earlier address. Ask for a new one.',
   auth_unavailable: 'The account service is not answering right now. Try again in a moment.',
   // account deletion
   last_admin: 'You are the only administrator. Make someone else an administrator before deleting your account.',

@@ -13,6 +13,8 @@ export interface User {
   role?: InstanceRole;
   /** Two-factor authentication (TOTP) is on: log-in asks for a code. */
   mfaEnabled?: boolean;
+  /** The current e-mail address was verified (a link mailed to it was opened). */
+  emailVerified?: boolean;
 }
 
 /** A pending TOTP enrolment: the secret (base32) and the URI an authenticator app scans. */

@@ -29,7 +29,7 @@ export function ConnectionStatus() {
       label = 'Connecting…';
       break;
     default:
-      label = 'Offline';
+      label = info.refusal ?? 'Offline';
   }
   return (
     <div className={`conn conn-${info.state}`} role="status" aria-live="polite" data-testid="connection-status" data-state={info.state}>

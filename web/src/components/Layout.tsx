@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import { Link, Outlet, useNavigate, useOutletContext } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
+import { VerificationBanner } from '../auth/EmailVerification';
 import { useChat, useChatStore } from '../state/ChatProvider';
 import { ConnectionStatus } from './ConnectionStatus';
 import { RoomList } from './RoomList';
@@ -101,6 +102,7 @@ export function Layout() {
           <span className="profile-name">{user?.username}</span>
         </button>
       </header>
+      <VerificationBanner />
       {notice && (
         <div className="toast" role="alert">
           <span>{notice}</span>

@@ -8,6 +8,7 @@ import { useAuth } from '../auth/AuthProvider';
 import { DataExportSection } from '../auth/DataExport';
 import { TwoFactorSection } from '../auth/TwoFactor';
 import { DeleteAccount } from '../auth/DeleteAccount';
+import { VerificationStatus } from '../auth/EmailVerification';
 import { ApiError, messageOf } from '../api/errors';
 import type { Session } from '../api/types';
 import { Dialog } from '../components/Dialog';
@@ -135,6 +136,7 @@ function AccountForm() {
       <form onSubmit={submit} noValidate>
         <Field label="Username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} error={errors.username} />
         <Field label="E-mail" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} />
+        <VerificationStatus user={user} />
         {askPassword && (
           <Field
             label="Current password"
@@ -154,7 +156,8 @@ function AccountForm() {
         )}
         {saved === 'email' && (
           <p className="success" role="status">
-            Saved. Your previous address was told of the change, and your other sessions were logged out.
+            Saved. Your previous address was told of the change, and your other sessions were logged out. Open the link
+            we sent to the new address to verify it.
           </p>
         )}
         <div className="dialog-actions start">

@@ -40,6 +40,8 @@ export function ChatPage() {
   const allPending = useChat((s) => s.pending);
   const typing = useChat((s) => (roomId !== undefined ? s.typing[roomId] : undefined));
   const connected = useChat((s) => s.connection.state === 'open');
+  // Writes refused until the e-mail address is verified (REQUIRE_EMAIL_VERIFICATION).
+  const refusal = useChat((s) => s.connection.refusal);
   const markers = useChat((s) => (roomId !== undefined ? s.readMarkers[roomId] : undefined));
   const members = useChat((s) => (roomId !== undefined ? s.members[roomId] : undefined));
   const mute = useChat((s) => (roomId !== undefined ? s.mutes[roomId] : undefined));
@@ -136,7 +138,7 @@ export function ChatPage() {
     ? mutedText(mute.known ? mute.until : null)
     : peer && peerBlocked
       ? `You blocked ${peer.username}. Unblock them (⋯ above) to write to each other again.`
-      : undefined;
+      : refusal;
 
   const dropProps = uploads
     ? {

@@ -8,7 +8,7 @@ import { ApiError, messageOf } from '../api/errors';
 import { Field, FormError } from '../components/Field';
 import { emailError, passwordError } from '../lib/validate';
 
-function AuthShell({ title, children }: { title: string; children: React.ReactNode }) {
+export function AuthShell({ title, children }: { title: string; children: React.ReactNode }) {
   return (
     <main className="auth-page">
       <div className="auth-card">

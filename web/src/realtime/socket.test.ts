@@ -43,6 +43,7 @@ function setup(opts: { ticket?: () => Promise<string>; sessionAlive?: () => Prom
       url: 'ws://host/ws',
       getTicket: opts.ticket ?? (async () => `t${++tickets}`),
       isAuthLost: (e) => (e as Error).message === 'auth',
+      refusal: (e) => ((e as Error).message === 'unverified' ? 'Verify your e-mail address to post' : undefined),
       sessionAlive: opts.sessionAlive,
       createSocket: (u) => {
         const s = new FakeSocket(u);
@@ -226,6 +227,32 @@ describe('RealtimeSocket', () => {
     await vi.advanceTimersByTimeAsync(2000);
     expect(events).toContain('authLost');
     expect(sock.connInfo.state).toBe('stopped');
+  });
+
+  it('stops without retrying when a ticket is refused for good, and tries again when started', async () => {
+    let verified = false;
+    let asked = 0;
+    const { sock, sockets, events } = setup({
+      ticket: async () => {
+        asked += 1;
+        if (!verified) throw new Error('unverified');
+        return 'ok';
+      },
+    });
+    sock.start();
+    await flush();
+    expect(sock.connInfo).toEqual({ state: 'stopped', attempt: 0, refusal: 'Verify your e-mail address to post' });
+    // No loop of refused tickets.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(asked).toBe(1);
+    expect(sockets).toHaveLength(0);
+    expect(events).not.toContain('authLost');
+    // Verified, with a new token: started again, it connects.
+    verified = true;
+    sock.start();
+    await flush();
+    expect(sockets).toHaveLength(1);
+    expect(sock.connInfo.refusal).toBeUndefined();
   });
 
   it('pings, and drops a silent connection', async () => {

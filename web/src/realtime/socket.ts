@@ -14,6 +14,8 @@ export interface ConnInfo {
   nextRetryAt?: number;
   /** Close code of the last drop, for diagnostics. */
   lastCloseCode?: number;
+  /** Why the connection stopped for good (a ticket refused for a reason retrying cannot fix). */
+  refusal?: string;
 }
 
 /** The part of the browser's WebSocket this module uses (a test double can provide it). */
@@ -34,6 +36,11 @@ export interface SocketDeps {
   /** Gets a fresh single-use ticket; rejects with `authLost` when the session is gone. */
   getTicket: () => Promise<string>;
   isAuthLost?: (e: unknown) => boolean;
+  /**
+   * A ticket refusal that retrying cannot fix (403 `email_unverified`): the text to show. The
+   * socket then stops, with `refusal` set, until `start()` is called again.
+   */
+  refusal?: (e: unknown) => string | undefined;
   /**
    * After a 4003 close (logged out, session revoked): resolves false when this tab's session
    * is gone, true when it lives on (a password change made in this tab closes its sockets
@@ -149,6 +156,12 @@ export class RealtimeSocket {
       if (this.deps.isAuthLost?.(e)) {
         this.stop();
         this.handlers.onAuthLost();
+        return;
+      }
+      const refusal = this.deps.refusal?.(e);
+      if (refusal) {
+        this.stop();
+        this.setState({ state: 'stopped', attempt: 0, refusal });
         return;
       }
       this.scheduleRetry(undefined);

@@ -5,6 +5,7 @@ import { createContext, useContext, useEffect, useState, useSyncExternalStore, t
 import { useAuth } from '../auth/AuthProvider';
 import { ApiError } from '../api/errors';
 import { config } from '../config';
+import { VERIFY_TO_POST, isEmailUnverified } from '../lib/emailVerification';
 import { socketTokenIsOlder } from '../lib/tokenExpiry';
 import { RealtimeSocket } from '../realtime/socket';
 import { ChatStore, type ChatState } from './chatStore';
@@ -24,6 +25,8 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         url: config().wsUrl,
         getTicket: async () => (await api.wsTicket()).ticket,
         isAuthLost: (e) => e instanceof ApiError && e.status === 401 && api.token === null,
+        // An unverified account under REQUIRE_EMAIL_VERIFICATION: no loop of refused tickets.
+        refusal: (e) => (isEmailUnverified(e) ? VERIFY_TO_POST : undefined),
         // After a 4003 close, auth-service says whether this session still exists (a 401
         // there ends in a failed refresh and a cleared session).
         sessionAlive: async () => {
@@ -53,7 +56,10 @@ export function ChatProvider({ children }: { children: ReactNode }) {
     );
     // Keep the socket's identity fresh: the relay closes with 4001 when the token expires.
     const offSession = api.onSession((s) => {
-      if (s) socket.send({ action: 'refreshToken', token: s.accessToken });
+      if (!s) return;
+      socket.send({ action: 'refreshToken', token: s.accessToken });
+      // A new token may be a verified one: try once more (refused again, it stops again).
+      if (socket.connInfo.refusal) socket.start();
     });
     const onOnline = () => socket.reconnectNow();
     const onVisible = () => {

@@ -64,12 +64,6 @@ pub async fn export(
 /// The header, the profile, the sessions and the linked identities.
 async fn own_lines(state: &AppState, user: &User) -> ApiResult<Vec<Vec<u8>>> {
     let pool = &state.db.pool;
-    let email_verified =
-        sqlx::query_scalar::<_, Option<i64>>("SELECT email_verified_at FROM users WHERE id = $1")
-            .bind(store_kit::UuidText(user.id))
-            .fetch_one(pool)
-            .await?
-            .is_some();
     let mut out = vec![
         ExportLine::Export(ExportHeader {
             version: EXPORT_FORMAT_VERSION,
@@ -81,7 +75,7 @@ async fn own_lines(state: &AppState, user: &User) -> ApiResult<Vec<Vec<u8>>> {
             id: user.id,
             username: user.username.clone(),
             email: user.email.clone(),
-            email_verified,
+            email_verified: user.email_verified(),
             role: user.role.as_str().to_owned(),
             mfa_enabled: user.mfa_enabled,
             created_at: rfc3339(user.created_at),

@@ -4,6 +4,7 @@
 //! moderation changes ([`moderation`]), deleting one's account ([`account`]) and exporting its data ([`export`]).
 
 pub mod account;
+pub mod email_verification;
 pub mod export;
 pub mod mfa;
 pub mod moderation;

@@ -42,7 +42,7 @@ pub(crate) struct RegisterBody {
     password: String,
 }
 
-#[utoipa::path(tag = "auth", request_body = RegisterBody, responses((status = 201, description = "Account created and logged in", body = super::TokenAnswer), (status = 400, description = "Invalid fields", body = service_kit::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "auth", request_body = RegisterBody, responses((status = 201, description = "Account created and logged in; a verification link is mailed to the address (`user.emailVerified` is false until it is opened)", body = super::TokenAnswer), (status = 400, description = "Invalid fields", body = service_kit::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken", body = service_kit::openapi::ProblemDoc), (status = 429, description = "Rate limited", body = service_kit::openapi::ProblemDoc)))]
 #[post("/auth/register")]
 pub(crate) async fn register(
     state: web::Data<AppState>,
@@ -72,7 +72,11 @@ pub(crate) async fn register(
     };
     let hash = hash_password(&state, &password).await?;
     let now = store_kit::now_ms();
-    let user = users::insert(&state.db.pool, &username, &email, &hash, now).await?;
+    let user = users::insert(&state.db.pool, &username, &email, &hash, None, now).await?;
+    if let Err(err) = crate::ops::email_verification::send_link(&state, &user).await {
+        // The account exists; its owner can ask for another link.
+        tracing::error!(error = %format!("{err:#}"), user_id = %user.id, "e-mail verification link failed");
+    }
     let issued = sessions::start(
         &state.db.pool,
         user.id,

@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod auth;
+pub(crate) mod email_verification;
 mod internal;
 pub(crate) mod jwks;
 pub(crate) mod mfa;
@@ -39,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(auth::logout_all)
         .service(auth::forgot_password)
         .service(auth::reset_password)
+        .service(email_verification::verify)
+        .service(email_verification::resend)
         .service(sessions::list)
         .service(sessions::revoke)
         .service(users::me)
@@ -92,6 +95,8 @@ pub struct UserView {
     pub role: crate::domain::Role,
     /// Whether the second factor (TOTP) is on.
     pub mfa_enabled: bool,
+    /// Whether the current e-mail address was verified (a link sent to it was opened).
+    pub email_verified: bool,
 }
 
 impl From<&User> for UserView {
@@ -104,6 +109,7 @@ impl From<&User> for UserView {
             updated_at: store_kit::rfc3339(u.updated_at),
             role: u.role,
             mfa_enabled: u.mfa_enabled,
+            email_verified: u.email_verified(),
         }
     }
 }
@@ -126,9 +132,11 @@ fn token_answer(
     user: &User,
     issued: Issued,
 ) -> ApiResult<HttpResponse> {
+    // REQUIRE_EMAIL_VERIFICATION is decided here, once: chat-service only reads the claim.
+    let unverified = state.settings.require_email_verification && !user.email_verified();
     let (access_token, _) = state
         .issuer
-        .issue(user.id, &user.username, Some(issued.family_id))
+        .issue_marked(user.id, &user.username, Some(issued.family_id), unverified)
         .map_err(|e| ApiError::Unexpected(e.into()))?;
     Ok(HttpResponse::build(status)
         .cookie(refresh_cookie(&issued))

@@ -278,7 +278,8 @@ async fn account_for(
 
 /// A new account named after the identity's claims, made unique with a number. Its
 /// password is random and never shown (password log-in cannot succeed); a password can
-/// be set later through "forgot password".
+/// be set later through "forgot password". The provider verified the e-mail, so the
+/// account starts verified.
 async fn create_account(
     state: &AppState,
     identity: &Identity,
@@ -302,7 +303,7 @@ async fn create_account(
         let Ok(username) = Username::candidate(&base, n) else {
             continue;
         };
-        match users::insert(&state.db.pool, &username, email, &hash, now).await {
+        match users::insert(&state.db.pool, &username, email, &hash, Some(now), now).await {
             Ok(user) => return Ok(user),
             Err(UserWriteError::UsernameTaken) => continue,
             Err(e) => return Err(e.into()),

@@ -42,7 +42,7 @@ pub(crate) struct UpdateMeBody {
     current_password: Option<String>,
 }
 
-#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeBody, responses((status = 200, description = "Changed. A new e-mail address needs `currentPassword`; the old address is told (the new one masked) and the other sessions are revoked", body = super::UserView), (status = 400, description = "Invalid fields, or `currentPassword` missing with `email`", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Wrong current password (wrong_current_password)", body = service_kit::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken (e-mail: answered only after the password check)", body = service_kit::openapi::ProblemDoc), (status = 429, description = "More than AUTH_ACCOUNT_CHANGES_PER_HOUR e-mail or password changes this hour", body = service_kit::openapi::ProblemDoc)))]
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeBody, responses((status = 200, description = "Changed. A new e-mail address needs `currentPassword`; the old address is told (the new one masked), the other sessions are revoked, and the new address is unverified until the link mailed to it is opened", body = super::UserView), (status = 400, description = "Invalid fields, or `currentPassword` missing with `email`", body = service_kit::openapi::ProblemDoc), (status = 403, description = "Wrong current password (wrong_current_password)", body = service_kit::openapi::ProblemDoc), (status = 409, description = "Username or e-mail taken (e-mail: answered only after the password check)", body = service_kit::openapi::ProblemDoc), (status = 429, description = "More than AUTH_ACCOUNT_CHANGES_PER_HOUR e-mail or password changes this hour", body = service_kit::openapi::ProblemDoc)))]
 #[patch("/users/me")]
 pub(crate) async fn update_me(
     state: web::Data<AppState>,
@@ -91,6 +91,10 @@ pub(crate) async fn update_me(
         tracing::info!(user_id = %user.id, revoked = revoked.len(), "e-mail changed; other sessions revoked");
         super::disconnect_sessions(&state, revoked, &request_id);
         tell_old_address(&state, &account, email);
+        // The new address is unverified until a link sent to it is opened.
+        if let Err(err) = crate::ops::email_verification::send_link(&state, &updated).await {
+            tracing::error!(error = %format!("{err:#}"), user_id = %user.id, "e-mail verification link failed");
+        }
     } else {
         tracing::info!(user_id = %user.id, "profile updated");
     }

@@ -10,3 +10,4 @@ pub mod resets;
 pub mod sessions;
 pub mod user_events;
 pub mod users;
+pub mod verifications;

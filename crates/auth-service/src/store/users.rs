@@ -11,7 +11,7 @@ use crate::domain::{Email, Role, Username};
 macro_rules! columns {
     () => {
         "id, email, username, password_hash, created_at, updated_at, role, suspended_at, \
-         suspended_until, suspension_reason, suspended_by, hide_messages, moderation_version, \
+         suspended_until, suspension_reason, suspended_by, hide_messages, moderation_version, email_verified_at, \
          (SELECT COUNT(*) FROM user_totp t WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL) \
          AS mfa_enabled"
     };
@@ -33,6 +33,9 @@ pub struct User {
     pub moderation_version: i64,
     /// Whether the second factor (TOTP) is on: log-in then asks for a code.
     pub mfa_enabled: bool,
+    /// When the current e-mail address was verified; `None`: not yet (docs/architecture.md,
+    /// "E-mail verification").
+    pub email_verified_at: Option<i64>,
 }
 
 /// A suspension as stored: since when, until when (`None`: until lifted), why, by whom
@@ -56,6 +59,10 @@ impl User {
     /// The account's suspension, if one is in force at `now`.
     pub fn suspension_in_force(&self, now: i64) -> Option<&Suspension> {
         self.suspension.as_ref().filter(|s| s.in_force(now))
+    }
+
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
     }
 
     /// The state chat-service keeps of this account (a user event's body).
@@ -86,6 +93,7 @@ pub(crate) struct UserRow {
     suspended_by: Option<UuidText>,
     hide_messages: i64,
     moderation_version: i64,
+    email_verified_at: Option<i64>,
     mfa_enabled: i64,
 }
 
@@ -110,6 +118,7 @@ impl From<UserRow> for User {
             }),
             moderation_version: r.moderation_version,
             mfa_enabled: r.mfa_enabled > 0,
+            email_verified_at: r.email_verified_at,
         }
     }
 }
@@ -133,23 +142,27 @@ fn classify<T>(written: Result<T, sqlx::Error>) -> Result<T, UserWriteError> {
         .context("writing a user")?)
 }
 
+/// A new account; `email_verified_at` is set for one whose address is already proven (single
+/// sign-on with a provider that verified it).
 pub async fn insert(
     pool: &AnyPool,
     username: &Username,
     email: &Email,
     password_hash: &str,
+    email_verified_at: Option<i64>,
     now: i64,
 ) -> Result<User, UserWriteError> {
     let id = Uuid::now_v7();
     let written = sqlx::query(
-        "INSERT INTO users (id, email, username, password_hash, created_at, updated_at, password_changed_at)
-         VALUES ($1, $2, $3, $4, $5, $5, $5)",
+        "INSERT INTO users (id, email, username, password_hash, created_at, updated_at, password_changed_at, email_verified_at)
+         VALUES ($1, $2, $3, $4, $5, $5, $5, $6)",
     )
     .bind(UuidText(id))
     .bind(email.as_str())
     .bind(username.as_str())
     .bind(password_hash)
     .bind(now)
+    .bind(email_verified_at)
     .execute(pool)
     .await;
     classify(written)?;
@@ -164,6 +177,7 @@ pub async fn insert(
         suspension: None,
         moderation_version: 0,
         mfa_enabled: false,
+        email_verified_at,
     })
 }
 
@@ -264,8 +278,9 @@ pub fn escape_like(text: &str) -> String {
     escaped
 }
 
-/// Changes username and/or e-mail; false when the user is gone. Takes a connection so that
-/// an e-mail change revokes the other sessions in the same transaction.
+/// Changes username and/or e-mail; false when the user is gone. A new e-mail is unverified.
+/// Takes a connection so that an e-mail change revokes the other sessions in the same
+/// transaction.
 pub async fn update_profile(
     conn: &mut sqlx::AnyConnection,
     id: Uuid,
@@ -274,7 +289,8 @@ pub async fn update_profile(
     now: i64,
 ) -> Result<bool, UserWriteError> {
     let written = sqlx::query(
-        "UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email), updated_at = $4
+        "UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email), updated_at = $4,
+           email_verified_at = CASE WHEN $3 IS NULL OR $3 = email THEN email_verified_at END
          WHERE id = $1",
     )
     .bind(UuidText(id))
@@ -322,4 +338,26 @@ pub async fn other_admins(conn: &mut sqlx::AnyConnection, id: Uuid) -> anyhow::R
         .fetch_one(conn)
         .await
         .context("counting the other admins")
+}
+
+/// Marks the account's address verified if it is still `email` (a link proves only the
+/// address it was sent to); false when the account moved to another address or is gone.
+/// Verifying again keeps the first time.
+pub async fn mark_email_verified(
+    conn: &mut sqlx::AnyConnection,
+    id: Uuid,
+    email: &str,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $3)
+         WHERE id = $1 AND email = $2",
+    )
+    .bind(UuidText(id))
+    .bind(email)
+    .bind(now)
+    .execute(conn)
+    .await
+    .context("marking an e-mail address verified")?;
+    Ok(done.rows_affected() == 1)
 }

@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod audit;
 mod cli;
+mod email_verification;
 mod internal;
 mod login;
 mod mfa;

@@ -328,6 +328,8 @@ async fn first_sign_in_creates_the_account_and_the_second_logs_into_it(engine: E
     let first = signed_in(&app, browser.sign_in(&app, "alice").await).await;
     assert_eq!(first["user"]["email"], "alice@example.com");
     assert_eq!(first["user"]["username"], "alice");
+    // The provider verified the address: the account starts verified.
+    assert_eq!(first["user"]["emailVerified"], true);
     // No usable password: the account's is random and unknown.
     assert_problem(
         app.login("alice@example.com", PASSWORD).await,

@@ -3,10 +3,9 @@
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 use service_kit::RequestId;
-use tokens::actix::AuthUser;
 use uuid::Uuid;
 
-use super::publish;
+use super::{VerifiedUser, publish};
 use crate::error::{ApiError, ApiResult};
 use crate::ops::rooms::DirectPeer;
 use crate::ops::{self, Caller};
@@ -27,13 +26,14 @@ pub(crate) struct OpenDirectBody {
     responses((status = 201, description = "The direct room, opened now (both people's sockets are subscribed)", body = RoomView),
               (status = 200, description = "The direct room the pair already had, whoever opened it (shown again in the caller's list if they had hidden it)", body = RoomView),
               (status = 400, description = "validation_failed: neither or both of userId and username", body = service_kit::openapi::ProblemDoc),
+              (status = 403, description = "email_unverified: the account has not verified its e-mail address and the instance requires it (REQUIRE_EMAIL_VERIFICATION)", body = service_kit::openapi::ProblemDoc),
               (status = 404, description = "user_not_found", body = service_kit::openapi::ProblemDoc),
               (status = 429, description = "rate_limited: CHAT_DM_CREATES_PER_HOUR new direct rooms per user, with Retry-After", body = service_kit::openapi::ProblemDoc),
               (status = 503, description = "auth_unavailable: the user could not be looked up", body = service_kit::openapi::ProblemDoc)))]
 #[post("/dms")]
 pub(crate) async fn open(
     state: web::Data<AppState>,
-    user: AuthUser,
+    VerifiedUser(user): VerifiedUser,
     request_id: RequestId,
     body: web::Json<OpenDirectBody>,
 ) -> ApiResult<HttpResponse> {

@@ -46,6 +46,10 @@ pub(crate) async fn connect(
                 tracing::info!(reason = %e, "WebSocket connect refused: bad token");
                 ApiError::InvalidTicket
             })?;
+            // As POST /ws-tickets refuses a ticket to such a token.
+            if claims.unverified {
+                return Err(ApiError::EmailUnverified);
+            }
             (
                 Identity {
                     user_id: claims.sub,

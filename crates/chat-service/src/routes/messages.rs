@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use service_kit::RequestId;
 use tokens::actix::AuthUser;
 
-use super::publish;
+use super::{VerifiedUser, publish};
 use crate::error::{ApiError, ApiResult};
 use crate::ops::messages::SendRequest;
 use crate::ops::{self, Actor, Caller};
@@ -161,14 +161,14 @@ pub(crate) struct PostMessageBody {
     responses((status = 201, description = "Stored and fanned out", body = MessageView),
               (status = 200, description = "A retried send: the original message", body = MessageView),
               (status = 400, body = service_kit::openapi::ProblemDoc),
-              (status = 403, description = "room_mention_forbidden: @room by someone other than the room's owner, or in general", body = service_kit::openapi::ProblemDoc),
+              (status = 403, description = "room_mention_forbidden: @room by someone other than the room's owner, or in general; email_unverified: the account has not verified its e-mail address and the instance requires it (REQUIRE_EMAIL_VERIFICATION)", body = service_kit::openapi::ProblemDoc),
               (status = 404, description = "room_not_found; message_not_found: `replyToId` names no message of this room that is not deleted; attachment_not_found: an `attachmentIds` entry is not the caller's upload, is on a message already, or was deleted", body = service_kit::openapi::ProblemDoc),
               (status = 422, description = "too_many_mentions: more than CHAT_MAX_MENTIONS_PER_MESSAGE people named, or @room in a room of more than CHAT_ROOM_MENTION_MAX_MEMBERS members", body = service_kit::openapi::ProblemDoc),
               (status = 429, body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms/{id}/messages")]
 pub(crate) async fn post(
     state: web::Data<AppState>,
-    user: AuthUser,
+    VerifiedUser(user): VerifiedUser,
     request_id: RequestId,
     path: web::Path<i64>,
     body: web::Json<PostMessageBody>,
@@ -266,13 +266,14 @@ pub(crate) struct ReactionBody {
 #[utoipa::path(tag = "messages", security(("bearer" = [])), params(("id" = i64, Path)), request_body = ReactionBody,
     responses((status = 200, description = "The message with its reactions (adding a reaction the caller already has changes nothing)", body = MessageView),
               (status = 400, description = "validation_failed: not one emoji or a known shortcode", body = service_kit::openapi::ProblemDoc),
+              (status = 403, description = "email_unverified: the account has not verified its e-mail address and the instance requires it (REQUIRE_EMAIL_VERIFICATION)", body = service_kit::openapi::ProblemDoc),
               (status = 404, description = "message_not_found: no such message, a deleted one, or one in a room the caller cannot see", body = service_kit::openapi::ProblemDoc),
               (status = 409, description = "too_many_reactions: CHAT_MAX_REACTIONS_PER_MESSAGE distinct emoji already", body = service_kit::openapi::ProblemDoc),
               (status = 429, description = "rate_limited: CHAT_REACTIONS_PER_MINUTE per user, with Retry-After", body = service_kit::openapi::ProblemDoc)))]
 #[post("/messages/{id}/reactions")]
 pub(crate) async fn react(
     state: web::Data<AppState>,
-    user: AuthUser,
+    VerifiedUser(user): VerifiedUser,
     request_id: RequestId,
     path: web::Path<i64>,
     body: web::Json<ReactionBody>,

@@ -79,6 +79,28 @@ impl actix_web::FromRequest for Actor {
     }
 }
 
+/// The caller of a write that needs a verified e-mail address (posting, reacting, uploading,
+/// creating rooms, a socket ticket): an [`AuthUser`] whose token does not carry `unverified`.
+/// auth-service sets that claim only under `REQUIRE_EMAIL_VERIFICATION` (docs/architecture.md,
+/// "E-mail verification"); this and a bearer-token `$connect` are where chat-service reads it.
+pub(crate) struct VerifiedUser(pub(crate) AuthUser);
+
+impl actix_web::FromRequest for VerifiedUser {
+    type Error = service_kit::Problem;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let user = <AuthUser as actix_web::FromRequest>::from_request(req, payload);
+        Box::pin(async move {
+            let user = user.await?;
+            if user.claims.unverified {
+                return Err(crate::error::ApiError::EmailUnverified.problem());
+            }
+            Ok(VerifiedUser(user))
+        })
+    }
+}
+
 /// Tells the relays what an operation started in a REST call did, in the background (control
 /// items are retried until a relay accepts them, deliveries alone get one try; see
 /// `relay-client`), and hands back its value for the answer.

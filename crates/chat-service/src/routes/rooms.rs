@@ -5,7 +5,7 @@ use serde::Deserialize;
 use service_kit::RequestId;
 use tokens::actix::AuthUser;
 
-use super::publish;
+use super::{VerifiedUser, publish};
 use crate::error::ApiResult;
 use crate::ops::{self, Caller};
 use crate::startup::AppState;
@@ -31,13 +31,13 @@ pub(crate) struct CreateRoomBody {
 }
 
 #[utoipa::path(tag = "rooms", security(("bearer" = [])), request_body = CreateRoomBody, responses((status = 201, body = RoomView),
-    (status = 403, description = "too_many_rooms_owned (CHAT_MAX_ROOMS_OWNED) or too_many_rooms (CHAT_MAX_ROOMS_PER_USER)", body = service_kit::openapi::ProblemDoc),
+    (status = 403, description = "too_many_rooms_owned (CHAT_MAX_ROOMS_OWNED) or too_many_rooms (CHAT_MAX_ROOMS_PER_USER); email_unverified: the account has not verified its e-mail address and the instance requires it (REQUIRE_EMAIL_VERIFICATION)", body = service_kit::openapi::ProblemDoc),
     (status = 409, description = "room_name_taken", body = service_kit::openapi::ProblemDoc),
     (status = 429, description = "rate_limited: CHAT_ROOM_CREATES_PER_HOUR per user, with Retry-After", body = service_kit::openapi::ProblemDoc)))]
 #[post("/rooms")]
 pub(crate) async fn create(
     state: web::Data<AppState>,
-    user: AuthUser,
+    VerifiedUser(user): VerifiedUser,
     request_id: RequestId,
     body: web::Json<CreateRoomBody>,
 ) -> ApiResult<HttpResponse> {

@@ -3,8 +3,8 @@
 
 use actix_web::{HttpResponse, post, web};
 use serde::Serialize;
-use tokens::actix::AuthUser;
 
+use super::VerifiedUser;
 use crate::error::ApiResult;
 use crate::ops::{self, Caller};
 use crate::startup::AppState;
@@ -16,9 +16,12 @@ pub(crate) struct TicketAnswer {
     expires_in: u64,
 }
 
-#[utoipa::path(tag = "websocket", security(("bearer" = [])), responses((status = 201, description = "Connect with /ws?ticket=...", body = TicketAnswer)))]
+#[utoipa::path(tag = "websocket", security(("bearer" = [])), responses((status = 201, description = "Connect with /ws?ticket=...", body = TicketAnswer), (status = 403, description = "email_unverified: the account has not verified its e-mail address and the instance requires it (REQUIRE_EMAIL_VERIFICATION)", body = service_kit::openapi::ProblemDoc)))]
 #[post("/ws-tickets")]
-pub(crate) async fn create(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+pub(crate) async fn create(
+    state: web::Data<AppState>,
+    VerifiedUser(user): VerifiedUser,
+) -> ApiResult<HttpResponse> {
     let ttl = state.settings.ticket_ttl;
     let caller = Caller::from(&user);
     let ticket = ops::tickets::issue(&state, &caller, user.session_id, user.claims.exp).await?;

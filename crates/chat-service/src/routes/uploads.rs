@@ -4,9 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, http::header, post, web};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tokens::actix::AuthUser;
 use uuid::Uuid;
 
+use super::VerifiedUser;
 use crate::domain::files::FileName;
 use crate::error::{ApiError, ApiResult};
 use crate::ops::{self, Caller};
@@ -98,6 +98,7 @@ fn no_file() -> ApiError {
     responses(
         (status = 201, description = "Stored. Images (JPEG, PNG, GIF, WebP) get their width and height (EXIF orientation applied) and, past 480 px, a thumbnail; a JPEG, PNG or WebP carrying EXIF metadata is stored re-encoded without it. The upload is deleted after UPLOAD_UNATTACHED_TTL_SECS unless a message carries it.", body = UploadView),
         (status = 400, description = "validation_failed: a multipart part other than `file`, or more than one part", body = service_kit::openapi::ProblemDoc),
+        (status = 403, description = "email_unverified: the account has not verified its e-mail address and the instance requires it (REQUIRE_EMAIL_VERIFICATION)", body = service_kit::openapi::ProblemDoc),
         (status = 413, description = "upload_too_large: over UPLOAD_MAX_BYTES (nothing is kept); upload_quota_exceeded: the caller's live files would pass UPLOAD_QUOTA_BYTES (1 GiB), the detail says how much they use", body = service_kit::openapi::ProblemDoc),
         (status = 415, description = "unsupported_media_type: no Content-Type, or a multipart body that cannot be read or has no part", body = service_kit::openapi::ProblemDoc),
         (status = 429, description = "rate_limited: more than UPLOADS_PER_HOUR (100) uploads in an hour, with Retry-After", body = service_kit::openapi::ProblemDoc),
@@ -107,7 +108,7 @@ fn no_file() -> ApiError {
 #[post("/uploads")]
 pub(crate) async fn create(
     state: web::Data<AppState>,
-    user: AuthUser,
+    VerifiedUser(user): VerifiedUser,
     req: HttpRequest,
     query: web::Query<UploadQuery>,
     payload: web::Payload,

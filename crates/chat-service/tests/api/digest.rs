@@ -2,99 +2,20 @@
 //! live sockets), with auth-service mailing a real SMTP server (`scripts/test-peers/
 //! smtp_sink.py`, aiosmtpd) whose received messages the tests read.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chat_service::ops::digest::tick;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use test_stack::{Options, Stack, User, assert_problem, spawn_stack_with};
-use test_support::{Engine, TempDir, both_engines};
+use test_support::{Engine, SmtpSink, both_engines, mail_header as header, mail_text as text};
 
 /// The address links in mail start with.
 const PUBLIC_URL: &str = "https://chat.example.test";
 
-/// The SMTP server: one JSON file per message received.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    dir: TempDir,
-}
-
-impl SmtpSink {
-    fn start() -> Self {
-        let python = test_support::test_peers_python();
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../scripts/test-peers/smtp_sink.py"
-        );
-        let dir = TempDir::new("cloudchat-smtp");
-        let mut child = Command::new(&python)
-            .arg(script)
-            .arg(&dir.0)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting the SMTP sink");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("the SMTP sink printed {line:?}, not its port"));
-        Self { child, port, dir }
-    }
-
-    /// The messages received so far for `to`, oldest first.
-    fn mails_to(&self, to: &str) -> Vec<Value> {
-        let mut names: Vec<_> = std::fs::read_dir(&self.dir.0)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|p| serde_json::from_slice::<Value>(&std::fs::read(p).unwrap()).unwrap())
-            .filter(|m| m["rcptTos"].as_array().unwrap().iter().any(|r| r == to))
-            .collect()
-    }
-
-    /// Waits up to 15 s for the `n`th message to `to`.
-    async fn wait_for(&self, to: &str, n: usize) -> Vec<Value> {
-        for _ in 0..150 {
-            let mails = self.mails_to(to);
-            if mails.len() >= n {
-                return mails;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no mail number {n} to {to} within 15 s");
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A header of a received message.
-fn header<'a>(mail: &'a Value, name: &str) -> Option<&'a str> {
-    mail["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h[0].as_str().unwrap().eq_ignore_ascii_case(name))
-        .and_then(|h| h[1].as_str())
-}
-
-fn text(mail: &Value) -> String {
-    mail["text"].as_str().unwrap().replace("\r\n", "\n")
+/// The SMTP server, without the verification link every sign-up is mailed.
+fn digest_sink() -> SmtpSink {
+    SmtpSink::start().ignoring("Confirm your Cloud Chat e-mail address")
 }
 
 /// The stack with a fast digest (1 s away, a tick every 200 ms) mailing `sink`.
@@ -108,7 +29,7 @@ async fn spawn_with(
     sink: &SmtpSink,
     tweak: impl FnOnce(&mut chat_service::config::Settings) + 'static,
 ) -> Stack {
-    let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+    let smtp = sink.url();
     spawn_stack_with(
         Options::new(engine)
             .auth(move |a| a.smtp_url = Some(smtp))
@@ -148,7 +69,7 @@ async fn a_few_ticks() {
 }
 
 async fn a_direct_message_to_someone_away_is_mailed_once(engine: Engine) {
-    let sink = SmtpSink::start();
+    let sink = digest_sink();
     let stack = spawn(engine, &sink).await;
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
@@ -193,7 +114,7 @@ async fn a_direct_message_to_someone_away_is_mailed_once(engine: Engine) {
 }
 
 async fn a_mention_is_mailed(engine: Engine) {
-    let sink = SmtpSink::start();
+    let sink = digest_sink();
     let stack = spawn(engine, &sink).await;
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
@@ -212,7 +133,7 @@ async fn a_mention_is_mailed(engine: Engine) {
 }
 
 async fn what_is_read_before_the_delay_is_not_mailed(engine: Engine) {
-    let sink = SmtpSink::start();
+    let sink = digest_sink();
     let stack = spawn(engine, &sink).await;
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
@@ -231,7 +152,7 @@ async fn what_is_read_before_the_delay_is_not_mailed(engine: Engine) {
 }
 
 async fn people_who_silenced_notifications_get_no_mail(engine: Engine) {
-    let sink = SmtpSink::start();
+    let sink = digest_sink();
     let stack = spawn(engine, &sink).await;
     let alice = stack.signup("alice").await;
     let names = [
@@ -331,7 +252,7 @@ async fn people_who_silenced_notifications_get_no_mail(engine: Engine) {
 }
 
 async fn the_one_click_link_turns_the_digest_off(engine: Engine) {
-    let sink = SmtpSink::start();
+    let sink = digest_sink();
     let stack = spawn(engine, &sink).await;
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
@@ -421,7 +342,7 @@ async fn the_one_click_link_turns_the_digest_off(engine: Engine) {
 }
 
 async fn someone_online_is_not_mailed(engine: Engine) {
-    let sink = SmtpSink::start();
+    let sink = digest_sink();
     let stack = spawn(engine, &sink).await;
     let alice = stack.signup("alice").await;
     let bob = stack.signup("bob").await;
@@ -437,7 +358,7 @@ async fn someone_online_is_not_mailed(engine: Engine) {
 }
 
 async fn two_replicas_mail_each_digest_once(engine: Engine) {
-    let sink = SmtpSink::start();
+    let sink = digest_sink();
     let stack = spawn(engine, &sink).await;
     // Two more replicas on the same database, each with its own digest task.
     stack.second_replica().await;
@@ -461,7 +382,7 @@ async fn two_replicas_mail_each_digest_once(engine: Engine) {
 /// The conditional writes that claim a digest and give it back.
 async fn a_claim_is_won_once_and_released_only_by_its_holder(engine: Engine) {
     use chat_service::store::digests::{Watermark, claim, release, watermark};
-    let sink = SmtpSink::start();
+    let sink = digest_sink();
     let stack = spawn(engine, &sink).await;
     let pool = &stack.chat_state.db.pool;
     let user = uuid::Uuid::new_v4();
@@ -490,7 +411,7 @@ async fn a_claim_is_won_once_and_released_only_by_its_holder(engine: Engine) {
 
 async fn a_mail_auth_service_does_not_take_is_tried_again(engine: Engine) {
     use chat_service::store::digests::watermark;
-    let sink = SmtpSink::start();
+    let sink = digest_sink();
     // The test runs the ticks itself.
     let stack = spawn_with(engine, &sink, |c| c.digest.tick = Duration::from_secs(3600)).await;
     let alice = stack.signup("alice").await;

@@ -117,6 +117,7 @@ async fn an_export_holds_what_the_person_gave_and_nothing_of_others(engine: Engi
     assert_eq!(profile[0]["email"], alice.email);
     assert_eq!(profile[0]["role"], "user");
     assert_eq!(profile[0]["mfaEnabled"], false);
+    assert_eq!(profile[0]["emailVerified"], false);
     let sessions = of_type(&lines, "session");
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0]["id"], alice.sid());

@@ -12,6 +12,7 @@ mod changes;
 mod concurrency;
 mod digest;
 mod direct;
+mod email_verification;
 mod export;
 mod files;
 mod internal;
