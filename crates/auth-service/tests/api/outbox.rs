@@ -114,6 +114,13 @@ async fn a_refused_delivery_is_retried(engine: Engine) {
         .await
         .unwrap();
     assert!(attempts.iter().all(|(a,)| *a >= 1), "{attempts:?}");
+    // The receiver answers before the dispatcher marks the batch delivered: wait for that.
+    for _ in 0..50 {
+        if app.pending_events().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(app.pending_events().await.is_empty());
 }
 
