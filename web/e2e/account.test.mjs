@@ -4,15 +4,14 @@
 // still there, her messages shown as from "Deleted user".
 
 import assert from 'node:assert/strict';
-import { after, before, describe } from 'node:test';
-import { launch, newUserContext, screenshot, unique } from './browser.mjs';
+import { before, describe } from 'node:test';
+import { browserFor, screenshot, unique } from './browser.mjs';
 import { PASSWORD, register, send, stepper, waitConnected } from './steps.mjs';
 
 const sfx = unique();
 const alice = { username: `alice_${sfx}`, email: `alice_${sfx}@example.test` };
 const bob = { username: `bob_${sfx}`, email: `bob_${sfx}@example.test` };
 
-let browser;
 let A;
 let B;
 let dmId;
@@ -21,15 +20,9 @@ const step = stepper();
 const messageText = (page, text) => page.getByTestId('message-text').filter({ hasText: text });
 
 describe('deleting an account', () => {
-  before(async () => {
-    browser = await launch();
-    A = await newUserContext(browser);
-    B = await newUserContext(browser);
-  });
-  after(async () => {
-    await A?.context.close();
-    await B?.context.close();
-    await browser?.close();
+  const held = browserFor(2);
+  before(() => {
+    [A, B] = held.people;
   });
 
   step('alice and bob exchange direct messages', async () => {

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -43,6 +44,23 @@ const CHROMIUM_ARGS = [
   '--password-store=basic',
   '--use-mock-keychain',
 ];
+
+/**
+ * Hooks for a suite of `n` people: before it, the browser and one context each (`people`, in
+ * order); after it, every context and the browser closed.
+ */
+export function browserFor(n) {
+  const held = { browser: undefined, people: [] };
+  before(async () => {
+    held.browser = await launch();
+    for (let i = 0; i < n; i++) held.people.push(await newUserContext(held.browser));
+  });
+  after(async () => {
+    for (const p of held.people) await p.context.close();
+    await held.browser?.close();
+  });
+  return held;
+}
 
 export async function launch() {
   return chromium.launch({ executablePath: env.chromium, headless: env.headless, args: CHROMIUM_ARGS });

@@ -5,8 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe } from 'node:test';
-import { launch, newUserContext, screenshot, unique } from './browser.mjs';
+import { before, describe } from 'node:test';
+import { browserFor, screenshot, unique } from './browser.mjs';
 import { register, send, stepper, waitConnected } from './steps.mjs';
 
 const sfx = unique();
@@ -15,7 +15,6 @@ const hank = { username: `hank_${sfx}`, email: `hank_${sfx}@example.test` };
 const hers = `gwen's words ${sfx}`;
 const his = `hank's words ${sfx}`;
 
-let browser;
 let G;
 let H;
 const step = stepper();
@@ -50,15 +49,9 @@ async function download(page, { shot } = {}) {
 const contents = (lines) => lines.filter((l) => l.type === 'message').map((l) => l.content);
 
 describe('data export', () => {
-  before(async () => {
-    browser = await launch();
-    G = await newUserContext(browser);
-    H = await newUserContext(browser);
-  });
-  after(async () => {
-    await G?.context.close();
-    await H?.context.close();
-    await browser?.close();
+  const held = browserFor(2);
+  before(() => {
+    [G, H] = held.people;
   });
 
   step('gwen and hank each say something in general', async () => {

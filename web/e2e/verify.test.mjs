@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe } from 'node:test';
-import { eventually, launch, newUserContext, screenshot, unique } from './browser.mjs';
+import { before, describe } from 'node:test';
+import { browserFor, eventually, screenshot, unique } from './browser.mjs';
 import { register, stepper, waitConnected } from './steps.mjs';
 
 const sfx = unique();
@@ -16,7 +16,6 @@ const alice = { username: `alice_${sfx}`, email: `alice_${sfx}@example.test` };
 const bob = { username: `bob_${sfx}`, email: `bob_${sfx}@example.test` };
 const mailDir = process.env.E2E_MAIL_DIR;
 
-let browser;
 let A;
 let B;
 const step = stepper();
@@ -41,16 +40,11 @@ async function verificationLink(to, n) {
   return new URL(link);
 }
 
-describe('e-mail verification', { skip: !mailDir && 'E2E_MAIL_DIR is not set (scripts/e2e-web.sh sets it)' }, () => {
-  before(async () => {
-    browser = await launch();
-    A = await newUserContext(browser);
-    B = await newUserContext(browser);
-  });
-  after(async () => {
-    await A?.context.close();
-    await B?.context.close();
-    await browser?.close();
+describe('e-mail verification', () => {
+  const held = browserFor(2);
+  before(() => {
+    assert.ok(mailDir, 'E2E_MAIL_DIR is not set: run this suite with scripts/e2e-web.sh, which starts the SMTP server');
+    [A, B] = held.people;
   });
 
   step('alice registers and is asked to confirm her address', async () => {

@@ -353,19 +353,18 @@ pub async fn active(pool: &AnyPool, user_id: Uuid, now: i64) -> anyhow::Result<V
     .fetch_all(pool)
     .await
     .context("listing sessions")?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(family, user_agent, ip, created_at, last_used_at, expires_at)| Session {
-                id: family.into(),
-                user_agent,
-                ip,
-                created_at,
-                last_used_at,
-                expires_at,
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(session).collect())
+}
+
+fn session((family, user_agent, ip, created_at, last_used_at, expires_at): SessionRow) -> Session {
+    Session {
+        id: family.into(),
+        user_agent,
+        ip,
+        created_at,
+        last_used_at,
+        expires_at,
+    }
 }
 
 /// A session as kept, live or not: its data-export record.
@@ -406,14 +405,7 @@ pub async fn history(pool: &AnyPool, user_id: Uuid) -> anyhow::Result<Vec<Record
         .into_iter()
         .map(
             |(family, user_agent, ip, created_at, last_used_at, expires_at, revoked_at)| Record {
-                session: Session {
-                    id: family.into(),
-                    user_agent,
-                    ip,
-                    created_at,
-                    last_used_at,
-                    expires_at,
-                },
+                session: session((family, user_agent, ip, created_at, last_used_at, expires_at)),
                 revoked_at,
             },
         )
